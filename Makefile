@@ -1,0 +1,56 @@
+# The two commands the README opens with: `make demo` (main job) and `make test` (all tests).
+# Each creates .venv when needed and installs what it needs; nothing is assumed installed.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+SYSTEM_STAMP := $(VENV)/.system-packages
+DEMO_OUT ?= demo-output
+# Debian packages napari needs for an OpenGL context under a virtual X server.
+APT_PACKAGES := xvfb xauth libgl1-mesa-dri libegl1 libxkbcommon-x11-0 libxcb-icccm4 \
+	libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-xinerama0 \
+	libxcb-xfixes0 libxcb-shape0 libxcb-cursor0 libxcb-xkb1 libdbus-1-3 libfontconfig1
+
+.PHONY: demo test lint typecheck pytest bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[napari,test]"
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+$(SYSTEM_STAMP): | $(BIN)/python
+	@if command -v xvfb-run >/dev/null 2>&1 && ldconfig -p | grep -q libxkbcommon-x11; then \
+		echo "system packages: present"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	else \
+		echo "scanlab: the napari tests need these Debian packages; run as root or install them:"; \
+		echo "  sudo apt-get install $(APT_PACKAGES)"; exit 1; \
+	fi
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/scanlab demo --out $(DEMO_OUT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check scanlab tests benchmarks
+	$(BIN)/ruff format --check scanlab tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP) $(SYSTEM_STAMP)
+	xvfb-run -a -s "-screen 0 1920x1080x24" $(BIN)/python -m pytest --doctest-modules scanlab tests
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache

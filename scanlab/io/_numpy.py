@@ -1,0 +1,141 @@
+"""NumPy ``.npy`` (memory-mapped, optional JSON sidecar) and ``.npz`` (data, material, header)."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from scanlab.errors import CorruptFileError
+from scanlab.io._common import atomic_open, header_from_json, header_to_json
+from scanlab.io._registry import Format, register
+from scanlab.io._scan import Scan, ScanMetadata
+from scanlab.io._tiff import guess_representation
+from scanlab.io._validate import check_dimensions, check_image
+
+__all__: list[str] = []
+
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".json")
+
+
+def _check_npy_header(fh: IO[bytes], source: Path, max_pixels: int | None) -> tuple[int, ...]:
+    """Shape from a .npy header, checked before a single pixel is read."""
+    try:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, _fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+        else:
+            shape, _fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+    except ValueError as exc:
+        raise CorruptFileError(f"{source}: invalid .npy header: {exc}") from None
+    if dtype.hasobject:
+        raise CorruptFileError(f"{source}: holds Python objects, which scanlab never unpickles")
+    if len(shape) not in (2, 3):
+        raise CorruptFileError(f"{source}: array of shape {shape}; expected 2-D or 3-D")
+    channels = shape[0] if len(shape) == 3 else 1
+    check_dimensions(shape[-2], shape[-1], channels=channels, source=source, max_pixels=max_pixels)
+    return tuple(shape)
+
+
+def _read_npy(path: Path, *, max_pixels: int | None = None) -> Scan:
+    with open(path, "rb") as fh:
+        _check_npy_header(fh, path, max_pixels)
+    try:
+        data = np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as exc:
+        raise CorruptFileError(f"{path}: {exc}") from None
+    data = check_image(data, source=path, max_pixels=max_pixels)
+    side = _sidecar(path)
+    if side.exists():
+        header = header_from_json(side.read_bytes(), source=side)
+        if header is None:
+            raise CorruptFileError(f"{side}: not a scanlab metadata sidecar")
+        return Scan(data, header["representation"], header["metadata"], None, str(path))
+    return Scan(data, guess_representation(data), ScanMetadata(), None, str(path))
+
+
+def _write_npy(scan: Scan, path: Path) -> list[Path]:
+    with atomic_open(path) as fh:
+        np.save(fh, np.ascontiguousarray(scan.data), allow_pickle=False)
+    side = _sidecar(path)
+    with atomic_open(side, "w") as fh:
+        fh.write(header_to_json(scan))
+    return [path, side]
+
+
+def _sniff_npz(path: Path, head: bytes) -> bool:
+    if not head.startswith(b"PK\x03\x04"):
+        return False
+    with zipfile.ZipFile(path) as zf:
+        return any(name.endswith(".npy") for name in zf.namelist())
+
+
+def _read_npz(path: Path, *, max_pixels: int | None = None) -> Scan:
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise CorruptFileError(f"{path}: damaged .npz archive: {exc}") from None
+    with zf:
+        names = [n.removesuffix(".npy") for n in zf.namelist() if n.endswith(".npy")]
+        if "data" in names:
+            key = "data"
+        elif len([n for n in names if n not in ("material", "header")]) == 1:
+            key = next(n for n in names if n not in ("material", "header"))
+        else:
+            raise CorruptFileError(
+                f"{path}: .npz holds {names}; expected an array named 'data' (or a single array)"
+            )
+        try:
+            with zf.open(key + ".npy") as member:
+                _check_npy_header(member, path, max_pixels)
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise CorruptFileError(f"{path}: damaged .npz member {key!r}: {exc}") from None
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            data = npz[key]
+            material = npz["material"] if "material" in names else None
+            header_text = str(npz["header"]) if "header" in names else None
+    except (ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise CorruptFileError(f"{path}: damaged .npz archive: {exc}") from None
+    data = check_image(data, source=path, max_pixels=max_pixels)
+    header = header_from_json(header_text, source=path) if header_text else None
+    if header:
+        return Scan(data, header["representation"], header["metadata"], material, str(path))
+    return Scan(data, guess_representation(data), ScanMetadata(), material, str(path))
+
+
+def _write_npz(scan: Scan, path: Path) -> list[Path]:
+    arrays = {"data": np.ascontiguousarray(scan.data), "header": np.array(header_to_json(scan))}
+    if scan.material is not None:
+        arrays["material"] = scan.material
+    with atomic_open(path) as fh:
+        np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
+    return [path]
+
+
+register(
+    Format(
+        name="npy",
+        description="NumPy .npy array, memory-mapped; metadata in a .npy.json sidecar",
+        extensions=(".npy",),
+        sniff=lambda path, head: head.startswith(_NPY_MAGIC),
+        read=_read_npy,
+        write=_write_npy,
+    )
+)
+register(
+    Format(
+        name="npz",
+        description="NumPy .npz archive with data, optional material plane and metadata",
+        extensions=(".npz",),
+        sniff=_sniff_npz,
+        read=_read_npz,
+        write=_write_npz,
+    )
+)

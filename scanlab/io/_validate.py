@@ -1,0 +1,80 @@
+"""Checks every array and size that enters scanlab from a file or a caller."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from scanlab.errors import ScanValidationError
+
+__all__ = ["DEFAULT_MAX_PIXELS", "SUPPORTED_DTYPES", "check_dimensions", "check_image"]
+
+#: Largest image (rows * cols * channels) a reader accepts unless told otherwise. A 40 ft
+#: container at 2 mm pitch is about 1,500 x 7,000 x 2 = 21 MP; 400 MP leaves room for the
+#: largest real scans while refusing decompression bombs. ``SCANLAB_MAX_PIXELS`` overrides it.
+DEFAULT_MAX_PIXELS = int(os.environ.get("SCANLAB_MAX_PIXELS", 400_000_000))
+
+SUPPORTED_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
+_NATIVE_DTYPES = tuple(np.dtype(t) for t in SUPPORTED_DTYPES)
+
+
+def check_dimensions(
+    rows: int, cols: int, *, channels: int = 1, source: str | Path, max_pixels: int | None = None
+) -> None:
+    """Refuse sizes that no scan has before any memory is allocated for them."""
+    limit = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
+    if rows <= 0 or cols <= 0 or channels <= 0:
+        raise ScanValidationError(
+            f"{source}: empty image ({channels} channel(s) of {rows} x {cols} pixels)"
+        )
+    total = rows * cols * channels
+    if total > limit:
+        raise ScanValidationError(
+            f"{source}: {channels} x {rows} x {cols} = {total:,} pixels exceeds the limit of "
+            f"{limit:,} (set max_pixels or SCANLAB_MAX_PIXELS to allow it)"
+        )
+
+
+def check_image(
+    data: np.ndarray, *, source: str | Path, max_pixels: int | None = None, finite: bool = True
+) -> np.ndarray:
+    """Return ``data`` as a (channel, row, col) array after checking it.
+
+    A 2-D array becomes one channel. The dtype must be uint8, uint16 or floating point, and
+    floating-point data must be finite (NaN or Inf in a scan is always a fault upstream).
+    """
+    arr = np.asarray(data) if not isinstance(data, np.ndarray) else data
+    if arr.ndim == 2:
+        arr = arr[np.newaxis]
+    if arr.ndim != 3:
+        raise ScanValidationError(
+            f"{source}: expected a 2-D (row, col) image or (channel, row, col) stack, "
+            f"got an array of shape {arr.shape}"
+        )
+    if arr.shape[0] not in (1, 2):
+        raise ScanValidationError(
+            f"{source}: a scan has 1 or 2 energy channels, got {arr.shape[0]} (shape {arr.shape})"
+        )
+    check_dimensions(
+        arr.shape[1], arr.shape[2], channels=arr.shape[0], source=source, max_pixels=max_pixels
+    )
+    if arr.dtype.newbyteorder("=") not in _NATIVE_DTYPES:
+        raise ScanValidationError(
+            f"{source}: unsupported pixel type {arr.dtype} "
+            "(expected uint8, uint16, float32 or float64)"
+        )
+    if finite and arr.dtype.kind == "f":
+        bad = _count_nonfinite(arr)
+        if bad:
+            raise ScanValidationError(f"{source}: {bad:,} pixel(s) are NaN or infinite")
+    return arr
+
+
+def _count_nonfinite(arr: np.ndarray, block_rows: int = 512) -> int:
+    # Block by block so that a memory-mapped scan is not read into memory all at once.
+    bad = 0
+    for start in range(0, arr.shape[1], block_rows):
+        bad += int(np.count_nonzero(~np.isfinite(arr[:, start : start + block_rows])))
+    return bad

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import numpy as np
+from typer.testing import CliRunner
+
+from scanlab.cli import app
+from scanlab.io import read_scan, write_scan
+
+runner = CliRunner()
+
+
+def test_info_shows_shape_energies_pitch_and_range(dual_scan, tmp_path):
+    path = write_scan(dual_scan, tmp_path / "a.tif")[0]
+    result = runner.invoke(app, ["info", str(path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    lo, hi = dual_scan.value_range()
+    for text in ("48 x 160", "uint16", "high+low", "counts", "6 / 4", "5 / 5", f"{lo:g} .. {hi:g}"):
+        assert text in result.output
+
+
+def test_info_reports_unreadable_files_and_fails(tmp_path):
+    bad = tmp_path / "bad.tif"
+    bad.write_bytes(b"II*\x00garbage")
+    result = runner.invoke(app, ["info", str(bad)])
+    assert result.exit_code == 1
+    assert "bad.tif" in result.output
+
+
+def test_convert_one_file_and_many_to_a_folder(dual_scan, tmp_path):
+    src = write_scan(dual_scan, tmp_path / "a.tif")[0]
+    result = runner.invoke(app, ["convert", str(src), str(tmp_path / "a.npz")])
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(read_scan(tmp_path / "a.npz").data, dual_scan.data)
+
+    others = [write_scan(dual_scan, tmp_path / f"s{i}.npy")[0] for i in range(3)]
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["convert", *map(str, others), str(out), "--to", "tiff"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["s0.tif", "s1.tif", "s2.tif"]
+    assert read_scan(out / "s1.tif").metadata == dual_scan.metadata
+
+
+def test_demo_runs_end_to_end(tmp_path):
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path / "demo")], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "wrote and read back" in result.output
+    assert (tmp_path / "demo" / "example.tif").exists()
