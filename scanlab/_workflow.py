@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from scanlab.io import FORMATS, Representation, Scan, example_scan, read_scan, write_scan
+from scanlab.io import Representation, Scan, example_scan, formats, read_scan, write_scan
 
 __all__ = ["run_demo"]
 
@@ -26,7 +26,7 @@ def run_demo(out: Path, *, console: Console | None = None) -> dict[str, Path]:
     scan = example_scan(seed=7)
     display = _display_copy(scan)
     written: dict[str, Path] = {}
-    for name, fmt in FORMATS.items():
+    for name, fmt in formats().items():
         if fmt.write is None:
             continue
         source = display if name == "png" else scan

@@ -123,7 +123,7 @@ def convert(
     ] = None,
 ) -> None:
     """Convert scans between formats: ``convert IN OUT`` or ``convert IN... OUTDIR --to FMT``."""
-    from scanlab.io import FORMATS, read_scan, write_scan
+    from scanlab.io import formats, read_scan, write_scan
 
     if len(inputs) < 2:
         raise typer.BadParameter("give at least one input and an output")
@@ -132,10 +132,12 @@ def convert(
     if len(sources) == 1 and not target.is_dir() and to is None:
         jobs.append((sources[0], target))
     else:
-        if to is None or to not in FORMATS or not FORMATS[to].extensions:
-            raise typer.BadParameter(f"--to must name a writable format: {sorted(FORMATS)}")
+        known = formats()
+        writable = sorted(n for n, f in known.items() if f.write)
+        if to not in writable:
+            raise typer.BadParameter(f"--to must name a writable format: {writable}")
         target.mkdir(parents=True, exist_ok=True)
-        ext = FORMATS[to].extensions[0]
+        ext = known[to].extensions[0]
         jobs = [(src, target / (src.name.split(".")[0] + ext)) for src in sources]
     failures = 0
     with progress_bar() as bar:
@@ -150,6 +152,30 @@ def convert(
     if failures:
         raise typer.Exit(code=1)
     console.print(f"converted {len(jobs) - failures} scan(s)")
+
+
+@app.command()
+def synth(
+    spec: Annotated[str, typer.Argument(help="A shipped spec name or a YAML/JSON spec file.")],
+    out: Annotated[Path, typer.Argument(help="Output folder (scans, keys, manifest.json).")],
+    count: Annotated[int | None, typer.Option(help="Override the spec's number of scans.")] = None,
+) -> None:
+    """Simulate a dataset of scans with answer keys and a manifest."""
+    from scanlab.synth import build_dataset, load_dataset_spec
+
+    try:
+        dataset = load_dataset_spec(spec)
+        if count is not None:
+            dataset.count = count
+            dataset.check(source=spec)
+        with progress_bar() as bar:
+            task = bar.add_task(f"simulating {dataset.name}", total=dataset.count)
+            manifest = build_dataset(
+                dataset, out, progress=lambda done, total: bar.update(task, completed=done)
+            )
+    except ScanlabError as exc:
+        raise _fail(exc) from None
+    console.print(f"wrote {dataset.count} scans and {manifest}")
 
 
 @app.command()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from typer.testing import CliRunner
 
@@ -43,5 +45,16 @@ def test_convert_one_file_and_many_to_a_folder(dual_scan, tmp_path):
 def test_demo_runs_end_to_end(tmp_path):
     result = runner.invoke(app, ["demo", "--out", str(tmp_path / "demo")], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert "wrote and read back" in result.output
-    assert (tmp_path / "demo" / "example.tif").exists()
+    assert "wrote and read back 8 formats" in result.output
+    for name in ("example.tif", "example.dcs", "example_high.img", "example.ase", "example.png"):
+        assert (tmp_path / "demo" / name).exists()
+
+
+def test_info_on_a_dicos_file_shows_the_energies_and_pitch_written(dual_scan, tmp_path):
+    meta = dataclasses.replace(dual_scan.metadata, energies_mev=(9.0, 6.0), pitch_mm=(4.5, 5.5))
+    path = write_scan(dual_scan.replace(metadata=meta), tmp_path / "scan.dcs")[0]
+    result = runner.invoke(app, ["info", str(path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "dicos" in result.output
+    assert "9 / 6" in result.output
+    assert "4.5 / 5.5" in result.output

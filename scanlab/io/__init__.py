@@ -4,7 +4,7 @@
 """
 
 from scanlab.io._example import example_scan
-from scanlab.io._registry import FORMATS, Format, detect_format, read_scan, write_scan
+from scanlab.io._registry import FORMATS, Format, detect_format, formats, read_scan, write_scan
 from scanlab.io._scan import CHANNEL_NAMES, Representation, Scan, ScanMetadata, flat_field
 from scanlab.io._validate import DEFAULT_MAX_PIXELS
 
@@ -19,6 +19,7 @@ __all__ = [
     "detect_format",
     "example_scan",
     "flat_field",
+    "formats",
     "read_scan",
     "write_scan",
 ]

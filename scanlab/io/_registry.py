@@ -11,7 +11,15 @@ from pathlib import Path
 from scanlab.errors import CorruptFileError, ScanlabError, UnsupportedFormatError
 from scanlab.io._scan import Scan
 
-__all__ = ["FORMATS", "Format", "detect_format", "read_scan", "register", "write_scan"]
+__all__ = [
+    "FORMATS",
+    "Format",
+    "detect_format",
+    "formats",
+    "read_scan",
+    "register",
+    "write_scan",
+]
 
 Reader = Callable[..., Scan]
 Writer = Callable[[Scan, Path], list[Path]]
@@ -49,6 +57,12 @@ def _load_builtin_formats() -> None:
     # Importing a format module registers it; this order is the sniffing order.
     for name in _BUILTIN:
         importlib.import_module(f"scanlab.io.{name}")
+
+
+def formats() -> dict[str, Format]:
+    """All known formats by name (loading the built-in ones on first use)."""
+    _load_builtin_formats()
+    return FORMATS
 
 
 def detect_format(path: str | os.PathLike[str]) -> str:
@@ -117,9 +131,14 @@ def read_scan(
         return FORMATS[name].read(path, max_pixels=max_pixels)
     except ScanlabError:
         raise
-    except (ValueError, OSError, EOFError, KeyError, IndexError, TypeError, AttributeError) as exc:
-        # Third-party parsers raise many kinds of error on damaged files; name the file.
-        raise CorruptFileError(f"{path}: damaged or invalid {name} file: {exc}") from exc
+    except MemoryError:
+        raise CorruptFileError(f"{path}: {name} file needs more memory than is available") from None
+    except Exception as exc:
+        # Third-party parsers (tifffile, zipfile, zlib, pydicom, Pillow) raise many kinds of
+        # error on damaged files; each becomes one error that names the file.
+        raise CorruptFileError(
+            f"{path}: damaged or invalid {name} file: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def write_scan(
