@@ -32,7 +32,7 @@ class Representation(StrEnum):
     TRANSMISSION = "transmission"
     """Fraction of the open beam that reached the detector, I / I0 (float)."""
     ATTENUATION = "attenuation"
-    """-ln(I / I0) (float32): 0 in air, about 7 behind 30 cm of steel at 6 MeV."""
+    """-ln(I / I0) (float32): 0 in air, about 9.6 behind 30 cm of steel at 6 MeV."""
     DISPLAY = "display"
     """A rendered 8- or 16-bit picture (JPEG, PNG export): no physical calibration."""
 

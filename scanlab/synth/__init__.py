@@ -1,0 +1,71 @@
+"""The scan simulator: vehicles, cargo and concealments, with exact answer keys and declarations.
+
+>>> from scanlab.synth import SceneSpec, generate_scene   # doctest: +SKIP
+"""
+
+from scanlab.synth._answer_key import (
+    CONCEALMENT_METHODS,
+    DIFFICULTY_LEVELS,
+    THREAT_CLASSES,
+    AnswerKey,
+    Difficulty,
+    KeyObject,
+)
+from scanlab.synth._cargo import CARGO_TYPES
+from scanlab.synth._concealments import CONCEALMENT_TYPES
+from scanlab.synth._dataset import (
+    DatasetSpec,
+    build_dataset,
+    dataset_names,
+    load_dataset_spec,
+    load_manifest,
+)
+from scanlab.synth._declaration import (
+    COMMODITIES,
+    CargoDeclaration,
+    DeclaredGoods,
+    check_declaration,
+)
+from scanlab.synth._display import display_to_attenuation, render_display
+from scanlab.synth._scene import (
+    DECLARATION_MODES,
+    Scene,
+    SceneSpec,
+    generate_scene,
+    measure_difficulty,
+)
+from scanlab.synth._tip import THREAT_LIBRARY, Threat, cut_threat, project_threat, render_threat
+from scanlab.synth._vehicles import VEHICLE_TYPES
+
+__all__ = [
+    "CARGO_TYPES",
+    "COMMODITIES",
+    "CONCEALMENT_METHODS",
+    "CONCEALMENT_TYPES",
+    "DECLARATION_MODES",
+    "DIFFICULTY_LEVELS",
+    "THREAT_CLASSES",
+    "THREAT_LIBRARY",
+    "VEHICLE_TYPES",
+    "AnswerKey",
+    "CargoDeclaration",
+    "DatasetSpec",
+    "DeclaredGoods",
+    "Difficulty",
+    "KeyObject",
+    "Scene",
+    "SceneSpec",
+    "Threat",
+    "build_dataset",
+    "check_declaration",
+    "cut_threat",
+    "dataset_names",
+    "display_to_attenuation",
+    "generate_scene",
+    "load_dataset_spec",
+    "load_manifest",
+    "measure_difficulty",
+    "project_threat",
+    "render_display",
+    "render_threat",
+]

@@ -1,0 +1,337 @@
+"""Named dataset specs (YAML or JSON) and the builder that turns one into scans, keys and a
+manifest (file, key, sha256)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from scanlab.errors import SpecError
+from scanlab.synth._answer_key import DIFFICULTY_LEVELS
+from scanlab.synth._cargo import CARGO_TYPES
+from scanlab.synth._concealments import CONCEALMENT_TYPES
+from scanlab.synth._scene import DECLARATION_MODES, Scene, SceneSpec, generate_scene
+from scanlab.synth._vehicles import VEHICLE_TYPES
+
+__all__ = [
+    "DatasetSpec",
+    "build_dataset",
+    "dataset_names",
+    "load_dataset_spec",
+    "load_manifest",
+    "sample_scene_spec",
+]
+
+#: Named specs shipped with scanlab.
+SPEC_DIR = Path(__file__).parent / "specs"
+_FORMAT_EXT = {"tiff": ".tif", "npz": ".npz", "dicos": ".dcs", "npy": ".npy"}
+
+
+@dataclass
+class DatasetSpec:
+    """How to draw the scenes of a dataset. Weights need not sum to 1.
+
+    Attributes
+    ----------
+    name : str
+    seed : int
+        Item ``i`` uses seed ``seed + i``: datasets with disjoint seed ranges never share a
+        scene.
+    count : int
+    clean_share : float
+        Share of scenes without concealment (exams need them to measure false alarms).
+    vehicles, cargo, concealments, declarations : mapping of str to float
+        Weights of each choice.
+    fill : (float, float)
+        Range of the cargo fill ratio.
+    max_concealments : int
+        Up to this many concealments in a non-clean scene.
+    difficulty : list of str
+        Keep only scenes whose every object has one of these levels (rejection sampling,
+        up to ``max_tries`` draws per item).
+    pitch_mm : float
+    scanner : str
+    format : str
+        File format of the scans (tiff, npz, dicos, npy).
+    display_png : bool
+        Also write the 8-bit display rendering trainees see.
+    """
+
+    name: str
+    seed: int = 0
+    count: int = 10
+    clean_share: float = 0.3
+    vehicles: dict[str, float] = field(default_factory=lambda: {v: 1.0 for v in VEHICLE_TYPES})
+    cargo: dict[str, float] = field(
+        default_factory=lambda: {c: 1.0 for c in CARGO_TYPES if c != "empty"}
+    )
+    concealments: dict[str, float] = field(
+        default_factory=lambda: {c: 1.0 for c in CONCEALMENT_TYPES}
+    )
+    declarations: dict[str, float] = field(default_factory=lambda: {"true": 1.0})
+    fill: tuple[float, float] = (0.4, 0.95)
+    max_concealments: int = 2
+    difficulty: list[str] = field(default_factory=lambda: list(DIFFICULTY_LEVELS))
+    max_tries: int = 12
+    pitch_mm: float = 5.0
+    scanner: str = "scanlab-6MV-dual"
+    format: str = "tiff"
+    display_png: bool = False
+    description: str = ""
+
+    @classmethod
+    def from_dict(cls, raw: Any, *, source: str | Path = "<dataset spec>") -> DatasetSpec:
+        """Build and check a spec; :class:`SpecError` names the field that is wrong."""
+        if not isinstance(raw, Mapping):
+            raise SpecError(f"{source}: a dataset spec must be a mapping")
+        known = set(cls.__dataclass_fields__)
+        unknown = set(raw) - known
+        if unknown:
+            raise SpecError(f"{source}: unknown field(s) {sorted(unknown)}; known: {sorted(known)}")
+        if "name" not in raw:
+            raise SpecError(f"{source}: field 'name' is required")
+        spec = cls(**{k: v for k, v in raw.items()})
+        spec.check(source=source)
+        return spec
+
+    def check(self, *, source: str | Path = "<dataset spec>") -> None:
+        def fail(field_name: str, why: str) -> SpecError:
+            return SpecError(f"{source}: field {field_name!r} {why}")
+
+        if not isinstance(self.name, str) or not self.name:
+            raise fail("name", "must be a non-empty string")
+        for key in ("seed", "count", "max_concealments", "max_tries"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise fail(key, f"must be an integer >= 0, got {value!r}")
+        if self.count == 0:
+            raise fail("count", "must be at least 1")
+        if not isinstance(self.clean_share, int | float) or not 0 <= self.clean_share <= 1:
+            raise fail("clean_share", f"must be in [0, 1], got {self.clean_share!r}")
+        for key, valid in (
+            ("vehicles", VEHICLE_TYPES),
+            ("cargo", CARGO_TYPES),
+            ("concealments", CONCEALMENT_TYPES),
+            ("declarations", DECLARATION_MODES),
+        ):
+            weights = getattr(self, key)
+            if not isinstance(weights, Mapping) or not weights:
+                raise fail(key, "must be a non-empty mapping of choice to weight")
+            for choice, weight in weights.items():
+                if choice not in valid:
+                    raise fail(key, f"has unknown choice {choice!r}; valid: {list(valid)}")
+                if not isinstance(weight, int | float) or weight < 0:
+                    raise fail(key, f"weight of {choice!r} must be a number >= 0")
+            if sum(weights.values()) <= 0:
+                raise fail(key, "weights must not all be 0")
+        fill = tuple(self.fill) if isinstance(self.fill, list | tuple) else ()
+        if (
+            len(fill) != 2
+            or not all(isinstance(v, int | float) for v in fill)
+            or not 0 <= fill[0] <= fill[1] <= 1
+        ):
+            raise fail("fill", f"must be [low, high] within [0, 1], got {self.fill!r}")
+        self.fill = (float(fill[0]), float(fill[1]))
+        if not self.difficulty or any(d not in DIFFICULTY_LEVELS for d in self.difficulty):
+            raise fail("difficulty", f"must list levels from {DIFFICULTY_LEVELS}")
+        if not isinstance(self.pitch_mm, int | float) or not 1.0 <= self.pitch_mm <= 50.0:
+            raise fail("pitch_mm", f"must be between 1 and 50 mm, got {self.pitch_mm!r}")
+        if self.format not in _FORMAT_EXT:
+            raise fail("format", f"must be one of {sorted(_FORMAT_EXT)}")
+        from scanlab.physics import scanner_names
+
+        if self.scanner not in scanner_names():
+            raise fail("scanner", f"must be one of {scanner_names()}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+    def fingerprint(self) -> str:
+        """sha256 of the spec's canonical JSON: training records it as the data spec hash."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
+
+
+def dataset_names() -> tuple[str, ...]:
+    """Names of the dataset specs that ship with scanlab."""
+    return tuple(sorted(p.stem for p in SPEC_DIR.glob("*.yaml")))
+
+
+def load_dataset_spec(name_or_path: str | Path) -> DatasetSpec:
+    """A shipped spec by name, or a YAML/JSON file by path."""
+    path = Path(name_or_path)
+    if not path.exists():
+        candidate = SPEC_DIR / f"{name_or_path}.yaml"
+        if not candidate.exists():
+            raise SpecError(
+                f"{name_or_path}: no such spec file, and not a shipped spec name "
+                f"({', '.join(dataset_names())})"
+            )
+        path = candidate
+    try:
+        text = path.read_text(encoding="utf-8")
+        raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise SpecError(f"{path}: cannot parse the spec: {exc}") from None
+    return DatasetSpec.from_dict(raw, source=path)
+
+
+def _pick(rng: np.random.Generator, weights: Mapping[str, float]) -> str:
+    keys = sorted(weights)
+    p = np.array([weights[k] for k in keys], dtype=float)
+    return str(keys[int(rng.choice(len(keys), p=p / p.sum()))])
+
+
+def sample_scene_spec(spec: DatasetSpec, rng: np.random.Generator) -> SceneSpec:
+    """Draw one scene's spec from a dataset spec."""
+    vehicle = _pick(rng, spec.vehicles)
+    clean = rng.random() < spec.clean_share
+    kinds: list[str] = []
+    if not clean:
+        for _ in range(int(rng.integers(1, spec.max_concealments + 1))):
+            kinds.append(_pick(rng, spec.concealments))
+    cargo = _pick(rng, spec.cargo)
+    return SceneSpec(
+        vehicle=vehicle,
+        cargo=cargo,
+        fill=float(rng.uniform(*spec.fill)),
+        concealments=kinds,
+        declaration=_pick(rng, spec.declarations),
+        scanner=spec.scanner,
+    )
+
+
+def _item(spec: DatasetSpec, index: int) -> Scene:
+    """Scene ``index`` of a dataset: deterministic, with difficulty rejection sampling."""
+    seed = spec.seed + index
+    best: Scene | None = None
+    for attempt in range(max(spec.max_tries, 1)):
+        rng = np.random.default_rng([seed, attempt])
+        scene = generate_scene(
+            sample_scene_spec(spec, rng),
+            seed * 1000 + attempt,
+            pitch_mm=spec.pitch_mm,
+            scan_id=f"{spec.name}-{index:05d}",
+        )
+        if all(o.difficulty.level in spec.difficulty for o in scene.key.objects):
+            return scene
+        best = best or scene
+    assert best is not None
+    return best
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def build_dataset(
+    spec: DatasetSpec,
+    out: str | Path,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Simulate every scene of ``spec`` into ``out`` and write ``manifest.json``.
+
+    Layout: ``scans/<id><ext>``, ``keys/<id>.json``, optional ``display/<id>.png``,
+    ``spec.yaml`` and ``manifest.json`` listing each item with the sha256 of its files.
+    Items already present with matching hashes are kept, so an interrupted build resumes.
+    """
+    from scanlab.io import write_scan
+    from scanlab.io._common import atomic_open
+    from scanlab.synth._display import render_display
+
+    out = Path(out)
+    for sub in ("scans", "keys") + (("display",) if spec.display_png else ()):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    with atomic_open(out / "spec.yaml", "w") as fh:
+        yaml.safe_dump(spec.to_dict(), fh, sort_keys=False)
+    items: list[dict[str, Any]] = []
+    previous = {i["scan_id"]: i for i in _previous_items(out)}
+    for index in range(spec.count):
+        scan_id = f"{spec.name}-{index:05d}"
+        old = previous.get(scan_id)
+        if old and _intact(out, old):
+            items.append(old)
+        else:
+            scene = _item(spec, index)
+            scan_path = out / "scans" / f"{scan_id}{_FORMAT_EXT[spec.format]}"
+            written = write_scan(scene.scan, scan_path, format=spec.format)
+            key_path = scene.key.save(out / "keys" / f"{scan_id}.json")
+            item: dict[str, Any] = {
+                "scan_id": scan_id,
+                "scan": str(scan_path.relative_to(out)),
+                "files": [str(p.relative_to(out)) for p in written],
+                "key": str(key_path.relative_to(out)),
+                "sha256": {str(p.relative_to(out)): _sha256(p) for p in [*written, key_path]},
+                "clean": scene.key.is_clean,
+                "classes": sorted({o.threat_class for o in scene.key.objects}),
+                "levels": sorted({o.difficulty.level for o in scene.key.objects}),
+                "declaration_consistent": scene.key.declaration_consistent,
+                "vehicle": scene.spec.vehicle,
+                "cargo": scene.spec.cargo,
+            }
+            if spec.display_png:
+                png = out / "display" / f"{scan_id}.png"
+                write_scan(render_display(scene.scan), png)
+                item["display"] = str(png.relative_to(out))
+            items.append(item)
+        if progress:
+            progress(index + 1, spec.count)
+    manifest = {
+        "scanlab_manifest": 1,
+        "name": spec.name,
+        "spec_sha256": spec.fingerprint(),
+        "items": items,
+    }
+    with atomic_open(out / "manifest.json", "w") as fh:
+        json.dump(manifest, fh, indent=1)
+    return out / "manifest.json"
+
+
+def _previous_items(out: Path) -> list[dict[str, Any]]:
+    path = out / "manifest.json"
+    if not path.exists():
+        return []
+    try:
+        return list(json.loads(path.read_text())["items"])
+    except (ValueError, KeyError, TypeError):
+        return []
+
+
+def _intact(out: Path, item: dict[str, Any]) -> bool:
+    try:
+        return all(
+            (out / name).exists() and _sha256(out / name) == digest
+            for name, digest in item["sha256"].items()
+        )
+    except (KeyError, TypeError, AttributeError):
+        return False
+
+
+def load_manifest(path: str | Path, *, verify: bool = False) -> list[dict[str, Any]]:
+    """Items of a dataset manifest (paths made absolute); ``verify`` checks every sha256."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "manifest.json"
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        items = doc["items"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SpecError(f"{path}: not a readable scanlab manifest: {exc}") from None
+    root = path.parent
+    out = []
+    for item in items:
+        if verify and not _intact(root, item):
+            raise SpecError(f"{path}: item {item.get('scan_id')} does not match its sha256")
+        out.append({**item, "scan_path": root / item["scan"], "key_path": root / item["key"]})
+    return out

@@ -1,0 +1,136 @@
+"""The cargo declaration that travels with a scan, and how it is checked against the true load."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = [
+    "COMMODITIES",
+    "WEIGHT_TOLERANCE",
+    "CargoDeclaration",
+    "DeclaredGoods",
+    "check_declaration",
+]
+
+#: Commodity key -> (HS code, description as a declaration would word it).
+COMMODITIES: dict[str, tuple[str, str]] = {
+    "tyres": ("4011", "New pneumatic tyres of rubber"),
+    "cotton": ("5201", "Cotton, not carded or combed, in bales"),
+    "textiles": ("6109", "T-shirts, singlets and other vests, knitted"),
+    "cigarettes": ("2402", "Cigarettes containing tobacco"),
+    "bottled_water": ("2201", "Mineral waters, bottled"),
+    "wine": ("2204", "Wine of fresh grapes, in bottles"),
+    "machinery": ("8479", "Machines having individual functions, n.e.s."),
+    "paper_goods": ("4819", "Cartons, boxes and cases of paper or paperboard"),
+    "plastic_granules": ("3901", "Polymers of ethylene, in primary forms"),
+    "rice": ("1006", "Rice, in bags"),
+    "sawn_wood": ("4407", "Wood sawn lengthwise"),
+    "furniture": ("9403", "Other furniture and parts thereof"),
+    "ceramic_tiles": ("6907", "Ceramic flags and paving, hearth or wall tiles"),
+    "steel_coils": ("7208", "Flat-rolled products of iron, in coils"),
+    "cars": ("8703", "Motor cars and other motor vehicles"),
+}
+
+#: Declared and true gross weight of goods may differ by this fraction before it is suspicious.
+WEIGHT_TOLERANCE = 0.15
+
+
+@dataclass
+class DeclaredGoods:
+    """One line of a declaration."""
+
+    commodity: str
+    hs_code: str
+    description: str
+    packages: int
+    gross_kg: float
+
+
+@dataclass
+class CargoDeclaration:
+    """What the shipper says is in the container, as an officer sees it beside the image."""
+
+    container_id: str
+    shipper: str
+    consignee: str
+    goods: list[DeclaredGoods] = field(default_factory=list)
+
+    @property
+    def declared_empty(self) -> bool:
+        return not self.goods
+
+    @property
+    def gross_kg(self) -> float:
+        return sum(g.gross_kg for g in self.goods)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CargoDeclaration:
+        return cls(
+            container_id=str(d["container_id"]),
+            shipper=str(d["shipper"]),
+            consignee=str(d["consignee"]),
+            goods=[DeclaredGoods(**g) for g in d.get("goods", [])],
+        )
+
+    def as_text(self) -> str:
+        """The declaration as the lines an officer reads."""
+        lines = [
+            f"Container {self.container_id}",
+            f"Shipper:   {self.shipper}",
+            f"Consignee: {self.consignee}",
+        ]
+        if self.declared_empty:
+            lines.append("Declared: EMPTY")
+        for g in self.goods:
+            lines.append(
+                f"HS {g.hs_code}  {g.description}: {g.packages} packages, {g.gross_kg:,.0f} kg"
+            )
+        return "\n".join(lines)
+
+
+def check_declaration(
+    declaration: CargoDeclaration, true_load: list[dict[str, Any]]
+) -> tuple[bool, list[str]]:
+    """Compare a declaration with the true load: (consistent, reasons it is not).
+
+    ``true_load`` lists ``{"commodity", "mass_kg", "packages", "concealed"}`` entries. Concealed
+    goods are left out: the declaration is judged against the visible load (what, how much, or
+    empty), and finding what is hidden is the job of the marks, graded separately.
+
+    Examples
+    --------
+    >>> decl = CargoDeclaration("MSCU1234565", "S", "C",
+    ...     [DeclaredGoods("tyres", "4011", "Tyres", 200, 2000.0)])
+    >>> check_declaration(decl, [{"commodity": "tyres", "mass_kg": 2100.0, "packages": 200}])
+    (True, [])
+    >>> check_declaration(decl, [{"commodity": "cotton", "mass_kg": 2100.0, "packages": 20}])[1]
+    ['declared tyres but the load is cotton']
+    """
+    reasons: list[str] = []
+    visible = [t for t in true_load if not t.get("concealed")]
+    declared = {g.commodity for g in declaration.goods}
+    actual = {t["commodity"] for t in visible}
+    if declaration.declared_empty and visible:
+        reasons.append("declared empty but the container is loaded")
+    elif not declaration.declared_empty:
+        if not actual:
+            reasons.append("declared goods but the container is empty")
+        elif declared and not declared & actual:
+            reasons.append(
+                f"declared {', '.join(sorted(declared))} but the load is "
+                f"{', '.join(sorted(actual))}"
+            )
+        else:
+            for commodity in sorted(actual - declared):
+                reasons.append(f"undeclared goods: {commodity}")
+            true_kg = sum(t["mass_kg"] for t in visible)
+            if true_kg > 0 and abs(declaration.gross_kg - true_kg) > WEIGHT_TOLERANCE * true_kg:
+                reasons.append(
+                    f"declared {declaration.gross_kg:,.0f} kg but the load weighs about "
+                    f"{true_kg:,.0f} kg"
+                )
+    return (not reasons, reasons)

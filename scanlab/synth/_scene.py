@@ -1,0 +1,433 @@
+"""Whole scenes: a vehicle, its load and concealments, scanned by a scanner model; each with its
+answer key and cargo declaration. Deterministic for a seed."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from scanlab.errors import SpecError
+from scanlab.io import Representation, Scan, ScanMetadata
+from scanlab.synth._answer_key import AnswerKey, Difficulty, KeyObject, mask_to_polygon
+from scanlab.synth._canvas import Canvas
+from scanlab.synth._cargo import CARGO_TYPES, Load, load_cargo
+from scanlab.synth._concealments import (
+    CONCEALMENT_TYPES,
+    SPACE_CHANGING,
+    Concealed,
+    conceal_in_load,
+    plan_space,
+)
+from scanlab.synth._declaration import (
+    COMMODITIES,
+    CargoDeclaration,
+    DeclaredGoods,
+    check_declaration,
+)
+from scanlab.synth._vehicles import VEHICLE_TYPES, draw_vehicle, vehicle_extent_mm
+
+__all__ = [
+    "DECLARATION_MODES",
+    "Scene",
+    "SceneSpec",
+    "generate_scene",
+    "measure_difficulty",
+]
+
+#: How a declaration is made: true, or false by leaving out one kind of goods of a groupage
+#: load, naming another commodity, stating a weight that does not fit, or claiming "empty".
+DECLARATION_MODES = ("true", "undeclared_goods", "other_commodity", "weight", "false_empty")
+#: Air counts of a calibrated 16-bit export: transmission 1.0 is stored as this value.
+EXPORT_AIR_COUNTS = 60000.0
+
+
+@dataclass
+class SceneSpec:
+    """What to simulate. Every field is checked; a bad one raises :class:`SpecError`.
+
+    Parameters
+    ----------
+    vehicle : str
+        One of :data:`VEHICLE_TYPES`.
+    cargo : str
+        One of :data:`CARGO_TYPES` (a commodity, ``"mixed"`` or ``"empty"``).
+    fill : float
+        Share of the load space's length the cargo fills, 0-1.
+    concealments : list of str
+        Kinds from :data:`CONCEALMENT_TYPES` (may repeat); empty for a clean scan.
+    declaration : str
+        ``"true"`` or a way to falsify it (:data:`DECLARATION_MODES`).
+    scanner : str
+        A scanner preset of :func:`scanlab.physics.get_scanner`.
+    """
+
+    vehicle: str = "container_40ft"
+    cargo: str = "paper_goods"
+    fill: float = 0.8
+    concealments: list[str] = field(default_factory=list)
+    declaration: str = "true"
+    scanner: str = "scanlab-6MV-dual"
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self, *, source: str = "scene spec") -> None:
+        if self.vehicle not in VEHICLE_TYPES:
+            raise SpecError(
+                f"{source}: field 'vehicle' must be one of {VEHICLE_TYPES}, got {self.vehicle!r}"
+            )
+        if self.cargo not in CARGO_TYPES:
+            raise SpecError(
+                f"{source}: field 'cargo' must be one of {CARGO_TYPES}, got {self.cargo!r}"
+            )
+        if not isinstance(self.fill, int | float) or not 0.0 <= self.fill <= 1.0:
+            raise SpecError(f"{source}: field 'fill' must be a number in [0, 1], got {self.fill!r}")
+        for kind in self.concealments:
+            if kind not in CONCEALMENT_TYPES:
+                raise SpecError(
+                    f"{source}: field 'concealments' has unknown kind {kind!r}; "
+                    f"valid: {CONCEALMENT_TYPES}"
+                )
+        if self.declaration not in DECLARATION_MODES:
+            raise SpecError(
+                f"{source}: field 'declaration' must be one of {DECLARATION_MODES}, "
+                f"got {self.declaration!r}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], *, source: str = "scene spec") -> SceneSpec:
+        if not isinstance(d, dict):
+            raise SpecError(f"{source}: must be a mapping")
+        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise SpecError(f"{source}: unknown field(s) {sorted(unknown)}")
+        try:
+            return cls(**d)
+        except SpecError as exc:
+            raise SpecError(f"{source}: {exc}") from None
+
+
+@dataclass
+class Scene:
+    """A simulated scan with its answer key (which holds the declaration)."""
+
+    scan: Scan
+    key: AnswerKey
+    spec: SceneSpec
+    seed: int
+    ideal_attenuation: np.ndarray = field(repr=False)
+
+
+@functools.cache
+def _physics(scanner_name: str) -> tuple[Any, Any]:
+    from scanlab.physics import basis_lookup, get_scanner
+
+    scanner = get_scanner(scanner_name)
+    return scanner, basis_lookup(scanner)
+
+
+@functools.cache
+def _decomposition(scanner_name: str, material: str) -> tuple[float, ...]:
+    _scanner, lookup = _physics(scanner_name)
+    return tuple(float(c) for c in lookup.decompose(material))
+
+
+@functools.cache
+def _density(material: str) -> float:
+    from scanlab.physics import get_material
+
+    return float(get_material(material).density_g_cm3)
+
+
+def generate_scene(
+    spec: SceneSpec, seed: int, *, pitch_mm: float = 5.0, scan_id: str | None = None
+) -> Scene:
+    """Simulate one scan of ``spec`` with random layout drawn from ``seed``.
+
+    The same (spec, seed, pitch) gives the same scan, bit for bit.
+
+    Examples
+    --------
+    >>> scene = generate_scene(SceneSpec("container_20ft", "tyres", 0.6, ["drugs_in_tyre"]), 3,
+    ...                        pitch_mm=20.0)
+    >>> scene.scan.is_dual_energy, scene.key.objects[0].threat_class
+    (True, 'narcotics')
+    """
+    spec.check()
+    rng = np.random.default_rng([seed, 0x5CA9])
+    scanner, lookup = _physics(spec.scanner)
+    length_mm, height_mm = vehicle_extent_mm(spec.vehicle)
+    rows, cols = round(height_mm / pitch_mm), round(length_mm / pitch_mm)
+    n_basis = len(_decomposition(spec.scanner, "water"))
+    canvas = Canvas(
+        rows,
+        cols,
+        pitch_mm,
+        height_mm,
+        functools.partial(_decomposition, spec.scanner),
+        _density,
+        n_basis,
+    )
+    layout = draw_vehicle(canvas, spec.vehicle, rng)
+    space_kinds = [k for k in spec.concealments if k in SPACE_CHANGING]
+    space, concealed = plan_space(space_kinds, canvas, layout, rng)
+    cargo = spec.cargo
+    if spec.declaration == "undeclared_goods" and cargo != "empty":
+        cargo = "mixed"  # goods of several kinds, one of which the declaration leaves out
+    load = load_cargo(canvas, space, cargo, fill=spec.fill, rng=rng)
+    for kind in spec.concealments:
+        if kind not in SPACE_CHANGING:
+            obj = conceal_in_load(kind, canvas, layout, space, load, rng)
+            if obj is not None and obj.parts:
+                concealed.append(obj)
+
+    from scanlab.physics import acquire
+
+    ideal_t = lookup.transmission(canvas.basis)  # (channel, row, col), noise-free
+    acq = acquire(canvas.basis, scanner, rng=rng)
+    trans = acq.transmission()
+    counts = np.clip(np.rint(trans * EXPORT_AIR_COUNTS), 0, 65535).astype(np.uint16)
+    sid = scan_id or f"sim-{spec.vehicle}-{seed}"
+    meta = ScanMetadata(
+        scan_id=sid,
+        scanner_model=scanner.name,
+        energies_mev=tuple(scanner.energies_mev),
+        pitch_mm=(pitch_mm, pitch_mm),
+        scan_direction="left_to_right",
+        vehicle_type=spec.vehicle,
+        acquired=datetime(2026, 1, 1) + timedelta(minutes=int(rng.integers(0, 525600))),
+        air_level=(EXPORT_AIR_COUNTS,) * scanner.n_channels,
+        dark_level=(0.0,) * scanner.n_channels,
+        attributes={"simulator": "scanlab.synth", "seed": seed, "spec": spec.to_dict()},
+    )
+    scan = Scan(counts, Representation.COUNTS, meta, source=f"<scene {sid}>")
+    attenuation = scan.to_attenuation().data
+    drawn = (
+        _key_object(f"{sid}-{i}", obj, canvas, lookup, attenuation)
+        for i, obj in enumerate(concealed)
+    )
+    objects = [o for o in drawn if o is not None]
+    true_load = load.as_true_load() if load else []
+    true_load += [
+        {
+            "commodity": o.threat_class,
+            "packages": 1,
+            "mass_kg": round(o.mass_kg, 1),
+            "concealed": True,
+        }
+        for o in objects
+    ]
+    declaration = _declaration(spec, load, rng, sid)
+    consistent, reasons = check_declaration(declaration, true_load)
+    key = AnswerKey(
+        scan_id=sid,
+        shape=scan.shape,
+        objects=objects,
+        declaration=declaration,
+        declaration_consistent=consistent,
+        inconsistencies=reasons,
+        true_load=true_load,
+        attributes={"spec": spec.to_dict(), "seed": seed, "tare_kg": layout.tare_kg},
+    )
+    return Scene(scan, key, spec, seed, -np.log(np.maximum(ideal_t, 1e-30)))
+
+
+def _key_object(
+    object_id: str, obj: Concealed, canvas: Canvas, lookup: Any, attenuation: np.ndarray
+) -> KeyObject | None:
+    (r0, c0, r1, c1), part, chord = obj.contribution()
+    mask = chord > 0.05  # at least half a millimetre of the object along the ray
+    if not mask.any():
+        return None
+    window = canvas.basis[:, r0:r1, c0:c1]
+    without = -np.log(np.maximum(lookup.transmission(window - part)[0], 1e-30))
+    difficulty = measure_difficulty(attenuation[0], mask, (r0, c0), background=without)
+    return KeyObject(
+        object_id=object_id,
+        threat_class=obj.threat_class,
+        concealment=obj.concealment,
+        material=obj.material,
+        mass_kg=round(obj.mass_kg, 2),
+        bbox=(r0, c0, r1, c1),
+        mask=mask,
+        polygon=mask_to_polygon(mask, offset=(r0, c0)),
+        difficulty=difficulty,
+        description=obj.description,
+    )
+
+
+def measure_difficulty(
+    attenuation: np.ndarray,
+    mask: np.ndarray,
+    offset: tuple[int, int],
+    *,
+    background: np.ndarray | None = None,
+    ring_px: int = 12,
+) -> Difficulty:
+    """Difficulty factors of an object measured from the (noisy) attenuation image.
+
+    Parameters
+    ----------
+    attenuation : ndarray
+        The whole high-energy attenuation image.
+    mask : ndarray of bool
+        The object's mask over its bounding box, which starts at ``offset``.
+    background : ndarray, optional
+        Attenuation of the scene without the object over the bbox (simulator only); else
+        the surroundings' mean stands in for it.
+    ring_px : int
+        Width of the ring of surroundings.
+    """
+    import cv2
+
+    r0, c0 = offset
+    h, w = mask.shape
+    R0, C0 = max(r0 - ring_px, 0), max(c0 - ring_px, 0)
+    R1, C1 = (
+        min(r0 + h + ring_px, attenuation.shape[0]),
+        min(c0 + w + ring_px, attenuation.shape[1]),
+    )
+    local = attenuation[R0:R1, C0:C1].astype(np.float32)
+    inner = np.zeros(local.shape, np.uint8)
+    inner[r0 - R0 : r0 - R0 + h, c0 - C0 : c0 - C0 + w] = mask
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring_px + 1, 2 * ring_px + 1))
+    ring = (cv2.dilate(inner, kernel) > 0) & (inner == 0)
+    inside = inner > 0
+    if not ring.any():
+        ring = ~inside
+    # Local noise from the ring only (the object's own edges are not noise).
+    from scanlab.synth._tip import local_noise_sigma
+
+    ring_rows = np.where(ring.any(axis=1))[0]
+    sigma = local_noise_sigma(np.where(ring, local, np.nan)[ring_rows]) if ring_rows.size else 0.0
+    sigma = max(sigma, 1e-4)
+    gy, gx = np.gradient(local)
+    clutter = float(np.mean(np.hypot(gx, gy)[ring]))
+    object_mean = float(local[inside].mean())
+    if background is not None:
+        superposition = float(background[mask].mean())
+        contrast = float(abs(object_mean - superposition) / sigma)
+    else:
+        surround = float(local[ring].mean())
+        superposition = surround
+        contrast = float(abs(object_mean - surround) / sigma)
+    size = int(mask.sum())
+    return Difficulty(
+        superposition=round(superposition, 4),
+        clutter=round(clutter, 5),
+        size_px=size,
+        contrast=round(contrast, 3),
+        level=difficulty_level(superposition, clutter, size, contrast),
+    )
+
+
+def difficulty_level(superposition: float, clutter: float, size_px: int, contrast: float) -> str:
+    """easy / medium / hard from the factors: a score that grows with what hides an object.
+
+    Contrast-to-noise dominates (Rose: below ~5 an object is hard to see at all), then
+    superposition (attenuation of what lies on top, in -ln T units: 3 means 5 % of the beam
+    left), clutter and small size.
+    """
+    score = 0.0
+    score += 2.0 if contrast < 8 else 1.0 if contrast < 30 else 0.0
+    score += 1.5 if superposition > 4.0 else 0.75 if superposition > 2.0 else 0.0
+    score += 1.0 if clutter > 0.15 else 0.5 if clutter > 0.05 else 0.0
+    score += 1.0 if size_px < 150 else 0.5 if size_px < 1000 else 0.0
+    return "hard" if score >= 3.0 else "medium" if score >= 1.5 else "easy"
+
+
+def _declaration(
+    spec: SceneSpec, load: Load | None, rng: np.random.Generator, sid: str
+) -> CargoDeclaration:
+    container_id = _container_id(rng)
+    decl = CargoDeclaration(
+        container_id=container_id,
+        shipper=f"Shipper {int(rng.integers(1000, 9999))}",
+        consignee=f"Consignee {int(rng.integers(1000, 9999))}",
+    )
+    mode = spec.declaration
+    if load is None:
+        if mode != "true":
+            commodity = str(rng.choice(sorted(COMMODITIES)))
+            decl.goods.append(
+                _goods(commodity, int(rng.integers(10, 200)), rng.uniform(2000, 15000))
+            )
+        return decl
+    parts = load.parts or [load]
+    kinds = [p.commodity for p in parts]
+    mass = load.mass_kg
+    if mode == "false_empty":
+        return decl
+    if mode == "other_commodity":
+        other = [c for c in COMMODITIES if c not in kinds and c != "cars"]
+        kinds = [str(rng.choice(other))]
+    elif mode == "undeclared_goods":
+        # The load is groupage (generate_scene makes it so); the last kind goes undeclared.
+        mass -= parts[-1].mass_kg
+        kinds = kinds[:-1]
+    if mode == "weight":
+        mass *= float(rng.choice([rng.uniform(0.35, 0.65), rng.uniform(1.5, 2.5)]))
+    else:
+        mass *= rng.uniform(0.95, 1.05)
+    share = mass / len(kinds)
+    per = max(load.packages // len(kinds), 1)
+    for kind in kinds:
+        decl.goods.append(_goods(kind, per, share))
+    return decl
+
+
+def _goods(commodity: str, packages: int, kg: float) -> DeclaredGoods:
+    hs, text = COMMODITIES.get(commodity, ("9999", commodity))
+    return DeclaredGoods(commodity, hs, text, packages, round(float(kg), 0))
+
+
+def _container_id(rng: np.random.Generator) -> str:
+    """An ISO 6346 container number with a valid check digit."""
+    owner = "".join(rng.choice(list("ABCDEFGHIJKLMNOPRSTUVWXYZ"), 3)) + "U"
+    serial = "".join(str(d) for d in rng.integers(0, 10, 6))
+    values = {
+        c: v
+        for c, v in zip(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            [
+                10,
+                12,
+                13,
+                14,
+                15,
+                16,
+                17,
+                18,
+                19,
+                20,
+                21,
+                23,
+                24,
+                25,
+                26,
+                27,
+                28,
+                29,
+                30,
+                31,
+                32,
+                34,
+                35,
+                36,
+                37,
+                38,
+            ],
+            strict=True,
+        )
+    }
+    code = owner + serial
+    total = sum((values[c] if c.isalpha() else int(c)) * 2**i for i, c in enumerate(code))
+    return code + str(total % 11 % 10)

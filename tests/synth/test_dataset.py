@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from scanlab.cli import app
+from scanlab.errors import SpecError
+from scanlab.io import read_scan
+from scanlab.synth import (
+    AnswerKey,
+    DatasetSpec,
+    build_dataset,
+    dataset_names,
+    load_dataset_spec,
+    load_manifest,
+)
+
+SMALL = {
+    "name": "tiny",
+    "seed": 7,
+    "count": 3,
+    "clean_share": 0.34,
+    "vehicles": {"container_20ft": 1},
+    "cargo": {"textiles": 1, "tyres": 1},
+    "concealments": {"pistol": 1, "drugs_in_cargo": 1},
+    "pitch_mm": 25.0,
+    "format": "npz",
+}
+
+
+def test_shipped_specs_load_and_are_disjoint_in_seeds():
+    names = dataset_names()
+    for required in (
+        "train-normal",
+        "train-concealed",
+        "heldout",
+        "exam-easy",
+        "exam-medium",
+        "exam-hard",
+    ):
+        assert required in names
+    specs = [load_dataset_spec(n) for n in names]
+    ranges = sorted((s.seed, s.seed + s.count) for s in specs)
+    for (a0, a1), (b0, _b1) in itertools.pairwise(ranges):
+        assert a1 <= b0, "seed ranges of shipped datasets overlap"
+    assert load_dataset_spec("train-normal").clean_share == 1.0
+
+
+def test_build_writes_scans_keys_and_a_verifiable_manifest(tmp_path):
+    spec = DatasetSpec.from_dict(SMALL)
+    manifest = build_dataset(spec, tmp_path)
+    items = load_manifest(manifest, verify=True)
+    assert len(items) == 3
+    for item in items:
+        scan = read_scan(item["scan_path"])
+        key = AnswerKey.load(item["key_path"])
+        assert key.scan_id == scan.metadata.scan_id == item["scan_id"]
+        assert key.shape == scan.shape
+        assert item["clean"] == key.is_clean
+        digest = hashlib.sha256(item["scan_path"].read_bytes()).hexdigest()
+        assert item["sha256"][item["scan"]] == digest
+    assert yaml.safe_load((tmp_path / "spec.yaml").read_text())["name"] == "tiny"
+
+
+def test_build_is_deterministic_and_resumes(tmp_path):
+    spec = DatasetSpec.from_dict(SMALL)
+    build_dataset(spec, tmp_path / "a")
+    build_dataset(spec, tmp_path / "b")
+    a = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    b = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert [i["sha256"] for i in a["items"]] == [i["sha256"] for i in b["items"]]
+    # Damage one item: a rebuild regenerates it and keeps the others untouched.
+    items = load_manifest(tmp_path / "a")
+    items[1]["scan_path"].write_bytes(b"broken")
+    kept = items[0]["scan_path"].stat().st_mtime_ns
+    build_dataset(spec, tmp_path / "a")
+    assert load_manifest(tmp_path / "a", verify=True)[1]["sha256"] == a["items"][1]["sha256"]
+    assert items[0]["scan_path"].stat().st_mtime_ns == kept
+
+
+def test_difficulty_filter_keeps_only_that_level(tmp_path):
+    spec = DatasetSpec.from_dict(
+        {
+            **SMALL,
+            "clean_share": 0.0,
+            "difficulty": ["hard"],
+            "concealments": {"pistol": 1},
+            "max_tries": 20,
+            "count": 2,
+        }
+    )
+    items = load_manifest(build_dataset(spec, tmp_path))
+    for item in items:
+        assert item["levels"] == ["hard"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"count": 0}, "count"),
+        ({"count": "many"}, "count"),
+        ({"clean_share": 2}, "clean_share"),
+        ({"vehicles": {"bicycle": 1}}, "vehicles"),
+        ({"cargo": {"textiles": -1}}, "cargo"),
+        ({"concealments": {}}, "concealments"),
+        ({"fill": [0.9, 0.1]}, "fill"),
+        ({"difficulty": ["impossible"]}, "difficulty"),
+        ({"format": "bmp"}, "format"),
+        ({"colour": "red"}, "unknown field"),
+    ],
+)
+def test_invalid_specs_name_the_field(change, field, tmp_path):
+    with pytest.raises(SpecError, match=field):
+        DatasetSpec.from_dict({**SMALL, **change}, source="my.yaml")
+
+
+def test_cli_synth_builds_and_reports_bad_specs(tmp_path):
+    runner = CliRunner()
+    spec_file = tmp_path / "tiny.yaml"
+    spec_file.write_text(yaml.safe_dump({**SMALL, "count": 2}))
+    result = runner.invoke(app, ["synth", str(spec_file), str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert len(load_manifest(tmp_path / "out")) == 2
+    spec_file.write_text(yaml.safe_dump({**SMALL, "vehicles": {"bicycle": 1}}))
+    result = runner.invoke(app, ["synth", str(spec_file), str(tmp_path / "bad")])
+    assert result.exit_code == 1
+    assert "tiny.yaml" in result.output and "'vehicles'" in result.output

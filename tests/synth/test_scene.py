@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scanlab.errors import SpecError
+from scanlab.io import Representation
+from scanlab.synth import (
+    CARGO_TYPES,
+    CONCEALMENT_TYPES,
+    DECLARATION_MODES,
+    THREAT_CLASSES,
+    VEHICLE_TYPES,
+    AnswerKey,
+    SceneSpec,
+    generate_scene,
+)
+
+PITCH = 20.0  # coarse pixels keep these tests fast; geometry is in millimetres anyway
+
+
+def test_same_seed_same_scan_and_key():
+    spec = SceneSpec("container_20ft", "paper_goods", 0.7, ["drugs_in_cargo", "pistol"])
+    a = generate_scene(spec, 11, pitch_mm=PITCH)
+    b = generate_scene(spec, 11, pitch_mm=PITCH)
+    c = generate_scene(spec, 12, pitch_mm=PITCH)
+    assert np.array_equal(a.scan.data, b.scan.data)
+    assert a.key.to_json() == b.key.to_json()
+    assert not np.array_equal(a.scan.data, c.scan.data)
+
+
+def test_scan_is_dual_energy_raw_uint16_with_metadata():
+    scene = generate_scene(SceneSpec("container_40ft", "tyres", 0.5), 1, pitch_mm=PITCH)
+    scan = scene.scan
+    assert scan.representation is Representation.COUNTS
+    assert scan.data.dtype == np.uint16
+    assert scan.is_dual_energy
+    assert scan.metadata.energies_mev == (6.0, 4.0)
+    assert scan.metadata.pitch_mm == (PITCH, PITCH)
+    assert scan.metadata.vehicle_type == "container_40ft"
+    # Air above the vehicle is open beam: transmission ~1 in both channels.
+    air = scan.to_transmission().data[:, :5, :]
+    assert np.allclose(air.mean(axis=(1, 2)), 1.0, atol=0.01)
+
+
+@pytest.mark.parametrize("vehicle", VEHICLE_TYPES)
+def test_every_vehicle_is_drawn_at_its_real_size(vehicle):
+    scene = generate_scene(SceneSpec(vehicle, "empty", 0.0), 2, pitch_mm=PITCH)
+    att = scene.scan.to_attenuation().high
+    # Columns with structure 2.95-3.6 m above the road: the load space, above any cab.
+    band = slice(int((4600 - 3600) / PITCH), int((4600 - 2950) / PITCH))
+    occupied = np.nonzero(att[band].max(axis=0) > 0.05)[0]
+    length_mm = (occupied.max() - occupied.min() + 1) * PITCH
+    expected = {
+        "container_20ft": 6058,
+        "container_40ft": 12192,
+        "curtain_side": 13600,
+        "box_truck": 6600,
+    }[vehicle]
+    assert length_mm == pytest.approx(expected, rel=0.25)
+    # Something as dense as the floor (2.35 m of plywood) is seen end-on.
+    assert att.max() > 2.0
+
+
+@pytest.mark.parametrize("cargo", [c for c in CARGO_TYPES if c != "empty"])
+def test_every_cargo_type_adds_mass_and_attenuation(cargo):
+    empty = generate_scene(SceneSpec("container_40ft", "empty", 0.0), 5, pitch_mm=PITCH)
+    full = generate_scene(SceneSpec("container_40ft", cargo, 0.8), 5, pitch_mm=PITCH)
+    load = full.key.true_load
+    assert load and all(entry["mass_kg"] > 100 for entry in load)
+    gained = full.ideal_attenuation[0].sum() - empty.ideal_attenuation[0].sum()
+    assert gained > 0
+
+
+@pytest.mark.parametrize("kind", CONCEALMENT_TYPES)
+def test_every_concealment_is_in_the_key_and_in_the_image(kind):
+    cargo = "tyres" if kind == "drugs_in_tyre" else "paper_goods"
+    scene = generate_scene(SceneSpec("container_40ft", cargo, 0.6, [kind]), 7, pitch_mm=PITCH)
+    assert len(scene.key.objects) == 1
+    obj = scene.key.objects[0]
+    assert obj.threat_class in THREAT_CLASSES
+    assert obj.mass_kg > 0.3
+    r0, c0, r1, c1 = obj.bbox
+    assert 0 <= r0 < r1 <= scene.scan.shape[0]
+    assert 0 <= c0 < c1 <= scene.scan.shape[1]
+    assert obj.mask.any()
+    assert len(obj.polygon) >= 3
+    # The object attenuates: the scene's ideal attenuation inside the mask exceeds what the
+    # difficulty measurement recorded as the background without the object.
+    inside = scene.ideal_attenuation[0, r0:r1, c0:c1][obj.mask].mean()
+    assert inside > obj.difficulty.superposition
+    assert obj.difficulty.size_px == obj.mask.sum()
+    assert obj.difficulty.level in ("easy", "medium", "hard")
+
+
+def test_expected_classes_and_methods():
+    cases = {
+        "drugs_in_tyre": ("narcotics", "tyre"),
+        "drugs_in_spare_wheel": ("narcotics", "spare_wheel"),
+        "false_wall": (("narcotics", "cigarettes"), "false_wall"),
+        "false_floor": (("narcotics", "cash"), "false_floor"),
+        "cigarettes_behind_cargo": ("cigarettes", "behind_cargo"),
+        "cash": ("cash", "in_cargo"),
+        "rifle": ("weapon", "in_cargo"),
+        "stowaway": ("stowaway", "in_cargo"),
+        "vehicle": ("vehicle", "in_cargo"),
+    }
+    for kind, (classes, method) in cases.items():
+        cargo = "tyres" if kind == "drugs_in_tyre" else "textiles"
+        obj = generate_scene(
+            SceneSpec("container_40ft", cargo, 0.5, [kind]), 3, pitch_mm=PITCH
+        ).key.objects[0]
+        assert obj.threat_class in (classes if isinstance(classes, tuple) else (classes,)), kind
+        assert obj.concealment == method, kind
+
+
+def test_weapons_are_steel_and_show_as_metal_in_dual_energy():
+    scene = generate_scene(
+        SceneSpec("container_20ft", "textiles", 0.5, ["rifle"]), 4, pitch_mm=10.0
+    )
+    obj = scene.key.objects[0]
+    r0, c0, r1, c1 = obj.bbox
+    # Where the rifle adds attenuation, the low/high ratio rises above that of the textiles.
+    att = scene.ideal_attenuation[:, r0:r1, c0:c1]
+    ratio = att[1] / np.maximum(att[0], 1e-6)
+    assert ratio[obj.mask].mean() > ratio[~obj.mask & (att[0] > 0.5)].mean()
+
+
+@pytest.mark.parametrize("mode", DECLARATION_MODES)
+def test_declarations_true_or_deliberately_wrong(mode):
+    scene = generate_scene(
+        SceneSpec("container_40ft", "furniture", 0.7, [], mode), 9, pitch_mm=PITCH
+    )
+    key = scene.key
+    assert key.declaration is not None
+    if mode == "true":
+        assert key.declaration_consistent
+        assert not key.inconsistencies
+        declared = key.declaration.gross_kg
+        true_kg = sum(e["mass_kg"] for e in key.true_load)
+        assert declared == pytest.approx(true_kg, rel=0.06)
+    else:
+        assert not key.declaration_consistent
+        assert key.inconsistencies
+    if mode == "false_empty":
+        assert key.declaration.declared_empty
+        assert "declared empty" in key.inconsistencies[0]
+
+
+def test_answer_key_json_round_trip(tmp_path):
+    scene = generate_scene(
+        SceneSpec("container_20ft", "tyres", 0.8, ["drugs_in_tyre", "cash"]), 8, pitch_mm=PITCH
+    )
+    path = scene.key.save(tmp_path / "key.json")
+    back = AnswerKey.load(path)
+    assert back.to_dict() == scene.key.to_dict()
+    for a, b in zip(back.objects, scene.key.objects, strict=True):
+        assert np.array_equal(a.mask, b.mask)
+    assert np.array_equal(back.label_image(), scene.key.label_image())
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"vehicle": "spaceship"}, "'vehicle'"),
+        ({"cargo": "gold"}, "'cargo'"),
+        ({"fill": 1.5}, "'fill'"),
+        ({"concealments": ["bomb"]}, "'concealments'"),
+        ({"declaration": "maybe"}, "'declaration'"),
+    ],
+)
+def test_bad_scene_specs_name_the_field(fields, message):
+    with pytest.raises(SpecError, match=message):
+        SceneSpec(**fields)
+    with pytest.raises(SpecError, match="unknown field"):
+        SceneSpec.from_dict({"colour": "red"})

@@ -1,0 +1,151 @@
+"""Threat image projection into scans the simulator did not make."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+import pytest
+
+from scanlab.errors import SpecError
+from scanlab.io import Representation, Scan, ScanMetadata, example_scan, read_scan, write_scan
+from scanlab.synth import (
+    THREAT_LIBRARY,
+    SceneSpec,
+    cut_threat,
+    generate_scene,
+    project_threat,
+    render_display,
+    render_threat,
+)
+
+
+def flat_host(level: float = 2.0, sigma: float = 0.01, shape=(120, 200), seed=0) -> Scan:
+    """A uniform calibrated host with known Gaussian noise in attenuation, not simulated."""
+    rng = np.random.default_rng(seed)
+    att = (level + sigma * rng.standard_normal((2, *shape))).astype(np.float32)
+    meta = ScanMetadata(
+        scan_id="host-1", energies_mev=(6.0, 4.0), pitch_mm=(5.0, 5.0), attributes={"lane": 3}
+    )
+    return Scan(att, Representation.ATTENUATION, meta, source="host.npy")
+
+
+@pytest.mark.parametrize("name", sorted(THREAT_LIBRARY))
+def test_library_threats_render(name):
+    threat = render_threat(name)
+    assert threat.mask.any()
+    assert threat.attenuation.shape[0] == 2
+    assert threat.attenuation[0][threat.mask].mean() > 0.05
+    assert threat.mass_kg > 0.5
+
+
+def test_projection_adds_attenuation_inside_the_mask_and_keeps_metadata():
+    host = flat_host(sigma=0.0)
+    threat = render_threat("cocaine_bricks")
+    new, obj = project_threat(host, threat, row=60, col=100, rng=np.random.default_rng(0))
+    added = new.data - host.data
+    inside = obj.full_mask(host.shape)
+    # Additive in attenuation, channel by channel; beyond the mask only the partly covered
+    # pixels of its one-pixel rim change.
+    rim = cv2.dilate(inside.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    assert np.all(added[:, ~rim] == 0)
+    assert added[0][rim & ~inside].sum() < 0.1 * added[0].sum()
+    assert added[0][inside].sum() == pytest.approx(threat.attenuation[0].sum(), rel=0.02)
+    assert added[1][inside].mean() > added[0][inside].mean()  # lower energy attenuates more
+    assert new.metadata.scan_id == "host-1"
+    assert new.metadata.attributes["lane"] == 3
+    assert new.metadata.attributes["tip"][0]["threat"] == "cocaine_bricks"
+    assert obj.concealment == "tip"
+    assert obj.threat_class == "narcotics"
+
+
+def test_noise_is_matched_to_the_host():
+    sigma = 0.02
+    host = flat_host(sigma=sigma, shape=(300, 300))
+    threat = render_threat("cash_bricks")
+    new, obj = project_threat(host, threat, row=150, col=150, rng=np.random.default_rng(1))
+    inside = obj.full_mask(host.shape)
+    extra = threat.attenuation[0].max()
+    # Behind the threat fewer photons arrive: sigma grows by 1/sqrt(T) = exp(A/2).
+    residual = new.data[0] - host.data[0]
+    r0, c0, r1, c1 = obj.bbox
+    core = residual[r0 + 5 : r1 - 5, c0 + 5 : c1 - 5]
+    measured = np.std(np.diff(core, axis=1)) / np.sqrt(2)
+    expected = sigma * np.sqrt(np.expm1(extra))
+    assert measured == pytest.approx(expected, rel=0.25)
+    assert inside.sum() == obj.area_px
+
+
+def test_counts_host_round_trips_through_a_file(tmp_path):
+    host = example_scan(rows=96, cols=320)
+    new, obj = project_threat(
+        host,
+        render_threat("pistol"),
+        row=40,
+        col=250,
+        rotation_deg=30,
+        rng=np.random.default_rng(2),
+    )
+    assert new.data.dtype == np.uint16
+    write_scan(new, tmp_path / "tip.tif")
+    back = read_scan(tmp_path / "tip.tif")
+    att_new = back.to_attenuation().high
+    att_old = host.to_attenuation().high
+    mask = obj.full_mask(host.shape)
+    assert (att_new - att_old)[mask].mean() > 0.2
+
+
+def test_display_host_gets_a_visible_threat():
+    scene = generate_scene(SceneSpec("container_20ft", "textiles", 0.6), 3, pitch_mm=10.0)
+    shown = render_display(scene.scan)
+    new, obj = project_threat(
+        shown, render_threat("rifle"), row=200, col=400, scale=1.0, rng=np.random.default_rng(3)
+    )
+    assert new.representation is Representation.DISPLAY
+    assert new.data.dtype == np.uint8
+    mask = obj.full_mask(shown.shape)
+    # Darker (denser) where the rifle went.
+    assert new.high[mask].mean() < shown.high[mask].mean() - 10
+
+
+def test_cut_threat_from_one_scan_into_another():
+    scene = generate_scene(
+        SceneSpec("container_20ft", "textiles", 0.6, ["pistol"]), 21, pitch_mm=5.0
+    )
+    key_obj = scene.key.objects[0]
+    threat = cut_threat(
+        scene.scan,
+        key_obj.full_mask(scene.scan.shape),
+        threat_class="weapon",
+        material="steel",
+        name="cut-pistol",
+    )
+    host = flat_host(level=1.0, sigma=0.0, shape=(100, 100))
+    new, obj = project_threat(host, threat, row=50, col=50, rng=np.random.default_rng(0))
+    assert obj.threat_class == "weapon"
+    # What was cut is what the pistol added, give or take the background estimate.
+    cut_total = threat.attenuation[0].sum()
+    added = (new.data[0] - host.data[0]).sum()
+    assert added == pytest.approx(cut_total, rel=0.05)
+
+
+def test_scale_and_pitch_resample_the_threat():
+    threat = render_threat("cash_bricks")
+    host = flat_host(sigma=0.0, shape=(200, 300))
+    coarse = dataclasses.replace(host.metadata, pitch_mm=(10.0, 10.0))
+    _, small = project_threat(
+        host.replace(metadata=coarse), threat, row=100, col=150, rng=np.random.default_rng(0)
+    )
+    _, same = project_threat(host, threat, row=100, col=150, rng=np.random.default_rng(0))
+    assert small.area_px == pytest.approx(same.area_px / 4, rel=0.1)
+
+
+def test_bad_projection_requests():
+    host = flat_host()
+    with pytest.raises(SpecError, match="outside"):
+        project_threat(
+            host, render_threat("pistol"), row=5000, col=10, rng=np.random.default_rng(0)
+        )
+    with pytest.raises(SpecError, match="unknown threat"):
+        render_threat("bomb")
