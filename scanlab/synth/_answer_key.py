@@ -68,7 +68,9 @@ class Difficulty:
 
     def __post_init__(self) -> None:
         if self.level not in DIFFICULTY_LEVELS:
-            raise SpecError(f"difficulty level must be one of {DIFFICULTY_LEVELS}")
+            raise SpecError(
+                f"difficulty level must be one of {DIFFICULTY_LEVELS}, got {self.level!r}"
+            )
 
 
 @dataclass
@@ -101,6 +103,7 @@ class KeyObject:
                 f"object {self.object_id}: concealment must be one of {CONCEALMENT_METHODS}"
             )
         r0, c0, r1, c1 = self.bbox
+        self.mask = np.asarray(self.mask, dtype=bool)
         if self.mask.shape != (r1 - r0, c1 - c0):
             raise SpecError(f"object {self.object_id}: mask shape does not match its bbox")
 
@@ -156,6 +159,19 @@ class AnswerKey:
     inconsistencies: list[str] = field(default_factory=list)
     true_load: list[dict[str, Any]] = field(default_factory=list)
     attributes: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        ids = [o.object_id for o in self.objects]
+        if len(set(ids)) != len(ids):
+            raise SpecError(f"answer key {self.scan_id}: object ids are not unique: {ids}")
+        rows, cols = self.shape
+        for o in self.objects:
+            r0, c0, r1, c1 = o.bbox
+            if not (0 <= r0 < r1 <= rows and 0 <= c0 < c1 <= cols):
+                raise SpecError(
+                    f"answer key {self.scan_id}: object {o.object_id} bbox {o.bbox} lies "
+                    f"outside the {self.shape} image"
+                )
 
     @property
     def is_clean(self) -> bool:
@@ -235,7 +251,11 @@ class AnswerKey:
 def mask_to_polygon(
     mask: np.ndarray, *, offset: tuple[int, int] = (0, 0)
 ) -> list[tuple[float, float]]:
-    """Outline of the largest region of ``mask`` as (row, col) vertices (pixel edges)."""
+    """Outline of the largest region of ``mask`` as (row, col) vertices.
+
+    Vertices are the centres of the boundary pixels (napari's convention and that of
+    :class:`scanlab.evaluate.Mark`), so filling the polygon gives back the mask.
+    """
     contours, _ = cv2.findContours(
         mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
     )

@@ -1,0 +1,59 @@
+"""Scoring: trainees' and detectors' marks matched to answer keys, signal-detection scores
+(d', A') with their reliability, and detector metrics (AUROC, AP, AUPRO, FROC, bootstrap).
+
+>>> from scanlab.evaluate import Mark, match_marks, d_prime   # doctest: +SKIP
+"""
+
+from scanlab.evaluate._interval import ConfidenceInterval
+from scanlab.evaluate._marks import MARK_SHAPES, Mark, read_marks, write_marks
+from scanlab.evaluate._matching import MATCH_RULES, Hit, MatchResult, match_marks
+from scanlab.evaluate._metrics import (
+    FrocCurve,
+    aupro,
+    auroc,
+    average_precision,
+    bootstrap_ci,
+    detection_rate_at_fpr,
+    froc,
+    pixel_auroc,
+    roc_curve,
+)
+from scanlab.evaluate._sdt import (
+    RATE_CORRECTIONS,
+    RELIABLE_N_TRIALS,
+    a_prime,
+    d_prime,
+    d_prime_ci,
+    rate_ci,
+    rates_with_correction,
+    reliability_note,
+)
+
+__all__ = [
+    "MARK_SHAPES",
+    "MATCH_RULES",
+    "RATE_CORRECTIONS",
+    "RELIABLE_N_TRIALS",
+    "ConfidenceInterval",
+    "FrocCurve",
+    "Hit",
+    "Mark",
+    "MatchResult",
+    "a_prime",
+    "aupro",
+    "auroc",
+    "average_precision",
+    "bootstrap_ci",
+    "d_prime",
+    "d_prime_ci",
+    "detection_rate_at_fpr",
+    "froc",
+    "match_marks",
+    "pixel_auroc",
+    "rate_ci",
+    "rates_with_correction",
+    "read_marks",
+    "reliability_note",
+    "roc_curve",
+    "write_marks",
+]

@@ -1,0 +1,315 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scanlab.errors import ScanValidationError, SpecError
+from scanlab.evaluate import (
+    Mark,
+    aupro,
+    auroc,
+    average_precision,
+    bootstrap_ci,
+    detection_rate_at_fpr,
+    froc,
+    match_marks,
+    pixel_auroc,
+    roc_curve,
+)
+from scanlab.synth import AnswerKey
+
+
+def _brute_auroc(y, s):
+    y = np.asarray(y, bool)
+    p, n = np.asarray(s)[y], np.asarray(s)[~y]
+    diff = p[:, None] - n[None, :]
+    return float(((diff > 0) + 0.5 * (diff == 0)).mean())
+
+
+# ---- image-level metrics -----------------------------------------------------------------------
+
+
+def test_auroc_equals_pairwise_count_with_ties():
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        y = rng.random(150) < 0.3
+        s = rng.integers(0, 6, size=150) + y * rng.integers(0, 3, size=150)  # many ties
+        assert auroc(y, s) == pytest.approx(_brute_auroc(y, s), abs=1e-12)
+
+
+def test_auroc_is_area_under_roc_curve():
+    rng = np.random.default_rng(12)
+    y = rng.random(300) < 0.5
+    s = np.round(rng.normal(y * 1.0, 1.0), 1)
+    fpr, tpr, thr = roc_curve(y, s)
+    assert auroc(y, s) == pytest.approx(np.trapezoid(tpr, fpr))
+    assert (fpr[0], tpr[0], fpr[-1], tpr[-1]) == (0, 0, 1, 1)
+    assert np.all(np.diff(fpr) >= 0) and np.all(np.diff(tpr) >= 0)
+    assert thr[0] == np.inf and np.all(np.diff(thr) < 0)
+    # fpr[k] is the fraction of negatives with score >= thr[k].
+    for k in (1, 5, len(thr) - 1):
+        assert fpr[k] == pytest.approx(np.mean(s[~y] >= thr[k]))
+
+
+def test_auroc_extremes():
+    assert auroc([0, 0, 1, 1], [1, 2, 3, 4]) == 1.0
+    assert auroc([1, 1, 0, 0], [1, 2, 3, 4]) == 0.0
+    assert auroc([0, 1, 0, 1], [5, 5, 5, 5]) == 0.5
+
+
+def test_average_precision_known_cases():
+    assert average_precision([1, 0, 1, 0], [0.9, 0.8, 0.7, 0.1]) == pytest.approx(5 / 6)
+    # 1 at rank 1, 2 at rank 3, 3 at rank 6: (1 + 2/3 + 3/6) / 3
+    y = [1, 0, 1, 0, 0, 1]
+    assert average_precision(y, [6, 5, 4, 3, 2, 1]) == pytest.approx((1 + 2 / 3 + 1 / 2) / 3)
+    assert average_precision([1, 1, 0], [3, 2, 1]) == 1.0
+    assert average_precision([1, 0], [0.5, 0.5]) == 0.5  # a tie enters as one threshold
+    assert average_precision([1, 1], [0.2, 0.4]) == 1.0  # no negatives is allowed
+
+
+def test_detection_rate_at_fpr_threshold_rule():
+    neg = np.arange(100.0)  # 0..99
+    pos = np.array([99.5, 98.5, 98.0, 50.0])
+    y = np.r_[np.zeros(100), np.ones(4)]
+    s = np.r_[neg, pos]
+    # fpr 1 %: one negative may pass; t = 98 (2nd highest); detected: score > 98.
+    assert detection_rate_at_fpr(y, s, fpr=0.01) == 0.5
+    # fpr 0: t = the highest negative (99).
+    assert detection_rate_at_fpr(y, s, fpr=0.0) == 0.25
+    assert detection_rate_at_fpr(y, s, fpr=0.45) == 0.75  # t = 54
+    assert detection_rate_at_fpr(y, s, fpr=0.5) == 1.0  # t = 49 < 50
+    assert detection_rate_at_fpr(y, s, fpr=1.0) == 1.0
+    # 0.29 * 100 is 28.999... in floating point; still 29 negatives allowed (t = 70).
+    assert detection_rate_at_fpr(y, s, fpr=0.29) == 0.75
+
+
+def test_detection_rate_never_exceeds_the_target_fpr():
+    rng = np.random.default_rng(3)
+    y = rng.random(500) < 0.2
+    s = np.round(rng.normal(y * 1.5, 1), 1)  # ties at the threshold
+    for fpr in (0.01, 0.05, 0.1, 0.3):
+        rate = detection_rate_at_fpr(y, s, fpr=fpr)
+        neg = np.sort(s[~y])[::-1]
+        t = neg[int(fpr * neg.size)]
+        assert np.mean(neg > t) <= fpr
+        assert rate == np.mean(s[y] > t)
+
+
+@pytest.mark.parametrize(
+    ("y", "s", "msg"),
+    [
+        ([0, 1, 2], [1, 2, 3], "y_true"),
+        ([[0, 1]], [[1, 2]], "y_true"),
+        ([0, 1], [1, 2, 3], "scores"),
+        ([0, 1], [1, np.nan], "finite"),
+        ([0, 1], ["a", "b"], "scores"),
+        ([1, 1], [1, 2], "both"),
+        ([0, 0], [1, 2], "both"),
+    ],
+)
+def test_bad_labels_and_scores(y, s, msg):
+    with pytest.raises(SpecError, match=msg):
+        auroc(y, s)
+
+
+# ---- pixel metrics ----------------------------------------------------------------------------
+
+
+def _random_maps(seed, n=12, shape=(24, 32)):
+    rng = np.random.default_rng(seed)
+    masks = np.zeros((n, *shape), dtype=bool)
+    for i in range(n):
+        for _ in range(rng.integers(0, 3)):
+            r, c = rng.integers(0, shape[0] - 6), rng.integers(0, shape[1] - 8)
+            masks[i, r : r + rng.integers(2, 6), c : c + rng.integers(2, 8)] = True
+    maps = rng.random(masks.shape) * 0.6 + masks * rng.random(masks.shape) * 0.5
+    return masks, maps
+
+
+def test_pixel_auroc_histogram_matches_exact_auroc():
+    masks, maps = _random_maps(21)
+    exact = auroc(masks.ravel(), maps.ravel())
+    assert pixel_auroc(masks, maps) == pytest.approx(exact, abs=1e-3)
+    # Streaming from a generator with a fixed range gives the same answer.
+    streamed = pixel_auroc(iter(list(masks)), (m for m in maps), score_range=(0.0, 1.1))
+    assert streamed == pytest.approx(exact, abs=1e-3)
+
+
+def test_pixel_auroc_input_checks():
+    masks, maps = _random_maps(22, n=3)
+    with pytest.raises(SpecError, match="score_range"):
+        pixel_auroc(masks, (m for m in maps))
+    with pytest.raises(ScanValidationError, match="score_range"):
+        pixel_auroc(masks, maps, score_range=(0.0, 0.5))
+    with pytest.raises(SpecError, match="different numbers"):
+        pixel_auroc(masks[:2], maps)
+    with pytest.raises(ScanValidationError, match="shape"):
+        pixel_auroc(masks[:, :, :-1], maps)
+    bad = maps.copy()
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(ScanValidationError, match="finite"):
+        pixel_auroc(masks, bad)
+    with pytest.raises(SpecError, match="both"):
+        pixel_auroc(np.zeros_like(masks), maps)
+
+
+def test_aupro_perfect_map_is_one():
+    masks, _ = _random_maps(23)
+    assert aupro(masks, masks.astype(float)) == pytest.approx(1.0, abs=1e-12)
+    assert aupro(masks, masks.astype(float), max_fpr=1.0) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_aupro_constructed_case():
+    # Regions A (2 px, both 0.9) and B (2 px: 0.9 and 0.1); 10 normal pixels: one 0.5, nine 0.
+    truth = np.array([[1, 1, 0, 0, 1, 1, 0], [0] * 7], dtype=bool)
+    amap = np.array([[0.9, 0.9, 0.5, 0, 0.9, 0.1, 0], [0] * 7])
+    # Curve: (0, 0.75) until FPR 0.1, where it rises to 1; area to 0.3 = 0.075 + 0.2.
+    assert aupro([truth], [amap]) == pytest.approx(0.275 / 0.3, abs=1e-12)
+    # Up to FPR 0.1 the curve is flat at 0.75 (A fully found, B half).
+    assert aupro([truth], [amap], max_fpr=0.1) == pytest.approx(0.75)
+
+
+def test_aupro_weights_regions_equally_whatever_their_size():
+    truth = np.zeros((10, 10), dtype=bool)
+    truth[:4, :5] = True  # 20 px, found at the top threshold
+    truth[8, 8] = True  # 1 px, never above the normal pixels
+    amap = truth * 1.0
+    amap[8, 8] = 0.0
+    # PRO 0.5 at FPR 0 (pixel recall would be 20/21), then straight to (1, 1): at FPR 0.3
+    # PRO is 0.65, so the area is 0.3 * (0.5 + 0.65) / 2.
+    assert aupro([truth], [amap]) == pytest.approx(0.575)
+
+
+def _exact_aupro(masks, maps, max_fpr):
+    """PRO at every distinct score, regions with 8-connectivity, on all pixels at once."""
+    import cv2
+
+    labels = []
+    offset = 0
+    for m in masks:
+        n, lab = cv2.connectedComponents(m.astype(np.uint8), connectivity=8)
+        labels.append(np.where(lab > 0, lab + offset, 0))
+        offset += n - 1
+    labels, scores = np.stack(labels).ravel(), maps.ravel()
+    normal = scores[labels == 0]
+    fprs, pros = [0.0], [0.0]
+    for t in np.unique(scores)[::-1]:
+        above = scores >= t
+        fprs.append(np.mean(normal >= t))
+        pros.append(np.mean([above[labels == r].mean() for r in range(1, offset + 1)]))
+    fprs, pros = np.array(fprs), np.array(pros)
+    i = np.flatnonzero(fprs > max_fpr)[0]
+    w = (max_fpr - fprs[i - 1]) / (fprs[i] - fprs[i - 1])
+    x = np.r_[fprs[:i], max_fpr]
+    y = np.r_[pros[:i], pros[i - 1] + w * (pros[i] - pros[i - 1])]
+    return np.trapezoid(y, x) / max_fpr
+
+
+def test_aupro_matches_exact_computation():
+    masks, maps = _random_maps(24, n=4, shape=(16, 20))
+    maps = np.round(maps, 3)  # ties, and scores off the bin edges
+    for max_fpr in (0.3, 0.05):
+        assert aupro(masks, maps, max_fpr=max_fpr) == pytest.approx(
+            _exact_aupro(masks, maps, max_fpr), abs=1e-3
+        )
+
+
+def test_aupro_of_uninformative_map_is_about_max_fpr_over_two():
+    rng = np.random.default_rng(25)
+    masks = np.zeros((4, 128, 128), dtype=bool)
+    masks[:, 20:60, 20:60] = True
+    masks[:, 80:90, 30:100] = True
+    assert aupro(masks, rng.random(masks.shape)) == pytest.approx(0.15, abs=0.01)
+
+
+# ---- FROC -------------------------------------------------------------------------------------
+
+
+def _rect(mark_id, r, c, conf, threat_class="cash"):
+    return Mark(mark_id, "rectangle", [(r, c), (r + 4, c + 4)], threat_class, confidence=conf)
+
+
+def test_froc_constructed_case(make_object):
+    keys = [
+        AnswerKey(
+            "s1",
+            (40, 40),
+            [make_object("o1", "cash", (0, 0, 5, 5)), make_object("o2", "cash", (20, 20, 25, 25))],
+        ),
+        AnswerKey("s2", (40, 40), [make_object("o3", "cash", (10, 10, 15, 15))]),
+        AnswerKey("s3", (40, 40)),
+    ]
+    dets = [
+        [_rect("a", 0, 0, 0.9), _rect("b", 30, 30, 0.6), _rect("c", 20, 20, 0.3)],
+        [_rect("d", 30, 0, 0.8), _rect("e", 10, 10, 0.6)],
+        [_rect("f", 0, 30, 0.7)],
+    ]
+    curve = froc(keys, dets)
+    np.testing.assert_allclose(curve.thresholds, [np.inf, 0.9, 0.8, 0.7, 0.6, 0.3])
+    np.testing.assert_allclose(curve.mean_false_positives, np.array([0, 0, 1, 2, 3, 3]) / 3)
+    np.testing.assert_allclose(curve.sensitivity, np.array([0, 1, 1, 1, 2, 3]) / 3)
+    assert curve.sensitivity_at(0.5) == pytest.approx(1 / 3)
+    assert curve.sensitivity_at(1.0) == 1.0
+    # A custom matcher: the centroid rule with class required (all marks say "cash").
+    strict = froc(keys, dets, match=lambda k, m: match_marks(k, m, rule="centroid"))
+    np.testing.assert_allclose(strict.sensitivity, curve.sensitivity)
+
+
+def test_froc_rematches_at_each_threshold(make_object):
+    # Greedy-by-IoU at the low threshold would give the object to the low-scoring tight box;
+    # at the high threshold only the loose box exists and must count as a hit.
+    key = AnswerKey("s", (40, 40), [make_object("o", "cash", (10, 10, 15, 15))])
+    loose = Mark("loose", "rectangle", [(8, 8), (17, 17)], "cash", confidence=0.9)
+    tight = Mark("tight", "rectangle", [(10, 10), (14, 14)], "cash", confidence=0.2)
+    curve = froc([key], [[loose, tight]])
+    np.testing.assert_allclose(curve.sensitivity, [0, 1, 1])
+    np.testing.assert_allclose(curve.mean_false_positives, [0, 0, 1])
+
+
+def test_froc_bad_input(make_object):
+    with pytest.raises(SpecError, match="one per image"):
+        froc([AnswerKey("s", (8, 8))], [])
+    with pytest.raises(SpecError, match="no objects"):
+        froc([AnswerKey("s", (8, 8))], [[]])
+
+
+# ---- bootstrap --------------------------------------------------------------------------------
+
+
+def test_bootstrap_ci_contains_estimate_and_is_deterministic():
+    rng = np.random.default_rng(31)
+    y = rng.random(200) < 0.4
+    s = rng.normal(y * 1.0, 1.0)
+    ci = bootstrap_ci(auroc, y, s, n=300, seed=5)
+    assert ci.estimate == auroc(y, s)
+    assert ci.low < ci.estimate < ci.high
+    assert 0.02 < ci.se < 0.06  # roughly the Hanley-McNeil SE of 0.036 for AUC 0.76, 80/120
+    assert bootstrap_ci(auroc, y, s, n=300, seed=5) == ci
+    assert bootstrap_ci(auroc, y, s, n=300, seed=6) != ci
+    narrow = bootstrap_ci(auroc, y, s, n=300, seed=5, level=0.5)
+    assert ci.low < narrow.low < narrow.high < ci.high
+
+
+def test_bootstrap_resamples_images_of_pixel_maps_and_lists():
+    masks, maps = _random_maps(32, n=10)
+    ci = bootstrap_ci(pixel_auroc, masks, maps, n=40, seed=0)
+    assert ci.low <= ci.estimate <= ci.high
+    as_lists = bootstrap_ci(pixel_auroc, list(masks), list(maps), n=40, seed=0)
+    assert as_lists == ci
+
+
+def test_bootstrap_drops_failed_resamples_and_refuses_when_most_fail():
+    y, s = [0, 0, 0, 0, 1, 0, 0, 0], [1, 2, 3, 4, 5, 6, 7, 8]
+    # One positive in eight: about a third of resamples lack it and are dropped.
+    ci = bootstrap_ci(auroc, y, s, n=100, seed=0)
+    assert ci.low <= ci.estimate <= ci.high
+
+    def picky(x):  # fails unless the resample holds exactly two ones: ~70 % of the time
+        if sum(x) != 2:
+            raise SpecError("not two")
+        return 1.0
+
+    with pytest.raises(SpecError, match="failed"):
+        bootstrap_ci(picky, [1, 1] + [0] * 18, n=100, seed=0)
+    with pytest.raises(SpecError, match="equally long"):
+        bootstrap_ci(auroc, [0, 1], [1, 2, 3])

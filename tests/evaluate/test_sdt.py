@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from scanlab.errors import SpecError
+from scanlab.evaluate import (
+    a_prime,
+    d_prime,
+    d_prime_ci,
+    rate_ci,
+    rates_with_correction,
+    reliability_note,
+)
+
+Z80 = 0.8416212335729143  # z(0.8), from tables
+
+
+def test_d_prime_hand_values():
+    assert d_prime(0.8, 0.2) == pytest.approx(1.6832, abs=1e-4)
+    assert d_prime(0.8, 0.2) == pytest.approx(2 * Z80, rel=1e-12)
+    assert d_prime(0.5, 0.5) == 0.0
+    assert d_prime(0.6, 0.3) == pytest.approx(0.2533471 + 0.5244005, abs=1e-6)
+    assert d_prime(0.2, 0.8) == pytest.approx(-2 * Z80)
+
+
+@pytest.mark.parametrize("rates", [(1.0, 0.2), (0.8, 0.0), (1.2, 0.2), (0.5, -0.1)])
+def test_d_prime_refuses_extreme_rates(rates):
+    with pytest.raises(SpecError, match="_rate"):
+        d_prime(*rates)
+
+
+def test_a_prime_hand_values_both_branches():
+    assert a_prime(0.8, 0.2) == pytest.approx(0.875)  # 0.5 + 0.6*1.6 / (4*0.8*0.8)
+    assert a_prime(0.9, 0.6) == pytest.approx(0.5 + 0.3 * 1.3 / (4 * 0.9 * 0.4))
+    assert a_prime(0.6, 0.9) == pytest.approx(0.5 - 0.3 * 1.3 / (4 * 0.9 * 0.4))
+    assert a_prime(0.2, 0.8) == pytest.approx(0.125)
+    assert (a_prime(1, 0), a_prime(0, 1), a_prime(0, 0), a_prime(1, 1)) == (1.0, 0.0, 0.5, 0.5)
+
+
+def test_a_prime_is_antisymmetric_about_one_half():
+    rng = np.random.default_rng(0)
+    for h, f in rng.uniform(0.01, 0.99, size=(50, 2)):
+        assert a_prime(h, f) + a_prime(f, h) == pytest.approx(1.0)
+        assert (a_prime(h, f) > 0.5) == (h > f)
+
+
+def test_loglinear_correction_at_rates_zero_and_one():
+    h, f = rates_with_correction(10, 10, 0, 10)
+    assert (h, f) == (10.5 / 11, 0.5 / 11)
+    assert d_prime(h, f) == pytest.approx(2 * 1.6906216, abs=1e-6)  # z(21/22) = 1.6906
+    # Hautus (1995): applied to every rate, not only extreme ones.
+    assert rates_with_correction(8, 10, 3, 20) == (8.5 / 11, 3.5 / 21)
+
+
+def test_half_trial_and_no_correction():
+    assert rates_with_correction(10, 10, 0, 10, correction="1/2n") == (0.95, 0.05)
+    assert rates_with_correction(8, 10, 3, 20, correction="1/2n") == (0.8, 0.15)
+    assert rates_with_correction(10, 10, 0, 10, correction="none") == (1.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "field"),
+    [
+        ((11, 10, 0, 10), {}, "hits"),
+        ((1, 10, 11, 10), {}, "false_alarms"),
+        ((0, 0, 0, 10), {}, "n_signal"),
+        ((0, 10, 0, 0), {}, "n_noise"),
+        ((-1, 10, 0, 10), {}, "hits"),
+        ((1.5, 10, 0, 10), {}, "hits"),
+        ((1, 10, 0, 10), {"correction": "probit"}, "correction"),
+    ],
+)
+def test_correction_rejects_bad_counts(args, kwargs, field):
+    with pytest.raises(SpecError, match=field):
+        rates_with_correction(*args, **kwargs)
+
+
+def test_d_prime_ci_gourevitch_galanter_variance():
+    phi = math.exp(-(Z80**2) / 2) / math.sqrt(2 * math.pi)
+    se = math.sqrt(2 * 0.8 * 0.2 / (50 * phi**2))
+    ci = d_prime_ci(0.8, 0.2, 50, 50)
+    assert ci.estimate == pytest.approx(2 * Z80)
+    assert ci.se == pytest.approx(se)
+    assert ci.se == pytest.approx(0.2858, abs=1e-4)
+    assert (ci.low, ci.high) == pytest.approx((2 * Z80 - 1.959964 * se, 2 * Z80 + 1.959964 * se))
+    # Four times the trials halve the standard error.
+    assert d_prime_ci(0.8, 0.2, 200, 200).se == pytest.approx(se / 2)
+    wide = d_prime_ci(0.8, 0.2, 50, 50, level=0.99)
+    assert wide.high - wide.low > ci.high - ci.low
+
+
+def test_rate_ci_wilson_interval():
+    ci = rate_ci(40, 50)
+    assert ci.estimate == 0.8
+    assert ci.se == pytest.approx(math.sqrt(0.8 * 0.2 / 50))
+    assert (ci.low, ci.high) == pytest.approx((0.669629, 0.887562), abs=1e-6)  # by hand
+    zero, full = rate_ci(0, 20), rate_ci(20, 20)
+    assert zero.low == 0.0 and 0.1 < zero.high < 0.2
+    assert full.high == 1.0 and 0.8 < full.low < 0.9
+    with pytest.raises(SpecError, match="n_trials"):
+        rate_ci(1, 0)
+    with pytest.raises(SpecError, match="level"):
+        rate_ci(1, 2, level=1.0)
+
+
+def test_reliability_note():
+    assert "enough for a reliable score" in reliability_note(100)
+    assert "indicative" in reliability_note(60)
+    assert "far too few" in reliability_note(10)
+    assert "± 1.25" in reliability_note(20)  # 10 + 10 trials
+    with pytest.raises(SpecError, match="n_trials"):
+        reliability_note(0)
