@@ -47,7 +47,9 @@ def test_demo_runs_end_to_end(tmp_path):
     assert result.exit_code == 0, result.output
     assert "wrote and read back 8 formats" in result.output
     for name in ("example.tif", "example.dcs", "example_high.img", "example.ase", "example.png"):
-        assert (tmp_path / "demo" / name).exists()
+        assert (tmp_path / "demo" / "formats" / name).exists()
+    assert "graded set 'sample'" in result.output
+    assert (tmp_path / "demo" / "graded-set" / "manifest.json").exists()
 
 
 def test_info_on_a_dicos_file_shows_the_energies_and_pitch_written(dual_scan, tmp_path):

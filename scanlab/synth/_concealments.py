@@ -165,9 +165,10 @@ def _human(
         limb((x - f * 420, z_floor + 90), (x - f * 850, z_floor + 70), 55, 11)
         limb((x + f * 520, z_floor + 200), (x + f * 250, z_floor + 260), 45, 9)
     else:
+        # Sitting on the floor with the knees drawn up, or crouching on the feet.
         seated = pose == "sitting"
-        hip = (x, z_floor + (420 if seated else 300))
-        shoulder = (x + f * (40 if seated else 160), hip[1] + (520 if seated else 430))
+        hip = (x, z_floor + (110 if seated else 420))
+        shoulder = (x + f * (60 if seated else 200), hip[1] + (520 if seated else 430))
         obj.add(
             canvas,
             "soft_tissue",
@@ -176,13 +177,13 @@ def _human(
             ),
         )
         obj.add(canvas, "bone", canvas.capsule(hip, shoulder, 18))  # spine
-        knee = (x + f * 430, hip[1] + (40 if seated else 80))
-        foot = (knee[0] - f * (30 if seated else 150), z_floor + 40)
+        knee = (x + f * (380 if seated else 330), hip[1] + (330 if seated else 60))
+        foot = (x + f * (500 if seated else 260), z_floor + 45)
         limb(hip, knee, 80, 14)
         limb(knee, foot, 55, 11)
-        hand = (knee[0] - f * 40, knee[1] + 60)
+        hand = (knee[0] - f * 30, knee[1] - 20)
         limb(shoulder, hand, 45, 9)
-        head = (shoulder[0] + f * 60, shoulder[1] + 150)
+        head = (shoulder[0] + f * 70, shoulder[1] + 150)
     obj.add(canvas, "soft_tissue", canvas.ellipsoid(head[0], head[1], 95, 115, 8.0))
     obj.add(canvas, "bone", canvas.ellipsoid(head[0], head[1], 85, 105, 7.5), scale=0.12)
 

@@ -130,3 +130,19 @@ def test_cli_synth_builds_and_reports_bad_specs(tmp_path):
     result = runner.invoke(app, ["synth", str(spec_file), str(tmp_path / "bad")])
     assert result.exit_code == 1
     assert "tiny.yaml" in result.output and "'vehicles'" in result.output
+
+
+def test_committed_sample_set_is_intact_and_readable():
+    from pathlib import Path
+
+    root = Path(__file__).parents[2] / "datasets" / "sample"
+    items = load_manifest(root, verify=True)
+    assert len(items) == 6
+    assert any(not i["clean"] for i in items)
+    assert any(i["clean"] for i in items)
+    for item in items:
+        scan = read_scan(item["scan_path"])
+        key = AnswerKey.load(item["key_path"])
+        assert scan.is_dual_energy
+        assert key.shape == scan.shape
+        assert (root / item["display"]).exists()
