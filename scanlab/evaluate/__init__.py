@@ -9,6 +9,7 @@ from scanlab.evaluate._marks import MARK_SHAPES, Mark, read_marks, write_marks
 from scanlab.evaluate._matching import MATCH_RULES, Hit, MatchResult, match_marks
 from scanlab.evaluate._metrics import (
     FrocCurve,
+    PixelHistogram,
     aupro,
     auroc,
     average_precision,
@@ -39,6 +40,7 @@ __all__ = [
     "Hit",
     "Mark",
     "MatchResult",
+    "PixelHistogram",
     "a_prime",
     "aupro",
     "auroc",

@@ -18,6 +18,7 @@ from scanlab.evaluate._matching import MatchResult, match_marks
 
 __all__ = [
     "FrocCurve",
+    "PixelHistogram",
     "aupro",
     "auroc",
     "average_precision",
@@ -160,8 +161,9 @@ def pixel_auroc(
     >>> pixel_auroc(truth, truth * 0.9 + 0.05)
     1.0
     """
-    pos, neg, _, _ = _pixel_histograms(masks_true, maps, score_range, n_bins, "pixel_auroc")
-    return _auc_from_counts(pos, neg)
+    return PixelHistogram.from_images(
+        masks_true, maps, score_range=score_range, n_bins=n_bins, func="pixel_auroc"
+    ).auroc()
 
 
 def aupro(
@@ -195,20 +197,103 @@ def aupro(
     >>> aupro(truth, truth.astype(float))
     1.0
     """
-    if not 0.0 < max_fpr <= 1.0:
-        raise SpecError(f"aupro: max_fpr must be in (0, 1], got {max_fpr!r}")
-    _, neg, pro, n_regions = _pixel_histograms(
-        masks_true, maps, score_range, n_bins, "aupro", regions=True
-    )
-    fpr = np.concatenate([[0.0], np.cumsum(neg[::-1]) / neg.sum()])
-    overlap = np.concatenate([[0.0], np.cumsum(pro[::-1]) / n_regions])
-    beyond = np.flatnonzero(fpr > max_fpr)
-    if beyond.size:
-        i = beyond[0]
-        w = (max_fpr - fpr[i - 1]) / (fpr[i] - fpr[i - 1])
-        fpr = np.append(fpr[:i], max_fpr)
-        overlap = np.append(overlap[:i], overlap[i - 1] + w * (overlap[i] - overlap[i - 1]))
-    return float(np.trapezoid(overlap, fpr) / max_fpr)
+    return PixelHistogram.from_images(
+        masks_true, maps, score_range=score_range, n_bins=n_bins, func="aupro"
+    ).aupro(max_fpr=max_fpr)
+
+
+@dataclass(frozen=True)
+class PixelHistogram:
+    """Pixel scores of many images binned once: what pixel AUROC and AUPRO are computed from.
+
+    Histograms of images add up (``a + b``), so a dataset can be scored image by image, on
+    several machines, and summed: the result is the same as scoring all at once.
+
+    Attributes
+    ----------
+    pos, neg : ndarray of int64
+        Counts of truth-positive and truth-negative pixels per score bin.
+    pro : ndarray of float64
+        Per bin, the sum over regions of (region pixels in the bin / region size).
+    n_regions : int
+        Connected truth regions (8-connectivity) counted in ``pro``.
+    score_range : (float, float)
+        The range the ``len(pos)`` equal bins span.
+    """
+
+    pos: np.ndarray
+    neg: np.ndarray
+    pro: np.ndarray
+    n_regions: int
+    score_range: tuple[float, float]
+
+    @classmethod
+    def from_images(
+        cls,
+        masks_true: Iterable[Any],
+        maps: Iterable[Any],
+        *,
+        score_range: tuple[float, float] | None = None,
+        n_bins: int = _N_BINS,
+        func: str = "PixelHistogram",
+    ) -> PixelHistogram:
+        """Bin (mask, map) pairs; see :func:`pixel_auroc` for the arguments."""
+        return _pixel_histograms(masks_true, maps, score_range, n_bins, func)
+
+    def __add__(self, other: PixelHistogram) -> PixelHistogram:
+        if self.score_range != other.score_range or self.pos.size != other.pos.size:
+            raise SpecError("pixel histograms with different bins cannot be added")
+        return PixelHistogram(
+            self.pos + other.pos,
+            self.neg + other.neg,
+            self.pro + other.pro,
+            self.n_regions + other.n_regions,
+            self.score_range,
+        )
+
+    def auroc(self) -> float:
+        """Pixel AUROC (ties within a bin count one half)."""
+        if self.neg.sum() == 0 or self.pos.sum() == 0:
+            raise SpecError("pixel AUROC: the masks need both anomalous and normal pixels")
+        return _auc_from_counts(self.pos, self.neg)
+
+    def aupro(self, *, max_fpr: float = 0.3) -> float:
+        """Area under the per-region-overlap curve up to ``max_fpr``; see :func:`aupro`."""
+        if not 0.0 < max_fpr <= 1.0:
+            raise SpecError(f"aupro: max_fpr must be in (0, 1], got {max_fpr!r}")
+        if self.neg.sum() == 0 or self.n_regions == 0:
+            raise SpecError("aupro: the masks need both anomalous and normal pixels")
+        fpr = np.concatenate([[0.0], np.cumsum(self.neg[::-1]) / self.neg.sum()])
+        overlap = np.concatenate([[0.0], np.cumsum(self.pro[::-1]) / self.n_regions])
+        beyond = np.flatnonzero(fpr > max_fpr)
+        if beyond.size:
+            i = beyond[0]
+            w = (max_fpr - fpr[i - 1]) / (fpr[i] - fpr[i - 1])
+            fpr = np.append(fpr[:i], max_fpr)
+            overlap = np.append(overlap[:i], overlap[i - 1] + w * (overlap[i] - overlap[i - 1]))
+        return float(np.trapezoid(overlap, fpr) / max_fpr)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, sparse (only non-empty bins)."""
+        nz = np.flatnonzero((self.pos > 0) | (self.neg > 0) | (self.pro > 0))
+        return {
+            "n_bins": int(self.pos.size),
+            "score_range": list(self.score_range),
+            "bins": nz.tolist(),
+            "pos": self.pos[nz].tolist(),
+            "neg": self.neg[nz].tolist(),
+            "pro": self.pro[nz].tolist(),
+            "n_regions": self.n_regions,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PixelHistogram:
+        n = int(d["n_bins"])
+        pos, neg, pro = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.float64)
+        idx = np.asarray(d["bins"], dtype=np.int64)
+        pos[idx], neg[idx], pro[idx] = d["pos"], d["neg"], d["pro"]
+        lo, hi = (float(v) for v in d["score_range"])
+        return cls(pos, neg, pro, int(d["n_regions"]), (lo, hi))
 
 
 @dataclass(frozen=True)
@@ -413,9 +498,7 @@ def _pixel_histograms(
     score_range: tuple[float, float] | None,
     n_bins: int,
     func: str,
-    *,
-    regions: bool = False,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+) -> PixelHistogram:
     """Stream (mask, map) pairs into positive, negative and per-region-weighted histograms."""
     if int(n_bins) < 2:
         raise SpecError(f"{func}: n_bins must be at least 2, got {n_bins!r}")
@@ -456,7 +539,7 @@ def _pixel_histograms(
         idx = np.minimum(((amap - lo) * scale).astype(np.int64), n_bins - 1)
         pos += np.bincount(idx[truth], minlength=n_bins)
         neg += np.bincount(idx[~truth], minlength=n_bins)
-        if regions and truth.any():
+        if truth.any():
             import cv2
 
             n_labels, labels = cv2.connectedComponents(truth.astype(np.uint8), connectivity=8)
@@ -466,9 +549,7 @@ def _pixel_histograms(
         n_images += 1
     if n_images == 0:
         raise SpecError(f"{func}: no images")
-    if neg.sum() == 0 or (pos.sum() == 0 if not regions else n_regions == 0):
-        raise SpecError(f"{func}: the masks need both anomalous and normal pixels")
-    return pos, neg, pro, n_regions
+    return PixelHistogram(pos, neg, pro, n_regions, (lo, hi))
 
 
 def _check_map(amap: Any, func: str) -> np.ndarray:

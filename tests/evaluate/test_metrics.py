@@ -313,3 +313,26 @@ def test_bootstrap_drops_failed_resamples_and_refuses_when_most_fail():
         bootstrap_ci(picky, [1, 1] + [0] * 18, n=100, seed=0)
     with pytest.raises(SpecError, match="equally long"):
         bootstrap_ci(auroc, [0, 1], [1, 2, 3])
+
+
+def test_pixel_histograms_add_up_to_the_whole():
+    from scanlab.evaluate import PixelHistogram
+
+    rng = np.random.default_rng(11)
+    masks = rng.random((6, 20, 30)) > 0.8
+    maps = np.clip(masks * 0.3 + rng.random((6, 20, 30)) * 0.7, 0, 1)
+    whole = PixelHistogram.from_images(masks, maps, score_range=(0.0, 1.0), n_bins=500)
+    parts = [
+        PixelHistogram.from_images(
+            masks[i : i + 1], maps[i : i + 1], score_range=(0.0, 1.0), n_bins=500
+        )
+        for i in range(6)
+    ]
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    assert total.auroc() == whole.auroc()
+    assert total.aupro() == pytest.approx(whole.aupro(), abs=1e-12)
+    back = PixelHistogram.from_dict(total.to_dict())
+    assert back.auroc() == whole.auroc()
+    assert back.n_regions == whole.n_regions
