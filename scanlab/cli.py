@@ -155,6 +155,44 @@ def convert(
 
 
 @app.command()
+def enhance(
+    inputs: Annotated[list[Path], typer.Argument(help="Input scans, then the output.")],
+    preset: Annotated[str, typer.Option(help="Preset name (see --list).")] = "standard",
+    pipeline: Annotated[
+        Path | None, typer.Option(help="A pipeline file (JSON/YAML) instead of a preset.")
+    ] = None,
+    to: Annotated[str, typer.Option(help="Output type when OUT is a folder: png or tif.")] = "png",
+) -> None:
+    """Enhance scans with a preset or pipeline: ``enhance IN OUT.png`` or ``IN... OUTDIR``."""
+    from scanlab.enhance import Pipeline, enhance_file, load_preset
+
+    if len(inputs) < 2:
+        raise typer.BadParameter("give at least one input and an output")
+    *sources, target = inputs
+    try:
+        pipe = Pipeline.load(pipeline) if pipeline else load_preset(preset)
+    except ScanlabError as exc:
+        raise _fail(exc) from None
+    if len(sources) == 1 and target.suffix:
+        jobs = [(sources[0], target)]
+    else:
+        jobs = [(src, target / f"{src.name.split('.')[0]}.{to}") for src in sources]
+    failures = 0
+    with progress_bar() as bar:
+        task = bar.add_task(f"enhancing ({pipe.name})", total=len(jobs), visible=len(jobs) > 1)
+        for src, dst in jobs:
+            try:
+                enhance_file(src, dst, pipe)
+            except ScanlabError as exc:
+                failures += 1
+                err_console.print(f"[red]error:[/red] {exc}")
+            bar.advance(task)
+    console.print(f"enhanced {len(jobs) - failures} scan(s) with {pipe.name!r}")
+    if failures:
+        raise typer.Exit(code=1)
+
+
+@app.command()
 def synth(
     spec: Annotated[str, typer.Argument(help="A shipped spec name or a YAML/JSON spec file.")],
     out: Annotated[Path, typer.Argument(help="Output folder (scans, keys, manifest.json).")],

@@ -60,3 +60,35 @@ def test_info_on_a_dicos_file_shows_the_energies_and_pitch_written(dual_scan, tm
     assert "dicos" in result.output
     assert "9 / 6" in result.output
     assert "4.5 / 5.5" in result.output
+
+
+def test_enhance_one_file_and_many_with_a_pipeline_file(tmp_path):
+    from PIL import Image
+
+    from scanlab.synth import SceneSpec, generate_scene
+
+    scan = generate_scene(SceneSpec("container_20ft", "textiles", 0.6), 1, pitch_mm=20.0).scan
+    src = write_scan(scan, tmp_path / "a.tif")[0]
+    result = runner.invoke(
+        app, ["enhance", str(src), str(tmp_path / "a.png"), "--preset", "material"]
+    )
+    assert result.exit_code == 0, result.output
+    picture = np.asarray(Image.open(tmp_path / "a.png"))
+    assert picture.shape == (*scan.shape, 3)
+    assert picture.dtype == np.uint8
+    pipe = tmp_path / "mine.yaml"
+    pipe.write_text(
+        "name: mine\nsteps:\n  - step: window_level\n    params: {level: 2.0, width: 4.0}\n"
+    )
+    others = [write_scan(scan, tmp_path / f"s{i}.npz")[0] for i in range(2)]
+    result = runner.invoke(
+        app, ["enhance", *map(str, others), str(tmp_path / "out"), "--pipeline", str(pipe)]
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["s0.png", "s1.png"]
+    pipe.write_text("name: bad\nsteps:\n  - step: sharpen_everything\n")
+    result = runner.invoke(
+        app, ["enhance", str(src), str(tmp_path / "b.png"), "--pipeline", str(pipe)]
+    )
+    assert result.exit_code == 1
+    assert "sharpen_everything" in result.output

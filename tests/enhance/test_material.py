@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scanlab import enhance as en
+from scanlab.enhance import MATERIAL_CLASSES, load_preset
+from scanlab.errors import MissingChannelError, ScanValidationError
+from scanlab.io import Scan, ScanMetadata
+from scanlab.physics import acquire, basis_lookup, get_material, get_scanner, ratio_curve
+
+SCANNER = "scanlab-6MV-dual"
+# slabs with a high-energy attenuation near 3, where all four classes can be told apart
+SLABS = [("polyethylene", 70.0), ("aluminium", 22.0), ("iron", 9.0), ("lead", 5.0)]
+EXPECTED = ["organic", "inorganic", "metal", "high_z"]
+
+
+@pytest.fixture(scope="module")
+def acquisition():
+    """A simulated dual-energy scan: air above, then four 24 x 24 slabs in a row."""
+    scanner = get_scanner(SCANNER)
+    lookup = basis_lookup(scanner)
+    maps = np.zeros((3, 40, 4 * 30 + 6), np.float32)
+    for k, (name, cm) in enumerate(SLABS):
+        material = get_material(name)
+        grams = lookup.decompose(material) * material.density_g_cm3 * cm
+        maps[:, 12:36, 6 + 30 * k : 30 + 30 * k] = grams[:, None, None]
+    return acquire(maps, scanner, rng=np.random.default_rng(5))
+
+
+def attenuation(acq) -> tuple[np.ndarray, np.ndarray]:
+    trans = np.maximum(acq.transmission(), 1e-6)
+    att = -np.log(trans)
+    return att[0], att[1]
+
+
+def block(k: int) -> tuple[slice, slice]:
+    return slice(16, 32), slice(10 + 30 * k, 26 + 30 * k)
+
+
+def test_curves_come_from_physics_and_are_cached():
+    curves = en.material_curves(SCANNER)
+    assert en.material_curves(SCANNER) is curves
+    i = round(3.0 / 0.01)
+    for k, (name, _) in enumerate(SLABS):
+        curve = ratio_curve(
+            name,
+            np.linspace(0.1, 200, 4000) / get_material(name).density_g_cm3,
+            scanner=get_scanner(SCANNER),
+        )
+        expected = np.interp(3.0, curve.attenuation_high, curve.ratio)
+        assert curves.reference_ratio[k, i] == pytest.approx(expected, abs=2e-4)
+    # boundaries lie midway between consecutive references, lightest on top
+    ref = curves.reference_ratio[:, i]
+    np.testing.assert_allclose(curves.boundaries[:, i], (ref[:-1] + ref[1:]) / 2)
+    assert np.all(np.diff(curves.boundaries[:, i]) < 0)
+    # thin lead is not separable from iron: no high-Z boundary there
+    assert curves.boundaries[2, round(1.0 / 0.01)] == -np.inf
+    assert not curves.boundaries.flags.writeable
+
+
+def test_more_smoothing_widens_the_classifiable_range():
+    curves = en.material_curves(SCANNER)
+    ranges = [curves.classifiable_range(radius=r) for r in (0.5, 1.0, 2.0)]
+    assert ranges[0][0] > ranges[1][0] > ranges[2][0]
+    assert ranges[0][1] < ranges[1][1] < ranges[2][1]
+
+
+def test_noiseless_slabs_are_classified_exactly():
+    scanner = get_scanner(SCANNER)
+    high = np.empty((9, 9 * len(SLABS)), np.float32)
+    low = np.empty_like(high)
+    for k, (name, cm) in enumerate(SLABS):
+        curve = ratio_curve(name, [cm], scanner=scanner)
+        high[:, 9 * k : 9 * k + 9] = curve.attenuation_high[0]
+        low[:, 9 * k : 9 * k + 9] = curve.attenuation_high[0] * curve.ratio[0]
+    classes = en.material_classes(high, low)
+    assert classes.dtype == np.uint8
+    assert [MATERIAL_CLASSES[c] for c in classes[4, 4::9]] == EXPECTED
+
+
+def test_simulated_scan_is_classified_block_by_block(acquisition):
+    high, low = attenuation(acquisition)
+    classes = en.material_classes(high, low, radius=1.5)
+    assert np.all(classes[:8] == MATERIAL_CLASSES.index("too_thin"))  # air
+    for k, name in enumerate(EXPECTED):
+        values, counts = np.unique(classes[block(k)], return_counts=True)
+        majority = values[np.argmax(counts)]
+        assert MATERIAL_CLASSES[majority] == name
+        assert counts.max() > 0.8 * counts.sum()
+
+
+def test_thin_and_beyond_penetration_pixels_are_unclassified():
+    scanner = get_scanner(SCANNER)
+    curve = ratio_curve("iron", [0.05, 60.0], scanner=scanner)  # 0.5 mm foil, 60 cm block
+    high = np.repeat(curve.attenuation_high.astype(np.float32), 9)[None].repeat(9, axis=0)
+    low = high * np.repeat(curve.ratio.astype(np.float32), 9)
+    classes = en.material_classes(high, low)
+    assert MATERIAL_CLASSES[classes[4, 4]] == "too_thin"
+    assert MATERIAL_CLASSES[classes[4, 13]] == "too_thick"
+
+
+def test_material_colours(acquisition):
+    high, low = attenuation(acquisition)
+    rgb = en.material_colour(high, low)
+    assert rgb.dtype == np.float32 and rgb.shape == (*high.shape, 3)
+    np.testing.assert_allclose(np.median(rgb[:8], axis=(0, 1)), [1, 1, 1], atol=0.02)  # air
+    orange, green, blue, purple = (np.median(rgb[block(k)], axis=(0, 1)) for k in range(4))
+    assert orange[0] > orange[1] > orange[2]
+    assert green[1] > max(green[0], green[2])
+    assert blue[2] > max(blue[0], blue[1])
+    assert purple[0] > purple[1] and purple[2] > purple[1]
+
+
+def test_stripping_views_keep_only_their_classes_in_colour(acquisition):
+    high, low = attenuation(acquisition)
+
+    def saturation(rgb, k):
+        pixel = np.median(rgb[block(k)], axis=(0, 1))
+        return float(pixel.max() - pixel.min())
+
+    organic = en.organic_only(high, low)
+    metal = en.metal_only(high, low)
+    assert saturation(organic, 0) > 0.1 and saturation(organic, 2) < 0.02
+    assert saturation(metal, 0) < 0.02 and saturation(metal, 2) > 0.1
+    assert saturation(metal, 3) > 0.1  # high-Z counts as metal here
+
+
+def test_ratio_image(acquisition):
+    high, low = attenuation(acquisition)
+    ratio = en.ratio_image(high, low, radius=1.0)
+    assert ratio.dtype == np.float32
+    organic, iron = (float(np.median(ratio[block(k)])) for k in (0, 2))
+    assert organic > iron > 1.0
+
+
+def test_material_preset_on_a_dual_energy_scan(acquisition):
+    scan = Scan(
+        acquisition.transmission(),
+        "transmission",
+        ScanMetadata(scanner_model=SCANNER, energies_mev=(6.0, 4.0)),
+    )
+    high, low = attenuation(acquisition)
+    np.testing.assert_allclose(
+        load_preset("material").apply(scan), en.material_colour(high, low), atol=1e-6
+    )
+    with pytest.raises(MissingChannelError, match="dual-energy"):
+        load_preset("material").apply(Scan(acquisition.transmission()[0], "transmission"))
+
+
+def test_material_input_checks():
+    att = np.ones((8, 8), np.float32)
+    with pytest.raises(ScanValidationError, match="attenuation"):
+        en.material_classes(att.astype(np.uint16), att.astype(np.uint16))
+    with pytest.raises(ScanValidationError, match="differ in shape"):
+        en.material_colour(att, att[:4])
+    with pytest.raises(ScanValidationError, match="NaN"):
+        en.metal_only(att, np.full_like(att, np.nan))
