@@ -27,6 +27,7 @@ from scanlab.synth._declaration import (
     check_declaration,
 )
 from scanlab.synth._display import display_to_attenuation, render_display
+from scanlab.synth._n4246 import RealismFigures, realism_figures
 from scanlab.synth._scene import (
     DECLARATION_MODES,
     Scene,
@@ -53,6 +54,7 @@ __all__ = [
     "DeclaredGoods",
     "Difficulty",
     "KeyObject",
+    "RealismFigures",
     "Scene",
     "SceneSpec",
     "Threat",
@@ -66,6 +68,7 @@ __all__ = [
     "load_manifest",
     "measure_difficulty",
     "project_threat",
+    "realism_figures",
     "render_display",
     "render_threat",
 ]

@@ -161,6 +161,23 @@ def test_blur_spreads_edges_more_along_the_detector_array():
     assert trans[30, 19] > trans[19, 30] and abs(across_cols) < abs(across_rows)
 
 
+@pytest.mark.parametrize("sigma", [0.25, 0.45, 1.5])
+def test_blur_spreads_a_point_by_its_sigma_even_below_a_pixel(sigma):
+    # A Gaussian sampled at whole pixels would keep 99.9 % of a point in its pixel at
+    # sigma 0.25 px; the discrete Gaussian spreads it with variance sigma² on both axes.
+    scanner = dataclasses.replace(
+        QUIET, air_photons_per_pixel=(1e12, 1e12), blur_sigma_px=(sigma, sigma)
+    )
+    maps = np.zeros((2, 41, 41), dtype=np.float32)
+    maps[1, 20, 20] = 10.0 * IRON
+    absorbed = 1.0 - acquire(maps, scanner, rng=np.random.default_rng(7)).transmission()[0]
+    absorbed = absorbed[12:29, 12:29] - np.median(absorbed)  # air is off by ADC rounding
+    offsets = np.arange(17) - 8
+    for profile in (absorbed.sum(axis=1), absorbed.sum(axis=0)):
+        variance = float(np.sum(profile * offsets**2) / profile.sum())
+        assert variance == pytest.approx(sigma**2, rel=0.03)
+
+
 def test_bad_inputs_raise():
     with pytest.raises(ScanValidationError):
         acquire(np.zeros((2, 10)), SCANNER, rng=np.random.default_rng(0))
