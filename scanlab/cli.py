@@ -216,6 +216,143 @@ def synth(
     console.print(f"wrote {dataset.count} scans and {manifest}")
 
 
+exam_app = typer.Typer(help="Instructors: build exam packages, grade a class, write reports.")
+app.add_typer(exam_app, name="exam")
+PassphraseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--passphrase",
+        envvar="SCANLAB_PASSPHRASE",
+        help="Instructor passphrase (else $SCANLAB_PASSPHRASE, else asked).",
+    ),
+]
+
+
+def _passphrase(given: str | None, *, confirm: bool = False) -> str:
+    if given:
+        return given
+    return str(typer.prompt("instructor passphrase", hide_input=True, confirmation_prompt=confirm))
+
+
+@exam_app.command("build")
+def exam_build(
+    spec: Annotated[str, typer.Argument(help="An exam spec name (exam-easy...) or file.")],
+    out: Annotated[Path, typer.Argument(help="The exam package file to write (.zip).")],
+    passphrase: PassphraseOption = None,
+) -> None:
+    """Simulate an exam's scans and pack them with encrypted answer keys, signed."""
+    from scanlab.exercises import ExamPackage, build_exam
+
+    secret = _passphrase(passphrase, confirm=True)
+    try:
+        with progress_bar() as bar:
+            task = bar.add_task("building exam", total=None)
+            path = build_exam(
+                spec,
+                out,
+                secret,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        package = ExamPackage.open(path)
+    except ScanlabError as exc:
+        raise _fail(exc) from None
+    console.print(f"wrote {path}: {len(package.item_ids)} items")
+    console.print(f"fingerprint (print it on the exam sheet): {package.fingerprint}")
+
+
+@exam_app.command("tokens")
+def exam_tokens(
+    package: Annotated[Path, typer.Argument(help="The exam package.")],
+    trainees: Annotated[list[str], typer.Argument(help="Trainee ids.")],
+    passphrase: PassphraseOption = None,
+) -> None:
+    """Print each trainee's signing token for this exam (hand them out on paper)."""
+    from scanlab.exercises import ExamPackage
+
+    try:
+        keys = ExamPackage.open(package).keys(_passphrase(passphrase))
+    except ScanlabError as exc:
+        raise _fail(exc) from None
+    table = Table(title=f"tokens for {package.name}")
+    table.add_column("trainee")
+    table.add_column("token")
+    for trainee in trainees:
+        table.add_row(trainee, keys.token(trainee))
+    console.print(table)
+
+
+@exam_app.command("simulate")
+def exam_simulate(
+    package: Annotated[Path, typer.Argument(help="The exam package.")],
+    out: Annotated[Path, typer.Argument(help="The submission file to write.")],
+    behaviour: Annotated[
+        str, typer.Option(help="perfect, random, misses:<class>, clicks_everywhere")
+    ] = "perfect",
+    seed: Annotated[int, typer.Option(help="Seed of the simulated trainee.")] = 0,
+    trainee: Annotated[str | None, typer.Option(help="Trainee id (default: behaviour).")] = None,
+    passphrase: PassphraseOption = None,
+) -> None:
+    """Write the signed submission of a simulated trainee with known behaviour."""
+    from scanlab.exercises import ExamPackage, simulate_trainee
+
+    try:
+        pkg = ExamPackage.open(package)
+        keys = pkg.keys(_passphrase(passphrase))
+        sub = simulate_trainee(pkg, behaviour, seed=seed, passphrase=keys, trainee_id=trainee)
+        sub.submit(out, token=keys.token(sub.trainee_id))
+    except ScanlabError as exc:
+        raise _fail(exc) from None
+    console.print(f"wrote {out} ({sub.trainee_id})")
+
+
+@exam_app.command("grade")
+def exam_grade(
+    package: Annotated[Path, typer.Argument(help="The exam package.")],
+    submissions: Annotated[list[Path], typer.Argument(help="Signed submission files.")],
+    out: Annotated[Path, typer.Option(help="Results file (JSON).")] = Path("results.json"),
+    rule: Annotated[str, typer.Option(help="Matching rule: overlap or centroid.")] = "overlap",
+    min_iou: Annotated[float, typer.Option(help="Overlap rule: least IoU for a hit.")] = 0.1,
+    passphrase: PassphraseOption = None,
+) -> None:
+    """Grade a class: match marks to the keys, score hits, false alarms, d' and A'."""
+    from scanlab.exercises import grade
+
+    try:
+        results = grade(package, submissions, _passphrase(passphrase), rule=rule, min_iou=min_iou)
+        results.save(out)
+    except ScanlabError as exc:
+        raise _fail(exc) from None
+    table = Table(title=f"graded {len(results.trainees)} submission(s)")
+    for col in ("trainee", "hit rate", "false alarms / clean scan", "d'", "reliability"):
+        table.add_column(col)
+    for t in results.trainees:
+        sc = t.overall
+        table.add_row(
+            t.trainee_id,
+            f"{sc.hits}/{sc.n_signal}",
+            f"{sc.false_alarms}/{sc.n_noise}",
+            f"{sc.d_prime:.2f}",
+            sc.reliability.split(":")[0],
+        )
+    console.print(table)
+    console.print(f"results in {out}")
+
+
+@exam_app.command("report")
+def exam_report(
+    results: Annotated[list[Path], typer.Argument(help="Results files of one or more exams.")],
+    out: Annotated[Path, typer.Option(help="Report folder.")] = Path("class-report"),
+) -> None:
+    """Write the class report (HTML, CSV, charts); several exams give a progress chart."""
+    from scanlab.exercises import write_report
+
+    try:
+        paths = write_report(results, out)
+    except ScanlabError as exc:
+        raise _fail(exc) from None
+    console.print(f"wrote {len(paths)} files; open {out / 'report.html'}")
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for everything the demo writes.")] = Path(

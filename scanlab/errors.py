@@ -6,9 +6,11 @@ __all__ = [
     "CalibrationError",
     "CorruptFileError",
     "MissingChannelError",
+    "PassphraseError",
     "ScanValidationError",
     "ScanlabError",
     "SpecError",
+    "TamperError",
     "UnsupportedFormatError",
 ]
 
@@ -39,3 +41,11 @@ class CalibrationError(ScanlabError):
 
 class SpecError(ScanlabError):
     """A specification (dataset, exam, pipeline, training recipe) has an invalid field."""
+
+
+class TamperError(ScanlabError):
+    """A package or submission was changed after it was signed (or its signature is missing)."""
+
+
+class PassphraseError(ScanlabError):
+    """The instructor passphrase does not open this exam package."""

@@ -1,0 +1,204 @@
+"""Keys derived from the instructor passphrase, and what they do: encrypt answer keys, sign
+packages, issue trainee tokens, sign submissions."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from scanlab.errors import PassphraseError, SpecError, TamperError
+
+__all__ = [
+    "KDF_PARAMS",
+    "MIN_PASSPHRASE_CHARS",
+    "ExamSecrets",
+    "b64",
+    "canonical_json",
+    "fingerprint",
+    "normalise_token",
+    "open_secrets",
+    "sign_body",
+    "unb64",
+    "verify_body",
+    "verify_signature",
+]
+
+#: scrypt cost (OWASP's recommendation: N = 2**17, r = 8, p = 1: 128 MiB and ~0.4 s a try),
+#: which is what slows an offline guess of the passphrase by whoever holds a package.
+KDF_PARAMS = {"n": 2**17, "r": 8, "p": 1}
+MIN_PASSPHRASE_CHARS = 12
+_TOKEN_BYTES = 15  # 120 bits: 24 base32 characters
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def unb64(text: Any, what: str) -> bytes:
+    try:
+        return base64.b64decode(str(text), validate=True)
+    except ValueError:
+        raise TamperError(f"{what} is not valid base64") from None
+
+
+def canonical_json(doc: Any) -> bytes:
+    """The bytes a signature covers: sorted keys, no spaces, ASCII only."""
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def fingerprint(public_key: bytes) -> str:
+    """Short form of an exam's public key for instructors to print on the exam sheet."""
+    digest = hashlib.sha256(public_key).hexdigest()[:20].upper()
+    return "-".join(digest[i : i + 4] for i in range(0, 20, 4))
+
+
+def _hkdf(master: bytes, purpose: str, length: int) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=length, salt=None, info=f"scanlab-exam/{purpose}".encode()
+    ).derive(master)
+
+
+@dataclass(frozen=True, repr=False)
+class ExamSecrets:
+    """Everything derived from (passphrase, salt): never stored, re-derived on demand."""
+
+    check: bytes
+    cipher_key: bytes
+    signing_key: Ed25519PrivateKey
+    token_key: bytes
+
+    @classmethod
+    def derive(cls, passphrase: str, salt: bytes, params: dict[str, int]) -> ExamSecrets:
+        if not isinstance(passphrase, str) or not passphrase:
+            raise PassphraseError("the passphrase must be a non-empty string")
+        # NFC so that the same passphrase typed on two keyboards gives the same key.
+        secret = unicodedata.normalize("NFC", passphrase).encode("utf-8")
+        master = Scrypt(salt=salt, length=32, n=params["n"], r=params["r"], p=params["p"]).derive(
+            secret
+        )
+        return cls(
+            check=_hkdf(master, "passphrase-check", 16),
+            cipher_key=_hkdf(master, "answer-keys", 32),
+            signing_key=Ed25519PrivateKey.from_private_bytes(_hkdf(master, "ed25519", 32)),
+            token_key=_hkdf(master, "trainee-tokens", 32),
+        )
+
+    @classmethod
+    def new(cls, passphrase: str) -> tuple[ExamSecrets, dict[str, Any]]:
+        """Secrets for a new package, and the public crypto record its manifest carries."""
+        if not isinstance(passphrase, str) or len(passphrase) < MIN_PASSPHRASE_CHARS:
+            raise PassphraseError(
+                f"the passphrase must have at least {MIN_PASSPHRASE_CHARS} characters "
+                "(several random words): whoever holds the package can try guesses offline"
+            )
+        salt = os.urandom(16)
+        secrets = cls.derive(passphrase, salt, KDF_PARAMS)
+        return secrets, secrets.record(salt, KDF_PARAMS)
+
+    def record(self, salt: bytes, params: dict[str, int]) -> dict[str, Any]:
+        return {
+            "kdf": "scrypt",
+            "salt": b64(salt),
+            **params,
+            "passphrase_check": b64(self.check),
+            "cipher": "AES-256-GCM",
+            "signature": "Ed25519",
+            "public_key": b64(self.public_key),
+        }
+
+    @property
+    def public_key(self) -> bytes:
+        return self.signing_key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+
+    def encrypt(self, plaintext: bytes, *, context: bytes) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + AESGCM(self.cipher_key).encrypt(nonce, plaintext, context)
+
+    def decrypt(self, blob: bytes, *, context: bytes, what: str) -> bytes:
+        try:
+            return AESGCM(self.cipher_key).decrypt(blob[:12], blob[12:], context)
+        except InvalidTag:
+            raise TamperError(f"{what}: the encrypted answer keys were altered") from None
+
+    def sign(self, message: bytes) -> bytes:
+        return self.signing_key.sign(message)
+
+    def token(self, exam_id: str, trainee_id: str) -> str:
+        """The trainee's submission token for one exam: 24 base32 letters in groups of 6."""
+        raw = hmac.new(self.token_key, f"{exam_id}\0{trainee_id}".encode(), hashlib.sha256).digest()
+        text = base64.b32encode(raw[:_TOKEN_BYTES]).decode("ascii")
+        return "-".join(text[i : i + 6] for i in range(0, len(text), 6))
+
+
+def open_secrets(passphrase: str, crypto: dict[str, Any], *, what: str) -> ExamSecrets:
+    """Derive a package's secrets from the passphrase; PassphraseError if it is not the one."""
+    try:
+        salt = unb64(crypto["salt"], f"{what}: crypto field 'salt'")
+        params = {k: int(crypto[k]) for k in ("n", "r", "p")}
+        check = unb64(crypto["passphrase_check"], f"{what}: crypto field 'passphrase_check'")
+        public_key = unb64(crypto["public_key"], f"{what}: crypto field 'public_key'")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TamperError(f"{what}: the manifest's crypto record is incomplete: {exc!r}") from None
+    if params != KDF_PARAMS:
+        # Refuse weaker parameters than scanlab writes: an edited manifest could ask for n = 2.
+        raise TamperError(f"{what}: unexpected key-derivation parameters {params}")
+    secrets = ExamSecrets.derive(passphrase, salt, params)
+    if not hmac.compare_digest(secrets.check, check):
+        raise PassphraseError(
+            f"{what}: wrong passphrase for this exam (or the package was re-signed by someone "
+            "without it)"
+        )
+    if not hmac.compare_digest(secrets.public_key, public_key):
+        raise TamperError(
+            f"{what}: the package is signed with a key that this passphrase does not give: "
+            "it was re-signed after it was built"
+        )
+    return secrets
+
+
+def verify_signature(public_key: bytes, signature: bytes, message: bytes, *, what: str) -> None:
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        raise TamperError(
+            f"{what}: the signature does not match the manifest (changed after signing)"
+        ) from None
+
+
+def normalise_token(token: str) -> bytes:
+    if not isinstance(token, str):
+        raise SpecError(f"a submission token must be a string, got {type(token).__name__}")
+    text = "".join(token.split()).replace("-", "").upper()
+    if len(text) != 24:
+        raise SpecError("a submission token has 24 letters and digits (dashes optional)")
+    return text.encode("ascii")
+
+
+def sign_body(body: dict[str, Any], token: str) -> str:
+    """HMAC-SHA256 of a submission body under the trainee's token, as hex."""
+    return hmac.new(normalise_token(token), canonical_json(body), hashlib.sha256).hexdigest()
+
+
+def verify_body(body: dict[str, Any], signature: Any, token: str, *, what: str) -> None:
+    if not isinstance(signature, str) or not signature:
+        raise TamperError(f"{what}: the submission is not signed")
+    if not hmac.compare_digest(sign_body(body, token), signature):
+        raise TamperError(
+            f"{what}: the signature does not match: the submission was changed after it was "
+            "signed, or it was signed with another trainee's token"
+        )

@@ -1,0 +1,617 @@
+"""The exam package: one signed zip of scans, a manifest and the encrypted answer keys; built
+from an ExamSpec, extended with TIP items, opened by trainees (no keys) and instructors."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import tempfile
+import uuid
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scanlab.errors import SpecError, TamperError
+from scanlab.exercises._crypto import (
+    ExamSecrets,
+    b64,
+    canonical_json,
+    fingerprint,
+    open_secrets,
+    unb64,
+    verify_signature,
+)
+from scanlab.exercises._spec import ExamSpec, load_exam_spec
+from scanlab.io import Scan, read_scan, write_scan
+from scanlab.synth import (
+    DIFFICULTY_LEVELS,
+    AnswerKey,
+    CargoDeclaration,
+    Threat,
+    generate_scene,
+    project_threat,
+    render_threat,
+)
+from scanlab.synth._dataset import sample_scene_spec
+
+__all__ = ["ExamItem", "ExamKeys", "ExamPackage", "add_tip_item", "build_exam"]
+
+MANIFEST = "exam.json"
+SIGNATURE = "signature.json"
+KEYS = "keys.bin"
+_FORMAT_KEY = "scanlab_exam"
+_FORMAT_VERSION = 1
+#: Scan metadata attributes that trainees may see; the rest (simulator spec and seed, TIP
+#: records, vendor notes) could give the answer away and is dropped from packaged scans.
+_PUBLIC_ATTRIBUTES = ("display",)
+#: Read before its signature is checked, so bounded (a real one is a few kB per item).
+_MAX_MANIFEST_BYTES = 16 * 2**20
+
+
+@dataclass(frozen=True)
+class ExamItem:
+    """One item as a trainee sees it: a scan, the declaration beside it, a time limit."""
+
+    item_id: str
+    scan_member: str
+    shape: tuple[int, int]
+    pitch_mm: float
+    time_limit_s: float
+    declaration: CargoDeclaration | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "item_id": self.item_id,
+            "scan": self.scan_member,
+            "shape": list(self.shape),
+            "pitch_mm": self.pitch_mm,
+            "time_limit_s": self.time_limit_s,
+            "declaration": self.declaration.to_dict() if self.declaration else None,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any, *, source: str) -> ExamItem:
+        try:
+            rows, cols = (int(v) for v in d["shape"])
+            return cls(
+                item_id=str(d["item_id"]),
+                scan_member=str(d["scan"]),
+                shape=(rows, cols),
+                pitch_mm=float(d["pitch_mm"]),
+                time_limit_s=float(d["time_limit_s"]),
+                declaration=(
+                    CargoDeclaration.from_dict(d["declaration"]) if d.get("declaration") else None
+                ),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SpecError(f"{source}: invalid item in the manifest: {exc!r}") from None
+
+
+@dataclass(repr=False)
+class ExamKeys:
+    """The instructor's view of a package: every answer key, the spec, trainee tokens.
+
+    Get it from :meth:`ExamPackage.keys`; it holds secrets derived from the passphrase.
+    """
+
+    exam_id: str
+    spec: ExamSpec | None
+    answer_keys: dict[str, AnswerKey]
+    _secrets: ExamSecrets
+
+    def __repr__(self) -> str:
+        return f"ExamKeys(exam_id={self.exam_id!r}, items={len(self.answer_keys)})"
+
+    def token(self, trainee_id: str) -> str:
+        """The submission token to give trainee ``trainee_id`` for this exam (on paper).
+
+        Their tool signs the submission with it; grading re-derives it from the passphrase,
+        so no list of tokens needs to be kept.
+        """
+        return self._secrets.token(self.exam_id, _check_trainee_id(trainee_id))
+
+    def difficulty_summary(self) -> dict[str, dict[str, float]]:
+        """Per measured level: number of objects and mean of each difficulty factor.
+
+        Shows that "hard" is hard in the image: contrast-to-noise falls from easy to hard.
+        """
+        out: dict[str, dict[str, float]] = {}
+        for level in DIFFICULTY_LEVELS:
+            found = [
+                o.difficulty
+                for k in self.answer_keys.values()
+                for o in k.objects
+                if o.difficulty.level == level
+            ]
+            if found:
+                out[level] = {
+                    "n_objects": float(len(found)),
+                    "contrast": float(np.mean([d.contrast for d in found])),
+                    "superposition": float(np.mean([d.superposition for d in found])),
+                    "clutter": float(np.mean([d.clutter for d in found])),
+                    "size_px": float(np.mean([d.size_px for d in found])),
+                }
+        return out
+
+
+class ExamPackage:
+    """An exam package opened for reading. Opening verifies the signature and every member.
+
+    Trainee side: :attr:`items`, :meth:`scan`, each item's declaration and time limit; the
+    answer keys stay encrypted. Instructor side: :meth:`keys` with the passphrase.
+    """
+
+    def __init__(self, path: Path, manifest: dict[str, Any], manifest_bytes: bytes) -> None:
+        self.path = path
+        self._manifest = manifest
+        self.manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
+        self.exam_id: str = str(manifest["exam_id"])
+        self.name: str = str(manifest.get("name", ""))
+        self.created: str = str(manifest.get("created", ""))
+        self.items: list[ExamItem] = [
+            ExamItem.from_dict(d, source=f"{path}: {MANIFEST}") for d in manifest["items"]
+        ]
+        self._public_key = unb64(manifest["crypto"]["public_key"], f"{path}: public_key")
+        self.fingerprint = fingerprint(self._public_key)
+
+    def __repr__(self) -> str:
+        return f"ExamPackage({str(self.path)!r}, name={self.name!r}, items={len(self.items)})"
+
+    @classmethod
+    def open(cls, path: str | Path, *, fingerprint: str | None = None) -> ExamPackage:
+        """Open and verify a package: signature, member list and the sha256 of every member.
+
+        Parameters
+        ----------
+        fingerprint : str, optional
+            The exam's fingerprint as the instructor published it (on the exam sheet). Without
+            it, verification proves the package is intact as *someone* signed it; with it, that
+            the instructor did.
+
+        Raises
+        ------
+        TamperError
+            Naming the member or field that changed after signing.
+        SpecError
+            The file is not a scanlab exam package.
+        """
+        path = Path(path)
+        try:
+            with zipfile.ZipFile(path) as zf:
+                listed = zf.namelist()
+                names = set(listed)
+                if len(names) != len(listed):
+                    raise TamperError(f"{path}: a member name occurs twice (a shadowed copy)")
+                if MANIFEST not in names:
+                    raise SpecError(f"{path}: not a scanlab exam package (no {MANIFEST})")
+                if zf.getinfo(MANIFEST).file_size > _MAX_MANIFEST_BYTES:
+                    raise TamperError(f"{path}: {MANIFEST} is implausibly large")
+                manifest_bytes = zf.read(MANIFEST)
+                signature_doc = (
+                    _json(zf.read(SIGNATURE), f"{path}: {SIGNATURE}")
+                    if SIGNATURE in names
+                    else None
+                )
+                manifest = _json(manifest_bytes, f"{path}: {MANIFEST}")
+                if manifest.get(_FORMAT_KEY) != _FORMAT_VERSION:
+                    raise SpecError(f"{path}: {MANIFEST} is not a version-1 scanlab exam manifest")
+                if signature_doc is None:
+                    raise TamperError(f"{path}: the package is not signed (no {SIGNATURE})")
+                try:
+                    public_key = unb64(manifest["crypto"]["public_key"], f"{path}: public_key")
+                    signature = unb64(signature_doc["signature"], f"{path}: {SIGNATURE}")
+                except (KeyError, TypeError) as exc:
+                    raise TamperError(f"{path}: signature record incomplete: {exc!r}") from None
+                verify_signature(public_key, signature, manifest_bytes, what=str(path))
+                members = manifest.get("members")
+                if not isinstance(members, dict):
+                    raise TamperError(f"{path}: {MANIFEST} has no member list")
+                expected = {*members, MANIFEST, SIGNATURE}
+                if names != expected:
+                    raise TamperError(
+                        f"{path}: members added or removed after signing: "
+                        f"extra {sorted(names - expected)}, missing {sorted(expected - names)}"
+                    )
+                for name, digest in members.items():
+                    _check_digest(zf, name, digest, path)
+        except zipfile.BadZipFile as exc:
+            raise TamperError(f"{path}: damaged package (bad zip): {exc}") from None
+        except OSError as exc:
+            raise SpecError(f"{path}: cannot read the exam package: {exc}") from None
+        try:
+            package = cls(path, manifest, manifest_bytes)
+        except (KeyError, TypeError) as exc:
+            raise SpecError(f"{path}: {MANIFEST} misses a field: {exc!r}") from None
+        if fingerprint is not None and _norm_fp(fingerprint) != _norm_fp(package.fingerprint):
+            raise TamperError(
+                f"{path}: signed with key {package.fingerprint}, not the instructor's {fingerprint}"
+            )
+        return package
+
+    def item(self, item_id: str) -> ExamItem:
+        for it in self.items:
+            if it.item_id == item_id:
+                return it
+        raise SpecError(f"{self.path}: no item {item_id!r}; items are {self.item_ids}")
+
+    @property
+    def item_ids(self) -> list[str]:
+        return [it.item_id for it in self.items]
+
+    def scan(self, item_id: str) -> Scan:
+        """The scan of one item (its member is verified again as it is read)."""
+        member = self.item(item_id).scan_member
+        data = self._read_member(member)
+        with tempfile.TemporaryDirectory(prefix="scanlab-exam-") as tmp:
+            file = Path(tmp) / Path(member).name
+            file.write_bytes(data)
+            scan = read_scan(file)  # an .npz is read into memory: the file can go
+        return scan.replace(source=f"{self.path}:{member}")
+
+    def keys(self, passphrase: str) -> ExamKeys:
+        """Decrypt the answer keys.
+
+        Raises
+        ------
+        PassphraseError
+            Wrong passphrase.
+        TamperError
+            The keys or the signing key were changed after the package was built.
+        """
+        secrets = open_secrets(passphrase, self._manifest["crypto"], what=str(self.path))
+        blob = self._read_member(KEYS)
+        plain = secrets.decrypt(blob, context=self._context(), what=str(self.path))
+        doc = _json(plain, f"{self.path}: {KEYS}")
+        answer_keys = {
+            item_id: AnswerKey.from_dict(d, source=f"{self.path}: key of {item_id}")
+            for item_id, d in doc["keys"].items()
+        }
+        missing = set(self.item_ids) - set(answer_keys)
+        if missing:
+            raise TamperError(f"{self.path}: no answer key for item(s) {sorted(missing)}")
+        spec = ExamSpec.from_dict(doc["spec"]) if doc.get("spec") else None
+        return ExamKeys(self.exam_id, spec, answer_keys, secrets)
+
+    def _keys(self, passphrase: str | ExamKeys) -> ExamKeys:
+        """Keys from a passphrase, or keys already opened (scrypt once, not per call)."""
+        if isinstance(passphrase, ExamKeys):
+            if passphrase.exam_id != self.exam_id:
+                raise SpecError(f"{self.path}: keys of exam {passphrase.exam_id} given")
+            return passphrase
+        return self.keys(passphrase)
+
+    def _context(self) -> bytes:
+        # Bound into the encryption (AES-GCM associated data): keys of one exam never
+        # decrypt as another's.
+        return f"scanlab-exam:{self.exam_id}".encode()
+
+    def _read_member(self, name: str) -> bytes:
+        digest = self._manifest["members"].get(name)
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                data = zf.read(name)
+        except (OSError, KeyError, zipfile.BadZipFile) as exc:
+            raise TamperError(f"{self.path}: cannot read member {name!r}: {exc}") from None
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise TamperError(f"{self.path}: member {name!r} changed since the package was opened")
+        return data
+
+
+def build_exam(
+    spec: ExamSpec | str | Path,
+    out: str | Path,
+    passphrase: str,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Simulate the items of ``spec`` and write them as one signed, encrypted package.
+
+    Parameters
+    ----------
+    spec : ExamSpec, or a spec file / shipped spec name (``"exam-hard"``)
+    out : path
+        The package file to write (``.zip`` suggested); written atomically.
+    passphrase : str
+        The instructor's; at least 12 characters. It encrypts the answer keys, signs the
+        package and issues trainee tokens. It cannot be recovered.
+    progress : callable, optional
+        ``progress(done, total)`` after each item (a napari worker yields it).
+
+    Returns
+    -------
+    Path of the package.
+
+    Notes
+    -----
+    Clean items are exactly ``round(count * clean_share)``; the other items are allotted to
+    difficulty levels in proportion to the weights, placed in random order. An item's scene
+    is redrawn until every object's measured level is the target, up to ``max_tries``
+    scenes; then the closest one is kept, and its measured level is what grading uses.
+    """
+    if not isinstance(spec, ExamSpec):
+        spec = load_exam_spec(spec)
+    secrets, crypto = ExamSecrets.new(passphrase)
+    rng = np.random.default_rng([spec.seed, 0xE8A3])
+    targets = _targets(spec, rng)
+    scans: dict[str, bytes] = {}
+    items: list[ExamItem] = []
+    keys: dict[str, AnswerKey] = {}
+    for index, target in enumerate(targets):
+        item_id = f"item-{index + 1:03d}"
+        scene = _draw_scene(spec, index, target, item_id)
+        member = f"scans/{item_id}.npz"
+        scans[member] = _scan_bytes(scene.scan, item_id)
+        items.append(
+            ExamItem(
+                item_id,
+                member,
+                scene.scan.shape,
+                spec.pitch_mm,
+                float(spec.time_limit_s),
+                scene.key.declaration,
+            )
+        )
+        keys[item_id] = scene.key
+        if progress:
+            progress(index + 1, len(targets))
+    manifest = {
+        _FORMAT_KEY: _FORMAT_VERSION,
+        "exam_id": uuid.uuid4().hex,
+        "name": spec.name,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "items": [it.to_dict() for it in items],
+        "crypto": crypto,
+    }
+    return _write_package(Path(out), manifest, scans, keys, spec, secrets)
+
+
+def add_tip_item(
+    package: str | Path,
+    host_scan: str | Path | Scan,
+    threat: str | Threat | None,
+    passphrase: str,
+    *,
+    row: int | None = None,
+    col: int | None = None,
+    rotation_deg: float = 0.0,
+    scale: float = 1.0,
+    time_limit_s: float | None = None,
+    declaration: CargoDeclaration | None = None,
+    declaration_consistent: bool = True,
+    seed: int = 0,
+    out: str | Path | None = None,
+) -> str:
+    """Add an item made from the instructor's own scan, with a threat projected into it (TIP).
+
+    Parameters
+    ----------
+    package : path
+        An exam package; rewritten (atomically) unless ``out`` is given.
+    host_scan : path or Scan
+        Any scan scanlab reads. It is taken to be clean: nothing else in it is in the key.
+    threat : str, Threat or None
+        A name of :data:`scanlab.synth.THREAT_LIBRARY`, a :class:`~scanlab.synth.Threat`
+        (for example from :func:`~scanlab.synth.cut_threat`), or None to add the host as a
+        clean item (a noise trial on a real image).
+    row, col : int, optional
+        Centre of the threat; by default drawn from ``seed`` in the middle of the image.
+    time_limit_s : float, optional
+        Defaults to the first item's limit.
+    declaration, declaration_consistent
+        The declaration shown beside the scan and whether it is true; without one the
+        trainee's verdict on this item is not graded.
+
+    Returns
+    -------
+    The new item's id.
+    """
+    pkg = ExamPackage.open(package)
+    exam_keys = pkg.keys(passphrase)
+    host = host_scan if isinstance(host_scan, Scan) else read_scan(host_scan)
+    rng = np.random.default_rng([seed, 0x719])
+    item_id = f"item-{len(pkg.items) + 1:03d}"
+    while item_id in pkg.item_ids:
+        item_id += "x"
+    objects = []
+    scan = host
+    if threat is not None:
+        if isinstance(threat, str):
+            threat = render_threat(threat, pitch_mm=float(host.metadata.pitch_mm[0]))
+        rows, cols = host.shape
+        r = int(rng.integers(rows // 4, max(3 * rows // 4, rows // 4 + 1))) if row is None else row
+        c = int(rng.integers(cols // 4, max(3 * cols // 4, cols // 4 + 1))) if col is None else col
+        scan, obj = project_threat(
+            host,
+            threat,
+            row=r,
+            col=c,
+            rotation_deg=rotation_deg,
+            scale=scale,
+            rng=rng,
+            object_id=f"{item_id}-tip",
+        )
+        objects.append(obj)
+    key = AnswerKey(
+        scan_id=item_id,
+        shape=scan.shape,
+        objects=objects,
+        declaration=declaration,
+        declaration_consistent=bool(declaration_consistent) if declaration else True,
+        attributes={
+            "source": "tip",
+            "host": str(host.source),
+            "tip": scan.metadata.attributes.get("tip", []),
+        },
+    )
+    limit = float(time_limit_s) if time_limit_s is not None else pkg.items[0].time_limit_s
+    if not math.isfinite(limit) or limit <= 0:
+        raise SpecError(f"add_tip_item: time_limit_s must be > 0, got {time_limit_s!r}")
+    member = f"scans/{item_id}.npz"
+    item = ExamItem(
+        item_id, member, scan.shape, float(scan.metadata.pitch_mm[0]), limit, declaration
+    )
+    with zipfile.ZipFile(pkg.path) as zf:
+        scans = {it.scan_member: zf.read(it.scan_member) for it in pkg.items}
+    scans[member] = _scan_bytes(scan, item_id)
+    manifest = {k: v for k, v in pkg._manifest.items() if k != "members"}
+    manifest["items"] = [*manifest["items"], item.to_dict()]
+    _write_package(
+        Path(out) if out is not None else pkg.path,
+        manifest,
+        scans,
+        {**exam_keys.answer_keys, item_id: key},
+        exam_keys.spec,
+        exam_keys._secrets,
+    )
+    return item_id
+
+
+# --- building blocks ---------------------------------------------------------------------
+
+
+def _targets(spec: ExamSpec, rng: np.random.Generator) -> list[str | None]:
+    """Each item's target level (None: clean), exact shares by largest remainder, shuffled."""
+    n_clean = round(spec.count * spec.clean_share)
+    n_threat = spec.count - n_clean
+    levels = [lv for lv in DIFFICULTY_LEVELS if spec.difficulty.get(lv, 0) > 0]
+    total = sum(spec.difficulty[lv] for lv in levels)
+    quota = [n_threat * spec.difficulty[lv] / total for lv in levels]
+    counts = [math.floor(q) for q in quota]
+    by_remainder = sorted(range(len(levels)), key=lambda i: counts[i] - quota[i])
+    for i in by_remainder[: n_threat - sum(counts)]:
+        counts[i] += 1
+    targets: list[str | None] = [None] * n_clean
+    for lv, n in zip(levels, counts, strict=True):
+        targets += [lv] * n
+    return [targets[i] for i in rng.permutation(len(targets))]
+
+
+def _draw_scene(spec: ExamSpec, index: int, target: str | None, item_id: str) -> Any:
+    ds = spec.dataset_spec(clean_share=1.0 if target is None else 0.0)
+    best, best_gap = None, math.inf
+    for attempt in range(max(spec.max_tries, 1)):
+        rng = np.random.default_rng([spec.seed, index, attempt])
+        scene = generate_scene(
+            sample_scene_spec(ds, rng),
+            int(rng.integers(2**31)),
+            pitch_mm=spec.pitch_mm,
+            scan_id=item_id,
+        )
+        if target is None:
+            return scene
+        if not scene.key.objects:
+            continue  # the concealment found no place in this load: not a signal trial
+        gap = sum(
+            abs(DIFFICULTY_LEVELS.index(o.difficulty.level) - DIFFICULTY_LEVELS.index(target))
+            for o in scene.key.objects
+        )
+        if gap == 0:
+            return scene
+        if gap < best_gap:
+            best, best_gap = scene, gap
+    if best is None:
+        raise SpecError(
+            f"exam spec {spec.name!r}: item {item_id}: no concealment could be placed in "
+            f"{spec.max_tries} scenes; allow more vehicles, cargo or concealment kinds"
+        )
+    return best
+
+
+def _scan_bytes(scan: Scan, item_id: str) -> bytes:
+    """The scan as an .npz, its metadata stripped of anything that could give the answer."""
+    meta = dataclasses.replace(
+        scan.metadata,
+        scan_id=item_id,
+        attributes={k: v for k, v in scan.metadata.attributes.items() if k in _PUBLIC_ATTRIBUTES},
+    )
+    clean = scan.replace(metadata=meta, source=item_id)
+    with tempfile.TemporaryDirectory(prefix="scanlab-exam-") as tmp:
+        file = Path(tmp) / f"{item_id}.npz"
+        write_scan(clean, file, format="npz")
+        return file.read_bytes()
+
+
+def _write_package(
+    out: Path,
+    manifest: dict[str, Any],
+    scans: Mapping[str, bytes],
+    keys: Mapping[str, AnswerKey],
+    spec: ExamSpec | None,
+    secrets: ExamSecrets,
+) -> Path:
+    from scanlab.io._common import atomic_open
+
+    secret_doc = {
+        "keys": {item_id: k.to_dict() for item_id, k in keys.items()},
+        "spec": spec.to_dict() if spec else None,
+    }
+    blob = secrets.encrypt(
+        canonical_json(secret_doc), context=f"scanlab-exam:{manifest['exam_id']}".encode()
+    )
+    members = {**scans, KEYS: blob}
+    manifest = {
+        **manifest,
+        "members": {name: hashlib.sha256(data).hexdigest() for name, data in members.items()},
+    }
+    manifest_bytes = json.dumps(manifest, indent=1, sort_keys=True).encode()
+    signature = {"algorithm": "Ed25519", "signature": b64(secrets.sign(manifest_bytes))}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(out, "wb") as fh, zipfile.ZipFile(fh, "w") as zf:
+        _put(zf, MANIFEST, manifest_bytes, zipfile.ZIP_DEFLATED)
+        _put(zf, SIGNATURE, json.dumps(signature, indent=1).encode(), zipfile.ZIP_DEFLATED)
+        for name, data in members.items():
+            _put(zf, name, data, zipfile.ZIP_STORED)  # npz and ciphertext do not compress
+    return out
+
+
+def _put(zf: zipfile.ZipFile, name: str, data: bytes, compression: int) -> None:
+    info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+    info.compress_type = compression
+    zf.writestr(info, data)
+
+
+def _check_digest(zf: zipfile.ZipFile, name: str, digest: Any, path: Path) -> None:
+    h = hashlib.sha256()
+    with zf.open(name) as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    if h.hexdigest() != digest:
+        raise TamperError(
+            f"{path}: member {name!r} does not match its sha256 in the signed manifest "
+            "(changed after signing)"
+        )
+
+
+def _json(data: bytes, what: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise TamperError(f"{what}: not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise TamperError(f"{what}: must be a JSON object")
+    return doc
+
+
+def _norm_fp(text: str) -> str:
+    return "".join(ch for ch in str(text).upper() if ch.isalnum())
+
+
+def _check_trainee_id(trainee_id: Any) -> str:
+    if (
+        not isinstance(trainee_id, str)
+        or not trainee_id.strip()
+        or len(trainee_id) > 100
+        or not trainee_id.isprintable()
+    ):
+        raise SpecError(
+            f"trainee_id must be a printable, non-empty string of at most 100 characters, "
+            f"got {trainee_id!r}"
+        )
+    return trainee_id

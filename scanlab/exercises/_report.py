@@ -1,0 +1,445 @@
+"""Class reports: an HTML page with charts (PNG) and the scores and item outcomes as CSV."""
+
+from __future__ import annotations
+
+import csv
+import html
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+
+from scanlab.errors import SpecError
+from scanlab.exercises._grading import ClassResults, Scores, TraineeResult
+from scanlab.synth import DIFFICULTY_LEVELS
+
+__all__ = ["REPORT_FILES", "write_report"]
+
+#: What :func:`write_report` writes.
+REPORT_FILES = (
+    "report.html",
+    "scores.csv",
+    "items.csv",
+    "hit_vs_fa.png",
+    "by_class.png",
+    "by_difficulty.png",
+    "progress.png",
+)
+
+_SCORE_COLUMNS = (
+    "n_signal",
+    "hits",
+    "hit_rate",
+    "hit_rate_low",
+    "hit_rate_high",
+    "hits_class_correct",
+    "n_noise",
+    "false_alarms",
+    "fa_rate",
+    "fa_rate_low",
+    "fa_rate_high",
+    "n_marks",
+    "false_marks",
+    "fa_per_mark",
+    "false_marks_per_scan",
+    "d_prime",
+    "d_prime_low",
+    "d_prime_high",
+    "a_prime",
+    "mean_time_s",
+    "reliability",
+)
+
+
+def write_report(
+    results: ClassResults | str | Path | Sequence[ClassResults | str | Path],
+    out: str | Path,
+) -> list[Path]:
+    """Write the class report into the folder ``out``; returns the files (:data:`REPORT_FILES`).
+
+    Several graded exams of the same class give the progress chart; the other charts and
+    the tables show the most recent exam (by creation time of its package). Figures that
+    rest on fewer than ~100 trials are flagged as such in the page.
+    """
+    items = [results] if isinstance(results, ClassResults | str | Path) else list(results)
+    exams = [r if isinstance(r, ClassResults) else ClassResults.load(r) for r in items]
+    if not exams:
+        raise SpecError("write_report: no results given")
+    exams.sort(key=lambda r: (r.exam_created, r.graded_at))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    latest = exams[-1]
+    files = [
+        _scores_csv(exams, out / "scores.csv"),
+        _items_csv(exams, out / "items.csv"),
+        _hit_vs_fa(latest, out / "hit_vs_fa.png"),
+        _by_group(latest, out / "by_class.png"),
+        _by_difficulty(latest, out / "by_difficulty.png"),
+        _progress(exams, out / "progress.png"),
+    ]
+    files.insert(0, _html(exams, out / "report.html"))
+    return files
+
+
+# --- CSV ---------------------------------------------------------------------------------
+
+
+def _breakdowns(t: TraineeResult) -> list[tuple[str, str, Scores]]:
+    rows = [("overall", "all", t.overall), ("declaration", "verdicts", t.declaration)]
+    for kind, groups in (
+        ("threat_class", t.by_class),
+        ("concealment", t.by_concealment),
+        ("difficulty", t.by_difficulty),
+    ):
+        rows += [(kind, g, s) for g, s in groups.items()]
+    return rows
+
+
+def _scores_csv(exams: list[ClassResults], path: Path) -> Path:
+    from scanlab.io._common import atomic_open
+
+    with atomic_open(path, "w") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["exam", "exam_id", "trainee", "breakdown", "group", *_SCORE_COLUMNS])
+        for ex in exams:
+            for t in ex.trainees:
+                for kind, group, s in _breakdowns(t):
+                    values = [_cell(getattr(s, c)) for c in _SCORE_COLUMNS]
+                    w.writerow([ex.exam_name, ex.exam_id, t.trainee_id, kind, group, *values])
+    return path
+
+
+def _items_csv(exams: list[ClassResults], path: Path) -> Path:
+    from scanlab.io._common import atomic_open
+
+    with atomic_open(path, "w") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(
+            [
+                "exam",
+                "trainee",
+                "item",
+                "clean",
+                "objects",
+                "hits",
+                "missed",
+                "false_marks",
+                "declaration_true",
+                "verdict_consistent",
+                "verdict_correct",
+                "time_spent_s",
+                "time_limit_s",
+                "answered",
+            ]
+        )
+        for ex in exams:
+            for t in ex.trainees:
+                for it in t.items:
+                    w.writerow(
+                        [
+                            ex.exam_name,
+                            t.trainee_id,
+                            it.item_id,
+                            it.clean,
+                            len(it.hits) + len(it.misses),
+                            len(it.hits),
+                            " ".join(it.misses),
+                            len(it.false_marks),
+                            _cell(it.declaration_consistent),
+                            _cell(it.verdict),
+                            _cell(it.verdict_correct),
+                            it.time_spent_s,
+                            it.time_limit_s,
+                            it.answered,
+                        ]
+                    )
+    return path
+
+
+def _cell(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return value
+
+
+# --- charts ------------------------------------------------------------------------------
+
+
+def _figure(width: float, height: float) -> Any:
+    # The object API with its own Agg canvas: no pyplot, so no global backend is switched
+    # (napari's Qt backend in the same process is left alone).
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _hit_vs_fa(ex: ClassResults, path: Path) -> Path:
+    fig = _figure(6.0, 5.5)
+    ax = fig.add_subplot()
+    grid = np.linspace(0.001, 0.999, 200)
+    normal = NormalDist()
+    for d in (1.0, 2.0, 3.0):
+        hits = [normal.cdf(normal.inv_cdf(f) + d) for f in grid]
+        ax.plot(grid, hits, color="0.8", lw=0.8)
+        ax.annotate(
+            f"d' = {d:g}", (0.07, normal.cdf(normal.inv_cdf(0.05) + d)), color="0.5", size=8
+        )
+    ax.plot([0, 1], [0, 1], color="0.6", ls="--", lw=0.8, label="chance")
+    for i, t in enumerate(ex.trainees):
+        s = t.overall
+        if math.isnan(s.hit_rate) or math.isnan(s.fa_rate):
+            continue
+        ax.errorbar(
+            s.fa_rate,
+            s.hit_rate,
+            xerr=[[s.fa_rate - s.fa_rate_low], [s.fa_rate_high - s.fa_rate]],
+            yerr=[[s.hit_rate - s.hit_rate_low], [s.hit_rate_high - s.hit_rate]],
+            fmt="osD^v<>p"[i % 8],
+            markersize=max(10 - 1.5 * i, 4),  # trainees on the same spot stay visible
+            alpha=0.85,
+            capsize=3,
+            label=t.trainee_id,
+        )
+    ax.set(
+        xlim=(-0.02, 1.02),
+        ylim=(-0.02, 1.02),
+        xlabel="false-alarm rate (clean scans marked)",
+        ylabel="hit rate (objects found)",
+        title=f"{ex.exam_name}: hit vs false-alarm rate (95 % intervals)",
+    )
+    ax.legend(fontsize=8, loc="lower right")
+    fig.savefig(path)
+    return path
+
+
+def _bars(ax: Any, trainees: list[TraineeResult], groups: list[str], attr: str) -> None:
+    width = 0.8 / max(len(trainees), 1)
+    x = np.arange(len(groups))
+    for i, t in enumerate(trainees):
+        table: dict[str, Scores] = getattr(t, attr)
+        rates = [table[g].hit_rate if g in table else np.nan for g in groups]
+        bars = ax.bar(x + (i - (len(trainees) - 1) / 2) * width, rates, width, label=t.trainee_id)
+        ax.bar_label(bars, fmt="%.2f", fontsize=6, padding=1)
+    counts = [
+        max((getattr(t, attr).get(g, None) or _EMPTY).n_signal for t in trainees) for g in groups
+    ]
+    ax.set_xticks(x, [f"{g}\n(n={n})" for g, n in zip(groups, counts, strict=True)], fontsize=8)
+    ax.set(ylim=(0, 1.12), ylabel="hit rate")
+
+
+_EMPTY = Scores.from_counts(n_signal=0, hits=0, n_noise=0, false_alarms=0)
+
+
+def _group_names(trainees: list[TraineeResult], attr: str) -> list[str]:
+    return list(dict.fromkeys(g for t in trainees for g in getattr(t, attr)))
+
+
+def _by_group(ex: ClassResults, path: Path) -> Path:
+    fig = _figure(10.0, 6.5)
+    top, bottom = fig.subplots(2, 1)
+    _bars(top, ex.trainees, _group_names(ex.trainees, "by_class"), "by_class")
+    top.set_title(f"{ex.exam_name}: hit rate by threat class")
+    top.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    _bars(bottom, ex.trainees, _group_names(ex.trainees, "by_concealment"), "by_concealment")
+    bottom.set_title("hit rate by concealment")
+    fig.savefig(path)
+    return path
+
+
+def _by_difficulty(ex: ClassResults, path: Path) -> Path:
+    fig = _figure(10.0, 4.5)
+    ax, cnr = fig.subplots(1, 2, width_ratios=[2.2, 1])
+    levels = [lv for lv in DIFFICULTY_LEVELS if lv in _group_names(ex.trainees, "by_difficulty")]
+    _bars(ax, ex.trainees, levels, "by_difficulty")
+    ax.set_title(f"{ex.exam_name}: hit rate by measured difficulty")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    present = [lv for lv in DIFFICULTY_LEVELS if lv in ex.difficulty]
+    bars = cnr.bar(present, [ex.difficulty[lv]["contrast"] for lv in present], color="0.5")
+    cnr.bar_label(bars, fmt="%.1f", fontsize=8)
+    cnr.set(title="mean contrast-to-noise\nof the objects", ylabel="CNR (log scale)", yscale="log")
+    fig.savefig(path)
+    return path
+
+
+def _progress(exams: list[ClassResults], path: Path) -> Path:
+    fig = _figure(8.0, 4.5)
+    ax = fig.add_subplot()
+    trainees = list(dict.fromkeys(t.trainee_id for ex in exams for t in ex.trainees))
+    x = np.arange(len(exams))
+    for tid in trainees:
+        d, lo, hi = [], [], []
+        for ex in exams:
+            s = next((t.overall for t in ex.trainees if t.trainee_id == tid), _EMPTY)
+            d.append(s.d_prime)
+            lo.append(s.d_prime - s.d_prime_low)
+            hi.append(s.d_prime_high - s.d_prime)
+        ax.errorbar(x, d, yerr=[lo, hi], marker="o", capsize=3, label=tid)
+    ax.axhline(0, color="0.6", lw=0.8)
+    ax.set_xticks(x, [ex.exam_name for ex in exams], fontsize=8)
+    ax.set(ylabel="d' (log-linear), 95 % interval", title="progress across exams")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.savefig(path)
+    return path
+
+
+# --- HTML --------------------------------------------------------------------------------
+
+
+def _f(value: float, digits: int = 2) -> str:
+    return "–" if value is None or math.isnan(value) else f"{value:.{digits}f}"
+
+
+def _rate(count: int, n: int, s_low: float, s_high: float) -> str:
+    if not n:
+        return "–"
+    return f"{count}/{n} = {count / n:.2f} [{_f(s_low)}, {_f(s_high)}]"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _score_rows(named: list[tuple[str, Scores]]) -> list[list[str]]:
+    return [
+        [
+            name,
+            _rate(s.hits, s.n_signal, s.hit_rate_low, s.hit_rate_high),
+            _rate(s.false_alarms, s.n_noise, s.fa_rate_low, s.fa_rate_high),
+            _f(s.fa_per_mark),
+            f"{_f(s.d_prime)} [{_f(s.d_prime_low)}, {_f(s.d_prime_high)}]",
+            _f(s.a_prime),
+            _f(s.mean_time_s, 0),
+            s.reliability,
+        ]
+        for name, s in named
+    ]
+
+
+_SCORE_HEADER = [
+    "",
+    "hit rate [95 %]",
+    "false alarms per clean scan [95 %]",
+    "false marks / marks",
+    "d' [95 %]",
+    "A'",
+    "mean time (s)",
+    "reliability",
+]
+
+
+def _html(exams: list[ClassResults], path: Path) -> Path:
+    from scanlab.io._common import atomic_open
+
+    ex = exams[-1]
+    class_rule = "required" if ex.require_class else "reported, not required"
+    everyone = list(dict.fromkeys(t.trainee_id for e in exams for t in e.trainees))
+    progress_rows = [
+        [e.exam_name, e.exam_created]
+        + [
+            _f(next((t.overall.d_prime for t in e.trainees if t.trainee_id == tid), math.nan))
+            for tid in everyone
+        ]
+        for e in exams
+    ]
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>scanlab class report: {html.escape(ex.exam_name)}</title>",
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
+        "table{border-collapse:collapse;margin:1em 0;font-size:90%}"
+        "td,th{border:1px solid #bbb;padding:3px 6px;text-align:left}"
+        "th{background:#eee}.note{color:#555;font-size:90%}</style></head><body>",
+        f"<h1>Class report: {html.escape(ex.exam_name)}</h1>",
+        f"<p>Exam {html.escape(ex.exam_id)} created {html.escape(ex.exam_created)}, graded "
+        f"{html.escape(ex.graded_at)}. Marks hit objects by the <b>{html.escape(ex.rule)}</b> "
+        f"rule (min IoU {ex.min_iou:g}; threat class {class_rule}).</p>",
+        "<p class='note'>A hit is a concealed object matched by a mark; a false alarm is a clean "
+        "scan with any mark. d' and A' use log-linearly corrected rates (count + 0.5) / "
+        "(trials + 1). Screener research asks for about 100 trials before a score is called "
+        "reliable: read the reliability column before comparing trainees.</p>",
+        "<h2>Trainees</h2>",
+        _table(
+            ["trainee", *_SCORE_HEADER[1:], "over time", "unanswered"],
+            [
+                [*row, str(t.n_over_time), str(t.n_unanswered)]
+                for t, row in zip(
+                    ex.trainees,
+                    _score_rows([(t.trainee_id, t.overall) for t in ex.trainees]),
+                    strict=True,
+                )
+            ],
+        ),
+        "<img src='hit_vs_fa.png' alt='hit rate vs false-alarm rate'>",
+        "<h2>Declarations</h2><p class='note'>Signal: false declarations (hit: judged not "
+        "consistent); noise: true ones. Items without a declaration or verdict are not "
+        "counted.</p>",
+        _table(
+            [
+                "trainee",
+                "false declarations flagged [95 %]",
+                "true declarations flagged [95 %]",
+                "d' [95 %]",
+                "A'",
+                "reliability",
+            ],
+            [
+                [r[0], r[1], r[2], r[4], r[5], r[7]]
+                for r in _score_rows([(t.trainee_id, t.declaration) for t in ex.trainees])
+            ],
+        ),
+        "<h2>By threat class, concealment and difficulty</h2>",
+        "<img src='by_class.png' alt='hit rate by class'>",
+        "<img src='by_difficulty.png' alt='hit rate by difficulty'>",
+        "<p class='note'>Difficulty is measured from each image (contrast-to-noise, "
+        "superposition, clutter, size). Means over this exam's objects:</p>",
+        _table(
+            [
+                "level",
+                "objects",
+                "contrast-to-noise",
+                "superposition (-ln T)",
+                "clutter",
+                "size (px)",
+            ],
+            [
+                [
+                    lv,
+                    f"{d['n_objects']:.0f}",
+                    _f(d["contrast"], 1),
+                    _f(d["superposition"]),
+                    _f(d["clutter"], 3),
+                    _f(d["size_px"], 0),
+                ]
+                for lv, d in ex.difficulty.items()
+            ],
+        ),
+    ]
+    for t in ex.trainees:
+        named = [(f"class: {g}", s) for g, s in t.by_class.items()]
+        named += [(f"concealment: {g}", s) for g, s in t.by_concealment.items()]
+        named += [(f"difficulty: {g}", s) for g, s in t.by_difficulty.items()]
+        parts += [
+            f"<h3>{html.escape(t.trainee_id)}</h3>",
+            _table(_SCORE_HEADER, _score_rows(named)),
+        ]
+    parts += [
+        "<h2>Progress</h2>",
+        "<img src='progress.png' alt='d prime across exams'>",
+        _table(["exam", "created", *everyone], progress_rows),
+        "<p class='note'>Files: scores.csv (every figure above), items.csv (every item of every "
+        "trainee).</p></body></html>",
+    ]
+    with atomic_open(path, "w") as fh:
+        fh.write("\n".join(parts))
+    return path

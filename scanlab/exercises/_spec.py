@@ -1,0 +1,180 @@
+"""The ExamSpec: how many items, which concealments, how many clean, how hard, how long."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scanlab.errors import SpecError
+from scanlab.synth import DIFFICULTY_LEVELS, DatasetSpec, load_dataset_spec
+
+__all__ = ["ExamSpec", "load_exam_spec"]
+
+_DATASET_DEFAULTS = DatasetSpec(name="defaults")
+#: Fields of a dataset spec that mean nothing for an exam (the package fixes the format).
+_DATASET_ONLY = ("format", "display_png")
+
+
+@dataclass
+class ExamSpec:
+    """What an exam holds. Weights need not sum to 1.
+
+    Attributes
+    ----------
+    name : str
+    seed : int
+        Exams with different seeds never share a scene.
+    count : int
+        Number of items.
+    clean_share : float
+        Share of items without any concealment: the noise trials that measure false alarms
+        (rounded to a whole number of items).
+    concealments : mapping of str to float
+        Weights of the simulator's concealment kinds (:data:`scanlab.synth.CONCEALMENT_TYPES`).
+    difficulty : mapping of str to float
+        Weights of the levels easy / medium / hard among the items with a concealment, as
+        measured from each image (:class:`scanlab.synth.Difficulty`). Items are allotted to
+        levels in proportion (largest remainder), then drawn until the measured level fits,
+        up to ``max_tries`` scenes per item. A list means equal weights.
+    time_limit_s : float
+        Time a trainee has for each item.
+    pitch_mm : float
+        Pixel size of the scans: 5 mm is a real scanner's, 20 mm makes small, fast exams.
+    vehicles, cargo, declarations, fill, max_concealments, max_tries, scanner
+        As in :class:`scanlab.synth.DatasetSpec`.
+    """
+
+    name: str
+    seed: int = 0
+    count: int = 20
+    clean_share: float = 0.33
+    concealments: dict[str, float] = field(
+        default_factory=lambda: dict(_DATASET_DEFAULTS.concealments)
+    )
+    difficulty: dict[str, float] = field(
+        default_factory=lambda: dict.fromkeys(DIFFICULTY_LEVELS, 1.0)
+    )
+    time_limit_s: float = 60.0
+    pitch_mm: float = 5.0
+    vehicles: dict[str, float] = field(default_factory=lambda: dict(_DATASET_DEFAULTS.vehicles))
+    cargo: dict[str, float] = field(default_factory=lambda: dict(_DATASET_DEFAULTS.cargo))
+    declarations: dict[str, float] = field(
+        default_factory=lambda: {
+            "true": 0.75,
+            "undeclared_goods": 0.08,
+            "other_commodity": 0.08,
+            "weight": 0.05,
+            "false_empty": 0.04,
+        }
+    )
+    fill: tuple[float, float] = (0.4, 0.95)
+    max_concealments: int = 1
+    max_tries: int = 20
+    scanner: str = "scanlab-6MV-dual"
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.difficulty, list | tuple):
+            self.difficulty = dict.fromkeys(self.difficulty, 1.0)
+        self.check()
+
+    @classmethod
+    def from_dict(cls, raw: Any, *, source: str | Path = "<exam spec>") -> ExamSpec:
+        """Build and check a spec; :class:`SpecError` names the field that is wrong.
+
+        The fields of a dataset spec that an exam does not use (``format``,
+        ``display_png``) are ignored, so the shipped ``exam-easy|medium|hard`` dataset specs
+        build exams as they are.
+        """
+        if not isinstance(raw, Mapping):
+            raise SpecError(f"{source}: an exam spec must be a mapping")
+        known = set(cls.__dataclass_fields__)
+        raw = {k: v for k, v in raw.items() if k not in _DATASET_ONLY}
+        unknown = set(raw) - known
+        if unknown:
+            raise SpecError(f"{source}: unknown field(s) {sorted(unknown)}; known: {sorted(known)}")
+        if "name" not in raw:
+            raise SpecError(f"{source}: field 'name' is required")
+        try:
+            return cls(**raw)
+        except SpecError as exc:
+            raise SpecError(f"{source}: {exc}") from None
+        except TypeError as exc:
+            raise SpecError(f"{source}: {exc}") from None
+
+    def check(self) -> None:
+        def fail(field_name: str, why: str) -> SpecError:
+            return SpecError(f"exam spec {self.name!r}: field {field_name!r} {why}")
+
+        weights = self.difficulty
+        if not isinstance(weights, Mapping) or not weights:
+            raise fail("difficulty", f"must map levels of {DIFFICULTY_LEVELS} to weights")
+        for level, weight in weights.items():
+            if level not in DIFFICULTY_LEVELS:
+                raise fail("difficulty", f"has unknown level {level!r}; valid: {DIFFICULTY_LEVELS}")
+            if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
+                raise fail("difficulty", f"weight of {level!r} must be a number >= 0")
+        if sum(weights.values()) <= 0:
+            raise fail("difficulty", "weights must not all be 0")
+        limit = self.time_limit_s
+        if (
+            isinstance(limit, bool)
+            or not isinstance(limit, int | float)
+            or not math.isfinite(limit)
+            or limit <= 0
+        ):
+            raise fail("time_limit_s", f"must be a number of seconds > 0, got {limit!r}")
+        self.fill = self.dataset_spec().fill  # checks every field the two specs share
+
+    def dataset_spec(self, *, clean_share: float | None = None) -> DatasetSpec:
+        """The simulator's view of this spec (used to draw each item's scene)."""
+        ds = DatasetSpec(
+            name=self.name,
+            seed=self.seed,
+            count=self.count,
+            clean_share=self.clean_share if clean_share is None else clean_share,
+            vehicles=dict(self.vehicles),
+            cargo=dict(self.cargo),
+            concealments=dict(self.concealments),
+            declarations=dict(self.declarations),
+            fill=self.fill,
+            max_concealments=self.max_concealments,
+            difficulty=[lv for lv, w in self.difficulty.items() if w > 0],
+            max_tries=self.max_tries,
+            pitch_mm=self.pitch_mm,
+            scanner=self.scanner,
+        )
+        ds.check(source=f"exam spec {self.name!r}")
+        return ds
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["fill"] = list(self.fill)
+        return d
+
+
+def load_exam_spec(name_or_path: str | Path) -> ExamSpec:
+    """An exam spec from a YAML/JSON file, or a shipped dataset spec by name (``exam-hard``).
+
+    Examples
+    --------
+    >>> spec = load_exam_spec("exam-hard")
+    >>> spec.difficulty, spec.count
+    ({'hard': 1.0}, 30)
+    """
+    path = Path(name_or_path)
+    if not path.exists():
+        # A shipped name; load_dataset_spec lists the names when it is none of them.
+        return ExamSpec.from_dict(load_dataset_spec(name_or_path).to_dict(), source=path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise SpecError(f"{path}: cannot parse the exam spec: {exc}") from None
+    return ExamSpec.from_dict(raw, source=path)

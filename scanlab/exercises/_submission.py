@@ -1,0 +1,355 @@
+"""The Submission: a trainee's marks, declaration verdicts and times per item, signed with
+the trainee's token; and the adapter that turns a detector's regions into one."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from scanlab.errors import SpecError, TamperError
+from scanlab.evaluate import Mark
+from scanlab.evaluate._marks import _check_unique_ids
+from scanlab.exercises._crypto import sign_body, verify_body
+from scanlab.exercises._package import ExamKeys, ExamPackage, _check_trainee_id
+
+__all__ = ["Detection", "ItemResponse", "Submission", "submission_from_detections"]
+
+_FORMAT_KEY = "scanlab_submission"
+_FORMAT_VERSION = 1
+
+#: A detector region: ((row0, col0, row1, col1) half-open, score in [0, 1], threat class).
+Detection = tuple[tuple[float, float, float, float], float, str]
+
+
+@dataclass
+class ItemResponse:
+    """What a trainee did on one item.
+
+    Attributes
+    ----------
+    marks : list of Mark
+    declaration_consistent : bool or None
+        The trainee's verdict on the declaration: True "consistent with the image", False
+        "not consistent"; None when not given (not graded).
+    time_spent_s : float
+        Time spent on the item, summed over the times it was open.
+    started, finished : datetime, optional
+        When the item was first opened and last left.
+    """
+
+    marks: list[Mark] = field(default_factory=list)
+    declaration_consistent: bool | None = None
+    time_spent_s: float = 0.0
+    started: datetime | None = None
+    finished: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.marks = list(self.marks)
+        _check_unique_ids(self.marks, source="item response")
+        if self.declaration_consistent is not None and not isinstance(
+            self.declaration_consistent, bool
+        ):
+            raise SpecError(
+                f"declaration_consistent must be True, False or None, "
+                f"got {self.declaration_consistent!r}"
+            )
+        t = self.time_spent_s
+        if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) or t < 0:
+            raise SpecError(f"time_spent_s must be a number of seconds >= 0, got {t!r}")
+        self.time_spent_s = float(t)
+        self.started = _time(self.started, "started")
+        self.finished = _time(self.finished, "finished")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "marks": [m.to_dict() for m in self.marks],
+            "declaration_consistent": self.declaration_consistent,
+            "time_spent_s": self.time_spent_s,
+            "started": self.started.isoformat() if self.started else None,
+            "finished": self.finished.isoformat() if self.finished else None,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any) -> ItemResponse:
+        if not isinstance(d, dict):
+            raise SpecError("an item response must be a JSON object")
+        unknown = set(d) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise SpecError(f"unknown field(s) {sorted(unknown)}")
+        marks = d.get("marks", [])
+        if not isinstance(marks, list):
+            raise SpecError("field 'marks' must be a list")
+        return cls(
+            marks=[Mark.from_dict(m) for m in marks],
+            declaration_consistent=d.get("declaration_consistent"),
+            time_spent_s=d.get("time_spent_s", 0.0),
+            started=d.get("started"),
+            finished=d.get("finished"),
+        )
+
+
+@dataclass
+class Submission:
+    """A trainee's answers to one exam, signed with their token.
+
+    Start one with :meth:`start`, fill it with :meth:`record` as the trainee works, save it
+    (signed) with :meth:`save` at any time to resume later with :meth:`load`, and hand it in
+    with :meth:`submit`, after which it cannot change.
+
+    Attributes
+    ----------
+    exam_id, manifest_sha256 : str
+        The exam, and the exact version of its package, answered.
+    trainee_id : str
+    responses : dict of item id to ItemResponse
+    submitted : datetime or None
+        When it was handed in; None while in progress.
+    signature : str
+        HMAC-SHA256 (hex) of everything else under the trainee's token; empty until signed.
+    """
+
+    exam_id: str
+    manifest_sha256: str
+    trainee_id: str
+    responses: dict[str, ItemResponse] = field(default_factory=dict)
+    submitted: datetime | None = None
+    signature: str = ""
+
+    def __post_init__(self) -> None:
+        _check_trainee_id(self.trainee_id)
+        self.submitted = _time(self.submitted, "submitted")
+
+    @classmethod
+    def start(cls, package: ExamPackage, trainee_id: str) -> Submission:
+        """An empty submission for ``package``."""
+        return cls(package.exam_id, package.manifest_sha256, trainee_id)
+
+    def record(
+        self,
+        item_id: str,
+        *,
+        marks: Sequence[Mark],
+        declaration_consistent: bool | None = None,
+        time_spent_s: float = 0.0,
+        started: datetime | None = None,
+        finished: datetime | None = None,
+    ) -> ItemResponse:
+        """Set the response to one item (replacing any earlier one); unsigns the submission."""
+        if self.submitted is not None:
+            raise SpecError(
+                f"submission of {self.trainee_id!r} was handed in at "
+                f"{self.submitted.isoformat()}; it cannot change"
+            )
+        if not isinstance(item_id, str) or not item_id:
+            raise SpecError(f"item_id must be a non-empty string, got {item_id!r}")
+        try:
+            response = ItemResponse(
+                list(marks), declaration_consistent, time_spent_s, started, finished
+            )
+        except SpecError as exc:
+            raise SpecError(f"item {item_id}: {exc}") from None
+        self.responses[item_id] = response
+        self.signature = ""
+        return response
+
+    def body(self) -> dict[str, Any]:
+        """Everything the signature covers, as JSON-ready data."""
+        return {
+            _FORMAT_KEY: _FORMAT_VERSION,
+            "exam_id": self.exam_id,
+            "manifest_sha256": self.manifest_sha256,
+            "trainee_id": self.trainee_id,
+            "submitted": self.submitted.isoformat() if self.submitted else None,
+            "items": {k: r.to_dict() for k, r in self.responses.items()},
+        }
+
+    def sign(self, token: str) -> Submission:
+        self.signature = sign_body(self.body(), token)
+        return self
+
+    def verify(self, secret: str | ExamKeys, *, what: str | None = None) -> None:
+        """Check the signature with the trainee's token or, at grading, the exam's keys.
+
+        Raises
+        ------
+        TamperError
+            If anything changed since signing (a mark, a time, the trainee id...).
+        """
+        verify_body(
+            self.body(),
+            self.signature,
+            _token(secret, self.trainee_id),
+            what=what or f"submission of {self.trainee_id!r}",
+        )
+
+    def save(self, path: str | Path, *, token: str) -> Path:
+        """Sign and write atomically (a crash leaves the previous file intact)."""
+        from scanlab.io._common import atomic_open
+
+        self.sign(token)
+        path = Path(path)
+        doc = {**self.body(), "signature": {"algorithm": "HMAC-SHA256", "value": self.signature}}
+        with atomic_open(path, "w") as fh:
+            fh.write(json.dumps(doc, indent=1))
+        return path
+
+    def submit(self, path: str | Path, *, token: str) -> Path:
+        """Hand in: stamp the time, sign and save. Further :meth:`record` calls fail."""
+        self.submitted = datetime.now(UTC)
+        return self.save(path, token=token)
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        secret: str | ExamKeys,
+        *,
+        package: ExamPackage | None = None,
+    ) -> Submission:
+        """Read and verify a submission file.
+
+        Parameters
+        ----------
+        secret : str or ExamKeys
+            The trainee's token (resuming in the trainee's tool), or the exam's keys
+            (grading: each trainee's token is derived from them).
+        package : ExamPackage, optional
+            Also check the submission answers this package.
+
+        Raises
+        ------
+        TamperError
+            The file changed after it was signed.
+        SpecError
+            Not a submission file, or one for another exam.
+        """
+        path = Path(path)
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise SpecError(f"{path}: cannot read submission: {exc.strerror}") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise TamperError(f"{path}: submission is not valid JSON: {exc}") from None
+        if not isinstance(doc, dict) or doc.get(_FORMAT_KEY) != _FORMAT_VERSION:
+            raise SpecError(f"{path}: not a version-1 scanlab submission")
+        signature = doc.pop("signature", None)
+        value = signature.get("value") if isinstance(signature, dict) else None
+        trainee_id = doc.get("trainee_id")
+        if not isinstance(trainee_id, str):
+            raise TamperError(f"{path}: field 'trainee_id' is missing")
+        # Verify the bytes as written, before anything is parsed into objects.
+        verify_body(doc, value, _token(secret, trainee_id), what=str(path))
+        try:
+            items = doc["items"]
+            if not isinstance(items, dict):
+                raise SpecError("field 'items' must be an object")
+            sub = cls(
+                exam_id=str(doc["exam_id"]),
+                manifest_sha256=str(doc["manifest_sha256"]),
+                trainee_id=trainee_id,
+                responses={str(k): ItemResponse.from_dict(v) for k, v in items.items()},
+                submitted=doc.get("submitted"),
+                signature=str(value),
+            )
+        except KeyError as exc:
+            raise SpecError(f"{path}: submission misses field {exc}") from None
+        except SpecError as exc:
+            raise SpecError(f"{path}: {exc}") from None
+        if package is not None:
+            sub.check_package(package, what=str(path))
+        return sub
+
+    def check_package(self, package: ExamPackage, *, what: str | None = None) -> None:
+        """SpecError unless this submission answers exactly ``package``."""
+        who = what or f"submission of {self.trainee_id!r}"
+        if self.exam_id != package.exam_id:
+            raise SpecError(f"{who}: answers exam {self.exam_id}, not {package.exam_id}")
+        if self.manifest_sha256 != package.manifest_sha256:
+            raise SpecError(
+                f"{who}: answers another version of exam {self.exam_id} (items changed since)"
+            )
+        unknown = sorted(set(self.responses) - set(package.item_ids))
+        if unknown:
+            raise SpecError(f"{who}: responses to unknown item(s) {unknown}")
+
+
+def submission_from_detections(
+    package: ExamPackage,
+    detections: Mapping[str, Iterable[Detection]],
+    *,
+    detector_id: str,
+    token: str,
+    threshold: float = 0.5,
+    time_spent_s: Mapping[str, float] | None = None,
+) -> Submission:
+    """Grade a detector as one more trainee: its regions above ``threshold`` become marks.
+
+    Parameters
+    ----------
+    detections : mapping of item id to iterable of (bbox, score, threat_class)
+        ``bbox`` is (row0, col0, row1, col1), half-open pixel rows and columns as in
+        :class:`scanlab.synth.KeyObject`; ``score`` in [0, 1] becomes the mark's confidence.
+        Items not in the mapping get no marks.
+    detector_id : str
+        Its "trainee id" in the results; ``token`` is ``keys.token(detector_id)``.
+    threshold : float
+        The operating point: a trainee marks or does not, so regions scoring below it are
+        dropped. Sweep it (or use :func:`scanlab.evaluate.froc`) for the full curve.
+    time_spent_s : mapping, optional
+        Run time per item.
+
+    The detector gives no verdict on declarations; that part is left ungraded. The
+    submission is signed with ``token``, so it is graded exactly like a trainee's.
+    """
+    if not 0.0 <= float(threshold) <= 1.0:
+        raise SpecError(f"threshold must be in [0, 1], got {threshold!r}")
+    sub = Submission.start(package, detector_id)
+    times = dict(time_spent_s or {})
+    for item_id, regions in detections.items():
+        package.item(item_id)  # SpecError for an unknown item
+        marks = []
+        for k, region in enumerate(regions):
+            try:
+                (r0, c0, r1, c1), score, threat_class = region
+                r0, c0, r1, c1, score = (float(v) for v in (r0, c0, r1, c1, score))
+            except (TypeError, ValueError):
+                raise SpecError(
+                    f"detections[{item_id!r}][{k}]: expected ((row0, col0, row1, col1), score, "
+                    f"class), got {region!r}"
+                ) from None
+            if score < threshold:
+                continue
+            if not (r1 > r0 and c1 > c0):
+                raise SpecError(f"detections[{item_id!r}][{k}]: empty bbox {(r0, c0, r1, c1)}")
+            # Half-open bbox -> the rectangle through the centres of its outer pixels.
+            marks.append(
+                Mark(
+                    f"{item_id}-d{k}",
+                    "rectangle",
+                    [(r0, c0), (r1 - 1, c1 - 1)],
+                    str(threat_class),
+                    confidence=score,
+                )
+            )
+        sub.record(item_id, marks=marks, time_spent_s=float(times.get(item_id, 0.0)))
+    return sub.sign(token)
+
+
+def _token(secret: str | ExamKeys, trainee_id: str) -> str:
+    return secret.token(trainee_id) if isinstance(secret, ExamKeys) else secret
+
+
+def _time(value: Any, name: str) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    raise SpecError(f"{name} must be an ISO 8601 time, got {value!r}")

@@ -1,0 +1,71 @@
+"""One small exam for all the exercises tests: 8 items at 20 mm pitch, built once."""
+
+from __future__ import annotations
+
+import pytest
+
+from scanlab.exercises import ExamKeys, ExamPackage, ExamSpec, build_exam, grade, simulate_trainee
+
+PASSPHRASE = "correct horse battery staple"
+BEHAVIOURS = ("perfect", "random", "misses:narcotics", "clicks_everywhere")
+#: No cigarettes among the goods, so that no declaration names a threat class.
+CARGO = {
+    "paper_goods": 1.0,
+    "furniture": 1.0,
+    "rice": 1.0,
+    "machinery": 1.0,
+    "tyres": 1.0,
+    "textiles": 1.0,
+    "mixed": 1.0,
+}
+
+
+def small_spec(**changes) -> ExamSpec:
+    """8 items, 2 clean; 2 easy, 2 medium, 2 hard. Seed 1 holds narcotics, weapons, a car."""
+    fields = dict(
+        name="test-exam",
+        seed=1,
+        count=8,
+        clean_share=0.25,
+        pitch_mm=20.0,
+        time_limit_s=30.0,
+        cargo=CARGO,
+    )
+    return ExamSpec(**(fields | changes))
+
+
+@pytest.fixture(scope="session")
+def passphrase() -> str:
+    return PASSPHRASE
+
+
+@pytest.fixture(scope="session")
+def make_spec():
+    """``make_spec(**changes)``: the test exam's spec with some fields changed."""
+    return small_spec
+
+
+@pytest.fixture(scope="session")
+def exam_path(tmp_path_factory):
+    return build_exam(small_spec(), tmp_path_factory.mktemp("exam") / "exam.zip", PASSPHRASE)
+
+
+@pytest.fixture(scope="session")
+def package(exam_path) -> ExamPackage:
+    return ExamPackage.open(exam_path)
+
+
+@pytest.fixture(scope="session")
+def keys(package) -> ExamKeys:
+    return package.keys(PASSPHRASE)
+
+
+@pytest.fixture(scope="session")
+def submissions(package, keys):
+    """One signed submission per simulated behaviour (trainee id = behaviour)."""
+    return {b: simulate_trainee(package, b, seed=0, passphrase=keys) for b in BEHAVIOURS}
+
+
+@pytest.fixture(scope="session")
+def results(package, submissions):
+    return grade(package, list(submissions.values()), PASSPHRASE)

@@ -1,0 +1,104 @@
+"""Grading simulated trainees of known behaviour: the exact scores, by hand from counts."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from statistics import NormalDist
+
+import pytest
+
+from scanlab.errors import SpecError
+from scanlab.exercises import ClassResults, Scores, grade, simulate_trainee
+
+z = NormalDist().inv_cdf
+
+
+def loglinear_d(hits, n_signal, fas, n_noise):
+    return z((hits + 0.5) / (n_signal + 1)) - z((fas + 0.5) / (n_noise + 1))
+
+
+def test_perfect(results, submissions):
+    s = results.trainee("perfect").overall
+    assert (s.n_signal, s.hits, s.hits_class_correct) == (6, 6, 6)
+    assert (s.n_noise, s.false_alarms, s.n_marks, s.false_marks) == (2, 0, 6, 0)
+    assert (s.hit_rate, s.fa_rate, s.fa_per_mark) == (1.0, 0.0, 0.0)
+    # Log-linear: H = 6.5 / 7, F = 0.5 / 3; d' = z(H) - z(F) = 1.465234 + 0.967422.
+    assert s.d_prime == pytest.approx(2.4326553587872235, abs=1e-12)
+    # A' = 1/2 + (H - F)(1 + H - F) / (4 H (1 - F)) with the same rates.
+    assert s.a_prime == pytest.approx(0.9336996336996337, abs=1e-12)
+    times = [r.time_spent_s for r in submissions["perfect"].responses.values()]
+    assert s.mean_time_s == pytest.approx(sum(times) / 8)
+    assert "far too few" in s.reliability
+    result = results.trainee("perfect")
+    assert all(g.hit_rate == 1.0 for g in result.by_class.values())
+    assert set(result.by_difficulty) == {"easy", "medium", "hard"}
+    d = result.declaration  # 4 false declarations, 4 true, all judged right
+    assert (d.n_signal, d.hits, d.n_noise, d.false_alarms) == (4, 4, 4, 0)
+    assert d.d_prime == pytest.approx(z(4.5 / 5) - z(0.5 / 5), abs=1e-12)
+
+
+def test_always_misses_narcotics(results):
+    r = results.trainee("misses:narcotics")
+    assert r.by_class["narcotics"].hits == 0
+    assert r.by_class["narcotics"].n_signal == 3
+    assert all(s.hit_rate == 1.0 for c, s in r.by_class.items() if c != "narcotics")
+    s = r.overall
+    assert (s.hits, s.n_signal, s.false_alarms, s.false_marks) == (3, 6, 0, 0)
+    # H = 3.5 / 7 = 0.5 exactly, so d' = -z(1/6) = 0.967422.
+    assert s.d_prime == pytest.approx(-z(0.5 / 3), abs=1e-12)
+    assert s.d_prime == pytest.approx(0.967421566101701, abs=1e-12)
+    assert r.by_class["narcotics"].d_prime == pytest.approx(z(0.5 / 4) - z(0.5 / 3), abs=1e-12)
+
+
+def test_clicks_everywhere(results):
+    r = results.trainee("clicks_everywhere")
+    s = r.overall
+    assert (s.false_alarms, s.n_noise, s.fa_rate) == (2, 2, 1.0)
+    assert s.fa_per_mark > 0.99
+    assert s.d_prime == pytest.approx(loglinear_d(s.hits, 6, 2, 2), abs=1e-12)
+    assert s.d_prime < results.trainee("perfect").overall.d_prime
+    assert r.declaration.fa_rate == 1.0  # every true declaration flagged
+    assert r.n_over_time == 0  # exactly at the limit is not over it
+
+
+def test_random(results, package, keys):
+    s = results.trainee("random").overall
+    assert s.d_prime == pytest.approx(loglinear_d(s.hits, 6, s.false_alarms, 2), abs=1e-12)
+    assert s.false_marks == s.n_marks - s.hits
+    again = simulate_trainee(package, "random", seed=0, passphrase=keys)
+    assert grade(package, [again], keys).trainee("random") == results.trainee("random")
+
+
+def test_item_outcomes(results, keys):
+    r = results.trainee("misses:narcotics")
+    missed = {o.object_id for o in r.objects if not o.hit}
+    assert missed == {
+        o.object_id
+        for k in keys.answer_keys.values()
+        for o in k.objects
+        if o.threat_class == "narcotics"
+    }
+    assert sum(len(it.misses) for it in r.items) == 3
+
+
+def test_centroid_rule_and_bad_rule(package, submissions, keys):
+    res = grade(package, [submissions["perfect"]], keys, rule="centroid")
+    assert res.rule == "centroid"
+    assert res.trainee("perfect").overall.hits <= 6
+    with pytest.raises(SpecError, match="rule must be one of"):
+        grade(package, [submissions["perfect"]], keys, rule="nearest")
+
+
+def test_results_round_trip(results, tmp_path):
+    path = results.save(tmp_path / "results.json")
+    loaded = ClassResults.load(path)
+    assert loaded.to_dict() == results.to_dict()
+    assert loaded.trainee("perfect").overall == results.trainee("perfect").overall
+
+
+def test_scores_without_noise_trials_are_nan():
+    s = Scores.from_counts(n_signal=5, hits=3, n_noise=0, false_alarms=0)
+    assert s.hit_rate == 0.6 and math.isnan(s.d_prime) and math.isnan(s.fa_rate)
+    assert "no score" in s.reliability
+    assert dataclasses.asdict(s)["hits"] == 3
