@@ -324,25 +324,25 @@ def _soft_goods(
 def _mixed(
     canvas: Canvas, space: CargoSpace, rng: np.random.Generator, fill: float, commodity: str
 ) -> Load:
-    """Groupage: two or three kinds of goods one after another along the load space."""
-    kinds = list(
-        rng.choice(["paper_goods", "textiles", "furniture", "wine", "machinery"], 3, replace=False)
-    )
+    """Groupage: one to three kinds of goods one after another along the load space."""
+    # As many kinds as fit: each needs room for a couple of pallets or crates.
+    n_kinds = int(np.clip(fill * space.length // 2600, 1, 3))
+    choices = ["paper_goods", "textiles", "furniture", "wine", "machinery"]
+    kinds = [str(k) for k in rng.choice(choices, n_kinds, replace=False)]
     total = Load("mixed")
     start = space.x0
     for i, kind in enumerate(kinds):
-        share = fill / len(kinds)
-        sub = CargoSpace(
-            start, space.x0 + (i + 1) * share * space.length, space.z0, space.z1, space.depth_cm
-        )
+        end = space.x0 + (i + 1) * fill / len(kinds) * space.length
+        sub = CargoSpace(start, end, space.z0, space.z1, space.depth_cm)
         part = GENERATORS[_KIND_OF[kind]](canvas, sub, rng, 1.0, kind)
-        total.packages += part.packages
-        total.mass_kg += part.mass_kg
-        total.units.extend(part.units)
-        total.parts.append(part)
+        if part.packages:
+            total.packages += part.packages
+            total.mass_kg += part.mass_kg
+            total.units.extend(part.units)
+            total.parts.append(part)
         start = max(part.end_x, sub.x1) + 50
     total.end_x = start
-    total.commodity = "+".join(kinds)
+    total.commodity = "+".join(p.commodity for p in total.parts)
     return total
 
 
@@ -382,5 +382,7 @@ def load_cargo(
     if cargo_type == "empty" or fill <= 0:
         return None
     if cargo_type == "mixed":
-        return _mixed(canvas, space, rng, fill, "mixed")
-    return GENERATORS[_KIND_OF[cargo_type]](canvas, space, rng, fill, cargo_type)
+        load = _mixed(canvas, space, rng, fill, "mixed")
+    else:
+        load = GENERATORS[_KIND_OF[cargo_type]](canvas, space, rng, fill, cargo_type)
+    return load if load.packages else None

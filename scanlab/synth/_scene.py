@@ -354,33 +354,34 @@ def _declaration(
         consignee=f"Consignee {int(rng.integers(1000, 9999))}",
     )
     mode = spec.declaration
-    if load is None:
+    if load is None:  # nothing loaded: a true declaration says empty
         if mode != "true":
             commodity = str(rng.choice(sorted(COMMODITIES)))
             decl.goods.append(
                 _goods(commodity, int(rng.integers(10, 200)), rng.uniform(2000, 15000))
             )
         return decl
-    parts = load.parts or [load]
-    kinds = [p.commodity for p in parts]
-    mass = load.mass_kg
     if mode == "false_empty":
         return decl
+    # (commodity, packages, kg) lines as a truthful shipper would write them.
+    lines = [(p.commodity, p.packages, p.mass_kg) for p in (load.parts or [load])]
     if mode == "other_commodity":
-        other = [c for c in COMMODITIES if c not in kinds and c != "cars"]
-        kinds = [str(rng.choice(other))]
+        other = [c for c in COMMODITIES if c not in {c for c, _, _ in lines} and c != "cars"]
+        lines = [(str(rng.choice(other)), load.packages, load.mass_kg)]
     elif mode == "undeclared_goods":
-        # The load is groupage (generate_scene makes it so); the last kind goes undeclared.
-        mass -= parts[-1].mass_kg
-        kinds = kinds[:-1]
+        if len(lines) > 1:
+            lines = lines[:-1]  # groupage (generate_scene makes it so): the last kind is left out
+        else:
+            # Too little room for a second kind: part of the same goods goes undeclared.
+            commodity, packages, kg = lines[0]
+            share = rng.uniform(0.4, 0.6)
+            lines = [(commodity, max(int(packages * share), 1), kg * share)]
+    factor = 1.0
     if mode == "weight":
-        mass *= float(rng.choice([rng.uniform(0.35, 0.65), rng.uniform(1.5, 2.5)]))
-    else:
-        mass *= rng.uniform(0.95, 1.05)
-    share = mass / len(kinds)
-    per = max(load.packages // len(kinds), 1)
-    for kind in kinds:
-        decl.goods.append(_goods(kind, per, share))
+        factor = float(rng.choice([rng.uniform(0.35, 0.65), rng.uniform(1.5, 2.5)]))
+    for commodity, packages, kg in lines:
+        noise = factor if mode == "weight" else rng.uniform(0.95, 1.05)
+        decl.goods.append(_goods(commodity, packages, kg * noise))
     return decl
 
 
