@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -216,6 +216,135 @@ def synth(
     console.print(f"wrote {dataset.count} scans and {manifest}")
 
 
+@app.command()
+def evaluate(
+    dataset: Annotated[
+        Path | None, typer.Argument(help="A dataset folder or its manifest.json.")
+    ] = None,
+    detector: Annotated[
+        list[str] | None,
+        typer.Option("--detector", "-d", help="Detector name or weights file (repeat)."),
+    ] = None,
+    cohort: Annotated[
+        list[Path] | None,
+        typer.Option(help="Graded exam results (scanlab exam grade) to aggregate (repeat)."),
+    ] = None,
+    package: Annotated[
+        list[Path] | None,
+        typer.Option(help="Exam packages of the cohorts, to grade the detector on them too."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Output folder (results, tables, plots, HTML).")] = Path(
+        "evaluation"
+    ),
+    scheduler: Annotated[
+        str | None, typer.Option(help="Address of a running Dask scheduler, tcp://host:port.")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Local Dask workers (0: in this process).")] = 2,
+    limit: Annotated[int | None, typer.Option(help="Evaluate only the first N scans.")] = None,
+    passphrase: Annotated[
+        str | None,
+        typer.Option(envvar="SCANLAB_PASSPHRASE", help="Instructor passphrase (with --package)."),
+    ] = None,
+) -> None:
+    """Evaluate detectors over a dataset on Dask (resumable), and/or aggregate graded
+    cohorts and compare them with a detector on the same items."""
+    detectors = detector or []
+    if dataset is None and not cohort:
+        raise typer.BadParameter("give a DATASET to evaluate detectors on, or --cohort files")
+    if dataset is not None:
+        if not detectors:
+            raise typer.BadParameter("name at least one --detector to evaluate on the dataset")
+        _evaluate_detectors(dataset, detectors, out, scheduler, workers, limit)
+    if cohort:
+        _compare_cohorts(cohort, package or [], detectors, passphrase, out / "cohorts")
+
+
+def _evaluate_detectors(
+    dataset: Path,
+    detectors: list[str],
+    out: Path,
+    scheduler: str | None,
+    workers: int,
+    limit: int | None,
+) -> None:
+    from scanlab.evaluate import evaluate_dataset
+
+    try:
+        with progress_bar() as bar:
+            task = bar.add_task("evaluating", total=None)
+            results = evaluate_dataset(
+                dataset,
+                detectors,
+                out,
+                scheduler=scheduler,
+                workers=workers,
+                limit=limit,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    except ScanlabError as exc:
+        raise _fail(exc) from None
+    table = Table(title="detector evaluation (95 % bootstrap intervals)")
+    table.add_column("metric")
+    for name in detectors:
+        table.add_column(name)
+    for key in results.metrics[detectors[0]]:
+        values: list[Any] = [results.metrics[n].get(key) for n in detectors]
+        if all(isinstance(v, dict) and "value" in v for v in values):
+            table.add_row(
+                key, *(f"{v['value']:.3f} [{v['low']:.3f}, {v['high']:.3f}]" for v in values)
+            )
+        elif all(isinstance(v, int | float) for v in values):
+            table.add_row(key, *(f"{v:g}" for v in values))
+    console.print(table)
+    for err in results.errors:
+        err_console.print(
+            f"[yellow]skipped[/yellow] {err['scan_id']} ({err['detector']}): {err['error']}"
+        )
+    console.print(f"report: {out / 'report.html'}")
+
+
+def _compare_cohorts(
+    cohorts: list[Path],
+    packages: list[Path],
+    detectors: list[str],
+    passphrase: str | None,
+    out: Path,
+) -> None:
+    from scanlab.exercises import ExamPackage, compare_cohorts, write_cohort_report
+
+    try:
+        detector = None
+        if detectors and packages:
+            from scanlab.detect import load_detector
+
+            detector = load_detector(detectors[0])
+        opened = {p.exam_id: p for p in (ExamPackage.open(path) for path in packages)}
+        comparison = compare_cohorts(
+            cohorts,
+            detector=detector,
+            packages=dict(opened),
+            passphrase=_passphrase(passphrase) if detector else None,
+        )
+        write_cohort_report(comparison, out)
+    except ScanlabError as exc:
+        raise _fail(exc) from None
+    table = Table(title="cohorts")
+    for col in ("exam", "trainees", "hit rate", "false-alarm rate", "detector hit rate"):
+        table.add_column(col)
+    for c in comparison.cohorts:
+        hit, fa = c.get("hit_rate"), c.get("false_alarm_rate")
+        machine = c.get("detector") or {}
+        table.add_row(
+            c["exam"],
+            str(c["trainees"]),
+            f"{hit[0]:.2f}" if hit else "-",
+            f"{fa[0]:.2f}" if fa else "-",
+            f"{machine['hit_rate']:.2f}" if machine else "-",
+        )
+    console.print(table)
+    console.print(f"cohort report: {out / 'cohorts.html'}")
+
+
 exam_app = typer.Typer(help="Instructors: build exam packages, grade a class, write reports.")
 app.add_typer(exam_app, name="exam")
 PassphraseOption = Annotated[
@@ -351,6 +480,22 @@ def exam_report(
     except ScanlabError as exc:
         raise _fail(exc) from None
     console.print(f"wrote {len(paths)} files; open {out / 'report.html'}")
+
+
+@app.command()
+def gui(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="A scan, an exam package (.zip) or an exercise folder to open."),
+    ] = None,
+) -> None:
+    """Open napari with scanlab's widgets docked (Enhance, Inspect, Detector assist, Exercise)."""
+    from scanlab.napari_plugin._launch import launch
+
+    try:
+        launch(path)
+    except ScanlabError as exc:
+        raise _fail(exc) from None
 
 
 @app.command()

@@ -242,7 +242,8 @@ def build_dataset(
 ) -> Path:
     """Simulate every scene of ``spec`` into ``out`` and write ``manifest.json``.
 
-    Layout: ``scans/<id><ext>``, ``keys/<id>.json``, optional ``display/<id>.png``,
+    Layout: ``scans/<id><ext>``, ``keys/<id>.json``, ``declarations/<id>.declaration.json``
+    (what trainees may read beside the scan), optional ``display/<id>.png``,
     ``spec.yaml`` and ``manifest.json`` listing each item with the sha256 of its files.
     Items already present with matching hashes are kept, so an interrupted build resumes.
     """
@@ -251,7 +252,7 @@ def build_dataset(
     from scanlab.synth._display import render_display
 
     out = Path(out)
-    for sub in ("scans", "keys") + (("display",) if spec.display_png else ()):
+    for sub in ("scans", "keys", "declarations") + (("display",) if spec.display_png else ()):
         (out / sub).mkdir(parents=True, exist_ok=True)
     with atomic_open(out / "spec.yaml", "w") as fh:
         yaml.safe_dump(spec.to_dict(), fh, sort_keys=False)
@@ -267,12 +268,20 @@ def build_dataset(
             scan_path = out / "scans" / f"{scan_id}{_FORMAT_EXT[spec.format]}"
             written = write_scan(scene.scan, scan_path, format=spec.format)
             key_path = scene.key.save(out / "keys" / f"{scan_id}.json")
+            # The declaration travels beside the scan (the key that also holds it is secret).
+            declaration_path = out / "declarations" / f"{scan_id}.declaration.json"
+            with atomic_open(declaration_path, "w") as fh:
+                json.dump(scene.key.declaration.to_dict() if scene.key.declaration else {}, fh)
             item: dict[str, Any] = {
                 "scan_id": scan_id,
                 "scan": str(scan_path.relative_to(out)),
                 "files": [str(p.relative_to(out)) for p in written],
                 "key": str(key_path.relative_to(out)),
-                "sha256": {str(p.relative_to(out)): _sha256(p) for p in [*written, key_path]},
+                "declaration": str(declaration_path.relative_to(out)),
+                "sha256": {
+                    str(p.relative_to(out)): _sha256(p)
+                    for p in [*written, key_path, declaration_path]
+                },
                 "clean": scene.key.is_clean,
                 "classes": sorted({o.threat_class for o in scene.key.objects}),
                 "levels": sorted({o.difficulty.level for o in scene.key.objects}),

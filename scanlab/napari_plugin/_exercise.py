@@ -1,0 +1,520 @@
+"""An exercise session: scans to mark, declarations to judge, work saved on every change, and
+the answer keys read only when the trainee submits.
+
+Plain Python (no Qt): the Exercise widget drives an :class:`ExerciseSession`, and so can a
+script or a test. Two kinds of exercise exist: an exam package of :mod:`scanlab.exercises`
+(keys encrypted; results need the practice passphrase, else the signed submission goes to the
+instructor), and plain scan files with answer-key files beside them (keys read at submit).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from scanlab.errors import ScanlabError, SpecError
+from scanlab.evaluate import Mark, MatchResult, match_marks, read_marks, write_marks
+from scanlab.io import Scan, detect_format, read_scan
+from scanlab.napari_plugin._layers import scrub_scan
+from scanlab.synth import AnswerKey, CargoDeclaration
+
+if TYPE_CHECKING:
+    from scanlab.exercises import ExamPackage, Scores
+
+__all__ = [
+    "PROGRESS_ENV",
+    "ExamExercise",
+    "ExerciseItem",
+    "ExerciseResult",
+    "ExerciseSession",
+    "ExerciseSource",
+    "FileExercise",
+    "ItemResult",
+    "default_progress_dir",
+    "open_exercise",
+]
+
+#: Environment variable naming the folder where work in progress is saved.
+PROGRESS_ENV = "SCANLAB_PROGRESS_DIR"
+_STATE_KEY = "scanlab_exercise_progress"
+_STATE_VERSION = 1
+
+
+def default_progress_dir() -> Path:
+    """``$SCANLAB_PROGRESS_DIR``, else ``$XDG_DATA_HOME/scanlab/progress`` (~/.local/share)."""
+    if os.environ.get(PROGRESS_ENV):
+        return Path(os.environ[PROGRESS_ENV])
+    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data_home) / "scanlab" / "progress"
+
+
+# --- what an exercise is --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExerciseItem:
+    """One scan of an exercise as the trainee sees it: no answer, only the declaration."""
+
+    item_id: str
+    declaration: CargoDeclaration | None = None
+    time_limit_s: float | None = None
+
+
+class ExerciseSource(Protocol):
+    """Where an exercise's scans come from, and (at submit only) its answer keys."""
+
+    @property
+    def exercise_id(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def items(self) -> Sequence[ExerciseItem]: ...
+
+    def scan(self, item_id: str) -> Scan: ...
+
+    def answer_keys(self) -> dict[str, AnswerKey]: ...
+
+
+class FileExercise:
+    """Scan files, each with an answer-key file that is read only by :meth:`answer_keys`.
+
+    A declaration shown beside a scan comes from ``<scan stem>.declaration.json`` (a
+    :class:`~scanlab.synth.CargoDeclaration` as JSON) in the scan's folder or in a
+    ``declarations/`` folder beside it; without one, no declaration is asked about.
+    """
+
+    def __init__(self, pairs: Sequence[tuple[Path, Path]], *, title: str = "") -> None:
+        if not pairs:
+            raise SpecError("an exercise needs at least one scan with its answer key")
+        self._pairs = {Path(s).stem: (Path(s), Path(k)) for s, k in pairs}
+        self.items = [
+            ExerciseItem(item_id, _sidecar_declaration(scan_path))
+            for item_id, (scan_path, _) in self._pairs.items()
+        ]
+        self.title = title or Path(pairs[0][0]).parent.name
+        digest = hashlib.sha256(
+            "\n".join(str(p[0].resolve()) for p in self._pairs.values()).encode()
+        )
+        self.exercise_id = f"files-{digest.hexdigest()[:16]}"
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> FileExercise:
+        """From a scan file (key in ``../keys/<stem>.json`` or ``<stem>.key.json`` beside it)
+        or a folder holding ``scans/`` and ``keys/`` (a dataset as :mod:`scanlab.synth`
+        writes it; its manifest, which lists the concealed classes, is not read)."""
+        path = Path(path)
+        if path.is_dir():
+            scans_dir = path / "scans" if (path / "scans").is_dir() else path
+            scans = sorted(p for p in scans_dir.iterdir() if p.is_file() and _is_scan(p))
+            pairs = [(s, k) for s in scans if (k := _key_for(s)) is not None]
+            if not pairs:
+                raise SpecError(f"{path}: no scan with an answer key (keys/<scan>.json) found")
+            return cls(pairs, title=path.name)
+        key = _key_for(path)
+        if key is None:
+            raise SpecError(
+                f"{path}: no answer key found for this scan (looked for "
+                f"{path.parent.parent / 'keys' / (path.stem + '.json')} and "
+                f"{path.with_suffix('.key.json')})"
+            )
+        return cls([(path, key)], title=path.stem)
+
+    def scan(self, item_id: str) -> Scan:
+        return read_scan(self._pairs[item_id][0])
+
+    def answer_keys(self) -> dict[str, AnswerKey]:
+        return {item_id: AnswerKey.load(key) for item_id, (_, key) in self._pairs.items()}
+
+
+class ExamExercise:
+    """An exam package of :mod:`scanlab.exercises`: keys encrypted inside.
+
+    Parameters
+    ----------
+    package : ExamPackage
+    trainee_id : str
+        Who answers; the signed submission carries it.
+    token : str, optional
+        The trainee's submission token (from the instructor); signs the submission.
+    passphrase : str, optional
+        Given for practice packages only: it decrypts the keys at submit so that the trainee
+        sees the results (and derives the token when none is given).
+    """
+
+    def __init__(
+        self,
+        package: ExamPackage,
+        *,
+        trainee_id: str = "trainee",
+        token: str | None = None,
+        passphrase: str | None = None,
+    ) -> None:
+        self.package = package
+        self.trainee_id = trainee_id
+        self.token = token
+        self.passphrase = passphrase
+        self.title = package.name or Path(package.path).stem
+        self.exercise_id = f"exam-{package.exam_id}-{trainee_id}"
+        self.items = [
+            ExerciseItem(it.item_id, it.declaration, it.time_limit_s) for it in package.items
+        ]
+
+    @property
+    def can_grade(self) -> bool:
+        return self.passphrase is not None
+
+    def scan(self, item_id: str) -> Scan:
+        return self.package.scan(item_id)
+
+    def answer_keys(self) -> dict[str, AnswerKey]:
+        if self.passphrase is None:
+            raise SpecError(
+                f"{self.package.path}: this exam is graded by your instructor; the results "
+                "need the exam passphrase"
+            )
+        return dict(self.package.keys(self.passphrase).answer_keys)
+
+    def hand_in(self, session: ExerciseSession, path: Path) -> Path | None:
+        """Write the signed submission (None when there is neither token nor passphrase)."""
+        from scanlab.exercises import Submission
+
+        token = self.token
+        if token is None and self.passphrase is not None:
+            token = self.package.keys(self.passphrase).token(self.trainee_id)
+        if token is None:
+            return None
+        sub = Submission.start(self.package, self.trainee_id)
+        for item in self.items:
+            sub.record(
+                item.item_id,
+                marks=session.marks(item.item_id),
+                declaration_consistent=session.declaration_answer(item.item_id),
+                time_spent_s=session.time_spent_s(item.item_id),
+            )
+        return sub.submit(path, token=token)
+
+
+def open_exercise(path: str | Path, **exam_options: Any) -> ExerciseSource:
+    """An exam package (a signed ``.zip``) or scan + key files, from ``path``.
+
+    ``exam_options`` (``trainee_id``, ``token``, ``passphrase``) go to :class:`ExamExercise`.
+    """
+    path = Path(path)
+    if path.is_file() and path.suffix.lower() == ".zip":
+        from scanlab.exercises import ExamPackage
+
+        return ExamExercise(ExamPackage.open(path), **exam_options)
+    return FileExercise.from_path(path)
+
+
+def _is_scan(path: Path) -> bool:
+    if path.name.endswith((".json", ".key.json")):
+        return False
+    try:
+        detect_format(path)
+    except ScanlabError:
+        return False
+    return True
+
+
+def _key_for(scan_path: Path) -> Path | None:
+    for candidate in (
+        scan_path.parent.parent / "keys" / f"{scan_path.stem}.json",
+        scan_path.with_name(f"{scan_path.stem}.key.json"),
+    ):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _sidecar_declaration(scan_path: Path) -> CargoDeclaration | None:
+    name = f"{scan_path.stem}.declaration.json"
+    for candidate in (scan_path.with_name(name), scan_path.parent.parent / "declarations" / name):
+        if candidate.is_file():
+            try:
+                return CargoDeclaration.from_dict(json.loads(candidate.read_text("utf-8")))
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise SpecError(f"{candidate}: not a cargo declaration: {exc!r}") from None
+    return None
+
+
+# --- results --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """The outcome on one scan: matched marks and the declaration verdict."""
+
+    item_id: str
+    key: AnswerKey
+    match: MatchResult
+    declaration_answer: bool | None
+    declaration_asked: bool = True
+
+    @property
+    def declaration_correct(self) -> bool | None:
+        if self.declaration_answer is None or not self.declaration_asked:
+            return None
+        return self.declaration_answer == self.key.declaration_consistent
+
+    def summary(self) -> str:
+        """One line, e.g. ``2 of 3 found, 1 false alarm; declaration: right``."""
+        n = self.match.n_objects
+        found = f"{len(self.match.hits)} of {n} found" if n else "clean scan"
+        fa = self.match.n_false_alarms
+        parts = [found, f"{fa} false alarm{'s' * (fa != 1)}"]
+        verdict = self.declaration_correct
+        if verdict is not None:
+            parts.append(f"declaration: {'right' if verdict else 'wrong'}")
+        elif self.declaration_asked:
+            parts.append("declaration: not answered")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class ExerciseResult:
+    """All items' outcomes, and the scores over the exercise as :mod:`scanlab.exercises`
+    grades an exam: signal trials are concealed objects (hit: a mark matched one), noise
+    trials clean scans (false alarm: the scan got any mark)."""
+
+    items: dict[str, ItemResult]
+    submission: Path | None = None
+
+    def scores(self) -> Scores:
+        """Hit and false-alarm rates, d' and A' with intervals, and a reliability note."""
+        from scanlab.exercises import Scores
+
+        results = list(self.items.values())
+        return Scores.from_counts(
+            n_signal=sum(r.match.n_objects for r in results),
+            hits=sum(len(r.match.hits) for r in results),
+            hits_class_correct=sum(h.class_correct for r in results for h in r.match.hits),
+            n_noise=sum(r.key.is_clean for r in results),
+            false_alarms=sum(r.key.is_clean and bool(r.match.false_alarms) for r in results),
+            n_marks=sum(len(r.match.hits) + r.match.n_false_alarms for r in results),
+            false_marks=sum(r.match.n_false_alarms for r in results),
+            n_scans=len(results),
+        )
+
+    def summary_lines(self) -> list[str]:
+        s = self.scores()
+        verdicts = [r.declaration_correct for r in self.items.values()]
+        answered = [v for v in verdicts if v is not None]
+        lines = [
+            f"Objects found: {s.hits} of {s.n_signal} ({s.hits_class_correct} with the right "
+            "class)",
+            f"False alarms: {s.false_marks} mark(s) on nothing; {s.false_alarms} of "
+            f"{s.n_noise} clean scan(s) marked",
+            f"Declarations judged right: {sum(answered)} of {len(answered)} answered",
+        ]
+        if not math.isnan(s.d_prime):
+            lines.append(
+                f"d' = {s.d_prime:.2f} (95 % {s.d_prime_low:.2f} to {s.d_prime_high:.2f}), "
+                f"A' = {s.a_prime:.2f}"
+            )
+        lines.append(s.reliability)
+        return lines
+
+
+# --- the session ----------------------------------------------------------------------------
+
+
+@dataclass
+class _ItemState:
+    marks: list[Mark] = field(default_factory=list)
+    declaration_consistent: bool | None = None
+    time_spent_s: float = 0.0
+
+
+class ExerciseSession:
+    """A trainee working through an exercise; everything they do is on disk at once.
+
+    Marks are written with :func:`scanlab.evaluate.write_marks` (atomic) on every change, the
+    declaration verdicts, times and current item to ``state.json`` (atomic too), in
+    ``progress_dir / source.exercise_id``. Opening the same exercise again restores them, so
+    a crash loses nothing. The answer keys are not read until :meth:`submit`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from scanlab.napari_plugin._samples import sample_dataset_dir
+    >>> source = FileExercise.from_path(sample_dataset_dir())            # doctest: +SKIP
+    >>> session = ExerciseSession(source, progress_dir=tempfile.mkdtemp()) # doctest: +SKIP
+    >>> session.set_marks("sample-00000", [Mark("m1", "rectangle", [(290, 480), (322, 660)],
+    ...                   "stowaway")])                                   # doctest: +SKIP
+    >>> session.submit().items["sample-00000"].match.hits[0].mark_id     # doctest: +SKIP
+    'm1'
+    """
+
+    def __init__(self, source: ExerciseSource, *, progress_dir: str | Path | None = None) -> None:
+        self.source = source
+        self.folder = Path(progress_dir or default_progress_dir()) / source.exercise_id
+        self.items: list[ExerciseItem] = list(source.items)
+        self._state = {item.item_id: _ItemState() for item in self.items}
+        self.current = 0
+        self.submitted: datetime | None = None
+        self.result: ExerciseResult | None = None
+        self._opened_at = time.monotonic()
+        self._restore()
+
+    # --- navigation ---------------------------------------------------------------------------
+
+    @property
+    def item(self) -> ExerciseItem:
+        return self.items[self.current]
+
+    def go_to(self, index: int) -> ExerciseItem:
+        """Make item ``index`` (clamped to the exercise) the current one."""
+        self._add_elapsed()
+        self.current = min(max(int(index), 0), len(self.items) - 1)
+        self._save_state()
+        return self.item
+
+    def scan(self, item_id: str | None = None) -> Scan:
+        """The scan of an item (default: the current one), without revealing metadata."""
+        return scrub_scan(self.source.scan(item_id or self.item.item_id))
+
+    # --- the trainee's answers ----------------------------------------------------------------
+
+    def marks(self, item_id: str | None = None) -> list[Mark]:
+        return list(self._state[item_id or self.item.item_id].marks)
+
+    def set_marks(self, item_id: str, marks: Iterable[Mark]) -> None:
+        """Replace the marks of one item and write them to disk at once."""
+        self._check_open()
+        marks = list(marks)
+        write_marks(self._marks_path(item_id), marks)
+        self._state[item_id].marks = marks
+        self._save_state()
+
+    def new_mark_id(self, item_id: str | None = None) -> str:
+        """An id no mark of the item has yet (``m1``, ``m2``...)."""
+        taken = {m.mark_id for m in self._state[item_id or self.item.item_id].marks}
+        n = len(taken) + 1
+        while f"m{n}" in taken:
+            n += 1
+        return f"m{n}"
+
+    def declaration_answer(self, item_id: str | None = None) -> bool | None:
+        return self._state[item_id or self.item.item_id].declaration_consistent
+
+    def set_declaration_answer(self, item_id: str, consistent: bool | None) -> None:
+        """The trainee's verdict: True "consistent with the image", False "not", None unset."""
+        self._check_open()
+        self._state[item_id].declaration_consistent = consistent
+        self._save_state()
+
+    def time_spent_s(self, item_id: str | None = None) -> float:
+        item_id = item_id or self.item.item_id
+        spent = self._state[item_id].time_spent_s
+        if item_id == self.item.item_id and self.submitted is None:
+            spent += time.monotonic() - self._opened_at
+        return spent
+
+    # --- submitting ---------------------------------------------------------------------------
+
+    def submit(self, *, rule: str = "overlap", min_iou: float = 0.1) -> ExerciseResult:
+        """Hand in: freeze the answers, read the keys and match the marks to them.
+
+        For an exam package the signed submission is written to ``submission.json`` in the
+        progress folder. Raises :class:`SpecError` (answers still frozen and saved) when the
+        keys cannot be read, e.g. an exam graded by the instructor.
+        """
+        if self.submitted is None:
+            self._add_elapsed()
+            self.submitted = datetime.now(UTC)
+            self._save_state()
+        submission = None
+        if isinstance(self.source, ExamExercise):
+            submission = self.source.hand_in(self, self.folder / "submission.json")
+        keys = self.source.answer_keys()
+        items = {}
+        for item in self.items:
+            key = keys[item.item_id]
+            state = self._state[item.item_id]
+            items[item.item_id] = ItemResult(
+                item.item_id,
+                key,
+                match_marks(key, state.marks, rule=rule, min_iou=min_iou),
+                state.declaration_consistent,
+                declaration_asked=item.declaration is not None,
+            )
+        self.result = ExerciseResult(items, submission)
+        return self.result
+
+    # --- persistence --------------------------------------------------------------------------
+
+    def _marks_path(self, item_id: str) -> Path:
+        return self.folder / "marks" / f"{item_id}.json"
+
+    def _check_open(self) -> None:
+        if self.submitted is not None:
+            raise SpecError(
+                f"exercise {self.source.title!r} was submitted at "
+                f"{self.submitted.isoformat(timespec='seconds')}; answers cannot change"
+            )
+
+    def _add_elapsed(self) -> None:
+        now = time.monotonic()
+        if self.submitted is None:
+            self._state[self.item.item_id].time_spent_s += now - self._opened_at
+        self._opened_at = now
+
+    def _save_state(self) -> None:
+        from scanlab.io._common import atomic_open
+
+        self._add_elapsed()
+        doc = {
+            _STATE_KEY: _STATE_VERSION,
+            "exercise_id": self.source.exercise_id,
+            "current": self.items[self.current].item_id,
+            "submitted": self.submitted.isoformat() if self.submitted else None,
+            "items": {
+                item_id: {
+                    "declaration_consistent": s.declaration_consistent,
+                    "time_spent_s": round(s.time_spent_s, 3),
+                }
+                for item_id, s in self._state.items()
+            },
+        }
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with atomic_open(self.folder / "state.json", "w") as fh:
+            fh.write(json.dumps(doc, indent=1))
+
+    def _restore(self) -> None:
+        (self.folder / "marks").mkdir(parents=True, exist_ok=True)
+        for item_id, state in self._state.items():
+            path = self._marks_path(item_id)
+            if path.is_file():
+                state.marks = read_marks(path)
+        path = self.folder / "state.json"
+        if not path.is_file():
+            return
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            if doc.get(_STATE_KEY) != _STATE_VERSION:
+                raise ValueError(f"{_STATE_KEY} is not {_STATE_VERSION}")
+            ids = [item.item_id for item in self.items]
+            if doc.get("current") in ids:
+                self.current = ids.index(doc["current"])
+            if doc.get("submitted"):
+                self.submitted = datetime.fromisoformat(doc["submitted"])
+            for item_id, saved in doc.get("items", {}).items():
+                if item_id in self._state:
+                    answer = saved.get("declaration_consistent")
+                    self._state[item_id].declaration_consistent = (
+                        answer if isinstance(answer, bool) else None
+                    )
+                    self._state[item_id].time_spent_s = float(saved.get("time_spent_s", 0.0))
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
+            raise SpecError(f"{path}: saved progress is damaged: {exc}") from None

@@ -1,0 +1,78 @@
+"""``scanlab gui``: napari with the scanlab widgets docked, opening a scan or an exercise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import napari
+
+__all__ = ["WIDGETS", "create_viewer", "is_exercise", "launch"]
+
+#: The docked widgets, in tab order: (display name in napari.yaml, module:class).
+WIDGETS: tuple[tuple[str, str], ...] = (
+    ("Enhance", "enhance_widget:EnhanceWidget"),
+    ("Inspect", "inspect_widget:InspectWidget"),
+    ("Detector assist", "assist_widget:AssistWidget"),
+    ("Exercise", "exercise_widget:ExerciseWidget"),
+)
+
+
+def is_exercise(path: Path) -> bool:
+    """An exam package (``.zip``) or a folder of scans with keys; anything else is a scan."""
+    return path.is_dir() or path.suffix.lower() == ".zip"
+
+
+def launch(path: Path | None = None) -> None:
+    """Open napari with the plugin's widgets docked, then ``path`` (a scan file, an exam
+    package or a folder of scans with answer keys), and run until the window closes."""
+    import napari
+
+    create_viewer(path)
+    napari.run()
+
+
+def create_viewer(
+    path: Path | None = None, *, viewer: napari.Viewer | None = None
+) -> tuple[napari.Viewer, dict[str, Any]]:
+    """The viewer (made if not given) with the widgets docked and ``path`` opened.
+
+    Returns the viewer and the widgets by name. A file napari cannot open is reported in a
+    notification, not raised, as when it is dropped on the window.
+    """
+    import importlib
+
+    import napari
+    from napari.utils.notifications import show_error
+
+    from scanlab.errors import ScanlabError
+
+    viewer = viewer or napari.Viewer(title="scanlab")
+    widgets: dict[str, Any] = {}
+    for name, target in WIDGETS:
+        module, cls = target.split(":")
+        widget = getattr(importlib.import_module(f"scanlab.napari_plugin._qt.{module}"), cls)(
+            viewer
+        )
+        viewer.window.add_dock_widget(widget, name=name, area="right", tabify=True)
+        widgets[name] = widget
+    _raise_dock(widgets[WIDGETS[0][0]])
+    if path is not None:
+        path = Path(path)
+        try:
+            if is_exercise(path):
+                widgets["Exercise"].open(path)
+                _raise_dock(widgets["Exercise"])
+            else:
+                viewer.open(path, plugin="scanlab")
+        except (ScanlabError, ValueError, OSError) as exc:
+            show_error(f"scanlab cannot open {path}: {exc}")
+    return viewer, widgets
+
+
+def _raise_dock(widget: Any) -> None:
+    """Bring a tabbed dock widget to the front (its dock is the Qt parent of its widget)."""
+    dock = widget.native.parent()
+    if dock is not None:
+        dock.raise_()

@@ -1,0 +1,198 @@
+"""Scans as napari layer data: which arrays, names, scales and colour maps a scan opens as.
+
+Plain Python (no napari import): the reader, the sample data and every widget build their
+layers here, and each layer keeps a :class:`ScanRef` in ``metadata["scanlab"]`` so that a
+widget can find the scan behind whatever layer is selected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from scanlab.io import Representation, Scan
+from scanlab.synth import AnswerKey
+
+__all__ = [
+    "CLASS_COLOURS",
+    "LayerData",
+    "ScanRef",
+    "answer_key_layer",
+    "display_limits",
+    "layer_scale",
+    "placement",
+    "scan_layers",
+    "scrub_scan",
+]
+
+#: A napari layer-data tuple: (data, layer keyword arguments, layer type).
+LayerData = tuple[Any, dict[str, Any], str]
+
+#: Edge colour of each threat class, wherever a class is drawn (marks, keys, results).
+CLASS_COLOURS: Mapping[str, str] = {
+    "narcotics": "#ff7f0e",
+    "cigarettes": "#bcbd22",
+    "cash": "#2ca02c",
+    "weapon": "#d62728",
+    "stowaway": "#e377c2",
+    "vehicle": "#17becf",
+    "compartment": "#9467bd",
+}
+
+#: Metadata key under which every scanlab layer keeps its ScanRef.
+META_KEY = "scanlab"
+
+
+@dataclass(frozen=True, eq=False)
+class ScanRef:
+    """The scan a layer belongs to.
+
+    Attributes
+    ----------
+    scan : Scan
+        Attenuation (float32) for a calibrated scan, the picture itself for a display image:
+        what the status bar reads and what enhancement starts from.
+    role : str
+        ``"channel"`` (a channel as read), ``"view"`` (an enhanced rendering), ``"anomaly"``,
+        ``"regions"``, ``"ruler"``, ``"marks"``, ``"result"`` or ``"key"``.
+    channel : int
+        Channel shown by a ``"channel"`` layer.
+    stride : int
+        Subsampling of the layer's pixels (1 = full resolution, >1 for a preview).
+    detail : str
+        Free text, e.g. the preset of a view.
+    """
+
+    scan: Scan
+    role: str = "channel"
+    channel: int = 0
+    stride: int = 1
+    detail: str = ""
+
+    @property
+    def scan_id(self) -> str:
+        return self.scan.metadata.scan_id or self.scan.source
+
+    @property
+    def pitch_mm(self) -> tuple[float, float]:
+        return self.scan.metadata.pitch_mm
+
+    def with_role(self, role: str, **changes: Any) -> ScanRef:
+        return replace(self, role=role, **changes)
+
+
+def layer_scale(ref: ScanRef, stride: int = 1) -> tuple[float, float]:
+    """World size (mm) of one layer pixel: the pitch, times the subsampling stride."""
+    row_mm, col_mm = ref.pitch_mm
+    return (row_mm * stride, col_mm * stride)
+
+
+def placement(ref: ScanRef, stride: int = 1) -> dict[str, Any]:
+    """Layer keyword arguments that put a layer on the scan in millimetres (rulers, scale
+    bar and status bar then read mm)."""
+    return {"scale": layer_scale(ref, stride), "units": ("mm", "mm")}
+
+
+def display_limits(
+    image: np.ndarray, percentiles: tuple[float, float] = (0.5, 99.5)
+) -> list[float]:
+    """Contrast limits from two percentiles of a regular subsample (fast on large scans)."""
+    step = max(1, int(np.sqrt(image.size / 2**20)))
+    sample = np.asarray(image[::step, ::step], dtype=np.float32)
+    low, high = (float(v) for v in np.percentile(sample, percentiles))
+    if not high > low:
+        high = low + 1.0
+    return [low, high]
+
+
+def scrub_scan(scan: Scan) -> Scan:
+    """The scan without free metadata attributes, which may say what the simulator hid.
+
+    Simulated scans record their scene spec (the concealment kinds, whether the declaration
+    is true) in ``metadata.attributes``; a trainee must not be able to read it.
+    """
+    meta = replace(scan.metadata, attributes={})
+    return scan.replace(metadata=meta)
+
+
+def scan_layers(scan: Scan, *, name: str | None = None, source: str = "") -> list[LayerData]:
+    """Image layers of a scan: one per channel, low below high, scaled to millimetres.
+
+    A calibrated scan is shown as attenuation (``-ln(I/I0)``: 0 in air), with a reversed grey
+    map so that air is white and steel dark, as on a console; a display image is shown as
+    it is. A vendor's material plane becomes a hidden labels layer.
+    """
+    calibrated = scan.representation is not Representation.DISPLAY
+    shown = scan.to_attenuation() if calibrated else scan
+    base = name or scan.metadata.scan_id or scan.source
+    common_meta = {"scan": scan.metadata.to_dict(), "source": source or scan.source}
+    layers: list[LayerData] = []
+    names = shown.channel_names()
+    for channel in reversed(range(shown.n_channels)):
+        ref = ScanRef(shown, "channel", channel=channel)
+        image = shown.data[channel]
+        label = f"{base} [{names[channel]}]" if shown.n_channels > 1 else base
+        kwargs: dict[str, Any] = {
+            "name": label,
+            **placement(ref),
+            "colormap": "gray_r" if calibrated else "gray",
+            "contrast_limits": display_limits(image) if calibrated else _full_range(image),
+            "metadata": {META_KEY: ref, **common_meta},
+            "visible": channel == 0,
+        }
+        layers.append((image, kwargs, "image"))
+    if scan.material is not None:
+        ref = ScanRef(shown, "vendor_material")
+        kwargs = {
+            "name": f"{base} [vendor material]",
+            **placement(ref),
+            "metadata": {META_KEY: ref, **common_meta},
+            "visible": False,
+            "opacity": 0.5,
+        }
+        layers.insert(0, (scan.material, kwargs, "labels"))
+    return layers
+
+
+def answer_key_layer(key: AnswerKey, ref: ScanRef, *, name: str | None = None) -> LayerData:
+    """The objects of an answer key as outlined polygons, coloured and labelled by class."""
+    polygons = [np.asarray(_outline(obj), dtype=float) for obj in key.objects]
+    features = {
+        "object_id": [o.object_id for o in key.objects],
+        "threat_class": [o.threat_class for o in key.objects],
+        "concealment": [o.concealment for o in key.objects],
+        "difficulty": [o.difficulty.level for o in key.objects],
+    }
+    kwargs = {
+        "name": name or f"{ref.scan_id} [answer key]",
+        "shape_type": "polygon",
+        **placement(ref),
+        "features": features,
+        "edge_color": [CLASS_COLOURS.get(c, "#ffffff") for c in features["threat_class"]],
+        "face_color": "transparent",
+        "edge_width": 2.0,
+        "text": _text("{threat_class} ({concealment}, {difficulty})"),
+        "metadata": {META_KEY: ref.with_role("key")},
+        "visible": False,
+    }
+    return (polygons, kwargs, "shapes")
+
+
+def _outline(obj: Any) -> list[tuple[float, float]]:
+    if len(obj.polygon) >= 3:
+        return list(obj.polygon)
+    r0, c0, r1, c1 = obj.bbox
+    return [(r0, c0), (r0, c1 - 1), (r1 - 1, c1 - 1), (r1 - 1, c0)]
+
+
+def _text(template: str) -> dict[str, Any]:
+    return {"string": template, "color": "yellow", "size": 9, "anchor": "upper_left"}
+
+
+def _full_range(image: np.ndarray) -> list[float]:
+    if image.dtype.kind == "u":
+        return [0.0, float(np.iinfo(image.dtype).max)]
+    return display_limits(image, (0.0, 100.0))

@@ -1,0 +1,286 @@
+"""The Enhance widget: a preset picker and its parameters, re-rendering the scan live."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    Container,
+    FloatRangeSlider,
+    FloatSlider,
+    Label,
+    PushButton,
+    Slider,
+)
+from magicgui.widgets.bases import ValueWidget
+from psygnal import Signal
+from qtpy.QtCore import QTimer
+
+from scanlab.enhance import Pipeline, load_preset
+from scanlab.napari_plugin._enhance import (
+    Param,
+    editable_params,
+    presets_for,
+    preview_stride,
+    render,
+    with_params,
+)
+from scanlab.napari_plugin._layers import META_KEY, ScanRef, placement
+from scanlab.napari_plugin._qt._util import alive, scan_refs, showing, upsert_layer
+
+if TYPE_CHECKING:
+    import napari
+
+__all__ = ["EnhanceWidget", "RenderInfo"]
+
+#: Wait this long after the last change before rendering at full resolution.
+FULL_RESOLUTION_DELAY_MS = 250
+
+
+@dataclass(frozen=True)
+class RenderInfo:
+    """What the last shown rendering was: which scan and preset, at which stride, how fast."""
+
+    scan_id: str
+    preset: str
+    stride: int
+    seconds: float
+    layer_name: str
+
+
+class EnhanceWidget(Container):
+    """Pick a preset, move its parameters, see the scan re-rendered as you drag.
+
+    While a slider moves, the scan is rendered subsampled (about 1 Mpx) in a background
+    worker; once it rests for a quarter of a second, at full resolution. The result is a
+    layer ``<scan> [enhanced]`` above the scan's channels.
+    """
+
+    rendered = Signal(object)
+
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        super().__init__(labels=False)
+        self._viewer = viewer
+        self._scan = ComboBox(label="Scan", choices=self._scan_choices, nullable=True)
+        self._preset = ComboBox(label="Preset", choices=self._preset_choices, nullable=True)
+        self._about = Label(value="")
+        self._about.native.setWordWrap(True)
+        self._params: Container[ValueWidget] = Container(labels=True)
+        self.native.setMinimumWidth(380)
+        self._reset = PushButton(text="Reset parameters")
+        self._status = Label(value="Open a scan, then pick a preset.")
+        self._status.native.setWordWrap(True)
+        header = Container(widgets=[self._scan, self._preset], labels=True)
+        self.extend([header, self._about, self._params, self._reset, self._status])
+
+        self._pipeline: Pipeline | None = None
+        self._controls: dict[tuple[int, str], ValueWidget] = {}
+        self._generation = 0
+        self._shown: tuple[int, int] = (0, 0)  # (generation, -stride) of the layer now
+        self._pending: int | None = None
+        self._worker: Any = None
+        self.last_render: RenderInfo | None = None
+        self._alive = alive(self)
+        self._full_timer = QTimer(self.native)
+        self._full_timer.setSingleShot(True)
+        self._full_timer.setInterval(FULL_RESOLUTION_DELAY_MS)
+        self._full_timer.timeout.connect(lambda: self._queue(1))
+
+        self._scan.changed.connect(self._on_scan)
+        self._preset.changed.connect(self._on_preset)
+        self._reset.changed.connect(self._on_preset)
+        viewer.layers.events.inserted.connect(self._refresh_scans)
+        viewer.layers.events.removed.connect(self._refresh_scans)
+        self._refresh_scans()
+
+    # --- public -------------------------------------------------------------------------------
+
+    @property
+    def pipeline(self) -> Pipeline | None:
+        """The preset with the parameters as the controls set them now."""
+        if self._pipeline is None:
+            return None
+        values = {key: _value(w) for key, w in self._controls.items()}
+        return with_params(self._pipeline, values)
+
+    def set_preset(self, name: str) -> None:
+        self._preset.value = name
+
+    def set_param(self, name: str, value: Any, *, step_index: int | None = None) -> None:
+        """Set one parameter control (the first of that name unless ``step_index`` given)."""
+        for (index, param), widget in self._controls.items():
+            if param == name and step_index in (None, index):
+                widget.value = value
+                return
+        raise KeyError(f"preset {self._preset.value!r} has no parameter {name!r}")
+
+    # --- choices ------------------------------------------------------------------------------
+
+    def _scan_choices(self, _widget: Any = None) -> list[str]:
+        return list(scan_refs(self._viewer))
+
+    def _preset_choices(self, _widget: Any = None) -> list[str]:
+        ref = self._ref()
+        return list(presets_for(ref.scan)) if ref else []
+
+    def _ref(self) -> ScanRef | None:
+        name = getattr(self, "_scan", None) and self._scan.value
+        return scan_refs(self._viewer).get(name) if name else None
+
+    def _refresh_scans(self, *_: Any) -> None:
+        before = self._scan.value
+        self._scan.reset_choices()
+        if self._scan.value is None and self._scan.choices:
+            self._scan.value = self._scan.choices[-1]
+        if self._scan.value != before:
+            self._on_scan()
+
+    # --- reacting to the controls -------------------------------------------------------------
+
+    def _on_scan(self, *_: Any) -> None:
+        previous = self._preset.value
+        self._preset.reset_choices()
+        if previous in self._preset.choices and self._pipeline is not None:
+            self._request()
+        elif self._preset.choices:
+            self._preset.value = self._preset.choices[0]
+            self._on_preset()
+
+    def _on_preset(self, *_: Any) -> None:
+        name = self._preset.value
+        ref = self._ref()
+        if name is None or ref is None:
+            return
+        self._pipeline = load_preset(name)
+        self._about.value = self._pipeline.description
+        self._build_controls(editable_params(self._pipeline, value_max=_value_max(ref)))
+        self._request()
+
+    def _build_controls(self, params: list[Param]) -> None:
+        self._params.clear()
+        self._controls = {}
+        step = -1
+        for p in params:
+            if p.step_index != step:  # one heading per pipeline step
+                step = p.step_index
+                title = p.step_name.replace("_", " ").capitalize()
+                self._params.append(Label(label=" ", value=f"<i>{title}</i>"))
+            widget = _control(p)
+            widget.changed.connect(self._request)
+            self._controls[p.key] = widget
+            self._params.append(widget)
+
+    # --- rendering ----------------------------------------------------------------------------
+
+    def _request(self, *_: Any) -> None:
+        ref = self._ref()
+        if ref is None or self._pipeline is None:
+            return
+        self._generation += 1
+        self._full_timer.stop()
+        self._queue(preview_stride(ref.scan.shape))
+
+    def _queue(self, stride: int) -> None:
+        self._pending = stride
+        if self._worker is None:
+            self._start_pending()
+
+    def _start_pending(self) -> None:
+        from napari.qt.threading import create_worker
+
+        ref, pipeline = self._ref(), self.pipeline
+        stride, self._pending = self._pending, None
+        if ref is None or pipeline is None or stride is None:
+            return
+        generation = self._generation
+        started = time.perf_counter()
+        worker = create_worker(render, ref.scan, pipeline, stride=stride)
+        worker.returned.connect(
+            lambda out: self._show(out, ref, pipeline, stride, generation, started)
+        )
+        worker.errored.connect(self._on_error)
+        worker.finished.connect(self._on_finished)
+        self._worker = worker
+        worker.start()
+
+    def _on_finished(self) -> None:
+        self._worker = None
+        if self._pending is not None:
+            self._start_pending()
+
+    def _on_error(self, exc: Exception) -> None:
+        self._status.value = f"Cannot render: {exc}"
+
+    def _show(
+        self,
+        out: np.ndarray,
+        ref: ScanRef,
+        pipeline: Pipeline,
+        stride: int,
+        generation: int,
+        started: float,
+    ) -> None:
+        # An older preview still beats what is on screen while a slider moves; a result older
+        # than the one shown, or coarser for the same settings, or for a scan closed since,
+        # is dropped.
+        if (generation, -stride) <= self._shown or not self._alive():
+            return
+        if not showing(self._viewer, ref):
+            return
+        self._shown = (generation, -stride)
+        seconds = time.perf_counter() - started
+        name = f"{ref.scan_id} [enhanced]"
+        kwargs: dict[str, Any] = {
+            "name": name,
+            **placement(ref, stride),
+            "metadata": {META_KEY: ref.with_role("view", stride=stride, detail=pipeline.name)},
+        }
+        kwargs["rgb"] = out.ndim == 3
+        if out.ndim == 2:
+            kwargs["colormap"] = "gray"
+            kwargs["contrast_limits"] = [0.0, 255.0]
+        upsert_layer(self._viewer, (out, kwargs, "image"))
+        rows, cols = out.shape[:2]
+        if stride > 1 and generation == self._generation:
+            self._full_timer.start()
+            what = f"preview {cols} x {rows} (every {stride}th pixel)"
+        else:
+            what = f"{cols} x {rows}"
+        self._status.value = f"{pipeline.name}: {what} rendered in {seconds * 1000:.0f} ms"
+        info = RenderInfo(ref.scan_id, pipeline.name, stride, seconds, name)
+        self.last_render = info
+        if stride == 1 and generation == self._generation:
+            self.rendered.emit(info)
+
+
+def _value_max(ref: ScanRef) -> float:
+    """Upper limit of attenuation sliders: the scan's 99.9th percentile, rounded up."""
+    high = ref.scan.data[0]
+    step = max(1, int(np.sqrt(high.size / 2**18)))
+    top = float(np.percentile(high[::step, ::step], 99.9))
+    return float(np.ceil(max(top, 1.0)))
+
+
+def _control(p: Param) -> ValueWidget:
+    label = p.label
+    if p.kind == "range":
+        return FloatRangeSlider(
+            label=label, min=p.low, max=p.high, step=p.step, value=tuple(p.value), readout=True
+        )
+    if p.kind == "float":
+        return FloatSlider(label=label, min=p.low, max=p.high, step=p.step, value=p.value)
+    if p.kind == "int":
+        return Slider(label=label, min=int(p.low), max=int(p.high), step=int(p.step), value=p.value)
+    if p.kind == "bool":
+        return CheckBox(text=label, value=bool(p.value))
+    return ComboBox(label=label, choices=list(p.choices), value=p.value)
+
+
+def _value(widget: ValueWidget) -> Any:
+    value = widget.value
+    return tuple(float(v) for v in value) if isinstance(value, tuple | list) else value

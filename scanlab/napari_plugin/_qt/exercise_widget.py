@@ -1,0 +1,592 @@
+"""The Exercise widget: mark suspected concealments, judge the declaration, submit, see how
+you did. Every change is on disk at once (see :class:`ExerciseSession`)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from magicgui.widgets import (
+    ComboBox,
+    Container,
+    Label,
+    LineEdit,
+    ProgressBar,
+    PushButton,
+    RadioButtons,
+    TextEdit,
+)
+from psygnal import Signal
+from qtpy.QtCore import QTimer
+
+from scanlab.errors import ScanlabError
+from scanlab.napari_plugin._exercise import (
+    ExamExercise,
+    ExerciseResult,
+    ExerciseSession,
+    ExerciseSource,
+    open_exercise,
+)
+from scanlab.napari_plugin._layers import CLASS_COLOURS, META_KEY, ScanRef, placement, scan_layers
+from scanlab.napari_plugin._marking import marks_from_shapes, result_shapes, shapes_from_marks
+from scanlab.napari_plugin._progress import steps_of
+from scanlab.napari_plugin._qt._util import alive, install_readout, scan_ref_of
+from scanlab.synth import THREAT_CLASSES
+
+if TYPE_CHECKING:
+    import napari
+    from napari.layers import Shapes
+
+__all__ = ["PRACTICE_PASSPHRASE", "SHORTCUTS", "ExerciseWidget"]
+
+#: Passphrase of the practice exams this widget builds: practice keys are not secret.
+PRACTICE_PASSPHRASE = "scanlab-practice-exam"
+
+#: Keyboard shortcuts (napari key names). Digits alone switch the shapes tools in napari,
+#: so the class picker uses Alt + digit.
+SHORTCUTS: dict[str, str] = {
+    **{f"Alt-{i + 1}": f"class: {name}" for i, name in enumerate(THREAT_CLASSES)},
+    "PageDown": "next item",
+    "PageUp": "previous item",
+    "Control-Enter": "submit",
+}
+
+#: The answers to "is the declaration consistent with the image?" and what they record.
+_VERDICTS: dict[str, bool | None] = {
+    "not answered": None,
+    "consistent": True,
+    "not consistent": False,
+}
+#: The layers that show a scored scan, one per outcome so that each can be toggled.
+_RESULT_LAYERS = {"hit": "found", "miss": "missed", "false_alarm": "false alarms"}
+
+
+class ExerciseWidget(Container):
+    """Work through an exercise: an exam package (.zip) or scans with answer-key files.
+
+    Parameters
+    ----------
+    viewer : napari.viewer.Viewer
+    progress_dir : path, optional
+        Where work in progress is saved (default :func:`default_progress_dir`).
+    """
+
+    item_shown = Signal(str)
+    submitted = Signal(object)
+
+    def __init__(
+        self, viewer: napari.viewer.Viewer, *, progress_dir: str | Path | None = None
+    ) -> None:
+        super().__init__(labels=False)
+        self.native.setMinimumWidth(380)
+        self._viewer = viewer
+        self._progress_dir = progress_dir
+        self.session: ExerciseSession | None = None
+        self._layers: list[Any] = []
+        self._marks: Shapes | None = None
+        self._syncing = False
+
+        self._open = PushButton(text="Open exercise...")
+        self._practice = PushButton(text="New practice exam")
+        self._trainee = LineEdit(label="Trainee id", value="trainee")
+        self._token = LineEdit(label="Token", value="")
+        self._token.tooltip = "The submission token your instructor gave you for this exam"
+        self._token.visible = False
+        self._build_progress = ProgressBar(value=0, min=0, max=1, visible=False)
+        self._title = Label(value="No exercise open.")
+        self._clock = Label(value="")
+        self._prev = PushButton(text="< Previous (PgUp)")
+        self._next = PushButton(text="Next (PgDn) >")
+        self._class = ComboBox(label="Class (Alt+1..7)", choices=list(THREAT_CLASSES))
+        self._rect = PushButton(text="Rectangle (R)")
+        self._poly = PushButton(text="Polygon (P)")
+        self._saved = Label(value="")
+        self._declaration = TextEdit(value="")
+        self._declaration.native.setReadOnly(True)
+        self._declaration.native.setMinimumHeight(90)
+        self._verdict = RadioButtons(choices=list(_VERDICTS))
+        self._verdict.value = "not answered"
+        self._submit = PushButton(text="Submit (Ctrl+Enter)")
+        self._results = TextEdit(value="")
+        self._results.native.setReadOnly(True)
+        self._results.native.setMinimumHeight(200)
+        self._results.visible = False
+
+        self.extend(
+            [
+                Container(widgets=[self._open, self._practice], layout="horizontal"),
+                Container(widgets=[self._trainee, self._token], labels=True),
+                self._build_progress,
+                self._title,
+                self._clock,
+                Container(widgets=[self._prev, self._next], layout="horizontal"),
+                Label(value="<b>Mark what you suspect</b>"),
+                Container(widgets=[self._class], labels=True),
+                Container(widgets=[self._rect, self._poly], layout="horizontal"),
+                self._saved,
+                Label(value="<b>Cargo declaration</b>"),
+                self._declaration,
+                Label(value="Is the declaration consistent with the image?"),
+                self._verdict,
+                self._submit,
+                self._results,
+            ]
+        )
+        self._open.changed.connect(self._choose_file)
+        self._practice.changed.connect(self.new_practice_exam)
+        self._prev.changed.connect(self.previous_item)
+        self._next.changed.connect(self.next_item)
+        self._class.changed.connect(self._on_class)
+        self._rect.changed.connect(lambda: self._draw("add_rectangle"))
+        self._poly.changed.connect(lambda: self._draw("add_polygon"))
+        self._verdict.changed.connect(self._on_verdict)
+        self._submit.changed.connect(self.submit)
+        self._bind_viewer_keys()
+        self.native.setToolTip(
+            "Shortcuts:\n" + "\n".join(f"{k}: {v}" for k, v in SHORTCUTS.items())
+        )
+        self._alive = alive(self)
+        self._timer = QTimer(self.native)  # dies with the widget
+        self._timer.setInterval(1000)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start()
+        self._update_controls()
+
+    # --- opening ------------------------------------------------------------------------------
+
+    def open(self, source: ExerciseSource | str | Path, **exam_options: Any) -> ExerciseSession:
+        """Open an exercise (a source, an exam package or a scan/dataset path) and restore any
+        saved work. ``exam_options``: ``trainee_id``, ``token``, ``passphrase``."""
+        if isinstance(source, str | Path):
+            exam_options.setdefault("trainee_id", self._trainee.value or "trainee")
+            if self._token.value:
+                exam_options.setdefault("token", self._token.value)
+            source = open_exercise(source, **exam_options)
+        self.close_exercise()
+        self.session = ExerciseSession(source, progress_dir=self._progress_dir)
+        if self.session.submitted is not None:  # handed in before: show the results again
+            try:
+                self.session.submit()
+            except ScanlabError as exc:
+                self._results.value = str(exc)
+                self._results.visible = True
+        self._show_item()
+        return self.session
+
+    def close_exercise(self) -> None:
+        self._clear_layers()
+        self.session = None
+        self._results.visible = False
+        self._title.value = "No exercise open."
+        self._update_controls()
+
+    def _choose_file(self, *_: Any) -> None:
+        from qtpy.QtWidgets import QFileDialog
+
+        path, _filter = QFileDialog.getOpenFileName(
+            self.native,
+            "Open an exercise",
+            "",
+            "Exam packages (*.zip);;Scans with keys (*.*)",
+        )
+        if path:
+            self._open_reporting(path)
+
+    def _open_reporting(self, path: str | Path, **options: Any) -> None:
+        try:
+            self.open(path, **options)
+        except ScanlabError as exc:
+            from napari.utils.notifications import show_error
+
+            show_error(f"Cannot open the exercise: {exc}")
+
+    def new_practice_exam(self, *_: Any, count: int = 4) -> None:
+        """Simulate a small practice exam in the background, then open it (results shown)."""
+        from napari.qt.threading import create_worker
+
+        from scanlab.exercises import ExamSpec, build_exam
+        from scanlab.napari_plugin._exercise import default_progress_dir
+
+        folder = Path(self._progress_dir or default_progress_dir()) / "practice-exams"
+        seed = secrets.randbelow(2**31)
+        spec = ExamSpec(
+            name=f"practice-{seed}",
+            seed=seed,
+            count=count,
+            clean_share=0.25,
+            pitch_mm=10.0,
+            max_tries=2,
+            time_limit_s=120.0,
+        )
+
+        out = folder / f"{spec.name}.zip"
+        worker = create_worker(steps_of, build_exam, spec, out, PRACTICE_PASSPHRASE)
+        worker.yielded.connect(lambda p: self._on_build_progress(*p))
+        worker.returned.connect(self._open_practice_exam)
+        worker.finished.connect(lambda: setattr(self._build_progress, "visible", False))
+        self._build_progress.visible = True
+        self._title.value = "Simulating a practice exam..."
+        self._builder = worker  # keep a reference while it runs
+        worker.start()
+
+    def _open_practice_exam(self, path: Path) -> None:
+        if self._alive():
+            self._open_reporting(path, passphrase=PRACTICE_PASSPHRASE)
+
+    def _on_build_progress(self, done: int, total: int) -> None:
+        self._build_progress.max = total
+        self._build_progress.value = done
+
+    # --- navigation ---------------------------------------------------------------------------
+
+    def next_item(self, *_: Any) -> None:
+        self.go_to(self.session.current + 1 if self.session else 0)
+
+    def previous_item(self, *_: Any) -> None:
+        self.go_to(self.session.current - 1 if self.session else 0)
+
+    def go_to(self, index: int) -> None:
+        if self.session is None:
+            return
+        before = self.session.current
+        self.session.go_to(index)
+        if self.session.current != before:
+            self._show_item()
+
+    def _show_item(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        self._clear_layers()
+        item = session.item
+        scan = session.scan(item.item_id)
+        for data, kwargs, kind in scan_layers(scan, name=item.item_id):
+            kwargs["metadata"] = {META_KEY: kwargs["metadata"][META_KEY]}  # no free metadata
+            self._layers.append(self._add(data, kwargs, kind))
+        ref = self._layers[-1].metadata[META_KEY]
+        self._marks = self._add_marks_layer(ref, item.item_id)
+        self._layers.append(self._marks)
+        if session.result is not None:
+            self._show_result(ref)
+        text = item.declaration.as_text() if item.declaration else "No declaration with this scan."
+        self._declaration.value = text
+        self._set_verdict(session.declaration_answer())
+        self._viewer.reset_view()
+        self._viewer.layers.selection.active = self._marks
+        self._update_controls()
+        self.item_shown.emit(item.item_id)
+
+    def _add(self, data: Any, kwargs: dict[str, Any], kind: str) -> Any:
+        from napari.layers import Layer
+
+        layer = self._viewer.add_layer(Layer.create(data, kwargs, kind))
+        install_readout(layer)
+        return layer
+
+    def _clear_layers(self) -> None:
+        """Remove the item's layers, and those other widgets made of its scan (renderings,
+        rulers, detector overlays): the next item starts clean."""
+        item_ids = {ref.scan_id for layer in self._layers if (ref := scan_ref_of(layer))}
+        for layer in list(self._viewer.layers):
+            ref = scan_ref_of(layer)
+            if layer in self._layers or (ref is not None and ref.scan_id in item_ids):
+                self._viewer.layers.remove(layer)
+        self._layers = []
+        self._marks = None
+
+    # --- marking ------------------------------------------------------------------------------
+
+    @property
+    def marks_layer(self) -> Shapes | None:
+        return self._marks
+
+    def _add_marks_layer(self, ref: ScanRef, item_id: str) -> Shapes:
+        import pandas as pd
+
+        assert self.session is not None
+        data, kinds, columns = shapes_from_marks(self.session.marks(item_id))
+        # Explicit object columns: an empty table would otherwise be float.
+        features = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in columns.items()})
+        current = self._class.value
+        layer = self._viewer.add_shapes(
+            data or None,
+            ndim=2,
+            shape_type=kinds or "rectangle",
+            name=f"{item_id} [your marks]",
+            **placement(ref),
+            edge_color=[CLASS_COLOURS[c] for c in columns["threat_class"]] or "white",
+            face_color="transparent",
+            edge_width=3.0,
+            features=features,
+            feature_defaults=_defaults(current),
+            text={
+                "string": "{threat_class}",
+                "color": {"feature": "colour"},
+                "size": 10,
+                "anchor": "upper_left",
+            },
+            metadata={META_KEY: ref.with_role("marks")},
+        )
+        layer.current_edge_color = CLASS_COLOURS[current]
+        layer.current_face_color = "transparent"
+        layer.events.data.connect(self._on_marks_changed)
+        for i, name in enumerate(THREAT_CLASSES):
+            layer.bind_key(f"Alt-{i + 1}", _class_setter(self, name), overwrite=True)
+        if self.session.submitted is not None:
+            _freeze(layer)
+        return layer
+
+    def set_class(self, name: str) -> None:
+        """The class of the next marks, and of the selected ones."""
+        self._class.value = name
+
+    def _on_class(self, name: str) -> None:
+        layer = self._marks
+        if layer is None:
+            return
+        layer.feature_defaults = _defaults(name)
+        layer.current_edge_color = CLASS_COLOURS[name]  # recolours selected shapes too
+        selected = sorted(layer.selected_data)
+        if selected and layer.editable:
+            classes = list(layer.features["threat_class"])
+            for i in selected:
+                classes[i] = name
+            with self._guard():
+                layer.features = {
+                    **_plain(layer.features),
+                    "threat_class": classes,
+                    "colour": [CLASS_COLOURS[c] for c in classes],
+                }
+                layer.refresh_text()
+            self.sync_marks()
+
+    def _draw(self, mode: str) -> None:
+        if self._marks is not None and self._marks.editable:
+            self._viewer.layers.selection.active = self._marks
+            self._marks.mode = mode
+
+    def _on_marks_changed(self, event: Any) -> None:
+        action = str(getattr(event, "action", "")).lower()
+        if self._syncing or action.endswith("ing"):  # adding/changing/removing: not done yet
+            return
+        self.sync_marks()
+
+    def sync_marks(self) -> None:
+        """Give new shapes an id, turn the layer into marks and save them (atomically)."""
+        session, layer = self.session, self._marks
+        if session is None or layer is None or session.submitted is not None:
+            return
+        features = _plain(layer.features)
+        ids = [str(v) if isinstance(v, str) else "" for v in features.get("mark_id", [])]
+        fixed = _unique_ids(ids)
+        classes = [
+            c if c in THREAT_CLASSES else self._class.value
+            for c in features.get("threat_class", [])
+        ]
+        if fixed != ids or classes != features.get("threat_class"):
+            with self._guard():
+                layer.features = {
+                    **features,
+                    "mark_id": fixed,
+                    "threat_class": classes,
+                    "colour": [CLASS_COLOURS[c] for c in classes],
+                }
+                layer.refresh_text()
+        previous = {m.mark_id: m for m in session.marks()}
+        marks, skipped = marks_from_shapes(
+            layer.data, layer.shape_type, fixed, classes, previous=previous
+        )
+        session.set_marks(session.item.item_id, marks)
+        note = f"; {len(skipped)} line(s) ignored: draw rectangles or polygons" if skipped else ""
+        self._saved.value = f"{len(marks)} mark(s), saved{note}"
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Changes made here are the widget's own: its event handlers ignore them."""
+        self._syncing = True
+        try:
+            yield
+        finally:
+            self._syncing = False
+
+    # --- declaration --------------------------------------------------------------------------
+
+    def set_verdict(self, consistent: bool | None) -> None:
+        """Answer the declaration question (True: consistent with the image)."""
+        self._set_verdict(consistent)
+        self._on_verdict()
+
+    def _set_verdict(self, consistent: bool | None) -> None:
+        label = next(k for k, v in _VERDICTS.items() if v is consistent)
+        with self._guard():
+            self._verdict.value = label
+
+    def _on_verdict(self, *_: Any) -> None:
+        if self._syncing or self.session is None or self.session.submitted is not None:
+            return
+        value = _VERDICTS[self._verdict.value]
+        self.session.set_declaration_answer(self.session.item.item_id, value)
+
+    # --- submitting ---------------------------------------------------------------------------
+
+    def submit(self, *_: Any) -> ExerciseResult | None:
+        """Hand in, read the keys, show hits, misses and false alarms and the scores."""
+        session = self.session
+        if session is None:
+            return None
+        if session.submitted is None:
+            self.sync_marks()
+        if isinstance(session.source, ExamExercise) and self._token.value:
+            session.source.token = self._token.value
+        try:
+            result = session.submit()
+        except ScanlabError as exc:
+            self._results.value = (
+                f"Submitted at {session.submitted:%H:%M:%S}. {exc}"
+                if session.submitted
+                else str(exc)
+            )
+            self._results.visible = True
+            self._update_controls()
+            return None
+        if self._marks is not None:
+            _freeze(self._marks)
+        ref = self._layers[0].metadata[META_KEY] if self._layers else None
+        if ref is not None:
+            self._show_result(ref)
+        self._update_controls()
+        self.submitted.emit(result)
+        return result
+
+    def _show_result(self, ref: ScanRef) -> None:
+        session = self.session
+        if session is None or session.result is None:
+            return
+        item_result = session.result.items[session.item.item_id]
+        shapes = result_shapes(item_result, session.marks())
+        for outcome, label in _RESULT_LAYERS.items():
+            part = shapes.only(outcome)
+            if part.data:
+                layer = self._viewer.add_shapes(
+                    part.data,
+                    name=f"{session.item.item_id} [{label}]",
+                    **placement(ref),
+                    metadata={META_KEY: ref.with_role("result", detail=outcome)},
+                    **part.layer_kwargs(),
+                )
+                self._layers.append(layer)
+        lines = [f"This scan: {item_result.summary()}"]
+        for obj in item_result.key.objects:
+            iou = item_result.match.overlap.get(obj.object_id, 0.0)
+            found = any(h.object_id == obj.object_id for h in item_result.match.hits)
+            lines.append(
+                f"  {'found' if found else 'MISSED'} {obj.threat_class} "
+                f"({obj.concealment}, {obj.difficulty.level}): overlap {iou:.2f}"
+            )
+        if item_result.key.inconsistencies:
+            lines.append("  Declaration problems: " + "; ".join(item_result.key.inconsistencies))
+        lines += ["", "Whole exercise:", *session.result.summary_lines()]
+        if session.result.submission is not None:
+            lines.append(f"Signed submission: {session.result.submission}")
+        lines.append("Colours: green found, amber missed, red false alarm.")
+        self._results.value = "\n".join(lines)
+        self._results.visible = True
+
+    # --- keys, clock, enabled state -----------------------------------------------------------
+
+    def _bind_viewer_keys(self) -> None:
+        viewer = self._viewer
+        actions = {
+            "PageDown": self.next_item,
+            "PageUp": self.previous_item,
+            "Control-Enter": self.submit,
+        }
+        for key, action in actions.items():
+            viewer.bind_key(key, _call(action), overwrite=True)
+
+        def unbind(*_: Any) -> None:
+            for key in actions:
+                viewer.bind_key(key, None)
+
+        self.native.destroyed.connect(unbind)
+
+    def _tick(self) -> None:
+        session = self.session
+        if session is None:
+            self._clock.value = ""
+            return
+        spent = session.time_spent_s()
+        limit = session.item.time_limit_s
+        state = "Submitted" if session.submitted else "In progress"
+        text = f"{state} · time on this scan {int(spent) // 60:02d}:{int(spent) % 60:02d}"
+        if limit:
+            text += f" of {int(limit) // 60:02d}:{int(limit) % 60:02d}"
+        self._clock.value = text
+
+    def _update_controls(self) -> None:
+        session = self.session
+        open_ = session is not None
+        editable = open_ and session.submitted is None  # type: ignore[union-attr]
+        for w in (self._class, self._rect, self._poly, self._verdict, self._submit):
+            w.enabled = bool(editable)
+        self._prev.enabled = bool(open_ and session.current > 0)  # type: ignore[union-attr]
+        self._next.enabled = bool(open_ and session.current < len(session.items) - 1)  # type: ignore[union-attr]
+        if session is not None:
+            self._title.value = (
+                f"<b>{session.source.title}</b> · scan {session.current + 1} of "
+                f"{len(session.items)} ({session.item.item_id})"
+            )
+            self._token.visible = isinstance(session.source, ExamExercise)
+            self._verdict.enabled = bool(editable and session.item.declaration is not None)
+        self._tick()
+
+
+def _freeze(marks: Shapes) -> None:
+    """After submitting: marks can no longer change, and the result layers caption them."""
+    marks.mode = "pan_zoom"
+    marks.editable = False
+    marks.text.visible = False
+
+
+def _defaults(threat_class: str) -> dict[str, str]:
+    """Features of the next shape drawn: no id yet (given on save), the class and its colour."""
+    return {"mark_id": "", "threat_class": threat_class, "colour": CLASS_COLOURS[threat_class]}
+
+
+def _call(action: Any) -> Any:
+    def on_key(_viewer: Any) -> None:
+        action()
+
+    return on_key
+
+
+def _class_setter(widget: ExerciseWidget, name: str) -> Any:
+    def set_class(_layer: Any) -> None:
+        widget.set_class(name)
+
+    return set_class
+
+
+def _plain(features: Any) -> dict[str, list]:
+    """A features table as a dict of plain lists (napari keeps a pandas DataFrame)."""
+    return {str(col): list(features[col]) for col in features.columns}
+
+
+def _unique_ids(ids: list[str]) -> list[str]:
+    """``ids`` with blanks and repeats replaced by fresh ``m<n>`` ids (first one kept)."""
+    taken = {i for i in ids if i}
+    out: list[str] = []
+    seen: set[str] = set()
+    n = 1
+    for mark_id in ids:
+        if not mark_id or mark_id in seen:
+            while f"m{n}" in taken:
+                n += 1
+            mark_id = f"m{n}"
+            taken.add(mark_id)
+        seen.add(mark_id)
+        out.append(mark_id)
+    return out

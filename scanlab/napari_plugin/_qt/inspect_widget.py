@@ -1,0 +1,272 @@
+"""The Inspect widget: physical values under the cursor, a millimetre ruler and scale bar,
+and two renderings of a scan side by side, linked in pan and zoom (napari's grid)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from magicgui.widgets import CheckBox, ComboBox, Container, Label, PushButton
+from psygnal import Signal
+
+from scanlab.enhance import load_preset
+from scanlab.napari_plugin._enhance import presets_for, render
+from scanlab.napari_plugin._inspect import (
+    compare_grid_shape,
+    line_lengths_mm,
+    readout,
+    world_to_pixel,
+)
+from scanlab.napari_plugin._layers import META_KEY, ScanRef, placement
+from scanlab.napari_plugin._qt._util import (
+    alive,
+    grid_of,
+    install_readout,
+    scale_bar_of,
+    scan_ref_of,
+    scan_refs,
+    showing,
+    upsert_layer,
+)
+
+if TYPE_CHECKING:
+    import napari
+    from napari.layers import Shapes
+
+__all__ = ["InspectWidget"]
+
+
+class InspectWidget(Container):
+    """Readout, ruler and side-by-side comparison for the scans in the viewer."""
+
+    compared = Signal(object)
+
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        super().__init__(labels=False)
+        self.native.setMinimumWidth(380)
+        self._viewer = viewer
+        self._readout = Label(value="Move the cursor over a scan.")
+        self._readout.native.setWordWrap(True)
+        self._scale_bar = CheckBox(text="Scale bar (mm)", value=True)
+        self._add_ruler = PushButton(text="Add ruler (draw lines)")
+        self._lengths = Label(value="")
+        self._lengths.native.setWordWrap(True)
+        self._scan = ComboBox(label="Scan", choices=self._scan_choices, nullable=True)
+        self._left = ComboBox(label="First view", choices=self._preset_choices)
+        self._right = ComboBox(label="Second view", choices=self._preset_choices)
+        self._compare = CheckBox(text="Side by side (linked pan and zoom)", value=False)
+        self._compare_status = Label(value="")
+        views = Container(widgets=[self._scan, self._left, self._right], labels=True)
+        self.extend(
+            [
+                Label(value="<b>Under the cursor</b>"),
+                self._readout,
+                Label(value="<b>Measure</b>"),
+                self._scale_bar,
+                self._add_ruler,
+                self._lengths,
+                Label(value="<b>Compare</b>"),
+                views,
+                self._compare,
+                self._compare_status,
+            ]
+        )
+        self._ruler: Shapes | None = None
+        self._hidden: list[Any] = []
+        self._compare_layers: list[str] = []
+        self._worker: Any = None
+        self._alive = alive(self)
+
+        self._scale_bar.changed.connect(self._on_scale_bar)
+        self._add_ruler.changed.connect(self.add_ruler)
+        self._compare.changed.connect(self._on_compare)
+        self._scan.changed.connect(self._on_scan)
+        viewer.cursor.events.position.connect(self._on_cursor)
+        viewer.layers.events.inserted.connect(self._on_inserted)
+        viewer.layers.events.removed.connect(self._on_removed)
+        for layer in viewer.layers:
+            install_readout(layer)
+        self._on_removed()
+        self._on_scale_bar()
+
+    # --- readout ------------------------------------------------------------------------------
+
+    def readout_at(self, world_mm: tuple[float, ...]) -> str:
+        """The readout line for a world position (mm), from the scan of the active layer."""
+        ref = self._active_ref()
+        if ref is None:
+            return ""
+        pixel = world_to_pixel(ref.scan, world_mm)
+        return readout(ref.scan, *pixel) if pixel is not None else ""
+
+    def _active_ref(self) -> ScanRef | None:
+        active = self._viewer.layers.selection.active
+        ref = scan_ref_of(active) if active is not None else None
+        if ref is None:
+            refs = scan_refs(self._viewer)
+            ref = refs.get(self._scan.value) if self._scan.value else None
+        return ref
+
+    def _on_cursor(self, event: Any) -> None:
+        text = self.readout_at(tuple(self._viewer.cursor.position))
+        if text:
+            self._readout.value = text
+
+    # --- ruler and scale bar ------------------------------------------------------------------
+
+    def _on_scale_bar(self, *_: Any) -> None:
+        # The bar reads the layers' units (mm, set on every scanlab layer).
+        scale_bar_of(self._viewer).visible = bool(self._scale_bar.value)
+
+    def add_ruler(self, *_: Any) -> Shapes | None:
+        """A line layer whose lines are labelled with their length in mm (draw mode on)."""
+        ref = self._active_ref()
+        if ref is None:
+            self._lengths.value = "Open a scan first."
+            return None
+        name = f"{ref.scan_id} [ruler]"
+        if name not in self._viewer.layers:
+            layer = self._viewer.add_shapes(
+                name=name,
+                ndim=2,
+                **placement(ref),
+                shape_type="line",
+                edge_color="#00e5ff",
+                edge_width=2.0,
+                features={"length_mm": []},
+                text={
+                    "string": "{length_mm:,.0f} mm",
+                    "color": "#00e5ff",
+                    "size": 11,
+                    "anchor": "upper_left",
+                },
+                metadata={META_KEY: ref.with_role("ruler")},
+            )
+            layer.events.data.connect(self._on_ruler_changed)
+        self._ruler = self._viewer.layers[name]
+        self._viewer.layers.selection.active = self._ruler
+        self._ruler.mode = "add_line"
+        return self._ruler
+
+    def _on_ruler_changed(self, event: Any) -> None:
+        action = str(getattr(event, "action", "")).lower()
+        if action.endswith("ing"):  # "adding", "changing", "removing": wait for the end
+            return
+        self.update_ruler()
+
+    def update_ruler(self) -> list[float]:
+        """Recompute every ruler length (mm), label the lines, list them in the widget."""
+        layer = self._ruler
+        if layer is None:
+            return []
+        ref = scan_ref_of(layer)
+        if ref is None:
+            return []
+        lengths = line_lengths_mm(layer.data, ref.pitch_mm)
+        layer.features = {"length_mm": lengths}
+        layer.refresh_text()
+        self._lengths.value = (
+            "\n".join(f"line {i + 1}: {mm:,.0f} mm" for i, mm in enumerate(lengths))
+            or "Draw a line on the scan."
+        )
+        return lengths
+
+    # --- side by side -------------------------------------------------------------------------
+
+    def _scan_choices(self, _widget: Any = None) -> list[str]:
+        return list(scan_refs(self._viewer))
+
+    def _preset_choices(self, _widget: Any = None) -> list[str]:
+        ref = scan_refs(self._viewer).get(self._scan.value) if hasattr(self, "_scan") else None
+        return list(presets_for(ref.scan)) if ref else []
+
+    def _on_scan(self, *_: Any) -> None:
+        for box, preferred in ((self._left, "standard"), (self._right, "material")):
+            box.reset_choices()
+            if preferred in box.choices:
+                box.value = preferred
+        if self._right.value == self._left.value and len(self._right.choices) > 1:
+            self._right.value = next(c for c in self._right.choices if c != self._left.value)
+
+    def _on_inserted(self, event: Any) -> None:
+        install_readout(event.value)
+        self._on_removed()
+
+    def _on_removed(self, *_: Any) -> None:
+        before = self._scan.value
+        self._scan.reset_choices()
+        if self._scan.value is None and self._scan.choices:
+            self._scan.value = self._scan.choices[-1]
+        if self._scan.value != before or not self._left.choices:
+            self._on_scan()
+
+    def _on_compare(self, *_: Any) -> None:
+        if self._compare.value:
+            self.start_compare()
+        else:
+            self.stop_compare()
+
+    def start_compare(self) -> None:
+        """Render the two chosen views (in a worker) and show them in a linked grid."""
+        from napari.qt.threading import create_worker
+
+        ref = scan_refs(self._viewer).get(self._scan.value) if self._scan.value else None
+        if ref is None:
+            self._compare_status.value = "Open a scan first."
+            return
+        presets = [self._left.value, self._right.value]
+        self._compare_status.value = f"Rendering {presets[0]} and {presets[1]}..."
+
+        def work() -> list[Any]:
+            return [render(ref.scan, load_preset(p)) for p in presets]
+
+        worker = create_worker(work)
+        worker.returned.connect(lambda images: self._show_compare(ref, presets, images))
+        worker.errored.connect(lambda exc: setattr(self._compare_status, "value", str(exc)))
+        self._worker = worker
+        worker.start()
+
+    def _show_compare(self, ref: ScanRef, presets: list[str], images: list[Any]) -> None:
+        if not (self._compare.value and self._alive() and showing(self._viewer, ref)):
+            return
+        self.stop_compare(keep_checkbox=True)
+        viewer = self._viewer
+        self._hidden = [layer for layer in viewer.layers if layer.visible]
+        for layer in self._hidden:
+            layer.visible = False
+        names = []
+        for preset, image in zip(presets, images, strict=True):
+            kwargs: dict[str, Any] = {
+                "name": f"{ref.scan_id} [{preset}]",
+                **placement(ref),
+                "metadata": {META_KEY: ref.with_role("view", detail=preset)},
+            }
+            kwargs["rgb"] = image.ndim == 3
+            if image.ndim == 2:
+                kwargs.update(colormap="gray", contrast_limits=[0.0, 255.0])
+            layer = upsert_layer(viewer, (image, kwargs, "image"))
+            layer.visible = True
+            names.append(layer.name)
+        self._compare_layers = names
+        grid = grid_of(viewer)
+        grid.stride = 1
+        grid.shape = compare_grid_shape(ref.scan.shape)
+        grid.spacing = 0.02
+        grid.enabled = True
+        viewer.reset_view()
+        self._compare_status.value = f"{presets[0]} | {presets[1]}: pan or zoom either one."
+        self.compared.emit(names)
+
+    def stop_compare(self, *, keep_checkbox: bool = False) -> None:
+        """Leave the grid, remove the two views and show the layers shown before."""
+        viewer = self._viewer
+        grid_of(viewer).enabled = False
+        for name in self._compare_layers:
+            if name in viewer.layers:
+                viewer.layers.remove(name)
+        self._compare_layers = []
+        for layer in self._hidden:
+            if layer in viewer.layers:
+                layer.visible = True
+        self._hidden = []
+        if not keep_checkbox:
+            self._compare_status.value = ""

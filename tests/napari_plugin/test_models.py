@@ -1,0 +1,327 @@
+"""The plugin's plain-Python models, without Qt or a viewer."""
+
+from __future__ import annotations
+
+import gc
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scanlab.enhance import load_preset
+from scanlab.errors import SpecError
+from scanlab.evaluate import Mark
+from scanlab.io import Scan, ScanMetadata, example_scan, write_scan
+from scanlab.napari_plugin._assist import anomaly_layers, detection_steps
+from scanlab.napari_plugin._enhance import (
+    editable_params,
+    presets_for,
+    preview_stride,
+    render,
+    with_params,
+)
+from scanlab.napari_plugin._exercise import ExerciseSession, FileExercise, open_exercise
+from scanlab.napari_plugin._inspect import line_lengths_mm, readout, world_to_pixel
+from scanlab.napari_plugin._layers import (
+    ScanRef,
+    answer_key_layer,
+    scan_layers,
+    scrub_scan,
+)
+from scanlab.napari_plugin._marking import marks_from_shapes, result_shapes, shapes_from_marks
+from scanlab.napari_plugin._progress import steps_of
+from scanlab.napari_plugin._samples import load_sample
+from scanlab.synth import AnswerKey, render_display
+
+# --- layers -------------------------------------------------------------------------------
+
+
+def test_dual_energy_scan_opens_as_high_over_low_in_mm(dual_scan: Scan) -> None:
+    layers = scan_layers(dual_scan, source="x.tif")
+    assert [kw["name"] for _, kw, _ in layers] == [
+        f"{dual_scan.metadata.scan_id} [low]",
+        f"{dual_scan.metadata.scan_id} [high]",
+    ]
+    (low, low_kw, _), (high, high_kw, kind) = layers
+    assert kind == "image" and high.dtype == np.float32
+    assert high_kw["scale"] == dual_scan.metadata.pitch_mm and high_kw["units"] == ("mm", "mm")
+    assert high_kw["visible"] and not low_kw["visible"]
+    expected = dual_scan.to_attenuation().data
+    np.testing.assert_array_equal(high, expected[0])
+    np.testing.assert_array_equal(low, expected[1])
+    assert high_kw["colormap"] == "gray_r"  # attenuation: air white
+    assert high_kw["metadata"]["scan"]["energies_mev"] == [6.0, 4.0]
+    ref = high_kw["metadata"]["scanlab"]
+    assert isinstance(ref, ScanRef) and ref.channel == 0
+    assert ref.scan.representation == "attenuation" and ref.pitch_mm == (5.0, 5.0)
+
+
+def test_display_image_opens_as_itself() -> None:
+    shown = render_display(example_scan(rows=32, cols=64))
+    ((data, kwargs, _),) = scan_layers(shown)
+    assert data.dtype == np.uint8 and kwargs["colormap"] == "gray"
+    assert kwargs["contrast_limits"] == [0.0, 255.0]
+
+
+def test_vendor_material_plane_is_a_hidden_labels_layer(dual_scan: Scan) -> None:
+    material = np.zeros(dual_scan.shape, np.uint8)
+    material[10:20, 30:60] = 3
+    layers = scan_layers(dual_scan.replace(material=material))
+    data, kwargs, kind = layers[0]
+    assert kind == "labels" and not kwargs["visible"] and data is material
+
+
+def test_scrub_scan_hides_simulator_attributes() -> None:
+    scan, _key = load_sample("sample-00000")
+    assert "spec" in scan.metadata.attributes  # the simulator records what it hid...
+    assert scrub_scan(scan).metadata.attributes == {}  # ...which a trainee must not see
+
+
+def test_answer_key_layer_is_hidden_polygons_by_class() -> None:
+    scan, key = load_sample("sample-00000")
+    ref = scan_layers(scan)[-1][1]["metadata"]["scanlab"]
+    data, kwargs, kind = answer_key_layer(key, ref)
+    assert kind == "shapes" and len(data) == len(key.objects) and not kwargs["visible"]
+    assert kwargs["features"]["threat_class"] == [o.threat_class for o in key.objects]
+
+
+# --- enhance ------------------------------------------------------------------------------
+
+
+def test_material_presets_only_for_calibrated_dual_energy(dual_scan: Scan) -> None:
+    assert "material" in presets_for(dual_scan)
+    assert "material" not in presets_for(render_display(dual_scan))
+    assert "standard" in presets_for(render_display(dual_scan))
+
+
+def test_editing_a_parameter_changes_the_rendering(dual_scan: Scan) -> None:
+    att = dual_scan.to_attenuation()
+    pipe = load_preset("low_density")
+    params = {p.name: p for p in editable_params(pipe)}
+    assert params["gamma"].value == 0.6 and params["gamma"].kind == "float"
+    brighter = with_params(pipe, {params["gamma"].key: 1.5})
+    assert not np.allclose(render(att, pipe), render(att, brighter))
+    assert pipe.steps[1].params["gamma"] == 0.6  # the preset itself is unchanged
+
+
+def test_band_slider_reaches_the_scan_values() -> None:
+    (band,) = [p for p in editable_params(load_preset("density_highlight")) if p.name == "band"]
+    assert band.kind == "range" and band.high == 10.0
+    (band,) = [
+        p
+        for p in editable_params(load_preset("density_highlight"), value_max=3.0)
+        if p.name == "band"
+    ]
+    assert band.high == 5.0  # never below the preset's own band
+
+
+def test_render_preview_and_colour(dual_scan: Scan) -> None:
+    att = dual_scan.to_attenuation()
+    grey = render(att, load_preset("standard"), stride=2)
+    assert grey.shape == (24, 80) and grey.dtype == np.uint8
+    rgb = render(att, load_preset("material"))
+    assert rgb.shape == (48, 160, 3) and rgb.dtype == np.uint8
+    assert preview_stride((1500, 6000)) == 3 and preview_stride((460, 940)) == 1
+
+
+def test_render_display_image_through_inverse_curve(dual_scan: Scan) -> None:
+    out = render(render_display(dual_scan), load_preset("standard"))
+    direct = load_preset("standard").apply(dual_scan.to_attenuation().high)
+    assert np.corrcoef(out.ravel().astype(float), direct.ravel())[0, 1] > 0.95
+
+
+# --- inspect ------------------------------------------------------------------------------
+
+
+def test_readout_and_ruler() -> None:
+    att = np.stack([np.full((4, 6), 2.0), np.full((4, 6), 3.0)]).astype(np.float32)
+    scan = Scan(att, "attenuation", ScanMetadata(pitch_mm=(5.0, 10.0)))
+    assert world_to_pixel(scan, (10.0, 20.0)) == (2, 2)
+    assert world_to_pixel(scan, (100.0, 20.0)) is None
+    text = readout(scan, 2, 2)
+    assert "high A 2.00, T 13.5%" in text and "low/high 1.50" in text and "10 mm, 20 mm" in text
+    assert line_lengths_mm([np.array([[0, 0], [3, 0], [3, 4]])], (10.0, 10.0)) == [70.0]
+
+
+# --- marks and shapes ---------------------------------------------------------------------
+
+
+def test_shapes_become_marks_and_back() -> None:
+    rect = np.array([[10, 10], [10, 20], [20, 20], [20, 10]], float)
+    ellipse = np.array([[30, 30], [30, 50], [40, 50], [40, 30]], float)
+    path = np.array([[0, 0], [0, 5], [5, 5]], float)
+    line = np.array([[0, 0], [9, 9]], float)
+    marks, skipped = marks_from_shapes(
+        [rect, ellipse, path, line],
+        ["rectangle", "ellipse", "path", "line"],
+        ["a", "b", "c", "d"],
+        ["cash", "weapon", "narcotics", "cash"],
+    )
+    assert [m.shape for m in marks] == ["rectangle", "polygon", "polygon"] and skipped == [3]
+    assert marks[1].bbox == (30, 30, 41, 51)  # the ellipse polygon spans its box
+    data, kinds, features = shapes_from_marks(marks)
+    again, _ = marks_from_shapes(
+        data,
+        kinds,
+        features["mark_id"],
+        features["threat_class"],
+        previous={m.mark_id: m for m in marks},
+    )
+    assert [(m.mark_id, m.vertices, m.created, m.modified) for m in again] == [
+        (m.mark_id, m.vertices, m.created, m.modified) for m in marks
+    ]
+
+
+# --- exercises ----------------------------------------------------------------------------
+
+
+def _mark_on(found_box, mark_id: str = "m1") -> Mark:
+    corners, threat_class = found_box("sample-00000", 0)
+    return Mark(mark_id, "rectangle", corners.tolist(), threat_class)
+
+
+def test_file_exercise_finds_scans_and_keys(exercise_dir: Path) -> None:
+    source = FileExercise.from_path(exercise_dir)
+    assert [i.item_id for i in source.items] == ["sample-00000", "sample-00003", "sample-00004"]
+    single = open_exercise(exercise_dir / "scans" / "sample-00003.npz")
+    assert [i.item_id for i in single.items] == ["sample-00003"]
+    with pytest.raises(SpecError, match="no answer key"):
+        FileExercise.from_path(write_scan(example_scan(), exercise_dir / "lone.npz")[0])
+
+
+def test_declaration_sidecar_is_shown(exercise_dir: Path) -> None:
+    key = AnswerKey.load(exercise_dir / "keys" / "sample-00003.json")
+    assert key.declaration is not None
+    sidecar = exercise_dir / "scans" / "sample-00003.declaration.json"
+    sidecar.write_text(json.dumps(key.declaration.to_dict()))
+    items = {i.item_id: i for i in FileExercise.from_path(exercise_dir).items}
+    assert items["sample-00003"].declaration == key.declaration
+    assert items["sample-00000"].declaration is None
+
+
+def test_session_saves_every_change_and_restores(
+    exercise_dir: Path, progress_dir: Path, found_box
+) -> None:
+    session = ExerciseSession(FileExercise.from_path(exercise_dir))
+    session.set_marks("sample-00000", [_mark_on(found_box)])
+    session.set_declaration_answer("sample-00000", False)
+    session.go_to(2)
+    assert (session.folder / "marks" / "sample-00000.json").is_file()
+    assert session.folder.parent == progress_dir
+
+    again = ExerciseSession(FileExercise.from_path(exercise_dir))
+    assert again.current == 2
+    assert [m.mark_id for m in again.marks("sample-00000")] == ["m1"]
+    assert again.declaration_answer("sample-00000") is False
+    assert again.time_spent_s("sample-00000") > 0.0
+
+
+def test_key_is_not_read_before_submit(
+    exercise_dir: Path, monkeypatch: pytest.MonkeyPatch, found_box
+) -> None:
+    mark = _mark_on(found_box)  # the test reads the key; then nothing may until submit
+    reads: list[str] = []
+    real_load = AnswerKey.load.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(
+        AnswerKey, "load", classmethod(lambda cls, p: reads.append(str(p)) or real_load(cls, p))
+    )
+    session = ExerciseSession(FileExercise.from_path(exercise_dir))
+    for i in range(len(session.items)):
+        session.go_to(i)
+        scan = session.scan()
+        assert scan.metadata.attributes == {}
+    session.set_marks("sample-00000", [mark])
+    gc.collect()
+    assert reads == []
+    assert not [o for o in gc.get_objects() if type(o) is AnswerKey]
+
+    result = session.submit()
+    assert len(reads) == 3
+    first = result.items["sample-00000"]
+    assert [h.mark_id for h in first.match.hits] == ["m1"]
+    assert first.match.overlap["sample-00000-0"] > 0.1
+    assert result.items["sample-00004"].key.is_clean
+    scores = result.scores()
+    assert (scores.hits, scores.n_signal, scores.n_noise) == (1, 4, 1)
+    assert any("d'" in line for line in result.summary_lines())
+
+
+def test_answers_freeze_at_submit(exercise_dir: Path) -> None:
+    session = ExerciseSession(FileExercise.from_path(exercise_dir))
+    session.submit()
+    with pytest.raises(SpecError, match="submitted"):
+        session.set_marks("sample-00000", [])
+    assert ExerciseSession(FileExercise.from_path(exercise_dir)).submitted is not None
+
+
+def test_result_shapes_colour_the_outcomes(exercise_dir: Path, found_box) -> None:
+    session = ExerciseSession(FileExercise.from_path(exercise_dir))
+    stray = Mark("m2", "polygon", [(5, 5), (5, 30), (30, 5)], "cash")  # in the air above
+    session.set_marks("sample-00000", [_mark_on(found_box), stray])
+    result = session.submit().items["sample-00000"]
+    shapes = result_shapes(result, session.marks("sample-00000"))
+    assert sorted(shapes.outcomes) == ["false_alarm", "hit", "miss"]
+    assert len(set(shapes.colours)) == 3
+    threat_class = found_box("sample-00000", 0)[1]
+    assert any(c.startswith(f"found {threat_class} (IoU") for c in shapes.captions)
+    assert shapes.only("miss").layer_kwargs()["text"]["anchor"] == "lower_left"
+
+
+def test_exam_package_exercise(tmp_path: Path) -> None:
+    from scanlab.exercises import ExamPackage, ExamSpec, Submission, build_exam
+
+    spec = ExamSpec(name="t", seed=5, count=2, clean_share=0.5, pitch_mm=20.0, max_tries=1)
+    passphrase = "a practice passphrase"
+    package = build_exam(spec, tmp_path / "exam.zip", passphrase)
+    keys = ExamPackage.open(package).keys(passphrase)
+    token = keys.token("ana")
+
+    # An exam: no passphrase, so the trainee gets no results; the signed submission is
+    # written for the instructor.
+    exam = open_exercise(package, trainee_id="ana", token=token)
+    session = ExerciseSession(exam)
+    assert all(item.declaration is not None for item in session.items)
+    session.set_declaration_answer(session.items[0].item_id, True)
+    with pytest.raises(SpecError, match="graded by your instructor"):
+        session.submit()
+    sub = Submission.load(session.folder / "submission.json", token)
+    assert (
+        sub.submitted is not None and sub.responses[session.items[0].item_id].declaration_consistent
+    )
+
+    # A practice package: the passphrase shows the results.
+    practice = ExerciseSession(open_exercise(package, trainee_id="bo", passphrase=passphrase))
+    result = practice.submit()
+    assert set(result.items) == {i.item_id for i in practice.items}
+    assert result.submission is not None and result.submission.is_file()
+
+
+# --- progress and detector ----------------------------------------------------------------
+
+
+def test_steps_of_reraises_in_the_caller() -> None:
+    def fails(progress=None):
+        progress(1, 2)
+        raise ValueError("boom")
+
+    steps = steps_of(fails)
+    assert next(steps) == (0, 0) and next(steps) == (1, 2)
+    with pytest.raises(ValueError, match="boom"):
+        next(steps)
+
+
+def test_detection_steps_and_layers(stub_detector, dual_scan: Scan) -> None:
+    ref = ScanRef(dual_scan.to_attenuation())
+    steps = detection_steps(stub_detector, ref.scan)
+    progress = []
+    while True:
+        try:
+            progress.append(next(steps))
+        except StopIteration as stop:
+            detection = stop.value
+            break
+    assert progress == [(0, 0), (1, 3), (2, 3), (3, 3)]
+    (amap, map_kw, _), (boxes, box_kw, kind) = anomaly_layers(detection, ref)
+    assert amap.shape == dual_scan.shape and map_kw["scale"] == dual_scan.metadata.pitch_mm
+    assert kind == "shapes" and len(boxes) == 1 and box_kw["features"]["score"] == [0.9]
