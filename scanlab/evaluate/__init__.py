@@ -4,6 +4,7 @@
 >>> from scanlab.evaluate import Mark, match_marks, d_prime   # doctest: +SKIP
 """
 
+from scanlab.evaluate._batch import BatchResults, evaluate_dataset, load_results
 from scanlab.evaluate._interval import ConfidenceInterval
 from scanlab.evaluate._marks import MARK_SHAPES, Mark, read_marks, write_marks
 from scanlab.evaluate._matching import MATCH_RULES, Hit, MatchResult, match_marks
@@ -35,6 +36,7 @@ __all__ = [
     "MATCH_RULES",
     "RATE_CORRECTIONS",
     "RELIABLE_N_TRIALS",
+    "BatchResults",
     "ConfidenceInterval",
     "FrocCurve",
     "Hit",
@@ -49,7 +51,9 @@ __all__ = [
     "d_prime",
     "d_prime_ci",
     "detection_rate_at_fpr",
+    "evaluate_dataset",
     "froc",
+    "load_results",
     "match_marks",
     "pixel_auroc",
     "rate_ci",

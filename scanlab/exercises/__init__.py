@@ -44,6 +44,12 @@ with scrypt (N = 2**17, r = 8, p = 1, random 16-byte salt per package) and HKDF-
 
 from scanlab.errors import PassphraseError, TamperError
 from scanlab.exercises._adaptive import KIND_PRODUCES, recommend_next
+from scanlab.exercises._cohorts import (
+    CohortComparison,
+    compare_cohorts,
+    detector_submission,
+    write_cohort_report,
+)
 from scanlab.exercises._grading import (
     ClassResults,
     ItemOutcome,
@@ -68,6 +74,7 @@ __all__ = [
     "KIND_PRODUCES",
     "REPORT_FILES",
     "ClassResults",
+    "CohortComparison",
     "Detection",
     "ExamItem",
     "ExamKeys",
@@ -83,10 +90,13 @@ __all__ = [
     "TraineeResult",
     "add_tip_item",
     "build_exam",
+    "compare_cohorts",
+    "detector_submission",
     "grade",
     "load_exam_spec",
     "recommend_next",
     "simulate_trainee",
     "submission_from_detections",
+    "write_cohort_report",
     "write_report",
 ]

@@ -255,7 +255,7 @@ def test_exercise_restores_work_after_reopening(make_napari_viewer, exercise_dir
 def test_practice_exam_is_built_in_background_and_graded(make_napari_viewer, qtbot) -> None:
     viewer = make_napari_viewer()
     widget = ExerciseWidget(viewer)
-    with qtbot.waitSignal(widget.item_shown, timeout=60000):
+    with qtbot.waitSignal(widget.item_shown, timeout=180000):
         widget.new_practice_exam(count=2)
     session = widget.session
     assert session is not None and len(session.items) == 2

@@ -1,0 +1,199 @@
+"""Held-out evaluation and speed of the cargo anomaly detector, against a classical baseline
+(local background statistics) and PaDiM (per-row Gaussians over the U-Net encoder's features).
+
+Prints image AUROC, detection rate at 1 % false alarms, pixel AUROC, AUPRO (FPR <= 0.3) and
+object recall per class and difficulty, for dual-energy, single-energy and display input,
+TIP into display exports, and the time per megapixel and peak memory of full-scan inference.
+Simulated data are built once into the cache (``$SCANLAB_CACHE``, default ~/.cache/scanlab).
+
+Run: .venv/bin/python benchmarks/bench_detect.py [--count 200] [--record]
+"""
+
+from __future__ import annotations
+
+import os
+
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, "2")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import resource  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from scanlab.detect import (  # noqa: E402
+    TrainConfig,
+    calibrate_threshold,
+    cargo_unet,
+    load_detector,
+)
+from scanlab.detect._baselines import LocalBackgroundDetector, PadimDetector  # noqa: E402
+from scanlab.detect._data import (  # noqa: E402
+    as_display_export,
+    as_single_energy,
+    build_cached,
+    default_cache_dir,
+    effective_spec,
+)
+from scanlab.detect._evaluate import (  # noqa: E402
+    evaluate_detectors,
+    format_reports,
+    heldout_items,
+    samples,
+)
+from scanlab.detect._weights import record_metrics  # noqa: E402
+from scanlab.io import Scan  # noqa: E402
+from scanlab.synth import load_dataset_spec  # noqa: E402
+
+
+def tip_on_display(detector: Any, items: list[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
+    """Project library threats into clean display exports; how many does the detector find,
+    and how many of the same images without a threat does it flag?"""
+    from scanlab.evaluate import Mark, match_marks
+    from scanlab.synth import (
+        THREAT_LIBRARY,
+        AnswerKey,
+        display_to_attenuation,
+        project_threat,
+        render_threat,
+    )
+
+    rng = np.random.default_rng(seed)
+    names = sorted(THREAT_LIBRARY)
+    found: dict[str, list[int]] = {}
+    false_alarms = 0
+    clean = [(s, k) for s, k in samples(items) if k.is_clean]
+    for scan, _ in clean:
+        shown = as_display_export(scan)
+        false_alarms += detector(shown).is_anomalous
+        att = display_to_attenuation(shown)
+        rows, cols = np.nonzero((att > 0.3) & (att < 6.0))  # inside the vehicle, penetrable
+        i = int(rng.integers(len(rows)))
+        name = names[int(rng.integers(len(names)))]
+        threat = render_threat(name, pitch_mm=float(scan.metadata.pitch_mm[0]))
+        tipped, obj = project_threat(
+            shown,
+            threat,
+            row=int(rows[i]),
+            col=int(cols[i]),
+            rotation_deg=float(rng.uniform(-180, 180)),
+            rng=rng,
+        )
+        det = detector(tipped)
+        marks = [
+            Mark(f"r{j}", "rectangle", [(r0, c0), (r1 - 1, c1 - 1)], "narcotics")
+            for j, (r0, c0, r1, c1) in enumerate(r.bbox for r in det.regions)
+        ]
+        key = AnswerKey(scan.metadata.scan_id, scan.shape, [obj])
+        hit = bool(match_marks(key, marks).hits)
+        tally = found.setdefault(name, [0, 0])
+        tally[0] += hit
+        tally[1] += 1
+    n = len(clean)
+    return {
+        "n_images": n,
+        "tip_detection_rate": sum(h for h, _ in found.values()) / max(n, 1),
+        "false_alarm_rate_without_tip": false_alarms / max(n, 1),
+        "by_threat": {k: {"hit": h, "of": m} for k, (h, m) in sorted(found.items())},
+    }
+
+
+def speed(detector: Any) -> dict[str, float]:
+    """Full-resolution inference on a 40 ft container scan at 5 mm (920 x 3,060 pixels)."""
+    from scanlab.synth import SceneSpec, generate_scene
+
+    scan = generate_scene(
+        SceneSpec("container_40ft", "mixed", 0.9, ["drugs_in_cargo"]), 4242, pitch_mm=5.0
+    ).scan
+    detector(scan)  # warm up
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        detector(scan)
+        times.append(time.perf_counter() - t0)
+    tracemalloc.start()
+    detector(scan)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    mp = scan.shape[0] * scan.shape[1] / 1e6
+    return {
+        "shape": list(scan.shape),
+        "seconds": round(min(times), 3),
+        "seconds_per_megapixel": round(min(times) / mp, 3),
+        "tracemalloc_peak_mb": round(peak / 2**20, 1),
+        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", default="cargo-anomaly-v1")
+    parser.add_argument("--count", type=int, default=200, help="held-out scans (dual energy)")
+    parser.add_argument("--mode-count", type=int, default=100, help="scans per other mode")
+    parser.add_argument("--padim-fit", type=int, default=60, help="clean scans to fit PaDiM")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", type=Path, help="write all results here")
+    parser.add_argument("--record", action="store_true", help="store metrics in the card")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+
+    detector = load_detector(args.weights)
+    card = detector.card
+    print(f"{detector}: thresholds {card.thresholds} at {card.false_alarm_rate:.0%} false alarms")
+    print("speed:", speed(detector))
+
+    config = TrainConfig.from_dict(card.training["recipe"])
+    cache = default_cache_dir()
+    normal = build_cached(effective_spec(config.normal, config.data_pitch(config.normal))[0], cache)
+    calib_ref = config.calibration
+    calibration = build_cached(effective_spec(calib_ref, config.data_pitch(calib_ref))[0], cache)
+    local = LocalBackgroundDetector(pitch_mm=detector.pitch_mm)
+    padim = PadimDetector(cargo_unet(weights=args.weights), pitch_mm=detector.pitch_mm)
+    padim.fit(scan for scan, _ in samples(normal[: args.padim_fit]))
+    clean_scans: list[Scan] = [scan for scan, _ in samples(calibration)]
+    for method in (local, padim):
+        scores = [float(method.anomaly_map(s)[0].max()) for s in clean_scans]
+        method.threshold = calibrate_threshold(scores, card.false_alarm_rate)
+    print(f"baseline thresholds: local {local.threshold:.4g}, padim {padim.threshold:.4g}")
+
+    held = heldout_items(args.count)
+    unet = f"{card.name} (U-Net)"
+    results: dict[str, Any] = {"speed": speed(detector)}
+    dual = evaluate_detectors(
+        {unet: detector, "local-background": local, "padim-rows": padim}, samples(held)
+    )
+    print(format_reports(dual, title="dual energy, held-out"))
+    results["dual"] = {k: r.to_dict() for k, r in dual.items()}
+    subset = held[: args.mode_count]
+    for mode, transform in (("single", as_single_energy), ("display", as_display_export)):
+        reports = evaluate_detectors(
+            {unet: detector, "local-background": local}, samples(subset), transform=transform
+        )
+        print(format_reports(reports, title=f"{mode} input, held-out subset"))
+        results[mode] = {k: r.to_dict() for k, r in reports.items()}
+    results["tip_display"] = tip_on_display(detector, subset)
+    print("TIP into clean display exports:", json.dumps(results["tip_display"]))
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    if args.record:
+        summary = {
+            "heldout": {
+                "spec": "heldout",
+                "scans": len(held),
+                "pitch_mm": load_dataset_spec("heldout").pitch_mm,
+            },
+            **{k: v for k, v in results.items() if k != "seconds"},
+        }
+        print("recorded in", record_metrics(args.weights, summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Anomaly detection on cargo scans: a U-Net trained on simulated concealments, its tiled
+inference, calibrated thresholds, training recipes, baselines and evaluation.
+
+Torch loads only when a model is built or run, never at ``import scanlab.detect``.
+
+>>> from scanlab.detect import load_detector          # doctest: +SKIP
+>>> result = load_detector("cargo-anomaly-v1")(scan)   # doctest: +SKIP
+>>> result.score, result.is_anomalous, result.regions  # doctest: +SKIP
+"""
+
+from scanlab.detect._card import ModelCard, WeightsError
+from scanlab.detect._detector import Detector
+from scanlab.detect._files import DetectedFile, detect_files
+from scanlab.detect._postprocess import calibrate_threshold, find_regions
+from scanlab.detect._preprocess import INPUT_MODES, input_mode
+from scanlab.detect._recipe import DataRef, TrainConfig, load_recipe, recipe_names
+from scanlab.detect._result import Detection, Region
+from scanlab.detect._train import TrainResult, train
+from scanlab.detect._weights import DetectorWeights, cargo_unet, load_detector, models_dir
+
+__all__ = [
+    "INPUT_MODES",
+    "DataRef",
+    "DetectedFile",
+    "Detection",
+    "Detector",
+    "DetectorWeights",
+    "ModelCard",
+    "Region",
+    "TrainConfig",
+    "TrainResult",
+    "WeightsError",
+    "calibrate_threshold",
+    "cargo_unet",
+    "detect_files",
+    "find_regions",
+    "input_mode",
+    "load_detector",
+    "load_recipe",
+    "models_dir",
+    "recipe_names",
+    "train",
+]

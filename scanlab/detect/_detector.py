@@ -1,0 +1,145 @@
+"""The Detector: a trained network with its pre-processing, tiling, post-processing and
+calibrated thresholds, from a scan to a :class:`~scanlab.detect.Detection`."""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+
+from scanlab.detect._card import ModelCard
+from scanlab.detect._postprocess import make_detection
+from scanlab.detect._preprocess import scan_to_input
+from scanlab.detect._result import Detection
+from scanlab.detect._tiling import predict_tiled
+from scanlab.errors import SpecError
+from scanlab.io import Scan
+
+if TYPE_CHECKING:
+    from scanlab.detect.torch_model import CargoUNet
+
+__all__ = ["Detector"]
+
+
+class Detector:
+    """Anomaly detection on scans of any kind with a trained :class:`CargoUNet`.
+
+    Build one with :func:`scanlab.detect.load_detector`. A scan is converted to log
+    attenuation (dual or single energy; display exports through the inverse display curve),
+    resampled to the model's pitch, run tile by tile, and the map is resampled back: the
+    result has the scan's shape whatever its size.
+
+    Parameters
+    ----------
+    model : CargoUNet
+        The network (its weights are copied; batch norm is folded for speed).
+    card : ModelCard
+        Pitch, tiling, smoothing and the calibrated thresholds per input mode.
+    device : str, optional
+        Torch device; default CUDA when present, else CPU.
+    batch_size : int
+        Tiles per forward pass.
+    """
+
+    def __init__(
+        self, model: CargoUNet, card: ModelCard, *, device: str | None = None, batch_size: int = 4
+    ) -> None:
+        import torch
+
+        self.card = card
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.batch_size = int(batch_size)
+        self._net = _fold_batch_norm(copy.deepcopy(model).eval()).to(self.device)
+        self._stride = model.stride
+
+    @property
+    def name(self) -> str:
+        return self.card.name
+
+    @property
+    def pitch_mm(self) -> float:
+        return float(self.card.pitch_mm)
+
+    def threshold(self, input_mode: str) -> float:
+        """The calibrated decision threshold for an input mode (dual, single, display)."""
+        try:
+            return float(self.card.thresholds[input_mode])
+        except KeyError:
+            raise SpecError(
+                f"model {self.name} has no threshold for {input_mode!r} input; "
+                f"it was calibrated for {sorted(self.card.thresholds)}"
+            ) from None
+
+    def anomaly_map(
+        self, scan: Scan, *, pitch_mm: float | tuple[float, float] | None = None
+    ) -> tuple[np.ndarray, str]:
+        """(row, col) float32 map in [0, 1] with the scan's shape, and the input mode.
+
+        ``pitch_mm`` overrides the scan's recorded pitch (display exports rarely have one).
+        """
+        planes, mode = scan_to_input(scan, model_pitch_mm=self.pitch_mm, pitch_mm=pitch_mm)
+        prob = predict_tiled(
+            self._predict,
+            planes,
+            tile_px=self.card.tile_px,
+            overlap_px=self.card.overlap_px,
+            align=self._stride,
+            batch_size=self.batch_size,
+        )
+        k = int(self.card.smoothing_px)
+        if k > 1:
+            prob = cv2.blur(prob, (k, k), borderType=cv2.BORDER_REFLECT)
+        if prob.shape != scan.shape:
+            prob = cv2.resize(prob, scan.shape[::-1], interpolation=cv2.INTER_LINEAR)
+        return np.clip(prob, 0.0, 1.0), mode
+
+    def detect(
+        self,
+        scan: Scan,
+        *,
+        pitch_mm: float | tuple[float, float] | None = None,
+        threshold: float | None = None,
+    ) -> Detection:
+        """Score, anomaly map and regions of one scan.
+
+        ``threshold`` overrides the calibrated threshold of the scan's input mode.
+
+        Examples
+        --------
+        >>> from scanlab.io import example_scan
+        >>> det = load_detector("cargo-anomaly-v1")             # doctest: +SKIP
+        >>> result = det.detect(example_scan())                 # doctest: +SKIP
+        >>> result.anomaly_map.shape == example_scan().shape    # doctest: +SKIP
+        True
+        """
+        amap, mode = self.anomaly_map(scan, pitch_mm=pitch_mm)
+        return make_detection(amap, self.threshold(mode) if threshold is None else threshold, mode)
+
+    __call__ = detect
+
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            logits = self._net(torch.from_numpy(x).to(self.device))
+            return torch.sigmoid(logits)[:, 0].float().cpu().numpy()
+
+    def __repr__(self) -> str:
+        return f"Detector({self.name!r}, pitch_mm={self.pitch_mm:g}, device={self.device})"
+
+
+def _fold_batch_norm(model: Any) -> Any:
+    """Fold each conv + batch-norm pair of the (eval-mode) model into one conv."""
+    from torch import nn
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    for module in model.modules():
+        if isinstance(module, nn.Sequential):
+            for i in range(len(module) - 1):
+                conv, bn = module[i], module[i + 1]
+                if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+                    module[i] = fuse_conv_bn_eval(conv, bn)
+                    module[i + 1] = nn.Identity()
+    return model

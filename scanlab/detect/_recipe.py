@@ -1,0 +1,221 @@
+"""Training recipes: the YAML that says how a detector's weights were made (data specs,
+seed, pitch, model size, steps, augmentation, calibration). Checked field by field."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scanlab.errors import SpecError
+
+__all__ = ["DataRef", "TrainConfig", "load_recipe", "recipe_names"]
+
+RECIPE_DIR = Path(__file__).parent / "recipes"
+
+
+@dataclass
+class DataRef:
+    """Part of a dataset spec: ``count`` scenes starting at item ``start``, at ``pitch_mm``
+    (default: the recipe's pitch). Item ``i`` of the spec has seed ``spec.seed + i``."""
+
+    spec: str
+    count: int
+    start: int = 0
+    pitch_mm: float | None = None
+
+
+@dataclass
+class TrainConfig:
+    """A training recipe. Every field has a default except ``name``.
+
+    Attributes
+    ----------
+    name : str
+        Weights name written into the card.
+    seed : int
+        Seeds network initialisation, patch sampling and augmentation.
+    pitch_mm : float
+        Pitch the network works at. Training scans are simulated at their own pitch (by
+        default this one) and resampled to it, as scans are at inference.
+    concealed, normal : DataRef
+        Training scenes with concealments (masks from the answer keys) and clean ones.
+    calibration : DataRef
+        Clean scans, disjoint from training, on which the thresholds are calibrated.
+    widths : list of int
+        U-Net channels per level.
+    epochs, steps_per_epoch, batch_size, patch_px : int
+        Optimisation length and patch size (pixels at ``pitch_mm``); a checkpoint is
+        written after every epoch and training resumes from it.
+    learning_rate, weight_decay : float
+        AdamW with a one-cycle schedule.
+    positive_share : float
+        Share of patches centred on a concealment.
+    matched_negative_share : float
+        Share of patches cut from a clean scan of the same vehicle type at the place of a
+        concealment: the same tyre, roof or chassis without anything hidden, so that the
+        network learns the anomaly rather than where concealments usually are.
+    hard_negative_share : float
+        Share of patches centred on the hottest spots of clean scans under the network
+        itself, mined again before every epoch (online hard-negative mining): the image
+        score is the map's maximum, so these spots set the false-alarm rate.
+    tip_share : float
+        Share of patches given a threat by threat image projection (TIP).
+    display_share, single_energy_share : float
+        Share of patches shown as a display export (random display curve, JPEG) or with the
+        low-energy channel removed.
+    false_alarm_rate : float
+        Share of clean calibration scans each threshold may flag.
+    tile_px, overlap_px, smoothing_px : int
+        Inference tiling and the box smoothing of the map (pixels at ``pitch_mm``).
+    threads : int
+        CPU threads for torch.
+    """
+
+    name: str
+    description: str = ""
+    seed: int = 0
+    pitch_mm: float = 10.0
+    concealed: DataRef = field(default_factory=lambda: DataRef("train-concealed", 300))
+    normal: DataRef = field(default_factory=lambda: DataRef("train-normal", 200))
+    calibration: DataRef = field(
+        default_factory=lambda: DataRef("train-normal", 100, start=300, pitch_mm=5.0)
+    )
+    widths: list[int] = field(default_factory=lambda: [16, 32, 64, 96])
+    epochs: int = 10
+    steps_per_epoch: int = 150
+    batch_size: int = 16
+    patch_px: int = 128
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    positive_share: float = 0.45
+    matched_negative_share: float = 0.3
+    hard_negative_share: float = 0.0
+    tip_share: float = 0.3
+    display_share: float = 0.25
+    single_energy_share: float = 0.2
+    false_alarm_rate: float = 0.01
+    tile_px: int = 512
+    overlap_px: int = 96
+    smoothing_px: int = 3
+    threads: int = 2
+
+    @classmethod
+    def from_dict(cls, raw: Any, *, source: str | Path = "<recipe>") -> TrainConfig:
+        if not isinstance(raw, dict):
+            raise SpecError(f"{source}: a training recipe must be a mapping")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(raw) - known
+        if unknown:
+            raise SpecError(f"{source}: unknown field(s) {sorted(unknown)}; known: {sorted(known)}")
+        if "name" not in raw:
+            raise SpecError(f"{source}: field 'name' is required")
+        values = dict(raw)
+        for key in ("concealed", "normal", "calibration"):
+            if key in values:
+                values[key] = _data_ref(values[key], key, source)
+        config = cls(**values)
+        config.check(source=source)
+        return config
+
+    def check(self, *, source: str | Path = "<recipe>") -> None:
+        def fail(name: str, why: str) -> SpecError:
+            return SpecError(f"{source}: field {name!r} {why}")
+
+        if not isinstance(self.name, str) or not self.name or "/" in self.name:
+            raise fail("name", "must be a non-empty name without '/'")
+        ints = ("seed", "epochs", "steps_per_epoch", "batch_size", "patch_px", "tile_px")
+        for key in (*ints, "overlap_px", "smoothing_px", "threads"):
+            value = getattr(self, key)
+            low = 0 if key in ("seed", "overlap_px") else 1
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise fail(key, f"must be an integer >= {low}, got {value!r}")
+        stride = 2 ** (len(self.widths) - 1) if isinstance(self.widths, list) else 1
+        if (
+            not isinstance(self.widths, list)
+            or len(self.widths) < 2
+            or not all(type(w) is int and w > 0 for w in self.widths)
+        ):
+            raise fail("widths", f"must list at least 2 positive integers, got {self.widths!r}")
+        if self.patch_px % stride:
+            raise fail("patch_px", f"must be a multiple of {stride} (2 ** (levels - 1))")
+        if self.tile_px < 2 * self.overlap_px:
+            raise fail("tile_px", "must be at least twice overlap_px")
+        if not isinstance(self.pitch_mm, int | float) or not 1.0 <= self.pitch_mm <= 50.0:
+            raise fail("pitch_mm", f"must be between 1 and 50 mm, got {self.pitch_mm!r}")
+        for key in ("learning_rate", "weight_decay"):
+            value = getattr(self, key)
+            if not isinstance(value, int | float) or value < 0:
+                raise fail(key, f"must be a number >= 0, got {value!r}")
+        shares = (
+            "positive_share",
+            "matched_negative_share",
+            "hard_negative_share",
+            "tip_share",
+            "display_share",
+            "single_energy_share",
+        )
+        for key in shares:
+            value = getattr(self, key)
+            if not isinstance(value, int | float) or not 0 <= value <= 1:
+                raise fail(key, f"must be in [0, 1], got {value!r}")
+        if self.positive_share + self.matched_negative_share + self.hard_negative_share > 1:
+            raise fail("positive_share", "plus matched_ and hard_negative_share must not exceed 1")
+        if self.display_share + self.single_energy_share > 1:
+            raise fail("display_share", "plus single_energy_share must not exceed 1")
+        if not isinstance(self.false_alarm_rate, int | float) or not 0 < self.false_alarm_rate < 1:
+            raise fail("false_alarm_rate", f"must be in (0, 1), got {self.false_alarm_rate!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def data_pitch(self, ref: DataRef) -> float:
+        return float(ref.pitch_mm if ref.pitch_mm is not None else self.pitch_mm)
+
+
+def _data_ref(raw: Any, key: str, source: str | Path) -> DataRef:
+    if not isinstance(raw, dict):
+        raise SpecError(f"{source}: field {key!r} must be a mapping (spec, count, start, pitch_mm)")
+    unknown = set(raw) - {"spec", "count", "start", "pitch_mm"}
+    if unknown:
+        raise SpecError(f"{source}: field {key!r} has unknown key(s) {sorted(unknown)}")
+    spec, count, start = raw.get("spec"), raw.get("count"), raw.get("start", 0)
+    count = count if isinstance(count, int) else -1
+    if not isinstance(spec, str) or not spec:
+        raise SpecError(f"{source}: field {key!r} needs 'spec', a dataset spec name or path")
+    for name, value in (("count", count), ("start", start)):
+        low = 1 if name == "count" else 0
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise SpecError(f"{source}: field '{key}.{name}' must be an integer >= {low}")
+    pitch = raw.get("pitch_mm")
+    if pitch is not None and (not isinstance(pitch, int | float) or not 1 <= pitch <= 50):
+        raise SpecError(f"{source}: field '{key}.pitch_mm' must be between 1 and 50 mm")
+    return DataRef(spec, int(count), int(start), None if pitch is None else float(pitch))
+
+
+def recipe_names() -> tuple[str, ...]:
+    """Names of the recipes that ship with scanlab."""
+    return tuple(sorted(p.stem for p in RECIPE_DIR.glob("*.yaml")))
+
+
+def load_recipe(name_or_path: str | Path) -> TrainConfig:
+    """A shipped recipe by name, or a YAML/JSON recipe file by path."""
+    path = Path(name_or_path)
+    if not path.is_file():
+        candidate = RECIPE_DIR / f"{name_or_path}.yaml"
+        if not candidate.is_file():
+            raise SpecError(
+                f"{name_or_path}: no such recipe file, and not a shipped recipe "
+                f"({', '.join(recipe_names()) or 'none'})"
+            )
+        path = candidate
+    try:
+        text = path.read_text(encoding="utf-8")
+        raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
+        raise SpecError(f"{path}: cannot parse the recipe: {exc}") from None
+    return TrainConfig.from_dict(raw, source=path)

@@ -1,0 +1,377 @@
+"""Training a detector from a recipe: data, optimisation with checkpoints, threshold
+calibration on clean scans, and the weights folder with its model card."""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import yaml
+
+from scanlab.detect._card import ModelCard
+from scanlab.detect._data import (
+    PatchPool,
+    as_display_export,
+    as_single_energy,
+    build_cached,
+    check_disjoint,
+    default_cache_dir,
+    effective_spec,
+)
+from scanlab.detect._postprocess import calibrate_threshold
+from scanlab.detect._preprocess import N_INPUT_CHANNELS
+from scanlab.detect._recipe import TrainConfig, load_recipe
+
+if TYPE_CHECKING:
+    from scanlab.detect._detector import Detector
+
+__all__ = ["TrainResult", "calibrate", "train"]
+
+log = logging.getLogger("scanlab.detect")
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class TrainResult:
+    """A trained detector, its card, the folder it was saved to and its training metrics."""
+
+    detector: Detector
+    card: ModelCard
+    out_dir: Path
+    metrics: dict[str, Any]
+
+
+def train(
+    config: TrainConfig | str | Path,
+    *,
+    out_dir: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    device: str | None = None,
+    progress: Progress | None = None,
+) -> TrainResult:
+    """Train a detector from scratch by a recipe and save weights, card and recipe.
+
+    Parameters
+    ----------
+    config : TrainConfig, or a recipe name or YAML path
+        See :class:`TrainConfig`; ``scanlab/detect/recipes/`` holds the shipped recipes.
+    out_dir : path, optional
+        Where ``weights.pt``, ``card.json``, ``README.md`` and ``recipe.yaml`` go; default
+        ``models/<name>`` of the repository.
+    cache_dir : path, optional
+        Simulated datasets and the resumable checkpoint; default :func:`default_cache_dir`.
+    device : str, optional
+        Torch device; default CUDA when present, else CPU.
+    progress : callable, optional
+        Called as ``progress(stage, done, total)``.
+
+    Returns
+    -------
+    TrainResult
+    """
+    import torch
+
+    from scanlab.detect._detector import Detector
+    from scanlab.detect._weights import models_dir, save_weights
+    from scanlab.detect.torch_model import CargoUNet
+
+    if not isinstance(config, TrainConfig):
+        config = load_recipe(config)
+    config.check()
+    started = time.perf_counter()
+    out = Path(out_dir) if out_dir is not None else models_dir() / config.name
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(config.threads)
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    try:
+        refs = {
+            role: effective_spec(ref, config.data_pitch(ref))
+            for role, ref in (
+                ("concealed", config.concealed),
+                ("normal", config.normal),
+                ("calibration", config.calibration),
+            )
+        }
+        check_disjoint(refs)
+        items = {
+            role: build_cached(spec, cache, progress=progress, role=f"data:{role}")
+            for role, (spec, _) in refs.items()
+        }
+        pool = PatchPool(items["concealed"] + items["normal"], config.pitch_mm)
+        log.info("training data: %d scenes, %d objects", len(pool.scenes), len(pool.objects))
+
+        torch.manual_seed(config.seed)
+        model = CargoUNet(N_INPUT_CHANNELS, config.widths).to(dev)
+        history = _optimise(model, pool, config, cache, dev, progress)
+
+        card = ModelCard(
+            name=config.name,
+            description=config.description,
+            architecture={
+                "name": "CargoUNet",
+                "in_channels": N_INPUT_CHANNELS,
+                "widths": list(config.widths),
+            },
+            pitch_mm=config.pitch_mm,
+            thresholds={"dual": 0.5, "single": 0.5, "display": 0.5},
+            false_alarm_rate=config.false_alarm_rate,
+            smoothing_px=config.smoothing_px,
+            tile_px=config.tile_px,
+            overlap_px=config.overlap_px,
+        )
+        detector = Detector(model.eval(), card, device=str(dev))
+        card.calibration = calibrate(
+            detector, items["calibration"], config.false_alarm_rate, progress=progress
+        )
+        card.calibration["data"] = _data_record("calibration", refs["calibration"])
+        card.thresholds = dict(card.calibration.pop("thresholds"))
+        wall = time.perf_counter() - started
+        card.training = {
+            "recipe": config.to_dict(),
+            "data": [_data_record(role, refs[role]) for role in ("concealed", "normal")],
+            "seed": config.seed,
+            "steps": config.epochs * config.steps_per_epoch,
+            "wall_seconds": round(wall, 1),
+            "device": f"{dev.type} ({config.threads} threads)" if dev.type == "cpu" else dev.type,
+            "history": history,
+            "final": history[-1] if history else {},
+        }
+        card.created = datetime.now(UTC).isoformat(timespec="seconds")
+        card.versions = _versions()
+        save_weights(model, card, out)
+        with open(out / "recipe.yaml", "w", encoding="utf-8") as fh:
+            yaml.safe_dump(config.to_dict(), fh, sort_keys=False)
+        log.info("saved %s in %.0f s", out, wall)
+        return TrainResult(detector, card, out, {**card.training["final"], **card.calibration})
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _optimise(
+    model: Any, pool: PatchPool, config: TrainConfig, cache: Path, dev: Any, progress: Any
+) -> list[dict[str, Any]]:
+    """AdamW with a one-cycle schedule; a checkpoint after each epoch, resumed if present."""
+    import torch
+
+    total = config.epochs * config.steps_per_epoch
+    opt = torch.optim.AdamW(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=config.learning_rate, total_steps=total, pct_start=0.15
+    )
+    ckpt_path = cache / "checkpoints" / f"{config.name}-{_recipe_hash(config)}.pt"
+    history: list[dict[str, Any]] = []
+    first_epoch = 0
+    if ckpt_path.is_file():
+        state = torch.load(ckpt_path, map_location=dev, weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        first_epoch, history = int(state["epoch"]) + 1, list(state["history"])
+        log.info("resumed from %s after epoch %d", ckpt_path, first_epoch)
+    sampling = {
+        "positive_share": config.positive_share,
+        "matched_negative_share": config.matched_negative_share,
+        "hard_negative_share": config.hard_negative_share,
+        "tip_share": config.tip_share,
+        "display_share": config.display_share,
+        "single_energy_share": config.single_energy_share,
+    }
+    val_rng = np.random.default_rng([config.seed, 999_999])
+    val = [pool.batch(val_rng, config.batch_size, config.patch_px, **sampling) for _ in range(3)]
+    for epoch in range(first_epoch, config.epochs):
+        model.train()
+        rng = np.random.default_rng([config.seed, epoch])
+        torch.manual_seed(config.seed * 1000 + epoch)
+        losses = []
+        t0 = time.perf_counter()
+        if config.hard_negative_share > 0 and epoch > 0:
+            pool.hard_negatives = _mine_hard_negatives(model, pool, rng, dev)
+        for step in range(config.steps_per_epoch):
+            x, y = pool.batch(rng, config.batch_size, config.patch_px, **sampling)
+            loss = _loss(model(torch.from_numpy(x).to(dev)), torch.from_numpy(y).to(dev))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+            if progress:
+                progress("train", epoch * config.steps_per_epoch + step + 1, total)
+        record = {
+            "epoch": epoch,
+            "train_loss": round(float(np.mean(losses)), 4),
+            **_validate(model, val, dev),
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
+        history.append(record)
+        log.info("epoch %s", json.dumps(record))
+        ckpt_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = ckpt_path.with_suffix(".tmp")
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(),
+                "epoch": epoch,
+                "history": history,
+            },
+            tmp,
+        )
+        tmp.replace(ckpt_path)
+    model.eval()
+    return history
+
+
+def _mine_hard_negatives(
+    model: Any,
+    pool: PatchPool,
+    rng: np.random.Generator,
+    dev: Any,
+    *,
+    n_scenes: int = 24,
+    per_scene: int = 4,
+) -> list[tuple[int, int, int]]:
+    """The hottest local maxima of the network's map on some clean training scenes."""
+    import cv2
+    import torch
+
+    from scanlab.detect._preprocess import network_input
+
+    clean = pool.clean_scenes()
+    if not clean:
+        return []
+    picked = rng.choice(clean, size=min(n_scenes, len(clean)), replace=False)
+    stride = model.stride
+    found: list[tuple[float, int, int, int]] = []
+    model.eval()
+    with torch.inference_mode():
+        for index in picked:
+            att = pool.scenes[int(index)].attenuation.astype(np.float32)
+            planes = network_input(att[0], att[1])
+            rows, cols = planes.shape[1:]
+            pr, pc = -rows % stride, -cols % stride
+            planes = np.pad(planes, ((0, 0), (0, pr), (0, pc)), mode="edge")
+            logits = model(torch.from_numpy(planes[None]).to(dev))[0, 0, :rows, :cols]
+            prob = torch.sigmoid(logits).cpu().numpy()
+            peaks = (prob == cv2.dilate(prob, np.ones((31, 31), np.uint8))) & (prob > 0.05)
+            r, c = np.nonzero(peaks)
+            best = np.argsort(prob[r, c])[::-1][:per_scene]
+            found += [(float(prob[r[i], c[i]]), int(index), int(r[i]), int(c[i])) for i in best]
+    model.train()
+    log.info(
+        "hard negatives: %d spots, top scores %s",
+        len(found),
+        [round(s, 3) for s, *_ in sorted(found, reverse=True)[:5]],
+    )
+    return [(i, r, c) for _, i, r, c in found]
+
+
+def _loss(logits: Any, target: Any) -> Any:
+    """Pixel BCE, batch soft Dice (finds small objects) and BCE of each patch's highest
+    logit against "holds an object" (the image score is the map's maximum, so the hottest
+    pixel of clean cargo is what the calibrated threshold must clear)."""
+    import torch
+    import torch.nn.functional as F
+
+    bce = F.binary_cross_entropy_with_logits(logits, target)
+    prob = torch.sigmoid(logits)
+    dice = 1 - (2 * (prob * target).sum() + 1) / (prob.sum() + target.sum() + 1)
+    peak = logits.amax(dim=(1, 2, 3))
+    image = F.binary_cross_entropy_with_logits(peak, target.amax(dim=(1, 2, 3)))
+    return bce + dice + image
+
+
+def _validate(model: Any, batches: list[tuple[np.ndarray, np.ndarray]], dev: Any) -> dict[str, Any]:
+    import torch
+
+    model.eval()
+    losses, inter, total = [], 0.0, 0.0
+    with torch.inference_mode():
+        for x, y in batches:
+            logits = model(torch.from_numpy(x).to(dev))
+            target = torch.from_numpy(y).to(dev)
+            losses.append(float(_loss(logits, target)))
+            pred = (logits > 0).float()
+            inter += float((pred * target).sum())
+            total += float(pred.sum() + target.sum())
+    model.train()
+    return {"val_loss": round(float(np.mean(losses)), 4), "val_dice": round(2 * inter / total, 4)}
+
+
+def calibrate(
+    detector: Detector,
+    items: list[dict[str, Any]],
+    false_alarm_rate: float,
+    *,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Thresholds per input mode from the scores of clean scans (dual, single-energy and
+    display renderings of each), each letting ``false_alarm_rate`` of them through."""
+    from scanlab.io import read_scan
+
+    scores: dict[str, list[float]] = {"dual": [], "single": [], "display": []}
+    for i, item in enumerate(items):
+        scan = read_scan(item["scan_path"])
+        if not item.get("clean", True):
+            continue
+        variants = {
+            "dual": scan,
+            "single": as_single_energy(scan),
+            "display": as_display_export(scan),
+        }
+        for mode, variant in variants.items():
+            scores[mode].append(float(detector.anomaly_map(variant)[0].max()))
+        if progress:
+            progress("calibrate", i + 1, len(items))
+    thresholds = {m: calibrate_threshold(s, false_alarm_rate) for m, s in scores.items()}
+    return {
+        "thresholds": thresholds,
+        "n_clean_scans": len(scores["dual"]),
+        "clean_score_quantiles": {
+            m: [round(float(q), 5) for q in np.quantile(s, [0.5, 0.9, 0.99, 1.0])]
+            for m, s in scores.items()
+        },
+    }
+
+
+def _data_record(role: str, ref: tuple[Any, str]) -> dict[str, Any]:
+    spec, base = ref
+    return {
+        "role": role,
+        "spec": spec.name,
+        "spec_fingerprint": base,
+        "fingerprint": spec.fingerprint(),
+        "count": spec.count,
+        "seeds": [spec.seed, spec.seed + spec.count - 1],
+        "pitch_mm": spec.pitch_mm,
+    }
+
+
+def _recipe_hash(config: TrainConfig) -> str:
+    import hashlib
+
+    text = json.dumps(config.to_dict(), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _versions() -> dict[str, str]:
+    import torch
+
+    import scanlab
+
+    return {
+        "scanlab": scanlab.__version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }

@@ -1,0 +1,174 @@
+"""Named, versioned weights: where they live, how they load (with clear errors) and save."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from scanlab.detect._card import ModelCard, WeightsError
+
+if TYPE_CHECKING:
+    from scanlab.detect._detector import Detector
+    from scanlab.detect.torch_model import CargoUNet
+
+__all__ = [
+    "DetectorWeights",
+    "cargo_unet",
+    "load_detector",
+    "models_dir",
+    "record_metrics",
+    "resolve_weights",
+    "save_weights",
+]
+
+
+def models_dir() -> Path:
+    """The repository's ``models/`` folder, where named weights live."""
+    import scanlab
+
+    return Path(scanlab.__file__).resolve().parents[1] / "models"
+
+
+class DetectorWeights(StrEnum):
+    """Weights that ship with scanlab (torchvision style: ``weights=DetectorWeights.DEFAULT``)."""
+
+    CARGO_ANOMALY_V1 = "cargo-anomaly-v1"
+    """U-Net trained on simulated concealments and TIP; dual, single-energy and display input."""
+    DEFAULT = "cargo-anomaly-v1"
+
+    @property
+    def path(self) -> Path:
+        return models_dir() / self.value
+
+    def card(self) -> ModelCard:
+        return ModelCard.load(self.path / "card.json")
+
+
+def resolve_weights(weights: DetectorWeights | str | Path) -> Path:
+    """The folder holding ``card.json`` for a weights name, a folder, or a file in one."""
+    if isinstance(weights, str) and (models_dir() / weights / "card.json").is_file():
+        return models_dir() / weights
+    path = Path(weights)
+    if not path.exists():
+        found = sorted(p.parent.name for p in models_dir().glob("*/card.json"))
+        raise WeightsError(
+            f"no model named {str(weights)!r} in {models_dir()} and no such folder; "
+            f"available: {found or 'none'}"
+        )
+    if path.is_file():
+        path = path.parent
+    if not (path / "card.json").is_file():
+        raise WeightsError(f"{path}: not a model folder (no card.json)")
+    return path
+
+
+def cargo_unet(
+    *,
+    weights: DetectorWeights | str | Path | None = None,
+    in_channels: int = 4,
+    widths: Sequence[int] = (16, 32, 64, 96),
+) -> CargoUNet:
+    """Build a :class:`~scanlab.detect.torch_model.CargoUNet`, untrained or with ``weights``.
+
+    With weights the architecture comes from their card (``in_channels`` and ``widths`` are
+    ignored). Raises :class:`WeightsError` for a missing, truncated or corrupt weights file,
+    or one whose tensors do not fit the network.
+    """
+    from scanlab.detect.torch_model import CargoUNet
+
+    if weights is None:
+        return CargoUNet(in_channels, widths)
+    model, _ = _load(resolve_weights(weights))
+    return model
+
+
+def load_detector(
+    weights: DetectorWeights | str | Path = DetectorWeights.DEFAULT,
+    *,
+    device: str | None = None,
+    batch_size: int = 4,
+) -> Detector:
+    """A ready :class:`~scanlab.detect.Detector` from named weights or a model folder.
+
+    Examples
+    --------
+    >>> detector = load_detector("cargo-anomaly-v1")     # doctest: +SKIP
+    >>> detector(read_scan("truck.tif")).regions          # doctest: +SKIP
+    """
+    from scanlab.detect._detector import Detector
+
+    model, card = _load(resolve_weights(weights))
+    return Detector(model, card, device=device, batch_size=batch_size)
+
+
+def _load(folder: Path) -> tuple[CargoUNet, ModelCard]:
+    import torch
+
+    from scanlab.detect.torch_model import CargoUNet
+
+    card = ModelCard.load(folder / "card.json")
+    path = folder / card.weights_file
+    if not path.is_file():
+        raise WeightsError(f"{path}: weights file missing (named in {folder / 'card.json'})")
+    if card.weights_sha256 and _sha256(path) != card.weights_sha256:
+        raise WeightsError(
+            f"{path}: weights file is corrupt or truncated (its sha256 differs from the card's)"
+        )
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many kinds (OSError, RuntimeError, UnpicklingError...)
+        raise WeightsError(f"{path}: not a readable torch weights file: {e}") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise WeightsError(f"{path}: expected a state dict of tensors, got {type(state).__name__}")
+    arch = card.architecture
+    model = CargoUNet(arch["in_channels"], arch["widths"])
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(state) if expected[k].shape != state[k].shape)
+    if missing or unexpected or wrong:
+        raise WeightsError(
+            f"{path}: weights do not fit {arch}: missing {missing[:3]}, unexpected "
+            f"{unexpected[:3]}, wrong shape {wrong[:3]} ({len(missing)}, {len(unexpected)}, "
+            f"{len(wrong)} in all)"
+        )
+    model.load_state_dict(state)
+    return model.eval(), card
+
+
+def save_weights(model: CargoUNet, card: ModelCard, out_dir: str | Path) -> Path:
+    """Write ``weights.pt`` (a plain state dict), ``card.json`` (with the weights' sha256) and
+    ``README.md`` into ``out_dir``; return the folder."""
+    import torch
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / card.weights_file
+    tmp = path.with_suffix(".tmp")
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp)
+    tmp.replace(path)
+    card.weights_sha256 = _sha256(path)
+    card.save(out / "card.json")
+    (out / "README.md").write_text(card.to_markdown(), encoding="utf-8")
+    return out
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def record_metrics(weights: DetectorWeights | str | Path, metrics: dict[str, object]) -> Path:
+    """Store evaluation metrics in a model's card (and its README); the weights are untouched."""
+    folder = resolve_weights(weights)
+    card = ModelCard.load(folder / "card.json")
+    card.metrics = dict(metrics)
+    card.save(folder / "card.json")
+    (folder / "README.md").write_text(card.to_markdown(), encoding="utf-8")
+    return folder

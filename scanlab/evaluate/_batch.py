@@ -1,0 +1,399 @@
+"""Batch evaluation of detectors over whole datasets, serial or on a Dask cluster, resumable.
+
+Each (detector, scan) pair is one task. Its result is written atomically to
+``OUT/results/<detector>/<scan_id>.json`` as soon as it is done, so an interrupted run
+continues where it stopped and no finished result is lost or duplicated. Everything a metric
+needs is in those files (image score, regions with scores, matched objects, the scan's pixel
+histograms), so the aggregate metrics are the same whether the tasks ran serially, on two
+local workers or on a remote cluster.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from scanlab.errors import ScanlabError, SpecError
+from scanlab.evaluate._marks import Mark
+from scanlab.evaluate._matching import match_marks
+from scanlab.evaluate._metrics import PixelHistogram
+
+__all__ = [
+    "DEFAULT_FPRS",
+    "BatchResults",
+    "DetectorProtocol",
+    "evaluate_dataset",
+    "load_results",
+]
+
+#: False-alarm rates at which detection rates are reported.
+DEFAULT_FPRS = (0.01, 0.05)
+#: Bins of the per-scan pixel histograms (anomaly maps lie in [0, 1]).
+PIXEL_BINS = 1000
+#: Region-score thresholds of the FROC curve.
+FROC_THRESHOLDS = tuple(round(float(t), 3) for t in np.linspace(0.02, 0.98, 49))
+
+
+class DetectorProtocol(Protocol):
+    """What batch evaluation needs of a detector (:class:`scanlab.detect.Detector` is one).
+
+    Calling it on a scan returns an object with ``score`` (float), ``anomaly_map`` ((row,
+    col) float in [0, 1]), ``threshold`` (float) and ``regions`` (items with ``bbox``
+    (row0, col0, row1, col1) and ``score``).
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    def __call__(self, scan: Any) -> Any: ...
+
+
+@functools.cache
+def _detector(name: str) -> DetectorProtocol:
+    """Load a detector once per process (each Dask worker keeps its own)."""
+    from scanlab.detect import load_detector
+
+    detector: DetectorProtocol = load_detector(name)
+    return detector
+
+
+def _evaluate_one(
+    item: dict[str, Any], detector_name: str, out: str, matching_rule: str
+) -> dict[str, Any]:
+    """Run one detector on one scan and write its result file; never raises for bad data."""
+    from scanlab.io import read_scan
+    from scanlab.io._common import atomic_open
+    from scanlab.synth import AnswerKey
+
+    path = Path(out) / "results" / _safe(detector_name) / f"{item['scan_id']}.json"
+    result: dict[str, Any] = {"detector": detector_name, "scan_id": item["scan_id"]}
+    started = time.perf_counter()
+    try:
+        scan = read_scan(item["scan_path"])
+        key = AnswerKey.load(item["key_path"])
+        if key.shape != scan.shape:
+            raise SpecError(f"{item['key_path']}: key shape {key.shape} != scan shape {scan.shape}")
+        detector = _detector(detector_name)
+        det = detector(scan)
+        regions: list[dict[str, Any]] = [
+            {"bbox": [int(v) for v in r.bbox], "score": float(r.score)} for r in det.regions
+        ]
+        amap = np.clip(np.asarray(det.anomaly_map, dtype=np.float64), 0.0, 1.0)
+        truth = key.label_image() > 0
+        hist = PixelHistogram.from_images(
+            [truth], [amap], score_range=(0.0, 1.0), n_bins=PIXEL_BINS
+        )
+        flagged = [_region_mark(i, r) for i, r in enumerate(regions) if r["score"] >= det.threshold]
+        match = match_marks(key, flagged, rule=matching_rule)
+        hit_ids = {h.object_id for h in match.hits}
+        froc_hits, froc_fp = _froc_counts(key, regions, matching_rule)
+        result.update(
+            {
+                "clean": key.is_clean,
+                "score": float(det.score),
+                "threshold": float(det.threshold),
+                "flagged": bool(det.score >= det.threshold),
+                "regions": regions,
+                "objects": [
+                    {
+                        "object_id": o.object_id,
+                        "threat_class": o.threat_class,
+                        "level": o.difficulty.level,
+                        "detected": o.object_id in hit_ids,
+                        "overlap": round(match.overlap.get(o.object_id, 0.0), 4),
+                    }
+                    for o in key.objects
+                ],
+                "false_regions": len(match.false_alarms),
+                "froc": {"hits": froc_hits, "false_positives": froc_fp},
+                "pixels": hist.to_dict(),
+            }
+        )
+    except ScanlabError as exc:
+        result["error"] = str(exc)
+    except Exception as exc:  # one damaged item among thousands must not stop the run
+        result["error"] = f"{type(exc).__name__}: {exc}"
+    result["seconds"] = round(time.perf_counter() - started, 4)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path, "w") as fh:
+        json.dump(result, fh)
+    return result
+
+
+def _froc_counts(key: Any, regions: list[dict[str, Any]], rule: str) -> tuple[list[int], list[int]]:
+    """Hits and false regions at each of :data:`FROC_THRESHOLDS` (regions kept at >= t).
+
+    The kept sets are nested, so matching runs only where the set changes.
+    """
+    hits: dict[float, int] = {}
+    false: dict[float, int] = {}
+    previous: tuple[int, int] | None = None
+    n_kept = -1
+    for t in sorted(FROC_THRESHOLDS, reverse=True):
+        kept = [_region_mark(i, r) for i, r in enumerate(regions) if r["score"] >= t]
+        if len(kept) != n_kept or previous is None:
+            m = match_marks(key, kept, rule=rule)
+            previous, n_kept = (len(m.hits), len(m.false_alarms)), len(kept)
+        hits[t], false[t] = previous
+    return [hits[t] for t in FROC_THRESHOLDS], [false[t] for t in FROC_THRESHOLDS]
+
+
+def _region_mark(index: int, region: dict[str, Any]) -> Mark:
+    r0, c0, r1, c1 = region["bbox"]
+    return Mark(
+        mark_id=f"r{index}",
+        shape="rectangle",
+        vertices=[(r0, c0), (r1 - 1, c1 - 1)],
+        threat_class="narcotics",  # detectors flag anomalies; the class is not judged
+        confidence=min(max(region["score"], 0.0), 1.0),
+    )
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in Path(name).name)
+
+
+@dataclass
+class BatchResults:
+    """Per-scan results of every detector and the metrics computed from them."""
+
+    per_scan: dict[str, list[dict[str, Any]]]
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def evaluate_dataset(
+    manifest: str | Path,
+    detectors: Sequence[str],
+    out: str | Path,
+    *,
+    scheduler: str | None = None,
+    workers: int = 0,
+    fprs: Sequence[float] = DEFAULT_FPRS,
+    matching_rule: str = "overlap",
+    n_bootstrap: int = 1000,
+    limit: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BatchResults:
+    """Evaluate ``detectors`` on every scan of a dataset manifest; write results and a report.
+
+    Parameters
+    ----------
+    manifest : path
+        A dataset folder or its ``manifest.json`` (see :func:`scanlab.synth.build_dataset`).
+    detectors : sequence of str
+        Names (``"cargo-anomaly-v1"``, ``"baseline"``) or weights files.
+    out : path
+        Output folder: ``results/``, ``per_scan.csv``, ``per_scan.jsonl``, ``metrics.json``,
+        ``roc.png``, ``froc.png``, ``report.html``.
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:8786``).
+    workers : int
+        Without ``scheduler``: 0 runs in this process; n > 0 starts a local Dask cluster of
+        n single-threaded worker processes.
+    limit : int, optional
+        Evaluate only the first ``limit`` scans.
+    progress : callable, optional
+        ``progress(done, total)`` after each task (finished earlier ones count at once).
+    """
+    from scanlab.synth import load_manifest
+
+    out = Path(out)
+    items = load_manifest(manifest)[: limit if limit else None]
+    if not items or not detectors:
+        raise SpecError(f"{manifest}: nothing to evaluate (no scans or no detectors)")
+    tasks = []
+    done: list[dict[str, Any]] = []
+    for name in detectors:
+        for item in items:
+            path = out / "results" / _safe(name) / f"{item['scan_id']}.json"
+            previous = _read_result(path)
+            if previous is not None:
+                done.append(previous)
+            else:
+                plain = {k: str(v) if isinstance(v, Path) else v for k, v in item.items()}
+                tasks.append((plain, name))
+    total = len(tasks) + len(done)
+    if progress:
+        progress(len(done), total)
+    if tasks:
+        if scheduler is None and workers == 0:
+            for plain, name in tasks:
+                done.append(_evaluate_one(plain, name, str(out), matching_rule))
+                if progress:
+                    progress(len(done), total)
+        else:
+            done.extend(
+                _run_on_dask(
+                    tasks, str(out), matching_rule, scheduler, workers, progress, len(done), total
+                )
+            )
+    results = _collate(done, detectors)
+    results.metrics = {
+        name: summarise(results.per_scan[name], fprs=fprs, n_bootstrap=n_bootstrap)
+        for name in detectors
+    }
+    from scanlab.evaluate._report import write_batch_report
+
+    write_batch_report(results, out)
+    return results
+
+
+def _run_on_dask(
+    tasks: list[tuple[dict[str, Any], str]],
+    out: str,
+    matching_rule: str,
+    scheduler: str | None,
+    workers: int,
+    progress: Callable[[int, int], None] | None,
+    already: int,
+    total: int,
+) -> list[dict[str, Any]]:
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        futures = [
+            client.submit(_evaluate_one, plain, name, out, matching_rule, pure=False)
+            for plain, name in tasks
+        ]
+        finished = []
+        for future in as_completed(futures):
+            finished.append(future.result())
+            if progress:
+                progress(already + len(finished), total)
+        return finished
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _read_result(path: Path) -> dict[str, Any] | None:
+    """A finished result, or None if absent or unreadable (then it is computed again)."""
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return result if isinstance(result, dict) and "scan_id" in result else None
+
+
+def _collate(results: list[dict[str, Any]], detectors: Sequence[str]) -> BatchResults:
+    per_scan: dict[str, list[dict[str, Any]]] = {name: [] for name in detectors}
+    errors = []
+    for r in results:
+        if "error" in r:
+            errors.append(r)
+        per_scan.setdefault(r["detector"], []).append(r)
+    for rows in per_scan.values():
+        rows.sort(key=lambda r: r["scan_id"])
+    errors.sort(key=lambda r: (r["detector"], r["scan_id"]))
+    return BatchResults(per_scan=per_scan, errors=errors)
+
+
+def load_results(out: str | Path, detectors: Sequence[str]) -> BatchResults:
+    """Read the per-scan results of a finished (or interrupted) run back."""
+    out = Path(out)
+    found = []
+    for name in detectors:
+        for path in sorted((out / "results" / _safe(name)).glob("*.json")):
+            result = _read_result(path)
+            if result is not None:
+                found.append(result)
+    return _collate(found, detectors)
+
+
+def summarise(
+    rows: list[dict[str, Any]], *, fprs: Sequence[float] = DEFAULT_FPRS, n_bootstrap: int = 1000
+) -> dict[str, Any]:
+    """Aggregate metrics of one detector, each with a 95 % bootstrap interval over scans."""
+    from scanlab.evaluate._metrics import (
+        auroc,
+        average_precision,
+        bootstrap_ci,
+    )
+
+    ok = [r for r in rows if "error" not in r]
+    out: dict[str, Any] = {"n_scans": len(ok), "n_errors": len(rows) - len(ok)}
+    if not ok:
+        return out
+    y = np.array([not r["clean"] for r in ok])
+    s = np.array([r["score"] for r in ok])
+    hists = [PixelHistogram.from_dict(r["pixels"]) for r in ok]
+    index = np.arange(len(ok))
+
+    def with_ci(metric: Callable[[np.ndarray], float]) -> dict[str, float] | None:
+        try:
+            value = metric(index)
+        except ScanlabError:
+            return None
+        try:
+            ci = bootstrap_ci(metric, index, n=n_bootstrap, seed=0)
+        except ScanlabError:  # too few scans of one kind to resample: no interval
+            return {"value": value, "low": math.nan, "high": math.nan}
+        return {"value": value, "low": ci.low, "high": ci.high}
+
+    def pixels(ix: np.ndarray) -> PixelHistogram:
+        return functools.reduce(lambda a, b: a + b, (hists[i] for i in ix))
+
+    out["image_auroc"] = with_ci(lambda ix: auroc(y[ix], s[ix]))
+    out["average_precision"] = with_ci(lambda ix: average_precision(y[ix], s[ix]))
+    for fpr in fprs:
+        out[f"detection_rate_at_fpr_{fpr:g}"] = with_ci(
+            functools.partial(_detection_rate, y, s, fpr)
+        )
+    out["pixel_auroc"] = with_ci(lambda ix: pixels(ix).auroc())
+    out["aupro_0.3"] = with_ci(lambda ix: pixels(ix).aupro(max_fpr=0.3))
+    out["false_alarm_rate_at_threshold"] = float(
+        np.mean([r["flagged"] for r in ok if r["clean"]] or [math.nan])
+    )
+    out["recall_by_class"] = _recall_by(ok, "threat_class")
+    out["recall_by_level"] = _recall_by(ok, "level")
+    out["froc"] = _froc(ok)
+    out["seconds_per_scan"] = float(np.mean([r["seconds"] for r in ok]))
+    return out
+
+
+def _detection_rate(y: np.ndarray, s: np.ndarray, fpr: float, ix: np.ndarray) -> float:
+    from scanlab.evaluate._metrics import detection_rate_at_fpr
+
+    return detection_rate_at_fpr(y[ix], s[ix], fpr=fpr)
+
+
+def _recall_by(rows: list[dict[str, Any]], field_name: str) -> dict[str, dict[str, float]]:
+    groups: dict[str, list[bool]] = {}
+    for r in rows:
+        for o in r["objects"]:
+            groups.setdefault(o[field_name], []).append(bool(o["detected"]))
+    return {k: {"recall": float(np.mean(v)), "n": len(v)} for k, v in sorted(groups.items())}
+
+
+def _froc(rows: list[dict[str, Any]]) -> dict[str, list[float]]:
+    """Sensitivity against mean false regions per scan over :data:`FROC_THRESHOLDS`.
+
+    Each scan recorded, at every threshold, how many objects its regions of at least that
+    score hit (one-to-one matching) and how many regions hit nothing.
+    """
+    n_objects = sum(len(r["objects"]) for r in rows)
+    hits = np.sum([r["froc"]["hits"] for r in rows], axis=0)
+    fps = np.sum([r["froc"]["false_positives"] for r in rows], axis=0)
+    return {
+        "thresholds": list(FROC_THRESHOLDS),
+        "mean_false_positives": (fps / len(rows)).tolist(),
+        "sensitivity": (hits / max(n_objects, 1)).tolist(),
+    }

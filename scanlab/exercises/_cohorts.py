@@ -1,0 +1,264 @@
+"""Researchers' view of graded exams: cohorts side by side, and humans against the detector on
+the very same items."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scanlab.errors import SpecError
+from scanlab.exercises._grading import ClassResults, TraineeResult, grade
+from scanlab.exercises._package import ExamKeys, ExamPackage
+from scanlab.exercises._submission import Submission, submission_from_detections
+
+__all__ = ["CohortComparison", "compare_cohorts", "detector_submission", "write_cohort_report"]
+
+
+def detector_submission(
+    package: ExamPackage, detector: Any, keys: ExamKeys, *, detector_id: str | None = None
+) -> Submission:
+    """Run a detector (``detector(scan) -> Detection``) on every item and sign its marks.
+
+    Regions at or above the detector's own calibrated threshold become marks, so the
+    detector is graded at its operating point, exactly like a trainee.
+    """
+    name = detector_id or f"detector:{getattr(detector, 'name', 'detector')}"
+    detections: dict[str, list[tuple[tuple[int, int, int, int], float, str]]] = {}
+    times: dict[str, float] = {}
+    threshold = 0.0
+    for item_id in package.item_ids:
+        start = time.perf_counter()
+        result = detector(package.scan(item_id))
+        times[item_id] = time.perf_counter() - start
+        threshold = float(result.threshold)
+        # A detector flags anomalies, not classes; "narcotics" stands in and is not judged.
+        detections[item_id] = [
+            (tuple(int(v) for v in r.bbox), float(min(max(r.score, 0.0), 1.0)), "narcotics")  # type: ignore[misc]
+            for r in result.regions
+        ]
+    return submission_from_detections(
+        package,
+        detections,
+        detector_id=name,
+        token=keys.token(name),
+        threshold=min(max(threshold, 0.0), 1.0),
+        time_spent_s=times,
+    )
+
+
+@dataclass
+class CohortComparison:
+    """Cohort summaries and per-object human/detector outcomes of one or more graded exams."""
+
+    cohorts: list[dict[str, Any]] = field(default_factory=list)
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    by_class: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _pooled(trainees: Sequence[TraineeResult]) -> dict[str, Any]:
+    from scanlab.evaluate import d_prime, rate_ci, rates_with_correction
+
+    hits = sum(t.overall.hits for t in trainees)
+    signal = sum(t.overall.n_signal for t in trainees)
+    fas = sum(t.overall.false_alarms for t in trainees)
+    noise = sum(t.overall.n_noise for t in trainees)
+    out: dict[str, Any] = {
+        "trainees": len(trainees),
+        "hits": hits,
+        "signal_trials": signal,
+        "false_alarms": fas,
+        "noise_trials": noise,
+    }
+    if signal:
+        ci = rate_ci(hits, signal)
+        out["hit_rate"] = (ci.estimate, ci.low, ci.high)
+    if noise:
+        ci = rate_ci(fas, noise)
+        out["false_alarm_rate"] = (ci.estimate, ci.low, ci.high)
+    if signal and noise:
+        h, f = rates_with_correction(hits, signal, fas, noise)
+        out["pooled_d_prime"] = d_prime(h, f)
+    d = [t.overall.d_prime for t in trainees if math.isfinite(t.overall.d_prime)]
+    out["mean_d_prime"] = float(np.mean(d)) if d else math.nan
+    out["sd_d_prime"] = float(np.std(d, ddof=1)) if len(d) > 1 else math.nan
+    return out
+
+
+def compare_cohorts(
+    results: Sequence[ClassResults | str | Path],
+    *,
+    detector: Any | None = None,
+    packages: dict[str, ExamPackage | str | Path] | None = None,
+    passphrase: str | None = None,
+) -> CohortComparison:
+    """Aggregate graded exams by cohort and compare humans with the detector item by item.
+
+    Parameters
+    ----------
+    results : sequence of ClassResults or paths
+        Graded exams (:func:`grade` output); each is one cohort.
+    detector : callable, optional
+        ``detector(scan) -> Detection``; with ``packages`` (exam id -> package) and the
+        instructor ``passphrase`` it is run on each cohort's items and graded like a trainee.
+    """
+    loaded = [r if isinstance(r, ClassResults) else ClassResults.load(r) for r in results]
+    if not loaded:
+        raise SpecError("compare_cohorts: no graded exams given")
+    out = CohortComparison()
+    human_by_class: dict[str, list[bool]] = {}
+    machine_by_class: dict[str, list[bool]] = {}
+    for cohort in loaded:
+        humans = [t for t in cohort.trainees if not t.trainee_id.startswith("detector:")]
+        machine: TraineeResult | None = next(
+            (t for t in cohort.trainees if t.trainee_id.startswith("detector:")), None
+        )
+        if detector is not None and machine is None:
+            if not packages or cohort.exam_id not in packages or passphrase is None:
+                raise SpecError(
+                    f"exam {cohort.exam_name}: to grade the detector, pass its package "
+                    "(packages={exam_id: path}) and the passphrase"
+                )
+            pkg = packages[cohort.exam_id]
+            package = pkg if isinstance(pkg, ExamPackage) else ExamPackage.open(pkg)
+            keys = package.keys(passphrase)
+            sub = detector_submission(package, detector, keys)
+            machine = grade(
+                package, [sub], keys, rule=cohort.rule, min_iou=cohort.min_iou
+            ).trainees[0]
+        summary = {"exam": cohort.exam_name, "exam_id": cohort.exam_id, **_pooled(humans)}
+        if machine is not None:
+            summary["detector"] = {
+                "id": machine.trainee_id,
+                "hit_rate": machine.overall.hit_rate,
+                "false_alarm_rate": machine.overall.fa_rate,
+                "d_prime": machine.overall.d_prime,
+            }
+        out.cohorts.append(summary)
+        found_by: dict[str, list[bool]] = {}
+        facts: dict[str, Any] = {}
+        for t in humans:
+            for o in t.objects:
+                key = f"{o.item_id}/{o.object_id}"
+                found_by.setdefault(key, []).append(o.hit)
+                facts[key] = o
+        machine_hits = (
+            {f"{o.item_id}/{o.object_id}": o.hit for o in machine.objects} if machine else {}
+        )
+        for key, hits in sorted(found_by.items()):
+            o = facts[key]
+            share = float(np.mean(hits))
+            out.objects.append(
+                {
+                    "exam": cohort.exam_name,
+                    "item_id": o.item_id,
+                    "object_id": o.object_id,
+                    "threat_class": o.threat_class,
+                    "level": o.level,
+                    "contrast": o.contrast,
+                    "humans_found": share,
+                    "n_humans": len(hits),
+                    "detector_found": machine_hits.get(key),
+                }
+            )
+            human_by_class.setdefault(o.threat_class, []).extend(hits)
+            if key in machine_hits:
+                machine_by_class.setdefault(o.threat_class, []).append(machine_hits[key])
+    for cls in sorted(human_by_class):
+        out.by_class[cls] = {
+            "human_recall": float(np.mean(human_by_class[cls])),
+            "human_marks": len(human_by_class[cls]),
+            "detector_recall": float(np.mean(machine_by_class[cls]))
+            if machine_by_class.get(cls)
+            else None,
+            "objects": len(machine_by_class.get(cls, [])),
+        }
+    return out
+
+
+def write_cohort_report(comparison: CohortComparison, out: str | Path) -> list[Path]:
+    """``cohorts.csv``, ``objects.csv``, ``humans_vs_detector.png`` and ``cohorts.html``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from scanlab.io._common import atomic_open
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, rows in (("cohorts.csv", comparison.cohorts), ("objects.csv", comparison.objects)):
+        buffer = io.StringIO()
+        flat = [{k: v for k, v in r.items() if not isinstance(v, dict)} for r in rows]
+        fields = sorted({k for r in flat for k in r})
+        writer = csv.DictWriter(buffer, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(flat)
+        with atomic_open(out / name, "w") as fh:
+            fh.write(buffer.getvalue())
+        paths.append(out / name)
+    classes = list(comparison.by_class)
+    fig, ax = plt.subplots(figsize=(max(5, 1.2 * len(classes) + 2), 4))
+    x = np.arange(len(classes))
+    human = [comparison.by_class[c]["human_recall"] for c in classes]
+    machine = [comparison.by_class[c]["detector_recall"] or 0.0 for c in classes]
+    ax.bar(x - 0.2, human, 0.4, label="trainees (mean)")
+    ax.bar(x + 0.2, machine, 0.4, label="detector")
+    ax.set_xticks(x, classes, rotation=20)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("share of objects found")
+    ax.set_title("humans and the detector on the same items")
+    ax.legend()
+    fig.tight_layout()
+    with atomic_open(out / "humans_vs_detector.png") as fh:
+        fig.savefig(fh, format="png", dpi=110)
+    plt.close(fig)
+    paths.append(out / "humans_vs_detector.png")
+
+    def rate(v: Any) -> str:
+        if isinstance(v, tuple | list) and len(v) == 3:
+            return f"{v[0]:.2f} [{v[1]:.2f}, {v[2]:.2f}]"
+        return "-" if v is None else f"{v:.2f}" if isinstance(v, float) else html.escape(str(v))
+
+    table = "".join(
+        f"<tr><td>{html.escape(c['exam'])}</td><td>{c['trainees']}</td>"
+        f"<td>{rate(c.get('hit_rate'))}</td><td>{rate(c.get('false_alarm_rate'))}</td>"
+        f"<td>{rate(c.get('mean_d_prime'))} &plusmn; {rate(c.get('sd_d_prime'))}</td>"
+        f"<td>{rate((c.get('detector') or {}).get('hit_rate'))}</td>"
+        f"<td>{rate((c.get('detector') or {}).get('false_alarm_rate'))}</td></tr>"
+        for c in comparison.cohorts
+    )
+    disagree = [
+        o
+        for o in comparison.objects
+        if o["detector_found"] is not None and (o["humans_found"] >= 0.5) != o["detector_found"]
+    ]
+    items = "".join(
+        f"<li>{html.escape(o['exam'])} {html.escape(o['item_id'])}: "
+        f"{html.escape(o['threat_class'])} "
+        f"({o['level']}) - found by {o['humans_found']:.0%} of trainees, "
+        f"{'found' if o['detector_found'] else 'missed'} by the detector</li>"
+        for o in disagree
+    )
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>cohorts</title>
+<style>body{{font-family:sans-serif;margin:2em}}td,th{{border:1px solid #ccc;padding:4px 8px}}
+table{{border-collapse:collapse}}</style></head><body><h1>Cohorts and the detector</h1>
+<table><tr><th>exam</th><th>trainees</th><th>hit rate [95 %]</th><th>false alarms [95 %]</th>
+<th>d' mean &plusmn; sd</th><th>detector hit rate</th><th>detector false alarms</th></tr>
+{table}</table>
+<img src="humans_vs_detector.png" alt="humans vs detector">
+<h2>Where most trainees and the detector disagree</h2><ul>{items or "<li>nowhere</li>"}</ul>
+</body></html>"""
+    with atomic_open(out / "cohorts.html", "w") as fh:
+        fh.write(page)
+    paths.append(out / "cohorts.html")
+    return paths
