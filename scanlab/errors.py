@@ -6,6 +6,7 @@ __all__ = [
     "CalibrationError",
     "CorruptFileError",
     "MissingChannelError",
+    "MissingDependencyError",
     "PassphraseError",
     "ScanValidationError",
     "ScanlabError",
@@ -33,6 +34,10 @@ class ScanValidationError(ScanlabError):
 
 class MissingChannelError(ScanlabError):
     """An operation needs a channel (for example low energy) that the scan does not have."""
+
+
+class MissingDependencyError(ScanlabError):
+    """A feature needs an optional package that is not installed (for example torch)."""
 
 
 class CalibrationError(ScanlabError):

@@ -173,6 +173,7 @@ class PatchPool:
         hard_negative_share: float = 0.0,
         display_share: float,
         single_energy_share: float,
+        sharpness_share: float = 0.0,
     ) -> tuple[np.ndarray, np.ndarray]:
         """(B, 4, P, P) network input and (B, 1, P, P) float32 truth masks."""
         xs, ys = [], []
@@ -190,6 +191,8 @@ class PatchPool:
                 att, label = self._tip(rng, att, label)
             if rng.random() < 0.5:  # the scan direction is arbitrary; gravity is not
                 att, label = att[:, :, ::-1], label[:, ::-1]
+            if rng.random() < sharpness_share:
+                att = _change_sharpness(att, rng)
             mode = rng.random()
             if mode < display_share:
                 planes = network_input(_display_roundtrip(att[0], rng), display=True)
@@ -257,6 +260,15 @@ class PatchPool:
             rng=rng,
         )
         return new.data, label | obj.full_mask(label.shape)
+
+
+def _change_sharpness(att: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Blur (amount < 0) or unsharp-mask (amount > 0) every plane by a random amount."""
+    sigma = float(rng.uniform(0.5, 1.5))
+    amount = float(rng.uniform(-1.0, 1.0))
+    planes = np.ascontiguousarray(att, dtype=np.float32)
+    smooth = np.stack([cv2.GaussianBlur(p, (0, 0), sigma) for p in planes])
+    return planes + np.float32(amount) * (planes - smooth)
 
 
 def _fit(a: np.ndarray, p: int) -> np.ndarray:

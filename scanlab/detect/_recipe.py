@@ -68,6 +68,10 @@ class TrainConfig:
     display_share, single_energy_share : float
         Share of patches shown as a display export (random display curve, JPEG) or with the
         low-energy channel removed.
+    sharpness_share : float
+        Share of patches blurred or sharpened by a random amount: scanners differ in pitch
+        and spot size, and a scan taken at the model's pitch is sharper than one resampled
+        to it.
     false_alarm_rate : float
         Share of clean calibration scans each threshold may flag.
     tile_px, overlap_px, smoothing_px : int
@@ -104,6 +108,7 @@ class TrainConfig:
     tip_share: float = 0.3
     display_share: float = 0.25
     single_energy_share: float = 0.2
+    sharpness_share: float = 0.0
     false_alarm_rate: float = 0.01
     tile_px: int = 512
     overlap_px: int = 96
@@ -168,6 +173,7 @@ class TrainConfig:
             "tip_share",
             "display_share",
             "single_energy_share",
+            "sharpness_share",
         )
         for key in shares:
             value = getattr(self, key)

@@ -77,10 +77,12 @@ def train(
     -------
     TrainResult
     """
+    from scanlab.detect._weights import models_dir, require_torch, save_weights
+
+    require_torch()
     import torch
 
     from scanlab.detect._detector import Detector
-    from scanlab.detect._weights import models_dir, save_weights
     from scanlab.detect.torch_model import CargoUNet
 
     if not isinstance(config, TrainConfig):
@@ -173,7 +175,7 @@ def _optimise(
     history: list[dict[str, Any]] = []
     first_epoch = 0
     if ckpt_path.is_file():
-        state = torch.load(ckpt_path, map_location=dev, weights_only=False)
+        state = torch.load(ckpt_path, map_location=dev, weights_only=True)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
@@ -186,6 +188,7 @@ def _optimise(
         "tip_share": config.tip_share,
         "display_share": config.display_share,
         "single_energy_share": config.single_energy_share,
+        "sharpness_share": config.sharpness_share,
     }
     val_rng = np.random.default_rng([config.seed, 999_999])
     val = [pool.batch(val_rng, config.batch_size, config.patch_px, **sampling) for _ in range(3)]

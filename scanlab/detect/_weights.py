@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scanlab.detect._card import ModelCard, WeightsError
+from scanlab.errors import MissingDependencyError
 
 if TYPE_CHECKING:
     from scanlab.detect._detector import Detector
@@ -20,9 +21,21 @@ __all__ = [
     "load_detector",
     "models_dir",
     "record_metrics",
+    "require_torch",
     "resolve_weights",
     "save_weights",
 ]
+
+
+def require_torch() -> None:
+    """MissingDependencyError, saying how to install it, unless torch can be imported."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise MissingDependencyError(
+            "scanlab.detect needs torch, which is not installed: "
+            "pip install 'scanlab[torch]' (or torch==2.14.1 and torchvision==0.29.1)"
+        ) from None
 
 
 def models_dir() -> Path:
@@ -77,6 +90,7 @@ def cargo_unet(
     ignored). Raises :class:`WeightsError` for a missing, truncated or corrupt weights file,
     or one whose tensors do not fit the network.
     """
+    require_torch()
     from scanlab.detect.torch_model import CargoUNet
 
     if weights is None:
@@ -98,6 +112,7 @@ def load_detector(
     >>> detector = load_detector("cargo-anomaly-v1")     # doctest: +SKIP
     >>> detector(read_scan("truck.tif")).regions          # doctest: +SKIP
     """
+    require_torch()
     from scanlab.detect._detector import Detector
 
     model, card = _load(resolve_weights(weights))

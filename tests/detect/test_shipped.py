@@ -24,12 +24,12 @@ def detector():
 @pytest.fixture(scope="module")
 def concealed():
     spec = SceneSpec("container_20ft", "paper_goods", 0.6, ["stowaway"])
-    return generate_scene(spec, SEED, pitch_mm=10.0)
+    return generate_scene(spec, SEED, pitch_mm=5.0)
 
 
 @pytest.fixture(scope="module")
 def clean():
-    return generate_scene(SceneSpec("container_20ft", "textiles", 0.6), SEED + 1, pitch_mm=10.0)
+    return generate_scene(SceneSpec("container_20ft", "textiles", 0.6), SEED + 1, pitch_mm=5.0)
 
 
 def hits(key: AnswerKey, detection) -> int:
@@ -70,12 +70,28 @@ def test_display_png_and_tip(detector, concealed, clean, tmp_path):
     # TIP of a threat into the display image itself, as an instructor would do it.
     tipped, obj = project_threat(
         shown,
-        render_threat("stowaway", pitch_mm=10.0),
-        row=300,
-        col=600,
+        render_threat("stowaway", pitch_mm=5.0),
+        row=600,
+        col=1200,
         rng=np.random.default_rng(0),
     )
     found = detector(tipped)
     assert found.is_anomalous
     assert hits(AnswerKey("tip", tipped.shape, [obj]), found) == 1
     assert detector(as_display_export(concealed.scan)).is_anomalous
+
+
+@pytest.mark.parametrize("pitch_mm", [4.0, 7.5, 10.0])
+def test_other_pitches(detector, pitch_mm):
+    """Scanners differ in pitch: scans taken at the model's own pitch (10 mm), or finer or
+    coarser than the 5 mm of the training scans, are neither all flagged nor all missed."""
+    seeds = range(SEED + 10, SEED + 14)
+    clean = [SceneSpec("container_20ft", c, 0.6) for c in ("textiles", "rice")]
+    flagged = [
+        detector(generate_scene(spec, seed, pitch_mm=pitch_mm).scan).is_anomalous
+        for spec, seed in zip(clean * 2, seeds, strict=True)
+    ]
+    assert sum(flagged) <= 1
+    spec = SceneSpec("container_20ft", "paper_goods", 0.6, ["false_wall"])
+    scene = generate_scene(spec, SEED + 20, pitch_mm=pitch_mm)
+    assert hits(scene.key, detector(scene.scan)) == 1

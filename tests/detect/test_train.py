@@ -27,6 +27,7 @@ def tiny_config(**changes) -> TrainConfig:
         "steps_per_epoch": 1,
         "positive_share": 0.4,
         "hard_negative_share": 0.3,
+        "sharpness_share": 0.5,
         "batch_size": 2,
         "patch_px": 64,
         "tile_px": 128,
@@ -114,3 +115,24 @@ def test_bad_recipes_name_the_field(tmp_path, change, message):
 def test_unknown_recipe():
     with pytest.raises(SpecError, match="no such recipe"):
         load_recipe("no-such-recipe")
+
+
+def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path, cache_dir):
+    config = tiny_config(name="tiny-resume", epochs=2, steps_per_epoch=2)
+    first = train(config, out_dir=tmp_path / "a", cache_dir=cache_dir)
+    checkpoints = list((cache_dir / "checkpoints").glob("tiny-resume-*.pt"))
+    assert len(checkpoints) == 1
+    # The same recipe again finds the finished checkpoint: no step is repeated, and the
+    # weights and the history are the first run's.
+    steps = []
+    again = train(
+        config,
+        out_dir=tmp_path / "b",
+        cache_dir=cache_dir,
+        progress=lambda stage, i, n: steps.append(i) if stage == "train" else None,
+    )
+    assert steps == []
+    assert again.card.training["history"] == first.card.training["history"]
+    assert (tmp_path / "a" / "weights.pt").read_bytes() == (
+        tmp_path / "b" / "weights.pt"
+    ).read_bytes()
