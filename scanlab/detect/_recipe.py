@@ -4,13 +4,11 @@ seed, pitch, model size, steps, augmentation, calibration). Checked field by fie
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from scanlab._specfiles import read_spec_file, shipped_names
 from scanlab.errors import SpecError
 
 __all__ = ["DataRef", "TrainConfig", "load_recipe", "recipe_names"]
@@ -215,23 +213,10 @@ def _data_ref(raw: Any, key: str, source: str | Path) -> DataRef:
 
 def recipe_names() -> tuple[str, ...]:
     """Names of the recipes that ship with scanlab."""
-    return tuple(sorted(p.stem for p in RECIPE_DIR.glob("*.yaml")))
+    return shipped_names(RECIPE_DIR)
 
 
 def load_recipe(name_or_path: str | Path) -> TrainConfig:
     """A shipped recipe by name, or a YAML/JSON recipe file by path."""
-    path = Path(name_or_path)
-    if not path.is_file():
-        candidate = RECIPE_DIR / f"{name_or_path}.yaml"
-        if not candidate.is_file():
-            raise SpecError(
-                f"{name_or_path}: no such recipe file, and not a shipped recipe "
-                f"({', '.join(recipe_names()) or 'none'})"
-            )
-        path = candidate
-    try:
-        text = path.read_text(encoding="utf-8")
-        raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
-        raise SpecError(f"{path}: cannot parse the recipe: {exc}") from None
+    raw, path = read_spec_file(name_or_path, RECIPE_DIR, "recipe")
     return TrainConfig.from_dict(raw, source=path)

@@ -341,9 +341,9 @@ def calibrate(
 
     scores: dict[str, list[float]] = {"dual": [], "single": [], "display": []}
     for i, item in enumerate(items):
-        scan = read_scan(item["scan_path"])
         if not item.get("clean", True):
             continue
+        scan = read_scan(item["scan_path"])
         variants = {
             "dual": scan,
             "single": as_single_energy(scan),

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scanlab._specfiles import file_sha256
 from scanlab.detect._card import ModelCard, WeightsError
 from scanlab.errors import MissingDependencyError
 
@@ -128,7 +128,7 @@ def _load(folder: Path) -> tuple[CargoUNet, ModelCard]:
     path = folder / card.weights_file
     if not path.is_file():
         raise WeightsError(f"{path}: weights file missing (named in {folder / 'card.json'})")
-    if card.weights_sha256 and _sha256(path) != card.weights_sha256:
+    if card.weights_sha256 and file_sha256(path) != card.weights_sha256:
         raise WeightsError(
             f"{path}: weights file is corrupt or truncated (its sha256 differs from the card's)"
         )
@@ -165,18 +165,10 @@ def save_weights(model: CargoUNet, card: ModelCard, out_dir: str | Path) -> Path
     tmp = path.with_suffix(".tmp")
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp)
     tmp.replace(path)
-    card.weights_sha256 = _sha256(path)
+    card.weights_sha256 = file_sha256(path)
     card.save(out / "card.json")
     (out / "README.md").write_text(card.to_markdown(), encoding="utf-8")
     return out
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def record_metrics(weights: DetectorWeights | str | Path, metrics: dict[str, object]) -> Path:

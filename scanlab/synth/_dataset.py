@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from scanlab._specfiles import file_sha256, read_spec_file, shipped_names
 from scanlab.errors import SpecError
 from scanlab.synth._answer_key import DIFFICULTY_LEVELS
 from scanlab.synth._cargo import CARGO_TYPES
@@ -160,25 +161,12 @@ class DatasetSpec:
 
 def dataset_names() -> tuple[str, ...]:
     """Names of the dataset specs that ship with scanlab."""
-    return tuple(sorted(p.stem for p in SPEC_DIR.glob("*.yaml")))
+    return shipped_names(SPEC_DIR)
 
 
 def load_dataset_spec(name_or_path: str | Path) -> DatasetSpec:
     """A shipped spec by name, or a YAML/JSON file by path."""
-    path = Path(name_or_path)
-    if not path.exists():
-        candidate = SPEC_DIR / f"{name_or_path}.yaml"
-        if not candidate.exists():
-            raise SpecError(
-                f"{name_or_path}: no such spec file, and not a shipped spec name "
-                f"({', '.join(dataset_names())})"
-            )
-        path = candidate
-    try:
-        text = path.read_text(encoding="utf-8")
-        raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (OSError, ValueError, yaml.YAMLError) as exc:
-        raise SpecError(f"{path}: cannot parse the spec: {exc}") from None
+    raw, path = read_spec_file(name_or_path, SPEC_DIR, "spec")
     return DatasetSpec.from_dict(raw, source=path)
 
 
@@ -226,14 +214,6 @@ def _item(spec: DatasetSpec, index: int) -> Scene:
     return best
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def build_dataset(
     spec: DatasetSpec,
     out: str | Path,
@@ -279,7 +259,7 @@ def build_dataset(
                 "key": str(key_path.relative_to(out)),
                 "declaration": str(declaration_path.relative_to(out)),
                 "sha256": {
-                    str(p.relative_to(out)): _sha256(p)
+                    str(p.relative_to(out)): file_sha256(p)
                     for p in [*written, key_path, declaration_path]
                 },
                 "clean": scene.key.is_clean,
@@ -320,7 +300,7 @@ def _previous_items(out: Path) -> list[dict[str, Any]]:
 def _intact(out: Path, item: dict[str, Any]) -> bool:
     try:
         return all(
-            (out / name).exists() and _sha256(out / name) == digest
+            (out / name).exists() and file_sha256(out / name) == digest
             for name, digest in item["sha256"].items()
         )
     except (KeyError, TypeError, AttributeError):
