@@ -29,7 +29,12 @@ from scanlab.synth._declaration import (
     DeclaredGoods,
     check_declaration,
 )
-from scanlab.synth._vehicles import VEHICLE_TYPES, draw_vehicle, vehicle_extent_mm
+from scanlab.synth._vehicles import (
+    VEHICLE_TYPES,
+    VehicleLayout,
+    draw_vehicle,
+    vehicle_extent_mm,
+)
 
 __all__ = [
     "DECLARATION_MODES",
@@ -117,13 +122,15 @@ class SceneSpec:
 
 @dataclass
 class Scene:
-    """A simulated scan with its answer key (which holds the declaration)."""
+    """A simulated scan with its answer key (which holds the declaration) and the layout of
+    the vehicle drawn (where its body, floor and wheels are, in scene millimetres)."""
 
     scan: Scan
     key: AnswerKey
     spec: SceneSpec
     seed: int
     ideal_attenuation: np.ndarray = field(repr=False)
+    layout: VehicleLayout = field(repr=False)
 
 
 @functools.cache
@@ -235,9 +242,26 @@ def generate_scene(
         declaration_consistent=consistent,
         inconsistencies=reasons,
         true_load=true_load,
-        attributes={"spec": spec.to_dict(), "seed": seed, "tare_kg": layout.tare_kg},
+        attributes={
+            "spec": spec.to_dict(),
+            "seed": seed,
+            "tare_kg": layout.tare_kg,
+            # The body's outer box in pixels (col front, col rear, row of the roof, row of
+            # the floor's underside): where an export crops to.
+            "body_px": _body_px(layout.body_mm, canvas),
+        },
     )
-    return Scene(scan, key, spec, seed, -np.log(np.maximum(ideal_t, 1e-30)))
+    return Scene(scan, key, spec, seed, -np.log(np.maximum(ideal_t, 1e-30)), layout)
+
+
+def _body_px(body_mm: tuple[float, float, float, float], canvas: Canvas) -> list[float]:
+    x0, x1, z_floor, z_roof = body_mm
+    return [
+        round(float(canvas.col_of(x0)), 1),
+        round(float(canvas.col_of(x1)), 1),
+        round(float(canvas.row_of(z_roof)), 1),
+        round(float(canvas.row_of(z_floor)), 1),
+    ]
 
 
 def _key_object(

@@ -45,7 +45,11 @@ class CargoSpace:
 
 @dataclass(frozen=True)
 class VehicleLayout:
-    """Where a drawn vehicle's parts are, for the cargo and concealment generators."""
+    """Where a drawn vehicle's parts are, for the cargo and concealment generators.
+
+    ``body_mm`` is the load body's outer box in scene coordinates (mm): (x front, x rear,
+    z of the floor's underside, z of the roof), the box a scanner's software crops to.
+    """
 
     vehicle_type: str
     cargo: CargoSpace
@@ -54,6 +58,7 @@ class VehicleLayout:
     spare_wheel_xz: tuple[float, float] | None
     wheel_centres_x: tuple[float, ...]
     tare_kg: float
+    body_mm: tuple[float, float, float, float]
 
 
 def vehicle_extent_mm(vehicle_type: str) -> tuple[float, float]:
@@ -258,7 +263,8 @@ def _container_on_chassis(
     spare = (x_front + 0.45 * length, 700.0)
     _spare_wheel(canvas, *spare)
     tare = 2200.0 if length < 7000 else 3750.0
-    return VehicleLayout(vehicle_type, cargo, x_front + 150, cargo.z0, spare, centres, tare)
+    body = (x_front, x_front + length, DECK_MM, DECK_MM + 2591.0)
+    return VehicleLayout(vehicle_type, cargo, x_front + 150, cargo.z0, spare, centres, tare, body)
 
 
 def _spare_wheel(canvas: Canvas, xc: float, zc: float) -> None:
@@ -294,7 +300,8 @@ def _curtain_side(canvas: Canvas, rng: np.random.Generator) -> VehicleLayout:
     cargo = CargoSpace(x_front + 70, x_rear - 70, bed_top, z_top - 60, 245.0)
     spare = (x_front + 0.4 * length, 700.0)
     _spare_wheel(canvas, *spare)
-    return VehicleLayout("curtain_side", cargo, x_front + 63, bed_top, spare, centres, 6500.0)
+    body = (x_front, x_rear, DECK_MM - 150.0, z_top)
+    return VehicleLayout("curtain_side", cargo, x_front + 63, bed_top, spare, centres, 6500.0, body)
 
 
 def _box_truck(canvas: Canvas, rng: np.random.Generator) -> VehicleLayout:
@@ -325,4 +332,7 @@ def _box_truck(canvas: Canvas, rng: np.random.Generator) -> VehicleLayout:
     for x in np.arange(x_body + 600, x_rear - 300, 600.0):
         canvas.add("aluminium", canvas.box(float(x), floor, 40, height, 2 * 0.4))  # posts
     cargo = CargoSpace(x_body + 45, x_rear - 45, floor + 100, floor + height - 35, 236.0)
-    return VehicleLayout("box_truck", cargo, x_body + 40, cargo.z0, None, (1000.0, axle_x), 5500.0)
+    body = (x_body, x_rear, 1050.0, floor + height)
+    return VehicleLayout(
+        "box_truck", cargo, x_body + 40, cargo.z0, None, (1000.0, axle_x), 5500.0, body
+    )

@@ -174,3 +174,23 @@ def test_bad_scene_specs_name_the_field(fields, message):
         SceneSpec(**fields)
     with pytest.raises(SpecError, match="unknown field"):
         SceneSpec.from_dict({"colour": "red"})
+
+
+@pytest.mark.parametrize("vehicle", VEHICLE_TYPES)
+def test_body_box_is_where_the_body_is_drawn(vehicle):
+    scene = generate_scene(SceneSpec(vehicle, "empty", 0.0), 4, pitch_mm=PITCH)
+    att = scene.ideal_attenuation[0]
+    x0, x1, z_floor, z_roof = scene.layout.body_mm
+    c0, c1, r_roof, r_floor = scene.key.attributes["body_px"]
+    assert (c0, c1) == pytest.approx((x0 / PITCH, x1 / PITCH), abs=0.1)
+    expected_rows = ((4600 - z_roof) / PITCH, (4600 - z_floor) / PITCH)
+    assert (r_roof, r_floor) == pytest.approx(expected_rows, abs=0.1)
+    # Half-way up the body there is wall inside the box and open air just beyond either end.
+    row = round((r_roof + r_floor) / 2)
+    inside = att[row, round(c0) + 5 : round(c1) - 5]
+    assert inside.min() > 0.005
+    assert att[row, round(c1) + 3 : round(c1) + 8].max() < 0.002
+    # Just above the roof is air; just below it, the roof seen along the width.
+    cols = slice(round(c0) + 10, round(c1) - 10)
+    assert att[int(r_roof) - 2, cols].max() < 0.002
+    assert np.median(att[int(r_roof) : int(r_roof) + 4, cols].max(axis=0)) > 0.05
