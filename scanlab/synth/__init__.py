@@ -26,7 +26,16 @@ from scanlab.synth._declaration import (
     DeclaredGoods,
     check_declaration,
 )
-from scanlab.synth._display import display_to_attenuation, render_display
+from scanlab.synth._display import (
+    VENDOR_PIPELINES,
+    DisplayCurve,
+    Export,
+    VendorPipeline,
+    display_to_attenuation,
+    random_pipeline,
+    render_display,
+    render_export,
+)
 from scanlab.synth._n4246 import RealismFigures, realism_figures
 from scanlab.synth._scene import (
     DECLARATION_MODES,
@@ -48,16 +57,20 @@ __all__ = [
     "THREAT_CLASSES",
     "THREAT_LIBRARY",
     "VEHICLE_TYPES",
+    "VENDOR_PIPELINES",
     "AnswerKey",
     "CargoDeclaration",
     "DatasetSpec",
     "DeclaredGoods",
     "Difficulty",
+    "DisplayCurve",
+    "Export",
     "KeyObject",
     "RealismFigures",
     "Scene",
     "SceneSpec",
     "Threat",
+    "VendorPipeline",
     "build_dataset",
     "check_declaration",
     "cut_threat",
@@ -68,7 +81,9 @@ __all__ = [
     "load_manifest",
     "measure_difficulty",
     "project_threat",
+    "random_pipeline",
     "realism_figures",
     "render_display",
+    "render_export",
     "render_threat",
 ]

@@ -246,8 +246,8 @@ def generate_scene(
             "spec": spec.to_dict(),
             "seed": seed,
             "tare_kg": layout.tare_kg,
-            # The body's outer box in pixels (col front, col rear, row of the roof, row of
-            # the floor's underside): where an export crops to.
+            # The body's outer box in pixels (row of the roof, col of the front, row of the
+            # floor's underside, col of the rear), like an object's bbox: where exports crop.
             "body_px": _body_px(layout.body_mm, canvas),
         },
     )
@@ -257,10 +257,10 @@ def generate_scene(
 def _body_px(body_mm: tuple[float, float, float, float], canvas: Canvas) -> list[float]:
     x0, x1, z_floor, z_roof = body_mm
     return [
-        round(float(canvas.col_of(x0)), 1),
-        round(float(canvas.col_of(x1)), 1),
         round(float(canvas.row_of(z_roof)), 1),
+        round(float(canvas.col_of(x0)), 1),
         round(float(canvas.row_of(z_floor)), 1),
+        round(float(canvas.col_of(x1)), 1),
     ]
 
 

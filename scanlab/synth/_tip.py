@@ -202,7 +202,7 @@ def project_threat(
     >>> obj.threat_class, obj.concealment, new.metadata.scan_id == host.metadata.scan_id
     ('weapon', 'tip', True)
     """
-    from scanlab.synth._display import display_to_attenuation, render_display
+    from scanlab.synth._display import DisplayCurve, display_to_attenuation, render_display
     from scanlab.synth._scene import measure_difficulty
 
     patch, mask = _warp(
@@ -253,14 +253,13 @@ def project_threat(
         },
     )
     if host.representation is Representation.DISPLAY:
-        params = host.metadata.attributes.get("display", {})
         rendered = render_display(
             Scan(
                 att,
                 Representation.ATTENUATION,
                 dataclasses.replace(meta, air_level=None, dark_level=None),
             ),
-            **{k: v for k, v in params.items() if k in ("contrast", "power", "black_attenuation")},
+            curve=DisplayCurve.from_record(host.metadata.attributes.get("display")),
             bits=8 * host.data.dtype.itemsize,
         )
         new = host.replace(data=rendered.data, metadata=meta)

@@ -181,7 +181,7 @@ def test_body_box_is_where_the_body_is_drawn(vehicle):
     scene = generate_scene(SceneSpec(vehicle, "empty", 0.0), 4, pitch_mm=PITCH)
     att = scene.ideal_attenuation[0]
     x0, x1, z_floor, z_roof = scene.layout.body_mm
-    c0, c1, r_roof, r_floor = scene.key.attributes["body_px"]
+    r_roof, c0, r_floor, c1 = scene.key.attributes["body_px"]
     assert (c0, c1) == pytest.approx((x0 / PITCH, x1 / PITCH), abs=0.1)
     expected_rows = ((4600 - z_roof) / PITCH, (4600 - z_floor) / PITCH)
     assert (r_roof, r_floor) == pytest.approx(expected_rows, abs=0.1)

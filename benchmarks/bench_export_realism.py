@@ -1,0 +1,125 @@
+"""How far scanlab's vendor exports are from real ones: ../shared/realism/compare.py, per commodity.
+
+Run: ``.venv/bin/python benchmarks/bench_export_realism.py [--per-goods 30] [--out DIR]
+[--pipeline random|linear|...] [--goods coffee ...]``.
+
+For each commodity of the real set (242 real 8-bit exports of container scans from one
+customs administration, described by statistics only in ``../shared/realism``), simulates
+``--per-goods`` clean scenes of that load in the containers it travels in, renders each as a
+vendor export (:func:`scanlab.synth.render_export`: crop to the container plus a chassis
+strip, tone curve, noise reduction, sharpening, JPEG; by default a pipeline drawn from the
+vendor family for each scan), and runs ``compare.py`` on each commodity's exports and on all
+of them. Prints the cross-validated logistic AUROC (0.5: the statistics cannot tell the sets
+apart; 1.0: always), the number of single statistics above 0.9, and the statistics that
+separate most. The real images are never read: only their statistics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from scanlab.synth import (
+    CARGO_TYPES,
+    VEHICLE_TYPES,
+    SceneSpec,
+    generate_scene,
+    random_pipeline,
+    render_export,
+)
+
+#: Real commodity (compare.py's ``--goods``) -> (scanlab cargo type, vehicles it travels in).
+GOODS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "frozen beef": ("frozen_beef", ("reefer_40ft", "reefer_20ft")),
+    "frozen poultry": ("frozen_poultry", ("reefer_40ft", "reefer_20ft")),
+    "citrus fruit": ("citrus", ("reefer_40ft",)),
+    "coffee": ("coffee", ("container_20ft",)),
+    "groundnuts": ("groundnuts", ("container_20ft", "container_40ft")),
+    "sugar": ("sugar", ("container_20ft",)),
+    "soybean meal": ("soybean_meal", ("container_20ft", "container_40ft")),
+    "tyres": ("tyres", ("container_40ft", "container_40ft_hc")),
+    "cotton": ("cotton", ("container_40ft", "container_40ft_hc")),
+}
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def render_goods(goods: str, n: int, out: Path, pipeline: str, seed0: int) -> tuple[int, float]:
+    """Render ``n`` exports of one commodity into ``out``; (count, seconds)."""
+    cargo, vehicles = GOODS[goods]
+    vehicles = tuple(v for v in vehicles if v in VEHICLE_TYPES) or ("container_40ft",)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    for i in range(n):
+        rng = np.random.default_rng([seed0, i])
+        vehicle = vehicles[i % len(vehicles)]
+        fill = float(rng.uniform(0.75, 1.0))
+        scene = generate_scene(SceneSpec(vehicle, cargo, fill), seed=seed0 * 1000 + i)
+        chosen = random_pipeline(rng) if pipeline == "random" else pipeline
+        export = render_export(scene.scan, chosen, body_px=scene.key.attributes["body_px"], rng=rng)
+        path = out / f"{cargo}-{i:03d}.jpg"
+        if export.encoded is not None:
+            path.write_bytes(export.encoded)
+        else:
+            import cv2
+
+            cv2.imwrite(str(path.with_suffix(".png")), export.scan.data[0])
+    return n, time.perf_counter() - start
+
+
+def compare(folder: Path, realism: Path, goods: str | None, top: int) -> tuple[float, int, str]:
+    """Run compare.py; (logistic AUROC, single statistics above 0.9, its whole output)."""
+    cmd = [sys.executable, str(realism / "compare.py"), str(folder), "--top", str(top)]
+    if goods:
+        cmd += ["--goods", goods]
+    text = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    auroc = float(re.search(r"logistic regression AUROC: ([\d.]+)", text).group(1))  # type: ignore[union-attr]
+    singles = int(re.search(r"AUROC > 0.9: (\d+)", text).group(1))  # type: ignore[union-attr]
+    return auroc, singles, text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-goods", type=int, default=30, help="exports per commodity")
+    parser.add_argument("--out", type=Path, help="keep the exports here (default: a temp dir)")
+    parser.add_argument("--pipeline", default="random", help="'random' or a VENDOR_PIPELINES name")
+    parser.add_argument("--goods", nargs="*", default=list(GOODS), help="commodities to render")
+    parser.add_argument("--realism", type=Path, default=REPO.parent / "shared" / "realism")
+    parser.add_argument("--top", type=int, default=8, help="separating statistics to show")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    if not (args.realism / "compare.py").exists():
+        sys.exit(f"no compare.py in {args.realism}: pass --realism")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = args.out or Path(tmp)
+        results = []
+        for k, goods in enumerate(args.goods):
+            cargo, _ = GOODS[goods]
+            if cargo not in CARGO_TYPES:
+                print(f"{goods}: cargo type {cargo!r} is not simulated; skipped")
+                continue
+            n, seconds = render_goods(goods, args.per_goods, out / cargo, args.pipeline, 100 + k)
+            auroc, singles, text = compare(out / cargo, args.realism, goods, args.top)
+            results.append((goods, n, auroc, singles))
+            print(f"== {goods}: {n} exports in {seconds:.0f} s")
+            print(text.rstrip())
+        auroc, singles, text = compare(out, args.realism, None, args.top * 2)
+        print("== all commodities")
+        print(text.rstrip())
+        print()
+        print(f"{'commodity':16s} {'exports':>7s} {'AUROC':>6s} {'single>0.9':>10s}")
+        for goods, n, a, s in results:
+            print(f"{goods:16s} {n:7d} {a:6.3f} {s:10d}")
+        total = sum(r[1] for r in results)
+        print(f"{'all':16s} {total:7d} {auroc:6.3f} {singles:10d}")
+
+
+if __name__ == "__main__":
+    main()
