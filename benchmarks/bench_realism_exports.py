@@ -1,6 +1,6 @@
 """How far scanlab's vendor exports are from real ones: ../shared/realism/compare.py, per commodity.
 
-Run: ``.venv/bin/python benchmarks/bench_export_realism.py [--per-goods 30] [--out DIR]
+Run: ``.venv/bin/python benchmarks/bench_realism_exports.py [--per-goods 30] [--out DIR]
 [--pipeline random|linear|...] [--goods coffee ...]``.
 
 For each commodity of the real set (242 real 8-bit exports of container scans from one
