@@ -442,8 +442,13 @@ def conceal_in_load(
             top = max(units, key=lambda u: u.z0 + u.height)
             x, z = top.x0 + top.length / 2, min(top.z0 + top.height + 5, space.z1 - 700)
             pose = "lying"
-        else:
+        elif space.length >= 1800:
             x, z = float(rng.uniform(space.x0 + 900, space.x1 - 900)), space.z0
+        elif space.length >= 1000 and space.height >= 1000:
+            # What a car or a false wall leaves: room to crouch, not to lie down.
+            x, z, pose = space.x0 + space.length / 2, space.z0, "crouching"
+        else:
+            return None  # no room for a person
         _human(obj, canvas, x, z, pose, int(rng.choice([-1, 1])))
         return obj
     raise ValueError(kind)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -225,7 +226,9 @@ def build_dataset(
     Layout: ``scans/<id><ext>``, ``keys/<id>.json``, ``declarations/<id>.declaration.json``
     (what trainees may read beside the scan), optional ``display/<id>.png``,
     ``spec.yaml`` and ``manifest.json`` listing each item with the sha256 of its files.
-    Items already present with matching hashes are kept, so an interrupted build resumes.
+    Each finished item is recorded at once in ``.items/<id>.json`` (the manifest comes at
+    the end), and items already present with matching hashes are kept, so a build that is
+    interrupted, even killed, resumes where it stopped.
     """
     from scanlab.io import write_scan
     from scanlab.io._common import atomic_open
@@ -237,7 +240,9 @@ def build_dataset(
     with atomic_open(out / "spec.yaml", "w") as fh:
         yaml.safe_dump(spec.to_dict(), fh, sort_keys=False)
     items: list[dict[str, Any]] = []
-    previous = {i["scan_id"]: i for i in _previous_items(out)}
+    journal = out / ".items"
+    journal.mkdir(exist_ok=True)
+    previous = {i["scan_id"]: i for i in [*_previous_items(out), *_journal_items(journal)]}
     for index in range(spec.count):
         scan_id = f"{spec.name}-{index:05d}"
         old = previous.get(scan_id)
@@ -274,6 +279,8 @@ def build_dataset(
                 write_scan(render_display(scene.scan), png)
                 item["display"] = str(png.relative_to(out))
             items.append(item)
+            with atomic_open(journal / f"{scan_id}.json", "w") as fh:
+                json.dump(item, fh)
         if progress:
             progress(index + 1, spec.count)
     manifest = {
@@ -284,6 +291,7 @@ def build_dataset(
     }
     with atomic_open(out / "manifest.json", "w") as fh:
         json.dump(manifest, fh, indent=1)
+    shutil.rmtree(journal, ignore_errors=True)
     return out / "manifest.json"
 
 
@@ -295,6 +303,19 @@ def _previous_items(out: Path) -> list[dict[str, Any]]:
         return list(json.loads(path.read_text())["items"])
     except (ValueError, KeyError, TypeError):
         return []
+
+
+def _journal_items(journal: Path) -> list[dict[str, Any]]:
+    """Items an interrupted build finished (one JSON record each)."""
+    items = []
+    for path in sorted(journal.glob("*.json")):
+        try:
+            item = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue  # a record cut short: its item is simply built again
+        if isinstance(item, dict) and "scan_id" in item:
+            items.append(item)
+    return items
 
 
 def _intact(out: Path, item: dict[str, Any]) -> bool:
