@@ -229,8 +229,10 @@ class VendorPipeline:
     - ``max_rotation_deg``: exports are sometimes slightly rotated (vehicle not level on
       the lane, the array not quite vertical); the corners left uncovered are white;
     - ``pad_px``: some exports are padded with white;
-    - ``export_pitch_mm``: resampled from the detector pitch to the export pitch (area
-      averaging down, cubic up), which softens edges;
+    - ``export_pitch_mm``: (row, col) resampled from the scan's pitch to the export's
+      (area averaging down, cubic up), which softens edges. Along the scan the pitch is the
+      vehicle's speed over the pulse rate, so real exports often have wider columns than
+      rows (a 40 ft container 1,500 columns long at 8 mm, 5 mm rows);
     - ``denoise``: edge-preserving noise reduction (a bilateral filter whose range is
       ``denoise`` grey levels): flat bright areas lose their grain, edges stay;
     - ``curve``: the tone curve (:class:`DisplayCurve`);
@@ -245,7 +247,7 @@ class VendorPipeline:
     end_margin_mm: float = 120.0
     max_rotation_deg: float = 0.0
     pad_px: int = 0
-    export_pitch_mm: float | None = None
+    export_pitch_mm: tuple[float, float] | None = None
     denoise: float = 0.0
     sharpen: float = 0.0
     sharpen_sigma_px: float = 2.0
@@ -260,6 +262,8 @@ class VendorPipeline:
     def from_dict(cls, d: dict[str, Any]) -> VendorPipeline:
         d = dict(d)
         d["curve"] = DisplayCurve.from_record(d.get("curve"))
+        if d.get("export_pitch_mm") is not None:
+            d["export_pitch_mm"] = tuple(float(v) for v in d["export_pitch_mm"])
         return cls(**d)
 
 
@@ -331,6 +335,7 @@ def random_pipeline(
         denoise=float(base.denoise * rng.uniform(0.5, 1.5)),
         sharpen=float(base.sharpen * rng.uniform(0.0, 1.5)),
         jpeg_quality=int(rng.integers(70, 95)) if base.jpeg_quality else None,
+        export_pitch_mm=(float(rng.uniform(4.8, 5.6)), float(rng.uniform(5.5, 8.5))),
     )
 
 
@@ -427,8 +432,8 @@ def render_export(
     angle = float(rng.uniform(-1, 1) * p.max_rotation_deg) if rng is not None else 0.0
     centre = ((c0 + c1) / 2.0, (r0 + r1) / 2.0)
     rotate = np.vstack([cv2.getRotationMatrix2D(centre, angle, 1.0), [0, 0, 1]])
-    out_pitch = p.export_pitch_mm or pitch_c
-    sr, sc = pitch_r / (p.export_pitch_mm or pitch_r), pitch_c / out_pitch
+    out_r, out_c = p.export_pitch_mm or (pitch_r, pitch_c)
+    sr, sc = pitch_r / out_r, pitch_c / out_c
     place = np.array([[sc, 0, -c0 * sc + p.pad_px], [0, sr, -r0 * sr + p.pad_px], [0, 0, 1]])
     matrix = (place @ rotate)[:2]
     out_rows = round((r1 - r0) * sr) + 2 * p.pad_px
@@ -467,7 +472,7 @@ def render_export(
     meta = dataclasses.replace(
         scan.metadata,
         energies_mev=scan.metadata.energies_mev[channel : channel + 1],
-        pitch_mm=(pitch_r / sr, out_pitch),
+        pitch_mm=(out_r, out_c),
         air_level=None,
         dark_level=None,
         attributes={

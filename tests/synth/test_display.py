@@ -105,7 +105,13 @@ def test_export_crops_to_the_body_with_its_margins(scene):
 
 
 def test_warp_lines_key_masks_up_with_the_export(scene):
-    pipe = VendorPipeline("tilted", DisplayCurve("power"), max_rotation_deg=3.0, pad_px=4)
+    pipe = VendorPipeline(
+        "tilted",
+        DisplayCurve("power"),
+        max_rotation_deg=3.0,
+        pad_px=4,
+        export_pitch_mm=(PITCH, 1.5 * PITCH),
+    )
     body = scene.key.attributes["body_px"]
     out = render_export(scene.scan, pipe, body_px=body, rng=np.random.default_rng(5))
     assert abs(out.scan.metadata.attributes["export"]["rotation_deg"]) > 0.1
@@ -126,9 +132,9 @@ def test_warp_lines_key_masks_up_with_the_export(scene):
 
 
 def test_export_pitch_and_jpeg(scene):
-    pipe = VendorPipeline("coarse", DisplayCurve("power"), export_pitch_mm=2 * PITCH)
+    pipe = VendorPipeline("coarse", DisplayCurve("power"), export_pitch_mm=(2 * PITCH, 3 * PITCH))
     out = render_export(scene.scan, pipe, body_px=scene.key.attributes["body_px"])
-    assert out.scan.metadata.pitch_mm == (2 * PITCH, 2 * PITCH)
+    assert out.scan.metadata.pitch_mm == (2 * PITCH, 3 * PITCH)
     decoded = cv2.imdecode(np.frombuffer(out.encoded, np.uint8), cv2.IMREAD_GRAYSCALE)
     np.testing.assert_array_equal(decoded, out.scan.data[0])
     full = render_export(
@@ -137,6 +143,7 @@ def test_export_pitch_and_jpeg(scene):
         body_px=scene.key.attributes["body_px"],
     )
     assert out.scan.shape[0] == pytest.approx(full.scan.shape[0] / 2, abs=1)
+    assert out.scan.shape[1] == pytest.approx(full.scan.shape[1] / 3, abs=1)
 
 
 def test_vendor_family_differs_in_tone_on_a_dense_load():
