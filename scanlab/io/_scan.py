@@ -292,6 +292,8 @@ class Scan:
             air, dark = self.reference_levels()
             floor = 0.5 / max(min(a - d for a, d in zip(air, dark, strict=True)), 1.0)
         trans = self.to_transmission().data
+        if np.shares_memory(trans, self.data) or not trans.flags.writeable:
+            trans = trans.copy()  # a float32 transmission scan's own pixels: never write them
         np.maximum(trans, np.float32(floor), out=trans)
         np.log(trans, out=trans)
         np.negative(trans, out=trans)

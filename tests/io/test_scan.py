@@ -42,6 +42,15 @@ def test_attenuation_transmission_round_trip():
     np.testing.assert_allclose(back.data, att, rtol=1e-5, atol=1e-5)
 
 
+def test_converting_a_transmission_scan_leaves_its_pixels_alone():
+    t = np.array([[[1.0, 0.5, 0.25]]], np.float32)
+    scan = Scan(t.copy(), Representation.TRANSMISSION)
+    att = scan.to_attenuation()
+    np.testing.assert_allclose(att.data[0, 0], [0.0, np.log(2), np.log(4)], rtol=1e-6)
+    np.testing.assert_array_equal(scan.data, t)  # it used to be overwritten with -ln T
+    np.testing.assert_allclose(scan.to_attenuation().data, att.data)
+
+
 def test_to_counts_quantises_with_stated_levels():
     trans = Scan(np.array([[1.0, 0.5, 0.0]], np.float32), "transmission")
     counts = trans.to_counts(air_level=50000, dark_level=1000)
