@@ -273,11 +273,11 @@ class VendorPipeline:
 VENDOR_PIPELINES: dict[str, VendorPipeline] = {
     "linear": VendorPipeline(
         "linear",
-        DisplayCurve("power", gamma=0.85, black_transmission=0.002, white_transmission=0.97),
+        DisplayCurve("power", gamma=0.9, black_transmission=0.0, white_transmission=0.99),
         max_rotation_deg=0.6,
-        denoise=6.0,
+        denoise=3.0,
         sharpen=0.3,
-        jpeg_quality=85,
+        jpeg_quality=80,
     ),
     "gamma-lifted": VendorPipeline(
         "gamma-lifted",
@@ -313,7 +313,7 @@ def random_pipeline(
         curve = dataclasses.replace(
             c,
             gamma=float(c.gamma * np.exp(rng.uniform(-0.2, 0.2))),
-            black_transmission=float(c.black_transmission * rng.uniform(0.3, 2.0)),
+            black_transmission=float(rng.uniform(0.0, 0.004)),
             white_transmission=float(
                 np.clip(c.white_transmission + rng.uniform(-0.04, 0.03), 0.85, 1.0)
             ),
