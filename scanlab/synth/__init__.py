@@ -37,6 +37,7 @@ from scanlab.synth._display import (
     render_export,
 )
 from scanlab.synth._n4246 import RealismFigures, realism_figures
+from scanlab.synth._realism import REAL_GOODS, export_statistics, real_export_statistics
 from scanlab.synth._scene import (
     DECLARATION_MODES,
     Scene,
@@ -54,6 +55,7 @@ __all__ = [
     "CONCEALMENT_TYPES",
     "DECLARATION_MODES",
     "DIFFICULTY_LEVELS",
+    "REAL_GOODS",
     "THREAT_CLASSES",
     "THREAT_LIBRARY",
     "VEHICLE_TYPES",
@@ -76,12 +78,14 @@ __all__ = [
     "cut_threat",
     "dataset_names",
     "display_to_attenuation",
+    "export_statistics",
     "generate_scene",
     "load_dataset_spec",
     "load_manifest",
     "measure_difficulty",
     "project_threat",
     "random_pipeline",
+    "real_export_statistics",
     "realism_figures",
     "render_display",
     "render_export",
