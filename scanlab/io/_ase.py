@@ -48,7 +48,7 @@ from scanlab.io._common import atomic_open, header_to_json
 from scanlab.io._fs6000 import _apply_header, _parse_header_json, _uint16_pixels
 from scanlab.io._registry import Format, register
 from scanlab.io._scan import Scan, ScanMetadata
-from scanlab.io._validate import check_dimensions
+from scanlab.io._validate import check_dimensions, detach_small
 
 __all__ = ["read_ase", "write_ase"]
 
@@ -137,6 +137,7 @@ def read_ase(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> 
                 "material classes are 0-255"
             )
         material = panel.astype(np.uint8)
+    data = detach_small(data)
     doc, default = _parse_trailer(trailer, path)
     return _apply_header(data, doc, default, material=material, source=path)
 

@@ -31,8 +31,10 @@ item of ``ThreatSequence`` (4010,1011) with ``PotentialThreatObjectID``, an
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -41,8 +43,9 @@ from typing import Any
 
 import numpy as np
 import pydicom
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
+from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+from pydicom.filereader import _read_file_meta_info, read_dataset, read_preamble
+from pydicom.uid import UID, DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian, generate_uid
 from pydicom.valuerep import DT
 
 from scanlab.errors import (
@@ -55,7 +58,7 @@ from scanlab.io._common import atomic_open, header_to_json
 from scanlab.io._fs6000 import _apply_header, _parse_header_json, _uint16_pixels
 from scanlab.io._registry import Format, register
 from scanlab.io._scan import Representation, Scan, ScanMetadata
-from scanlab.io._validate import check_dimensions
+from scanlab.io._validate import DEFAULT_MAX_PIXELS, check_dimensions
 
 __all__ = [
     "TDR_TYPES",
@@ -86,6 +89,12 @@ THREAT_CATEGORIES = (
 )
 TDR_TYPES = ("MACHINE", "OPERATOR", "GROUND_TRUTH", "OTHER")
 _NOT_TEXT = re.compile(r"[\\\x00-\x1f]")  # not allowed in SH and LO values
+#: A deflated DICOS file may inflate to at most this many times its size. X-ray pixels with
+#: their noise compress a few times at most; Apache POI refuses zip entries past the same ratio.
+MAX_INFLATE_RATIO = 100
+#: What a DICOS image may hold besides its pixels and material plane (tags, sequences, the
+#: scanlab header): any larger element is refused before it is read or inflated.
+MAX_METADATA_BYTES = 16 * 2**20
 
 
 @contextmanager
@@ -102,6 +111,46 @@ def _parsing(path: Path, what: str) -> Iterator[None]:
 def _dcmread(path: Path, **kwargs: Any) -> Dataset:
     with _parsing(path, "DICOS file"):
         return pydicom.dcmread(path, **kwargs)
+
+
+class _Inflated(FileDataset):
+    """A deflated DICOS file's dataset, parsed from its inflated bytes."""
+
+    inflated_bytes: int = 0
+
+
+def _inflate_if_deflated(path: Path, max_pixels: int | None) -> _Inflated | None:
+    """The dataset of a file in the deflated transfer syntax, inflated within bounds; ``None``
+    for any other transfer syntax (pydicom then reads the file itself).
+
+    pydicom inflates the whole dataset at once, without a limit, before a single tag is
+    checked; here the output stops at :data:`MAX_INFLATE_RATIO` times the compressed size
+    and at what the largest scan allowed (``max_pixels``) with its metadata could fill.
+    """
+    with _parsing(path, "DICOS file"), open(path, "rb") as fh:
+        preamble = read_preamble(fh, False)
+        meta = _read_file_meta_info(fh)
+        if meta.get("TransferSyntaxUID") != DeflatedExplicitVRLittleEndian:
+            return None
+        zipped = fh.read()
+    limit_pixels = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
+    limit = min(MAX_INFLATE_RATIO * len(zipped) + 2**20, 3 * limit_pixels + MAX_METADATA_BYTES)
+    try:
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        body = inflater.decompress(zipped, limit + 1)
+    except zlib.error as exc:
+        raise CorruptFileError(f"{path}: damaged deflated DICOS data: {exc}") from None
+    if len(body) > limit:
+        raise CorruptFileError(
+            f"{path}: deflated data of {len(zipped):,} bytes inflates to more than "
+            f"{limit:,} bytes (at most {MAX_INFLATE_RATIO} times its size, and what "
+            f"{limit_pixels:,} pixels need): refused as a decompression bomb"
+        )
+    with _parsing(path, "DICOS file"):
+        dataset = read_dataset(io.BytesIO(body), False, True)
+        ds = _Inflated(str(path), dataset, preamble, meta, False, True)
+    ds.inflated_bytes = len(body)
+    return ds
 
 
 def _ds(value: float) -> str:
@@ -232,7 +281,14 @@ def read_dicos(path: str | os.PathLike[str], *, max_pixels: int | None = None) -
         For a damaged file.
     """
     path = Path(path)
-    head = _dcmread(path, stop_before_pixels=True)
+    inflated = _inflate_if_deflated(path, max_pixels)
+    if inflated is None:
+        # Values over 1 MiB are skipped, not read, until the sizes below are checked.
+        head = _dcmread(path, stop_before_pixels=True, defer_size=2**20)
+        body_bytes = path.stat().st_size
+    else:
+        head = inflated
+        body_bytes = inflated.inflated_bytes
     with _parsing(path, "DICOS image header"):
         if str(head.get("SOPClassUID", "")) == THREAT_DETECTION_REPORT:
             raise UnsupportedFormatError(
@@ -256,7 +312,16 @@ def read_dicos(path: str | os.PathLike[str], *, max_pixels: int | None = None) -
                 f"{path}: scanlab reads unsigned 8- or 16-bit grayscale DICOS images; this one "
                 f"has SamplesPerPixel, PixelRepresentation, BitsAllocated = {layout}"
             )
-    ds = _dcmread(path)
+        # Pixels, a material plane and bounded metadata: nothing else may take room, in
+        # whatever element (private, nested) it hides.
+        allowed = rows * cols * (frames * layout[2] // 8 + 1) + MAX_METADATA_BYTES
+        if body_bytes > allowed:
+            raise CorruptFileError(
+                f"{path}: holds {body_bytes:,} bytes, more than {frames} frame(s) of {rows} x "
+                f"{cols} pixels and {MAX_METADATA_BYTES // 2**20} MiB of metadata can fill "
+                f"({allowed:,}): an oversize element"
+            )
+    ds = _dcmread(path) if inflated is None else inflated
     with _parsing(path, "DICOS pixel data"):
         pixels = ds.pixel_array
     if pixels.dtype.kind != "u" or pixels.size != frames * rows * cols:

@@ -31,7 +31,7 @@ from scanlab.errors import CorruptFileError, MissingChannelError, ScanValidation
 from scanlab.io._common import atomic_open, header_from_json, header_to_json
 from scanlab.io._registry import Format, register
 from scanlab.io._scan import Representation, Scan, ScanMetadata
-from scanlab.io._validate import check_dimensions
+from scanlab.io._validate import check_dimensions, check_regular_file
 
 __all__ = ["read_fs6000", "write_fs6000"]
 
@@ -179,6 +179,7 @@ def _map(path: Path, dtype: str, shape: tuple[int, int]) -> np.memmap:
 
 
 def _read_sidecar(path: Path) -> dict[str, Any] | None:
+    check_regular_file(path, what="sidecar")
     if not path.is_file():
         return None
     if path.stat().st_size > _MAX_SIDECAR_BYTES:

@@ -13,19 +13,28 @@ from scanlab.io._common import atomic_open, header_from_json, header_to_json
 from scanlab.io._registry import Format, register
 from scanlab.io._scan import Scan, ScanMetadata
 from scanlab.io._tiff import guess_representation
-from scanlab.io._validate import check_dimensions, check_image
+from scanlab.io._validate import (
+    check_dimensions,
+    check_image,
+    check_regular_file,
+    detach_small,
+)
 
 __all__: list[str] = []
 
 _NPY_MAGIC = b"\x93NUMPY"
+_MAX_HEADER_BYTES = 2**20
 
 
 def _sidecar(path: Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
-def _check_npy_header(fh: IO[bytes], source: Path, max_pixels: int | None) -> tuple[int, ...]:
-    """Shape from a .npy header, checked before a single pixel is read."""
+def _check_npy_header(
+    fh: IO[bytes], source: Path, max_pixels: int | None, *, pixels: bool = True
+) -> tuple[tuple[int, ...], int]:
+    """Shape and total size in bytes (header included) from a .npy header, checked before a
+    single pixel is read. ``pixels=False`` for a material plane (2-D, one byte a pixel)."""
     try:
         version = np.lib.format.read_magic(fh)
         if version == (1, 0):
@@ -36,11 +45,13 @@ def _check_npy_header(fh: IO[bytes], source: Path, max_pixels: int | None) -> tu
         raise CorruptFileError(f"{source}: invalid .npy header: {exc}") from None
     if dtype.hasobject:
         raise CorruptFileError(f"{source}: holds Python objects, which scanlab never unpickles")
-    if len(shape) not in (2, 3):
+    if len(shape) not in ((2, 3) if pixels else (2,)):
         raise CorruptFileError(f"{source}: array of shape {shape}; expected 2-D or 3-D")
+    if not pixels and dtype.itemsize != 1:
+        raise CorruptFileError(f"{source}: material plane of type {dtype}; expected uint8")
     channels = shape[0] if len(shape) == 3 else 1
     check_dimensions(shape[-2], shape[-1], channels=channels, source=source, max_pixels=max_pixels)
-    return tuple(shape)
+    return tuple(shape), fh.tell() + int(np.prod(shape)) * dtype.itemsize
 
 
 def _read_npy(path: Path, *, max_pixels: int | None = None) -> Scan:
@@ -50,9 +61,12 @@ def _read_npy(path: Path, *, max_pixels: int | None = None) -> Scan:
         data = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as exc:
         raise CorruptFileError(f"{path}: {exc}") from None
-    data = check_image(data, source=path, max_pixels=max_pixels)
+    data = check_image(detach_small(data), source=path, max_pixels=max_pixels)
     side = _sidecar(path)
     if side.exists():
+        check_regular_file(side, what="sidecar")
+        if side.stat().st_size > _MAX_HEADER_BYTES:
+            raise CorruptFileError(f"{side}: metadata sidecar larger than 1 MiB")
         header = header_from_json(side.read_bytes(), source=side)
         if header is None:
             raise CorruptFileError(f"{side}: not a scanlab metadata sidecar")
@@ -91,10 +105,24 @@ def _read_npz(path: Path, *, max_pixels: int | None = None) -> Scan:
             raise CorruptFileError(
                 f"{path}: .npz holds {names}; expected an array named 'data' (or a single array)"
             )
+        # Every member's declared size is checked against what its header implies before it
+        # is decompressed (zipfile never inflates past the declared size): a few hundred KB
+        # of zeros can otherwise inflate to gigabytes.
         try:
             with zf.open(key + ".npy") as member:
-                _check_npy_header(member, path, max_pixels)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                shape, expected = _check_npy_header(member, path, max_pixels)
+            _check_member_size(zf, key, expected, path)
+            if "material" in names:
+                with zf.open("material.npy") as member:
+                    plane, expected = _check_npy_header(member, path, max_pixels, pixels=False)
+                if plane != shape[-2:]:
+                    raise CorruptFileError(
+                        f"{path}: material plane of shape {plane}; the image is {shape[-2:]}"
+                    )
+                _check_member_size(zf, "material", expected, path)
+            if "header" in names and zf.getinfo("header.npy").file_size > _MAX_HEADER_BYTES:
+                raise CorruptFileError(f"{path}: .npz member 'header' is larger than 1 MiB")
+        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
             raise CorruptFileError(f"{path}: damaged .npz member {key!r}: {exc}") from None
     try:
         with np.load(path, allow_pickle=False) as npz:
@@ -108,6 +136,15 @@ def _read_npz(path: Path, *, max_pixels: int | None = None) -> Scan:
     if header:
         return Scan(data, header["representation"], header["metadata"], material, str(path))
     return Scan(data, guess_representation(data), ScanMetadata(), material, str(path))
+
+
+def _check_member_size(zf: zipfile.ZipFile, name: str, expected: int, path: Path) -> None:
+    declared = zf.getinfo(name + ".npy").file_size
+    if declared != expected:
+        raise CorruptFileError(
+            f"{path}: .npz member {name!r} declares {declared:,} bytes uncompressed; its header "
+            f"implies {expected:,}"
+        )
 
 
 def _write_npz(scan: Scan, path: Path) -> list[Path]:

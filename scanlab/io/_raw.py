@@ -28,7 +28,12 @@ from scanlab.errors import CorruptFileError, ScanlabError, ScanValidationError
 from scanlab.io._common import atomic_open
 from scanlab.io._registry import Format, register
 from scanlab.io._scan import Representation, Scan, ScanMetadata
-from scanlab.io._validate import check_dimensions, check_image
+from scanlab.io._validate import (
+    check_dimensions,
+    check_image,
+    check_regular_file,
+    detach_small,
+)
 
 __all__ = ["write_raw"]
 
@@ -36,6 +41,7 @@ _KEY = "scanlab_raw"
 _DTYPES = ("uint8", "uint16", "float32")
 _INTERLEAVES = ("plane", "line", "pixel")
 _CHANNELS = ("high", "low", "single", "material")
+_MAX_SIDECAR_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -54,13 +60,14 @@ def _sidecar_for(path: Path) -> Path | None:
         return path
     for candidate in (path.with_name(path.name + ".json"), path.with_suffix(".json")):
         if candidate.exists():
+            check_regular_file(candidate, what="sidecar")
             return candidate
     return None
 
 
 def _sniff(path: Path, head: bytes) -> bool:
     side = _sidecar_for(path)
-    if side is None or side.stat().st_size > 1_000_000:
+    if side is None or side.stat().st_size > _MAX_SIDECAR_BYTES:
         return False
     text = side.read_text(encoding="utf-8", errors="replace")
     return f'"{_KEY}"' in text
@@ -109,6 +116,8 @@ def _read(path: Path, *, max_pixels: int | None = None) -> Scan:
     side = _sidecar_for(path)
     if side is None:
         raise CorruptFileError(f"{path}: raw data file without a JSON sidecar")
+    if side.stat().st_size > _MAX_SIDECAR_BYTES:
+        raise CorruptFileError(f"{side}: sidecar larger than 1 MB; not a scanlab raw sidecar")
     try:
         doc = json.loads(side.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
@@ -135,6 +144,7 @@ def _read(path: Path, *, max_pixels: int | None = None) -> Scan:
     expected = header + sum(b.nbytes(rows, cols) for b in blocks) + trailer
     if not data_path.exists():
         raise CorruptFileError(f"{side}: data file {data_path} does not exist")
+    check_regular_file(data_path)
     actual = data_path.stat().st_size
     if actual != expected:
         raise CorruptFileError(
@@ -157,13 +167,13 @@ def _read(path: Path, *, max_pixels: int | None = None) -> Scan:
     dtypes = {planes[c].dtype for c in order}
     if len(dtypes) != 1:
         raise CorruptFileError(f"{side}: high and low channels have different types {dtypes}")
-    data = _channel_view([views[c] for c in order])
+    data = detach_small(_channel_view([views[c] for c in order]))
     data = check_image(data, source=data_path, max_pixels=max_pixels)
     material = planes.get("material")
     if material is not None:
         if material.dtype.itemsize != 1:
             raise CorruptFileError(f"{side}: the material plane must be uint8")
-        material = np.asarray(material)
+        material = np.array(material)
     try:
         rep = Representation(doc.get("representation", "counts"))
         meta = ScanMetadata.from_dict(doc.get("metadata", {}), source=side)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from scanlab.errors import CorruptFileError, ScanlabError, UnsupportedFormatError
 from scanlab.io._scan import Scan
+from scanlab.io._validate import check_regular_file
 
 __all__ = [
     "FORMATS",
@@ -75,6 +76,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     """
     path = Path(path)
     _load_builtin_formats()
+    check_regular_file(path)
     try:
         with open(path, "rb") as fh:
             head = fh.read(512)
@@ -124,6 +126,7 @@ def read_scan(
     """
     path = Path(path)
     _load_builtin_formats()
+    check_regular_file(path)
     name = format or detect_format(path)
     if name not in FORMATS:
         raise UnsupportedFormatError(f"{path}: unknown format {name!r}; known: {sorted(FORMATS)}")

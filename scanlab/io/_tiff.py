@@ -11,7 +11,7 @@ from scanlab.errors import CorruptFileError
 from scanlab.io._common import atomic_open, header_from_json, header_to_json
 from scanlab.io._registry import Format, register
 from scanlab.io._scan import Representation, Scan, ScanMetadata
-from scanlab.io._validate import check_dimensions, check_image
+from scanlab.io._validate import check_dimensions, check_image, detach_small
 
 __all__ = ["guess_representation"]
 
@@ -64,7 +64,7 @@ def _read(path: Path, *, max_pixels: int | None = None) -> Scan:
                 raise CorruptFileError(f"{path}: the two pages differ in shape or pixel type")
             data = np.stack([pixels.asarray(), other.asarray()])
         elif pixels.dataoffset is not None:
-            data = tifffile.memmap(path, series=0, mode="r").reshape(shape)
+            data = detach_small(tifffile.memmap(path, series=0, mode="r").reshape(shape))
         else:
             data = pixels.asarray().reshape(shape)
         material = None

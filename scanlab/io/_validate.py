@@ -3,21 +3,66 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
 
-from scanlab.errors import ScanValidationError
+from scanlab.errors import ScanlabError, ScanValidationError
 
-__all__ = ["DEFAULT_MAX_PIXELS", "SUPPORTED_DTYPES", "check_dimensions", "check_image"]
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "MMAP_THRESHOLD_BYTES",
+    "SUPPORTED_DTYPES",
+    "check_dimensions",
+    "check_image",
+    "check_regular_file",
+    "detach_small",
+]
 
 #: Largest image (rows * cols * channels) a reader accepts unless told otherwise. A 40 ft
 #: container at 2 mm pitch is about 1,500 x 7,000 x 2 = 21 MP; 400 MP leaves room for the
 #: largest real scans while refusing decompression bombs. ``SCANLAB_MAX_PIXELS`` overrides it.
 DEFAULT_MAX_PIXELS = int(os.environ.get("SCANLAB_MAX_PIXELS", 400_000_000))
 
+#: Pixels of up to this many bytes are copied into memory as a file is read; only larger scans
+#: stay memory-mapped. A mapped file that another process truncates kills the reading process
+#: with SIGBUS (no Python code can catch it), so scans of ordinary size (a 21 MP dual-energy
+#: scan is 84 MB) never keep a map open. ``SCANLAB_MMAP_BYTES`` overrides it.
+MMAP_THRESHOLD_BYTES = int(os.environ.get("SCANLAB_MMAP_BYTES", 256 * 2**20))
+
 SUPPORTED_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
 _NATIVE_DTYPES = tuple(np.dtype(t) for t in SUPPORTED_DTYPES)
+
+
+def check_regular_file(path: str | os.PathLike[str], *, what: str = "scan file") -> None:
+    """Refuse a FIFO, device, socket or directory before anything opens it.
+
+    Opening a FIFO for reading blocks until a writer appears, so a reader given one would hang
+    for ever. A path that does not exist passes: the caller's own open names it.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if stat.S_ISDIR(mode):
+        raise ScanlabError(f"{path}: is a directory, not a {what}")
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a device or socket"
+        raise ScanlabError(
+            f"{path}: is {kind}, not a regular file; scanlab reads {what}s only from regular files"
+        )
+
+
+def detach_small(data: np.ndarray) -> np.ndarray:
+    """``data`` copied into memory unless it exceeds :data:`MMAP_THRESHOLD_BYTES`.
+
+    Readers pass their memory-mapped pixels through this, so that truncating the file after
+    ``read_scan`` cannot crash the process for any scan of ordinary size.
+    """
+    if data.nbytes > MMAP_THRESHOLD_BYTES:
+        return data
+    return np.array(data)
 
 
 def check_dimensions(

@@ -56,7 +56,8 @@ def test_reads_type_3_panels_built_byte_by_byte(tmp_path):
 
 
 @pytest.mark.parametrize("kind", [2, 3])
-def test_pixels_are_memory_mapped_not_copied(tmp_path, kind):
+def test_pixels_above_the_threshold_are_memory_mapped_not_copied(tmp_path, kind, monkeypatch):
+    monkeypatch.setattr("scanlab.io._validate.MMAP_THRESHOLD_BYTES", 0)
     path = tmp_path / "m.ase"
     pixels = np.stack([LOW, HIGH]) if kind == 2 else np.concatenate([LOW, HIGH, MATERIAL], 1)
     path.write_bytes(_ase(kind, pixels))

@@ -80,7 +80,8 @@ def test_tiff_without_scanlab_metadata_reads_as_uncalibrated_counts(tmp_path):
     np.testing.assert_array_equal(scan.data, pages)
 
 
-def test_large_tiff_and_npy_are_memory_mapped(dual_scan, tmp_path):
+def test_large_tiff_and_npy_are_memory_mapped(dual_scan, tmp_path, monkeypatch):
+    monkeypatch.setattr("scanlab.io._validate.MMAP_THRESHOLD_BYTES", dual_scan.data.nbytes - 1)
     write_scan(dual_scan, tmp_path / "s.tif")
     write_scan(dual_scan, tmp_path / "s.npy")
     for name in ("s.tif", "s.npy"):

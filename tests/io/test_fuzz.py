@@ -9,6 +9,7 @@ reader allocate much memory.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -135,3 +136,71 @@ def test_damaged_files_raise_only_scanlab_errors(tmp_path):
         signal.signal(signal.SIGALRM, previous)
     assert total >= 200
     assert not failures, f"{len(failures)} of {total} damaged files:\n" + "\n".join(failures)
+
+
+def _read_under_alarm(path: Path, label: str, failures: list[str], **kwargs: object) -> None:
+    signal.alarm(HANG_S)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            scan = read_scan(path, max_pixels=MAX_PIXELS, **kwargs)  # type: ignore[arg-type]
+            float(np.asarray(scan.data, dtype=np.float64).sum())
+    except ScanlabError:
+        pass
+    except _Hang:
+        failures.append(f"{label}: hung > {HANG_S} s")
+    except Exception:
+        failures.append(f"{label}:\n" + traceback.format_exc())
+    finally:
+        signal.alarm(0)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uses signal.alarm and FIFOs")
+def test_any_file_of_a_set_replaced_by_a_fifo_is_refused_without_blocking(tmp_path):
+    """The audit's FIFO cases: a scan or any of its sidecars that is not a regular file."""
+    _load_builtin_formats()
+    failures: list[str] = []
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    try:
+        for name, fmt in sorted(FORMATS.items()):
+            (tmp_path / name / "valid").mkdir(parents=True)
+            files = _valid_files(fmt, tmp_path / name / "valid")
+            for victim in files:
+                folder = tmp_path / name / victim.name
+                folder.mkdir()
+                for f in files:
+                    if f != victim:
+                        (folder / f.name).write_bytes(f.read_bytes())
+                os.mkfifo(folder / victim.name)
+                for forced in (None, name):
+                    label = f"{name}, {victim.name} a FIFO, format={forced}"
+                    _read_under_alarm(folder / files[0].name, label, failures, format=forced)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uses signal.alarm")
+def test_damaged_deflated_dicos_raise_only_scanlab_errors(tmp_path):
+    """DICOS in the deflated transfer syntax, which scanlab inflates itself within bounds."""
+    import pydicom
+    from pydicom.uid import DeflatedExplicitVRLittleEndian
+
+    path = FORMATS["dicos"].write(example_scan(rows=24, cols=40, seed=5), tmp_path / "d.dcs")[0]
+    ds = pydicom.dcmread(path)
+    ds.file_meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian
+    ds.save_as(path, enforce_file_format=True)
+    pristine = path.read_bytes()
+    read_scan(path, max_pixels=MAX_PIXELS)
+    rng = np.random.default_rng(20261201)
+    failures: list[str] = []
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    try:
+        for case in range(CASES_PER_FORMAT):
+            damaged, what = _mutate(pristine, rng)
+            victim = tmp_path / f"case{case}.dcs"
+            victim.write_bytes(damaged)
+            _read_under_alarm(victim, f"deflated dicos case {case} ({what})", failures)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    assert not failures, "\n".join(failures)
