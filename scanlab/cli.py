@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -55,6 +56,32 @@ class _RateColumn(ProgressColumn):
 def _fail(exc: ScanlabError) -> typer.Exit:
     err_console.print(f"[red]error:[/red] {exc}")
     return typer.Exit(code=1)
+
+
+PassphraseFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--passphrase-file",
+        help="File whose first line is the instructor passphrase, readable by you only "
+        "(chmod 600); else $SCANLAB_PASSPHRASE, else asked. Never on the command line.",
+    ),
+]
+
+
+def _passphrase(file: Path | None, *, confirm: bool = False) -> str:
+    """The instructor passphrase from a 0600 file, the environment or a prompt: never from
+    the command line, where ``ps`` and the shell history would show it."""
+    from scanlab.exercises import read_passphrase_file
+
+    if file is not None:
+        try:
+            return read_passphrase_file(file)
+        except ScanlabError as exc:
+            raise _fail(exc) from None
+    given = os.environ.get("SCANLAB_PASSPHRASE")
+    if given:
+        return given
+    return str(typer.prompt("instructor passphrase", hide_input=True, confirmation_prompt=confirm))
 
 
 def _fmt_tuple(values: tuple[float, ...] | None, unit: str = "") -> str:
@@ -241,10 +268,7 @@ def evaluate(
     ] = None,
     workers: Annotated[int, typer.Option(help="Local Dask workers (0: in this process).")] = 2,
     limit: Annotated[int | None, typer.Option(help="Evaluate only the first N scans.")] = None,
-    passphrase: Annotated[
-        str | None,
-        typer.Option(envvar="SCANLAB_PASSPHRASE", help="Instructor passphrase (with --package)."),
-    ] = None,
+    passphrase_file: PassphraseFileOption = None,
 ) -> None:
     """Evaluate detectors over a dataset on Dask (resumable), and/or aggregate graded
     cohorts and compare them with a detector on the same items."""
@@ -256,7 +280,7 @@ def evaluate(
             raise typer.BadParameter("name at least one --detector to evaluate on the dataset")
         _evaluate_detectors(dataset, detectors, out, scheduler, workers, limit)
     if cohort:
-        _compare_cohorts(cohort, package or [], detectors, passphrase, out / "cohorts")
+        _compare_cohorts(cohort, package or [], detectors, passphrase_file, out / "cohorts")
 
 
 def _evaluate_detectors(
@@ -307,7 +331,7 @@ def _compare_cohorts(
     cohorts: list[Path],
     packages: list[Path],
     detectors: list[str],
-    passphrase: str | None,
+    passphrase_file: Path | None,
     out: Path,
 ) -> None:
     from scanlab.exercises import ExamPackage, compare_cohorts, write_cohort_report
@@ -323,7 +347,7 @@ def _compare_cohorts(
             cohorts,
             detector=detector,
             packages=dict(opened),
-            passphrase=_passphrase(passphrase) if detector else None,
+            passphrase=_passphrase(passphrase_file) if detector else None,
         )
         write_cohort_report(comparison, out)
     except ScanlabError as exc:
@@ -455,32 +479,18 @@ def detect(
 
 exam_app = typer.Typer(help="Instructors: build exam packages, grade a class, write reports.")
 app.add_typer(exam_app, name="exam")
-PassphraseOption = Annotated[
-    str | None,
-    typer.Option(
-        "--passphrase",
-        envvar="SCANLAB_PASSPHRASE",
-        help="Instructor passphrase (else $SCANLAB_PASSPHRASE, else asked).",
-    ),
-]
-
-
-def _passphrase(given: str | None, *, confirm: bool = False) -> str:
-    if given:
-        return given
-    return str(typer.prompt("instructor passphrase", hide_input=True, confirmation_prompt=confirm))
 
 
 @exam_app.command("build")
 def exam_build(
     spec: Annotated[str, typer.Argument(help="An exam spec name (exam-easy...) or file.")],
     out: Annotated[Path, typer.Argument(help="The exam package file to write (.zip).")],
-    passphrase: PassphraseOption = None,
+    passphrase_file: PassphraseFileOption = None,
 ) -> None:
     """Simulate an exam's scans and pack them with encrypted answer keys, signed."""
     from scanlab.exercises import ExamPackage, build_exam
 
-    secret = _passphrase(passphrase, confirm=True)
+    secret = _passphrase(passphrase_file, confirm=True)
     try:
         with progress_bar() as bar:
             task = bar.add_task("building exam", total=None)
@@ -501,13 +511,13 @@ def exam_build(
 def exam_tokens(
     package: Annotated[Path, typer.Argument(help="The exam package.")],
     trainees: Annotated[list[str], typer.Argument(help="Trainee ids.")],
-    passphrase: PassphraseOption = None,
+    passphrase_file: PassphraseFileOption = None,
 ) -> None:
     """Print each trainee's signing token for this exam (hand them out on paper)."""
     from scanlab.exercises import ExamPackage
 
     try:
-        keys = ExamPackage.open(package).keys(_passphrase(passphrase))
+        keys = ExamPackage.open(package).keys(_passphrase(passphrase_file))
     except ScanlabError as exc:
         raise _fail(exc) from None
     table = Table(title=f"tokens for {package.name}")
@@ -527,14 +537,14 @@ def exam_simulate(
     ] = "perfect",
     seed: Annotated[int, typer.Option(help="Seed of the simulated trainee.")] = 0,
     trainee: Annotated[str | None, typer.Option(help="Trainee id (default: behaviour).")] = None,
-    passphrase: PassphraseOption = None,
+    passphrase_file: PassphraseFileOption = None,
 ) -> None:
     """Write the signed submission of a simulated trainee with known behaviour."""
     from scanlab.exercises import ExamPackage, simulate_trainee
 
     try:
         pkg = ExamPackage.open(package)
-        keys = pkg.keys(_passphrase(passphrase))
+        keys = pkg.keys(_passphrase(passphrase_file))
         sub = simulate_trainee(pkg, behaviour, seed=seed, passphrase=keys, trainee_id=trainee)
         sub.submit(out, token=keys.token(sub.trainee_id))
     except ScanlabError as exc:
@@ -549,13 +559,14 @@ def exam_grade(
     out: Annotated[Path, typer.Option(help="Results file (JSON).")] = Path("results.json"),
     rule: Annotated[str, typer.Option(help="Matching rule: overlap or centroid.")] = "overlap",
     min_iou: Annotated[float, typer.Option(help="Overlap rule: least IoU for a hit.")] = 0.1,
-    passphrase: PassphraseOption = None,
+    passphrase_file: PassphraseFileOption = None,
 ) -> None:
     """Grade a class: match marks to the keys, score hits, false alarms, d' and A'."""
     from scanlab.exercises import grade
 
     try:
-        results = grade(package, submissions, _passphrase(passphrase), rule=rule, min_iou=min_iou)
+        secret = _passphrase(passphrase_file)
+        results = grade(package, submissions, secret, rule=rule, min_iou=min_iou)
         results.save(out)
     except ScanlabError as exc:
         raise _fail(exc) from None

@@ -38,6 +38,16 @@ with scrypt (N = 2**17, r = 8, p = 1, random 16-byte salt per package) and HKDF-
   times are whatever the trainee's clock and tool report. A signature cannot fix that on a
   machine the trainee controls; a supervised room or a server that receives the marks as
   they are drawn can.
+* **Damage is never silent.** Whatever is wrong with a package (a flipped byte in a
+  compressed member, an unknown compression method, a member list that disagrees), opening
+  it raises :class:`TamperError` "package damaged or altered", never a parser's exception.
+  Signed documents (manifest, signature, submissions) are refused when a key occurs twice in
+  one object (parsers disagree on which copy counts) or they nest deeper than 32 levels.
+* **Secrets stay off the command line and out of shared files.** The CLI takes the
+  passphrase from ``--passphrase-file`` (a file only its owner may read, mode 0600),
+  ``$SCANLAB_PASSPHRASE`` or a prompt, never as an argument (``ps`` and shell histories show
+  those). ``results.json`` from grading tells which items were clean and what each object
+  was, so :meth:`ClassResults.save` writes it 0600.
 * **Not protected**: whoever knows the passphrase can do everything; tokens travel on paper
   or by a channel the instructor trusts; nothing here hides *who* took an exam.
 """
@@ -50,6 +60,7 @@ from scanlab.exercises._cohorts import (
     detector_submission,
     write_cohort_report,
 )
+from scanlab.exercises._crypto import read_passphrase_file
 from scanlab.exercises._grading import (
     ClassResults,
     ItemOutcome,
@@ -94,6 +105,7 @@ __all__ = [
     "detector_submission",
     "grade",
     "load_exam_spec",
+    "read_passphrase_file",
     "recommend_next",
     "simulate_trainee",
     "submission_from_detections",

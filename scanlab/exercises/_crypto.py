@@ -8,8 +8,11 @@ import hashlib
 import hmac
 import json
 import os
+import stat
+import sys
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
@@ -28,8 +31,10 @@ __all__ = [
     "b64",
     "canonical_json",
     "fingerprint",
+    "load_signed_json",
     "normalise_token",
     "open_secrets",
+    "read_passphrase_file",
     "sign_body",
     "unb64",
     "verify_body",
@@ -40,6 +45,9 @@ __all__ = [
 #: which is what slows an offline guess of the passphrase by whoever holds a package.
 KDF_PARAMS = {"n": 2**17, "r": 8, "p": 1}
 MIN_PASSPHRASE_CHARS = 12
+#: Deepest nesting of objects and lists accepted in a package or submission document; scanlab
+#: writes at most 6 levels. Deeper documents are refused before anything else looks at them.
+MAX_JSON_DEPTH = 32
 _TOKEN_BYTES = 15  # 120 bits: 24 base32 characters
 
 
@@ -57,6 +65,68 @@ def unb64(text: Any, what: str) -> bytes:
 def canonical_json(doc: Any) -> bytes:
     """The bytes a signature covers: sorted keys, no spaces, ASCII only."""
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def load_signed_json(data: bytes | str, what: str) -> Any:
+    """Parse a document that a signature covers, refusing what two readers could read two
+    ways: a key twice in one object (json keeps the last, other parsers the first) and
+    nesting deeper than :data:`MAX_JSON_DEPTH` (which overflows recursive readers).
+
+    Raises
+    ------
+    TamperError
+        Naming ``what`` and the problem.
+    """
+
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise TamperError(f"{what}: the key {key!r} occurs twice in one object")
+            seen.add(key)
+        return dict(pairs)
+
+    try:
+        doc = json.loads(data, object_pairs_hook=unique)
+    except RecursionError:
+        raise TamperError(f"{what}: nested more than {MAX_JSON_DEPTH} levels deep") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise TamperError(f"{what}: not valid JSON: {exc}") from None
+    stack = [(doc, 1)] if isinstance(doc, dict | list) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise TamperError(f"{what}: nested more than {MAX_JSON_DEPTH} levels deep")
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return doc
+
+
+def read_passphrase_file(path: str | Path) -> str:
+    """The passphrase on the first line of ``path``, which only its owner may read (0600).
+
+    A passphrase never goes on a command line (``ps`` and shell history show it): it comes
+    from such a file, ``$SCANLAB_PASSPHRASE`` or a prompt.
+    """
+    path = Path(path)
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise PassphraseError(f"{path}: a passphrase file must be a regular file")
+        if sys.platform != "win32" and info.st_mode & 0o077:
+            raise PassphraseError(
+                f"{path}: passphrase file is readable by others (mode "
+                f"{stat.S_IMODE(info.st_mode):04o}); chmod 600 it"
+            )
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PassphraseError(f"{path}: cannot read the passphrase file: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise PassphraseError(f"{path}: the passphrase file is not UTF-8 text") from None
+    passphrase = text.split("\n", 1)[0].rstrip("\r")
+    if not passphrase:
+        raise PassphraseError(f"{path}: the passphrase file's first line is empty")
+    return passphrase
 
 
 def fingerprint(public_key: bytes) -> str:

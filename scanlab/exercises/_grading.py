@@ -303,11 +303,13 @@ class ClassResults:
             raise SpecError(f"{source}: invalid class results: {exc!r}") from None
 
     def save(self, path: str | Path) -> Path:
+        """Write the results as JSON, readable by the owner only (0600): they tell, item by
+        item, which scans were clean and what each object was, most of the answer key."""
         from scanlab.io._common import atomic_open
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_open(path, "w") as fh:
+        with atomic_open(path, "w", private=True) as fh:
             fh.write(json.dumps(self.to_dict(), indent=1))
         return path
 

@@ -18,12 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from scanlab.errors import SpecError, TamperError
+from scanlab.errors import ScanlabError, SpecError, TamperError
 from scanlab.exercises._crypto import (
     ExamSecrets,
     b64,
     canonical_json,
     fingerprint,
+    load_signed_json,
     open_secrets,
     unb64,
     verify_signature,
@@ -53,6 +54,7 @@ _FORMAT_VERSION = 1
 _PUBLIC_ATTRIBUTES = ("display",)
 #: Read before its signature is checked, so bounded (a real one is a few kB per item).
 _MAX_MANIFEST_BYTES = 16 * 2**20
+_MAX_SIGNATURE_BYTES = 2**16
 
 
 @dataclass(frozen=True)
@@ -184,47 +186,18 @@ class ExamPackage:
         """
         path = Path(path)
         try:
-            with zipfile.ZipFile(path) as zf:
-                listed = zf.namelist()
-                names = set(listed)
-                if len(names) != len(listed):
-                    raise TamperError(f"{path}: a member name occurs twice (a shadowed copy)")
-                if MANIFEST not in names:
-                    raise SpecError(f"{path}: not a scanlab exam package (no {MANIFEST})")
-                if zf.getinfo(MANIFEST).file_size > _MAX_MANIFEST_BYTES:
-                    raise TamperError(f"{path}: {MANIFEST} is implausibly large")
-                manifest_bytes = zf.read(MANIFEST)
-                signature_doc = (
-                    _json(zf.read(SIGNATURE), f"{path}: {SIGNATURE}")
-                    if SIGNATURE in names
-                    else None
-                )
-                manifest = _json(manifest_bytes, f"{path}: {MANIFEST}")
-                if manifest.get(_FORMAT_KEY) != _FORMAT_VERSION:
-                    raise SpecError(f"{path}: {MANIFEST} is not a version-1 scanlab exam manifest")
-                if signature_doc is None:
-                    raise TamperError(f"{path}: the package is not signed (no {SIGNATURE})")
-                try:
-                    public_key = unb64(manifest["crypto"]["public_key"], f"{path}: public_key")
-                    signature = unb64(signature_doc["signature"], f"{path}: {SIGNATURE}")
-                except (KeyError, TypeError) as exc:
-                    raise TamperError(f"{path}: signature record incomplete: {exc!r}") from None
-                verify_signature(public_key, signature, manifest_bytes, what=str(path))
-                members = manifest.get("members")
-                if not isinstance(members, dict):
-                    raise TamperError(f"{path}: {MANIFEST} has no member list")
-                expected = {*members, MANIFEST, SIGNATURE}
-                if names != expected:
-                    raise TamperError(
-                        f"{path}: members added or removed after signing: "
-                        f"extra {sorted(names - expected)}, missing {sorted(expected - names)}"
-                    )
-                for name, digest in members.items():
-                    _check_digest(zf, name, digest, path)
-        except zipfile.BadZipFile as exc:
-            raise TamperError(f"{path}: damaged package (bad zip): {exc}") from None
-        except OSError as exc:
-            raise SpecError(f"{path}: cannot read the exam package: {exc}") from None
+            manifest, manifest_bytes = _verified(path)
+        except TamperError as exc:
+            detail = str(exc).removeprefix(f"{path}: ")
+            raise TamperError(f"{path}: package damaged or altered: {detail}") from None
+        except ScanlabError:
+            raise
+        except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+            raise SpecError(f"{path}: cannot read the exam package: {exc.strerror}") from None
+        except Exception as exc:  # zipfile, zlib and json raise many kinds on damaged bytes
+            raise TamperError(
+                f"{path}: package damaged or altered ({type(exc).__name__}: {exc})"
+            ) from None
         try:
             package = cls(path, manifest, manifest_bytes)
         except (KeyError, TypeError) as exc:
@@ -297,10 +270,18 @@ class ExamPackage:
         try:
             with zipfile.ZipFile(self.path) as zf:
                 data = zf.read(name)
-        except (OSError, KeyError, zipfile.BadZipFile) as exc:
-            raise TamperError(f"{self.path}: cannot read member {name!r}: {exc}") from None
+        except (FileNotFoundError, PermissionError) as exc:
+            raise SpecError(f"{self.path}: cannot read the exam package: {exc.strerror}") from None
+        except Exception as exc:  # zipfile, zlib and friends raise many kinds on damaged bytes
+            raise TamperError(
+                f"{self.path}: package damaged or altered: cannot read member {name!r} "
+                f"({type(exc).__name__}: {exc})"
+            ) from None
         if hashlib.sha256(data).hexdigest() != digest:
-            raise TamperError(f"{self.path}: member {name!r} changed since the package was opened")
+            raise TamperError(
+                f"{self.path}: package damaged or altered: member {name!r} changed since the "
+                "package was opened"
+            )
         return data
 
 
@@ -457,8 +438,7 @@ def add_tip_item(
     item = ExamItem(
         item_id, member, scan.shape, float(scan.metadata.pitch_mm[0]), limit, declaration
     )
-    with zipfile.ZipFile(pkg.path) as zf:
-        scans = {it.scan_member: zf.read(it.scan_member) for it in pkg.items}
+    scans = {it.scan_member: pkg._read_member(it.scan_member) for it in pkg.items}
     scans[member] = _scan_bytes(scan, item_id)
     manifest = {k: v for k, v in pkg._manifest.items() if k != "members"}
     manifest["items"] = [*manifest["items"], item.to_dict()]
@@ -577,6 +557,49 @@ def _put(zf: zipfile.ZipFile, name: str, data: bytes, compression: int) -> None:
     zf.writestr(info, data)
 
 
+def _verified(path: Path) -> tuple[dict[str, Any], bytes]:
+    """The manifest (parsed, and its bytes) of a package whose signature, member list and
+    member digests all check; TamperError or any parser's error otherwise."""
+    with zipfile.ZipFile(path) as zf:
+        listed = zf.namelist()
+        names = set(listed)
+        if len(names) != len(listed):
+            raise TamperError(f"{path}: a member name occurs twice (a shadowed copy)")
+        if MANIFEST not in names:
+            raise SpecError(f"{path}: not a scanlab exam package (no {MANIFEST})")
+        if zf.getinfo(MANIFEST).file_size > _MAX_MANIFEST_BYTES:
+            raise TamperError(f"{path}: {MANIFEST} is implausibly large")
+        if SIGNATURE in names and zf.getinfo(SIGNATURE).file_size > _MAX_SIGNATURE_BYTES:
+            raise TamperError(f"{path}: {SIGNATURE} is implausibly large")
+        manifest_bytes = zf.read(MANIFEST)
+        signature_doc = (
+            _json(zf.read(SIGNATURE), f"{path}: {SIGNATURE}") if SIGNATURE in names else None
+        )
+        manifest = _json(manifest_bytes, f"{path}: {MANIFEST}")
+        if manifest.get(_FORMAT_KEY) != _FORMAT_VERSION:
+            raise SpecError(f"{path}: {MANIFEST} is not a version-1 scanlab exam manifest")
+        if signature_doc is None:
+            raise TamperError(f"{path}: the package is not signed (no {SIGNATURE})")
+        try:
+            public_key = unb64(manifest["crypto"]["public_key"], f"{path}: public_key")
+            signature = unb64(signature_doc["signature"], f"{path}: {SIGNATURE}")
+        except (KeyError, TypeError) as exc:
+            raise TamperError(f"{path}: signature record incomplete: {exc!r}") from None
+        verify_signature(public_key, signature, manifest_bytes, what=str(path))
+        members = manifest.get("members")
+        if not isinstance(members, dict):
+            raise TamperError(f"{path}: {MANIFEST} has no member list")
+        expected = {*members, MANIFEST, SIGNATURE}
+        if names != expected:
+            raise TamperError(
+                f"{path}: members added or removed after signing: "
+                f"extra {sorted(names - expected)}, missing {sorted(expected - names)}"
+            )
+        for name, digest in members.items():
+            _check_digest(zf, name, digest, path)
+    return manifest, manifest_bytes
+
+
 def _check_digest(zf: zipfile.ZipFile, name: str, digest: Any, path: Path) -> None:
     h = hashlib.sha256()
     with zf.open(name) as fh:
@@ -590,10 +613,7 @@ def _check_digest(zf: zipfile.ZipFile, name: str, digest: Any, path: Path) -> No
 
 
 def _json(data: bytes, what: str) -> dict[str, Any]:
-    try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise TamperError(f"{what}: not valid JSON: {exc}") from None
+    doc = load_signed_json(data, what)
     if not isinstance(doc, dict):
         raise TamperError(f"{what}: must be a JSON object")
     return doc

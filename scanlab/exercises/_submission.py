@@ -14,13 +14,15 @@ from typing import Any
 from scanlab.errors import SpecError, TamperError
 from scanlab.evaluate import Mark
 from scanlab.evaluate._marks import _check_unique_ids
-from scanlab.exercises._crypto import sign_body, verify_body
+from scanlab.exercises._crypto import load_signed_json, sign_body, verify_body
 from scanlab.exercises._package import ExamKeys, ExamPackage, _check_trainee_id
+from scanlab.io._validate import check_regular_file
 
 __all__ = ["Detection", "ItemResponse", "Submission", "submission_from_detections"]
 
 _FORMAT_KEY = "scanlab_submission"
 _FORMAT_VERSION = 1
+_MAX_SUBMISSION_BYTES = 64 * 2**20
 
 #: A detector region: ((row0, col0, row1, col1) half-open, score in [0, 1], threat class).
 Detection = tuple[tuple[float, float, float, float], float, str]
@@ -229,12 +231,14 @@ class Submission:
             Not a submission file, or one for another exam.
         """
         path = Path(path)
+        check_regular_file(path, what="submission")
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
+            if path.stat().st_size > _MAX_SUBMISSION_BYTES:
+                raise TamperError(f"{path}: submission larger than 64 MiB")
+            raw = path.read_bytes()
         except OSError as exc:
             raise SpecError(f"{path}: cannot read submission: {exc.strerror}") from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise TamperError(f"{path}: submission is not valid JSON: {exc}") from None
+        doc = load_signed_json(raw, f"{path}: submission")
         if not isinstance(doc, dict) or doc.get(_FORMAT_KEY) != _FORMAT_VERSION:
             raise SpecError(f"{path}: not a version-1 scanlab submission")
         signature = doc.pop("signature", None)

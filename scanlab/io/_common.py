@@ -21,19 +21,24 @@ HEADER_VERSION = 1
 
 
 @contextmanager
-def atomic_open(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
+def atomic_open(
+    path: str | os.PathLike[str], mode: str = "wb", *, private: bool = False
+) -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path`` and move it over ``path`` only on success.
 
     A crash or an exception leaves the previous file untouched and no partial file behind.
+    ``private=True`` keeps the file readable and writable by its owner only (0600) from the
+    moment it exists, for files that hold secrets.
     """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.close(fd)
-        # mkstemp creates the file 0600; give it the usual permissions for a new file.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        if not private:
+            # mkstemp creates the file 0600; give it the usual permissions for a new file.
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
         with open(tmp, mode) as fh:
             yield fh
             fh.flush()
