@@ -29,6 +29,7 @@ from scanlab.detect._data import (
 from scanlab.detect._postprocess import calibrate_threshold
 from scanlab.detect._preprocess import N_INPUT_CHANNELS
 from scanlab.detect._recipe import TrainConfig, load_recipe
+from scanlab.errors import SpecError
 
 if TYPE_CHECKING:
     from scanlab.detect._detector import Detector
@@ -65,7 +66,8 @@ def train(
         See :class:`TrainConfig`; ``scanlab/detect/recipes/`` holds the shipped recipes.
     out_dir : path, optional
         Where ``weights.pt``, ``card.json``, ``README.md`` and ``recipe.yaml`` go; default
-        ``models/<name>`` of the repository.
+        ``models/<name>`` of the repository, refused when that folder already holds a model
+        (retraining never replaces the shipped weights unless told where to write).
     cache_dir : path, optional
         Simulated datasets and the resumable checkpoint; default :func:`default_cache_dir`.
     device : str, optional
@@ -90,6 +92,13 @@ def train(
     config.check()
     started = time.perf_counter()
     out = Path(out_dir) if out_dir is not None else models_dir() / config.name
+    if out_dir is None and (out / "card.json").exists():
+        # Retraining by name must never replace a model in place (the shipped one above all).
+        raise SpecError(
+            f"{out} already holds the model {config.name!r}; training without an output "
+            "folder never overwrites it: pass out_dir (scanlab train --out FOLDER), naming "
+            "that folder only to replace the model on purpose"
+        )
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     threads = torch.get_num_threads()
     torch.set_num_threads(config.threads)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -10,6 +13,8 @@ from typing import TYPE_CHECKING
 from scanlab._specfiles import file_sha256
 from scanlab.detect._card import ModelCard, WeightsError
 from scanlab.errors import MissingDependencyError
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 if TYPE_CHECKING:
     from scanlab.detect._detector import Detector
@@ -24,6 +29,8 @@ __all__ = [
     "require_torch",
     "resolve_weights",
     "save_weights",
+    "weights_fingerprint",
+    "weights_path",
 ]
 
 
@@ -39,10 +46,14 @@ def require_torch() -> None:
 
 
 def models_dir() -> Path:
-    """The repository's ``models/`` folder, where named weights live."""
+    """Where named weights live: ``scanlab/models/`` in an installed wheel (setup.py maps the
+    repository's ``models/`` there), else the repository's ``models/`` folder (a source
+    checkout or an editable install)."""
     import scanlab
 
-    return Path(scanlab.__file__).resolve().parents[1] / "models"
+    package = Path(scanlab.__file__).resolve().parent
+    installed = package / "models"
+    return installed if installed.is_dir() else package.parent / "models"
 
 
 class DetectorWeights(StrEnum):
@@ -125,17 +136,16 @@ def _load(folder: Path) -> tuple[CargoUNet, ModelCard]:
     from scanlab.detect.torch_model import CargoUNet
 
     card = ModelCard.load(folder / "card.json")
-    path = folder / card.weights_file
-    if not path.is_file():
-        raise WeightsError(f"{path}: weights file missing (named in {folder / 'card.json'})")
-    if card.weights_sha256 and file_sha256(path) != card.weights_sha256:
-        raise WeightsError(
-            f"{path}: weights file is corrupt or truncated (its sha256 differs from the card's)"
-        )
+    path = weights_path(folder, card)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many kinds (OSError, RuntimeError, UnpicklingError...)
-        raise WeightsError(f"{path}: not a readable torch weights file: {e}") from None
+        raise WeightsError(
+            f"{path}: not a plain torch state dict of tensors ({_torch_reason(e)}); scanlab "
+            "loads weights in torch's safe mode only and never runs code from a weights file. "
+            "Get the weights from their source again, or save them with "
+            "scanlab.detect.save_weights."
+        ) from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsError(f"{path}: expected a state dict of tensors, got {type(state).__name__}")
     arch = card.architecture
@@ -152,6 +162,67 @@ def _load(folder: Path) -> tuple[CargoUNet, ModelCard]:
         )
     model.load_state_dict(state)
     return model.eval(), card
+
+
+def weights_path(folder: Path, card: ModelCard) -> Path:
+    """The card's weights file, checked: inside ``folder`` and matching the card's sha256.
+
+    Raises
+    ------
+    WeightsError
+        For a card without a sha256 (nothing would tell changed weights from the trained
+        ones), a ``weights_file`` outside the model folder (absolute, ``../``, or a link out),
+        a missing file or one whose sha256 differs.
+    """
+    card_file = folder / "card.json"
+    if not _SHA256.fullmatch(card.weights_sha256 or ""):
+        raise WeightsError(
+            f"{card_file}: field 'weights_sha256' must be the 64-hex-digit sha256 of the weights "
+            f"file, got {card.weights_sha256!r}; scanlab loads no weights it cannot verify"
+        )
+    root = folder.resolve()
+    path = (folder / card.weights_file).resolve()
+    if Path(card.weights_file).is_absolute() or not path.is_relative_to(root):
+        raise WeightsError(
+            f"{card_file}: weights_file {card.weights_file!r} lies outside the model folder "
+            f"{folder}; weights must come from inside it"
+        )
+    if not path.is_file():
+        raise WeightsError(f"{path}: weights file missing (named in {card_file})")
+    if file_sha256(path) != card.weights_sha256:
+        raise WeightsError(
+            f"{path}: weights file is corrupt, truncated or changed (its sha256 differs from "
+            "the card's)"
+        )
+    return path
+
+
+def weights_fingerprint(weights: DetectorWeights | str | Path) -> str:
+    """sha256 of a model's card and weights together: changes whenever either does (a
+    retrained model, new thresholds), whatever the folder is called."""
+    folder = resolve_weights(weights)
+    card = ModelCard.load(folder / "card.json")
+    weights_path(folder, card)  # the card's sha256 is the file's
+    # Everything that decides a detection; not the metrics recorded after evaluation.
+    facts = {k: v for k, v in card.to_dict().items() if k not in ("metrics", "description")}
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+
+
+def _torch_reason(exc: Exception) -> str:
+    """torch's own reason for refusing a file, without its advice to load it unsafely
+    (``weights_only=False``) or to allow-list what the file asks for."""
+    text = str(exc)
+    for pattern in (
+        r"WeightsUnpickler error:\s*(.+?)(?:\.\s|\n\n|$)",
+        r"(Trying to load unsupported GLOBAL [^\n]+?)(?:\.\s|\n|$)",
+    ):
+        found = re.search(pattern, text, re.DOTALL)
+        if found and found.group(1).strip():
+            return " ".join(found.group(1).split())[:300]
+    first = text.strip().split("\n", 1)[0]
+    if first and "weights_only" not in first and "safe_globals" not in first:
+        return first[:300]
+    return type(exc).__name__
 
 
 def save_weights(model: CargoUNet, card: ModelCard, out_dir: str | Path) -> Path:

@@ -136,3 +136,25 @@ def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path, cache_dir):
     assert (tmp_path / "a" / "weights.pt").read_bytes() == (
         tmp_path / "b" / "weights.pt"
     ).read_bytes()
+
+
+def test_training_by_name_never_overwrites_the_shipped_model(monkeypatch):
+    """The audit's case: ``scanlab train cargo-anomaly-v1`` without --out (issue #15)."""
+    from typer.testing import CliRunner
+
+    from scanlab._specfiles import file_sha256
+    from scanlab.cli import app
+    from scanlab.detect import DetectorWeights
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr("scanlab.detect._train.build_cached", no_training)
+    shipped = DetectorWeights.DEFAULT.path
+    before = {p.name: file_sha256(p) for p in shipped.iterdir()}
+    with pytest.raises(SpecError, match="never overwrites"):
+        train("cargo-anomaly-v1")
+    result = CliRunner().invoke(app, ["train", "cargo-anomaly-v1"], env={"COLUMNS": "200"})
+    assert result.exit_code == 1, result.output
+    assert "--out" in result.output
+    assert {p.name: file_sha256(p) for p in shipped.iterdir()} == before

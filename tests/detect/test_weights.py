@@ -9,16 +9,18 @@ import numpy as np
 import pytest
 import torch
 
+from scanlab._specfiles import file_sha256
 from scanlab.detect import DetectorWeights, WeightsError, cargo_unet, load_detector
 from scanlab.detect.torch_model import CargoUNet
 from scanlab.errors import ScanlabError
 from scanlab.io import example_scan
 
 
-def _drop_sha(folder: Path) -> None:
-    """Make the card stop vouching for the file, so the loader has to read it."""
+def _reseal(folder: Path, **changes: object) -> None:
+    """Make the card vouch for the file as it is now, so the loader has to read it."""
     card = json.loads((folder / "card.json").read_text())
-    card["weights_sha256"] = ""
+    card["weights_sha256"] = file_sha256(folder / card.get("weights_file", "weights.pt"))
+    card.update(changes)
     (folder / "card.json").write_text(json.dumps(card))
 
 
@@ -52,7 +54,7 @@ def test_corrupt_weights_raise_a_clear_error(tiny_model_dir, damage, check_sha):
     else:
         path.write_bytes(b"")
     if not check_sha:
-        _drop_sha(tiny_model_dir)
+        _reseal(tiny_model_dir)
     with pytest.raises(WeightsError, match=r"weights\.pt"):
         load_detector(tiny_model_dir)
 
@@ -61,10 +63,11 @@ def test_weights_that_do_not_fit_the_network(tiny_model_dir):
     state = torch.load(tiny_model_dir / "weights.pt", weights_only=True)
     state["extra.weight"] = state.pop("head.weight")
     torch.save(state, tiny_model_dir / "weights.pt")
-    _drop_sha(tiny_model_dir)
+    _reseal(tiny_model_dir)
     with pytest.raises(WeightsError, match=r"missing \['head.weight'\].*unexpected"):
         load_detector(tiny_model_dir)
     torch.save({"head.weight": "not a tensor"}, tiny_model_dir / "weights.pt")
+    _reseal(tiny_model_dir)
     with pytest.raises(WeightsError, match="state dict"):
         load_detector(tiny_model_dir)
 
@@ -83,6 +86,63 @@ def test_missing_things(tiny_model_dir, tmp_path):
     (tiny_model_dir / "card.json").write_text(json.dumps({"scanlab_model_card": 1}))
     with pytest.raises(ScanlabError, match="misses a field"):
         load_detector(tiny_model_dir)
+
+
+# --- the audit's weights folders (issue #15) ---------------------------------------------------
+
+
+@pytest.mark.parametrize("sha", ["", "0" * 63, "not hex" * 9])
+def test_a_card_without_a_valid_sha256_is_refused(tiny_model_dir, sha):
+    card = json.loads((tiny_model_dir / "card.json").read_text())
+    card["weights_sha256"] = sha
+    (tiny_model_dir / "card.json").write_text(json.dumps(card))
+    # Changed weights: with the check skipped they would load silently.
+    state = torch.load(tiny_model_dir / "weights.pt", weights_only=True)
+    torch.save({k: v + 1 for k, v in state.items()}, tiny_model_dir / "weights.pt")
+    with pytest.raises(WeightsError, match=r"weights_sha256.*loads no weights it cannot verify"):
+        load_detector(tiny_model_dir)
+
+
+@pytest.mark.parametrize("where", ["absolute", "parent", "link"])
+def test_weights_file_must_lie_inside_the_model_folder(tiny_model_dir, tmp_path, where):
+    outside = tmp_path / "elsewhere" / "weights.pt"
+    outside.parent.mkdir()
+    outside.write_bytes((tiny_model_dir / "weights.pt").read_bytes())
+    if where == "absolute":
+        name = str(outside)
+    elif where == "parent":
+        name = "../elsewhere/weights.pt"
+    else:
+        (tiny_model_dir / "linked.pt").symlink_to(outside)
+        name = "linked.pt"
+    (tiny_model_dir / "weights.pt").unlink()
+    card = json.loads((tiny_model_dir / "card.json").read_text())
+    card["weights_file"] = name  # the sha256 still matches the file outside
+    (tiny_model_dir / "card.json").write_text(json.dumps(card))
+    with pytest.raises(WeightsError, match="outside the model folder"):
+        load_detector(tiny_model_dir)
+
+
+class _RunsCode:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_weights_that_would_run_code_are_refused_without_unsafe_advice(tiny_model_dir, tmp_path):
+    marker = tmp_path / "ran"
+    torch.save({"head.weight": _RunsCode(marker)}, tiny_model_dir / "weights.pt")
+    _reseal(tiny_model_dir)
+    with pytest.raises(WeightsError) as info:
+        load_detector(tiny_model_dir)
+    message = str(info.value)
+    assert not marker.exists()
+    assert "never runs code" in message
+    for advice in ("weights_only", "False", "safe_globals", "trust"):
+        assert advice not in message
+    assert "Unsupported global" in message  # torch's reason is kept
 
 
 def test_weights_enum_names_the_shipped_model():
