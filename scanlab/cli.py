@@ -325,6 +325,13 @@ def _evaluate_detectors(
             f"[yellow]skipped[/yellow] {err['scan_id']} ({err['detector']}): {err['error']}"
         )
     console.print(f"report: {out / 'report.html'}")
+    if results.errors:
+        # The report covers what ran; the exit status says not everything did (a rerun
+        # retries the failed items).
+        err_console.print(
+            f"[red]error:[/red] {len(results.errors)} item(s) failed; fix them and run again"
+        )
+        raise typer.Exit(code=1)
 
 
 def _compare_cohorts(

@@ -1,8 +1,10 @@
 """Batch evaluation of detectors over whole datasets, serial or on a Dask cluster, resumable.
 
 Each (detector, scan) pair is one task. Its result is written atomically to
-``OUT/results/<detector>/<scan_id>.json`` as soon as it is done, so an interrupted run
-continues where it stopped and no finished result is lost or duplicated. Everything a metric
+``OUT/results/<folder>-<fingerprint>/<scan_id>.json`` as soon as it is done (the fingerprint
+is of the weights and card, so two models of one name never share results, and a retrained
+model never reuses stale ones), so an interrupted run continues where it stopped, no
+finished result is lost or duplicated, and an item that failed is tried again. Everything a metric
 needs is in those files (image score, regions with scores, matched objects, the scan's pixel
 histograms), so the aggregate metrics are the same whether the tasks ran serially, on two
 local workers or on a remote cluster.
@@ -57,23 +59,65 @@ class DetectorProtocol(Protocol):
 
 
 @functools.cache
-def _detector(name: str) -> DetectorProtocol:
-    """Load a detector once per process (each Dask worker keeps its own)."""
+def _detector(weights: str, key: str) -> DetectorProtocol:
+    """Load a detector once per process (each Dask worker keeps its own); ``key`` holds the
+    weights' fingerprint, so a model retrained in the same folder is loaded anew."""
     from scanlab.detect import load_detector
 
-    detector: DetectorProtocol = load_detector(name)
+    detector: DetectorProtocol = load_detector(weights)
     return detector
 
 
+@dataclass(frozen=True)
+class _Model:
+    """A detector as the tasks see it: its absolute weights folder and its results folder."""
+
+    weights: str
+    key: str
+
+
+def _model(name: str) -> _Model:
+    """Resolve a detector name or folder here, before any task runs: an unknown name is an
+    error of the whole run, and workers get an absolute path, whatever their folder."""
+    from scanlab.detect._weights import resolve_weights, weights_fingerprint
+
+    folder = resolve_weights(name).resolve()
+    return _Model(str(folder), f"{_safe(folder.name)}-{weights_fingerprint(folder)[:16]}")
+
+
+def _result_path(out: str | Path, model: _Model, scan_id: str) -> Path:
+    return Path(out) / "results" / model.key / f"{scan_id}.json"
+
+
+def _check_scan_ids(items: list[dict[str, Any]], manifest: str | Path) -> None:
+    """Scan ids name result files: each must be a plain, unique file name."""
+    seen: set[str] = set()
+    for item in items:
+        scan_id = item.get("scan_id")
+        if (
+            not isinstance(scan_id, str)
+            or scan_id in ("", ".", "..")
+            or any(ch in scan_id for ch in "/\\\0")
+            or Path(scan_id).is_absolute()
+        ):
+            raise SpecError(
+                f"{manifest}: scan_id {scan_id!r} is not a plain file name (no '/', '\\', "
+                "'..'); results are written under it"
+            )
+        if scan_id in seen:
+            raise SpecError(f"{manifest}: scan_id {scan_id!r} occurs twice")
+        seen.add(scan_id)
+
+
 def _evaluate_one(
-    item: dict[str, Any], detector_name: str, out: str, matching_rule: str
+    item: dict[str, Any], detector_name: str, model: _Model, out: str, matching_rule: str
 ) -> dict[str, Any]:
     """Run one detector on one scan and write its result file; never raises for bad data."""
     from scanlab.io import read_scan
     from scanlab.io._common import atomic_open
     from scanlab.synth import AnswerKey
 
-    path = Path(out) / "results" / _safe(detector_name) / f"{item['scan_id']}.json"
+    path = _result_path(out, model, item["scan_id"])
     result: dict[str, Any] = {"detector": detector_name, "scan_id": item["scan_id"]}
     started = time.perf_counter()
     try:
@@ -81,7 +125,7 @@ def _evaluate_one(
         key = AnswerKey.load(item["key_path"])
         if key.shape != scan.shape:
             raise SpecError(f"{item['key_path']}: key shape {key.shape} != scan shape {scan.shape}")
-        detector = _detector(detector_name)
+        detector = _detector(model.weights, model.key)
         det = detector(scan)
         regions: list[dict[str, Any]] = [
             {"bbox": [int(v) for v in r.bbox], "score": float(r.score)} for r in det.regions
@@ -190,7 +234,9 @@ def evaluate_dataset(
     manifest : path
         A dataset folder or its ``manifest.json`` (see :func:`scanlab.synth.build_dataset`).
     detectors : sequence of str
-        Names (``"cargo-anomaly-v1"``, ``"baseline"``) or weights files.
+        Names of shipped weights (``"cargo-anomaly-v1"``) or model folders (or a file in
+        one). An unknown name raises :class:`~scanlab.detect.WeightsError` before anything
+        runs.
     out : path
         Output folder: ``results/``, ``per_scan.csv``, ``per_scan.jsonl``, ``metrics.json``,
         ``roc.png``, ``froc.png``, ``report.html``.
@@ -206,28 +252,30 @@ def evaluate_dataset(
     """
     from scanlab.synth import load_manifest
 
-    out = Path(out)
-    items = load_manifest(manifest)[: limit if limit else None]
+    # Absolute paths: Dask workers resolve relative ones against their own folders.
+    out = Path(out).resolve()
+    items = load_manifest(Path(manifest).resolve())[: limit if limit else None]
     if not items or not detectors:
         raise SpecError(f"{manifest}: nothing to evaluate (no scans or no detectors)")
+    _check_scan_ids(items, manifest)
+    models = {name: _model(name) for name in detectors}
     tasks = []
     done: list[dict[str, Any]] = []
     for name in detectors:
         for item in items:
-            path = out / "results" / _safe(name) / f"{item['scan_id']}.json"
-            previous = _read_result(path)
-            if previous is not None:
+            previous = _read_result(_result_path(out, models[name], item["scan_id"]))
+            if previous is not None and "error" not in previous:
                 done.append(previous)
-            else:
+            else:  # not run yet, or failed: the input may have been repaired since
                 plain = {k: str(v) if isinstance(v, Path) else v for k, v in item.items()}
-                tasks.append((plain, name))
+                tasks.append((plain, name, models[name]))
     total = len(tasks) + len(done)
     if progress:
         progress(len(done), total)
     if tasks:
         if scheduler is None and workers == 0:
-            for plain, name in tasks:
-                done.append(_evaluate_one(plain, name, str(out), matching_rule))
+            for plain, name, model in tasks:
+                done.append(_evaluate_one(plain, name, model, str(out), matching_rule))
                 if progress:
                     progress(len(done), total)
         else:
@@ -248,7 +296,7 @@ def evaluate_dataset(
 
 
 def _run_on_dask(
-    tasks: list[tuple[dict[str, Any], str]],
+    tasks: list[tuple[dict[str, Any], str, _Model]],
     out: str,
     matching_rule: str,
     scheduler: str | None,
@@ -262,15 +310,15 @@ def _run_on_dask(
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
         )
         client = Client(cluster)
     else:
         client = Client(scheduler)
     try:
         futures = [
-            client.submit(_evaluate_one, plain, name, out, matching_rule, pure=False)
-            for plain, name in tasks
+            client.submit(_evaluate_one, plain, name, model, out, matching_rule, pure=False)
+            for plain, name, model in tasks
         ]
         finished = []
         for future in as_completed(futures):
@@ -311,7 +359,7 @@ def load_results(out: str | Path, detectors: Sequence[str]) -> BatchResults:
     out = Path(out)
     found = []
     for name in detectors:
-        for path in sorted((out / "results" / _safe(name)).glob("*.json")):
+        for path in sorted((out / "results" / _model(name).key).glob("*.json")):
             result = _read_result(path)
             if result is not None:
                 found.append(result)

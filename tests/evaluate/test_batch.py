@@ -156,3 +156,136 @@ def test_cli_evaluate(dataset, tiny_weights, tmp_path):
         ]["value"]
     )
     assert os.path.exists(tmp_path / "ev" / "per_scan.csv")
+
+
+# --- the audit's cases (issue #15) --------------------------------------------------------------
+
+
+def _copy(dataset, tmp_path):
+    import shutil
+
+    copy = tmp_path / "data"
+    shutil.copytree(dataset, copy)
+    return copy, json.loads((copy / "manifest.json").read_text())
+
+
+@pytest.mark.parametrize("scan_id", ["../../../escaped", "ABSOLUTE", "a/b", ".."])
+def test_a_scan_id_cannot_write_outside_out(dataset, tiny_weights, tmp_path, scan_id):
+    from scanlab.errors import SpecError
+
+    copy, manifest = _copy(dataset, tmp_path)
+    if scan_id == "ABSOLUTE":
+        scan_id = str(tmp_path / "escaped")
+    manifest["items"][0]["scan_id"] = scan_id
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    out = tmp_path / "deep" / "er" / "ev"
+    with pytest.raises(SpecError, match="not a plain file name"):
+        evaluate_dataset(copy, [str(tiny_weights)], out, n_bootstrap=20)
+    assert not list(tmp_path.rglob("escaped*"))
+    assert not (out / "results").exists()
+
+
+def test_a_failed_item_is_retried_on_the_next_run(dataset, tiny_weights, tmp_path):
+    copy, manifest = _copy(dataset, tmp_path)
+    scan = copy / manifest["items"][2]["scan"]
+    saved = scan.read_bytes()
+    scan.unlink()
+    name = str(tiny_weights)
+    first = evaluate_dataset(copy, [name], tmp_path / "ev", n_bootstrap=20)
+    assert [e["scan_id"] for e in first.errors] == [manifest["items"][2]["scan_id"]]
+    assert "no such file" in first.errors[0]["error"]
+    scan.write_bytes(saved)  # the scan is restored
+    second = evaluate_dataset(copy, [name], tmp_path / "ev", n_bootstrap=20)
+    assert not second.errors
+    assert second.metrics[name]["n_scans"] == 5
+    reference = evaluate_dataset(copy, [name], tmp_path / "fresh", n_bootstrap=20)
+    assert _comparable(second) == _comparable(reference)
+
+
+def _tiny_model(folder, seed):
+    torch.manual_seed(seed)
+    card = ModelCard(
+        name="mine",
+        architecture={"name": "CargoUNet", "in_channels": 4, "widths": [4, 8]},
+        pitch_mm=25.0,
+        thresholds={"dual": 0.5, "single": 0.5, "display": 0.5},
+        tile_px=64,
+        overlap_px=32,
+        smoothing_px=1,
+    )
+    return save_weights(CargoUNet(4, (4, 8)).eval(), card, folder)
+
+
+def _scores(results, name):
+    return [r["score"] for r in results.per_scan[name]]
+
+
+def test_results_are_keyed_by_the_weights_not_the_folder_name(dataset, tmp_path):
+    a = _tiny_model(tmp_path / "a" / "mine", seed=1)
+    b = _tiny_model(tmp_path / "b" / "mine", seed=2)
+    out = tmp_path / "ev"
+    both = evaluate_dataset(dataset, [str(a), str(b)], out, n_bootstrap=20)
+    alone_b = evaluate_dataset(dataset, [str(b)], tmp_path / "b-alone", n_bootstrap=20)
+    assert _scores(both, str(b)) == _scores(alone_b, str(b))
+    assert _scores(both, str(a)) != _scores(both, str(b))
+    assert len(list((out / "results").iterdir())) == 2
+    # Retrained in place: the old results are not reused.
+    _tiny_model(a, seed=3)
+    again = evaluate_dataset(dataset, [str(a)], out, n_bootstrap=20)
+    fresh = evaluate_dataset(dataset, [str(a)], tmp_path / "a-fresh", n_bootstrap=20)
+    assert _scores(again, str(a)) == _scores(fresh, str(a))
+    assert _scores(again, str(a)) != _scores(both, str(a))
+
+
+def test_an_unknown_detector_is_an_error_before_anything_runs(dataset, tiny_weights, tmp_path):
+    from scanlab.detect import WeightsError
+
+    with pytest.raises(WeightsError, match="no model named 'local-background'"):
+        evaluate_dataset(dataset, [str(tiny_weights), "local-background"], tmp_path / "ev")
+    assert not (tmp_path / "ev" / "results").exists()
+    result = CliRunner().invoke(
+        app,
+        ["evaluate", str(dataset), "-d", "local-background", "--out", str(tmp_path / "ev")],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 1
+    assert "local-background" in result.output
+
+
+def test_cli_exits_non_zero_when_items_fail(dataset, tiny_weights, tmp_path):
+    copy, manifest = _copy(dataset, tmp_path)
+    (copy / manifest["items"][0]["scan"]).unlink()
+    args = ["evaluate", str(copy), "-d", str(tiny_weights), "--out", str(tmp_path / "ev")]
+    result = CliRunner().invoke(app, [*args, "--workers", "0"], env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    assert "1 item(s) failed" in result.output
+    assert (tmp_path / "ev" / "report.html").exists()  # what ran is still reported
+
+
+@pytest.mark.slow
+def test_relative_paths_under_a_scheduler_reach_workers_in_other_folders(
+    dataset, tiny_weights, tmp_path, monkeypatch
+):
+    """The audit ran ``--scheduler`` with a relative dataset path: each worker resolved it
+    against its own folder and the run reported 0 scans with exit status 0."""
+    from dask.distributed import Client, LocalCluster
+
+    elsewhere = tmp_path / "worker-home"
+    elsewhere.mkdir()
+    monkeypatch.chdir(dataset.parent)
+    with (
+        LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster,
+        Client(cluster) as client,
+    ):
+        client.run(os.chdir, str(elsewhere))
+        results = evaluate_dataset(
+            dataset.name,
+            [os.path.relpath(tiny_weights)],
+            os.path.relpath(tmp_path / "ev"),
+            scheduler=cluster.scheduler_address,
+            n_bootstrap=20,
+        )
+    name = os.path.relpath(tiny_weights)
+    assert not results.errors
+    assert results.metrics[name]["n_scans"] == 5
+    assert not (elsewhere / os.path.relpath(tmp_path / "ev")).exists()
