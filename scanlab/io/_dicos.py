@@ -531,7 +531,8 @@ def read_threat_report(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         If a region has no bounding box or the file is damaged.
     """
     path = Path(path)
-    ds = _dcmread(path)
+    inflated = _inflate_if_deflated(path, None)
+    ds = _dcmread(path) if inflated is None else inflated
     with _parsing(path, "DICOS threat detection report"):
         if str(ds.get("SOPClassUID", "")) != THREAT_DETECTION_REPORT:
             raise UnsupportedFormatError(

@@ -261,3 +261,18 @@ def test_scans_above_the_mapping_threshold_stay_mapped_and_a_truncation_kills_on
     result = _run_truncation(tmp_path, SCANLAB_MMAP_BYTES="0")
     assert result.returncode == -signal.SIGBUS, (result.returncode, result.stderr)
     assert "ok" not in result.stdout
+
+
+def test_deflated_threat_report_reads_and_a_bomb_is_refused(tmp_path):
+    from scanlab.io._dicos import read_threat_report, write_threat_report
+
+    scan_file = write_dicos(example_scan(rows=24, cols=40, seed=5), tmp_path / "s.dcs")[0]
+    report = write_threat_report(
+        tmp_path / "r.dcs", [{"bbox": (2, 3, 6, 9), "label": "block"}], referenced_scan=scan_file
+    )
+    _deflate(report)
+    assert read_threat_report(report)[0]["bbox"] == (2.0, 3.0, 6.0, 9.0)
+    _add_private(report, 48 * 2**20)
+    _deflate(report)
+    with pytest.raises(CorruptFileError, match="decompression bomb"):
+        read_threat_report(report)
