@@ -187,12 +187,12 @@ def test_a_scan_id_cannot_write_outside_out(dataset, tiny_weights, tmp_path, sca
 
 def test_a_failed_item_is_retried_on_the_next_run(dataset, tiny_weights, tmp_path):
     copy, manifest = _copy(dataset, tmp_path)
-    scan = copy / manifest["items"][2]["scan"]
+    scan = copy / manifest["items"][1]["scan"]
     saved = scan.read_bytes()
     scan.unlink()
     name = str(tiny_weights)
     first = evaluate_dataset(copy, [name], tmp_path / "ev", n_bootstrap=20)
-    assert [e["scan_id"] for e in first.errors] == [manifest["items"][2]["scan_id"]]
+    assert [e["scan_id"] for e in first.errors] == [manifest["items"][1]["scan_id"]]
     assert "no such file" in first.errors[0]["error"]
     scan.write_bytes(saved)  # the scan is restored
     second = evaluate_dataset(copy, [name], tmp_path / "ev", n_bootstrap=20)
@@ -224,15 +224,15 @@ def test_results_are_keyed_by_the_weights_not_the_folder_name(dataset, tmp_path)
     a = _tiny_model(tmp_path / "a" / "mine", seed=1)
     b = _tiny_model(tmp_path / "b" / "mine", seed=2)
     out = tmp_path / "ev"
-    both = evaluate_dataset(dataset, [str(a), str(b)], out, n_bootstrap=20)
-    alone_b = evaluate_dataset(dataset, [str(b)], tmp_path / "b-alone", n_bootstrap=20)
+    both = evaluate_dataset(dataset, [str(a), str(b)], out, n_bootstrap=20, limit=2)
+    alone_b = evaluate_dataset(dataset, [str(b)], tmp_path / "b-alone", n_bootstrap=20, limit=2)
     assert _scores(both, str(b)) == _scores(alone_b, str(b))
     assert _scores(both, str(a)) != _scores(both, str(b))
     assert len(list((out / "results").iterdir())) == 2
     # Retrained in place: the old results are not reused.
     _tiny_model(a, seed=3)
-    again = evaluate_dataset(dataset, [str(a)], out, n_bootstrap=20)
-    fresh = evaluate_dataset(dataset, [str(a)], tmp_path / "a-fresh", n_bootstrap=20)
+    again = evaluate_dataset(dataset, [str(a)], out, n_bootstrap=20, limit=2)
+    fresh = evaluate_dataset(dataset, [str(a)], tmp_path / "a-fresh", n_bootstrap=20, limit=2)
     assert _scores(again, str(a)) == _scores(fresh, str(a))
     assert _scores(again, str(a)) != _scores(both, str(a))
 
@@ -284,8 +284,9 @@ def test_relative_paths_under_a_scheduler_reach_workers_in_other_folders(
             os.path.relpath(tmp_path / "ev"),
             scheduler=cluster.scheduler_address,
             n_bootstrap=20,
+            limit=2,
         )
     name = os.path.relpath(tiny_weights)
     assert not results.errors
-    assert results.metrics[name]["n_scans"] == 5
+    assert results.metrics[name]["n_scans"] == 2
     assert not (elsewhere / os.path.relpath(tmp_path / "ev")).exists()
