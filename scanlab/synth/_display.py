@@ -233,6 +233,9 @@ class VendorPipeline:
       (area averaging down, cubic up), which softens edges. Along the scan the pitch is the
       vehicle's speed over the pulse rate, so real exports often have wider columns than
       rows (a 40 ft container 1,500 columns long at 8 mm, 5 mm rows);
+    - ``blur_sigma_px``: the reconstruction filter of that resampling and the display's
+      smoothing, a Gaussian of this sigma in export pixels (real exports' strongest edges
+      are about half as steep as a 5 mm detector's own);
     - ``denoise``: edge-preserving noise reduction (a bilateral filter whose range is
       ``denoise`` grey levels): flat bright areas lose their grain, edges stay;
     - ``curve``: the tone curve (:class:`DisplayCurve`);
@@ -248,6 +251,7 @@ class VendorPipeline:
     max_rotation_deg: float = 0.0
     pad_px: int = 0
     export_pitch_mm: tuple[float, float] | None = None
+    blur_sigma_px: float = 0.0
     denoise: float = 0.0
     sharpen: float = 0.0
     sharpen_sigma_px: float = 2.0
@@ -275,6 +279,7 @@ VENDOR_PIPELINES: dict[str, VendorPipeline] = {
         "linear",
         DisplayCurve("power", gamma=0.9, black_transmission=0.0, white_transmission=0.99),
         max_rotation_deg=0.6,
+        blur_sigma_px=0.9,
         denoise=3.0,
         sharpen=0.3,
         jpeg_quality=80,
@@ -283,17 +288,19 @@ VENDOR_PIPELINES: dict[str, VendorPipeline] = {
         "gamma-lifted",
         DisplayCurve("power", gamma=0.6, black_transmission=0.003, white_transmission=0.95),
         max_rotation_deg=0.6,
+        blur_sigma_px=0.7,
         denoise=8.0,
         sharpen=0.5,
         jpeg_quality=80,
     ),
     "log": VendorPipeline(
         "log",
-        DisplayCurve("log", contrast=0.55, power=0.75, black_attenuation=7.0),
+        DisplayCurve("log", contrast=0.5, power=0.75, black_attenuation=8.0),
         max_rotation_deg=0.4,
-        denoise=4.0,
+        blur_sigma_px=1.0,
+        denoise=2.0,
         sharpen=0.2,
-        jpeg_quality=90,
+        jpeg_quality=80,
     ),
     "scanlab-classic": VendorPipeline(
         "scanlab-classic", DisplayCurve(), end_margin_mm=0.0, jpeg_quality=None
@@ -332,6 +339,7 @@ def random_pipeline(
         chassis_strip_mm=float(rng.uniform(250, 700)),
         end_margin_mm=float(rng.uniform(0, 300)),
         pad_px=int(rng.integers(0, 12)) if rng.random() < 0.2 else 0,
+        blur_sigma_px=float(base.blur_sigma_px * rng.uniform(0.6, 1.4)),
         denoise=float(base.denoise * rng.uniform(0.5, 1.5)),
         sharpen=float(base.sharpen * rng.uniform(0.0, 1.5)),
         jpeg_quality=int(rng.integers(70, 95)) if base.jpeg_quality else None,
@@ -453,6 +461,8 @@ def render_export(
     )
     if downsample:
         matrix = matrix @ np.diag([sc, sr, 1])
+    if p.blur_sigma_px > 0:
+        image = cv2.GaussianBlur(image, (0, 0), p.blur_sigma_px, borderType=cv2.BORDER_REPLICATE)
     grey: np.ndarray = p.curve.to_grey(image) * np.float32(255.0)
     if p.denoise > 0:
         grey = cv2.bilateralFilter(grey, 5, float(p.denoise), 1.5)
