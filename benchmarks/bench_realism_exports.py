@@ -29,6 +29,7 @@ import numpy as np
 
 from scanlab.synth import (
     CARGO_TYPES,
+    REAL_GOODS,
     VEHICLE_TYPES,
     VENDOR_PIPELINES,
     SceneSpec,
@@ -37,18 +38,7 @@ from scanlab.synth import (
     render_export,
 )
 
-#: Real commodity (compare.py's ``--goods``) -> (scanlab cargo type, vehicles it travels in).
-GOODS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "frozen beef": ("frozen_beef", ("reefer_40ft", "reefer_20ft")),
-    "frozen poultry": ("frozen_poultry", ("reefer_40ft", "reefer_20ft")),
-    "citrus fruit": ("citrus", ("reefer_40ft",)),
-    "coffee": ("coffee", ("container_20ft",)),
-    "groundnuts": ("groundnuts", ("container_20ft", "container_40ft")),
-    "sugar": ("sugar", ("container_20ft",)),
-    "soybean meal": ("soybean_meal", ("container_20ft", "container_40ft")),
-    "tyres": ("tyres", ("container_40ft", "container_40ft_hc")),
-    "cotton": ("cotton", ("container_40ft", "container_40ft_hc")),
-}
+GOODS = REAL_GOODS
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -16,18 +16,19 @@ import numpy as np
 
 __all__ = ["REAL_GOODS", "export_statistics", "real_export_statistics"]
 
-#: Commodities of the real set, as named in the real statistics.
-REAL_GOODS = (
-    "citrus fruit",
-    "coffee",
-    "cotton",
-    "frozen beef",
-    "frozen poultry",
-    "groundnuts",
-    "soybean meal",
-    "sugar",
-    "tyres",
-)
+#: Commodity of the real set (as the real statistics name it) -> the scanlab cargo type that
+#: simulates it and the containers it travels in.
+REAL_GOODS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "citrus fruit": ("citrus", ("reefer_40ft",)),
+    "coffee": ("coffee", ("container_20ft",)),
+    "cotton": ("cotton", ("container_40ft", "container_40ft_hc")),
+    "frozen beef": ("frozen_beef", ("reefer_40ft", "reefer_20ft")),
+    "frozen poultry": ("frozen_poultry", ("reefer_40ft", "reefer_20ft")),
+    "groundnuts": ("groundnuts", ("container_20ft", "container_40ft")),
+    "soybean meal": ("soybean_meal", ("container_20ft", "container_40ft")),
+    "sugar": ("sugar", ("container_20ft",)),
+    "tyres": ("tyres", ("container_40ft", "container_40ft_hc")),
+}
 
 
 def export_statistics(image: np.ndarray) -> dict[str, float]:
