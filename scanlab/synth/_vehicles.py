@@ -14,6 +14,7 @@ what is drawn is the vehicle's mass (a container's tare is measured from its dra
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from dataclasses import dataclass
@@ -90,7 +91,8 @@ class VehicleLayout:
     ``body_mm`` is the load body's outer box in scene coordinates (mm): (x front, x rear,
     z of the floor's underside, z of the roof), the box a scanner's software crops to.
     ``tare_kg`` is the load unit's empty mass: the container (its drawn parts), the
-    semi-trailer or the rigid truck.
+    semi-trailer or the rigid truck. ``yaw_deg`` is the angle at which the vehicle crossed
+    the beam plane (drivers do not pass portals exactly square).
     """
 
     vehicle_type: str
@@ -101,6 +103,7 @@ class VehicleLayout:
     wheel_centres_x: tuple[float, ...]
     tare_kg: float
     body_mm: tuple[float, float, float, float]
+    yaw_deg: float = 0.0
 
 
 def vehicle_extent_mm(vehicle_type: str) -> tuple[float, float]:
@@ -113,14 +116,22 @@ def vehicle_extent_mm(vehicle_type: str) -> tuple[float, float]:
 
 
 def draw_vehicle(canvas: Canvas, vehicle_type: str, rng: np.random.Generator) -> VehicleLayout:
-    """Draw a vehicle into ``canvas``; its front faces x = 0 (the scan's left edge)."""
+    """Draw a vehicle into ``canvas``; its front faces x = 0 (the scan's left edge).
+
+    The vehicle crosses the beam plane at a small yaw (0.1-1.2 degrees): ``canvas.skew`` is
+    set for it and for everything drawn into it afterwards (its load, what is hidden).
+    """
+    if vehicle_type not in VEHICLE_TYPES:
+        raise ValueError(vehicle_type)
+    yaw = float(rng.uniform(0.1, 1.2)) * float(rng.choice([-1.0, 1.0]))
+    canvas.skew = math.tan(math.radians(yaw))
     if vehicle_type in CONTAINER_BOXES:
-        return _container_on_chassis(canvas, vehicle_type, rng)
-    if vehicle_type == "curtain_side":
-        return _curtain_side(canvas, rng)
-    if vehicle_type == "box_truck":
-        return _box_truck(canvas, rng)
-    raise ValueError(vehicle_type)
+        layout = _container_on_chassis(canvas, vehicle_type, rng)
+    elif vehicle_type == "curtain_side":
+        layout = _curtain_side(canvas, rng)
+    else:
+        layout = _box_truck(canvas, rng)
+    return dataclasses.replace(layout, yaw_deg=round(yaw, 3))
 
 
 # --- drawing with mass ---------------------------------------------------------------------
@@ -363,21 +374,25 @@ def _frame(
     p.box("steel", xf, zu, length, rail_height, 2 * t)
     p.box("steel", xf, zu, length, 10 * t, 2 * 5.0)
     p.box("steel", xf, zu + rail_height - 10 * t, length, 10 * t, 2 * 3.0)
+    # The inner ledge (a 4 mm angle, 40 mm wide) on which the floor's edges rest.
+    p.box("steel", xf + 113, zu + rail_height - 36, length - 263, 4, 2 * 4.0)
     # Top side rails: 60 x 60 x 3 square tubes.
     p.shell("steel", xf, zt - 60, length, 60, 2 * 6.0, 3.0)
     # Corner posts: pressed 6 mm front posts, heavier 8 mm rear posts with the door hinges.
+    # (The posts on the two sides part by the width times the vehicle's skew.)
     for x, post_len, wall in ((xf, 113.0, 6.0), (xr - 150, 150.0, 8.0)):
-        p.shell("steel", x, zu, post_len, box.height, 2 * 12.0, wall)
+        for shift in (-1200.0 * p.canvas.skew, 1200.0 * p.canvas.skew):
+            p.shell("steel", x + shift, zu, post_len, box.height, 12.0, wall)
     # Front and rear sills and headers: box sections across the width.
     for x, w in ((xf, 113.0), (xr - 150, 150.0)):
-        p.shell("steel", x, zu, w, rail_height, width_out - 2 * 17.8, 4.5)
-        p.shell("steel", x, zt - 110, w, 110, width_out - 2 * 17.8, 4.0)
+        p.shell("steel", x, zu, w, rail_height, width_out - 2 * 17.8, 4.0)
+        p.shell("steel", x, zt - 110, w, 110, width_out - 2 * 17.8, 3.5)
     # Corner castings (178 x 118 x 162 mm, cast steel, hollow) at the eight corners, and the
     # chassis' twistlocks locked into the bottom four.
     for x in (xf - 2.0, xr - 176.0):
         for z in (zu, zt - 118):
             p.box("steel", x, z, 178, 118, 2 * 16.2)
-            p.box("steel", x + 22, z + 20, 134, 78, 2 * 12.2, scale=-1.0)
+            p.box("steel", x + 20, z + 18, 138, 82, 2 * 13.0, scale=-1.0)
             p.add("steel", p.canvas.ellipsoid(x + 89, z + 59, 40, 28, 2 * 1.8), scale=-1.0)
 
 
@@ -403,14 +418,16 @@ def _corrugated_side_walls(
     """
     walls_cm = 2 * sheet_mm / 10.0
     p.box(material, x0, z0, x1 - x0, z1 - z0, walls_cm)
-    extra = walls_cm * (math.hypot(1.0, depth / flank) - 1.0)
+    extra = sheet_mm / 10.0 * (math.hypot(1.0, depth / flank) - 1.0)
     flat = (pitch - 2 * flank) / 2
-    x = x0 + flat / 2
-    while x + flank < x1:
-        p.box(material, x, z0, flank, z1 - z0, extra)
-        if x + 2 * flank + flat < x1:
-            p.box(material, x + flank + flat, z0, flank, z1 - z0, extra)
-        x += pitch
+    # At the vehicle's yaw the two walls' stripes part by the width times the skew.
+    for shift in (-1200.0 * p.canvas.skew, 1200.0 * p.canvas.skew):
+        x = x0 + flat / 2 + shift
+        while x + flank < x1:
+            p.box(material, x, z0, flank, z1 - z0, extra)
+            if x + 2 * flank + flat < x1:
+                p.box(material, x + flank + flat, z0, flank, z1 - z0, extra)
+            x += pitch
 
 
 def _corrugated_end(
@@ -483,7 +500,7 @@ def _dry_box(
     # Floor: 28 mm hardwood plywood (apitong/keruing, ~750 kg/m³) on cross-members.
     p.box("plywood", x_in0, zf - 28, box.inner_length, 28, chord, scale=1.25)
     tunnel = 3150.0 if length > 7000 else 0.0
-    pitch = rng.uniform(300.0, 350.0) if length > 7000 else rng.uniform(260.0, 300.0)
+    pitch = rng.uniform(300.0, 350.0) if length > 7000 else rng.uniform(290.0, 330.0)
     for x in _crossmember_xs(rng, xf + 113, xr - 150, pitch):
         if x < xf + tunnel:
             # Over the gooseneck tunnel a cross-member spans only the sides below the
@@ -556,15 +573,15 @@ def _reefer_box(
     p.box("aluminium", xf + 113, zt - 3, length - 263, 1.5, 243.8 - 12)
     p.box("polyurethane_foam", x_in0, zc + 1, box.inner_length, zt - 5 - zc, width)
     p.box("aluminium", x_in0, zc, box.inner_length, 1.0, width)
-    # Floor: aluminium T-bars along the length (62 mm: 3.5 mm top flanges covering 75 % of
-    # the width, 3 mm webs every 36 mm), on foam and plywood, a steel bottom plate and
-    # cross-members every ~0.5 m.
-    p.box("aluminium", x_in0, zf - 3.5, box.inner_length, 3.5, 0.75 * width)
-    p.box("aluminium", x_in0, zf - 62, box.inner_length, 58.5, width * 3.0 / 36.0)
+    # Floor: aluminium T-bars along the length (62 mm: 3 mm top flanges covering 70 % of
+    # the width, the gaps for the air; 2.5 mm webs every 45 mm; about 17 kg/m²), on foam
+    # and plywood, a galvanised bottom sheet and cross-members.
+    p.box("aluminium", x_in0, zf - 3, box.inner_length, 3, 0.7 * width)
+    p.box("aluminium", x_in0, zf - 62, box.inner_length, 59, width * 2.5 / 45.0)
     p.box("aluminium", x_in0, zf - 62, box.inner_length, 3, 0.3 * width)
     p.box("plywood", x_in0, zf - 80, box.inner_length, 18, width)
     p.box("polyurethane_foam", xf + 113, zu + 8, length - 263, zf - 80 - zu - 8, width)
-    p.box("steel", xf + 113, zu + 6, length - 263, 2.0, width)
+    p.box("steel", xf + 113, zu + 6, length - 263, 1.2, width)  # galvanised bottom sheet
     # Cross-members: rectangular tubes (100 x 40 x 2.5) or C-sections, every 0.35-0.45 m.
     rhs = rng.random() < 0.5
     for x in _crossmember_xs(rng, xf + 113, xr - 150, rng.uniform(350.0, 450.0)):
@@ -718,6 +735,17 @@ def _container_chassis(
     p.add("steel", c.polygon(np.array(web_poly), 2 * web))
     p.strip("steel", [(x, z_top(x) - flange_t / 2) for x in xs], flange_t, 2 * flange_w)
     p.strip("steel", [(x, z_bottom(x) + flange_t / 2) for x in xs], flange_t, 2 * flange_w)
+    # Web stiffeners (8 mm plates welded on both sides of each web) and holes cut in the
+    # webs for the pipes and lightness, unevenly along the rails.
+    x = x0 + rng.uniform(300, 700)
+    while x < x1 - 300:
+        zt_x, zb_x = z_top(x), z_bottom(x)
+        if rng.random() < 0.6:
+            p.box("steel", x, zb_x + flange_t, 8, zt_x - zb_x - 2 * flange_t, 2 * 2 * 6.0)
+        else:
+            r = min(rng.uniform(40.0, 75.0), 0.3 * (zt_x - zb_x))
+            p.add("steel", c.disc(x, 0.5 * (zt_x + zb_x), r, web), scale=-1.0)  # one rail
+        x += rng.uniform(400.0, 1100.0)
     # Upper coupler plate and kingpin at the front.
     p.box("steel", x0, z_bottom(x0) - 8, 1400, 8, 200.0)
     p.add("steel", c.cylinder_z(x0 + 700, z_bottom(x0) - 80, 80, 45))
@@ -746,11 +774,19 @@ def _container_chassis(
             r = min(h / 2, rng.uniform(45.0, 85.0))
             p.tube_y("steel", x, zt_x - rng.uniform(0.3, 0.6) * (zt_x - zb_x), r, across, 5.0)
         else:
-            for dx in (0.0, rng.uniform(60.0, 90.0)) if rng.random() < 0.2 else (0.0,):
-                t = rng.uniform(5.0, 8.0)
-                p.box("steel", x + dx, zt_x - h, t, h, across)
-                p.box("steel", x + dx - 25, zt_x - h, 55, t, across)
-                p.box("steel", x + dx - 25, zt_x - t, 55, t, across)
+            section = rng.choice(["channel", "channel", "i_beam", "box"])
+            t = rng.uniform(5.0, 8.0)
+            if section == "box":  # a 100 mm square tube: two dark lines, grey between
+                p.shell("steel", x - 50, zt_x - h, 100, h, across, t)
+            else:
+                flange = 55.0 if section == "channel" else rng.uniform(75.0, 100.0)
+                p.box("steel", x, zt_x - h, t, h, across)
+                p.box("steel", x - flange / 2, zt_x - h, flange, t, across)
+                p.box("steel", x - flange / 2, zt_x - t, flange, t, across)
+                # Gussets welded into the corners with the main rails.
+                p.add("steel", c.polygon(np.array(
+                    [[x, zt_x - t], [x + 80, zt_x - t], [x, zt_x - 80]]
+                ), 4 * 0.8))  # fmt: skip
         x += rng.uniform(450.0, 1000.0)
     # Axles: a tridem under a 40 ft, a tandem under a 20 ft, 1,310 mm apart.
     axles = 3 if long else 2

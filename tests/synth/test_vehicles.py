@@ -103,12 +103,13 @@ def test_dry_box_walls_and_floor_have_their_real_areal_density():
         areal(canvas, "steel", x, z_mid) for x in np.arange(space.x0 + 300, space.x1 - 300, 10)
     ]
     # Two 1.6 mm Corten side walls: 2 x 0.16 cm x 7.85 g/cm³ = 2.51 g/cm² over the flat
-    # faces; over the flanks (69 mm run, 36 mm rise) 13 % more. The corrugation shows as
-    # flank stripes: about half of the columns.
+    # faces; over the flanks (69 mm run, 36 mm rise) 13 % more.
+    # At the vehicle's yaw the two walls' flank stripes part; on average over whole
+    # corrugations the flanks (2 x 69 of every 278 mm) add 13 % x 138/278 = 6.4 %.
     walls = np.array(walls)
-    assert np.median(walls[walls < 2.6]) == pytest.approx(2.51, rel=0.02)
-    assert walls.max() == pytest.approx(2.51 * 1.128, rel=0.03)
-    assert 0.3 < np.mean(walls > 2.6) < 0.7
+    assert np.min(walls) == pytest.approx(2.51, rel=0.02)
+    assert np.mean(walls) == pytest.approx(2.51 * (1 + 0.128 * 138 / 278), rel=0.01)
+    assert np.mean(walls > 2.55) > 0.3  # the stripes: faint, but over a third of the wall
     # The 28 mm hardwood plywood floor seen across the inside width: 235.2 cm x 0.75 g/cm³.
     floor = areal(canvas, "plywood", (space.x0 + space.x1) / 2, space.z0 - 14)
     assert floor == pytest.approx(235.2 * 0.75, rel=0.01)
@@ -124,8 +125,8 @@ def test_reefer_is_insulated_with_foam_and_has_an_aluminium_t_floor():
     # Roof and floor: foam seen across the inside width, 229.4 cm x 0.042 = 9.6 g/cm².
     assert areal(canvas, "polyurethane_foam", x_mid, space.z1 + 50) == pytest.approx(9.6, rel=0.05)
     assert areal(canvas, "polyurethane_foam", x_mid, space.z0 - 120) == pytest.approx(9.6, rel=0.05)
-    # T-floor webs (3 mm every 36 mm): 229.4 cm x 3/36 x 2.699 g/cm³ = 51.6 g/cm² of aluminium.
-    assert areal(canvas, "aluminium", x_mid, space.z0 - 30) == pytest.approx(51.6, rel=0.05)
+    # T-floor webs (2.5 mm every 45 mm): 229.4 cm x 2.5/45 x 2.699 g/cm³ = 34.4 g/cm².
+    assert areal(canvas, "aluminium", x_mid, space.z0 - 30) == pytest.approx(34.4, rel=0.05)
     # No foam and no T-floor in a dry box.
     dry, _ = per_material_canvas("container_40ft_hc", 5)
     index = MATERIALS.index("polyurethane_foam")
