@@ -128,7 +128,8 @@ class Canvas:
         rows, cols = win
         cx = _coverage(np.arange(cols.start, cols.stop), self.col_of(x0), self.col_of(x0 + length))
         rz = _coverage(np.arange(rows.start, rows.stop), self.row_of(z0 + height), self.row_of(z0))
-        return self._finish(rows, cols, (rz[:, None] * cx[None, :] * depth_cm).astype(np.float32))
+        chord = (rz[:, None] * cx[None, :] * depth_cm).astype(np.float32)
+        return self._finish(rows, cols, chord, span_cm=abs(depth_cm))
 
     def ellipsoid(
         self, xc: float, zc: float, semi_x: float, semi_z: float, semi_y_cm: float
@@ -241,10 +242,15 @@ class Canvas:
             rows, cols, self._reduce(canvas.astype(np.float32) * np.float32(depth_cm))
         )
 
-    def _finish(self, rows: slice, cols: slice, chord: np.ndarray) -> Footprint:
-        """The footprint as seen at the vehicle's yaw: smeared along x over its chord's
-        span times the skew, with the chord summed over the smear kept (its volume)."""
-        spread = abs(self.skew) * float(chord.max(initial=0.0)) * 10.0 / self.pitch_mm
+    def _finish(
+        self, rows: slice, cols: slice, chord: np.ndarray, *, span_cm: float | None = None
+    ) -> Footprint:
+        """The footprint as seen at the vehicle's yaw: smeared along x over its span across
+        the vehicle (``span_cm``, else its longest chord) times the skew, with the chord
+        summed over the smear kept (its volume)."""
+        if span_cm is None:
+            span_cm = float(chord.max(initial=0.0))
+        spread = abs(self.skew) * span_cm * 10.0 / self.pitch_mm
         if spread < 0.25:
             return Footprint(rows, cols, chord)
         m = int(np.ceil(spread))
