@@ -253,12 +253,15 @@ class Canvas:
         spread = abs(self.skew) * span_cm * 10.0 / self.pitch_mm
         if spread < 0.25:
             return Footprint(rows, cols, chord)
-        m = int(np.ceil(spread))
-        kernel = (_coverage(np.arange(m), 0.0, spread) / spread).astype(np.float32)
-        smeared = np.zeros((chord.shape[0], chord.shape[1] + m - 1), np.float32)
+        # Each column's chord spreads evenly over [-spread/2, spread/2] about its centre,
+        # placed to the sub-pixel so that parts drawn as differences (hollows) stay aligned.
+        k_lo = int(np.floor(0.5 - spread / 2))
+        taps = np.arange(k_lo, int(np.ceil(0.5 + spread / 2)))
+        kernel = (_coverage(taps, 0.5 - spread / 2, 0.5 + spread / 2) / spread).astype(np.float32)
+        smeared = np.zeros((chord.shape[0], chord.shape[1] + taps.size - 1), np.float32)
         for i, k in enumerate(kernel):
             smeared[:, i : i + chord.shape[1]] += k * chord
-        c0 = cols.start - (m - 1) // 2
+        c0 = cols.start + k_lo
         lo, hi = max(c0, 0), min(c0 + smeared.shape[1], self.cols)
         if hi <= lo:
             return Footprint(rows, cols, chord)

@@ -203,3 +203,12 @@ def test_stowaways_fit_in_every_container(vehicle):
             # concealment's placement, not the space) and on or above its floor.
             assert space.x0 <= (c0 + c1) / 2 * 40.0 <= space.x1
             assert 4600 - r1 * 40.0 >= space.z0 - 2 * 40.0  # the bottom row is partly filled
+
+
+@pytest.mark.parametrize("vehicle", CONTAINERS)
+def test_hollow_parts_never_leave_negative_material(vehicle):
+    # Tubes, boxes and castings are drawn as a solid minus their hollow; at the vehicle's
+    # yaw both smear alike, so no pixel may hold less than no material.
+    for seed in range(3):
+        canvas, _ = per_material_canvas(vehicle, seed, pitch_mm=20.0)
+        assert canvas.basis.min() > -1e-3 * canvas.basis.max()
