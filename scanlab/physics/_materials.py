@@ -184,6 +184,9 @@ def _build_library() -> dict[str, Material]:
         Material("cast_iron", 7.2, {"Fe": 0.94, "C": 0.035, "Si": 0.025}),  # grey iron block
         Material("aluminium", 2.699, {"Al": 1.0}),
         Material("copper", 8.96, {"Cu": 1.0}),
+        # Rigid polyurethane foam insulating reefer walls, roof, floor and doors (35-45 kg/m³;
+        # composition of a polyether MDI foam, rounded).
+        Material("polyurethane_foam", 0.042, {"C": 0.62, "H": 0.07, "N": 0.06, "O": 0.25}),
         # Dense metals (shielding, smuggled nuclear material).
         Material("lead", 11.35, {"Pb": 1.0}),
         Material("tungsten", 19.3, {"W": 1.0}),

@@ -58,6 +58,11 @@ class Canvas:
         ``density(material_name) -> g/cm³``.
     n_basis : int
         Number of basis materials (length of what ``decompose`` returns).
+    skew : float
+        Tangent of the angle (yaw) at which the vehicle crosses the beam plane. A part
+        whose chord along the beam is ``d`` then spreads over ``d * skew`` more along the
+        vehicle, its volume kept: a cross-member 2.35 m across, 4.5 mm thick, seen at 1
+        degree is a 45 mm wide dark bar, and the edges of a load across the width soften.
     """
 
     rows: int
@@ -67,6 +72,7 @@ class Canvas:
     decompose: Callable[[str], tuple[float, ...]]
     density: Callable[[str], float]
     n_basis: int = 2
+    skew: float = 0.0
     basis: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -122,7 +128,8 @@ class Canvas:
         rows, cols = win
         cx = _coverage(np.arange(cols.start, cols.stop), self.col_of(x0), self.col_of(x0 + length))
         rz = _coverage(np.arange(rows.start, rows.stop), self.row_of(z0 + height), self.row_of(z0))
-        return Footprint(rows, cols, (rz[:, None] * cx[None, :] * depth_cm).astype(np.float32))
+        chord = (rz[:, None] * cx[None, :] * depth_cm).astype(np.float32)
+        return self._finish(rows, cols, chord, span_cm=abs(depth_cm))
 
     def ellipsoid(
         self, xc: float, zc: float, semi_x: float, semi_z: float, semi_y_cm: float
@@ -134,7 +141,7 @@ class Canvas:
         x, z = self._samples(*win)
         u2 = ((x - xc) / semi_x) ** 2 + ((z - zc) / semi_z) ** 2
         chord = 2.0 * semi_y_cm * np.sqrt(np.clip(1.0 - u2, 0.0, None))
-        return Footprint(*win, self._reduce(chord))
+        return self._finish(*win, self._reduce(chord))
 
     def disc(
         self, xc: float, zc: float, radius: float, depth_cm: float, inner_radius: float = 0.0
@@ -147,7 +154,7 @@ class Canvas:
         x, z = self._samples(*win)
         r2 = (x - xc) ** 2 + (z - zc) ** 2
         inside = (r2 <= radius**2) & (r2 >= inner_radius**2)
-        return Footprint(*win, self._reduce(inside * np.float32(depth_cm)))
+        return self._finish(*win, self._reduce(inside * np.float32(depth_cm)))
 
     def tyre_ring(
         self,
@@ -176,7 +183,7 @@ class Canvas:
         v2 = ((x - xc) / rim_radius) ** 2 + ((z - zc) / max(b_in, 1.0)) ** 2
         ring = (u2 <= 1.0) & (v2 >= 1.0)
         chord = np.minimum(wall_cm / np.sqrt(np.clip(1.0 - u2, 0.01, None)), width / 10.0)
-        return Footprint(*win, self._reduce(ring * chord))
+        return self._finish(*win, self._reduce(ring * chord))
 
     def cylinder_x(self, x0: float, length: float, zc: float, radius: float) -> Footprint | None:
         """A cylinder lying along the vehicle (a pipe, a rifle barrel): chord varies with z."""
@@ -186,7 +193,7 @@ class Canvas:
         x, z = self._samples(*win)
         chord_mm = 2.0 * np.sqrt(np.clip(radius**2 - (z - zc) ** 2, 0.0, None))
         inside = (x >= x0) & (x <= x0 + length)
-        return Footprint(*win, self._reduce(inside * chord_mm / 10.0))
+        return self._finish(*win, self._reduce(inside * chord_mm / 10.0))
 
     def cylinder_z(self, xc: float, z0: float, height: float, radius: float) -> Footprint | None:
         """An upright cylinder (a drum, a bottle, a barrel): chord varies with x."""
@@ -196,7 +203,7 @@ class Canvas:
         x, z = self._samples(*win)
         chord_mm = 2.0 * np.sqrt(np.clip(radius**2 - (x - xc) ** 2, 0.0, None))
         inside = (z >= z0) & (z <= z0 + height)
-        return Footprint(*win, self._reduce(inside * chord_mm / 10.0))
+        return self._finish(*win, self._reduce(inside * chord_mm / 10.0))
 
     def capsule(
         self, p0: tuple[float, float], p1: tuple[float, float], radius: float
@@ -215,7 +222,7 @@ class Canvas:
         t = np.clip(((x - x0) * dx + (z - z0) * dz) / length2, 0.0, 1.0)
         d2 = (x - (x0 + t * dx)) ** 2 + (z - (z0 + t * dz)) ** 2
         chord_mm = 2.0 * np.sqrt(np.clip(radius**2 - d2, 0.0, None))
-        return Footprint(*win, self._reduce(chord_mm / 10.0))
+        return self._finish(*win, self._reduce(chord_mm / 10.0))
 
     def polygon(self, points_xz: np.ndarray, depth_cm: float) -> Footprint | None:
         """A prism with a polygonal side view (x, z in mm) and constant depth."""
@@ -231,7 +238,34 @@ class Canvas:
         shift = 4  # cv2 fixed-point sub-pixel bits
         poly = np.round(np.stack([sub_c, sub_r], axis=1) * (1 << shift) - 0.5).astype(np.int32)
         cv2.fillPoly(canvas, [poly], (1,), lineType=cv2.LINE_8, shift=shift)
-        return Footprint(rows, cols, self._reduce(canvas.astype(np.float32) * np.float32(depth_cm)))
+        return self._finish(
+            rows, cols, self._reduce(canvas.astype(np.float32) * np.float32(depth_cm))
+        )
+
+    def _finish(
+        self, rows: slice, cols: slice, chord: np.ndarray, *, span_cm: float | None = None
+    ) -> Footprint:
+        """The footprint as seen at the vehicle's yaw: smeared along x over its span across
+        the vehicle (``span_cm``, else its longest chord) times the skew, with the chord
+        summed over the smear kept (its volume)."""
+        if span_cm is None:
+            span_cm = float(chord.max(initial=0.0))
+        spread = abs(self.skew) * span_cm * 10.0 / self.pitch_mm
+        if spread < 0.25:
+            return Footprint(rows, cols, chord)
+        # Each column's chord spreads evenly over [-spread/2, spread/2] about its centre,
+        # placed to the sub-pixel so that parts drawn as differences (hollows) stay aligned.
+        k_lo = int(np.floor(0.5 - spread / 2))
+        taps = np.arange(k_lo, int(np.ceil(0.5 + spread / 2)))
+        kernel = (_coverage(taps, 0.5 - spread / 2, 0.5 + spread / 2) / spread).astype(np.float32)
+        smeared = np.zeros((chord.shape[0], chord.shape[1] + taps.size - 1), np.float32)
+        for i, k in enumerate(kernel):
+            smeared[:, i : i + chord.shape[1]] += k * chord
+        c0 = cols.start + k_lo
+        lo, hi = max(c0, 0), min(c0 + smeared.shape[1], self.cols)
+        if hi <= lo:
+            return Footprint(rows, cols, chord)
+        return Footprint(rows, slice(lo, hi), smeared[:, lo - c0 : hi - c0])
 
     # --- accumulation -------------------------------------------------------------------
 
