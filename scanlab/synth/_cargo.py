@@ -30,8 +30,9 @@ class Unit:
 
     ``material`` fills the box (x0, z0, length, height) to ``depth_cm`` at ``scale`` times the
     material's density (packing fraction). For packages with rounded or tilted outlines the
-    box is their core, where they hold their full depth, so what is hidden there stays inside
-    the goods. ``tilt`` and ``lean`` are a tyre's tilt from flat and its turn in the image.
+    box is their core and ``depth_cm`` the least depth of goods they hold over it, so what is
+    hidden there stays inside the goods. ``tilt`` and ``lean`` are a tyre's tilt from flat
+    and its turn in the image.
     """
 
     x0: float
@@ -503,15 +504,25 @@ def _pillow_area(length: float, height: float, radius: float) -> float:
     return core + 2 * (length + height - 4 * r) * r * np.pi / 4 + 2 * np.pi * r**2 / 3
 
 
+#: Share of a rounded package's depth that its recorded core box holds everywhere.
+CORE_DEPTH = 0.6
+
+
 def _core(
     xc: float, zc: float, size: tuple[float, float], radius: float, tilt: float, sag: float
 ) -> tuple[float, float, float, float]:
     """(x0, z0, length, height) of an upright box inside which a package drawn by
-    :meth:`Canvas.block` has its full depth; zero size if there is none."""
+    :meth:`Canvas.block` has at least :data:`CORE_DEPTH` of its depth; zero size if none.
+
+    Inside the rounded margin the chord is ``sqrt(t (2r - t)) / r`` of the depth at ``t``
+    from the edge; a box kept 0.44 r inside the straight edges stays 0.8 r from the centres
+    of the corner arcs (0.56 r sqrt 2), where the chord is 0.6 of the depth.
+    """
     length, height = size
     slant = 0.5 * max(length, height) * abs(np.sin(tilt))
-    half_l = 0.5 * length - radius - slant
-    half_h = 0.5 * (height - abs(sag)) - radius - slant
+    margin = 0.44 * radius
+    half_l = 0.5 * length - margin - slant
+    half_h = 0.5 * (height - abs(sag)) - margin - slant
     if half_l <= 0 or half_h <= 0:
         return xc, zc, 0.0, 0.0
     return xc - half_l, zc - 0.5 * sag - half_h, 2 * half_l, 2 * half_h
@@ -536,7 +547,7 @@ def _package(
     canvas.add(material, fp, scale=scale)
     load.mass_kg += canvas.mass_kg(material, fp, scale=scale)
     core = _core(xc, zc, size, min(radius, 0.5 * min(size)), tilt, sag)
-    unit = Unit(*core, depth_cm, material, scale, tilt)
+    unit = Unit(*core, CORE_DEPTH * depth_cm, material, scale, tilt)
     load.units.append(unit)
     return unit
 
