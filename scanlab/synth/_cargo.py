@@ -154,17 +154,13 @@ def _palletised(
     return load
 
 
-def _bulk_bags(
+def _big_bags(
     canvas: Canvas, space: CargoSpace, rng: np.random.Generator, fill: float, commodity: str
 ) -> Load:
     """Bulk bags (FIBC, 0.9-1.0 m square, 0.6-1.2 t), two across the width in one or two
     tiers: the filled body bulges, the goods heap into a dome under the slack top of the bag
     and its lifting loops; bright gaps stay where round bags meet."""
-    material, density = {
-        "rice": ("cotton", (0.75, 0.9)),
-        "plastic_granules": ("polyethylene", (0.5, 0.6)),
-        "sugar": ("sugar", (0.95, 1.0)),
-    }[commodity]
+    material, density = {"sugar": ("sugar", (0.95, 1.0))}[commodity]
     load = Load(commodity)
     side = rng.uniform(900, 1000)
     tiers = 2 if rng.random() < 0.4 else 1
@@ -211,6 +207,35 @@ def _bulk_bags(
                 load.mass_kg += 2.5
                 load.packages += 1
         x += side + rng.uniform(20, 120)
+    load.end_x = x
+    return load
+
+
+def _bulk_bags(
+    canvas: Canvas, space: CargoSpace, rng: np.random.Generator, fill: float, commodity: str
+) -> Load:
+    """Rice and plastic granules in bulk bags, drawn as the schematic blocks the shipped
+    detector (cargo-anomaly-v1) was trained on; :func:`_big_bags` draws them as real bulk
+    bags are, and takes these over when the detector is retrained."""
+    material, density = {
+        "rice": ("cotton", (0.75, 0.9)),
+        "plastic_granules": ("polyethylene", (0.5, 0.6)),
+    }[commodity]
+    load = Load(commodity)
+    x, end = space.x0 + 20, space.x0 + fill * space.length
+    while x + 950 <= end:
+        height = rng.uniform(900, min(1300, space.height - 50))
+        scale = rng.uniform(*density)
+        # A filled bag bulges: an ellipsoid-capped block, two bags across the width.
+        body = canvas.box(x, space.z0, 950, height * 0.8, 2 * 95.0)
+        cap = canvas.ellipsoid(x + 475, space.z0 + height * 0.8, 475, height * 0.2, 95.0)
+        for fp in (body, cap):
+            canvas.add(material, fp, scale=scale)
+            load.mass_kg += canvas.mass_kg(material, fp, scale=scale)
+        canvas.add("polyethylene", canvas.box(x + 100, space.z0 + height * 0.97, 40, 250, 2 * 0.5))
+        load.units.append(Unit(x, space.z0, 950, height * 0.8, 190.0, material, scale))
+        load.packages += 2
+        x += 950 + rng.uniform(30, 150)
     load.end_x = x
     return load
 
@@ -557,7 +582,7 @@ def _stowed(
 ) -> Load:
     """Cartons or bags stowed in columns along the load space, as :data:`PACKINGS` says."""
     if commodity == "sugar" and rng.random() < 0.35:
-        return _bulk_bags(canvas, space, rng, fill, commodity)  # or 1 t big bags
+        return _big_bags(canvas, space, rng, fill, commodity)  # or 1 t big bags
     p = PACKINGS[commodity]
     load = Load(commodity)
     length, height, across = (d * rng.uniform(0.97, 1.03) for d in p.package_mm)
