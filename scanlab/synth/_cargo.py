@@ -445,7 +445,12 @@ def _cartons(
 ) -> Packing:
     """Cartons: square outlines with crushed edges, little jitter, a reefer's load line."""
     base: dict[str, Any] = dict(
-        radius=0.12, jitter_mm=8.0, tilt_sd=0.012, sag=(-0.02, 0.06), headroom_mm=(230.0, 420.0)
+        radius=0.08,
+        jitter_mm=8.0,
+        tilt_sd=0.012,
+        sag=(-0.02, 0.05),
+        nest=0.97,
+        headroom_mm=(230.0, 420.0),
     )
     return Packing(material, size, fill, payload_kg, tare_kg=tare_kg, **(base | kw))
 
@@ -630,13 +635,20 @@ def _stowed(
         for i, cx in enumerate(columns):
             lean = rng.normal(0.0, p.lean_sd)
             n = layers - int(short[i // per_pallet if palletised else i])
+            # Each stack of each row settles its own way (packages squashed or bulging by a
+            # few %, the stack set off from its neighbours across the width), so the seams of
+            # the rows the beam crosses one after another do not line up.
+            squash = rng.uniform(0.97, 1.02)
+            shift = rng.normal(0.0, 0.3 * p.gap_mm[1] + 0.5 * p.jitter_mm)
+            if base + (n - 1) * pitch * squash + height > top + 0.5 * height:
+                n -= 1
             for k in range(n):
-                xc = cx + 0.5 * length + rng.normal(0.0, p.jitter_mm)
+                xc = cx + shift + 0.5 * length + rng.normal(0.0, p.jitter_mm)
                 if brick and k % 2:
                     xc += 0.5 * length
                     if xc + 0.5 * length > end:
                         continue
-                zc = base + k * pitch + 0.5 * height + rng.normal(0.0, 0.2 * p.jitter_mm)
+                zc = base + k * pitch * squash + 0.5 * height + rng.normal(0.0, 0.2 * p.jitter_mm)
                 xc += (zc - base) * np.tan(lean)
                 topmost = k == n - 1
                 tilt = 0.5 * lean + rng.normal(0.0, p.tilt_sd * (3.0 if topmost else 1.0))
@@ -652,19 +664,22 @@ def _stowed(
                     tilt=tilt,
                     sag=height * rng.uniform(*p.sag),
                 )
-                for _ in range(p.voids):
-                    # Air between whole birds: flattened pockets inside the carton.
+                for j in range(p.voids):
+                    # Air between whole birds: flattened pockets inside the carton, one in
+                    # each part of it so that they never overlap.
                     canvas.add(
                         p.material,
                         canvas.ellipsoid(
-                            unit.x0 + rng.uniform(0.2, 0.8) * unit.length,
+                            unit.x0 + (j + rng.uniform(0.4, 0.6)) / p.voids * unit.length,
                             unit.z0 + rng.uniform(0.3, 0.7) * unit.height,
-                            rng.uniform(0.1, 0.2) * length,
+                            rng.uniform(0.2, 0.4) / p.voids * unit.length,
                             rng.uniform(0.15, 0.3) * height,
-                            0.2 * unit.depth_cm,
+                            0.125 * unit.depth_cm,
                         ),
                         scale=-unit.scale,
                     )
+                if p.voids:
+                    unit.depth_cm *= 0.75  # what the pockets leave of its goods everywhere
                 load.packages += per_row // rows + (row < per_row % rows)
     load.mass_kg += load.packages * p.tare_kg
     load.end_x = max(columns) + length * (1.5 if brick else 1.0)
