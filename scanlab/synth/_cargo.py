@@ -286,10 +286,10 @@ def _tyres(
     radius = rng.uniform(290, 340)
     width = rng.uniform(185, 255)
     rim = radius * 0.62
-    across = max(int(space.depth_cm * 10 // (2 * radius)), 1)
+    across = max(int(space.depth_cm * 10 // (1.6 * radius)), 1)  # stacks interleave
     mass_each = 9.5 * (radius / 320) ** 2 * (width / 205)
     x, end = space.x0 + radius, space.x0 + fill * space.length
-    lace = rng.uniform(0.6, 0.8)  # laced tyres sit inside each other's sidewalls
+    lace = rng.uniform(0.55, 0.75)  # laced tyres sit inside each other's sidewalls
     while x + radius <= end:
         for _ in range(across):
             xc = x + rng.uniform(-0.2, 0.2) * radius
@@ -644,10 +644,17 @@ def _stowed(
                 n -= 1
             for k in range(n):
                 xc = cx + shift + 0.5 * length + rng.normal(0.0, p.jitter_mm)
+                size = (length, height)
                 if brick and k % 2:
                     xc += 0.5 * length
                     if xc + 0.5 * length > end:
                         continue
+                    if i == 0 and len(columns) > 1:
+                        # The course starts at the wall with bags turned across, filling
+                        # the space up to the next bag.
+                        span = columns[1] - cx + 0.5 * length
+                        xc += 0.5 * span - length
+                        size = (span, height)
                 zc = base + k * pitch * squash + 0.5 * height + rng.normal(0.0, 0.2 * p.jitter_mm)
                 xc += (zc - base) * np.tan(lean)
                 topmost = k == n - 1
@@ -657,7 +664,7 @@ def _stowed(
                     load,
                     p.material,
                     (xc, zc),
-                    (length, height),
+                    size,
                     row_cm * rng.uniform(0.9, 1.0),
                     fill_mean * rng.lognormal(0.0, 0.06),
                     radius=radius,
