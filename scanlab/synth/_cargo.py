@@ -420,7 +420,8 @@ class Packing:
     payload_kg: float
     radius: float  # rounding of the outline, as a share of the package's height
     tare_kg: float  # carton or bag
-    rows_across: int = 2  # rows across the width placed independently of each other
+    rows_across: int = 8  # rows across the width placed independently of each other
+    shift_mm: float = 20.0  # how far a row's stack stands off its neighbours' along x
     headroom_mm: tuple[float, float] = (80.0, 300.0)  # clear space under the roof
     gap_mm: tuple[float, float] = (5.0, 40.0)  # between columns
     jitter_mm: float = 12.0
@@ -639,7 +640,7 @@ def _stowed(
             # few %, the stack set off from its neighbours across the width), so the seams of
             # the rows the beam crosses one after another do not line up.
             squash = rng.uniform(0.97, 1.02)
-            shift = rng.normal(0.0, 0.3 * p.gap_mm[1] + 0.5 * p.jitter_mm)
+            shift = rng.normal(0.0, p.shift_mm)
             if base + (n - 1) * pitch * squash + height > top + 0.5 * height:
                 n -= 1
             for k in range(n):
