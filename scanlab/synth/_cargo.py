@@ -697,15 +697,16 @@ def _stowed(
 def _bales(
     canvas: Canvas, space: CargoSpace, rng: np.random.Generator, fill: float, commodity: str
 ) -> Load:
-    """Cotton in pressed bales (universal density bale, 1.40 x 0.53 x 0.84 m, about 225 kg,
-    0.43-0.5 g/cm³): a tier standing on end, four across, and where the roof allows a tier
-    lying flat on top. Bales bulge between their steel ties; columns stand a hand apart."""
+    """Cotton in pressed bales (universal density bale, 1.40 x 0.53 x 0.84 m, about 225 kg:
+    0.37-0.44 g/cm³ in the rounded shape): a tier standing on end, four across, and where the
+    roof allows a tier lying flat on top. Bales bulge between their steel ties; columns stand
+    a hand apart."""
     load = Load(commodity)
     long_mm, wide_mm, thick_mm = (d * rng.uniform(0.97, 1.03) for d in (1400.0, 530.0, 840.0))
     per_row = max(int(space.depth_cm * 10 // wide_mm), 1)
     x, end = space.x0 + rng.uniform(5, 30), space.x0 + fill * space.length
     top = space.z1 - rng.uniform(40, 250)
-    press = rng.uniform(0.95, 1.1)  # this gin's bale density, as a share of 0.45 g/cm³
+    press = rng.uniform(0.82, 0.98)  # this gin's bales (they swell once out of the press)
     while x + thick_mm <= end:
         lean = rng.normal(0.0, 0.012)
         # (height, bales across, width each takes across the beam). On top, bales lie flat,

@@ -120,7 +120,7 @@ WEIGHTS_T = {
     ("container_20ft", "groundnuts"): (10, 20),
     ("container_40ft", "sugar"): (17, 27),
     ("container_40ft", "soybean_meal"): (18, 27),
-    ("container_40ft", "cotton"): (14, 25),
+    ("container_40ft", "cotton"): (12, 25),  # 2 tiers in a standard box; 3 in a high cube
     ("container_40ft", "tyres"): (5.5, 12),
 }
 
@@ -144,10 +144,12 @@ def test_full_loads_weigh_and_scan_as_their_trade(vehicle, commodity, empty_scen
         # Rubber rings with air between: light, most of the load lets through over 5 %.
         assert areal < 45 and np.mean(goods[loaded] < 3.0) > 0.8
     else:
-        # Dense loads are 80-180 g/cm² thick: near-black (under 2 % transmitted) over most
-        # of their side, as real exports of meat, meal and cotton are.
-        assert areal > 75
-        assert np.mean(scene.ideal_attenuation[0][loaded] > -np.log(0.02)) > 0.6
+        # Dense loads are 80-180 g/cm² thick (cotton bales 60-80): near-black (under 2 %
+        # transmitted; cotton under 5 %) over most of their side, as real exports of meat,
+        # meal and cotton are.
+        assert areal > (60 if commodity == "cotton" else 80)
+        black = -np.log(0.05 if commodity == "cotton" else 0.02)
+        assert np.mean(scene.ideal_attenuation[0][loaded] > black) > 0.6
 
 
 def _column_profile(commodity: str, seed: int) -> tuple[np.ndarray, float]:
