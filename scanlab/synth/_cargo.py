@@ -279,17 +279,17 @@ def _machinery(
 def _tyres(
     canvas: Canvas, space: CargoSpace, rng: np.random.Generator, fill: float, commodity: str
 ) -> Load:
-    """Car tyres laced in leaning stacks, three or four stacks across the width, as real tyre
-    loads are packed (about 1,000 to a 40 ft box): dozens of tilted, overlapping elliptical
-    rings in the image, each stack leaning its own way and ending at its own height."""
+    """Car tyres laced in leaning stacks, three stacks across the width (600-800 to a 40 ft
+    box): dozens of tilted, overlapping elliptical rings in the image, each stack leaning its
+    own way and ending at its own height."""
     load = Load(commodity)
     radius = rng.uniform(290, 340)
     width = rng.uniform(185, 255)
     rim = radius * 0.62
-    across = max(int(space.depth_cm * 10 // (1.6 * radius)), 1)  # stacks interleave
+    across = max(int(space.depth_cm * 10 // (2 * radius)), 1)
     mass_each = 9.5 * (radius / 320) ** 2 * (width / 205)
     x, end = space.x0 + radius, space.x0 + fill * space.length
-    lace = rng.uniform(0.55, 0.75)  # laced tyres sit inside each other's sidewalls
+    lace = rng.uniform(0.6, 0.85)  # laced tyres sit inside each other's sidewalls
     while x + radius <= end:
         for _ in range(across):
             xc = x + rng.uniform(-0.2, 0.2) * radius
