@@ -166,6 +166,24 @@ def _by_mass(name: str, density: float, parts: Mapping[str, float]) -> Material:
 
 _CELLULOSE = "C6H10O5"
 _PET = "C10H8O4"
+# Food constituents by formula: starch and fibre as cellulose, sugars as sucrose or glucose,
+# protein as its mean amino-acid residue (Glu/Ala/Leu mix, 16 % N as in the Kjeldahl factor
+# 6.25), fats as triolein, and ash as the potassium phosphate and carbonates plant and
+# animal tissue leaves (K, P, Mg, Ca).
+_SUCROSE = "C12H22O11"
+_GLUCOSE = "C6H12O6"
+_PROTEIN = "C5H8.2N1.4O1.6S0.04"
+_FAT = "C57H104O6"
+_ASH = {"K2HPO4": 0.6, "MgCO3": 0.2, "CaCO3": 0.2}
+
+
+def _food(name: str, density: float, parts: Mapping[str, float]) -> Material:
+    """A foodstuff from its proximate analysis (water, protein, fat, carbohydrate, ash)."""
+    expanded: dict[str, float] = {}
+    for formula, weight in parts.items():
+        for sub, share in (_ASH if formula == "ash" else {formula: 1.0}).items():
+            expanded[sub] = expanded.get(sub, 0.0) + weight * share
+    return _by_mass(name, density, expanded)
 
 
 def _build_library() -> dict[str, Material]:
@@ -294,6 +312,33 @@ def _build_library() -> dict[str, Material]:
                 "Si": 0.002,
             },
         ),
+        # Foodstuffs of the bulk trades. The density is that of the goods as they lie inside
+        # one package: bulk density for granular goods (sugar, meal, beans, kernels), the
+        # solid for frozen meat and fruit (a carton's fill fraction says how much of it is
+        # goods). Proximate compositions: USDA FoodData Central (rounded).
+        _by_mass("sugar", 0.85, {_SUCROSE: 0.999, "H2O": 0.001}),  # granulated, bulk
+        _food(
+            "frozen_meat", 0.98, {"H2O": 0.72, _PROTEIN: 0.2, _FAT: 0.07, "ash": 0.01}
+        ),  # lean beef or chicken frozen in blocks (ice: 0.92 g/cm3, tissue 1.06)
+        _food(
+            "fruit", 0.9, {"H2O": 0.87, _GLUCOSE: 0.1, _CELLULOSE: 0.025, "ash": 0.005}
+        ),  # oranges, lemons: whole fruit with peel and its air cells
+        _food(
+            "coffee_beans",
+            0.66,
+            {"H2O": 0.11, _CELLULOSE: 0.5, _SUCROSE: 0.08, _PROTEIN: 0.12, _FAT: 0.14, "ash": 0.05},
+        ),  # green coffee, bulk
+        _food(
+            "groundnut_kernels",
+            0.62,
+            {"H2O": 0.06, _PROTEIN: 0.26, _FAT: 0.48, _CELLULOSE: 0.17, "ash": 0.03},
+        ),  # shelled peanuts, bulk
+        _food(
+            "soybean_meal",
+            0.6,
+            {"H2O": 0.12, _PROTEIN: 0.48, _FAT: 0.02, _CELLULOSE: 0.31, "ash": 0.07},
+        ),  # solvent-extracted, 48 % protein, bulk
+        _by_mass("polypropylene", 0.9, {"C3H6": 1.0}),  # woven bags, stretch film
         _formula("cocaine_hydrochloride", "C17H22ClNO4", 1.0),  # pressed 1 kg bricks
         _formula("heroin", "C21H23NO5", 0.9),  # diacetylmorphine base, pressed blocks
         # Scintillators of the detector arrays.

@@ -1,17 +1,27 @@
 """Cargo loads: palletised cartons, bulk bags, machinery, tyres, bottles and drums, textiles,
-master cases of cigarettes and mixed loads, with fill ratio and density variation."""
+master cases of cigarettes, the stowed bulk trades (frozen meat and citrus in cartons, coffee,
+groundnuts, sugar and soybean meal in bags, cotton in pressed bales) and mixed loads.
+
+Stowed goods are drawn package by package, each row of packages across the width placed on
+its own, so that what the beam sums along its path has the soft, column-streaked look of real
+loads: rounded bag and bale outlines that nest into each other, crushed carton edges, leaning
+and ragged stacks, bright gaps between columns and pallets, and a load line below the roof.
+Package sizes, fill densities and payload limits are those of the real trades, so a full
+load's areal density (and hence how dark it is at 6 MeV) follows from its weight.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from scanlab.synth._canvas import Canvas
 from scanlab.synth._vehicles import CargoSpace
 
-__all__ = ["CARGO_TYPES", "Load", "Unit", "load_cargo"]
+__all__ = ["CARGO_TYPES", "PACKINGS", "Load", "Packing", "Unit", "load_cargo"]
 
 
 @dataclass
@@ -19,7 +29,10 @@ class Unit:
     """One package or block of a load, which a concealment may hollow out or stand behind.
 
     ``material`` fills the box (x0, z0, length, height) to ``depth_cm`` at ``scale`` times the
-    material's density (packing fraction).
+    material's density (packing fraction). For packages with rounded or tilted outlines the
+    box is their core and ``depth_cm`` the least depth of goods they hold over it, so what is
+    hidden there stays inside the goods. ``tilt`` and ``lean`` are a tyre's tilt from flat
+    and its turn in the image.
     """
 
     x0: float
@@ -30,6 +43,7 @@ class Unit:
     material: str
     scale: float
     tilt: float = 0.0
+    lean: float = 0.0
 
 
 @dataclass
@@ -140,9 +154,69 @@ def _palletised(
     return load
 
 
+def _big_bags(
+    canvas: Canvas, space: CargoSpace, rng: np.random.Generator, fill: float, commodity: str
+) -> Load:
+    """Bulk bags (FIBC, 0.9-1.0 m square, 0.6-1.2 t), two across the width in one or two
+    tiers: the filled body bulges, the goods heap into a dome under the slack top of the bag
+    and its lifting loops; bright gaps stay where round bags meet."""
+    material, density = {"sugar": ("sugar", (0.95, 1.0))}[commodity]
+    load = Load(commodity)
+    side = rng.uniform(900, 1000)
+    tiers = 2 if rng.random() < 0.4 else 1
+    tier_h = min((space.height - 60) / tiers, 1750.0)
+    x, end = space.x0 + 20, space.x0 + fill * space.length
+    while x + side <= end:
+        for tier in range(tiers):
+            z0 = space.z0 + tier * tier_h
+            for _ in range(2):
+                height = tier_h * rng.uniform(0.86, 0.97)
+                level = height * rng.uniform(0.82, 0.9)  # goods, below the bag's slack top
+                xc = x + 0.5 * side + rng.normal(0.0, 25.0)
+                scale = rng.uniform(*density)
+                depth_cm = side / 10 * rng.uniform(0.93, 1.0)
+                _package(
+                    canvas,
+                    load,
+                    material,
+                    (xc, z0 + 0.5 * level),
+                    (side, level),
+                    depth_cm,
+                    scale,
+                    radius=rng.uniform(0.15, 0.25) * side,
+                    tilt=rng.normal(0.0, 0.02),
+                    sag=rng.uniform(-0.04, 0.0) * level,
+                )
+                dome = canvas.ellipsoid(
+                    xc, z0 + level * 0.9, 0.42 * side, 0.16 * level, 0.42 * depth_cm
+                )
+                canvas.add(material, dome, scale=scale)
+                load.mass_kg += canvas.mass_kg(material, dome, scale=scale)
+                # The slack woven top and the four loops, polypropylene seen edge-on.
+                top = canvas.block(
+                    xc,
+                    z0 + 0.5 * (level + height),
+                    side * 0.9,
+                    height - level,
+                    2 * 0.08,
+                    radius=0.1 * side,
+                )
+                canvas.add("polypropylene", top)
+                for lx in (xc - 0.4 * side, xc + 0.4 * side - 50):
+                    canvas.add("polypropylene", canvas.box(lx, z0 + height - 30, 50, 200, 1.2))
+                load.mass_kg += 2.5
+                load.packages += 1
+        x += side + rng.uniform(20, 120)
+    load.end_x = x
+    return load
+
+
 def _bulk_bags(
     canvas: Canvas, space: CargoSpace, rng: np.random.Generator, fill: float, commodity: str
 ) -> Load:
+    """Rice and plastic granules in bulk bags, drawn as the schematic blocks the shipped
+    detector (cargo-anomaly-v1) was trained on; :func:`_big_bags` draws them as real bulk
+    bags are, and takes these over when the detector is retrained."""
     material, density = {
         "rice": ("cotton", (0.75, 0.9)),
         "plastic_granules": ("polyethylene", (0.5, 0.6)),
@@ -205,32 +279,49 @@ def _machinery(
 def _tyres(
     canvas: Canvas, space: CargoSpace, rng: np.random.Generator, fill: float, commodity: str
 ) -> Load:
-    """Car tyres in tilted stacks, three or four stacks across the width, as real tyre loads
-    are packed: overlapping elliptical rings in the image."""
+    """Car tyres laced in leaning stacks, three stacks across the width (600-800 to a 40 ft
+    box): dozens of tilted, overlapping elliptical rings in the image, each stack leaning its
+    own way and ending at its own height."""
     load = Load(commodity)
     radius = rng.uniform(290, 340)
     width = rng.uniform(185, 255)
     rim = radius * 0.62
     across = max(int(space.depth_cm * 10 // (2 * radius)), 1)
-    mass_each = 8.5 * (radius / 320) ** 2
+    mass_each = 9.5 * (radius / 320) ** 2 * (width / 205)
     x, end = space.x0 + radius, space.x0 + fill * space.length
-    top = space.z1 - rng.uniform(100, 500)
+    lace = rng.uniform(0.6, 0.85)  # laced tyres sit inside each other's sidewalls
     while x + radius <= end:
         for _ in range(across):
-            xc = x + rng.uniform(-0.15, 0.15) * radius
-            tilt = rng.uniform(0.2, 0.6) * rng.choice([-1, 1])
-            step = width * np.cos(tilt) * rng.uniform(0.9, 1.0)
+            xc = x + rng.uniform(-0.2, 0.2) * radius
+            tilt = rng.uniform(0.25, 0.65) * rng.choice([-1, 1])
+            lean = rng.normal(0.0, 0.1)  # the stack leans (radians from upright)
+            step = width * np.cos(tilt) * lace
+            top = space.z1 - rng.uniform(60, 500)
             z = space.z0 + radius * abs(np.sin(tilt)) + width / 2
             while z + radius * abs(np.sin(tilt)) + width / 2 <= top:
-                canvas.add("tyre", canvas.tyre_ring(xc, z, radius, rim, width, tilt, 1.6))
+                t = tilt + rng.normal(0.0, 0.05)
+                ring_lean = lean + rng.normal(0.0, 0.04)
+                canvas.add(
+                    "tyre", canvas.tyre_ring(xc, z, radius, rim, width, t, 1.6, lean=ring_lean)
+                )
                 load.units.append(
-                    Unit(xc - radius, z - step / 2, 2 * radius, step, width / 10, "tyre", 1.0, tilt)
+                    Unit(
+                        xc - radius,
+                        z - step / 2,
+                        2 * radius,
+                        step,
+                        width / 10,
+                        "tyre",
+                        1.0,
+                        t,
+                        ring_lean,
+                    )
                 )
                 load.packages += 1
                 load.mass_kg += mass_each
                 z += step
-                xc += rng.uniform(-8, 8) + np.sin(tilt) * 12
-        x += 2 * radius * rng.uniform(0.95, 1.05)
+                xc -= step * np.tan(lean) + rng.normal(0.0, 6.0)
+        x += 2 * radius * rng.uniform(0.92, 1.04)
     load.end_x = x
     return load
 
@@ -292,11 +383,10 @@ def _liquids(
 def _soft_goods(
     canvas: Canvas, space: CargoSpace, rng: np.random.Generator, fill: float, commodity: str
 ) -> Load:
-    """Textiles in cartons, cotton in pressed bales, cigarettes in master cases."""
+    """Textiles in cartons, cigarettes in master cases."""
     load = Load(commodity)
     material, density, size = {
         "textiles": ("textiles", (0.15, 0.3), (600.0, 400.0)),
-        "cotton": ("cotton", (0.35, 0.5), (1400.0, 700.0)),
         "cigarettes": ("tobacco", (0.22, 0.28), (580.0, 350.0)),
     }[commodity]
     x, end = space.x0 + 10, space.x0 + fill * space.length
@@ -307,16 +397,350 @@ def _soft_goods(
         while z + size[1] <= stack_top:
             scale = column_scale * rng.uniform(0.93, 1.07)
             unit = Unit(x, z, size[0] - 4, size[1] - 4, space.depth_cm * 0.95, material, scale)
-            _fill_unit(
-                canvas, load, unit, shell=None if commodity == "cotton" else "cardboard", rng=rng
-            )
-            if commodity == "cotton":
-                # Pressed bales are held by steel ties around them, seen across the width.
-                for tx in np.linspace(x + 100, x + size[0] - 120, 6):
-                    canvas.add("steel", canvas.box(float(tx), z, 20, size[1] - 4, 0.1))
-                    canvas.add("steel", canvas.box(float(tx), z, 20, 1, space.depth_cm))
+            _fill_unit(canvas, load, unit, rng=rng)
             z += size[1]
         x += size[0] + rng.uniform(0, 15)
+    load.end_x = x
+    return load
+
+
+@dataclass(frozen=True)
+class Packing:
+    """How a commodity of the bulk trades travels in a container.
+
+    Sizes are in mm: ``package_mm`` = (along the vehicle, height, across the beam) as the
+    packages lie. ``fill`` is the range of a package's mean density as a share of the
+    material's (carton fill, bag fullness). ``payload_kg`` is what one container takes of it
+    before its weight limit; loads stop there even below the load line.
+    """
+
+    material: str
+    package_mm: tuple[float, float, float]
+    fill: tuple[float, float]
+    payload_kg: float
+    radius: float  # rounding of the outline, as a share of the package's height
+    tare_kg: float  # carton or bag
+    rows_across: int = 8  # rows across the width placed independently of each other
+    shift_mm: float = 20.0  # how far a row's stack stands off its neighbours' along x
+    headroom_mm: tuple[float, float] = (80.0, 300.0)  # clear space under the roof
+    gap_mm: tuple[float, float] = (5.0, 40.0)  # between columns
+    jitter_mm: float = 12.0
+    tilt_sd: float = 0.015  # radians
+    lean_sd: float = 0.012  # radians, whole columns
+    sag: tuple[float, float] = (0.0, 0.0)  # share of the height
+    nest: float = 1.0  # layer pitch as a share of the height (< 1: bags settle into each other)
+    brick_share: float = 0.0  # loads stowed in a brick pattern (layers offset by half a bag)
+    pallet_share: float = 0.0
+    pallet_mm: float = 1200.0
+    voids: int = 0  # air pockets per package (whole birds in a carton)
+    turn: bool = False  # packages may lie with their long side across the width
+
+
+def _cartons(
+    material: str,
+    size: tuple[float, float, float],
+    fill: tuple[float, float],
+    payload_kg: float,
+    tare_kg: float,
+    **kw: Any,
+) -> Packing:
+    """Cartons: square outlines with crushed edges, little jitter, a reefer's load line."""
+    base: dict[str, Any] = dict(
+        radius=0.08,
+        jitter_mm=8.0,
+        tilt_sd=0.012,
+        sag=(-0.02, 0.05),
+        nest=0.97,
+        headroom_mm=(230.0, 420.0),
+    )
+    return Packing(material, size, fill, payload_kg, tare_kg=tare_kg, **(base | kw))
+
+
+def _sacks(
+    material: str,
+    size: tuple[float, float, float],
+    fill: tuple[float, float],
+    payload_kg: float,
+    tare_kg: float,
+    **kw: Any,
+) -> Packing:
+    """Filled sacks: pillow outlines that sag over the two below and settle into them."""
+    base: dict[str, Any] = dict(
+        radius=0.3,
+        rows_across=3,
+        jitter_mm=25.0,
+        tilt_sd=0.05,
+        lean_sd=0.02,
+        sag=(-0.08, 0.2),
+        nest=0.86,
+        brick_share=0.6,
+    )
+    return Packing(material, size, fill, payload_kg, tare_kg=tare_kg, **(base | kw))
+
+
+#: The stowed bulk trades: frozen loads to the reefer's load line, bagged goods to the roof or
+#: the weight limit. Frozen boxed beef 25-27 kg in a 0.034 m3 carton; whole birds 13-15 kg in
+#: 0.03 m3; citrus 15-17 kg in a 0.034 m3 carton, about 60 cartons to a pallet; green coffee
+#: in 60 kg jute bags (about 300 to a 20 ft box); groundnut kernels, sugar and soybean meal in
+#: 50 kg woven polypropylene bags.
+PACKINGS: dict[str, Packing] = {
+    "frozen_beef": _cartons(
+        "frozen_meat",
+        (560.0, 160.0, 380.0),
+        (0.66, 0.76),
+        26500.0,
+        0.8,
+        gap_mm=(10.0, 50.0),
+        pallet_share=0.3,
+        turn=True,
+    ),
+    "frozen_poultry": _cartons(
+        "frozen_meat",
+        (550.0, 150.0, 360.0),
+        (0.48, 0.58),
+        26000.0,
+        0.6,
+        gap_mm=(10.0, 50.0),
+        pallet_share=0.3,
+        voids=3,
+        turn=True,
+    ),
+    "citrus": _cartons(
+        "fruit",
+        (400.0, 280.0, 300.0),
+        (0.5, 0.6),
+        25000.0,
+        1.0,
+        gap_mm=(0.0, 6.0),
+        pallet_share=1.0,
+        headroom_mm=(230.0, 450.0),
+    ),
+    "coffee": _sacks(
+        "coffee_beans", (620.0, 230.0, 760.0), (0.92, 1.0), 21500.0, 0.9, radius=0.22, nest=0.8
+    ),
+    "groundnuts": _sacks("groundnut_kernels", (580.0, 240.0, 750.0), (0.9, 1.0), 25000.0, 0.15),
+    "sugar": _sacks(
+        "sugar", (560.0, 180.0, 750.0), (0.94, 1.0), 26500.0, 0.15, radius=0.22, nest=0.8
+    ),
+    "soybean_meal": _sacks("soybean_meal", (600.0, 240.0, 760.0), (0.9, 1.0), 25000.0, 0.15),
+}
+
+
+def _pillow_area(length: float, height: float, radius: float) -> float:
+    """Side area (mm²) of a full-depth box that holds what :meth:`Canvas.block` draws: the
+    core, the four edge strips (quarter-cylinder profile, mean pi/4) and the corners (a
+    half-ellipsoid of revolution over a disc of the radius, 2/3 of pi r²)."""
+    r = min(radius, 0.5 * min(length, height))
+    core = (length - 2 * r) * (height - 2 * r)
+    return core + 2 * (length + height - 4 * r) * r * np.pi / 4 + 2 * np.pi * r**2 / 3
+
+
+#: Share of a rounded package's depth that its recorded core box holds everywhere.
+CORE_DEPTH = 0.6
+
+
+def _core(
+    xc: float, zc: float, size: tuple[float, float], radius: float, tilt: float, sag: float
+) -> tuple[float, float, float, float]:
+    """(x0, z0, length, height) of an upright box inside which a package drawn by
+    :meth:`Canvas.block` has at least :data:`CORE_DEPTH` of its depth; zero size if none.
+
+    Inside the rounded margin the chord is ``sqrt(t (2r - t)) / r`` of the depth at ``t``
+    from the edge; a box kept 0.44 r inside the straight edges stays 0.8 r from the centres
+    of the corner arcs (0.56 r sqrt 2), where the chord is 0.6 of the depth.
+    """
+    length, height = size
+    slant = 0.5 * max(length, height) * abs(np.sin(tilt))
+    margin = 0.44 * radius
+    half_l = 0.5 * length - margin - slant
+    half_h = 0.5 * (height - abs(sag)) - margin - slant
+    if half_l <= 0 or half_h <= 0:
+        return xc, zc, 0.0, 0.0
+    return xc - half_l, zc - 0.5 * sag - half_h, 2 * half_l, 2 * half_h
+
+
+def _package(
+    canvas: Canvas,
+    load: Load,
+    material: str,
+    centre: tuple[float, float],
+    size: tuple[float, float],
+    depth_cm: float,
+    scale: float,
+    *,
+    radius: float,
+    tilt: float = 0.0,
+    sag: float = 0.0,
+) -> Unit:
+    """Draw one package (or a row of them side by side across the width) and record it."""
+    (xc, zc), (length, height) = centre, size
+    fp = canvas.block(xc, zc, length, height, depth_cm, radius=radius, tilt=tilt, sag=sag)
+    canvas.add(material, fp, scale=scale)
+    load.mass_kg += canvas.mass_kg(material, fp, scale=scale)
+    core = _core(xc, zc, size, min(radius, 0.5 * min(size)), tilt, sag)
+    unit = Unit(*core, CORE_DEPTH * depth_cm, material, scale, tilt)
+    load.units.append(unit)
+    return unit
+
+
+def _stowed(
+    canvas: Canvas, space: CargoSpace, rng: np.random.Generator, fill: float, commodity: str
+) -> Load:
+    """Cartons or bags stowed in columns along the load space, as :data:`PACKINGS` says."""
+    if commodity == "sugar" and rng.random() < 0.35:
+        return _big_bags(canvas, space, rng, fill, commodity)  # or 1 t big bags
+    p = PACKINGS[commodity]
+    load = Load(commodity)
+    length, height, across = (d * rng.uniform(0.97, 1.03) for d in p.package_mm)
+    if p.turn and rng.random() < 0.5:
+        length, across = across, length
+    density = canvas.density(p.material)
+    fill_mean = rng.uniform(*p.fill)
+    per_row = max(int(space.depth_cm * 10 // across), 1)  # packages across the width
+    rows = min(p.rows_across, per_row)
+    row_cm = per_row * across / rows / 10.0  # chord of one row of packages side by side
+    radius = p.radius * height
+    package_kg = _pillow_area(length, height, radius) * across * 1e-6 * density * fill_mean
+    palletised = rng.random() < p.pallet_share
+    base = space.z0 + (144.0 if palletised else 0.0)
+    top = space.z1 - rng.uniform(*p.headroom_mm)
+    pitch = height * p.nest
+    fit = max(int((top - base - height) // pitch) + 1, 1)
+    # Columns along the load space, grouped on pallets when palletised.
+    end = space.x0 + fill * space.length
+    columns: list[float] = []
+    pallets: list[float] = []
+    x = space.x0 + rng.uniform(5, 40)
+    per_pallet = max(int(p.pallet_mm // length), 1)
+    while x + (per_pallet * length if palletised else length) <= end:
+        if palletised:
+            pallets.append(x)
+            columns.extend(x + k * length for k in range(per_pallet))
+            x += per_pallet * length + rng.uniform(20.0, 150.0)
+        else:
+            columns.append(x)
+            x += length + rng.uniform(*p.gap_mm)
+    if not columns:
+        load.end_x = x
+        return load
+    # The weight limit stops a dense load below the load line.
+    layers = int(min(fit, p.payload_kg * fill / (len(columns) * per_row * package_kg)))
+    layers = max(layers, 1)
+    for px in pallets:
+        _pallet(canvas, load, px, space.z0, per_pallet * length, space.depth_cm * 0.9)
+    brick = rng.random() < p.brick_share
+    # Ragged tops: hand-stowed columns end a layer short here and there; pallets are built
+    # to one height each.
+    short = rng.integers(0, 2, size=len(pallets) or len(columns)) * (layers > 2)
+    for row in range(rows):
+        for i, cx in enumerate(columns):
+            lean = rng.normal(0.0, p.lean_sd)
+            n = layers - int(short[i // per_pallet if palletised else i])
+            # Each stack of each row settles its own way (packages squashed or bulging by a
+            # few %, the stack set off from its neighbours across the width), so the seams of
+            # the rows the beam crosses one after another do not line up.
+            squash = rng.uniform(0.97, 1.02)
+            shift = rng.normal(0.0, p.shift_mm)
+            if base + (n - 1) * pitch * squash + height > top + 0.5 * height:
+                n -= 1
+            for k in range(n):
+                xc = cx + shift + 0.5 * length + rng.normal(0.0, p.jitter_mm)
+                size = (length, height)
+                if brick and k % 2:
+                    xc += 0.5 * length
+                    if xc + 0.5 * length > end:
+                        continue
+                    if i == 0 and len(columns) > 1:
+                        # The course starts at the wall with bags turned across, filling
+                        # the space up to the next bag.
+                        span = columns[1] - cx + 0.5 * length
+                        xc += 0.5 * span - length
+                        size = (span, height)
+                zc = base + k * pitch * squash + 0.5 * height + rng.normal(0.0, 0.2 * p.jitter_mm)
+                xc += (zc - base) * np.tan(lean)
+                topmost = k == n - 1
+                tilt = 0.5 * lean + rng.normal(0.0, p.tilt_sd * (3.0 if topmost else 1.0))
+                unit = _package(
+                    canvas,
+                    load,
+                    p.material,
+                    (xc, zc),
+                    size,
+                    row_cm * rng.uniform(0.9, 1.0),
+                    fill_mean * rng.lognormal(0.0, 0.06),
+                    radius=radius,
+                    tilt=tilt,
+                    sag=height * rng.uniform(*p.sag),
+                )
+                for j in range(p.voids):
+                    # Air between whole birds: flattened pockets inside the carton, one in
+                    # each part of it so that they never overlap.
+                    canvas.add(
+                        p.material,
+                        canvas.ellipsoid(
+                            unit.x0 + (j + rng.uniform(0.4, 0.6)) / p.voids * unit.length,
+                            unit.z0 + rng.uniform(0.3, 0.7) * unit.height,
+                            rng.uniform(0.2, 0.4) / p.voids * unit.length,
+                            rng.uniform(0.15, 0.3) * height,
+                            0.125 * unit.depth_cm,
+                        ),
+                        scale=-unit.scale,
+                    )
+                if p.voids:
+                    unit.depth_cm *= 0.75  # what the pockets leave of its goods everywhere
+                load.packages += per_row // rows + (row < per_row % rows)
+    load.mass_kg += load.packages * p.tare_kg
+    load.end_x = max(columns) + length * (1.5 if brick else 1.0)
+    return load
+
+
+def _bales(
+    canvas: Canvas, space: CargoSpace, rng: np.random.Generator, fill: float, commodity: str
+) -> Load:
+    """Cotton in pressed bales (universal density bale, 1.40 x 0.53 x 0.84 m, about 225 kg:
+    0.37-0.44 g/cm³ in the rounded shape): a tier standing on end, four across, and where the
+    roof allows a tier lying flat on top. Bales bulge between their steel ties; columns stand
+    a hand apart."""
+    load = Load(commodity)
+    long_mm, wide_mm, thick_mm = (d * rng.uniform(0.97, 1.03) for d in (1400.0, 530.0, 840.0))
+    per_row = max(int(space.depth_cm * 10 // wide_mm), 1)
+    x, end = space.x0 + rng.uniform(5, 30), space.x0 + fill * space.length
+    top = space.z1 - rng.uniform(40, 250)
+    press = rng.uniform(0.82, 0.98)  # this gin's bales (they swell once out of the press)
+    while x + thick_mm <= end:
+        lean = rng.normal(0.0, 0.012)
+        # (height, bales across, width each takes across the beam). On top, bales lie flat,
+        # one lengthwise and one crosswise across the width (the crosswise one reaching
+        # into the next column).
+        tiers = [(long_mm, per_row, wide_mm)]
+        if top - space.z0 - long_mm > wide_mm * 0.95:
+            tiers.append((wide_mm, 2, min(0.5 * (long_mm + thick_mm), space.depth_cm * 4.8)))
+        z = space.z0
+        for height, across, width in tiers:
+            for _ in range(min(across, 2)):
+                # Two rows across the width placed apart; each stands for half the bales.
+                depth_cm = across * width / min(across, 2) / 10 * rng.uniform(0.93, 1.0)
+                xc = x + 0.5 * thick_mm + rng.normal(0.0, 10.0) + (z - space.z0) * np.tan(lean)
+                zc = z + 0.5 * height + rng.normal(0.0, 8.0)
+                _package(
+                    canvas,
+                    load,
+                    "cotton",
+                    (xc, zc),
+                    (thick_mm, height),
+                    depth_cm,
+                    press * rng.lognormal(0.0, 0.04),
+                    radius=rng.uniform(0.14, 0.2) * thick_mm,
+                    tilt=0.5 * lean + rng.normal(0.0, 0.01),
+                    sag=rng.uniform(-0.03, 0.02) * height,
+                )
+            # Steel ties around each bale, seen where they cross the beam over the top.
+            for tx in np.linspace(x + 80, x + thick_mm - 100, 6 if height > thick_mm else 3):
+                canvas.add("steel", canvas.box(float(tx), z + height - 12, 20, 2, space.depth_cm))
+            load.packages += across
+            z += height - rng.uniform(30, 70)  # the rounded edges of tiers press together
+        x += thick_mm + rng.uniform(15, 60)
+    load.mass_kg += load.packages * 1.5  # ties and wrapping
     load.end_x = x
     return load
 
@@ -354,6 +778,8 @@ GENERATORS: dict[str, Generator] = {
     "tyres": _tyres,
     "liquids": _liquids,
     "soft_goods": _soft_goods,
+    "stowed": _stowed,
+    "bales": _bales,
     "mixed": _mixed,
 }
 #: Commodity -> the generator that loads it.
@@ -368,8 +794,9 @@ _KIND_OF = {
     "wine": "liquids",
     "bottled_water": "liquids",
     "textiles": "soft_goods",
-    "cotton": "soft_goods",
+    "cotton": "bales",
     "cigarettes": "soft_goods",
+    **dict.fromkeys(PACKINGS, "stowed"),
 }
 #: Cargo types a scene spec may ask for: each commodity, "mixed" groupage, or "empty".
 CARGO_TYPES = (*_KIND_OF, "mixed", "empty")

@@ -378,7 +378,14 @@ def conceal_in_load(
             r = unit.length / 2
             xc, zc = unit.x0 + r, unit.z0 + unit.height / 2
             cavity = canvas.tyre_ring(
-                xc, zc, r * 0.92, r * 0.7, unit.depth_cm * 10 * 0.8, unit.tilt, unit.depth_cm * 0.4
+                xc,
+                zc,
+                r * 0.92,
+                r * 0.7,
+                unit.depth_cm * 10 * 0.8,
+                unit.tilt,
+                unit.depth_cm * 0.4,
+                lean=unit.lean,
             )
             obj.add(canvas, drug, cavity, scale=0.8)
         return obj
@@ -392,7 +399,15 @@ def conceal_in_load(
         obj.add(canvas, drug, canvas.box(xc + 300, zc - 130, 140, 260, 60.0), scale=0.8)
         return obj
     if kind in ("drugs_in_cargo", "cash"):
-        hosts = [u for u in units if u.height > 250 and u.length > 300]
+        # Packages big enough for a brick: a carton of meat or fruit, a bag, a bale, a crate.
+        hosts = [
+            u
+            for u in units
+            if u.material != "tyre"
+            and u.height > 100
+            and u.length > 250
+            and u.height * u.length >= 4e4
+        ]
         material = "banknote_paper" if kind == "cash" else str(rng.choice(_DRUGS))
         threat = "cash" if kind == "cash" else "narcotics"
         if not hosts:

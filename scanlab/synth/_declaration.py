@@ -30,6 +30,19 @@ COMMODITIES: dict[str, tuple[str, str]] = {
     "ceramic_tiles": ("6907", "Ceramic flags and paving, hearth or wall tiles"),
     "steel_coils": ("7208", "Flat-rolled products of iron, in coils"),
     "cars": ("8703", "Motor cars and other motor vehicles"),
+    "frozen_beef": ("0202", "Meat of bovine animals, frozen, boneless, in cartons"),
+    "frozen_poultry": (
+        "0207",
+        "Meat of fowls of the species Gallus domesticus, frozen, in cartons",
+    ),
+    "citrus": ("0805", "Citrus fruit, fresh (oranges), in cartons on pallets"),
+    "coffee": ("0901", "Coffee, not roasted, not decaffeinated, in 60 kg jute bags"),
+    "groundnuts": ("1202", "Ground-nuts, not roasted, shelled, in bags"),
+    "sugar": ("1701", "Cane sugar, raw, in solid form, in bags"),
+    "soybean_meal": (
+        "2304",
+        "Oil-cake from the extraction of soya-bean oil (soybean meal), in bags",
+    ),
 }
 
 #: Declared and true gross weight of goods may differ by this fraction before it is suspicious.

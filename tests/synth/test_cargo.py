@@ -1,0 +1,229 @@
+"""The loads of the real trades: package shapes, weights, how dark they scan, concealments in
+them and what the declaration says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scanlab.physics import basis_lookup, get_material, get_scanner
+from scanlab.synth import CONCEALMENT_TYPES, THREAT_CLASSES, SceneSpec, generate_scene
+from scanlab.synth._canvas import Canvas
+from scanlab.synth._cargo import load_cargo
+from scanlab.synth._concealments import IN_LOAD
+from scanlab.synth._vehicles import CargoSpace
+
+PITCH = 20.0
+#: The commodities of the real export set and their HS headings (WCO nomenclature).
+TRADES = {
+    "frozen_beef": "0202",
+    "frozen_poultry": "0207",
+    "citrus": "0805",
+    "coffee": "0901",
+    "groundnuts": "1202",
+    "sugar": "1701",
+    "soybean_meal": "2304",
+    "tyres": "4011",
+    "cotton": "5201",
+}
+
+
+def _canvas(pitch_mm: float = 1.0, size: int = 400) -> Canvas:
+    # One basis material that is the material itself: the canvas holds chord x density.
+    return Canvas(size, size, pitch_mm, size * pitch_mm, lambda m: (1.0,), lambda m: 1.0, 1)
+
+
+def test_round_block_is_a_spheroid_of_the_same_size():
+    # radius = half the side: the package is a disc whose chord falls off like an ellipsoid's
+    # of the same semi-axes (an independent primitive) and holds 2/3 pi r^2 depth.
+    canvas = _canvas()
+    block = canvas.block(200.0, 200.0, 160.0, 160.0, 30.0, radius=80.0)
+    spheroid = canvas.ellipsoid(200.0, 200.0, 80.0, 80.0, 15.0)
+    assert block.rows == spheroid.rows and block.cols == spheroid.cols
+    # (Margins this wide are sampled once per pixel: the rim pixels differ by a few %.)
+    np.testing.assert_allclose(block.chord_cm, spheroid.chord_cm, atol=0.04 * 30.0)
+    volume_cm3 = block.chord_cm.sum() * 0.01  # 1 mm pixels: 0.01 cm² each
+    assert volume_cm3 == pytest.approx(2 / 3 * np.pi * 8.0**2 * 30.0, rel=0.01)
+
+
+def test_square_block_is_a_box_and_turns_with_its_tilt():
+    canvas = _canvas()
+    block = canvas.block(200.0, 200.0, 120.0, 60.0, 10.0)
+    box = canvas.box(140.0, 170.0, 120.0, 60.0, 10.0)
+    np.testing.assert_allclose(block.chord_cm, box.chord_cm, atol=1e-5)
+    upright = canvas.block(200.0, 200.0, 60.0, 120.0, 10.0, radius=20.0)
+    turned = canvas.block(200.0, 200.0, 120.0, 60.0, 10.0, radius=20.0, tilt=np.pi / 2)
+    np.testing.assert_allclose(upright.chord_cm, turned.chord_cm, atol=0.05)
+
+
+def test_sagging_block_drops_its_middle_and_keeps_its_ends():
+    canvas = _canvas()
+    flat = canvas.block(200.0, 200.0, 300.0, 60.0, 10.0, radius=10.0)
+    sagged = canvas.block(200.0, 200.0, 300.0, 60.0, 10.0, radius=10.0, sag=25.0)
+
+    def lowest_row(fp, col):  # rows grow downwards: the bottom edge of the package
+        return fp.rows.start + np.nonzero(fp.chord_cm[:, col - fp.cols.start] > 5)[0].max()
+
+    assert lowest_row(sagged, 200) - lowest_row(flat, 200) == pytest.approx(25, abs=1)
+    assert abs(lowest_row(sagged, 60) - lowest_row(flat, 60)) <= 3
+
+
+@pytest.mark.parametrize(
+    ("material", "element", "fraction"),
+    [
+        ("sugar", "C", 12 * 12.011 / 342.30),  # sucrose C12H22O11
+        ("frozen_meat", "N", 0.2 * 0.17),  # 20 % protein at 17 % nitrogen
+        ("polypropylene", "H", 6 * 1.008 / 42.08),
+    ],
+)
+def test_food_materials_have_their_composition(material, element, fraction):
+    got = get_material(material)
+    assert got.composition[element] == pytest.approx(fraction, rel=0.05)
+    assert 5.0 < got.z_eff < 8.5  # organic
+
+
+@pytest.mark.parametrize("commodity", [c for c in TRADES if c != "tyres"])
+def test_every_package_holds_its_recorded_depth_of_goods(commodity):
+    # Concealments hollow a package's recorded box down to its recorded depth: the goods must
+    # be there, or the scene would hold negative matter.
+    space = CargoSpace(1000.0, 13000.0, 1000.0, 3390.0, 235.2)
+    density = lambda m: get_material(m).density_g_cm3  # noqa: E731
+    canvas = Canvas(480, 1500, 10.0, 4800.0, lambda m: (1.0,), density, 1)
+    load = load_cargo(canvas, space, commodity, fill=1.0, rng=np.random.default_rng(8))
+    assert load is not None and len(load.units) >= load.packages / 8 > 2
+    hosts = [u for u in load.units if u.length > 40 and u.height > 40]
+    assert len(hosts) > 0.8 * len(load.units)
+    for unit in hosts:
+        c0, c1 = int(np.ceil(unit.x0 / 10)), int((unit.x0 + unit.length) / 10)
+        r0, r1 = int(np.ceil((4800 - unit.z0 - unit.height) / 10)), int((4800 - unit.z0) / 10)
+        held = canvas.basis[0, r0:r1, c0:c1]
+        need = unit.depth_cm * unit.scale * density(unit.material)
+        assert held.min() >= 0.97 * need
+
+
+@pytest.fixture(scope="module")
+def empty_scenes():
+    return {
+        v: generate_scene(SceneSpec(v, "empty", 0.0), 3, pitch_mm=PITCH)
+        for v in ("container_20ft", "container_40ft")
+    }
+
+
+#: (vehicle, commodity) -> true goods weight range (t) of a full load of the real trade:
+#: reefers of frozen beef ~26 t, of poultry and citrus 19-26 t; 320 bags of coffee to 19.2 t in
+#: a 20 ft box; bagged sugar and meal 20-27 t; cotton 16-25 t of bales; ~1,000 car tyres 8-12 t.
+WEIGHTS_T = {
+    ("container_40ft", "frozen_beef"): (21, 28),
+    ("container_40ft", "frozen_poultry"): (18, 27),
+    ("container_40ft", "citrus"): (17, 26),
+    ("container_20ft", "coffee"): (13, 20),
+    ("container_20ft", "groundnuts"): (10, 20),
+    ("container_40ft", "sugar"): (17, 27),
+    ("container_40ft", "soybean_meal"): (18, 27),
+    ("container_40ft", "cotton"): (12, 25),  # 2 tiers in a standard box; 3 in a high cube
+    ("container_40ft", "tyres"): (5.5, 12),
+}
+
+
+@pytest.mark.parametrize(("vehicle", "commodity"), list(WEIGHTS_T))
+def test_full_loads_weigh_and_scan_as_their_trade(vehicle, commodity, empty_scenes):
+    scene = generate_scene(SceneSpec(vehicle, commodity, 1.0), 3, pitch_mm=PITCH)
+    (entry,) = scene.key.true_load
+    low, high = WEIGHTS_T[vehicle, commodity]
+    assert low * 1000 <= entry["mass_kg"] <= high * 1000
+    # The goods alone (same seed: the same vehicle): where they lie, what they weigh per cm²
+    # of side view, scanned at 6 MeV, must be as dark as that much water-like matter.
+    goods = scene.ideal_attenuation[0] - empty_scenes[vehicle].ideal_attenuation[0]
+    loaded = goods > 0.05
+    areal = entry["mass_kg"] * 1000 / (loaded.sum() * (PITCH / 10) ** 2)
+    lookup = basis_lookup(get_scanner(scene.spec.scanner))
+    water = np.asarray(lookup.decompose("water"), np.float32)[:, None, None]
+    expected = -np.log(lookup.transmission(water * np.float32(areal))[0, 0, 0])
+    assert np.median(goods[loaded]) == pytest.approx(expected, rel=0.3)
+    if commodity == "tyres":
+        # Rubber rings with air between: light, most of the load lets through over 5 %.
+        assert areal < 45 and np.mean(goods[loaded] < 3.0) > 0.8
+    else:
+        # Dense loads are 80-180 g/cm² thick (cotton bales 60-80): near-black (under 2 %
+        # transmitted; cotton under 5 %) over most of their side, as real exports of meat,
+        # meal and cotton are.
+        assert areal > (60 if commodity == "cotton" else 80)
+        black = -np.log(0.05 if commodity == "cotton" else 0.02)
+        assert np.mean(scene.ideal_attenuation[0][loaded] > black) > 0.6
+
+
+def _column_profile(commodity: str, seed: int) -> tuple[np.ndarray, float]:
+    scene = generate_scene(SceneSpec("container_40ft", commodity, 1.0), seed, pitch_mm=10.0)
+    space = scene.layout.cargo
+    z_to_row = lambda z: int((4600.0 - z) / 10.0)  # noqa: E731 - scene height is 4.6 m
+    band = slice(z_to_row(space.z0 + 1000), z_to_row(space.z0 + 300))
+    cols = slice(int(space.x0 / 10) + 20, int(space.x1 / 10) - 20)
+    return scene.ideal_attenuation[0][band, cols].mean(axis=0), space.length
+
+
+@pytest.mark.parametrize("commodity", ["cotton", "frozen_beef", "citrus"])
+def test_stacks_show_soft_bright_gaps_between_columns(commodity):
+    profile, _ = _column_profile(commodity, 5)
+    plateau = np.percentile(profile, 80)
+    # Bright gaps: dips of at least 15 % below the stacks, every metre or two.
+    dips = (
+        (profile[1:-1] < 0.85 * plateau)
+        & (profile[1:-1] <= profile[:-2])
+        & (profile[1:-1] <= profile[2:])
+    )
+    assert dips.sum() >= 5
+    # Soft: from gap to stack the profile climbs over several 10 mm columns, not one step.
+    steps = np.abs(np.diff(profile)) / plateau
+    assert np.percentile(steps, 99) < 0.5
+
+
+def test_bags_are_pillows_not_boxes():
+    scene = generate_scene(SceneSpec("container_20ft", "soybean_meal", 1.0), 4, pitch_mm=10.0)
+    space = scene.layout.cargo
+    # Inside the stack, rows through the middle of a bag layer and through the seams between
+    # layers differ smoothly: many distinct levels, not two.
+    rows = slice(int((4600 - space.z0 - 1200) / 10), int((4600 - space.z0 - 200) / 10))
+    cols = slice(int(space.x0 / 10) + 30, int(space.x1 / 10) - 30)
+    att = scene.ideal_attenuation[0][rows, cols]
+    levels = np.unique(np.round(att / att.max(), 2))
+    assert levels.size > 40
+    assert att.min() < 0.8 * np.median(att)  # the seams let more through
+
+
+@pytest.mark.parametrize("commodity", list(TRADES))
+@pytest.mark.parametrize("kind", CONCEALMENT_TYPES)
+def test_every_concealment_hides_in_every_trade(commodity, kind):
+    spec = SceneSpec("container_40ft", commodity, 0.7, [kind])
+    scene = generate_scene(spec, 21, pitch_mm=40.0)
+    (obj,) = scene.key.objects
+    assert obj.threat_class in THREAT_CLASSES
+    r0, c0, r1, c1 = obj.bbox
+    assert 0 <= r0 < r1 <= scene.scan.shape[0] and 0 <= c0 < c1 <= scene.scan.shape[1]
+    assert obj.mask.any() and obj.mass_kg > 0.1
+    att = scene.ideal_attenuation[0]
+    assert np.all(np.isfinite(att)) and att.min() > -1e-4
+    if kind in IN_LOAD:
+        # The load is drawn before the concealment from the same stream: the clean scene of
+        # the same seed differs only inside the answer key's box.
+        clean = generate_scene(SceneSpec("container_40ft", commodity, 0.7), 21, pitch_mm=40.0)
+        changed = np.abs(att - clean.ideal_attenuation[0]) > 1e-4
+        inside = np.zeros_like(changed)
+        inside[r0:r1, c0:c1] = True
+        assert changed.any() and not (changed & ~inside).any()
+        if kind in ("drugs_in_cargo", "cash") and commodity != "tyres":
+            # Hidden among the goods: where the bricks are, the clean load is dense.
+            assert obj.concealment == "in_cargo"
+            assert np.median(clean.ideal_attenuation[0][r0:r1, c0:c1][obj.mask]) > 1.0
+            if commodity == "frozen_beef":
+                assert "frozen_meat" in obj.description
+
+
+@pytest.mark.parametrize(("commodity", "hs"), list(TRADES.items()))
+def test_declarations_name_the_goods_by_hs_code(commodity, hs):
+    scene = generate_scene(SceneSpec("container_20ft", commodity, 0.9), 6, pitch_mm=40.0)
+    (line,) = scene.key.declaration.goods
+    assert line.hs_code == hs and line.commodity == commodity
+    (entry,) = scene.key.true_load
+    assert line.packages == entry["packages"] > 0
+    assert line.gross_kg == pytest.approx(entry["mass_kg"], rel=0.06)
+    assert scene.key.declaration_consistent
