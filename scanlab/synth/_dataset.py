@@ -177,6 +177,16 @@ def _pick(rng: np.random.Generator, weights: Mapping[str, float]) -> str:
     return str(keys[int(rng.choice(len(keys), p=p / p.sum()))])
 
 
+#: Goods that travel refrigerated: a dataset that draws them with a dry box of some length
+#: gets the reefer of that length instead.
+REEFER_CARGO = frozenset({"frozen_beef", "frozen_poultry", "citrus"})
+_REEFER_OF = {
+    "container_20ft": "reefer_20ft",
+    "container_40ft": "reefer_40ft",
+    "container_40ft_hc": "reefer_40ft",
+}
+
+
 def sample_scene_spec(spec: DatasetSpec, rng: np.random.Generator) -> SceneSpec:
     """Draw one scene's spec from a dataset spec."""
     vehicle = _pick(rng, spec.vehicles)
@@ -186,6 +196,8 @@ def sample_scene_spec(spec: DatasetSpec, rng: np.random.Generator) -> SceneSpec:
         for _ in range(int(rng.integers(1, spec.max_concealments + 1))):
             kinds.append(_pick(rng, spec.concealments))
     cargo = _pick(rng, spec.cargo)
+    if cargo in REEFER_CARGO and vehicle in _REEFER_OF:
+        vehicle = _REEFER_OF[vehicle]  # chilled and frozen goods travel in reefers
     return SceneSpec(
         vehicle=vehicle,
         cargo=cargo,
@@ -242,7 +254,18 @@ def build_dataset(
     items: list[dict[str, Any]] = []
     journal = out / ".items"
     journal.mkdir(exist_ok=True)
-    previous = {i["scan_id"]: i for i in [*_previous_items(out), *_journal_items(journal)]}
+    fingerprint = spec.fingerprint()
+    stamp = journal / "spec.sha256"
+    same_journal = stamp.exists() and stamp.read_text().strip() == fingerprint
+    stamp.write_text(fingerprint)
+    # Only items built from this very spec are kept: a changed spec builds everything anew.
+    previous = {
+        i["scan_id"]: i
+        for i in [
+            *_previous_items(out, fingerprint),
+            *(_journal_items(journal) if same_journal else []),
+        ]
+    }
     for index in range(spec.count):
         scan_id = f"{spec.name}-{index:05d}"
         old = previous.get(scan_id)
@@ -295,20 +318,21 @@ def build_dataset(
     return out / "manifest.json"
 
 
-def _previous_items(out: Path) -> list[dict[str, Any]]:
+def _previous_items(out: Path, fingerprint: str) -> list[dict[str, Any]]:
     path = out / "manifest.json"
     if not path.exists():
         return []
     try:
-        return list(json.loads(path.read_text())["items"])
-    except (ValueError, KeyError, TypeError):
+        doc = json.loads(path.read_text())
+        return list(doc["items"]) if doc.get("spec_sha256") == fingerprint else []
+    except (ValueError, KeyError, TypeError, AttributeError):
         return []
 
 
 def _journal_items(journal: Path) -> list[dict[str, Any]]:
     """Items an interrupted build finished (one JSON record each)."""
     items = []
-    for path in sorted(journal.glob("*.json")):
+    for path in sorted(journal.glob("*.json")):  # (spec.sha256 is not a record)
         try:
             item = json.loads(path.read_text())
         except (OSError, ValueError):

@@ -200,3 +200,34 @@ def test_a_killed_build_resumes_keeping_finished_items(tmp_path):
     assert [i["scan_id"] for i in items] == [f"tiny-{i:05d}" for i in range(8)]
     for path, mtime in before.items():
         assert path.stat().st_mtime_ns == mtime, f"{path.name} was simulated again"
+
+
+def test_chilled_goods_are_drawn_in_reefers():
+    import numpy as np
+
+    from scanlab.synth._dataset import REEFER_CARGO, sample_scene_spec
+
+    spec = DatasetSpec.from_dict(
+        {
+            **SMALL,
+            "vehicles": {"container_20ft": 1, "container_40ft": 1, "curtain_side": 1},
+            "cargo": {"frozen_beef": 1, "citrus": 1, "coffee": 1},
+        }
+    )
+    drawn = [sample_scene_spec(spec, np.random.default_rng(s)) for s in range(60)]
+    for scene in drawn:
+        if scene.cargo in REEFER_CARGO and scene.vehicle != "curtain_side":
+            assert scene.vehicle.startswith("reefer_")
+        if scene.cargo == "coffee":
+            assert not scene.vehicle.startswith("reefer_")
+    assert {"reefer_20ft", "reefer_40ft"} <= {s.vehicle for s in drawn}
+
+
+def test_a_changed_spec_rebuilds_instead_of_keeping_old_items(tmp_path):
+    build_dataset(DatasetSpec.from_dict(SMALL), tmp_path)
+    first = load_manifest(tmp_path)
+    changed = DatasetSpec.from_dict({**SMALL, "cargo": {"cotton": 1}})
+    build_dataset(changed, tmp_path)
+    items = load_manifest(tmp_path, verify=True)
+    assert {i["cargo"] for i in items} == {"cotton"}
+    assert {i["cargo"] for i in first} != {"cotton"}
