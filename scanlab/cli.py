@@ -219,19 +219,42 @@ def enhance(
         raise typer.Exit(code=1)
 
 
+HostsOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--hosts",
+        help="A folder (or file) of your own clean scans to project threats into; repeat for "
+        "more. Sets the spec's hosts.paths (all items on hosts unless the spec's hosts.share "
+        "says otherwise).",
+    ),
+]
+
+
+def _with_hosts(block: dict[str, Any] | None, paths: list[Path]) -> dict[str, Any]:
+    return {**(block or {}), "paths": [str(p.resolve()) for p in paths]}
+
+
 @app.command()
 def synth(
     spec: Annotated[str, typer.Argument(help="A shipped spec name or a YAML/JSON spec file.")],
     out: Annotated[Path, typer.Argument(help="Output folder (scans, keys, manifest.json).")],
     count: Annotated[int | None, typer.Option(help="Override the spec's number of scans.")] = None,
+    hosts: HostsOption = None,
 ) -> None:
-    """Simulate a dataset of scans with answer keys and a manifest."""
+    """Simulate a dataset of scans with answer keys and a manifest.
+
+    With hosts (in the spec or --hosts), items are made on your own clean scans by threat
+    image projection.
+    """
     from scanlab.synth import build_dataset, load_dataset_spec
 
     try:
         dataset = load_dataset_spec(spec)
         if count is not None:
             dataset.count = count
+        if hosts:
+            dataset.hosts = _with_hosts(dataset.hosts, hosts)
+        if count is not None or hosts:
             dataset.check(source=spec)
         with progress_bar() as bar:
             task = bar.add_task(f"simulating {dataset.name}", total=dataset.count)
@@ -493,16 +516,27 @@ def exam_build(
     spec: Annotated[str, typer.Argument(help="An exam spec name (exam-easy...) or file.")],
     out: Annotated[Path, typer.Argument(help="The exam package file to write (.zip).")],
     passphrase_file: PassphraseFileOption = None,
+    hosts: HostsOption = None,
 ) -> None:
-    """Simulate an exam's scans and pack them with encrypted answer keys, signed."""
-    from scanlab.exercises import ExamPackage, build_exam
+    """Simulate an exam's scans and pack them with encrypted answer keys, signed.
+
+    With hosts (in the spec or --hosts), items are made on your own clean scans by threat
+    image projection; confidential hosts are sealed under a scan code (printed here).
+    """
+    from scanlab.exercises import ExamPackage, ExamSpec, build_exam, load_exam_spec
 
     secret = _passphrase(passphrase_file, confirm=True)
     try:
+        exam: ExamSpec | str = spec
+        if hosts:
+            loaded = load_exam_spec(spec)
+            exam = ExamSpec.from_dict(
+                {**loaded.to_dict(), "hosts": _with_hosts(loaded.hosts, hosts)}, source=spec
+            )
         with progress_bar() as bar:
             task = bar.add_task("building exam", total=None)
             path = build_exam(
-                spec,
+                exam,
                 out,
                 secret,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
@@ -512,6 +546,9 @@ def exam_build(
         raise _fail(exc) from None
     console.print(f"wrote {path}: {len(package.item_ids)} items")
     console.print(f"fingerprint (print it on the exam sheet): {package.fingerprint}")
+    if package.sealed:
+        code = package.keys(secret).scan_code()
+        console.print(f"scan code (hand it out when the exam starts): {code}")
 
 
 @exam_app.command("tokens")

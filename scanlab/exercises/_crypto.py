@@ -35,8 +35,10 @@ __all__ = [
     "normalise_token",
     "open_secrets",
     "read_passphrase_file",
+    "seal",
     "sign_body",
     "unb64",
+    "unseal",
     "verify_body",
     "verify_signature",
 ]
@@ -213,6 +215,38 @@ class ExamSecrets:
         raw = hmac.new(self.token_key, f"{exam_id}\0{trainee_id}".encode(), hashlib.sha256).digest()
         text = base64.b32encode(raw[:_TOKEN_BYTES]).decode("ascii")
         return "-".join(text[i : i + 6] for i in range(0, len(text), 6))
+
+    def scan_code(self, exam_id: str) -> str:
+        """The code that opens an exam's confidential scans: 24 base32 letters in groups of 6.
+
+        The instructor hands it out when the exam starts (on the board, with the exam
+        sheet); whoever holds the package before then cannot see the real scans in it.
+        """
+        raw = hmac.new(self.token_key, b"scan-code\x01" + exam_id.encode(), hashlib.sha256).digest()
+        text = base64.b32encode(raw[:_TOKEN_BYTES]).decode("ascii")
+        return "-".join(text[i : i + 6] for i in range(0, len(text), 6))
+
+
+def _code_key(code: str) -> bytes:
+    return _hkdf(normalise_token(code), "confidential-scans", 32)
+
+
+def seal(code: str, data: bytes, *, context: bytes) -> bytes:
+    """Encrypt a confidential scan under a scan code (AES-256-GCM, ``context`` bound in)."""
+    nonce = os.urandom(12)
+    return nonce + AESGCM(_code_key(code)).encrypt(nonce, data, context)
+
+
+def unseal(code: str, blob: bytes, *, context: bytes, what: str) -> bytes:
+    """Decrypt a sealed scan; :class:`PassphraseError` when the code is not the exam's."""
+    try:
+        return AESGCM(_code_key(code)).decrypt(blob[:12], blob[12:], context)
+    except InvalidTag:
+        raise PassphraseError(
+            f"{what}: wrong scan code for this exam's confidential scans"
+        ) from None
+    except SpecError as exc:
+        raise PassphraseError(f"{what}: {exc}") from None
 
 
 def open_secrets(passphrase: str, crypto: dict[str, Any], *, what: str) -> ExamSecrets:

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from scanlab.errors import ScanlabError, SpecError, TamperError
+from scanlab._specfiles import file_sha256
+from scanlab.errors import PassphraseError, ScanlabError, SpecError, TamperError
 from scanlab.exercises._crypto import (
     ExamSecrets,
     b64,
@@ -26,7 +27,9 @@ from scanlab.exercises._crypto import (
     fingerprint,
     load_signed_json,
     open_secrets,
+    seal,
     unb64,
+    unseal,
     verify_signature,
 )
 from scanlab.exercises._spec import ExamSpec, load_exam_spec
@@ -35,6 +38,8 @@ from scanlab.synth import (
     DIFFICULTY_LEVELS,
     AnswerKey,
     CargoDeclaration,
+    HostItem,
+    HostPool,
     Threat,
     generate_scene,
     project_threat,
@@ -67,9 +72,17 @@ class ExamItem:
     pitch_mm: float
     time_limit_s: float
     declaration: CargoDeclaration | None
+    #: A real host's sha256 when the item was made on one (provenance; never its path).
+    host_sha256: str | None = None
+    #: The scan member is encrypted under the exam's scan code (a confidential host).
+    sealed: bool = False
+
+    @property
+    def real_host(self) -> bool:
+        return self.host_sha256 is not None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "item_id": self.item_id,
             "scan": self.scan_member,
             "shape": list(self.shape),
@@ -77,6 +90,11 @@ class ExamItem:
             "time_limit_s": self.time_limit_s,
             "declaration": self.declaration.to_dict() if self.declaration else None,
         }
+        if self.host_sha256 is not None:
+            d["provenance"] = {"real_host": True, "host_sha256": self.host_sha256}
+        if self.sealed:
+            d["sealed"] = True
+        return d
 
     @classmethod
     def from_dict(cls, d: Any, *, source: str) -> ExamItem:
@@ -91,6 +109,8 @@ class ExamItem:
                 declaration=(
                     CargoDeclaration.from_dict(d["declaration"]) if d.get("declaration") else None
                 ),
+                host_sha256=(str(d["provenance"]["host_sha256"]) if d.get("provenance") else None),
+                sealed=bool(d.get("sealed", False)),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SpecError(f"{source}: invalid item in the manifest: {exc!r}") from None
@@ -118,6 +138,11 @@ class ExamKeys:
         so no list of tokens needs to be kept.
         """
         return self._secrets.token(self.exam_id, _check_trainee_id(trainee_id))
+
+    def scan_code(self) -> str:
+        """The code that opens this exam's confidential (sealed) scans; hand it out when the
+        exam starts. See :meth:`ExamPackage.unlock`."""
+        return self._secrets.scan_code(self.exam_id)
 
     def difficulty_summary(self) -> dict[str, dict[str, float]]:
         """Per measured level: number of objects and mean of each difficulty factor.
@@ -162,6 +187,7 @@ class ExamPackage:
         ]
         self._public_key = unb64(manifest["crypto"]["public_key"], f"{path}: public_key")
         self.fingerprint = fingerprint(self._public_key)
+        self._scan_code: str | None = None
 
     def __repr__(self) -> str:
         return f"ExamPackage({str(self.path)!r}, name={self.name!r}, items={len(self.items)})"
@@ -218,10 +244,51 @@ class ExamPackage:
     def item_ids(self) -> list[str]:
         return [it.item_id for it in self.items]
 
+    @property
+    def sealed(self) -> bool:
+        """Whether some scans are confidential: :meth:`scan` needs :meth:`unlock` first."""
+        return any(it.sealed for it in self.items)
+
+    def unlock(self, scan_code: str) -> None:
+        """Give the exam's scan code (:meth:`ExamKeys.scan_code`) to open sealed scans.
+
+        Raises
+        ------
+        PassphraseError
+            The code is not this exam's.
+        """
+        sealed = [it for it in self.items if it.sealed]
+        if sealed:  # check it now, on one scan, rather than at the first sealed item
+            unseal(
+                scan_code,
+                self._read_member(sealed[0].scan_member),
+                context=self._scan_context(sealed[0].scan_member),
+                what=str(self.path),
+            )
+        self._scan_code = scan_code
+
     def scan(self, item_id: str) -> Scan:
-        """The scan of one item (its member is verified again as it is read)."""
-        member = self.item(item_id).scan_member
+        """The scan of one item (its member is verified again as it is read).
+
+        Raises
+        ------
+        PassphraseError
+            The item is sealed (a confidential real scan) and no right scan code was given
+            to :meth:`unlock`.
+        """
+        item = self.item(item_id)
+        member = item.scan_member
         data = self._read_member(member)
+        if item.sealed:
+            if self._scan_code is None:
+                raise PassphraseError(
+                    f"{self.path}: item {item_id} is a confidential scan: unlock the package "
+                    "with the exam's scan code first"
+                )
+            data = unseal(
+                self._scan_code, data, context=self._scan_context(member), what=str(self.path)
+            )
+            member = member.removesuffix(".sealed")
         with tempfile.TemporaryDirectory(prefix="scanlab-exam-") as tmp:
             file = Path(tmp) / Path(member).name
             file.write_bytes(data)
@@ -259,6 +326,9 @@ class ExamPackage:
                 raise SpecError(f"{self.path}: keys of exam {passphrase.exam_id} given")
             return passphrase
         return self.keys(passphrase)
+
+    def _scan_context(self, member: str) -> bytes:
+        return f"scanlab-exam:{self.exam_id}:{member}".encode()
 
     def _context(self) -> bytes:
         # Bound into the encryption (AES-GCM associated data): keys of one exam never
@@ -319,24 +389,41 @@ def build_exam(
     if not isinstance(spec, ExamSpec):
         spec = load_exam_spec(spec)
     secrets, crypto = ExamSecrets.new(passphrase)
+    exam_id = uuid.uuid4().hex
     rng = np.random.default_rng([spec.seed, 0xE8A3])
     targets = _targets(spec, rng)
+    hosts = spec.dataset_spec().host_spec()
+    pool = HostPool(hosts, seed=spec.seed) if hosts is not None else None
+    on_hosts = _host_slots(spec, pool)
     scans: dict[str, bytes] = {}
     items: list[ExamItem] = []
     keys: dict[str, AnswerKey] = {}
     for index, target in enumerate(targets):
         item_id = f"item-{index + 1:03d}"
-        scene = _draw_scene(spec, index, target, item_id)
         member = f"scans/{item_id}.npz"
-        scans[member] = _scan_bytes(scene.scan, item_id)
+        host_sha256, sealed = None, False
+        if pool is not None and index in on_hosts:
+            scene: Any = _draw_host_item(spec, pool, on_hosts[index], index, target, item_id)
+            host_sha256 = scene.host.sha256
+            sealed = pool.spec.confidential
+        else:
+            scene = _draw_scene(spec, index, target, item_id)
+        data = _scan_bytes(scene.scan, item_id)
+        if sealed:
+            member += ".sealed"
+            code = secrets.scan_code(exam_id)
+            data = seal(code, data, context=f"scanlab-exam:{exam_id}:{member}".encode())
+        scans[member] = data
         items.append(
             ExamItem(
                 item_id,
                 member,
                 scene.scan.shape,
-                spec.pitch_mm,
+                float(scene.scan.metadata.pitch_mm[0]),
                 float(spec.time_limit_s),
                 scene.key.declaration,
+                host_sha256=host_sha256,
+                sealed=sealed,
             )
         )
         keys[item_id] = scene.key
@@ -344,7 +431,7 @@ def build_exam(
             progress(index + 1, len(targets))
     manifest = {
         _FORMAT_KEY: _FORMAT_VERSION,
-        "exam_id": uuid.uuid4().hex,
+        "exam_id": exam_id,
         "name": spec.name,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "items": [it.to_dict() for it in items],
@@ -395,7 +482,12 @@ def add_tip_item(
     """
     pkg = ExamPackage.open(package)
     exam_keys = pkg.keys(passphrase)
-    host = host_scan if isinstance(host_scan, Scan) else read_scan(host_scan)
+    if isinstance(host_scan, Scan):
+        host = host_scan
+        host_sha256 = hashlib.sha256(np.ascontiguousarray(host.data).tobytes()).hexdigest()
+    else:
+        host = read_scan(host_scan)
+        host_sha256 = file_sha256(Path(host_scan))
     rng = np.random.default_rng([seed, 0x719])
     item_id = f"item-{len(pkg.items) + 1:03d}"
     while item_id in pkg.item_ids:
@@ -427,7 +519,8 @@ def add_tip_item(
         declaration_consistent=bool(declaration_consistent) if declaration else True,
         attributes={
             "source": "tip",
-            "host": str(host.source),
+            "real_host": True,
+            "host_sha256": host_sha256,
             "tip": scan.metadata.attributes.get("tip", []),
         },
     )
@@ -436,7 +529,13 @@ def add_tip_item(
         raise SpecError(f"add_tip_item: time_limit_s must be > 0, got {time_limit_s!r}")
     member = f"scans/{item_id}.npz"
     item = ExamItem(
-        item_id, member, scan.shape, float(scan.metadata.pitch_mm[0]), limit, declaration
+        item_id,
+        member,
+        scan.shape,
+        float(scan.metadata.pitch_mm[0]),
+        limit,
+        declaration,
+        host_sha256=host_sha256,
     )
     scans = {it.scan_member: pkg._read_member(it.scan_member) for it in pkg.items}
     scans[member] = _scan_bytes(scan, item_id)
@@ -504,6 +603,48 @@ def _draw_scene(spec: ExamSpec, index: int, target: str | None, item_id: str) ->
     return best
 
 
+def _host_slots(spec: ExamSpec, pool: HostPool | None) -> dict[int, int]:
+    """Item index -> host number for the ``hosts.share`` of items made on real hosts."""
+    if pool is None:
+        return {}
+    n = round(spec.count * pool.spec.share)
+    chosen = sorted(np.random.default_rng([spec.seed, 0x4057]).permutation(spec.count)[:n])
+    return {int(index): k for k, index in enumerate(chosen)}
+
+
+def _draw_host_item(
+    spec: ExamSpec, pool: HostPool, k: int, index: int, target: str | None, item_id: str
+) -> HostItem:
+    """An item on host ``k``: clean for a noise trial, else threats projected until every
+    object's level, measured on the host, is the target (closest kept after max_tries)."""
+    best, best_gap = None, math.inf
+    failure: SpecError | None = None
+    for attempt in range(max(spec.max_tries, 1)):
+        rng = np.random.default_rng([spec.seed, index, attempt, 0x4057])
+        n = 0 if target is None else int(rng.integers(1, pool.spec.max_threats + 1))
+        try:
+            item = pool.item(k, item_id=item_id, n_threats=n, rng=rng)
+        except SpecError as exc:
+            failure = exc
+            continue
+        if target is None:
+            return item
+        gap = sum(
+            abs(DIFFICULTY_LEVELS.index(o.difficulty.level) - DIFFICULTY_LEVELS.index(target))
+            for o in item.key.objects
+        )
+        if gap == 0:
+            return item
+        if gap < best_gap:
+            best, best_gap = item, gap
+    if best is None:
+        raise SpecError(
+            f"exam spec {spec.name!r}: item {item_id}: no threat could be placed on its real "
+            f"host in {spec.max_tries} tries: {failure}"
+        )
+    return best
+
+
 def _scan_bytes(scan: Scan, item_id: str) -> bytes:
     """The scan as an .npz, its metadata stripped of anything that could give the answer."""
     meta = dataclasses.replace(
@@ -530,7 +671,7 @@ def _write_package(
 
     secret_doc = {
         "keys": {item_id: k.to_dict() for item_id, k in keys.items()},
-        "spec": spec.to_dict() if spec else None,
+        "spec": spec.public_dict() if spec else None,
     }
     blob = secrets.encrypt(
         canonical_json(secret_doc), context=f"scanlab-exam:{manifest['exam_id']}".encode()

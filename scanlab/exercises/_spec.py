@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from scanlab.errors import SpecError
-from scanlab.synth import DIFFICULTY_LEVELS, DatasetSpec, load_dataset_spec
+from scanlab.synth import DIFFICULTY_LEVELS, DatasetSpec, HostSpec, load_dataset_spec
 
 __all__ = ["ExamSpec", "load_exam_spec"]
 
@@ -48,6 +48,10 @@ class ExamSpec:
         Pixel size of the scans: 5 mm is a real scanner's, 20 mm makes small, fast exams.
     vehicles, cargo, declarations, fill, max_concealments, max_tries, scanner
         As in :class:`scanlab.synth.DatasetSpec`.
+    hosts : mapping, optional
+        The site's own clean scans (:class:`scanlab.synth.HostSpec`): ``hosts.share`` of the
+        items are made on them by threat image projection, the rest simulated; clean shares
+        and difficulty levels apply to both alike.
     """
 
     name: str
@@ -78,6 +82,7 @@ class ExamSpec:
     max_tries: int = 20
     scanner: str = "scanlab-6MV-dual"
     description: str = ""
+    hosts: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.difficulty, list | tuple):
@@ -101,6 +106,10 @@ class ExamSpec:
             raise SpecError(f"{source}: unknown field(s) {sorted(unknown)}; known: {sorted(known)}")
         if "name" not in raw:
             raise SpecError(f"{source}: field 'name' is required")
+        if raw.get("hosts") is not None:
+            # Relative host paths are the spec file's neighbours, not the working folder's.
+            base = Path(source).parent if Path(source).is_file() else None
+            raw["hosts"] = HostSpec.from_dict(raw["hosts"], source=source, base=base).to_dict()
         try:
             return cls(**raw)
         except SpecError as exc:
@@ -149,6 +158,7 @@ class ExamSpec:
             max_tries=self.max_tries,
             pitch_mm=self.pitch_mm,
             scanner=self.scanner,
+            hosts=self.hosts,
         )
         ds.check(source=f"exam spec {self.name!r}")
         return ds
@@ -156,6 +166,13 @@ class ExamSpec:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["fill"] = list(self.fill)
+        return d
+
+    def public_dict(self) -> dict[str, Any]:
+        """:meth:`to_dict` without any host path (what a package keeps of the spec)."""
+        d = self.to_dict()
+        if self.hosts is not None:
+            d["hosts"] = HostSpec.from_dict(self.hosts).public_dict()
         return d
 
 

@@ -19,6 +19,7 @@ from scanlab.errors import SpecError
 from scanlab.synth._answer_key import DIFFICULTY_LEVELS
 from scanlab.synth._cargo import CARGO_TYPES
 from scanlab.synth._concealments import CONCEALMENT_TYPES
+from scanlab.synth._hosts import HostItem, HostPool, HostSpec
 from scanlab.synth._scene import DECLARATION_MODES, Scene, SceneSpec, generate_scene
 from scanlab.synth._vehicles import VEHICLE_TYPES
 
@@ -64,6 +65,10 @@ class DatasetSpec:
         File format of the scans (tiff, npz, dicos, npy).
     display_png : bool
         Also write the 8-bit display rendering trainees see.
+    hosts : mapping, optional
+        Real clean scans to project threats into (:class:`scanlab.synth.HostSpec`): a share
+        ``hosts.share`` of the items is drawn on them instead of simulated. The key and the
+        manifest say which items are real hosts, with the host file's sha256, never its path.
     """
 
     name: str
@@ -87,6 +92,7 @@ class DatasetSpec:
     format: str = "tiff"
     display_png: bool = False
     description: str = ""
+    hosts: dict[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, raw: Any, *, source: str | Path = "<dataset spec>") -> DatasetSpec:
@@ -99,7 +105,12 @@ class DatasetSpec:
             raise SpecError(f"{source}: unknown field(s) {sorted(unknown)}; known: {sorted(known)}")
         if "name" not in raw:
             raise SpecError(f"{source}: field 'name' is required")
-        spec = cls(**{k: v for k, v in raw.items()})
+        raw = dict(raw)
+        if raw.get("hosts") is not None:
+            # Relative host paths are the spec file's neighbours, not the working folder's.
+            base = Path(source).parent if Path(source).is_file() else None
+            raw["hosts"] = HostSpec.from_dict(raw["hosts"], source=source, base=base).to_dict()
+        spec = cls(**raw)
         spec.check(source=source)
         return spec
 
@@ -151,6 +162,12 @@ class DatasetSpec:
 
         if self.scanner not in scanner_names():
             raise fail("scanner", f"must be one of {scanner_names()}")
+        if self.hosts is not None:
+            self.hosts = HostSpec.from_dict(self.hosts, source=source).to_dict()
+
+    def host_spec(self) -> HostSpec | None:
+        """The ``hosts`` block as a :class:`HostSpec` (None: every item is simulated)."""
+        return HostSpec.from_dict(self.hosts) if self.hosts is not None else None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
@@ -208,6 +225,36 @@ def sample_scene_spec(spec: DatasetSpec, rng: np.random.Generator) -> SceneSpec:
     )
 
 
+def is_host_item(spec: DatasetSpec, index: int) -> bool:
+    """Whether item ``index`` is drawn on a real host (a share ``hosts.share`` of them)."""
+    hosts = spec.host_spec()
+    return hosts is not None and bool(
+        np.random.default_rng([spec.seed + index, 0x4057]).random() < hosts.share
+    )
+
+
+def _host_item(spec: DatasetSpec, index: int, pool: HostPool) -> HostItem:
+    """Item ``index`` on a real host: clean or with threats, difficulty by rejection."""
+    seed = spec.seed + index
+    best: HostItem | None = None
+    failure: SpecError | None = None
+    for attempt in range(max(spec.max_tries, 1)):
+        rng = np.random.default_rng([seed, attempt, 0x4057])
+        clean = rng.random() < spec.clean_share
+        n = 0 if clean else int(rng.integers(1, pool.spec.max_threats + 1))
+        try:
+            item = pool.item(index, item_id=f"{spec.name}-{index:05d}", n_threats=n, rng=rng)
+        except SpecError as exc:
+            failure = exc
+            continue
+        if all(o.difficulty.level in spec.difficulty for o in item.key.objects):
+            return item
+        best = best or item
+    if best is None:
+        raise failure or SpecError(f"{spec.name}: item {index}: no host item could be made")
+    return best
+
+
 def _item(spec: DatasetSpec, index: int) -> Scene:
     """Scene ``index`` of a dataset: deterministic, with difficulty rejection sampling."""
     seed = spec.seed + index
@@ -242,15 +289,20 @@ def build_dataset(
     the end), and items already present with matching hashes are kept, so a build that is
     interrupted, even killed, resumes where it stopped.
     """
-    from scanlab.io import write_scan
+    from scanlab.io import Representation, write_scan
     from scanlab.io._common import atomic_open
     from scanlab.synth._display import render_display
 
     out = Path(out)
     for sub in ("scans", "keys", "declarations") + (("display",) if spec.display_png else ()):
         (out / sub).mkdir(parents=True, exist_ok=True)
+    hosts = spec.host_spec()
+    pool = HostPool(hosts, seed=spec.seed) if hosts is not None else None
+    public = spec.to_dict()
+    if hosts is not None and pool is not None:
+        public["hosts"] = hosts.public_dict(pool.files)
     with atomic_open(out / "spec.yaml", "w") as fh:
-        yaml.safe_dump(spec.to_dict(), fh, sort_keys=False)
+        yaml.safe_dump(public, fh, sort_keys=False)
     items: list[dict[str, Any]] = []
     journal = out / ".items"
     journal.mkdir(exist_ok=True)
@@ -272,34 +324,50 @@ def build_dataset(
         if old and _intact(out, old):
             items.append(old)
         else:
-            scene = _item(spec, index)
+            scene: Scene | HostItem = (
+                _host_item(spec, index, pool)
+                if pool is not None and is_host_item(spec, index)
+                else _item(spec, index)
+            )
             scan_path = out / "scans" / f"{scan_id}{_FORMAT_EXT[spec.format]}"
             written = write_scan(scene.scan, scan_path, format=spec.format)
             key_path = scene.key.save(out / "keys" / f"{scan_id}.json")
             # The declaration travels beside the scan (the key that also holds it is secret).
+            # No declaration (a real host without one in the instructor's CSV): no file, so
+            # no verdict is asked.
             declaration_path = out / "declarations" / f"{scan_id}.declaration.json"
-            with atomic_open(declaration_path, "w") as fh:
-                json.dump(scene.key.declaration.to_dict() if scene.key.declaration else {}, fh)
+            declared = [declaration_path] if scene.key.declaration else []
+            if scene.key.declaration:
+                with atomic_open(declaration_path, "w") as fh:
+                    json.dump(scene.key.declaration.to_dict(), fh)
             item: dict[str, Any] = {
                 "scan_id": scan_id,
                 "scan": str(scan_path.relative_to(out)),
                 "files": [str(p.relative_to(out)) for p in written],
                 "key": str(key_path.relative_to(out)),
-                "declaration": str(declaration_path.relative_to(out)),
+                "declaration": str(declaration_path.relative_to(out)) if declared else None,
                 "sha256": {
-                    str(p.relative_to(out)): file_sha256(p)
-                    for p in [*written, key_path, declaration_path]
+                    str(p.relative_to(out)): file_sha256(p) for p in [*written, key_path, *declared]
                 },
                 "clean": scene.key.is_clean,
                 "classes": sorted({o.threat_class for o in scene.key.objects}),
                 "levels": sorted({o.difficulty.level for o in scene.key.objects}),
                 "declaration_consistent": scene.key.declaration_consistent,
-                "vehicle": scene.spec.vehicle,
-                "cargo": scene.spec.cargo,
+                **(
+                    {
+                        "vehicle": "real_host",
+                        "cargo": "unknown",
+                        "real_host": True,
+                        "host_sha256": scene.host.sha256,
+                    }
+                    if isinstance(scene, HostItem)
+                    else {"vehicle": scene.spec.vehicle, "cargo": scene.spec.cargo}
+                ),
             }
             if spec.display_png:
                 png = out / "display" / f"{scan_id}.png"
-                write_scan(render_display(scene.scan), png)
+                display_ready = scene.scan.representation is Representation.DISPLAY
+                write_scan(scene.scan if display_ready else render_display(scene.scan), png)
                 item["display"] = str(png.relative_to(out))
             items.append(item)
             with atomic_open(journal / f"{scan_id}.json", "w") as fh:

@@ -10,17 +10,23 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from scanlab.errors import CalibrationError, MissingChannelError, SpecError
-from scanlab.io import Representation, Scan
+from scanlab.io import Representation, Scan, ScanMetadata
 from scanlab.synth._answer_key import THREAT_CLASSES, KeyObject, mask_to_polygon
 from scanlab.synth._canvas import Canvas
 from scanlab.synth._concealments import Concealed, _brick_block, _human, _pistol, _rifle
+
+if TYPE_CHECKING:
+    from scanlab.synth._display import DisplayCurve
 
 __all__ = [
     "THREAT_LIBRARY",
@@ -61,6 +67,46 @@ class Threat:
             raise SpecError(f"threat {self.name}: attenuation (C, h, w) and mask (h, w) disagree")
         if self.threat_class not in THREAT_CLASSES:
             raise SpecError(f"threat {self.name}: class must be one of {THREAT_CLASSES}")
+
+    def save(self, path: str | Path) -> Path:
+        """Write the threat as an ``.npz`` (a cut threat an instructor reuses in exams)."""
+        from scanlab.io._common import atomic_open
+
+        path = Path(path)
+        facts = {
+            "threat_class": self.threat_class,
+            "material": self.material,
+            "mass_kg": self.mass_kg,
+            "pitch_mm": self.pitch_mm,
+            "name": self.name,
+        }
+        with atomic_open(path, "wb") as fh:
+            np.savez_compressed(
+                fh,
+                attenuation=self.attenuation,
+                mask=self.mask,
+                facts=np.array(json.dumps(facts)),
+            )
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Threat:
+        """Read a threat written by :meth:`save`; :class:`SpecError` names a bad file."""
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                facts = json.loads(str(z["facts"]))
+                return cls(
+                    np.asarray(z["attenuation"], dtype=np.float32),
+                    np.asarray(z["mask"], dtype=bool),
+                    str(facts["threat_class"]),
+                    str(facts["material"]),
+                    float(facts["mass_kg"]),
+                    float(facts["pitch_mm"]),
+                    str(facts.get("name", path.stem)),
+                )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise SpecError(f"{path}: not a saved scanlab threat: {exc}") from None
 
 
 @functools.cache
@@ -184,6 +230,10 @@ def project_threat(
     scale: float = 1.0,
     rng: np.random.Generator,
     object_id: str | None = None,
+    blur_px: float | tuple[float, float] = 0.0,
+    noise_blur_px: float | tuple[float, float] = 0.0,
+    display: DisplayCurve | None = None,
+    air_grey: float | None = None,
 ) -> tuple[Scan, KeyObject]:
     """Project ``threat`` into ``host`` centred at (row, col); return the new scan and key entry.
 
@@ -192,6 +242,14 @@ def project_threat(
     noise is added; and the result goes back to the host's representation (counts,
     transmission, attenuation, or a display image, through the inverse of the scanlab
     display curve). Host metadata is kept; ``attributes["tip"]`` records the insertion.
+
+    For a real host, ``blur_px`` is the Gaussian sigma (row, col) of the host's own image
+    blur, applied to the threat so its edges are as soft as the host's; ``noise_blur_px``
+    that of the host's noise correlation, applied to the added noise; ``display`` the
+    display curve of an 8-bit export (see :func:`scanlab.synth.estimate_display_curve`),
+    else the recorded one or scanlab's, and ``air_grey`` the grey level that export shows
+    air at when it is not white. A display host keeps its pixels wherever the threat
+    changed nothing.
 
     Examples
     --------
@@ -202,12 +260,17 @@ def project_threat(
     >>> obj.threat_class, obj.concealment, new.metadata.scan_id == host.metadata.scan_id
     ('weapon', 'tip', True)
     """
-    from scanlab.synth._display import DisplayCurve, display_to_attenuation, render_display
+    from scanlab.synth._display import DisplayCurve, render_display
     from scanlab.synth._scene import measure_difficulty
 
+    pitch = host.metadata.pitch_mm
     patch, mask = _warp(
-        threat, host_pitch=float(host.metadata.pitch_mm[0]), scale=scale, rotation_deg=rotation_deg
+        threat,
+        host_pitch=(float(pitch[0]), float(pitch[1])),
+        scale=scale,
+        rotation_deg=rotation_deg,
     )
+    patch, mask = _blur_patch(patch, mask, blur_px)
     h, w = mask.shape
     r0, c0 = int(row) - h // 2, int(col) - w // 2
     rr0, cc0 = max(r0, 0), max(c0, 0)
@@ -218,8 +281,9 @@ def project_threat(
         )
     patch = patch[:, rr0 - r0 : rr1 - r0, cc0 - c0 : cc1 - c0]
     mask = mask[rr0 - r0 : rr1 - r0, cc0 - c0 : cc1 - c0]
+    curve = display or DisplayCurve.from_record(host.metadata.attributes.get("display"))
     if host.representation is Representation.DISPLAY:
-        att = display_to_attenuation(host)[None]
+        att = display_attenuation(host, curve, air_grey=air_grey)[None]
         channels = 1
     else:
         att = host.to_attenuation().data.copy()
@@ -233,11 +297,14 @@ def project_threat(
     for c in range(channels):
         window = att[c, max(rr0 - margin, 0) : rr1 + margin, max(cc0 - margin, 0) : cc1 + margin]
         sigma = local_noise_sigma(window)
+        s_col = _sigmas(noise_blur_px)[1]
+        if s_col > 0.05:
+            # Neighbouring columns share correlated noise: their difference understates it.
+            sigma /= math.sqrt(max(1.0 - math.exp(-1.0 / (4.0 * s_col * s_col)), 1e-3))
         extra = patch[c]
         noise_sd = sigma * np.sqrt(np.expm1(np.clip(extra, 0.0, 20.0)))
-        att[c, rr0:rr1, cc0:cc1] += extra + noise_sd * rng.standard_normal(extra.shape).astype(
-            np.float32
-        )
+        noise = _correlated_noise(rng, extra.shape, noise_blur_px)
+        att[c, rr0:rr1, cc0:cc1] += extra + noise_sd * noise
     tip_record = {
         "threat": threat.name,
         "row": int(row),
@@ -253,16 +320,21 @@ def project_threat(
         },
     )
     if host.representation is Representation.DISPLAY:
+        window = att[:, rr0:rr1, cc0:cc1]
+        bits = 8 * host.data.dtype.itemsize
         rendered = render_display(
-            Scan(
-                att,
-                Representation.ATTENUATION,
-                dataclasses.replace(meta, air_level=None, dark_level=None),
-            ),
-            curve=DisplayCurve.from_record(host.metadata.attributes.get("display")),
-            bits=8 * host.data.dtype.itemsize,
-        )
-        new = host.replace(data=rendered.data, metadata=meta)
+            Scan(window, Representation.ATTENUATION, ScanMetadata(energies_mev=(1.0,))),
+            curve=curve,
+            bits=bits,
+        ).data[0]
+        if air_grey is not None:  # the export shows air at this grey, not at white
+            rendered = np.rint(rendered * (air_grey / (2**bits - 1))).astype(host.data.dtype)
+        # Only where the threat changed the attenuation: elsewhere the host's own pixels
+        # stay as they were (no round trip through the curve).
+        data = host.data.copy()
+        changed = window[0] != before
+        data[0, rr0:rr1, cc0:cc1][changed] = rendered[changed]
+        new = host.replace(data=data, metadata=meta)
     elif host.representation is Representation.ATTENUATION:
         new = host.replace(data=att.astype(np.float32), metadata=meta)
     elif host.representation is Representation.TRANSMISSION:
@@ -275,10 +347,17 @@ def project_threat(
             counts[c] = np.clip(np.rint(values), 0, 65535)
         new = host.replace(data=counts, metadata=meta)
     new_att = (
-        display_to_attenuation(new)
+        display_attenuation(new, curve, air_grey=air_grey)
         if new.representation is Representation.DISPLAY
         else new.to_attenuation().high
     )
+    if not mask.any():
+        raise SpecError(f"{host.source}: threat at ({row}, {col}) lies outside the scan")
+    rows_in, cols_in = np.nonzero(mask)
+    t0, t1 = int(rows_in.min()), int(rows_in.max()) + 1
+    l0, l1 = int(cols_in.min()), int(cols_in.max()) + 1
+    before, mask = before[t0:t1, l0:l1], mask[t0:t1, l0:l1]
+    rr0, cc0, rr1, cc1 = rr0 + t0, cc0 + l0, rr0 + t1, cc0 + l1
     difficulty = measure_difficulty(new_att, mask, (rr0, cc0), background=before)
     key = KeyObject(
         object_id=object_id
@@ -296,32 +375,91 @@ def project_threat(
     return new, key
 
 
-def _warp(
-    threat: Threat, *, host_pitch: float, scale: float, rotation_deg: float
+def display_attenuation(
+    scan: Scan, curve: DisplayCurve, *, air_grey: float | None = None
+) -> np.ndarray:
+    """Attenuation (row, col) of a display scan through ``curve``'s inverse, its grey levels
+    taken relative to ``air_grey`` (the grey the export shows air at) when that is given."""
+    from scanlab.synth._display import display_to_attenuation
+
+    if not air_grey:
+        return display_to_attenuation(scan, curve=curve)
+    relative = np.clip(np.asarray(scan.data[:1], dtype=np.float32) / np.float32(air_grey), 0, 1)
+    return display_to_attenuation(scan.replace(data=relative), curve=curve)
+
+
+def _sigmas(value: float | tuple[float, float]) -> tuple[float, float]:
+    if isinstance(value, int | float):
+        return float(value), float(value)
+    return float(value[0]), float(value[1])
+
+
+def _blur_patch(
+    patch: np.ndarray, mask: np.ndarray, blur_px: float | tuple[float, float]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Resample a threat to the host's pitch, scale and rotate it (about its centre)."""
-    if not (0.05 < scale < 20) or host_pitch <= 0:
-        raise SpecError(f"threat {threat.name}: scale must lie in (0.05, 20), got {scale}")
-    zoom = threat.pitch_mm / host_pitch * scale
-    h, w = threat.mask.shape
-    new_size = (max(round(w * zoom), 1), max(round(h * zoom), 1))
-    # Each pixel holds a ray integral: going to a coarser pitch averages the rays a new pixel
-    # covers (INTER_AREA); going finer interpolates between them.
-    interp = cv2.INTER_AREA if zoom < 1 else cv2.INTER_LINEAR
-    resized = [
-        cv2.resize(np.ascontiguousarray(a), new_size, interpolation=interp)
-        for a in threat.attenuation
+    """The patch seen through the host's blur, padded so that its soft rim is kept; the
+    mask (the answer) stays the object's own outline."""
+    s_row, s_col = _sigmas(blur_px)
+    if max(s_row, s_col) <= 0.05:
+        return patch, mask
+    pad_r, pad_c = math.ceil(3 * s_row), math.ceil(3 * s_col)
+    padded = np.pad(patch, ((0, 0), (pad_r, pad_r), (pad_c, pad_c)))
+    blurred = [
+        cv2.GaussianBlur(p, (0, 0), sigmaX=max(s_col, 1e-3), sigmaY=max(s_row, 1e-3))
+        for p in padded
     ]
-    coverage = cv2.resize(threat.mask.astype(np.float32), new_size, interpolation=interp)
-    size = math.ceil(math.hypot(*new_size)) + 4
-    centre_in = ((new_size[0] - 1) / 2.0, (new_size[1] - 1) / 2.0)
+    return np.stack(blurred), np.pad(mask, ((pad_r, pad_r), (pad_c, pad_c)))
+
+
+def _correlated_noise(
+    rng: np.random.Generator, shape: tuple[int, ...], blur_px: float | tuple[float, float]
+) -> np.ndarray:
+    """Unit-variance Gaussian noise with the correlation of noise blurred by ``blur_px``."""
+    white = rng.standard_normal(shape).astype(np.float32)
+    s_row, s_col = _sigmas(blur_px)
+    if max(s_row, s_col) <= 0.05:
+        return white
+    sx, sy = max(s_col, 1e-3), max(s_row, 1e-3)
+    blurred = cv2.GaussianBlur(white, (0, 0), sigmaX=sx, sigmaY=sy, borderType=cv2.BORDER_REFLECT)
+    size = 2 * math.ceil(4 * max(sx, sy)) + 1
+    impulse = np.zeros((size, size), np.float32)
+    impulse[size // 2, size // 2] = 1.0
+    kernel = cv2.GaussianBlur(impulse, (0, 0), sigmaX=sx, sigmaY=sy)
+    return blurred / np.float32(math.sqrt(float((kernel**2).sum())))
+
+
+def _warp(
+    threat: Threat, *, host_pitch: float | tuple[float, float], scale: float, rotation_deg: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Resample a threat to the host's (row, col) pitch, scale and rotate it (about its centre).
+
+    The rotation happens at the threat's own, square pitch, before the resampling to a host
+    whose rows and columns may have different pitches (the column pitch of a portal follows
+    the vehicle's speed).
+    """
+    pitch_row, pitch_col = _sigmas(host_pitch)
+    if not (0.05 < scale < 20) or min(pitch_row, pitch_col) <= 0:
+        raise SpecError(f"threat {threat.name}: scale must lie in (0.05, 20), got {scale}")
+    zoom_row = threat.pitch_mm / pitch_row * scale
+    zoom_col = threat.pitch_mm / pitch_col * scale
+    h, w = threat.mask.shape
+    size = math.ceil(math.hypot(h, w)) + 4
+    centre_in = ((w - 1) / 2.0, (h - 1) / 2.0)
     matrix = cv2.getRotationMatrix2D(centre_in, rotation_deg, 1.0)
     matrix[:, 2] += ((size - 1) / 2.0 - centre_in[0], (size - 1) / 2.0 - centre_in[1])
-    channels = [
-        cv2.warpAffine(a, matrix, (size, size), flags=cv2.INTER_LINEAR, borderValue=0.0)
-        for a in resized
+    rotated = [
+        cv2.warpAffine(np.ascontiguousarray(a), matrix, (size, size), flags=cv2.INTER_LINEAR)
+        for a in threat.attenuation
     ]
-    mask = cv2.warpAffine(coverage, matrix, (size, size), flags=cv2.INTER_LINEAR) >= 0.5
+    coverage = cv2.warpAffine(
+        threat.mask.astype(np.float32), matrix, (size, size), flags=cv2.INTER_LINEAR
+    )
+    new_size = (max(round(size * zoom_col), 1), max(round(size * zoom_row), 1))
+    # Each pixel holds a ray integral: going to a coarser pitch averages the rays a new pixel
+    # covers (INTER_AREA); going finer interpolates between them.
+    interp = cv2.INTER_AREA if min(zoom_row, zoom_col) < 1 else cv2.INTER_LINEAR
+    channels = [cv2.resize(a, new_size, interpolation=interp) for a in rotated]
+    mask = cv2.resize(coverage, new_size, interpolation=interp) >= 0.5
     rows, cols = np.nonzero(mask)
     if rows.size == 0:
         raise SpecError(f"threat {threat.name}: nothing left after scaling by {scale}")

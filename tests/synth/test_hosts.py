@@ -1,0 +1,367 @@
+"""Real hosts: analysis of a site's clean scans and threat image projection into them."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from scanlab.errors import SpecError
+from scanlab.io import Representation, Scan, ScanMetadata, read_scan
+from scanlab.synth import (
+    THREAT_LIBRARY,
+    AnswerKey,
+    DatasetSpec,
+    HostSpec,
+    SceneSpec,
+    analyse_host,
+    build_dataset,
+    cut_threat,
+    display_to_attenuation,
+    estimate_blur,
+    estimate_display_curve,
+    find_cargo_region,
+    generate_scene,
+    load_manifest,
+    make_host_item,
+    projection_quality,
+    read_declarations,
+    render_display,
+    write_simulated_hosts,
+)
+from scanlab.synth._canvas import Canvas
+from scanlab.synth._hosts import item_view
+from scanlab.synth._scene import _decomposition, _density
+from scanlab.synth._vehicles import draw_vehicle, vehicle_extent_mm
+
+
+def bare_export(scan: Scan, path, *, blur_px: float = 0.0, seed: int = 0):
+    """A scan saved as a grey JPEG without metadata, as a vendor exports it."""
+    att = scan.to_attenuation()
+    if blur_px:
+        att = att.replace(data=np.stack([cv2.GaussianBlur(a, (0, 0), blur_px) for a in att.data]))
+    grey = render_display(att, rng=np.random.default_rng(seed)).data[0]
+    Image.fromarray(np.stack([grey] * 3, axis=-1)).save(path, quality=95)
+    return path
+
+
+@functools.cache
+def scene(vehicle="container_40ft", cargo="paper_goods", seed=3, pitch=10.0):
+    return generate_scene(SceneSpec(vehicle, cargo, 0.7, []), seed, pitch_mm=pitch)
+
+
+# --- the display curve -----------------------------------------------------------------------
+
+
+def poisson_ramp(seed=1):
+    """Attenuation 0.1..6 in 60 steps with quantum noise of 400 photons in air."""
+    rng = np.random.default_rng(seed)
+    truth = np.repeat(np.linspace(0.1, 6, 60), 16)[None, :].repeat(160, axis=0)
+    transmission = rng.poisson(400 * np.exp(-truth)) / 400
+    att = -np.log(np.maximum(transmission, 1e-4)).astype(np.float32)
+    return truth, Scan(att[None], Representation.ATTENUATION, ScanMetadata(energies_mev=(6.0,)))
+
+
+@pytest.mark.parametrize(("contrast", "power"), [(0.3, 0.8), (0.6, 0.5)])
+def test_display_curve_is_estimated_from_how_noise_grows(contrast, power):
+    truth, scan = poisson_ramp()
+    shown = render_display(scan, contrast=contrast, power=power, rng=np.random.default_rng(0))
+    shown.metadata.attributes.pop("display")  # a bare export: the curve is not known
+    curve = estimate_display_curve(shown)
+    assert curve.method == "estimated"
+    reference = display_to_attenuation(
+        shown, contrast=contrast, power=power, black_attenuation=10.0
+    )
+    usable = truth[0] < 5
+    err_estimated = np.median(np.abs(curve.to_attenuation(shown) - reference)[:, usable])
+    err_assumed = np.median(np.abs(display_to_attenuation(shown) - reference)[:, usable])
+    assert err_estimated < 0.4 * err_assumed
+
+
+def test_a_curve_is_assumed_and_said_so_when_noise_is_below_one_grey_level():
+    flat = Scan(
+        np.full((1, 64, 64), 1.0, np.float32),
+        Representation.ATTENUATION,
+        ScanMetadata(energies_mev=(6.0,)),
+    )
+    shown = render_display(flat)
+    shown.metadata.attributes.pop("display")
+    assert estimate_display_curve(shown).method == "assumed"
+
+
+# --- blur and noise --------------------------------------------------------------------------
+
+
+def blocks(seed=0):
+    rng = np.random.default_rng(seed)
+    img = np.zeros((300, 300), np.float32)
+    for _ in range(10):
+        r0, c0 = rng.integers(0, 250, 2)
+        img[r0 : r0 + 40, c0 : c0 + 40] += rng.uniform(0.5, 2)
+    return img, rng
+
+
+@pytest.mark.parametrize("sigma", [0.8, 1.5, 2.5])
+def test_image_blur_is_measured_from_the_scans_own_edges(sigma):
+    img, rng = blocks()
+    blurred = cv2.GaussianBlur(img, (0, 0), sigma)
+    noisy = blurred + 0.01 * rng.standard_normal(img.shape).astype(np.float32)
+    (row, col), _ = estimate_blur(noisy)
+    # Pixel sampling adds a little (variance 1/12 px^2) to the blur of a drawn step.
+    expected = np.hypot(sigma, 0.29)
+    assert row == pytest.approx(expected, abs=0.15)
+    assert col == pytest.approx(expected, abs=0.15)
+
+
+def test_noise_blur_is_measured_from_the_correlation_of_neighbouring_pixels():
+    img, rng = blocks(1)
+    white = 0.02 * rng.standard_normal(img.shape).astype(np.float32)
+    _, (row_w, col_w) = estimate_blur(img + white)
+    _, (row_c, col_c) = estimate_blur(img + cv2.GaussianBlur(white, (0, 0), 1.0))
+    assert max(row_w, col_w) < 0.4  # white noise: (almost) uncorrelated
+    assert row_c == pytest.approx(1.0, abs=0.15)
+    assert col_c == pytest.approx(1.0, abs=0.15)
+
+
+# --- the cargo space -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vehicle", ["container_20ft", "container_40ft", "box_truck"])
+def test_cargo_region_matches_the_simulators_load_space(vehicle):
+    pitch, seed = 10.0, 3
+    sc = scene(vehicle, "paper_goods", seed, pitch)
+    # The load space as the simulator drew it (same seed, same first draws).
+    length, height = vehicle_extent_mm(vehicle)
+    canvas = Canvas(
+        round(height / pitch),
+        round(length / pitch),
+        pitch,
+        height,
+        functools.partial(_decomposition, "scanlab-6MV-dual"),
+        _density,
+        len(_decomposition("scanlab-6MV-dual", "water")),
+    )
+    space = draw_vehicle(canvas, vehicle, np.random.default_rng([seed, 0x5CA9])).cargo
+    ceiling, floor = canvas.row_of(space.z1), canvas.row_of(space.z0)
+    start, end = canvas.col_of(space.x0), canvas.col_of(space.x1)
+    region = find_cargo_region(sc.scan.to_attenuation().high)
+    r0, c0, r1, c1 = region.interior
+    tolerance = 0.04 * (floor - ceiling)
+    assert ceiling - tolerance <= r0 and r1 <= floor + tolerance  # not roof, not chassis
+    assert start - 5 <= c0 and c1 <= end + 5  # not the cab, not beyond the rear wall
+    assert (r1 - r0) > 0.8 * (floor - ceiling)
+    assert (c1 - c0) > 0.8 * (end - start)
+
+
+def test_a_scan_without_a_flat_roof_is_refused():
+    rng = np.random.default_rng(0)
+    with pytest.raises(SpecError, match="no container roof"):
+        find_cargo_region(rng.uniform(0, 0.01, (100, 200)).astype(np.float32))
+
+
+def test_pitch_of_a_bare_export_is_measured_from_the_container(tmp_path):
+    path = bare_export(scene("container_20ft", "rice", 2, 10.0).scan, tmp_path / "h.jpg")
+    host = analyse_host(read_scan(path))
+    assert host.pitch_source == "estimated"
+    assert host.pitch_mm[0] == pytest.approx(10.0, rel=0.1)
+    assert host.pitch_mm[1] == pytest.approx(10.0, rel=0.1)
+    stated = analyse_host(read_scan(path), pitch_mm=[9.0, 11.0])
+    assert (stated.pitch_source, stated.pitch_mm) == ("stated", (9.0, 11.0))
+
+
+# --- items -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def jpeg_host(tmp_path_factory):
+    path = tmp_path_factory.mktemp("hosts") / "site-1.jpg"
+    bare_export(scene().scan, path, blur_px=1.2)
+    return path
+
+
+def test_host_items_place_threats_inside_the_load_and_keep_the_rest_of_the_image(jpeg_host):
+    host = analyse_host(read_scan(jpeg_host), sha256="0" * 64)
+    assert host.curve is not None and host.curve.method in ("estimated", "assumed")
+    spec = HostSpec(paths=[str(jpeg_host)], max_threats=3)
+    r0, c0, r1, c1 = host.region.interior
+    for seed in range(4):
+        item = make_host_item(
+            host, spec, item_id=f"x{seed}", n_threats=3, rng=np.random.default_rng(seed)
+        )
+        assert item.scan.representation is Representation.DISPLAY
+        assert item.scan.data.dtype == np.uint8
+        changed = item.scan.data[0] != host.scan.data[0]
+        union = np.zeros(host.scan.shape, bool)
+        for obj in item.key.objects:
+            mask = obj.full_mask(host.scan.shape)
+            assert not (union & mask).any()  # threats do not overlap
+            union |= mask
+            b0, bc0, b1, bc1 = obj.bbox
+            assert r0 <= b0 and b1 <= r1 and c0 <= bc0 and bc1 <= c1  # in the cargo space
+            assert obj.concealment == "tip" and obj.threat_class in {
+                THREAT_LIBRARY[n][0] for n in THREAT_LIBRARY
+            }
+            assert obj.difficulty.size_px == mask.sum()
+            # The polygon outlines the mask.
+            drawn = np.zeros(host.scan.shape, np.uint8)
+            poly = np.array([[c, r] for r, c in obj.polygon], np.int32)
+            cv2.fillPoly(drawn, [poly], 1)
+            assert (drawn.astype(bool) & mask).sum() > 0.8 * mask.sum()
+        # Pixels change only under a threat and its blurred rim; the rest is the host's own.
+        reach = 2 * int(np.ceil(3 * max(host.image_blur_px))) + 3
+        near = cv2.dilate(union.astype(np.uint8), np.ones((reach, reach), np.uint8)) > 0
+        assert changed.any() and not (changed & ~near).any()
+        assert item.key.attributes["real_host"] is True
+        assert item.key.attributes["host_sha256"] == "0" * 64
+        assert item.key.declaration is None
+
+
+def test_saturated_areas_take_only_classes_that_can_hide_there():
+    sc = scene("container_20ft", "rice", 5, 10.0)
+    att = sc.scan.to_attenuation().high
+    r0, c0, r1, c1 = find_cargo_region(att).interior
+    # Dense goods over the middle half of the cargo space: black in the export.
+    counts = sc.scan.data.copy()
+    a, b = c0 + (c1 - c0) // 4, c0 + 3 * (c1 - c0) // 4
+    counts[:, r0:r1, a:b] = 3
+    host = analyse_host(sc.scan.replace(data=counts), sha256="1" * 64)
+    assert host.saturated[r0:r1, a:b].all()
+    weapons = HostSpec(paths=["-"], threats={"pistol": 1.0})
+    drugs = HostSpec(paths=["-"], threats={"cocaine_bricks": 1.0})
+    drugs_in_dense = 0
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        for obj in make_host_item(host, weapons, item_id="w", n_threats=1, rng=rng).key.objects:
+            assert not (obj.full_mask(att.shape) & host.saturated).any()
+        rng = np.random.default_rng(seed)
+        for obj in make_host_item(host, drugs, item_id="d", n_threats=1, rng=rng).key.objects:
+            drugs_in_dense += bool((obj.full_mask(att.shape) & host.saturated).any())
+    assert drugs_in_dense > 0  # narcotics may be hidden in the dense goods
+
+
+def test_a_threat_the_instructor_cut_is_projected_with_its_class(tmp_path):
+    source = generate_scene(
+        SceneSpec("container_20ft", "textiles", 0.6, ["drugs_in_cargo"]), 4, pitch_mm=10.0
+    )
+    obj = source.key.objects[0]
+    cut = cut_threat(source.scan, obj.full_mask(source.scan.shape), threat_class="cash")
+    saved = cut.save(tmp_path / "cut.npz")
+    host = analyse_host(scene().scan, sha256="2" * 64)
+    spec = HostSpec(
+        paths=["-"], threats=dict.fromkeys(THREAT_LIBRARY, 0.0), cut_threats=[str(saved)]
+    )
+    from scanlab.synth import Threat
+
+    item = make_host_item(
+        host, spec, item_id="c", n_threats=1, rng=np.random.default_rng(0), cut=[Threat.load(saved)]
+    )
+    (projected,) = item.key.objects
+    assert projected.threat_class == "cash"
+    assert abs(projected.area_px - obj.area_px) < 0.2 * obj.area_px
+
+
+def test_projection_quality_flags_edges_sharper_than_the_hosts(jpeg_host):
+    host = analyse_host(read_scan(jpeg_host), sha256="3" * 64)
+    spec = HostSpec(paths=["-"], threats={"cocaine_bricks": 1.0, "cash_bricks": 1.0})
+    sharp_host = dataclasses.replace(host, image_blur_px=(0.0, 0.0), noise_blur_px=(0.0, 0.0))
+    z_matched, z_sharp = [], []
+    for seed in range(4):
+        for h, out in ((host, z_matched), (sharp_host, z_sharp)):
+            item = make_host_item(
+                h, spec, item_id="q", n_threats=1, rng=np.random.default_rng(seed)
+            )
+            q = projection_quality(item_view(item.scan), item.key.objects[0])
+            if np.isfinite(q.z_sharpness):
+                out.append(q.z_sharpness)
+    # The host export is blurred (1.2 px): an unblurred threat has sharper edges than its own.
+    assert np.median(z_sharp) > np.median(z_matched) + 0.5
+    assert abs(np.median(z_matched)) < 0.5
+
+
+# --- declarations ----------------------------------------------------------------------------
+
+
+def test_declarations_csv(tmp_path):
+    path = tmp_path / "decl.csv"
+    path.write_text(
+        "scan_id,container_id,goods,hs_code,packages,weight_kg,consistent\n"
+        "site-1,MSCU1234565,tyres,4011,200,2000,\n"
+        "site-1,MSCU1234565,Spare parts,8708,10,300,\n"
+        "site-2,TGHU0000001,,,,,false\n"
+    )
+    decls = read_declarations(path)
+    decl, consistent = decls["site-1"]
+    assert consistent and decl.container_id == "MSCU1234565"
+    assert [(g.commodity, g.hs_code, g.packages, g.gross_kg) for g in decl.goods] == [
+        ("tyres", "4011", 200, 2000.0),
+        ("Spare parts", "8708", 10, 300.0),
+    ]
+    assert decls["site-2"][0].declared_empty and decls["site-2"][1] is False
+    path.write_text("scan_id,goods,packages,weight_kg\nsite-1,tyres,many,20\n")
+    with pytest.raises(SpecError, match="line 2"):
+        read_declarations(path)
+    path.write_text("id,goods\n")
+    with pytest.raises(SpecError, match="scan_id"):
+        read_declarations(path)
+
+
+@pytest.mark.parametrize(
+    ("hosts", "field"),
+    [
+        ({"paths": "x", "threats": {"bazooka": 1}}, "hosts.threats"),
+        ({"paths": "x", "colour": 1}, "unknown"),
+        ({"paths": "x", "share": 2}, "hosts.share"),
+        ({"paths": "x", "display": {"gamma": 2}}, "hosts.display"),
+        ({"share": 1}, "paths"),
+    ],
+)
+def test_bad_hosts_blocks_name_the_field(hosts, field):
+    with pytest.raises(SpecError, match=field):
+        DatasetSpec.from_dict({"name": "x", "hosts": hosts})
+
+
+# --- datasets --------------------------------------------------------------------------------
+
+
+def test_dataset_on_hosts_records_provenance_but_no_path(tmp_path):
+    folder = tmp_path / "my-site-scans"
+    paths = write_simulated_hosts(folder, 2, seed=5, blur_px=1.0)
+    (folder / "decl.csv").write_text(
+        f"scan_id,goods,packages,weight_kg\n{paths[0].stem},textiles,100,4000\n"
+    )
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(
+        "name: site\ncount: 4\nclean_share: 0.25\nformat: npz\n"
+        "hosts:\n  paths: my-site-scans\n  declarations: my-site-scans/decl.csv\n"
+    )
+    from scanlab.synth import load_dataset_spec
+
+    spec = load_dataset_spec(spec_file)  # relative paths: beside the spec file
+    manifest = build_dataset(spec, tmp_path / "out")
+    items = load_manifest(manifest, verify=True)
+    digests = {hashlib.sha256(p.read_bytes()).hexdigest(): p for p in paths}
+    assert all(it["real_host"] for it in items)
+    assert {it["host_sha256"] for it in items} <= set(digests)
+    for it in items:
+        key = AnswerKey.load(it["key_path"])
+        host_path = digests[it["host_sha256"]]
+        has_declaration = host_path.stem == paths[0].stem
+        assert (key.declaration is not None) == has_declaration
+        assert (it["declaration"] is not None) == has_declaration
+        assert it["clean"] == (not key.objects)
+        scan = read_scan(it["scan_path"])
+        assert scan.representation is Representation.DISPLAY
+        assert scan.metadata.attributes["display"]["power"] > 0
+    for file in (tmp_path / "out").rglob("*"):
+        if file.is_file():
+            data = file.read_bytes()
+            assert b"my-site-scans" not in data and str(folder).encode() not in data, file
+    # Rebuilding keeps every item (the build resumes rather than redoing real-host items).
+    before = json.loads(manifest.read_text())
+    assert json.loads(build_dataset(spec, tmp_path / "out").read_text()) == before
