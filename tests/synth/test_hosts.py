@@ -317,7 +317,8 @@ def test_declarations_csv(tmp_path):
         ({"paths": "x", "threats": {"bazooka": 1}}, "hosts.threats"),
         ({"paths": "x", "colour": 1}, "unknown"),
         ({"paths": "x", "share": 2}, "hosts.share"),
-        ({"paths": "x", "display": {"gamma": 2}}, "hosts.display"),
+        ({"paths": "x", "display": {"kind": "sigmoid"}}, "hosts.display"),
+        ({"paths": "x", "display": {"hue": 2}}, "hosts.display"),
         ({"share": 1}, "paths"),
     ],
 )
