@@ -266,8 +266,9 @@ def test_a_threat_the_instructor_cut_is_projected_with_its_class(tmp_path):
     assert abs(projected.area_px - obj.area_px) < 0.2 * obj.area_px
 
 
-def test_projection_quality_flags_edges_sharper_than_the_hosts(jpeg_host):
-    host = analyse_host(read_scan(jpeg_host), sha256="3" * 64)
+def test_projection_quality_flags_edges_sharper_than_the_hosts(tmp_path):
+    path = bare_export(scene().scan, tmp_path / "soft.jpg", blur_px=2.5)
+    host = analyse_host(read_scan(path), sha256="3" * 64)
     spec = HostSpec(paths=["-"], threats={"cocaine_bricks": 1.0, "cash_bricks": 1.0})
     sharp_host = dataclasses.replace(host, image_blur_px=(0.0, 0.0), noise_blur_px=(0.0, 0.0))
     z_matched, z_sharp = [], []
@@ -279,7 +280,7 @@ def test_projection_quality_flags_edges_sharper_than_the_hosts(jpeg_host):
             q = projection_quality(item_view(item.scan), item.key.objects[0])
             if np.isfinite(q.z_sharpness):
                 out.append(q.z_sharpness)
-    # The host export is blurred (1.2 px): an unblurred threat has sharper edges than its own.
+    # The host export is blurred (2.5 px): an unblurred threat has sharper edges than its own.
     assert np.median(z_sharp) > np.median(z_matched) + 0.5
     assert abs(np.median(z_matched)) < 0.5
 
