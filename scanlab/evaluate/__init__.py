@@ -5,6 +5,14 @@
 """
 
 from scanlab.evaluate._batch import BatchResults, evaluate_dataset, load_results
+from scanlab.evaluate._compare import (
+    DelongResult,
+    McNemarResult,
+    delong_test,
+    mcnemar_test,
+    paired_auroc_bootstrap,
+    threshold_at_fpr,
+)
 from scanlab.evaluate._interval import ConfidenceInterval
 from scanlab.evaluate._marks import MARK_SHAPES, Mark, read_marks, write_marks
 from scanlab.evaluate._matching import MATCH_RULES, Hit, MatchResult, match_marks
@@ -38,10 +46,12 @@ __all__ = [
     "RELIABLE_N_TRIALS",
     "BatchResults",
     "ConfidenceInterval",
+    "DelongResult",
     "FrocCurve",
     "Hit",
     "Mark",
     "MatchResult",
+    "McNemarResult",
     "PixelHistogram",
     "a_prime",
     "aupro",
@@ -50,16 +60,20 @@ __all__ = [
     "bootstrap_ci",
     "d_prime",
     "d_prime_ci",
+    "delong_test",
     "detection_rate_at_fpr",
     "evaluate_dataset",
     "froc",
     "load_results",
     "match_marks",
+    "mcnemar_test",
+    "paired_auroc_bootstrap",
     "pixel_auroc",
     "rate_ci",
     "rates_with_correction",
     "read_marks",
     "reliability_note",
     "roc_curve",
+    "threshold_at_fpr",
     "write_marks",
 ]
