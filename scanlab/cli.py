@@ -266,6 +266,16 @@ def synth(
     console.print(f"wrote {dataset.count} scans and {manifest}")
 
 
+def _fa_list(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"--fa takes rates separated by commas, got {text!r}") from None
+    if not values or not all(0.0 < v < 1.0 for v in values):
+        raise typer.BadParameter(f"--fa rates must lie strictly between 0 and 1, got {text!r}")
+    return values
+
+
 @app.command()
 def evaluate(
     dataset: Annotated[
@@ -273,11 +283,45 @@ def evaluate(
     ] = None,
     detector: Annotated[
         list[str] | None,
-        typer.Option("--detector", "-d", help="Detector name or weights file (repeat)."),
+        typer.Option(
+            "--detector",
+            "-d",
+            help="Detector name or weights folder, or a baseline: local-background, padim "
+            "(repeat to compare).",
+        ),
+    ] = None,
+    fa: Annotated[
+        str, typer.Option("--fa", help="False-alarm rates of the detection rates, e.g. 0.01,0.05.")
+    ] = "0.01,0.05",
+    input_mode: Annotated[
+        str,
+        typer.Option("--input", help="Read scans as-recorded, as single energy or as display."),
+    ] = "as-recorded",
+    pitch: Annotated[
+        float | None, typer.Option(help="Take the scans' pitch as this many mm.")
+    ] = None,
+    match: Annotated[
+        str, typer.Option(help="How a region hits an object: overlap or centroid.")
+    ] = "overlap",
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples per interval.")] = 1000,
+    overlays: Annotated[
+        int, typer.Option(help="Top false alarms and misses drawn per detector.")
+    ] = 3,
+    baseline_data: Annotated[
+        Path | None,
+        typer.Option(help="Clean scans to fit the baselines on (default: the recipe's)."),
     ] = None,
     cohort: Annotated[
         list[Path] | None,
         typer.Option(help="Graded exam results (scanlab exam grade) to aggregate (repeat)."),
+    ] = None,
+    name: Annotated[
+        list[str] | None,
+        typer.Option("--name", help="A label per --cohort, in order (default: the file name)."),
+    ] = None,
+    assisted: Annotated[
+        list[str] | None,
+        typer.Option(help="A trainee who worked with Detector assist (repeat); the rest without."),
     ] = None,
     package: Annotated[
         list[Path] | None,
@@ -290,29 +334,50 @@ def evaluate(
         str | None, typer.Option(help="Address of a running Dask scheduler, tcp://host:port.")
     ] = None,
     workers: Annotated[int, typer.Option(help="Local Dask workers (0: in this process).")] = 2,
+    threads_per_worker: Annotated[
+        int | None, typer.Option(help="Threads per worker (default: cores / workers).")
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="Evaluate only the first N scans.")] = None,
     passphrase_file: PassphraseFileOption = None,
 ) -> None:
-    """Evaluate detectors over a dataset on Dask (resumable), and/or aggregate graded
-    cohorts and compare them with a detector on the same items."""
+    """Evaluate and compare detectors over a dataset on Dask (resumable), and/or aggregate
+    graded cohorts and compare them with a detector on the same items."""
     detectors = detector or []
     if dataset is None and not cohort:
         raise typer.BadParameter("give a DATASET to evaluate detectors on, or --cohort files")
     if dataset is not None:
         if not detectors:
             raise typer.BadParameter("name at least one --detector to evaluate on the dataset")
-        _evaluate_detectors(dataset, detectors, out, scheduler, workers, limit)
+        options = {
+            "scheduler": scheduler,
+            "workers": workers,
+            "threads_per_worker": threads_per_worker,
+            "limit": limit,
+            "fprs": _fa_list(fa),
+            "input_mode": input_mode,
+            "pitch_mm": pitch,
+            "matching_rule": match,
+            "n_bootstrap": bootstrap,
+            "n_overlays": overlays,
+            "baseline_data": baseline_data,
+        }
+        _evaluate_detectors(dataset, detectors, out, options)
     if cohort:
-        _compare_cohorts(cohort, package or [], detectors, passphrase_file, out / "cohorts")
+        if name and len(name) != len(cohort):
+            raise typer.BadParameter(f"give one --name per --cohort ({len(cohort)}), or none")
+        _compare_cohorts(
+            cohort,
+            name or [],
+            assisted or [],
+            package or [],
+            detectors,
+            passphrase_file,
+            out / "cohorts",
+        )
 
 
 def _evaluate_detectors(
-    dataset: Path,
-    detectors: list[str],
-    out: Path,
-    scheduler: str | None,
-    workers: int,
-    limit: int | None,
+    dataset: Path, detectors: list[str], out: Path, options: dict[str, Any]
 ) -> None:
     from scanlab.evaluate import evaluate_dataset
 
@@ -323,26 +388,17 @@ def _evaluate_detectors(
                 dataset,
                 detectors,
                 out,
-                scheduler=scheduler,
-                workers=workers,
-                limit=limit,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
+                **options,
             )
     except ScanlabError as exc:
         raise _fail(exc) from None
-    table = Table(title="detector evaluation (95 % bootstrap intervals)")
-    table.add_column("metric")
-    for name in detectors:
-        table.add_column(name)
-    for key in results.metrics[detectors[0]]:
-        values: list[Any] = [results.metrics[n].get(key) for n in detectors]
-        if all(isinstance(v, dict) and "value" in v for v in values):
-            table.add_row(
-                key, *(f"{v['value']:.3f} [{v['low']:.3f}, {v['high']:.3f}]" for v in values)
-            )
-        elif all(isinstance(v, int | float) for v in values):
-            table.add_row(key, *(f"{v:g}" for v in values))
-    console.print(table)
+    console.print(evaluation_table(results, detectors))
+    if results.comparisons:
+        console.print(comparison_table(results.comparisons))
+    for n in detectors:
+        for warning in results.metrics[n].get("warnings", []):
+            err_console.print(f"[yellow]warning[/yellow] {n}: {warning}")
     for err in results.errors:
         err_console.print(
             f"[yellow]skipped[/yellow] {err['scan_id']} ({err['detector']}): {err['error']}"
@@ -357,8 +413,53 @@ def _evaluate_detectors(
         raise typer.Exit(code=1)
 
 
+def evaluation_table(results: Any, detectors: list[str]) -> Table:
+    """The metrics of a batch evaluation, one column per detector."""
+    table = Table(title="detector evaluation (95 % bootstrap intervals)")
+    table.add_column("metric")
+    for n in detectors:
+        table.add_column(n)
+    for key in results.metrics[detectors[0]]:
+        values: list[Any] = [results.metrics[n].get(key) for n in detectors]
+        if all(isinstance(v, dict) and "value" in v for v in values):
+            table.add_row(
+                key, *(f"{v['value']:.3f} [{v['low']:.3f}, {v['high']:.3f}]" for v in values)
+            )
+        elif all(isinstance(v, int | float) for v in values):
+            table.add_row(key, *(f"{v:g}" for v in values))
+    return table
+
+
+def comparison_table(comparisons: list[dict[str, Any]]) -> Table:
+    """Paired comparisons: AUROC difference, bootstrap and DeLong, McNemar per FA rate."""
+    table = Table(title="paired comparison on the same scans")
+    fprs = sorted({f for c in comparisons for f in c.get("mcnemar", {})}, key=float)
+    for col in ("a - b", "AUROC diff.", "paired bootstrap 95 %", "DeLong p"):
+        table.add_column(col)
+    for f in fprs:
+        table.add_column(f"McNemar @{float(f):.1%} FA (a/b only, p)")
+    for c in comparisons:
+        if "delong" not in c:
+            table.add_row(f"{c['a']} - {c['b']}", c.get("note", ""))
+            continue
+        table.add_row(
+            f"{c['a']} - {c['b']}",
+            f"{c['auroc_difference']:+.3f}",
+            f"[{c['bootstrap']['low']:+.3f}, {c['bootstrap']['high']:+.3f}]",
+            f"{c['delong']['p_value']:.3g}",
+            *(
+                f"{c['mcnemar'][f]['only_a']}/{c['mcnemar'][f]['only_b']}, "
+                f"p={c['mcnemar'][f]['p_value']:.3g}"
+                for f in fprs
+            ),
+        )
+    return table
+
+
 def _compare_cohorts(
     cohorts: list[Path],
+    names: list[str],
+    assisted: list[str],
     packages: list[Path],
     detectors: list[str],
     passphrase_file: Path | None,
@@ -375,6 +476,8 @@ def _compare_cohorts(
         opened = {p.exam_id: p for p in (ExamPackage.open(path) for path in packages)}
         comparison = compare_cohorts(
             cohorts,
+            names=names or None,
+            assisted=assisted,
             detector=detector,
             packages=dict(opened),
             passphrase=_passphrase(passphrase_file) if detector else None,
@@ -383,12 +486,13 @@ def _compare_cohorts(
     except ScanlabError as exc:
         raise _fail(exc) from None
     table = Table(title="cohorts")
-    for col in ("exam", "trainees", "hit rate", "false-alarm rate", "detector hit rate"):
+    for col in ("cohort", "exam", "trainees", "hit rate", "false-alarm rate", "detector hit rate"):
         table.add_column(col)
     for c in comparison.cohorts:
         hit, fa = c.get("hit_rate"), c.get("false_alarm_rate")
         machine = c.get("detector") or {}
         table.add_row(
+            c["cohort"],
             c["exam"],
             str(c["trainees"]),
             f"{hit[0]:.2f}" if hit else "-",
@@ -396,7 +500,27 @@ def _compare_cohorts(
             f"{machine['hit_rate']:.2f}" if machine else "-",
         )
     console.print(table)
+    if comparison.assist:
+        assist = Table(title="with and without Detector assist, same items (95 % intervals)")
+        for col in ("cohort", "group", "trainees", "hit rate", "false-alarm rate", "d'"):
+            assist.add_column(col)
+        for a in comparison.assist:
+            for group in ("with", "without", "difference"):
+                g = a[group]
+                assist.add_row(
+                    a["cohort"],
+                    group if group != "difference" else "with - without",
+                    str(g.get("trainees", "")),
+                    _interval_text(g["hit_rate"]),
+                    _interval_text(g["false_alarm_rate"]),
+                    _interval_text(g["d_prime"]),
+                )
+        console.print(assist)
     console.print(f"cohort report: {out / 'cohorts.html'}")
+
+
+def _interval_text(v: Any) -> str:
+    return f"{v[0]:.2f} [{v[1]:.2f}, {v[2]:.2f}]" if v else "-"
 
 
 @app.command()

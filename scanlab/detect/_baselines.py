@@ -24,7 +24,14 @@ from scanlab.io import Scan
 if TYPE_CHECKING:
     from scanlab.detect.torch_model import CargoUNet
 
-__all__ = ["LocalBackgroundDetector", "PadimDetector"]
+__all__ = [
+    "BASELINE_NAMES",
+    "LocalBackgroundDetector",
+    "PadimDetector",
+    "fitted_baseline",
+    "load_baseline",
+    "save_baseline",
+]
 
 
 class LocalBackgroundDetector:
@@ -182,3 +189,96 @@ class PadimDetector:
         return make_detection(amap, self.threshold, mode)
 
     __call__ = detect
+
+
+#: Names under which ``scanlab evaluate -d`` knows the baselines.
+BASELINE_NAMES = {"local-background": "local-background", "padim": "padim-rows"}
+
+
+def fitted_baseline(
+    name: str,
+    *,
+    weights: Any = None,
+    normal: Iterable[Scan] | None = None,
+    calibration: Iterable[Scan] | None = None,
+    false_alarm_rate: float | None = None,
+) -> LocalBackgroundDetector | PadimDetector:
+    """A baseline ready to compare with the U-Net, as ``benchmarks/bench_detect.py`` builds it.
+
+    Parameters
+    ----------
+    name : {"local-background", "padim"}
+    weights : optional
+        The network whose pitch (and, for PaDiM, encoder) the baseline shares; default the
+        shipped weights.
+    normal : iterable of Scan, optional
+        Clean scans PaDiM's Gaussians are fitted on; default the first 60 clean training
+        scans of the weights' recipe.
+    calibration : iterable of Scan, optional
+        Clean scans the threshold is calibrated on (at the card's false-alarm rate); default
+        the recipe's calibration scans, which training never saw.
+    """
+    from scanlab.detect._data import build_cached, default_cache_dir, effective_spec
+    from scanlab.detect._recipe import TrainConfig
+    from scanlab.detect._weights import DetectorWeights, resolve_weights
+    from scanlab.detect._weights import _load as load_weights
+
+    if name not in BASELINE_NAMES:
+        raise SpecError(f"unknown baseline {name!r}; choose one of {sorted(BASELINE_NAMES)}")
+    model, card = load_weights(resolve_weights(weights or DetectorWeights.DEFAULT))
+    rate = card.false_alarm_rate if false_alarm_rate is None else false_alarm_rate
+
+    def recipe_scans(which: str, count: int | None = None) -> Iterable[Scan]:
+        from scanlab.io import read_scan
+
+        config = TrainConfig.from_dict(card.training["recipe"])
+        ref = getattr(config, which)
+        items = build_cached(effective_spec(ref, config.data_pitch(ref))[0], default_cache_dir())
+        return (read_scan(i["scan_path"]) for i in items[:count])
+
+    method: LocalBackgroundDetector | PadimDetector
+    if name == "padim":
+        method = PadimDetector(model, pitch_mm=card.pitch_mm)
+        method.fit(normal if normal is not None else recipe_scans("normal", 60))
+    else:
+        method = LocalBackgroundDetector(pitch_mm=card.pitch_mm)
+    from scanlab.detect._postprocess import calibrate_threshold
+
+    clean = calibration if calibration is not None else recipe_scans("calibration")
+    scores = [float(method.anomaly_map(s)[0].max()) for s in clean]
+    method.threshold = calibrate_threshold(scores, rate)
+    return method
+
+
+def save_baseline(method: LocalBackgroundDetector | PadimDetector, path: Any) -> None:
+    """Write a fitted baseline (threshold, and PaDiM's Gaussians) to an ``.npz`` file;
+    :func:`load_baseline` with the same weights rebuilds it."""
+    from scanlab.io._common import atomic_open
+
+    arrays: dict[str, Any] = {"threshold": np.float64(method.threshold)}
+    arrays["pitch_mm"] = np.float64(method.pitch_mm)
+    if isinstance(method, PadimDetector):
+        if method.mean is None or method.precision is None:
+            raise SpecError("save_baseline: fit the PadimDetector first")
+        arrays.update(keep=method.keep, mean=method.mean, precision=method.precision)
+    with atomic_open(path) as fh:
+        np.savez(fh, **arrays)
+
+
+def load_baseline(path: Any, *, weights: Any = None) -> LocalBackgroundDetector | PadimDetector:
+    """A baseline written by :func:`save_baseline` (PaDiM over the encoder of ``weights``)."""
+    with np.load(path) as saved:
+        arrays = {k: saved[k] for k in saved.files}
+    pitch, threshold = float(arrays["pitch_mm"]), float(arrays["threshold"])
+    if "mean" not in arrays:
+        return LocalBackgroundDetector(pitch_mm=pitch, threshold=threshold)
+    from scanlab.detect._weights import DetectorWeights, cargo_unet
+
+    method = PadimDetector(
+        cargo_unet(weights=weights or DetectorWeights.DEFAULT),
+        pitch_mm=pitch,
+        n_features=len(arrays["keep"]),
+        threshold=threshold,
+    )
+    method.keep, method.mean, method.precision = arrays["keep"], arrays["mean"], arrays["precision"]
+    return method

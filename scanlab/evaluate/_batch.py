@@ -30,10 +30,13 @@ from scanlab.evaluate._metrics import PixelHistogram
 
 __all__ = [
     "DEFAULT_FPRS",
+    "INPUT_MODES",
     "BatchResults",
     "DetectorProtocol",
     "evaluate_dataset",
     "load_results",
+    "prepare_baselines",
+    "summarise",
 ]
 
 #: False-alarm rates at which detection rates are reported.
@@ -58,29 +61,46 @@ class DetectorProtocol(Protocol):
     def __call__(self, scan: Any) -> Any: ...
 
 
+#: How each scan is read (``--input``): as recorded, or turned into the high-energy channel
+#: alone or an 8-bit display export first (the README's single-energy and display rows).
+INPUT_MODES = ("as-recorded", "single", "display")
+
+
 @functools.cache
 def _detector(weights: str, key: str) -> DetectorProtocol:
     """Load a detector once per process (each Dask worker keeps its own); ``key`` holds the
-    weights' fingerprint, so a model retrained in the same folder is loaded anew."""
+    weights' fingerprint, so a model retrained in the same folder is loaded anew. A fitted
+    baseline (``.npz``, see :func:`prepare_baselines`) loads from its file."""
     from scanlab.detect import load_detector
 
+    if weights.endswith(".npz"):
+        from scanlab.detect._baselines import load_baseline
+
+        baseline: DetectorProtocol = load_baseline(weights)
+        return baseline
     detector: DetectorProtocol = load_detector(weights)
     return detector
 
 
 @dataclass(frozen=True)
 class _Model:
-    """A detector as the tasks see it: its absolute weights folder and its results folder."""
+    """A detector as the tasks see it: its absolute weights folder (or fitted baseline
+    file) and its results folder."""
 
     weights: str
     key: str
 
 
-def _model(name: str) -> _Model:
+def _model(name: str, out: Path) -> _Model:
     """Resolve a detector name or folder here, before any task runs: an unknown name is an
     error of the whole run, and workers get an absolute path, whatever their folder."""
+    from scanlab._specfiles import file_sha256
+    from scanlab.detect._baselines import BASELINE_NAMES
     from scanlab.detect._weights import resolve_weights, weights_fingerprint
 
+    if name in BASELINE_NAMES:
+        path = (out / "baselines" / f"{name}.npz").resolve()
+        return _Model(str(path), f"{name}-{file_sha256(path)[:16]}")
     folder = resolve_weights(name).resolve()
     return _Model(str(folder), f"{_safe(folder.name)}-{weights_fingerprint(folder)[:16]}")
 
@@ -109,16 +129,103 @@ def _check_scan_ids(items: list[dict[str, Any]], manifest: str | Path) -> None:
         seen.add(scan_id)
 
 
+def prepare_baselines(
+    detectors: Sequence[str], out: str | Path, *, fit_data: str | Path | None = None
+) -> None:
+    """Fit and calibrate the baselines among ``detectors`` once, into ``OUT/baselines/``.
+
+    By default PaDiM is fitted on clean training scans of the shipped weights' recipe and
+    both thresholds are calibrated on its calibration scans (simulated once into the
+    cache). ``fit_data``, a dataset folder, replaces both: the first half of its clean
+    scans fits PaDiM, the second half calibrates the thresholds.
+    """
+    from scanlab.detect._baselines import BASELINE_NAMES, fitted_baseline, save_baseline
+
+    for name in detectors:
+        path = Path(out) / "baselines" / f"{name}.npz"
+        if name not in BASELINE_NAMES or path.is_file():
+            continue
+        normal = calibration = None
+        if fit_data is not None:
+            from scanlab.io import read_scan
+            from scanlab.synth import AnswerKey, load_manifest
+
+            items = [i for i in load_manifest(fit_data) if AnswerKey.load(i["key_path"]).is_clean]
+            if len(items) < 2:
+                raise SpecError(f"{fit_data}: fitting a baseline needs at least 2 clean scans")
+            half = len(items) // 2
+            normal = [read_scan(i["scan_path"]) for i in items[:half]]
+            calibration = [read_scan(i["scan_path"]) for i in items[half:]]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_baseline(fitted_baseline(name, normal=normal, calibration=calibration), path)
+
+
+def _read_as(scan: Any, settings: dict[str, Any]) -> Any:
+    """The scan as the run's ``--input`` and ``--pitch`` settings ask to read it.
+
+    The pitch is set in the scan's metadata, so every detector resamples it by its own
+    pre-processing exactly as if the scanner had recorded that pitch.
+    """
+    import dataclasses
+
+    mode = settings.get("input", "as-recorded")
+    if mode == "single" and scan.is_dual_energy:
+        from scanlab.detect._data import as_single_energy
+
+        scan = as_single_energy(scan)
+    elif mode == "display":
+        from scanlab.detect._data import as_display_export
+
+        scan = as_display_export(scan)
+    if settings.get("pitch_mm"):
+        pitch = float(settings["pitch_mm"])
+        scan = scan.replace(metadata=dataclasses.replace(scan.metadata, pitch_mm=(pitch, pitch)))
+    return scan
+
+
+def _pin_threads(n: int | None) -> None:
+    """Give this process's numeric libraries ``n`` threads (workers must not oversubscribe)."""
+    if not n:
+        return
+    import cv2
+
+    cv2.setNumThreads(n)
+    try:
+        import torch
+    except ImportError:
+        return
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+
+
+def _evaluate_chunk(
+    items: list[dict[str, Any]],
+    detector_name: str,
+    model: _Model,
+    out: str,
+    settings: dict[str, Any],
+    threads: int | None,
+) -> list[dict[str, Any]]:
+    """Several items in one Dask task: fewer round trips when scans are small."""
+    _pin_threads(threads)
+    return [_evaluate_one(item, detector_name, model, out, settings) for item in items]
+
+
 def _evaluate_one(
-    item: dict[str, Any], detector_name: str, model: _Model, out: str, matching_rule: str
+    item: dict[str, Any], detector_name: str, model: _Model, out: str, settings: dict[str, Any]
 ) -> dict[str, Any]:
     """Run one detector on one scan and write its result file; never raises for bad data."""
     from scanlab.io import read_scan
     from scanlab.io._common import atomic_open
     from scanlab.synth import AnswerKey
 
+    matching_rule = settings["matching_rule"]
     path = _result_path(out, model, item["scan_id"])
-    result: dict[str, Any] = {"detector": detector_name, "scan_id": item["scan_id"]}
+    result: dict[str, Any] = {
+        "detector": detector_name,
+        "scan_id": item["scan_id"],
+        "settings": settings,
+    }
     started = time.perf_counter()
     try:
         scan = read_scan(item["scan_path"])
@@ -126,7 +233,7 @@ def _evaluate_one(
         if key.shape != scan.shape:
             raise SpecError(f"{item['key_path']}: key shape {key.shape} != scan shape {scan.shape}")
         detector = _detector(model.weights, model.key)
-        det = detector(scan)
+        det = detector(_read_as(scan, settings))
         regions: list[dict[str, Any]] = [
             {"bbox": [int(v) for v in r.bbox], "score": float(r.score)} for r in det.regions
         ]
@@ -150,6 +257,7 @@ def _evaluate_one(
                     {
                         "object_id": o.object_id,
                         "threat_class": o.threat_class,
+                        "concealment": o.concealment,
                         "level": o.difficulty.level,
                         "detected": o.object_id in hit_ids,
                         "overlap": round(match.overlap.get(o.object_id, 0.0), 4),
@@ -212,6 +320,12 @@ class BatchResults:
     per_scan: dict[str, list[dict[str, Any]]]
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    #: Paired comparisons of every pair of detectors (see :func:`compare_detectors`).
+    comparisons: list[dict[str, Any]] = field(default_factory=list)
+    #: How the run read and scored the scans (matching rule, input, pitch, FA rates).
+    settings: dict[str, Any] = field(default_factory=dict)
+    #: Per detector, the overlay images of its top false alarms and misses.
+    overlays: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def evaluate_dataset(
@@ -221,9 +335,15 @@ def evaluate_dataset(
     *,
     scheduler: str | None = None,
     workers: int = 0,
+    threads_per_worker: int | None = None,
+    chunk_size: int | None = None,
     fprs: Sequence[float] = DEFAULT_FPRS,
     matching_rule: str = "overlap",
+    input_mode: str = "as-recorded",
+    pitch_mm: float | None = None,
     n_bootstrap: int = 1000,
+    n_overlays: int = 3,
+    baseline_data: str | Path | None = None,
     limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BatchResults:
@@ -235,36 +355,78 @@ def evaluate_dataset(
         A dataset folder or its ``manifest.json`` (see :func:`scanlab.synth.build_dataset`).
     detectors : sequence of str
         Names of shipped weights (``"cargo-anomaly-v1"``) or model folders (or a file in
-        one). An unknown name raises :class:`~scanlab.detect.WeightsError` before anything
-        runs.
+        one), or the baselines ``"local-background"`` and ``"padim"`` (fitted once, see
+        :func:`prepare_baselines`). An unknown name raises
+        :class:`~scanlab.detect.WeightsError` before anything runs.
     out : path
         Output folder: ``results/``, ``per_scan.csv``, ``per_scan.jsonl``, ``metrics.json``,
-        ``roc.png``, ``froc.png``, ``report.html``.
+        ``roc.png``, ``froc.png``, ``roc.csv``, ``froc.csv``, ``overlays/``, ``report.html``.
     scheduler : str, optional
         Address of a running Dask scheduler (``tcp://host:8786``).
     workers : int
         Without ``scheduler``: 0 runs in this process; n > 0 starts a local Dask cluster of
-        n single-threaded worker processes.
+        n worker processes.
+    threads_per_worker : int, optional
+        Threads each worker's torch and OpenCV may use; default the machine's cores shared
+        out among the local workers (one on a remote scheduler unless given).
+    chunk_size : int, optional
+        Scans per Dask task; default about four tasks per worker and detector.
+    fprs : sequence of float
+        False-alarm rates of the reported detection rates and of McNemar's tests.
+    matching_rule : {"overlap", "centroid"}
+        How a region hits an object (:func:`~scanlab.evaluate.match_marks`).
+    input_mode : {"as-recorded", "single", "display"}
+        Read scans as recorded, or as their high-energy channel alone, or as 8-bit display
+        exports.
+    pitch_mm : float, optional
+        The pitch to take the scans as having (display exports rarely record one).
+    n_bootstrap : int
+        Bootstrap resamples of every interval.
+    n_overlays : int
+        Top false alarms and misses per detector drawn as overlays (0: none).
+    baseline_data : path, optional
+        Clean scans to fit and calibrate the baselines on (default: the recipe's).
     limit : int, optional
         Evaluate only the first ``limit`` scans.
     progress : callable, optional
         ``progress(done, total)`` after each task (finished earlier ones count at once).
     """
+    import os
+
+    from scanlab.evaluate._matching import MATCH_RULES
     from scanlab.synth import load_manifest
 
     # Absolute paths: Dask workers resolve relative ones against their own folders.
     out = Path(out).resolve()
+    if matching_rule not in MATCH_RULES:
+        raise SpecError(f"matching rule must be one of {MATCH_RULES}, got {matching_rule!r}")
+    if input_mode not in INPUT_MODES:
+        raise SpecError(f"input mode must be one of {INPUT_MODES}, got {input_mode!r}")
+    if not fprs or not all(0.0 < f < 1.0 for f in fprs):
+        raise SpecError(f"false-alarm rates must lie strictly between 0 and 1, got {list(fprs)}")
+    if n_bootstrap < 2:
+        raise SpecError(f"bootstrap count must be at least 2, got {n_bootstrap}")
+    if pitch_mm is not None and not pitch_mm > 0:
+        raise SpecError(f"pitch must be a positive number of mm, got {pitch_mm}")
+    if len(set(detectors)) != len(detectors):
+        raise SpecError(f"a detector is named twice: {list(detectors)}")
     items = load_manifest(Path(manifest).resolve())[: limit if limit else None]
     if not items or not detectors:
         raise SpecError(f"{manifest}: nothing to evaluate (no scans or no detectors)")
     _check_scan_ids(items, manifest)
-    models = {name: _model(name) for name in detectors}
+    settings = {"matching_rule": matching_rule, "input": input_mode, "pitch_mm": pitch_mm}
+    prepare_baselines(detectors, out, fit_data=baseline_data)
+    models = {name: _model(name, out) for name in detectors}
     tasks = []
     done: list[dict[str, Any]] = []
     for name in detectors:
         for item in items:
             previous = _read_result(_result_path(out, models[name], item["scan_id"]))
-            if previous is not None and "error" not in previous:
+            if (
+                previous is not None
+                and "error" not in previous
+                and previous.get("settings") == settings
+            ):
                 done.append(previous)
             else:  # not run yet, or failed: the input may have been repaired since
                 plain = {k: str(v) if isinstance(v, Path) else v for k, v in item.items()}
@@ -275,13 +437,24 @@ def evaluate_dataset(
     if tasks:
         if scheduler is None and workers == 0:
             for plain, name, model in tasks:
-                done.append(_evaluate_one(plain, name, model, str(out), matching_rule))
+                done.append(_evaluate_one(plain, name, model, str(out), settings))
                 if progress:
                     progress(len(done), total)
         else:
+            if threads_per_worker is None and scheduler is None:
+                threads_per_worker = max(1, (os.cpu_count() or 1) // max(workers, 1))
             done.extend(
                 _run_on_dask(
-                    tasks, str(out), matching_rule, scheduler, workers, progress, len(done), total
+                    tasks,
+                    str(out),
+                    settings,
+                    scheduler=scheduler,
+                    workers=workers,
+                    threads=threads_per_worker,
+                    chunk_size=chunk_size,
+                    progress=progress,
+                    already=len(done),
+                    total=total,
                 )
             )
     results = _collate(done, detectors)
@@ -289,18 +462,41 @@ def evaluate_dataset(
         name: summarise(results.per_scan[name], fprs=fprs, n_bootstrap=n_bootstrap)
         for name in detectors
     }
-    from scanlab.evaluate._report import write_batch_report
+    from scanlab.evaluate._compare import compare_detectors
 
+    results.comparisons = compare_detectors(results.per_scan, fprs=fprs, n_bootstrap=n_bootstrap)
+    results.settings = {**settings, "fprs": list(fprs), "n_bootstrap": n_bootstrap}
+    from scanlab.evaluate._report import write_batch_report, write_overlays
+
+    if n_overlays > 0:
+        results.overlays = write_overlays(results, items, out, n=n_overlays)
     write_batch_report(results, out)
     return results
+
+
+def _chunks(
+    tasks: list[tuple[dict[str, Any], str, _Model]], size: int
+) -> list[tuple[list[dict[str, Any]], str, _Model]]:
+    """Group tasks of the same detector into chunks of at most ``size`` items."""
+    by_detector: dict[str, tuple[_Model, list[dict[str, Any]]]] = {}
+    for plain, name, model in tasks:
+        by_detector.setdefault(name, (model, []))[1].append(plain)
+    return [
+        (items[i : i + size], name, model)
+        for name, (model, items) in by_detector.items()
+        for i in range(0, len(items), size)
+    ]
 
 
 def _run_on_dask(
     tasks: list[tuple[dict[str, Any], str, _Model]],
     out: str,
-    matching_rule: str,
+    settings: dict[str, Any],
+    *,
     scheduler: str | None,
     workers: int,
+    threads: int | None,
+    chunk_size: int | None,
     progress: Callable[[int, int], None] | None,
     already: int,
     total: int,
@@ -309,20 +505,30 @@ def _run_on_dask(
 
     cluster = None
     if scheduler is None:
+        n = str(threads or 1)
+        # Set before the worker imports torch or OpenCV, so their pools start at this size.
+        env = {v: n for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
         cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            env=env,
         )
         client = Client(cluster)
     else:
         client = Client(scheduler)
     try:
+        n_workers = max(len(client.scheduler_info().get("workers", {})), workers, 1)
+        n_detectors = len({name for _, name, _ in tasks})
+        size = chunk_size or max(1, math.ceil(len(tasks) / (4 * n_workers * n_detectors)))
         futures = [
-            client.submit(_evaluate_one, plain, name, model, out, matching_rule, pure=False)
-            for plain, name, model in tasks
+            client.submit(_evaluate_chunk, items, name, model, out, settings, threads, pure=False)
+            for items, name, model in _chunks(tasks, size)
         ]
-        finished = []
+        finished: list[dict[str, Any]] = []
         for future in as_completed(futures):
-            finished.append(future.result())
+            finished.extend(future.result())
             if progress:
                 progress(already + len(finished), total)
         return finished
@@ -369,12 +575,14 @@ def load_results(out: str | Path, detectors: Sequence[str]) -> BatchResults:
 def summarise(
     rows: list[dict[str, Any]], *, fprs: Sequence[float] = DEFAULT_FPRS, n_bootstrap: int = 1000
 ) -> dict[str, Any]:
-    """Aggregate metrics of one detector, each with a 95 % bootstrap interval over scans."""
-    from scanlab.evaluate._metrics import (
-        auroc,
-        average_precision,
-        bootstrap_ci,
-    )
+    """Aggregate metrics of one detector, each with a 95 % interval (bootstrap over scans for
+    the curve metrics, Wilson for the recall of each concealment method and threat class).
+
+    ``warnings`` lists the false-alarm rates that the clean scans cannot resolve: with
+    ``n`` clean scans a rate below ``1 / n`` means no false alarm at all, so the detection
+    rates at all such rates are the same number.
+    """
+    from scanlab.evaluate._metrics import auroc, average_precision, bootstrap_ci, f1_max
 
     ok = [r for r in rows if "error" not in r]
     out: dict[str, Any] = {"n_scans": len(ok), "n_errors": len(rows) - len(ok)}
@@ -382,6 +590,16 @@ def summarise(
         return out
     y = np.array([not r["clean"] for r in ok])
     s = np.array([r["score"] for r in ok])
+    n_clean = int((~y).sum())
+    out["n_clean"] = n_clean
+    out["n_objects"] = sum(len(r["objects"]) for r in ok)
+    out["warnings"] = [
+        f"only {n_clean} clean scans: a false-alarm rate of {fpr:g} needs at least "
+        f"{math.ceil(1 / fpr - 1e-9)} to mean anything (below that, no false alarm is allowed "
+        "and every such rate gives the same detection rate)"
+        for fpr in fprs
+        if n_clean * fpr < 1
+    ]
     hists = [PixelHistogram.from_dict(r["pixels"]) for r in ok]
     index = np.arange(len(ok))
 
@@ -401,15 +619,19 @@ def summarise(
 
     out["image_auroc"] = with_ci(lambda ix: auroc(y[ix], s[ix]))
     out["average_precision"] = with_ci(lambda ix: average_precision(y[ix], s[ix]))
+    out["f1_max"] = with_ci(lambda ix: f1_max(y[ix], s[ix]))
     for fpr in fprs:
         out[f"detection_rate_at_fpr_{fpr:g}"] = with_ci(
             functools.partial(_detection_rate, y, s, fpr)
         )
     out["pixel_auroc"] = with_ci(lambda ix: pixels(ix).auroc())
+    out["pixel_average_precision"] = with_ci(lambda ix: pixels(ix).average_precision())
+    out["pixel_f1_max"] = with_ci(lambda ix: pixels(ix).f1_max())
     out["aupro_0.3"] = with_ci(lambda ix: pixels(ix).aupro(max_fpr=0.3))
     out["false_alarm_rate_at_threshold"] = float(
         np.mean([r["flagged"] for r in ok if r["clean"]] or [math.nan])
     )
+    out["recall_by_concealment"] = _recall_by(ok, "concealment")
     out["recall_by_class"] = _recall_by(ok, "threat_class")
     out["recall_by_level"] = _recall_by(ok, "level")
     out["froc"] = _froc(ok)
@@ -424,11 +646,18 @@ def _detection_rate(y: np.ndarray, s: np.ndarray, fpr: float, ix: np.ndarray) ->
 
 
 def _recall_by(rows: list[dict[str, Any]], field_name: str) -> dict[str, dict[str, float]]:
+    """Object recall at the detector's threshold per group, with its 95 % Wilson interval."""
+    from scanlab.evaluate._sdt import rate_ci
+
     groups: dict[str, list[bool]] = {}
     for r in rows:
         for o in r["objects"]:
-            groups.setdefault(o[field_name], []).append(bool(o["detected"]))
-    return {k: {"recall": float(np.mean(v)), "n": len(v)} for k, v in sorted(groups.items())}
+            groups.setdefault(str(o.get(field_name, "unknown")), []).append(bool(o["detected"]))
+    out = {}
+    for k, v in sorted(groups.items()):
+        ci = rate_ci(sum(v), len(v))
+        out[k] = {"recall": ci.estimate, "low": ci.low, "high": ci.high, "n": len(v)}
+    return out
 
 
 def _froc(rows: list[dict[str, Any]]) -> dict[str, list[float]]:

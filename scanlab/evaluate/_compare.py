@@ -4,6 +4,7 @@ the AUROC difference, and McNemar's test on detections at a chosen false-alarm r
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
@@ -17,6 +18,7 @@ from scanlab.evaluate._metrics import _check_binary, auroc, bootstrap_ci
 __all__ = [
     "DelongResult",
     "McNemarResult",
+    "compare_detectors",
     "delong_test",
     "mcnemar_test",
     "paired_auroc_bootstrap",
@@ -201,3 +203,69 @@ def mcnemar_test(detected_a: Any, detected_b: Any) -> McNemarResult:
         p = min(1.0, 2.0 * tail)
         chi2 = (abs(only_a - only_b) - 1.0) ** 2 / n if only_a != only_b else 0.0
     return McNemarResult(only_a, only_b, int(np.sum(a & b)), int(np.sum(~a & ~b)), p, chi2)
+
+
+def compare_detectors(
+    per_scan: dict[str, list[dict[str, Any]]],
+    *,
+    fprs: Sequence[float] = (0.01, 0.05),
+    n_bootstrap: int = 1000,
+) -> list[dict[str, Any]]:
+    """Every pair of detectors of a batch run compared on the scans both evaluated.
+
+    For each pair (a, b): the AUROC difference ``a - b`` with its paired bootstrap interval
+    and DeLong's test, and at each false-alarm rate McNemar's test on the concealed scans,
+    each detector thresholded on its own clean scores as in
+    :func:`~scanlab.evaluate.detection_rate_at_fpr`.
+    """
+    names = list(per_scan)
+    scores = {
+        n: {r["scan_id"]: r for r in rows if "error" not in r} for n, rows in per_scan.items()
+    }
+    out = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            ids = sorted(scores[a].keys() & scores[b].keys())
+            y = np.array([not scores[a][k]["clean"] for k in ids], dtype=bool)
+            sa = np.array([scores[a][k]["score"] for k in ids], dtype=np.float64)
+            sb = np.array([scores[b][k]["score"] for k in ids], dtype=np.float64)
+            entry: dict[str, Any] = {
+                "a": a,
+                "b": b,
+                "n_scans": len(ids),
+                "n_concealed": int(y.sum()),
+                "n_clean": int((~y).sum()),
+            }
+            if min(entry["n_concealed"], entry["n_clean"]) < 2:
+                entry["note"] = "fewer than two concealed or two clean scans in common"
+                out.append(entry)
+                continue
+            d = delong_test(y, sa, sb)
+            entry["auroc_a"], entry["auroc_b"] = d.auroc_a, d.auroc_b
+            entry["auroc_difference"] = d.difference
+            entry["delong"] = {
+                "se": d.se,
+                "z": d.z,
+                "p_value": d.p_value,
+                "low": d.ci.low,
+                "high": d.ci.high,
+            }
+            try:
+                ci = paired_auroc_bootstrap(y, sa, sb, n=n_bootstrap, seed=0)
+                entry["bootstrap"] = {"low": ci.low, "high": ci.high, "se": ci.se}
+            except SpecError:
+                entry["bootstrap"] = {"low": math.nan, "high": math.nan, "se": math.nan}
+            entry["mcnemar"] = {}
+            for fpr in fprs:
+                ta = threshold_at_fpr(y, sa, fpr=fpr)
+                tb = threshold_at_fpr(y, sb, fpr=fpr)
+                m = mcnemar_test(sa[y] > ta, sb[y] > tb)
+                entry["mcnemar"][f"{fpr:g}"] = {
+                    "only_a": m.only_a,
+                    "only_b": m.only_b,
+                    "both": m.both,
+                    "neither": m.neither,
+                    "p_value": m.p_value,
+                }
+            out.append(entry)
+    return out

@@ -24,6 +24,7 @@ __all__ = [
     "average_precision",
     "bootstrap_ci",
     "detection_rate_at_fpr",
+    "f1_max",
     "froc",
     "pixel_auroc",
     "roc_curve",
@@ -96,6 +97,26 @@ def average_precision(y_true: Any, scores: Any) -> float:
     precision = tp / (tp + fp)
     recall_step = pos[::-1] / tp[-1]
     return float(np.sum(recall_step * precision))
+
+
+def f1_max(y_true: Any, scores: Any) -> float:
+    """Best F1 score over all thresholds (a sample is positive when ``score >= t``), as
+    anomalib reports it: ``max_t 2 TP / (2 TP + FP + FN)``. Needs at least one positive.
+
+    Examples
+    --------
+    >>> round(f1_max([1, 0, 1, 0], [0.9, 0.8, 0.7, 0.1]), 4)   # t = 0.7: P 2/3, R 1
+    0.8
+    """
+    y, s = _check_binary(y_true, scores, "f1_max", need_negative=False)
+    _, pos, neg = _counts_by_value(y, s)
+    return _f1_max_from_counts(pos, neg)
+
+
+def _f1_max_from_counts(pos: np.ndarray, neg: np.ndarray) -> float:
+    """Best F1 from counts per ascending score level (thresholds taken from the top)."""
+    tp, fp = np.cumsum(pos[::-1]), np.cumsum(neg[::-1])
+    return float(np.max(2.0 * tp / (tp + fp + pos.sum())))
 
 
 def detection_rate_at_fpr(y_true: Any, scores: Any, *, fpr: float = 0.01) -> float:
@@ -256,6 +277,21 @@ class PixelHistogram:
         if self.neg.sum() == 0 or self.pos.sum() == 0:
             raise SpecError("pixel AUROC: the masks need both anomalous and normal pixels")
         return _auc_from_counts(self.pos, self.neg)
+
+    def average_precision(self) -> float:
+        """Pixel-level average precision (area under the precision-recall curve, steps at
+        the bin edges, without interpolation, as :func:`average_precision`)."""
+        if self.pos.sum() == 0:
+            raise SpecError("pixel average precision: the masks need anomalous pixels")
+        tp, fp = np.cumsum(self.pos[::-1]), np.cumsum(self.neg[::-1])
+        keep = self.pos[::-1] > 0
+        return float(np.sum(self.pos[::-1][keep] / tp[-1] * tp[keep] / (tp[keep] + fp[keep])))
+
+    def f1_max(self) -> float:
+        """Pixel-level F1-max over the bin edges as thresholds."""
+        if self.pos.sum() == 0:
+            raise SpecError("pixel F1-max: the masks need anomalous pixels")
+        return _f1_max_from_counts(self.pos, self.neg)
 
     def aupro(self, *, max_fpr: float = 0.3) -> float:
         """Area under the per-region-overlap curve up to ``max_fpr``; see :func:`aupro`."""

@@ -16,7 +16,7 @@ from scanlab.io._common import atomic_open
 if TYPE_CHECKING:
     from scanlab.evaluate._batch import BatchResults
 
-__all__ = ["write_batch_report"]
+__all__ = ["write_batch_report", "write_overlays"]
 
 _CSV_FIELDS = (
     "detector",
@@ -35,7 +35,8 @@ _CSV_FIELDS = (
 
 def write_batch_report(results: BatchResults, out: Path) -> dict[str, Path]:
     """Write ``per_scan.csv``, ``per_scan.jsonl``, ``metrics.json``, ``roc.png``,
-    ``froc.png`` and ``report.html`` into ``out``; return their paths."""
+    ``roc.csv``, ``froc.png``, ``froc.csv`` and ``report.html`` into ``out``; return their
+    paths."""
     out.mkdir(parents=True, exist_ok=True)
     paths = {
         "csv": out / "per_scan.csv",
@@ -43,6 +44,8 @@ def write_batch_report(results: BatchResults, out: Path) -> dict[str, Path]:
         "metrics": out / "metrics.json",
         "roc": out / "roc.png",
         "froc": out / "froc.png",
+        "roc_csv": out / "roc.csv",
+        "froc_csv": out / "froc.csv",
         "html": out / "report.html",
     }
     rows = [r for name in results.per_scan for r in results.per_scan[name]]
@@ -66,9 +69,20 @@ def write_batch_report(results: BatchResults, out: Path) -> dict[str, Path]:
             slim = {k: v for k, v in r.items() if k not in ("pixels", "froc")}
             fh.write(json.dumps(slim) + "\n")
     with atomic_open(paths["metrics"], "w") as fh:
-        json.dump({"metrics": results.metrics, "errors": results.errors}, fh, indent=1)
+        json.dump(
+            {
+                "settings": results.settings,
+                "metrics": results.metrics,
+                "comparisons": results.comparisons,
+                "overlays": results.overlays,
+                "errors": results.errors,
+            },
+            fh,
+            indent=1,
+        )
     _plot_roc(results, paths["roc"])
     _plot_froc(results, paths["froc"])
+    _curve_csvs(results, paths["roc_csv"], paths["froc_csv"])
     with atomic_open(paths["html"], "w") as fh:
         fh.write(_html(results))
     return paths
@@ -125,6 +139,140 @@ def _plot_froc(results: BatchResults, path: Path) -> None:
     plt.close(fig)
 
 
+def _curve_csvs(results: BatchResults, roc_path: Path, froc_path: Path) -> None:
+    """The points of both plots, one row per point and detector."""
+    from scanlab.evaluate._metrics import roc_curve
+
+    roc = io.StringIO()
+    w = csv.writer(roc)
+    w.writerow(["detector", "threshold", "false_alarm_rate", "detection_rate"])
+    for name, rows in results.per_scan.items():
+        ok = [r for r in rows if "error" not in r]
+        y = np.array([not r["clean"] for r in ok], dtype=bool)
+        if not ok or y.all() or not y.any():
+            continue
+        fpr, tpr, thr = roc_curve(y, np.array([r["score"] for r in ok]))
+        w.writerows(
+            [name, f"{t:.6g}", f"{f:.6g}", f"{p:.6g}"]
+            for t, f, p in zip(thr, fpr, tpr, strict=True)
+        )
+    with atomic_open(roc_path, "w") as fh:
+        fh.write(roc.getvalue())
+    froc = io.StringIO()
+    w = csv.writer(froc)
+    w.writerow(["detector", "threshold", "mean_false_regions_per_scan", "sensitivity"])
+    for name in results.per_scan:
+        curve = results.metrics.get(name, {}).get("froc")
+        if curve:
+            w.writerows(
+                [name, t, f"{f:.6g}", f"{s:.6g}"]
+                for t, f, s in zip(
+                    curve["thresholds"],
+                    curve["mean_false_positives"],
+                    curve["sensitivity"],
+                    strict=True,
+                )
+            )
+    with atomic_open(froc_path, "w") as fh:
+        fh.write(froc.getvalue())
+
+
+def write_overlays(
+    results: BatchResults, items: list[dict[str, Any]], out: Path, *, n: int = 3
+) -> dict[str, list[dict[str, Any]]]:
+    """Draw each detector's ``n`` worst false alarms and misses, to see what fools it.
+
+    False alarms are the clean scans with the highest image scores; misses are the scans
+    with a concealed object the detector did not find at its threshold, lowest score
+    first. Each picture shows the scan, the anomaly map over it, the answer key's objects
+    (green found, amber missed) and the detector's regions (red at or above its threshold,
+    grey below). The detector runs again on these few scans only.
+    """
+    from scanlab.evaluate._batch import _detector, _model, _read_as, _safe
+    from scanlab.io import read_scan
+    from scanlab.synth import AnswerKey
+
+    by_id = {i["scan_id"]: i for i in items}
+    drawn: dict[str, list[dict[str, Any]]] = {}
+    for name, rows in results.per_scan.items():
+        ok = [r for r in rows if "error" not in r and r["scan_id"] in by_id]
+        alarms = sorted((r for r in ok if r["clean"]), key=lambda r: -r["score"])[:n]
+        misses = sorted(
+            (r for r in ok if any(not o["detected"] for o in r["objects"])),
+            key=lambda r: r["score"],
+        )[:n]
+        drawn[name] = []
+        for kind, chosen in (("false-alarm", alarms), ("miss", misses)):
+            for rank, r in enumerate(chosen, 1):
+                item = by_id[r["scan_id"]]
+                scan = _read_as(read_scan(item["scan_path"]), r.get("settings", {}))
+                key = AnswerKey.load(item["key_path"])
+                model = _model(name, out)
+                det = _detector(model.weights, model.key)(scan)
+                rel = Path("overlays") / _safe(name) / f"{kind}-{rank}-{_safe(r['scan_id'])}.png"
+                found = {o["object_id"] for o in r["objects"] if o["detected"]}
+                title = (
+                    f"{name}: {kind} {rank} - {r['scan_id']} "
+                    f"(score {r['score']:.3f}, threshold {r['threshold']:.3f})"
+                )
+                _draw_overlay(scan, det, key, found, title, out / rel)
+                drawn[name].append(
+                    {"kind": kind, "scan_id": r["scan_id"], "score": r["score"], "path": str(rel)}
+                )
+    return drawn
+
+
+def _draw_overlay(scan: Any, det: Any, key: Any, found: set[str], title: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    if scan.representation.value == "display":
+        grey = 1.0 - np.asarray(scan.data[0], dtype=np.float64) / 255.0
+    else:
+        grey = np.asarray(scan.to_attenuation().data[0], dtype=np.float64)
+    lo, hi = np.percentile(grey, [1, 99.5])
+    rows, cols = grey.shape
+    fig, axes = plt.subplots(2, 1, figsize=(12, 12 * rows / cols * 2 + 0.8))
+    for ax, with_map in zip(axes, (False, True), strict=True):
+        ax.imshow(grey, cmap="gray_r", vmin=lo, vmax=hi if hi > lo else lo + 1)
+        if with_map:
+            amap = np.asarray(det.anomaly_map, dtype=np.float64)
+            peak = float(amap.max()) or 1.0
+            ax.imshow(np.ma.masked_less(amap / peak, 0.05), cmap="inferno", alpha=0.55)
+        for o in key.objects:
+            colour = "limegreen" if o.object_id in found else "orange"
+            ax.contour(o.full_mask(key.shape), levels=[0.5], colors=[colour], linewidths=1.2)
+        for reg in det.regions:
+            r0, c0, r1, c1 = reg.bbox
+            above = reg.score >= det.threshold
+            ax.add_patch(
+                Rectangle(
+                    (c0 - 0.5, r0 - 0.5),
+                    c1 - c0,
+                    r1 - r0,
+                    fill=False,
+                    ec="red" if above else "0.6",
+                    ls="-" if above else "--",
+                    lw=1.2,
+                )
+            )
+        ax.set_axis_off()
+    axes[0].set_title(title, fontsize=9)
+    axes[1].set_title(
+        "anomaly map; key objects green (found) / amber (missed); regions red (at or above "
+        "the threshold) / grey (below)",
+        fontsize=8,
+    )
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path) as fh:
+        fig.savefig(fh, format="png", dpi=90)
+    plt.close(fig)
+
+
 def _fmt(entry: Any) -> str:
     if entry is None:
         return "n/a"
@@ -140,15 +288,20 @@ def _html(results: BatchResults) -> str:
     head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
     keys = [
         ("n_scans", "scans evaluated"),
+        ("n_clean", "clean scans"),
+        ("n_objects", "concealed objects"),
         ("n_errors", "scans that failed"),
         ("image_auroc", "image AUROC"),
         ("average_precision", "average precision"),
+        ("f1_max", "image F1-max"),
     ]
     for key in next(iter(results.metrics.values()), {}):
         if key.startswith("detection_rate_at_fpr_"):
-            keys.append((key, f"detection rate at {float(key.rsplit('_', 1)[1]):.0%} false alarms"))
+            keys.append((key, f"detection rate at {float(key.rsplit('_', 1)[1]):.1%} false alarms"))
     keys += [
         ("pixel_auroc", "pixel AUROC"),
+        ("pixel_average_precision", "pixel average precision"),
+        ("pixel_f1_max", "pixel F1-max"),
         ("aupro_0.3", "AUPRO (FPR &le; 0.3)"),
         ("false_alarm_rate_at_threshold", "false-alarm rate at the detector's threshold"),
         ("seconds_per_scan", "seconds per scan (one worker)"),
@@ -159,42 +312,109 @@ def _html(results: BatchResults) -> str:
         + "</tr>"
         for key, label in keys
     )
+    warnings = "".join(
+        f"<li>{html.escape(n)}: {html.escape(w)}</li>"
+        for n in names
+        for w in results.metrics.get(n, {}).get("warnings", [])
+    )
 
     def recall_table(field: str, title: str) -> str:
         groups = sorted({g for n in names for g in results.metrics.get(n, {}).get(field, {})})
-        rows = "".join(
-            f"<tr><td>{html.escape(g)}</td>"
-            + "".join(
-                "<td>{:.0%} <small>(n={})</small></td>".format(
-                    results.metrics[n][field][g]["recall"], results.metrics[n][field][g]["n"]
-                )
-                if g in results.metrics.get(n, {}).get(field, {})
-                else "<td>-</td>"
-                for n in names
+
+        def cell(n: str, g: str) -> str:
+            e = results.metrics.get(n, {}).get(field, {}).get(g)
+            if e is None:
+                return "<td>-</td>"
+            return (
+                f"<td>{e['recall']:.0%} <small>[{e.get('low', float('nan')):.0%}, "
+                f"{e.get('high', float('nan')):.0%}] n={e['n']}</small></td>"
             )
-            + "</tr>"
+
+        rows = "".join(
+            f"<tr><td>{html.escape(g)}</td>" + "".join(cell(n, g) for n in names) + "</tr>"
             for g in groups
         )
         return f"<h2>{title}</h2><table><tr><th></th>{head}</tr>{rows}</table>"
 
+    comparisons = _comparison_table(results.comparisons)
+    at_threshold = "(at each detector's threshold)"
+    overlays = "".join(
+        f"<h3>{html.escape(n)}</h3>"
+        + "".join(
+            f'<figure><a href="{html.escape(o["path"])}"><img src="{html.escape(o["path"])}" '
+            f'alt="{html.escape(o["kind"])}"></a><figcaption>{html.escape(o["kind"])}: '
+            f"{html.escape(o['scan_id'])} (score {o['score']:.3f})</figcaption></figure>"
+            for o in results.overlays.get(n, [])
+        )
+        for n in names
+        if results.overlays.get(n)
+    )
+    settings = html.escape(
+        ", ".join(f"{k} {v}" for k, v in results.settings.items() if v is not None)
+    )
     errors = "".join(
         f"<li>{html.escape(e['detector'])} / {html.escape(e['scan_id'])}: "
         f"{html.escape(e['error'])}</li>"
         for e in results.errors
     )
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>scanlab evaluation</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:70em}}table{{border-collapse:collapse}}
+<style>body{{font-family:sans-serif;margin:2em;max-width:80em}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}}td:first-child{{text-align:left}}
-img{{max-width:48%;margin-right:1%}}</style></head><body>
+img{{max-width:48%;margin-right:1%}}figure{{display:inline-block;width:48%;margin:0 1% 1em 0}}
+figure img{{max-width:100%}}.warn{{color:#a60}}</style></head><body>
 <h1>Detector evaluation</h1>
+<p>Settings: {settings}.</p>
 <p>Figures in brackets are 95 % bootstrap intervals over scans. Detection rates use the
 threshold set on the clean scans' scores so that at most that share of them is flagged.</p>
+<ul class="warn">{warnings}</ul>
 <table><tr><th>metric</th>{head}</tr>{body}</table>
-{recall_table("recall_by_class", "Recall per concealment class (at each detector's threshold)")}
+<h2>Paired comparison</h2>{comparisons}
+{recall_table("recall_by_concealment", "Recall per concealment method " + at_threshold)}
+{recall_table("recall_by_class", "Recall per threat class " + at_threshold)}
 {recall_table("recall_by_level", "Recall per difficulty level")}
+<p>Recall intervals are 95 % Wilson intervals over objects.</p>
 <h2>Curves</h2><img src="roc.png" alt="ROC"><img src="froc.png" alt="FROC">
+<p>Points: <a href="roc.csv">roc.csv</a>, <a href="froc.csv">froc.csv</a>.</p>
+<h2>Top false alarms and misses</h2>{overlays or "<p>none drawn</p>"}
 <h2>Items that could not be evaluated</h2><ul>{errors or "<li>none</li>"}</ul>
 <p>Per-scan results: <a href="per_scan.csv">per_scan.csv</a>,
 <a href="per_scan.jsonl">per_scan.jsonl</a>; metrics: <a href="metrics.json">metrics.json</a>.</p>
 </body></html>
 """
+
+
+def _comparison_table(comparisons: list[dict[str, Any]]) -> str:
+    if not comparisons:
+        return "<p>One detector only: nothing to compare.</p>"
+    fprs = sorted({f for c in comparisons for f in c.get("mcnemar", {})}, key=float)
+    head = "".join(
+        f"<th>McNemar at {float(f):.1%} FA<br><small>a only / b only, p</small></th>" for f in fprs
+    )
+    rows = []
+    for c in comparisons:
+        pair = f"{html.escape(c['a'])} &minus; {html.escape(c['b'])}"
+        if "delong" not in c:
+            rows.append(
+                f"<tr><td>{pair}</td><td colspan='{3 + len(fprs)}'>"
+                f"{html.escape(c.get('note', ''))}</td></tr>"
+            )
+            continue
+        d, b = c["delong"], c["bootstrap"]
+        mc = "".join(
+            f"<td>{c['mcnemar'][f]['only_a']} / {c['mcnemar'][f]['only_b']}, "
+            f"p = {c['mcnemar'][f]['p_value']:.3g}</td>"
+            for f in fprs
+        )
+        rows.append(
+            f"<tr><td>{pair} <small>({c['n_scans']} scans)</small></td>"
+            f"<td>{c['auroc_difference']:+.3f}</td>"
+            f"<td>[{b['low']:+.3f}, {b['high']:+.3f}]</td>"
+            f"<td>[{d['low']:+.3f}, {d['high']:+.3f}], p = {d['p_value']:.3g}</td>{mc}</tr>"
+        )
+    return (
+        "<p>Same scans for both detectors. AUROC difference with its paired bootstrap 95 % "
+        "interval and DeLong's test; McNemar's exact test on the concealed scans each detector "
+        "flags at a false-alarm rate set on its own clean scores.</p>"
+        f"<table><tr><th>a &minus; b</th><th>AUROC difference</th><th>paired bootstrap</th>"
+        f"<th>DeLong interval, p</th>{head}</tr>{''.join(rows)}</table>"
+    )

@@ -56,6 +56,7 @@ from scanlab.errors import PassphraseError, TamperError
 from scanlab.exercises._adaptive import KIND_PRODUCES, recommend_next
 from scanlab.exercises._cohorts import (
     CohortComparison,
+    compare_assist,
     compare_cohorts,
     detector_submission,
     write_cohort_report,
@@ -101,6 +102,7 @@ __all__ = [
     "TraineeResult",
     "add_tip_item",
     "build_exam",
+    "compare_assist",
     "compare_cohorts",
     "detector_submission",
     "grade",

@@ -8,7 +8,7 @@ import html
 import io
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,13 @@ from scanlab.exercises._grading import ClassResults, TraineeResult, grade
 from scanlab.exercises._package import ExamKeys, ExamPackage
 from scanlab.exercises._submission import Submission, submission_from_detections
 
-__all__ = ["CohortComparison", "compare_cohorts", "detector_submission", "write_cohort_report"]
+__all__ = [
+    "CohortComparison",
+    "compare_assist",
+    "compare_cohorts",
+    "detector_submission",
+    "write_cohort_report",
+]
 
 
 def detector_submission(
@@ -62,6 +68,121 @@ class CohortComparison:
     cohorts: list[dict[str, Any]] = field(default_factory=list)
     objects: list[dict[str, Any]] = field(default_factory=list)
     by_class: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Per cohort, trainees with Detector assist against those without (:func:`compare_assist`).
+    assist: list[dict[str, Any]] = field(default_factory=list)
+    #: Per cohort label, each trainee's overall (hit rate, false-alarm rate, d').
+    trainees: dict[str, dict[str, tuple[float, float, float]]] = field(default_factory=dict)
+
+
+def _item_counts(trainee: TraineeResult) -> dict[str, tuple[int, int, int, int]]:
+    """Per item: (hits, signal trials, false alarms, noise trials), as grading counts them
+    (an object is a signal trial; a clean scan with any mark is a false alarm)."""
+    return {
+        it.item_id: (
+            len(it.hits),
+            len(it.hits) + len(it.misses),
+            int(it.clean and it.n_marks > 0),
+            int(it.clean),
+        )
+        for it in trainee.items
+    }
+
+
+def compare_assist(
+    trainees: Sequence[TraineeResult],
+    assisted: Collection[str],
+    *,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Trainees who worked with Detector assist against those who did not, on the same items.
+
+    Only items that both groups answered count. Each group's hits, signal trials, false
+    alarms and noise trials are pooled over its trainees: hit and false-alarm rates with
+    Wilson intervals, d' (log-linear rates) with the Gourevitch-Galanter interval. The
+    differences (with minus without) have percentile intervals from a bootstrap over
+    items (the same resampled items for both groups, so the comparison stays paired).
+
+    Returns
+    -------
+    dict
+        ``with``, ``without`` (each ``trainees``, ``hit_rate``, ``false_alarm_rate``,
+        ``d_prime`` as (estimate, low, high), and the pooled counts), ``difference`` and
+        ``n_items``.
+    """
+    from scanlab.evaluate import d_prime, d_prime_ci, rate_ci, rates_with_correction
+
+    groups = {
+        "with": [t for t in trainees if t.trainee_id in assisted],
+        "without": [t for t in trainees if t.trainee_id not in assisted],
+    }
+    if not groups["with"] or not groups["without"]:
+        raise SpecError(
+            "compare_assist: needs trainees both with and without Detector assist "
+            f"(assisted: {sorted(assisted)})"
+        )
+    per_trainee = {g: [_item_counts(t) for t in ts] for g, ts in groups.items()}
+    items = sorted(set.intersection(*(set(c) for cs in per_trainee.values() for c in cs)))
+    if not items:
+        raise SpecError("compare_assist: the two groups answered no item in common")
+    # counts[g][i] = pooled (hits, signal, fas, noise) of group g on item i
+    counts = {
+        g: np.array([[sum(c[i][k] for c in cs) for k in range(4)] for i in items], dtype=float)
+        for g, cs in per_trainee.items()
+    }
+
+    def scores(total: np.ndarray) -> tuple[float, float, float]:
+        hits, signal, fas, noise = total
+        hit = hits / signal if signal else math.nan
+        fa = fas / noise if noise else math.nan
+        if signal and noise:
+            h, f = rates_with_correction(int(hits), int(signal), int(fas), int(noise))
+            return hit, fa, d_prime(h, f)
+        return hit, fa, math.nan
+
+    out: dict[str, Any] = {"n_items": len(items)}
+    for g, c in counts.items():
+        hits, signal, fas, noise = (int(v) for v in c.sum(axis=0))
+        entry: dict[str, Any] = {
+            "trainees": len(groups[g]),
+            "hits": hits,
+            "signal_trials": signal,
+            "false_alarms": fas,
+            "noise_trials": noise,
+            "hit_rate": None,
+            "false_alarm_rate": None,
+            "d_prime": None,
+        }
+        if signal:
+            ci = rate_ci(hits, signal)
+            entry["hit_rate"] = (ci.estimate, ci.low, ci.high)
+        if noise:
+            ci = rate_ci(fas, noise)
+            entry["false_alarm_rate"] = (ci.estimate, ci.low, ci.high)
+        if signal and noise:
+            h, f = rates_with_correction(hits, signal, fas, noise)
+            ci = d_prime_ci(h, f, signal, noise)
+            entry["d_prime"] = (ci.estimate, ci.low, ci.high)
+        out[g] = entry
+    point = np.subtract(scores(counts["with"].sum(0)), scores(counts["without"].sum(0)))
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(n_bootstrap):
+        ix = rng.integers(0, len(items), len(items))
+        draws.append(
+            np.subtract(scores(counts["with"][ix].sum(0)), scores(counts["without"][ix].sum(0)))
+        )
+    draws_arr = np.array(draws)
+    diff: dict[str, Any] = {}
+    for k, name in enumerate(("hit_rate", "false_alarm_rate", "d_prime")):
+        col = draws_arr[:, k][np.isfinite(draws_arr[:, k])]
+        if math.isfinite(point[k]) and col.size >= n_bootstrap / 2:
+            low, high = np.quantile(col, [0.025, 0.975])
+            diff[name] = (float(point[k]), float(low), float(high))
+        else:
+            diff[name] = None
+    out["difference"] = diff
+    return out
 
 
 def _pooled(trainees: Sequence[TraineeResult]) -> dict[str, Any]:
@@ -96,6 +217,8 @@ def _pooled(trainees: Sequence[TraineeResult]) -> dict[str, Any]:
 def compare_cohorts(
     results: Sequence[ClassResults | str | Path],
     *,
+    names: Sequence[str] | None = None,
+    assisted: Collection[str] = (),
     detector: Any | None = None,
     packages: dict[str, ExamPackage | str | Path] | None = None,
     passphrase: str | None = None,
@@ -106,6 +229,12 @@ def compare_cohorts(
     ----------
     results : sequence of ClassResults or paths
         Graded exams (:func:`grade` output); each is one cohort.
+    names : sequence of str, optional
+        A label per cohort; default each file's name without its suffix (an exam given
+        twice, in spring and autumn, stays two cohorts), or the exam's name.
+    assisted : collection of str
+        Trainees who worked with Detector assist; with some in a cohort, the others are
+        compared with them on the same items (:func:`compare_assist`).
     detector : callable, optional
         ``detector(scan) -> Detection``; with ``packages`` (exam id -> package) and the
         instructor ``passphrase`` it is run on each cohort's items and graded like a trainee.
@@ -113,10 +242,20 @@ def compare_cohorts(
     loaded = [r if isinstance(r, ClassResults) else ClassResults.load(r) for r in results]
     if not loaded:
         raise SpecError("compare_cohorts: no graded exams given")
+    if names is not None and len(names) != len(loaded):
+        raise SpecError(f"compare_cohorts: {len(names)} names for {len(loaded)} cohorts")
+    labels = (
+        list(names)
+        if names is not None
+        else [r.exam_name if isinstance(r, ClassResults) else Path(r).stem for r in results]
+    )
+    for i, label in enumerate(labels):  # two cohorts must never share a label
+        if labels.count(label) > 1:
+            labels[i] = f"{label} ({i + 1})"
     out = CohortComparison()
     human_by_class: dict[str, list[bool]] = {}
     machine_by_class: dict[str, list[bool]] = {}
-    for cohort in loaded:
+    for label, cohort in zip(labels, loaded, strict=True):
         humans = [t for t in cohort.trainees if not t.trainee_id.startswith("detector:")]
         machine: TraineeResult | None = next(
             (t for t in cohort.trainees if t.trainee_id.startswith("detector:")), None
@@ -134,7 +273,17 @@ def compare_cohorts(
             machine = grade(
                 package, [sub], keys, rule=cohort.rule, min_iou=cohort.min_iou
             ).trainees[0]
-        summary = {"exam": cohort.exam_name, "exam_id": cohort.exam_id, **_pooled(humans)}
+        summary = {
+            "cohort": label,
+            "exam": cohort.exam_name,
+            "exam_id": cohort.exam_id,
+            **_pooled(humans),
+        }
+        out.trainees[label] = {
+            t.trainee_id: (t.overall.hit_rate, t.overall.fa_rate, t.overall.d_prime) for t in humans
+        }
+        if any(t.trainee_id in assisted for t in humans):
+            out.assist.append({"cohort": label, **compare_assist(humans, assisted)})
         if machine is not None:
             summary["detector"] = {
                 "id": machine.trainee_id,
@@ -158,6 +307,7 @@ def compare_cohorts(
             share = float(np.mean(hits))
             out.objects.append(
                 {
+                    "cohort": label,
                     "exam": cohort.exam_name,
                     "item_id": o.item_id,
                     "object_id": o.object_id,
@@ -223,6 +373,7 @@ def write_cohort_report(comparison: CohortComparison, out: str | Path) -> list[P
         fig.savefig(fh, format="png", dpi=110)
     plt.close(fig)
     paths.append(out / "humans_vs_detector.png")
+    paths.append(_trainee_chart(comparison, out / "trainees.png"))
 
     def rate(v: Any) -> str:
         if isinstance(v, tuple | list) and len(v) == 3:
@@ -230,7 +381,8 @@ def write_cohort_report(comparison: CohortComparison, out: str | Path) -> list[P
         return "-" if v is None else f"{v:.2f}" if isinstance(v, float) else html.escape(str(v))
 
     table = "".join(
-        f"<tr><td>{html.escape(c['exam'])}</td><td>{c['trainees']}</td>"
+        f"<tr><td>{html.escape(c['cohort'])}</td>"
+        f"<td>{html.escape(c['exam'])}</td><td>{c['trainees']}</td>"
         f"<td>{rate(c.get('hit_rate'))}</td><td>{rate(c.get('false_alarm_rate'))}</td>"
         f"<td>{rate(c.get('mean_d_prime'))} &plusmn; {rate(c.get('sd_d_prime'))}</td>"
         f"<td>{rate((c.get('detector') or {}).get('hit_rate'))}</td>"
@@ -243,7 +395,7 @@ def write_cohort_report(comparison: CohortComparison, out: str | Path) -> list[P
         if o["detector_found"] is not None and (o["humans_found"] >= 0.5) != o["detector_found"]
     ]
     items = "".join(
-        f"<li>{html.escape(o['exam'])} {html.escape(o['item_id'])}: "
+        f"<li>{html.escape(o['cohort'])} {html.escape(o['item_id'])}: "
         f"{html.escape(o['threat_class'])} "
         f"({o['level']}) - found by {o['humans_found']:.0%} of trainees, "
         f"{'found' if o['detector_found'] else 'missed'} by the detector</li>"
@@ -252,13 +404,88 @@ def write_cohort_report(comparison: CohortComparison, out: str | Path) -> list[P
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>cohorts</title>
 <style>body{{font-family:sans-serif;margin:2em}}td,th{{border:1px solid #ccc;padding:4px 8px}}
 table{{border-collapse:collapse}}</style></head><body><h1>Cohorts and the detector</h1>
-<table><tr><th>exam</th><th>trainees</th><th>hit rate [95 %]</th><th>false alarms [95 %]</th>
+<table><tr><th>cohort</th><th>exam</th><th>trainees</th><th>hit rate [95 %]</th>
+<th>false alarms [95 %]</th>
 <th>d' mean &plusmn; sd</th><th>detector hit rate</th><th>detector false alarms</th></tr>
 {table}</table>
 <img src="humans_vs_detector.png" alt="humans vs detector">
+<img src="trainees.png" alt="each trainee's hit and false-alarm rate">
+{_assist_html(comparison.assist)}
 <h2>Where most trainees and the detector disagree</h2><ul>{items or "<li>nowhere</li>"}</ul>
 </body></html>"""
     with atomic_open(out / "cohorts.html", "w") as fh:
         fh.write(page)
     paths.append(out / "cohorts.html")
     return paths
+
+
+def _assist_html(assist: list[dict[str, Any]]) -> str:
+    if not assist:
+        return ""
+
+    def rate(v: Any) -> str:
+        return "-" if not v else f"{v[0]:.2f} [{v[1]:.2f}, {v[2]:.2f}]"
+
+    rows = "".join(
+        f"<tr><td>{html.escape(a['cohort'])}</td><td>{label}</td>"
+        f"<td>{a[g].get('trainees', '')}</td><td>{rate(a[g]['hit_rate'])}</td>"
+        f"<td>{rate(a[g]['false_alarm_rate'])}</td><td>{rate(a[g]['d_prime'])}</td></tr>"
+        for a in assist
+        for g, label in (
+            ("with", "with Detector assist"),
+            ("without", "without"),
+            ("difference", "with &minus; without"),
+        )
+    )
+    return f"""<h2>Humans with and without Detector assist, on the same items</h2>
+<p>Pooled over each group's trainees; rates with Wilson 95 % intervals, d' with the
+Gourevitch-Galanter interval; differences with a 95 % bootstrap interval over items.</p>
+<table><tr><th>cohort</th><th>group</th><th>trainees</th><th>hit rate</th>
+<th>false-alarm rate</th><th>d'</th></tr>{rows}</table>"""
+
+
+def _trainee_chart(comparison: CohortComparison, path: Path) -> Path:
+    """Each trainee's hit rate against false-alarm rate, one marker shape per cohort.
+
+    Trainees on the same point are spread on a small circle around it and each is named
+    in the legend, so identical scores stay distinguishable.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from scanlab.io._common import atomic_open
+
+    markers = "osD^vP*Xh<>"
+    fig, ax = plt.subplots(figsize=(7, 5))
+    seen: dict[tuple[float, float], int] = {}
+    for k, (label, trainees) in enumerate(comparison.trainees.items()):
+        for trainee, (hit, fa, _) in sorted(trainees.items()):
+            if not (math.isfinite(hit) and math.isfinite(fa)):
+                continue
+            spot = (round(hit, 6), round(fa, 6))
+            n = seen.get(spot, 0)
+            seen[spot] = n + 1
+            angle = 2.4 * n  # golden-angle steps: no two offsets coincide
+            dx, dy = (0.0, 0.0) if n == 0 else (0.012 * math.cos(angle), 0.012 * math.sin(angle))
+            ax.scatter(
+                fa + dx,
+                hit + dy,
+                marker=markers[k % len(markers)],
+                s=45,
+                alpha=0.85,
+                label=f"{label}: {trainee}",
+            )
+    ax.set_xlim(-0.05, 1.05)
+    ax.set_ylim(-0.05, 1.05)
+    ax.plot([0, 1], [0, 1], color="0.7", lw=0.8, ls="--")
+    ax.set_xlabel("false-alarm rate (clean scans marked)")
+    ax.set_ylabel("hit rate (objects found)")
+    ax.set_title("trainees by cohort")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    with atomic_open(path) as fh:
+        fig.savefig(fh, format="png", dpi=110)
+    plt.close(fig)
+    return path
