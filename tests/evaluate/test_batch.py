@@ -16,6 +16,7 @@ from scanlab.cli import app  # noqa: E402
 from scanlab.detect import ModelCard  # noqa: E402
 from scanlab.detect._weights import save_weights  # noqa: E402
 from scanlab.detect.torch_model import CargoUNet  # noqa: E402
+from scanlab.errors import SpecError  # noqa: E402
 from scanlab.evaluate import evaluate_dataset, load_results  # noqa: E402
 from scanlab.synth import DatasetSpec, build_dataset  # noqa: E402
 
@@ -290,3 +291,154 @@ def test_relative_paths_under_a_scheduler_reach_workers_in_other_folders(
     assert not results.errors
     assert results.metrics[name]["n_scans"] == 2
     assert not (elsewhere / os.path.relpath(tmp_path / "ev")).exists()
+
+
+@pytest.fixture(scope="module")
+def other_weights(tmp_path_factory):
+    """A second random network, so that two detectors can be compared."""
+    torch.manual_seed(1)
+    card = ModelCard(
+        name="tiny2",
+        architecture={"name": "CargoUNet", "in_channels": 4, "widths": [4, 8]},
+        pitch_mm=25.0,
+        thresholds={"dual": 0.5, "single": 0.5, "display": 0.5},
+        tile_px=64,
+        overlap_px=32,
+        smoothing_px=1,
+    )
+    return save_weights(CargoUNet(4, (4, 8)).eval(), card, tmp_path_factory.mktemp("w") / "tiny2")
+
+
+def test_two_detectors_compared_with_brute_force_counts(
+    dataset, tiny_weights, other_weights, tmp_path
+):
+    import csv
+
+    a, b = str(tiny_weights), str(other_weights)
+    results = evaluate_dataset(
+        dataset, [a, b], tmp_path / "ev", n_bootstrap=30, fprs=[0.2, 0.5], n_overlays=1
+    )
+    (comparison,) = results.comparisons
+    assert (comparison["a"], comparison["b"]) == (a, b)
+    rows = {n: {r["scan_id"]: r for r in results.per_scan[n]} for n in (a, b)}
+    ids = sorted(rows[a])
+    clean = [rows[a][i]["clean"] for i in ids]
+    assert comparison["n_clean"] == sum(clean) == 2
+    # McNemar's discordant counts, recounted by hand: threshold = the (k+1)-th highest clean
+    # score with k = floor(fpr * n_clean); a concealed scan is detected above it.
+    for fpr in (0.2, 0.5):
+        detected = {}
+        for n in (a, b):
+            negatives = sorted(
+                (rows[n][i]["score"] for i in ids if rows[n][i]["clean"]), reverse=True
+            )
+            t = negatives[int(fpr * len(negatives))]
+            detected[n] = [rows[n][i]["score"] > t for i in ids if not rows[n][i]["clean"]]
+        mc = comparison["mcnemar"][f"{fpr:g}"]
+        assert mc["only_a"] == sum(x and not y for x, y in zip(detected[a], detected[b]))
+        assert mc["only_b"] == sum(y and not x for x, y in zip(detected[a], detected[b]))
+    # The AUROC difference is the difference of the two detectors' own AUROCs.
+    diff = results.metrics[a]["image_auroc"]["value"] - results.metrics[b]["image_auroc"]["value"]
+    assert comparison["auroc_difference"] == pytest.approx(diff)
+    saved = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert saved["comparisons"][0]["delong"]["p_value"] == pytest.approx(
+        comparison["delong"]["p_value"], nan_ok=True
+    )
+    assert saved["settings"]["fprs"] == [0.2, 0.5]
+    # 2 clean scans cannot resolve a 20 % false-alarm rate (needs 5): warned, 50 % is fine.
+    warnings = results.metrics[a]["warnings"]
+    assert len(warnings) == 1 and "0.2" in warnings[0]
+    page = (tmp_path / "ev" / "report.html").read_text()
+    assert "Paired comparison" in page and "McNemar" in page and "only 2 clean scans" in page
+    assert "Recall per concealment method" in page and "Recall per threat class" in page
+    # Recall per concealment method: every object once, with an interval around it.
+    by_method = results.metrics[a]["recall_by_concealment"]
+    n_objects = sum(len(r["objects"]) for r in results.per_scan[a])
+    assert sum(v["n"] for v in by_method.values()) == n_objects
+    for v in by_method.values():
+        assert 0.0 <= v["low"] <= v["recall"] <= v["high"] <= 1.0
+    # ROC points: one per distinct score plus the origin, per detector.
+    with open(tmp_path / "ev" / "roc.csv", newline="") as fh:
+        roc = list(csv.DictReader(fh))
+    assert (
+        len([r for r in roc if r["detector"] == a]) == len({rows[a][i]["score"] for i in ids}) + 1
+    )
+    assert (tmp_path / "ev" / "froc.csv").read_text().count("\n") == 1 + 2 * 49
+    # One overlay of the top false alarm and one of the top miss per detector, on disk.
+    for n in (a, b):
+        kinds = [o["kind"] for o in results.overlays[n]]
+        assert kinds.count("false-alarm") == 1
+        for o in results.overlays[n]:
+            assert (tmp_path / "ev" / o["path"]).stat().st_size > 1000
+
+
+def test_changed_settings_recompute_and_input_modes_reach_the_detector(
+    dataset, tiny_weights, tmp_path
+):
+    name = str(tiny_weights)
+    dual = evaluate_dataset(dataset, [name], tmp_path / "ev", n_bootstrap=20, n_overlays=0)
+    display = evaluate_dataset(
+        dataset, [name], tmp_path / "ev", n_bootstrap=20, n_overlays=0, input_mode="display"
+    )
+    assert all(r["settings"]["input"] == "display" for r in display.per_scan[name])
+    assert [r["score"] for r in display.per_scan[name]] != [r["score"] for r in dual.per_scan[name]]
+    single = evaluate_dataset(
+        dataset, [name], tmp_path / "ev", n_bootstrap=20, n_overlays=0, input_mode="single"
+    )
+    assert [r["score"] for r in single.per_scan[name]] != [r["score"] for r in dual.per_scan[name]]
+    with pytest.raises(SpecError, match="input mode"):
+        evaluate_dataset(dataset, [name], tmp_path / "ev", input_mode="colour")
+
+
+def test_local_background_baseline_is_fitted_and_compared(dataset, tiny_weights, tmp_path):
+    name = str(tiny_weights)
+    results = evaluate_dataset(
+        dataset,
+        [name, "local-background"],
+        tmp_path / "ev",
+        n_bootstrap=20,
+        n_overlays=0,
+        baseline_data=dataset,
+    )
+    assert (tmp_path / "ev" / "baselines" / "local-background.npz").is_file()
+    rows = results.per_scan["local-background"]
+    assert len(rows) == 5 and not results.errors
+    # Calibrated on the second clean scan (the first half fits; only PaDiM uses it): that
+    # scan's own score is below the threshold, by construction of calibrate_threshold.
+    assert all(np.isfinite(r["threshold"]) for r in rows)
+    assert results.comparisons[0]["b"] == "local-background"
+
+
+def test_cli_evaluate_options(dataset, tiny_weights, tmp_path):
+    result = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            str(dataset),
+            "-d",
+            str(tiny_weights),
+            "--out",
+            str(tmp_path / "ev"),
+            "--workers",
+            "0",
+            "--fa",
+            "0.001,0.5",
+            "--match",
+            "centroid",
+            "--bootstrap",
+            "20",
+            "--pitch",
+            "20",
+            "--overlays",
+            "0",
+        ],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    saved = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert saved["settings"]["matching_rule"] == "centroid"
+    assert saved["settings"]["pitch_mm"] == 20.0
+    assert "detection_rate_at_fpr_0.001" in saved["metrics"][str(tiny_weights)]
+    assert "warning" in result.output and "1000" in result.output
+    bad = CliRunner().invoke(app, ["evaluate", str(dataset), "-d", "x", "--fa", "2"])
+    assert bad.exit_code != 0 and "--fa" in bad.output
