@@ -249,9 +249,9 @@ def compare_cohorts(
         if names is not None
         else [r.exam_name if isinstance(r, ClassResults) else Path(r).stem for r in results]
     )
-    for i, label in enumerate(labels):  # two cohorts must never share a label
-        if labels.count(label) > 1:
-            labels[i] = f"{label} ({i + 1})"
+    labels = [  # two cohorts must never share a label
+        f"{label} ({i + 1})" if labels.count(label) > 1 else label for i, label in enumerate(labels)
+    ]
     out = CohortComparison()
     human_by_class: dict[str, list[bool]] = {}
     machine_by_class: dict[str, list[bool]] = {}

@@ -75,5 +75,58 @@ def test_cohorts_and_detector_on_the_same_items(package, keys, results, tmp_path
         "cohorts.csv",
         "objects.csv",
         "humans_vs_detector.png",
+        "trainees.png",
         "cohorts.html",
     }
+
+
+def test_cohorts_are_labelled_by_file_or_name(results, tmp_path):
+    spring, autumn = tmp_path / "spring.json", tmp_path / "autumn.json"
+    results.save(spring)
+    results.save(autumn)
+    by_file = compare_cohorts([spring, autumn])
+    assert [c["cohort"] for c in by_file.cohorts] == ["spring", "autumn"]
+    named = compare_cohorts([spring, autumn], names=["A", "A"])
+    assert [c["cohort"] for c in named.cohorts] == ["A (1)", "A (2)"]  # never merged
+    # Identical trainees in both cohorts keep their own entries (and legend lines).
+    assert named.trainees["A (1)"] == named.trainees["A (2)"]
+    assert len(named.trainees["A (1)"]) == len(results.trainees)
+    write_cohort_report(by_file, tmp_path / "rep")
+    page = (tmp_path / "rep" / "cohorts.html").read_text()
+    assert "spring" in page and "autumn" in page
+
+
+def test_assist_comparison_pools_the_same_items(results):
+    """Hit rate and d' with and without Detector assist, against counts made by hand."""
+    from scanlab.evaluate import d_prime, rates_with_correction
+    from scanlab.exercises import compare_assist
+
+    humans = results.trainees
+    assisted = {humans[0].trainee_id}
+    report = compare_assist(humans, assisted, n_bootstrap=200)
+
+    def pooled(ts):
+        hits = sum(len(it.hits) for t in ts for it in t.items)
+        signal = sum(len(it.hits) + len(it.misses) for t in ts for it in t.items)
+        fas = sum(it.clean and it.n_marks > 0 for t in ts for it in t.items)
+        noise = sum(it.clean for t in ts for it in t.items)
+        return hits, signal, fas, noise
+
+    for group, ts in (("with", humans[:1]), ("without", humans[1:])):
+        hits, signal, fas, noise = pooled(ts)
+        g = report[group]
+        assert (g["hits"], g["signal_trials"], g["false_alarms"], g["noise_trials"]) == (
+            hits,
+            signal,
+            fas,
+            noise,
+        )
+        assert g["hit_rate"][0] == pytest.approx(hits / signal)
+        assert g["hit_rate"][1] <= hits / signal <= g["hit_rate"][2]
+        h, f = rates_with_correction(hits, signal, fas, noise)
+        assert g["d_prime"][0] == pytest.approx(d_prime(h, f))
+    diff = report["difference"]["d_prime"]
+    assert diff[0] == pytest.approx(report["with"]["d_prime"][0] - report["without"]["d_prime"][0])
+    assert diff[1] <= diff[0] <= diff[2]
+    with pytest.raises(Exception, match="both with and without"):
+        compare_assist(humans, set())
