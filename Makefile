@@ -19,7 +19,7 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[napari,torch,dask,test]"
+	$(BIN)/python -m pip install --quiet -e ".[napari,torch,dask,test,notebooks]"
 	rm -f $(VENV)/.installed-*
 	touch $@
 

@@ -4,10 +4,11 @@
 >>> from scanlab.evaluate import Mark, match_marks, d_prime   # doctest: +SKIP
 """
 
-from scanlab.evaluate._batch import BatchResults, evaluate_dataset, load_results
+from scanlab.evaluate._batch import BatchResults, evaluate_dataset, load_results, summarise
 from scanlab.evaluate._compare import (
     DelongResult,
     McNemarResult,
+    compare_detectors,
     delong_test,
     mcnemar_test,
     paired_auroc_bootstrap,
@@ -59,6 +60,7 @@ __all__ = [
     "auroc",
     "average_precision",
     "bootstrap_ci",
+    "compare_detectors",
     "d_prime",
     "d_prime_ci",
     "delong_test",
@@ -76,6 +78,7 @@ __all__ = [
     "read_marks",
     "reliability_note",
     "roc_curve",
+    "summarise",
     "threshold_at_fpr",
     "write_marks",
 ]
