@@ -9,7 +9,8 @@ on local clusters. Two series:
 - the default, the cores shared out among the workers (``threads_per_worker=None``).
 
 Every run prints wall time, scans per minute and its speed-up against the serial run, and
-the script checks that all runs give identical per-scan results.
+the script prints how far each run's per-scan scores are from the serial run's (0 when the
+workers have as many threads as the serial run; float32 sums depend on the thread count).
 Run: .venv/bin/python benchmarks/bench_evaluate.py [--scans 24] [--workers 1,2]
 """
 
@@ -29,8 +30,10 @@ from scanlab.synth import build_dataset, load_dataset_spec
 DETECTOR = "cargo-anomaly-v1"
 
 
-def _strip(results: Any) -> list[dict[str, Any]]:
-    return [{k: v for k, v in r.items() if k != "seconds"} for r in results.per_scan[DETECTOR]]
+def _score_gap(results: Any, reference: Any) -> float:
+    """Largest difference of a per-scan image score from the reference run (0: identical)."""
+    pairs = zip(results.per_scan[DETECTOR], reference.per_scan[DETECTOR], strict=True)
+    return max(abs(a["score"] - b["score"]) for a, b in pairs)
 
 
 def main() -> None:
@@ -68,13 +71,13 @@ def main() -> None:
 
     serial_s, serial = run("serial", 0, None)
     print(f"{'serial (reference)':34s} {serial_s:7.1f} s  {n / serial_s * 60:6.1f} scans/min")
-    same = True
+    gaps = []
     single: float | None = None
     for title, threads in (("one thread per worker", 1), ("cores shared out (default)", None)):
         print(title + ":")
         for workers in counts:
             seconds, results = run(title, workers, threads)
-            same = same and _strip(results) == _strip(serial)
+            gaps.append(_score_gap(results, serial))
             if threads == 1 and workers == 1:
                 single = seconds
             scaling = f"  {single / seconds:5.2f}x vs 1 worker" if threads == 1 and single else ""
@@ -82,8 +85,11 @@ def main() -> None:
             print(
                 f"  {workers:2d} workers x {t:2d} threads {'':9s} {seconds:7.1f} s  "
                 f"{n / seconds * 60:6.1f} scans/min  {serial_s / seconds:5.2f}x vs serial{scaling}"
+                f"  max |score - serial| {gaps[-1]:.1g}"
             )
-    print("results identical to the serial run:", same)
+    # oneDNN's float32 sums depend on the thread count: a run whose workers have as many
+    # threads as the serial run is bit-identical, others differ in the last bit of a score.
+    print(f"largest per-scan score difference from the serial run: {max(gaps):.1g}")
     metrics = serial.metrics[DETECTOR]
     print(
         f"image AUROC {metrics['image_auroc']['value']:.3f}, "

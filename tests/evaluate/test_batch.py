@@ -128,7 +128,16 @@ def test_a_damaged_item_is_reported_and_the_run_goes_on(dataset, tiny_weights, t
 def test_dask_cluster_gives_the_serial_results(dataset, tiny_weights, tmp_path):
     name = str(tiny_weights)
     serial = evaluate_dataset(dataset, [name], tmp_path / "serial", n_bootstrap=20)
-    parallel = evaluate_dataset(dataset, [name], tmp_path / "dask", workers=2, n_bootstrap=20)
+    # As many threads per worker as this process has: float32 sums then run in the same order.
+    parallel = evaluate_dataset(
+        dataset,
+        [name],
+        tmp_path / "dask",
+        workers=2,
+        threads_per_worker=torch.get_num_threads(),
+        n_bootstrap=20,
+        chunk_size=2,
+    )
     assert _comparable(parallel) == _comparable(serial)
     assert parallel.metrics[name]["image_auroc"] == serial.metrics[name]["image_auroc"]
 
