@@ -173,7 +173,7 @@ def _read_as(scan: Any, settings: dict[str, Any]) -> Any:
         from scanlab.detect._data import as_single_energy
 
         scan = as_single_energy(scan)
-    elif mode == "display":
+    elif mode == "display" and scan.representation.value != "display":
         from scanlab.detect._data import as_display_export
 
         scan = as_display_export(scan)

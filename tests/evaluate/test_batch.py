@@ -451,3 +451,16 @@ def test_cli_evaluate_options(dataset, tiny_weights, tmp_path):
     assert "warning" in result.output and "1000" in result.output
     bad = CliRunner().invoke(app, ["evaluate", str(dataset), "-d", "x", "--fa", "2"])
     assert bad.exit_code != 0 and "--fa" in bad.output
+
+
+def test_read_as_leaves_display_exports_and_sets_the_pitch():
+    from scanlab.evaluate._batch import _read_as
+    from scanlab.io import example_scan
+    from scanlab.synth import render_display
+
+    scan = example_scan(rows=32, cols=64)
+    shown = render_display(scan)
+    assert _read_as(shown, {"input": "display"}) is shown  # already an export: untouched
+    single = _read_as(scan, {"input": "single", "pitch_mm": 7.5})
+    assert single.n_channels == 1 and single.metadata.pitch_mm == (7.5, 7.5)
+    np.testing.assert_array_equal(single.data[0], scan.data[0])
