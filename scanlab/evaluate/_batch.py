@@ -565,7 +565,7 @@ def load_results(out: str | Path, detectors: Sequence[str]) -> BatchResults:
     out = Path(out)
     found = []
     for name in detectors:
-        for path in sorted((out / "results" / _model(name).key).glob("*.json")):
+        for path in sorted((out / "results" / _model(name, out).key).glob("*.json")):
             result = _read_result(path)
             if result is not None:
                 found.append(result)
