@@ -415,8 +415,12 @@ def evaluate_dataset(
         raise SpecError(f"{manifest}: nothing to evaluate (no scans or no detectors)")
     _check_scan_ids(items, manifest)
     settings = {"matching_rule": matching_rule, "input": input_mode, "pitch_mm": pitch_mm}
+    from scanlab.detect._baselines import BASELINE_NAMES
+
+    # Unknown names fail here, before minutes are spent fitting a baseline.
+    models = {name: _model(name, out) for name in detectors if name not in BASELINE_NAMES}
     prepare_baselines(detectors, out, fit_data=baseline_data)
-    models = {name: _model(name, out) for name in detectors}
+    models.update({name: _model(name, out) for name in detectors if name in BASELINE_NAMES})
     tasks = []
     done: list[dict[str, Any]] = []
     for name in detectors:

@@ -248,18 +248,19 @@ def test_results_are_keyed_by_the_weights_not_the_folder_name(dataset, tmp_path)
 
 
 def test_an_unknown_detector_is_an_error_before_anything_runs(dataset, tiny_weights, tmp_path):
+    # (local-background and padim are baselines, fitted by the run: known names.)
     from scanlab.detect import WeightsError
 
-    with pytest.raises(WeightsError, match="no model named 'local-background'"):
-        evaluate_dataset(dataset, [str(tiny_weights), "local-background"], tmp_path / "ev")
+    with pytest.raises(WeightsError, match="no model named 'no-such-model'"):
+        evaluate_dataset(dataset, [str(tiny_weights), "no-such-model"], tmp_path / "ev")
     assert not (tmp_path / "ev" / "results").exists()
     result = CliRunner().invoke(
         app,
-        ["evaluate", str(dataset), "-d", "local-background", "--out", str(tmp_path / "ev")],
+        ["evaluate", str(dataset), "-d", "no-such-model", "--out", str(tmp_path / "ev")],
         env={"COLUMNS": "200"},
     )
     assert result.exit_code == 1
-    assert "local-background" in result.output
+    assert "no-such-model" in result.output
 
 
 def test_cli_exits_non_zero_when_items_fail(dataset, tiny_weights, tmp_path):
