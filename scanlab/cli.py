@@ -53,6 +53,31 @@ class _RateColumn(ProgressColumn):
         return Text("" if speed is None else f"{speed:.2f}/s", style="progress.data.speed")
 
 
+PitchOption = Annotated[
+    str | None,
+    typer.Option(
+        "--pitch",
+        help="Pixel pitch of the scans in mm, 'ROW' or 'ROW,COL' (overrides their metadata; "
+        "default: metadata, else estimated from the ISO container, else 5 mm).",
+    ),
+]
+
+
+def _pitch_mm(text: str | None) -> float | tuple[float, float] | None:
+    """``--pitch`` as mm: one value or a (row, col) pair, each in (0, 1000)."""
+    if text is None:
+        return None
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise typer.BadParameter(
+            f"--pitch must be mm as 'ROW' or 'ROW,COL', got {text!r}"
+        ) from None
+    if len(values) not in (1, 2) or not all(0 < v < 1000 for v in values):
+        raise typer.BadParameter(f"--pitch must be one or two sizes in (0, 1000) mm, got {text!r}")
+    return values[0] if len(values) == 1 else (values[0], values[1])
+
+
 def _fail(exc: ScanlabError) -> typer.Exit:
     err_console.print(f"[red]error:[/red] {exc}")
     return typer.Exit(code=1)
@@ -585,12 +610,17 @@ def detect(
     threshold: Annotated[
         float | None, typer.Option(help="Override the calibrated threshold.")
     ] = None,
+    pitch: PitchOption = None,
 ) -> None:
-    """Run the anomaly detector on scans: an anomaly map and regions per scan."""
+    """Run the anomaly detector on scans: an anomaly map and regions per scan.
+
+    The pitch of each scan comes from --pitch, else its metadata, else the ISO container
+    in the image (exports without metadata), else 5 mm; the table says which. A scan unlike
+    the model's calibration scans is reported as not calibrated instead of flagged."""
     from scanlab.detect import detect_files, load_detector
 
     try:
-        detector = load_detector(model)
+        detector = load_detector(model, scan_pitch_mm=_pitch_mm(pitch))
     except ScanlabError as exc:
         raise _fail(exc) from None
     if threshold is not None:
@@ -613,19 +643,27 @@ def detect(
             on_error=failed,
         )
     table = Table(title=f"{detector.name} on {len(done)} scan(s)")
-    for column in ("scan", "input", "score", "threshold", "flagged", "regions"):
+    for column in ("scan", "input", "pitch mm", "score", "threshold", "flagged", "regions"):
         table.add_column(column, justify="left" if column in ("scan", "input") else "right")
     for item in done:
         d = item.detection
+        if not d.in_domain:
+            flagged = "[yellow]not calibrated[/yellow]"
+        else:
+            flagged = "[red]yes[/red]" if d.is_anomalous else "no"
         table.add_row(
             item.source.name,
             d.input_mode,
+            f"{_fmt_tuple(d.pitch_mm)} ({d.pitch_source})" if d.pitch_mm else "",
             f"{d.score:.3f}",
             f"{d.threshold:.3f}",
-            "[red]yes[/red]" if d.is_anomalous else "no",
+            flagged,
             str(len(d.regions)),
         )
     console.print(table)
+    for item in done:
+        for warning in item.detection.warnings:
+            err_console.print(f"[yellow]warning:[/yellow] {item.source.name}: {warning}")
     console.print(f"wrote {2 * len(done)} file(s) to {out}")
     if failures:
         raise typer.Exit(code=1)
@@ -775,12 +813,14 @@ def gui(
         Path | None,
         typer.Argument(help="A scan, an exam package (.zip) or an exercise folder to open."),
     ] = None,
+    pitch: PitchOption = None,
 ) -> None:
     """Open napari with scanlab's widgets docked (Enhance, Inspect, Detector assist, Exercise)."""
     from scanlab.napari_plugin._launch import launch
 
+    pitch_mm = _pitch_mm(pitch)
     try:
-        launch(path)
+        launch(path, **({"scan_pitch_mm": pitch_mm} if pitch_mm is not None else {}))
     except ScanlabError as exc:
         raise _fail(exc) from None
 

@@ -10,7 +10,9 @@ Torch loads only when a model is built or run, never at ``import scanlab.detect`
 
 from scanlab.detect._card import ModelCard, WeightsError
 from scanlab.detect._detector import Detector
+from scanlab.detect._domain import ADAPT_HINT, check_domain
 from scanlab.detect._files import DetectedFile, detect_files
+from scanlab.detect._pitch import PitchEstimate, ResolvedPitch, estimate_pitch, resolve_pitch
 from scanlab.detect._postprocess import calibrate_threshold, find_regions
 from scanlab.detect._preprocess import INPUT_MODES, input_mode
 from scanlab.detect._recipe import DataRef, TrainConfig, load_recipe, recipe_names
@@ -19,6 +21,7 @@ from scanlab.detect._train import TrainResult, train
 from scanlab.detect._weights import DetectorWeights, cargo_unet, load_detector, models_dir
 
 __all__ = [
+    "ADAPT_HINT",
     "INPUT_MODES",
     "DataRef",
     "DetectedFile",
@@ -26,18 +29,23 @@ __all__ = [
     "Detector",
     "DetectorWeights",
     "ModelCard",
+    "PitchEstimate",
     "Region",
+    "ResolvedPitch",
     "TrainConfig",
     "TrainResult",
     "WeightsError",
     "calibrate_threshold",
     "cargo_unet",
+    "check_domain",
     "detect_files",
+    "estimate_pitch",
     "find_regions",
     "input_mode",
     "load_detector",
     "load_recipe",
     "models_dir",
     "recipe_names",
+    "resolve_pitch",
     "train",
 ]

@@ -10,11 +10,13 @@ import cv2
 import numpy as np
 
 from scanlab.detect._card import ModelCard
+from scanlab.detect._domain import ADAPT_HINT, check_domain, hot_share, input_statistics
+from scanlab.detect._pitch import ResolvedPitch, resolve_pitch
 from scanlab.detect._postprocess import make_detection
 from scanlab.detect._preprocess import scan_to_input
 from scanlab.detect._result import Detection
 from scanlab.detect._tiling import predict_tiled
-from scanlab.errors import SpecError
+from scanlab.errors import ScanValidationError, SpecError
 from scanlab.io import Scan
 
 if TYPE_CHECKING:
@@ -41,14 +43,25 @@ class Detector:
         Torch device; default CUDA when present, else CPU.
     batch_size : int
         Tiles per forward pass.
+    scan_pitch_mm : float or (float, float), optional
+        The pitch of the scans this detector will read, overriding their metadata (a site's
+        exports that record none). Without it: the scan's recorded pitch, else an estimate
+        from the ISO container in the image, else 5 mm.
     """
 
     def __init__(
-        self, model: CargoUNet, card: ModelCard, *, device: str | None = None, batch_size: int = 4
+        self,
+        model: CargoUNet,
+        card: ModelCard,
+        *,
+        device: str | None = None,
+        batch_size: int = 4,
+        scan_pitch_mm: float | tuple[float, float] | None = None,
     ) -> None:
         import torch
 
         self.card = card
+        self.scan_pitch_mm = scan_pitch_mm
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.batch_size = int(batch_size)
         # Channels-last convolutions are about 1.7 times faster on CPU (oneDNN).
@@ -81,7 +94,27 @@ class Detector:
 
         ``pitch_mm`` overrides the scan's recorded pitch (display exports rarely have one).
         """
-        planes, mode = scan_to_input(scan, model_pitch_mm=self.pitch_mm, pitch_mm=pitch_mm)
+        prob, mode, _, _ = self._run(scan, pitch_mm)
+        return prob, mode
+
+    def resolve_pitch(
+        self, scan: Scan, pitch_mm: float | tuple[float, float] | None = None
+    ) -> ResolvedPitch:
+        """The pitch ``scan`` is read at and how it was obtained (:func:`resolve_pitch`)."""
+        given = pitch_mm if pitch_mm is not None else self.scan_pitch_mm
+        return resolve_pitch(scan, given)
+
+    def _run(
+        self, scan: Scan, pitch_mm: float | tuple[float, float] | None
+    ) -> tuple[np.ndarray, str, ResolvedPitch, dict[str, float]]:
+        if not isinstance(scan, Scan):
+            raise ScanValidationError(
+                f"detectors read a scanlab.io.Scan (read_scan(path), or Scan(array, "
+                f"'attenuation')), got {type(scan).__name__}"
+            )
+        pitch = self.resolve_pitch(scan, pitch_mm)
+        planes, mode = scan_to_input(scan, model_pitch_mm=self.pitch_mm, pitch_mm=pitch.pitch_mm)
+        stats = input_statistics(planes)
         prob = predict_tiled(
             self._predict,
             planes,
@@ -93,9 +126,10 @@ class Detector:
         k = int(self.card.smoothing_px)
         if k > 1:
             prob = cv2.blur(prob, (k, k), borderType=cv2.BORDER_REFLECT)
+        stats["hot_share"] = round(hot_share(prob), 5)
         if prob.shape != scan.shape:
             prob = cv2.resize(prob, scan.shape[::-1], interpolation=cv2.INTER_LINEAR)
-        return np.clip(prob, 0.0, 1.0), mode
+        return np.clip(prob, 0.0, 1.0), mode, pitch, stats
 
     def detect(
         self,
@@ -106,7 +140,10 @@ class Detector:
     ) -> Detection:
         """Score, anomaly map and regions of one scan.
 
-        ``threshold`` overrides the calibrated threshold of the scan's input mode.
+        ``threshold`` overrides the calibrated threshold of the scan's input mode;
+        ``pitch_mm`` the scan's pitch (and the detector's ``scan_pitch_mm``). The result
+        records the pitch used and where it came from, and warns (``in_domain`` False)
+        when the scan is unlike the clean scans the threshold was calibrated on.
 
         Examples
         --------
@@ -116,8 +153,25 @@ class Detector:
         >>> result.anomaly_map.shape == example_scan().shape    # doctest: +SKIP
         True
         """
-        amap, mode = self.anomaly_map(scan, pitch_mm=pitch_mm)
-        return make_detection(amap, self.threshold(mode) if threshold is None else threshold, mode)
+        amap, mode, pitch, stats = self._run(scan, pitch_mm)
+        ranges = self.card.calibration.get("domain", {}).get(mode)
+        reasons = check_domain(stats, ranges)
+        warnings = [f"{ADAPT_HINT} ({'; '.join(reasons)})"] if reasons else []
+        if pitch.source == "default":
+            warnings.append(
+                f"pitch unknown (no metadata, no ISO container found): read at "
+                f"{pitch.pitch_mm[0]:g} mm; give the scanner's pitch (--pitch)"
+            )
+        return make_detection(
+            amap,
+            self.threshold(mode) if threshold is None else threshold,
+            mode,
+            pitch_mm=pitch.pitch_mm,
+            pitch_source=pitch.source,
+            in_domain=not reasons,
+            warnings=tuple(warnings),
+            domain={**stats, **({"pitch": pitch.estimate.to_dict()} if pitch.estimate else {})},
+        )
 
     __call__ = detect
 

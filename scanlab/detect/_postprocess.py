@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -36,10 +37,13 @@ def find_regions(anomaly_map: np.ndarray, threshold: float) -> list[Region]:
     return sorted(regions, key=lambda r: -r.score)
 
 
-def make_detection(anomaly_map: np.ndarray, threshold: float, input_mode: str) -> Detection:
+def make_detection(
+    anomaly_map: np.ndarray, threshold: float, input_mode: str, **facts: Any
+) -> Detection:
     """A :class:`Detection` whose score is the map's maximum, so that a scan is flagged
     exactly when it has a region. Maps are float32, so the threshold is rounded to float32
-    (keeping the score and the regions consistent)."""
+    (keeping the score and the regions consistent). ``facts`` are further fields of the
+    Detection (pitch, domain check)."""
     anomaly_map = np.ascontiguousarray(anomaly_map, dtype=np.float32)
     threshold = float(np.float32(threshold))
     return Detection(
@@ -48,6 +52,7 @@ def make_detection(anomaly_map: np.ndarray, threshold: float, input_mode: str) -
         find_regions(anomaly_map, threshold),
         threshold,
         input_mode,
+        **facts,
     )
 
 

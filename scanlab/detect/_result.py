@@ -43,6 +43,19 @@ class Detection:
         Decision threshold, calibrated on clean scans at a stated false-alarm rate.
     input_mode : str
         How the scan was read: ``"dual"``, ``"single"`` (energy) or ``"display"``.
+    pitch_mm : (float, float) or None
+        The (row, col) pitch the scan was read at.
+    pitch_source : str
+        Where that pitch came from: ``"option"`` (given), ``"metadata"``, ``"estimate"``
+        (measured on an ISO container in the image) or ``"default"`` (assumed).
+    in_domain : bool
+        False when the scan is unlike the clean scans the threshold was calibrated on (its
+        image statistics or the share of its map that lights up lie outside theirs): the
+        score and regions then say little; adapt the model to the site (``scanlab adapt``).
+    warnings : tuple of str
+        Why the result may not be trusted (out of domain, pitch assumed), for people.
+    domain : dict
+        The input statistics the domain check compared with the card's.
     """
 
     score: float
@@ -50,6 +63,11 @@ class Detection:
     regions: list[Region]
     threshold: float
     input_mode: str = "dual"
+    pitch_mm: tuple[float, float] | None = None
+    pitch_source: str = ""
+    in_domain: bool = True
+    warnings: tuple[str, ...] = ()
+    domain: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def is_anomalous(self) -> bool:
@@ -63,6 +81,11 @@ class Detection:
             "threshold": self.threshold,
             "is_anomalous": self.is_anomalous,
             "input_mode": self.input_mode,
+            "pitch_mm": list(self.pitch_mm) if self.pitch_mm else None,
+            "pitch_source": self.pitch_source,
+            "in_domain": self.in_domain,
+            "warnings": list(self.warnings),
+            "domain": self.domain,
             "shape": list(self.anomaly_map.shape),
             "regions": [r.to_dict() for r in self.regions],
         }

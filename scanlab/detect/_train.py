@@ -26,6 +26,7 @@ from scanlab.detect._data import (
     default_cache_dir,
     effective_spec,
 )
+from scanlab.detect._domain import domain_ranges
 from scanlab.detect._postprocess import calibrate_threshold
 from scanlab.detect._preprocess import N_INPUT_CHANNELS
 from scanlab.detect._recipe import TrainConfig, load_recipe
@@ -349,6 +350,7 @@ def calibrate(
     from scanlab.io import read_scan
 
     scores: dict[str, list[float]] = {"dual": [], "single": [], "display": []}
+    stats: dict[str, list[dict[str, float]]] = {m: [] for m in scores}
     for i, item in enumerate(items):
         if not item.get("clean", True):
             continue
@@ -359,7 +361,9 @@ def calibrate(
             "display": as_display_export(scan),
         }
         for mode, variant in variants.items():
-            scores[mode].append(float(detector.anomaly_map(variant)[0].max()))
+            amap, _, _, record = detector._run(variant, None)
+            scores[mode].append(float(amap.max()))
+            stats[mode].append(record)
         if progress:
             progress("calibrate", i + 1, len(items))
     thresholds = {m: calibrate_threshold(s, false_alarm_rate) for m, s in scores.items()}
@@ -370,6 +374,7 @@ def calibrate(
             m: [round(float(q), 5) for q in np.quantile(s, [0.5, 0.9, 0.99, 1.0])]
             for m, s in scores.items()
         },
+        "domain": {m: domain_ranges(r) for m, r in stats.items()},
     }
 
 

@@ -115,8 +115,12 @@ def load_detector(
     *,
     device: str | None = None,
     batch_size: int = 4,
+    scan_pitch_mm: float | tuple[float, float] | None = None,
 ) -> Detector:
     """A ready :class:`~scanlab.detect.Detector` from named weights or a model folder.
+
+    ``scan_pitch_mm`` is the pitch of the scans it will read, overriding their metadata
+    (``--pitch`` of the commands); see :class:`~scanlab.detect.Detector`.
 
     Examples
     --------
@@ -127,7 +131,7 @@ def load_detector(
     from scanlab.detect._detector import Detector
 
     model, card = _load(resolve_weights(weights))
-    return Detector(model, card, device=device, batch_size=batch_size)
+    return Detector(model, card, device=device, batch_size=batch_size, scan_pitch_mm=scan_pitch_mm)
 
 
 def _load(folder: Path) -> tuple[CargoUNet, ModelCard]:

@@ -21,6 +21,7 @@ __all__ = [
     "SupportsDetect",
     "anomaly_layers",
     "detection_steps",
+    "detection_summary",
     "detector_names",
     "load_detector",
 ]
@@ -56,11 +57,48 @@ def detector_names() -> tuple[str, ...]:
     return tuple(sorted(p.parent.name for p in folder.glob("*/card.json")))
 
 
-def load_detector(name: str | Path) -> SupportsDetect:
-    """A ready detector (loads torch and the weights: seconds; call it in a worker)."""
+def load_detector(
+    name: str | Path, *, scan_pitch_mm: float | tuple[float, float] | None = None
+) -> SupportsDetect:
+    """A ready detector (loads torch and the weights: seconds; call it in a worker).
+    ``scan_pitch_mm`` overrides the pitch of the scans it reads (``scanlab gui --pitch``)."""
     from scanlab.detect import load_detector as _load
 
-    return _load(name)
+    return _load(name, scan_pitch_mm=scan_pitch_mm)
+
+
+def detection_summary(detection: Any) -> str:
+    """One paragraph for people: the decision, or that the scan is unlike the model's
+    calibration scans (then the map says little), and how its pitch was obtained.
+
+    Examples
+    --------
+    >>> from scanlab.detect import Detection
+    >>> d = Detection(0.9, np.zeros((2, 2)), [], 0.5, "display", (7.5, 7.5), "estimate",
+    ...               False, ("not calibrated for this scanner: run scanlab adapt",))
+    >>> for sentence in detection_summary(d).split(". "):
+    ...     print(sentence)
+    Not calibrated for this scanner: run scanlab adapt
+    Score 0.90 (threshold 0.50), 0 region(s): do not rely on them
+    Pitch 7.5 mm (estimate).
+    """
+    score, threshold = float(detection.score), float(detection.threshold)
+    n = len(detection.regions)
+    if not getattr(detection, "in_domain", True):
+        text = (
+            "Not calibrated for this scanner: run scanlab adapt. "
+            f"Score {score:.2f} (threshold {threshold:.2f}), {n} region(s): do not rely on them."
+        )
+    else:
+        flagged = "flagged" if score >= threshold else "not flagged"
+        text = (
+            f"Score {score:.2f} (threshold {threshold:.2f}): {flagged}; {n} region(s). "
+            "The detector assists, it does not decide."
+        )
+    pitch = getattr(detection, "pitch_mm", None)
+    if pitch:
+        text += f" Pitch {pitch[0]:g} mm ({detection.pitch_source})."
+    return text
 
 
 def detection_steps(detector: SupportsDetect, scan: Scan) -> Generator[tuple[int, int], None, Any]:

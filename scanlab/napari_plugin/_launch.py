@@ -24,36 +24,48 @@ def is_exercise(path: Path) -> bool:
     return path.is_dir() or path.suffix.lower() == ".zip"
 
 
-def launch(path: Path | None = None) -> None:
+def launch(
+    path: Path | None = None, *, scan_pitch_mm: float | tuple[float, float] | None = None
+) -> None:
     """Open napari with the plugin's widgets docked, then ``path`` (a scan file, an exam
-    package or a folder of scans with answer keys), and run until the window closes."""
+    package or a folder of scans with answer keys), and run until the window closes.
+    ``scan_pitch_mm`` is the pitch the Detector assist reads scans at (``--pitch``)."""
     import napari
 
-    create_viewer(path)
+    create_viewer(path, scan_pitch_mm=scan_pitch_mm)
     napari.run()
 
 
 def create_viewer(
-    path: Path | None = None, *, viewer: napari.Viewer | None = None
+    path: Path | None = None,
+    *,
+    viewer: napari.Viewer | None = None,
+    scan_pitch_mm: float | tuple[float, float] | None = None,
 ) -> tuple[napari.Viewer, dict[str, Any]]:
     """The viewer (made if not given) with the widgets docked and ``path`` opened.
 
     Returns the viewer and the widgets by name. A file napari cannot open is reported in a
     notification, not raised, as when it is dropped on the window.
     """
+    import functools
     import importlib
 
     import napari
     from napari.utils.notifications import show_error
 
     from scanlab.errors import ScanlabError
+    from scanlab.napari_plugin._assist import load_detector
 
     viewer = viewer or napari.Viewer(title="scanlab")
     widgets: dict[str, Any] = {}
+    options: dict[str, dict[str, Any]] = {}
+    if scan_pitch_mm is not None:
+        loader = functools.partial(load_detector, scan_pitch_mm=scan_pitch_mm)
+        options["Detector assist"] = {"loader": loader}
     for name, target in WIDGETS:
         module, cls = target.split(":")
         widget = getattr(importlib.import_module(f"scanlab.napari_plugin._qt.{module}"), cls)(
-            viewer
+            viewer, **options.get(name, {})
         )
         viewer.window.add_dock_widget(widget, name=name, area="right", tabify=True)
         widgets[name] = widget

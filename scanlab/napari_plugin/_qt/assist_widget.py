@@ -21,6 +21,7 @@ from scanlab.napari_plugin._assist import (
     SupportsDetect,
     anomaly_layers,
     detection_steps,
+    detection_summary,
     detector_names,
     load_detector,
 )
@@ -164,11 +165,7 @@ class AssistWidget(Container):
         for layer_data in anomaly_layers(detection, ref):
             upsert_layer(self._viewer, layer_data)
         self._on_visibility()
-        flagged = "flagged" if detection.score >= detection.threshold else "not flagged"
-        self._status.value = (
-            f"Score {detection.score:.2f} (threshold {detection.threshold:.2f}): {flagged}; "
-            f"{len(detection.regions)} region(s). The detector assists, it does not decide."
-        )
+        self._status.value = detection_summary(detection)
         self.finished.emit(detection)
 
     def _on_visibility(self, *_: Any) -> None:

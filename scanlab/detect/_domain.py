@@ -1,0 +1,113 @@
+"""Whether a scan is like the clean scans a detector's threshold was calibrated on.
+
+A detector trained on one scanner's images lights up on another's: a darker display curve,
+other processing or energy shift every grey level, and the network paints the cargo and the
+chassis. Two kinds of evidence say so without any labels. The grey levels: the thinnest
+structures of the vehicle (container walls, the gap above the load) and the vehicle's median
+attenuation as the network reads them, compared with the range of the calibration scans.
+The map: the share of the scan the network scores above 0.5, which on clean calibration
+scans is a fraction of a per cent and for a concealment a few per cent at most.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "ADAPT_HINT",
+    "DEFAULT_MAX_HOT_SHARE",
+    "check_domain",
+    "domain_ranges",
+    "input_statistics",
+]
+
+ADAPT_HINT = "not calibrated for this scanner: run scanlab adapt"
+#: Without recorded ranges: a map above 0.5 on more than this share of the scan is not a
+#: concealment (the largest simulated ones cover 2-3 % of a scan) but a scanner it does not know.
+DEFAULT_MAX_HOT_SHARE = 0.05
+#: Image statistics compared with the calibration range (see :func:`input_statistics`).
+IMAGE_STATISTICS = ("thin_level", "median_level")
+_SOLID = 0.05  # attenuation above which a pixel is part of the vehicle
+
+
+def input_statistics(planes: np.ndarray) -> dict[str, float]:
+    """Grey-level statistics of network input planes (at the model's pitch).
+
+    ``thin_level`` is the 10th percentile of the vehicle's attenuation (pixels above 0.05):
+    walls and empty space, the level a display curve moves most; ``median_level`` its
+    median. NaN when the image shows no vehicle.
+
+    Examples
+    --------
+    >>> from scanlab.detect._preprocess import network_input
+    >>> att = np.zeros((4, 10), np.float32); att[:, 5:] = np.arange(1, 6)
+    >>> input_statistics(network_input(att))
+    {'thin_level': 1.0, 'median_level': 3.0}
+    """
+    att = (np.asarray(planes[0], dtype=np.float32) + np.float32(0.5)) * np.float32(3.0)
+    solid = att[att > _SOLID]
+    if solid.size < 16:
+        return dict.fromkeys(IMAGE_STATISTICS, float("nan"))
+    thin, median = np.percentile(solid, [10, 50])
+    return {"thin_level": round(float(thin), 4), "median_level": round(float(median), 4)}
+
+
+def hot_share(anomaly_map: np.ndarray) -> float:
+    """Share of the map at or above 0.5."""
+    return float(np.mean(np.asarray(anomaly_map) >= 0.5))
+
+
+def domain_ranges(records: Iterable[Mapping[str, float]]) -> dict[str, list[float]]:
+    """Accepted range of each statistic from those of clean calibration scans: their 1st
+    to 99th percentile, widened by half its span on each side (and for ``hot_share`` at
+    least up to :data:`DEFAULT_MAX_HOT_SHARE`)."""
+    rows = list(records)
+    out: dict[str, list[float]] = {}
+    for key in (*IMAGE_STATISTICS, "hot_share"):
+        values = np.array([r[key] for r in rows if key in r and np.isfinite(r[key])], float)
+        if values.size < 5:
+            continue
+        lo, hi = np.percentile(values, [1, 99])
+        span = max(hi - lo, 0.02 * max(abs(hi), 1e-3))
+        if key == "hot_share":
+            out[key] = [0.0, round(float(max(hi + 2 * span, DEFAULT_MAX_HOT_SHARE)), 5)]
+        else:
+            out[key] = [round(float(lo - 0.5 * span), 4), round(float(hi + 0.5 * span), 4)]
+    return out
+
+
+def check_domain(statistics: Mapping[str, float], ranges: Mapping[str, Any] | None) -> list[str]:
+    """Reasons (empty when none) why a scan with ``statistics`` lies outside ``ranges``.
+
+    Without ranges (a card calibrated before they were recorded) only the map's hot share
+    is checked, against :data:`DEFAULT_MAX_HOT_SHARE`.
+
+    Examples
+    --------
+    >>> check_domain({"thin_level": 0.9, "hot_share": 0.0}, {"thin_level": [0.1, 0.3]})
+    ['grey levels unlike the calibration scans (thin_level 0.9, calibrated 0.1-0.3)']
+    >>> check_domain({"hot_share": 0.2}, None)
+    ['20.0 % of the scan scores above 0.5 (clean calibration scans: at most 5.0 %)']
+    """
+    ranges = dict(ranges or {})
+    reasons = []
+    share = statistics.get("hot_share")
+    limit = ranges.get("hot_share", [0.0, DEFAULT_MAX_HOT_SHARE])[1]
+    if share is not None and share > limit:
+        reasons.append(
+            f"{100 * share:.1f} % of the scan scores above 0.5 (clean calibration scans: "
+            f"at most {100 * limit:.1f} %)"
+        )
+    for key in IMAGE_STATISTICS:
+        value, bounds = statistics.get(key), ranges.get(key)
+        if value is None or bounds is None or not np.isfinite(value):
+            continue
+        if not bounds[0] <= value <= bounds[1]:
+            reasons.append(
+                f"grey levels unlike the calibration scans ({key} {value:.3g}, calibrated "
+                f"{bounds[0]:.3g}-{bounds[1]:.3g})"
+            )
+    return reasons
