@@ -601,6 +601,71 @@ def train(
 
 
 @app.command()
+def adapt(
+    clean: Annotated[
+        list[Path], typer.Argument(help="Clean scans of the site, any format (JPEG exports too).")
+    ],
+    out: Annotated[Path, typer.Option(help="Folder of the adapted model, e.g. models/<site>.")],
+    model: Annotated[str, typer.Option(help="Model to start from.")] = "cargo-anomaly-v1",
+    pitch: PitchOption = None,
+    steps: Annotated[int, typer.Option(min=1, help="Fine-tuning steps.")] = 1200,
+    false_alarm_rate: Annotated[
+        float, typer.Option(help="Share of held-out clean scans the threshold may flag.")
+    ] = 0.01,
+    heldout: Annotated[
+        float, typer.Option(help="Share of the scans held out to calibrate and measure.")
+    ] = 0.2,
+    seed: Annotated[int, typer.Option(help="Seed of the split, sampling and projection.")] = 0,
+    threads: Annotated[int, typer.Option(min=1, help="CPU threads for torch.")] = 2,
+    device: Annotated[str | None, typer.Option(help="Torch device (default: auto).")] = None,
+) -> None:
+    """Fine-tune a detector on a site's own clean scans (no labels: library threats are
+    projected into them), calibrate its threshold on held-out ones; resumes if interrupted."""
+    from scanlab.detect import AdaptConfig
+    from scanlab.detect import adapt as adapt_detector
+
+    config = AdaptConfig(
+        steps=steps,
+        false_alarm_rate=false_alarm_rate,
+        heldout_share=heldout,
+        seed=seed,
+        threads=threads,
+    )
+    labels = {"read": "reading scans", "train": "fine-tuning", "measure": "calibrating"}
+    try:
+        with progress_bar() as bar:
+            tasks: dict[str, Any] = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
+                bar.update(tasks[stage], completed=done)
+
+            result = adapt_detector(
+                clean,
+                out,
+                base=model,
+                pitch_mm=_pitch_mm(pitch),
+                config=config,
+                device=device,
+                progress=progress,
+            )
+    except ScanlabError as exc:
+        raise _fail(exc) from None
+    m = result.metrics
+    before = m.get("before_adaptation", {})
+    mode, threshold = next(iter(result.card.thresholds.items()))
+    console.print(
+        f"{result.card.name}: {mode} threshold {threshold:.4f} at {false_alarm_rate:.0%} false "
+        f"alarms on {m['n_scans']} held-out clean scans; false alarms (cross-fitted) "
+        f"{m['false_alarm_rate_cross_fitted']:.1%}, projected threats found "
+        f"{m['tip_found_at_threshold']:.0%}, image AUROC {m['tip_image_auroc']:.3f} "
+        f"(before: {before.get('false_alarm_rate_at_its_threshold', float('nan')):.0%} false "
+        f"alarms, AUROC {before.get('tip_image_auroc', float('nan')):.3f}); wrote {result.out_dir}"
+    )
+
+
+@app.command()
 def detect(
     scans: Annotated[list[Path], typer.Argument(help="Scan files, any format (JPEG/PNG too).")],
     out: Annotated[Path, typer.Option(help="Folder for anomaly maps (TIFF) and regions (JSON).")],

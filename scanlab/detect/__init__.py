@@ -8,6 +8,7 @@ Torch loads only when a model is built or run, never at ``import scanlab.detect`
 >>> result.score, result.is_anomalous, result.regions  # doctest: +SKIP
 """
 
+from scanlab.detect._adapt import AdaptConfig, AdaptResult, adapt
 from scanlab.detect._card import ModelCard, WeightsError
 from scanlab.detect._detector import Detector
 from scanlab.detect._domain import ADAPT_HINT, check_domain
@@ -23,6 +24,8 @@ from scanlab.detect._weights import DetectorWeights, cargo_unet, load_detector, 
 __all__ = [
     "ADAPT_HINT",
     "INPUT_MODES",
+    "AdaptConfig",
+    "AdaptResult",
     "DataRef",
     "DetectedFile",
     "Detection",
@@ -35,6 +38,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "WeightsError",
+    "adapt",
     "calibrate_threshold",
     "cargo_unet",
     "check_domain",
