@@ -8,9 +8,15 @@ the top edge of the vehicle along the container, and the floor (28 mm of plywood
 along the whole width) is the darkest horizontal line in the lower part of the box, about
 146 mm above the container's underside. The roof-to-floor distance gives the row pitch; the
 length of the roof line the column pitch; of the height and length pairs, the one whose row
-and column pitches agree best (within 2.5 %) names the container. A 45 ft high cube has the
-aspect of a 40 ft standard box (to 0.1 %), so it is read as one: its pitch comes out 12 %
-small. Curtain-siders and box trucks give no estimate.
+and column pitches agree best (within 2.5 %) names the container. When none agree the pixels
+are taken as not square (columns follow the vehicle's speed, and exports are often wider
+than tall per pixel): a standard height gives the rows, and the length whose columns come
+out 1.05 to 1.9 times as wide the columns. A 45 ft high cube has the aspect of a 40 ft
+standard box (to 0.1 %), so it is read as one (its pitch comes out 12 % small), and a high
+cube with non-square pixels is read as a standard box. Curtain-siders give no estimate; a
+box truck may pass for a 40 ft box with wide pixels (its rows come out right, its columns
+not): give ``pitch_mm`` for such traffic. A slight rotation of the export (a few tenths of
+a degree) is measured on the roof line and taken out.
 """
 
 from __future__ import annotations
@@ -152,29 +158,48 @@ def estimate_pitch(scan: Scan) -> PitchEstimate | None:
     any_solid = solid.any(axis=0)
     if any_solid.sum() < 0.2 * cols:
         return None
-    top = np.where(any_solid, solid.argmax(axis=0), rows)
-    # The roof is the flattest long edge: the most common top row of the vehicle.
-    counts = np.bincount(top[any_solid], minlength=rows + 1)
-    roof = int(np.argmax(counts[:rows]))
-    on_roof = np.abs(top - roof) <= 2
+    top = np.where(any_solid, solid.argmax(axis=0), rows).astype(np.float64)
+    # The roof is the flattest long edge: the most common top row of the vehicle; exports
+    # are often rotated a little, so fit a line to the top edge around it.
+    counts = np.bincount(top[any_solid].astype(int), minlength=rows + 1)
+    roof0 = int(np.argmax(counts[:rows]))
+    col = np.arange(cols, dtype=np.float64)
+    near = any_solid & (np.abs(top - roof0) <= max(4, rows // 30))
+    slope, offset = 0.0, float(roof0)
+    for _ in range(3):
+        if near.sum() < 0.2 * cols:
+            return None
+        slope, offset = np.polyfit(col[near], top[near], 1)
+        near = any_solid & (np.abs(top - (slope * col + offset)) <= 2)
+    if abs(slope) > 0.05:  # more than 3 degrees: not a level vehicle
+        return None
+    roof_line = slope * col + offset
+    on_roof = any_solid & (np.abs(top - roof_line) <= 2)
     # Close gaps narrower than 1 % of the width (a lifting lug, a dark speck above the roof).
     gap = max(3, cols // 100)
     closed = cv2.morphologyEx(
         on_roof.astype(np.uint8)[None], cv2.MORPH_CLOSE, np.ones((1, gap), np.uint8)
     )[0].astype(bool)
     c0, c1 = _longest_run(closed)
-    length_px = c1 - c0
+    length_px = (c1 - c0) * math.hypot(1.0, slope)
     if length_px < 0.2 * cols:
         return None
-    inner = slice(c0 + length_px // 20, c1 - length_px // 20)
-    below = solid[:, inner].mean(axis=1)
-    bottom = int(np.nonzero(below > 0.02)[0].max()) if (below > 0.02).any() else rows - 1
-    span = bottom - roof
+    # Rows counted down from the roof line, column by column (straightens a slight tilt).
+    inner = np.arange(c0 + (c1 - c0) // 20, c1 - (c1 - c0) // 20)
+    start = np.rint(roof_line[inner]).astype(int)
+    depth = np.arange(rows)
+    index = start[None, :] + depth[:, None]
+    inside = index < rows
+    index = np.minimum(index, rows - 1)
+    straight = att[index, inner[None, :]]
+    below = (solid[index, inner[None, :]] & inside).mean(axis=1)
+    bottom = int(np.nonzero(below > 0.02)[0].max()) if (below > 0.02).any() else 0
+    span = bottom
     if span < 40:
         return None
-    profile = np.median(att[:, inner], axis=1)
+    profile = np.median(np.where(inside, straight, 0.0), axis=1)
     d = max(2, round(0.012 * span))
-    lo, hi = roof + round(0.45 * span), min(roof + round(0.9 * span), rows - d - 1)
+    lo, hi = round(0.45 * span), min(round(0.95 * span), rows - d - 1)
     if hi <= lo:
         return None
     r = np.arange(lo, hi)
@@ -186,7 +211,9 @@ def estimate_pitch(scan: Scan) -> PitchEstimate | None:
     window = np.arange(max(peak - d // 2 - 1, 0), min(peak + d // 2 + 2, rows))
     weight = np.maximum(profile[window] - base, 0.0)
     floor = float((window * weight).sum() / weight.sum()) if weight.sum() > 0 else float(peak)
-    height_px = floor + 0.5 - roof  # the roof's top edge is the top of its pixel row
+    # The roof's top edge is the top of its pixel row; a tilt shortens rows by cos(angle).
+    height_px = (floor + 0.5) / math.hypot(1.0, slope)
+    roof = round(offset + slope * (c0 + c1) / 2)
     best: tuple[float, str, tuple[float, float]] | None = None
     for h_name, h_mm in ISO_HEIGHTS_MM.items():
         for l_name, l_mm in ISO_LENGTHS_MM.items():
@@ -196,9 +223,23 @@ def estimate_pitch(scan: Scan) -> PitchEstimate | None:
                 best = (mismatch, f"{l_name} {h_name}", pitch)
     assert best is not None
     mismatch, name, pitch = best
-    if mismatch > _MAX_ANISOTROPY or not all(1.0 <= p <= 30.0 for p in pitch):
+    if mismatch > _MAX_ANISOTROPY:
+        # Pixels not square (columns follow the vehicle's speed, usually wider than rows):
+        # a standard height, and the length whose columns are 1.05 to 1.9 times the rows.
+        row = (ISO_HEIGHTS_MM["standard"] - FLOOR_LINE_MM) / height_px
+        wide = [
+            (l_mm / length_px / row, l_name)
+            for l_name, l_mm in ISO_LENGTHS_MM.items()
+            if 1.05 <= l_mm / length_px / row <= 1.9
+        ]
+        if len(wide) != 1:
+            return None
+        ratio, l_name = wide[0]
+        name, pitch = f"{l_name} standard (pixels not square)", (row, row * ratio)
+        mismatch = abs(math.log(ratio))
+    if not all(1.0 <= p <= 30.0 for p in pitch):
         return None
-    return PitchEstimate(pitch, name, roof, floor, (int(c0), int(c1)), mismatch)
+    return PitchEstimate(pitch, name, roof, roof + floor, (int(c0), int(c1)), mismatch)
 
 
 def _longest_run(flags: np.ndarray) -> tuple[int, int]:

@@ -61,8 +61,8 @@ def test_a_high_cube_is_told_from_a_standard_box():
 
 
 def test_no_estimate_without_a_container():
-    truck = generate_scene(SceneSpec("box_truck", "mixed", 0.8), 11, pitch_mm=7.5)
-    assert estimate_pitch(render_display(truck.scan)) is None
+    trailer = generate_scene(SceneSpec("curtain_side", "mixed", 0.8), 11, pitch_mm=7.5)
+    assert estimate_pitch(render_display(trailer.scan)) is None
     flat = Scan(np.full((200, 600), 255, np.uint8), Representation.DISPLAY)
     assert estimate_pitch(flat) is None
     resolved = resolve_pitch(flat)
@@ -115,3 +115,19 @@ def test_cli_detect_pitch_option(tiny_model_dir, tmp_path):
     assert "(option)" in result.output
     result = runner.invoke(app, [*base, "--pitch", "abc"])
     assert result.exit_code != 0 and "--pitch" in result.output
+
+
+@pytest.mark.parametrize(("pipeline", "pitch"), [("linear", (5.0, 7.5)), ("log", (4.0, 4.0))])
+def test_pitch_of_a_vendor_export_cropped_rotated_and_not_square(pipeline, pitch):
+    import dataclasses
+
+    from scanlab.synth import VENDOR_PIPELINES, render_export
+
+    scene = generate_scene(SceneSpec("container_40ft", "tyres", 0.8), 11, pitch_mm=5.0)
+    vendor = dataclasses.replace(VENDOR_PIPELINES[pipeline], export_pitch_mm=pitch)
+    export = render_export(
+        scene.scan, vendor, body_px=scene.key.attributes["body_px"], rng=np.random.default_rng(3)
+    )
+    found = estimate_pitch(Scan(export.scan.data[0], Representation.DISPLAY))
+    assert found is not None and found.container.startswith("40 ft standard")
+    assert found.pitch_mm == pytest.approx(pitch, rel=0.015)
