@@ -37,6 +37,8 @@ class ModelCard:
         Calibrated decision threshold per input mode (dual, single, display).
     false_alarm_rate : float
         The share of clean calibration scans each threshold lets through.
+    limitations : list of str
+        What the model is known not to do (measured), for the people who use it.
     """
 
     name: str
@@ -55,6 +57,7 @@ class ModelCard:
     metrics: dict[str, Any] = field(default_factory=dict)
     created: str = ""
     versions: dict[str, str] = field(default_factory=dict)
+    limitations: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"scanlab_model_card": 1, **dataclasses.asdict(self)}
@@ -111,6 +114,8 @@ class ModelCard:
     def to_markdown(self) -> str:
         """A human-readable model card (``README.md`` beside the weights)."""
         lines = [f"# {self.name}", "", self.description, ""]
+        if self.limitations:
+            lines += ["## Limitations", "", *(f"- {item}" for item in self.limitations), ""]
         arch = self.architecture
         lines += [
             "## Model",

@@ -4,6 +4,7 @@ calibrated thresholds, from a scan to a :class:`~scanlab.detect.Detection`."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import cv2
@@ -154,6 +155,14 @@ class Detector:
         True
         """
         amap, mode, pitch, stats = self._run(scan, pitch_mm)
+        result = make_detection(
+            amap,
+            self.threshold(mode) if threshold is None else threshold,
+            mode,
+            pitch_mm=pitch.pitch_mm,
+            pitch_source=pitch.source,
+        )
+        stats["n_regions"] = len(result.regions)
         ranges = self.card.calibration.get("domain", {}).get(mode)
         reasons = check_domain(stats, ranges)
         warnings = [f"{ADAPT_HINT} ({'; '.join(reasons)})"] if reasons else []
@@ -162,12 +171,8 @@ class Detector:
                 f"pitch unknown (no metadata, no ISO container found): read at "
                 f"{pitch.pitch_mm[0]:g} mm; give the scanner's pitch (--pitch)"
             )
-        return make_detection(
-            amap,
-            self.threshold(mode) if threshold is None else threshold,
-            mode,
-            pitch_mm=pitch.pitch_mm,
-            pitch_source=pitch.source,
+        return dataclasses.replace(
+            result,
             in_domain=not reasons,
             warnings=tuple(warnings),
             domain={**stats, **({"pitch": pitch.estimate.to_dict()} if pitch.estimate else {})},

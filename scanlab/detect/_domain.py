@@ -6,7 +6,8 @@ chassis. Two kinds of evidence say so without any labels. The grey levels: the t
 structures of the vehicle (container walls, the gap above the load) and the vehicle's median
 attenuation as the network reads them, compared with the range of the calibration scans.
 The map: the share of the scan the network scores above 0.5, which on clean calibration
-scans is a fraction of a per cent and for a concealment a few per cent at most.
+scans is a fraction of a per cent and for a concealment a few per cent at most, and the
+number of separate regions above the threshold (a concealment makes one to a few).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 __all__ = [
     "ADAPT_HINT",
     "DEFAULT_MAX_HOT_SHARE",
+    "DEFAULT_MAX_REGIONS",
     "check_domain",
     "domain_ranges",
     "input_statistics",
@@ -28,6 +30,10 @@ ADAPT_HINT = "not calibrated for this scanner: run scanlab adapt"
 #: Without recorded ranges: a map above 0.5 on more than this share of the scan is not a
 #: concealment (the largest simulated ones cover 2-3 % of a scan) but a scanner it does not know.
 DEFAULT_MAX_HOT_SHARE = 0.05
+#: More separate regions than this at the threshold is not a concealment (one to a few
+#: places) but cargo and chassis lighting up all over: on clean calibration scans the count
+#: is 0 for all but the false-alarm share, on real exports v1 gave 21 to 59.
+DEFAULT_MAX_REGIONS = 8
 #: Image statistics compared with the calibration range (see :func:`input_statistics`).
 IMAGE_STATISTICS = ("thin_level", "median_level")
 _SOLID = 0.05  # attenuation above which a pixel is part of the vehicle
@@ -82,8 +88,9 @@ def domain_ranges(records: Iterable[Mapping[str, float]]) -> dict[str, list[floa
 def check_domain(statistics: Mapping[str, float], ranges: Mapping[str, Any] | None) -> list[str]:
     """Reasons (empty when none) why a scan with ``statistics`` lies outside ``ranges``.
 
-    Without ranges (a card calibrated before they were recorded) only the map's hot share
-    is checked, against :data:`DEFAULT_MAX_HOT_SHARE`.
+    Without ranges (a card calibrated before they were recorded) only the map is checked:
+    its hot share against :data:`DEFAULT_MAX_HOT_SHARE` and its number of regions against
+    :data:`DEFAULT_MAX_REGIONS`.
 
     Examples
     --------
@@ -94,6 +101,10 @@ def check_domain(statistics: Mapping[str, float], ranges: Mapping[str, Any] | No
     """
     ranges = dict(ranges or {})
     reasons = []
+    regions = statistics.get("n_regions")
+    most = ranges.get("n_regions", [0, DEFAULT_MAX_REGIONS])[1]
+    if regions is not None and regions > most:
+        reasons.append(f"{regions:.0f} separate regions above the threshold (at most {most:.0f})")
     share = statistics.get("hot_share")
     limit = ranges.get("hot_share", [0.0, DEFAULT_MAX_HOT_SHARE])[1]
     if share is not None and share > limit:
