@@ -174,8 +174,17 @@ class PatchPool:
         display_share: float,
         single_energy_share: float,
         sharpness_share: float = 0.0,
+        readout_share: float = 0.0,
+        display_family: tuple[str, ...] = (),
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(B, 4, P, P) network input and (B, 1, P, P) float32 truth masks."""
+        """(B, 4, P, P) network input and (B, 1, P, P) float32 truth masks.
+
+        ``display_family`` names members of :data:`scanlab.synth.VENDOR_PIPELINES`: display
+        patches are then exported through a pipeline drawn around one of them
+        (:func:`scanlab.synth.random_pipeline`: curve, noise reduction, sharpening, JPEG)
+        and read back through scanlab's default curve, as a bare export is at inference.
+        ``readout_share`` of the patches get another detector read-out (gain, offset and
+        extra noise per channel)."""
         xs, ys = [], []
         for _ in range(size):
             kind = rng.random()
@@ -193,9 +202,16 @@ class PatchPool:
                 att, label = att[:, :, ::-1], label[:, ::-1]
             if rng.random() < sharpness_share:
                 att = _change_sharpness(att, rng)
+            if rng.random() < readout_share:
+                att = _change_readout(att, rng)
             mode = rng.random()
             if mode < display_share:
-                planes = network_input(_display_roundtrip(att[0], rng), display=True)
+                shown = (
+                    _vendor_roundtrip(att[0], rng, display_family)
+                    if display_family
+                    else _display_roundtrip(att[0], rng)
+                )
+                planes = network_input(shown, display=True)
             elif mode < display_share + single_energy_share:
                 planes = network_input(att[0])
             else:
@@ -269,6 +285,45 @@ def _change_sharpness(att: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     planes = np.ascontiguousarray(att, dtype=np.float32)
     smooth = np.stack([cv2.GaussianBlur(p, (0, 0), sigma) for p in planes])
     return planes + np.float32(amount) * (planes - smooth)
+
+
+def _change_readout(att: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Another detector read-out: per-channel gain (energy and calibration, +-8 %), air
+    offset (+-0.02) and extra noise (up to 0.03 in attenuation)."""
+    planes = np.array(att, dtype=np.float32)
+    for c in range(planes.shape[0]):
+        gain = np.float32(np.exp(rng.uniform(-0.08, 0.08)))
+        offset = np.float32(rng.uniform(-0.02, 0.02))
+        sigma = np.float32(rng.uniform(0.0, 0.03))
+        noise = rng.standard_normal(planes[c].shape).astype(np.float32) * sigma
+        planes[c] = planes[c] * gain + offset + noise
+    return planes
+
+
+def _vendor_roundtrip(
+    high: np.ndarray, rng: np.random.Generator, family: tuple[str, ...]
+) -> np.ndarray:
+    """High-energy attenuation -> 8-bit export through a random vendor pipeline of
+    ``family`` (its curve, noise reduction, sharpening and JPEG; no crop, rotation or
+    resampling at patch size) -> attenuation through scanlab's default inverse curve."""
+    from scanlab.synth import random_pipeline
+
+    pipe = random_pipeline(rng, family=family)
+    grey: Any = pipe.curve.to_grey(np.exp(-np.maximum(high, 0.0))) * np.float32(255.0)
+    if pipe.denoise > 0:
+        grey = cv2.bilateralFilter(np.ascontiguousarray(grey), 5, float(pipe.denoise), 1.5)
+    if pipe.sharpen > 0:
+        blurred = cv2.GaussianBlur(grey, (0, 0), pipe.sharpen_sigma_px)
+        grey = grey + np.float32(pipe.sharpen) * (grey - blurred)
+    grey = grey + rng.uniform(-0.5, 0.5, size=grey.shape).astype(np.float32)
+    pixels: Any = np.clip(np.rint(grey), 0, 255).astype(np.uint8)
+    if pipe.jpeg_quality:
+        ok, buf = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, pipe.jpeg_quality])
+        if ok:
+            pixels = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+    from scanlab.synth import display_to_attenuation
+
+    return display_to_attenuation(Scan(pixels, Representation.DISPLAY))
 
 
 def _fit(a: np.ndarray, p: int) -> np.ndarray:

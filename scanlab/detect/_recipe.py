@@ -82,6 +82,16 @@ class TrainConfig:
         Inference is always float32.
     mining_scenes : int
         Clean training scenes searched for hard negatives before each epoch.
+    readout_share : float
+        Share of patches given another detector read-out (gain, offset, extra noise).
+    display_family : list of str
+        Vendor pipelines (:data:`scanlab.synth.VENDOR_PIPELINES`) display patches are
+        exported through, drawn around one of them each time; empty: scanlab's own curve
+        with a little variation (v1).
+    pitch_range_mm : list of float
+        ``[low, high]``: the concealed and normal scenes are simulated in four equal parts
+        at pitches spread over this range (then resampled to ``pitch_mm``, as scans are);
+        empty: at their data pitch.
     """
 
     name: str
@@ -114,6 +124,9 @@ class TrainConfig:
     threads: int = 2
     precision: str = "fp32"
     mining_scenes: int = 24
+    readout_share: float = 0.0
+    display_family: list[str] = field(default_factory=list)
+    pitch_range_mm: list[float] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, raw: Any, *, source: str | Path = "<recipe>") -> TrainConfig:
@@ -172,6 +185,7 @@ class TrainConfig:
             "display_share",
             "single_energy_share",
             "sharpness_share",
+            "readout_share",
         )
         for key in shares:
             value = getattr(self, key)
@@ -181,6 +195,19 @@ class TrainConfig:
             raise fail("positive_share", "plus matched_ and hard_negative_share must not exceed 1")
         if self.display_share + self.single_energy_share > 1:
             raise fail("display_share", "plus single_energy_share must not exceed 1")
+        from scanlab.synth import VENDOR_PIPELINES
+
+        family = self.display_family
+        if not isinstance(family, list) or not all(name in VENDOR_PIPELINES for name in family):
+            raise fail("display_family", f"must list pipelines of {sorted(VENDOR_PIPELINES)}")
+        band = self.pitch_range_mm
+        if band and not (
+            isinstance(band, list)
+            and len(band) == 2
+            and all(isinstance(v, int | float) for v in band)
+            and 1 <= band[0] <= band[1] <= 50
+        ):
+            raise fail("pitch_range_mm", f"must be [low, high] mm within 1-50, got {band!r}")
         if not isinstance(self.false_alarm_rate, int | float) or not 0 < self.false_alarm_rate < 1:
             raise fail("false_alarm_rate", f"must be in (0, 1), got {self.false_alarm_rate!r}")
 
@@ -189,6 +216,28 @@ class TrainConfig:
 
     def data_pitch(self, ref: DataRef) -> float:
         return float(ref.pitch_mm if ref.pitch_mm is not None else self.pitch_mm)
+
+    def data_parts(self, ref: DataRef) -> list[tuple[DataRef, float]]:
+        """``ref`` as simulated: whole at its pitch, or with ``pitch_range_mm`` in four
+        consecutive parts at pitches spread evenly over the range.
+
+        Examples
+        --------
+        >>> config = TrainConfig("x", pitch_range_mm=[4.0, 10.0])
+        >>> [(r.start, r.count, p) for r, p in config.data_parts(DataRef("s", 10))]
+        [(0, 3, 4.0), (3, 3, 6.0), (6, 2, 8.0), (8, 2, 10.0)]
+        """
+        if not self.pitch_range_mm:
+            return [(ref, self.data_pitch(ref))]
+        low, high = (float(v) for v in self.pitch_range_mm)
+        parts, start = [], ref.start
+        for k in range(4):
+            count = ref.count // 4 + (k < ref.count % 4)
+            if count:
+                pitch = round(low + (high - low) * k / 3, 3)
+                parts.append((DataRef(ref.spec, count, start, pitch), pitch))
+            start += count
+        return parts
 
 
 def _data_ref(raw: Any, key: str, source: str | Path) -> DataRef:

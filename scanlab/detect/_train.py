@@ -105,20 +105,22 @@ def train(
     torch.set_num_threads(config.threads)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     try:
-        refs = {
-            role: effective_spec(ref, config.data_pitch(ref))
-            for role, ref in (
-                ("concealed", config.concealed),
-                ("normal", config.normal),
-                ("calibration", config.calibration),
-            )
-        }
+        refs = {}
+        for role, ref in (("concealed", config.concealed), ("normal", config.normal)):
+            parts = config.data_parts(ref)
+            for part, pitch in parts:
+                label = role if len(parts) == 1 else f"{role}@{pitch:g}mm"
+                refs[label] = effective_spec(part, pitch)
+        refs["calibration"] = effective_spec(
+            config.calibration, config.data_pitch(config.calibration)
+        )
         check_disjoint(refs)
         items = {
             role: build_cached(spec, cache, progress=progress, role=f"data:{role}")
             for role, (spec, _) in refs.items()
         }
-        pool = PatchPool(items["concealed"] + items["normal"], config.pitch_mm)
+        training_roles = [role for role in refs if role != "calibration"]
+        pool = PatchPool([i for role in training_roles for i in items[role]], config.pitch_mm)
         log.info("training data: %d scenes, %d objects", len(pool.scenes), len(pool.objects))
 
         torch.manual_seed(config.seed)
@@ -149,7 +151,7 @@ def train(
         wall = time.perf_counter() - started
         card.training = {
             "recipe": config.to_dict(),
-            "data": [_data_record(role, refs[role]) for role in ("concealed", "normal")],
+            "data": [_data_record(role, refs[role]) for role in training_roles],
             "seed": config.seed,
             "steps": config.epochs * config.steps_per_epoch,
             "wall_seconds": round(wall, 1),
@@ -191,7 +193,7 @@ def _optimise(
         sched.load_state_dict(state["scheduler"])
         first_epoch, history = int(state["epoch"]) + 1, list(state["history"])
         log.info("resumed from %s after epoch %d", ckpt_path, first_epoch)
-    sampling = {
+    sampling: dict[str, Any] = {
         "positive_share": config.positive_share,
         "matched_negative_share": config.matched_negative_share,
         "hard_negative_share": config.hard_negative_share,
@@ -199,6 +201,8 @@ def _optimise(
         "display_share": config.display_share,
         "single_energy_share": config.single_energy_share,
         "sharpness_share": config.sharpness_share,
+        "readout_share": config.readout_share,
+        "display_family": tuple(config.display_family),
     }
     val_rng = np.random.default_rng([config.seed, 999_999])
     val = [pool.batch(val_rng, config.batch_size, config.patch_px, **sampling) for _ in range(3)]

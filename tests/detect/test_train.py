@@ -102,6 +102,9 @@ def test_overlapping_data_is_refused():
         ({"colour": "red"}, "unknown field"),
         ({"normal": {"spec": "train-normal"}}, "normal.count"),
         ({"normal": ["train-normal"]}, "normal"),
+        ({"display_family": ["no-such-vendor"]}, "display_family"),
+        ({"pitch_range_mm": [10, 4]}, "pitch_range_mm"),
+        ({"readout_share": 2}, "readout_share"),
     ],
 )
 def test_bad_recipes_name_the_field(tmp_path, change, message):
@@ -158,3 +161,37 @@ def test_training_by_name_never_overwrites_the_shipped_model(monkeypatch):
     assert result.exit_code == 1, result.output
     assert "--out" in result.output
     assert {p.name: file_sha256(p) for p in shipped.iterdir()} == before
+
+
+def test_v2_recipe_spreads_its_data_over_pitches_and_vendors():
+    config = load_recipe("cargo-anomaly-v2")
+    assert "log" not in config.display_family  # the foreign scanner of bench_adapt
+    parts = config.data_parts(config.concealed)
+    assert [p for _, p in parts] == [4.0, 6.0, 8.0, 10.0]
+    assert sum(r.count for r, _ in parts) == config.concealed.count
+    # Consecutive, non-overlapping seeds: part k starts where part k - 1 ends.
+    assert [r.start for r, _ in parts] == [0, 75, 150, 225]
+
+
+def test_tiny_run_with_vendor_exports_pitches_and_readout(tmp_path, cache_dir):
+    config = tiny_config(
+        name="tiny-v2",
+        concealed=DataRef("train-concealed", 4),
+        normal=DataRef("train-normal", 2),
+        pitch_range_mm=[10.0, 20.0],
+        display_family=["linear", "gamma-lifted"],
+        display_share=0.6,
+        readout_share=0.5,
+        epochs=1,
+    )
+    result = train(config, out_dir=tmp_path / "v2", cache_dir=cache_dir)
+    data = {d["spec"] + "@" + str(d["pitch_mm"]): d["count"] for d in result.card.training["data"]}
+    assert data == {
+        "train-concealed@10.0": 1,
+        "train-concealed@13.333": 1,
+        "train-concealed@16.667": 1,
+        "train-concealed@20.0": 1,
+        "train-normal@10.0": 1,
+        "train-normal@13.333": 1,
+    }
+    assert result.card.training["recipe"]["display_family"] == ["linear", "gamma-lifted"]
