@@ -88,6 +88,9 @@ class ExerciseWidget(Container):
         self._layers: list[Any] = []
         self._marks: Shapes | None = None
         self._syncing = False
+        # The item whose answers the controls show: None while the controls are being reset
+        # for another one, when anything they emit belongs to no item.
+        self._shown: str | None = None
 
         self._open = PushButton(text="Open exercise...")
         self._practice = PushButton(text="New practice exam")
@@ -177,6 +180,7 @@ class ExerciseWidget(Container):
         return self.session
 
     def close_exercise(self) -> None:
+        self._shown = None
         self._clear_layers()
         self.session = None
         self._results.visible = False
@@ -260,6 +264,9 @@ class ExerciseWidget(Container):
         session = self.session
         if session is None:
             return
+        # Adding and removing layers makes napari reset the docked widgets' choices, and the
+        # verdict buttons re-emit their value: it must not land on the item being shown.
+        self._shown = None
         self._clear_layers()
         item = session.item
         scan = session.scan(item.item_id)
@@ -274,8 +281,10 @@ class ExerciseWidget(Container):
         text = item.declaration.as_text() if item.declaration else "No declaration with this scan."
         self._declaration.value = text
         self._set_verdict(session.declaration_answer())
+        self._saved.value = _saved_text(len(session.marks()))
         self._viewer.reset_view()
         self._viewer.layers.selection.active = self._marks
+        self._shown = item.item_id
         self._update_controls()
         self.item_shown.emit(item.item_id)
 
@@ -376,8 +385,8 @@ class ExerciseWidget(Container):
 
     def sync_marks(self) -> None:
         """Give new shapes an id, turn the layer into marks and save them (atomically)."""
-        session, layer = self.session, self._marks
-        if session is None or layer is None or session.submitted is not None:
+        session, layer, item_id = self.session, self._marks, self._shown
+        if session is None or layer is None or item_id is None or session.submitted is not None:
             return
         features = _plain(layer.features)
         ids = [str(v) if isinstance(v, str) else "" for v in features.get("mark_id", [])]
@@ -395,13 +404,12 @@ class ExerciseWidget(Container):
                     "colour": [CLASS_COLOURS[c] for c in classes],
                 }
                 layer.refresh_text()
-        previous = {m.mark_id: m for m in session.marks()}
+        previous = {m.mark_id: m for m in session.marks(item_id)}
         marks, skipped = marks_from_shapes(
             layer.data, layer.shape_type, fixed, classes, previous=previous
         )
-        session.set_marks(session.item.item_id, marks)
-        note = f"; {len(skipped)} line(s) ignored: draw rectangles or polygons" if skipped else ""
-        self._saved.value = f"{len(marks)} mark(s), saved{note}"
+        session.set_marks(item_id, marks)
+        self._saved.value = _saved_text(len(marks), len(skipped))
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
@@ -425,10 +433,12 @@ class ExerciseWidget(Container):
             self._verdict.value = label
 
     def _on_verdict(self, *_: Any) -> None:
-        if self._syncing or self.session is None or self.session.submitted is not None:
+        session, item_id = self.session, self._shown
+        if self._syncing or session is None or item_id is None or session.submitted is not None:
             return
         value = _VERDICTS[self._verdict.value]
-        self.session.set_declaration_answer(self.session.item.item_id, value)
+        if value is not session.declaration_answer(item_id):
+            session.set_declaration_answer(item_id, value)
 
     # --- submitting ---------------------------------------------------------------------------
 
@@ -542,6 +552,11 @@ class ExerciseWidget(Container):
             self._token.visible = isinstance(session.source, ExamExercise)
             self._verdict.enabled = bool(editable and session.item.declaration is not None)
         self._tick()
+
+
+def _saved_text(n_marks: int, n_skipped: int = 0) -> str:
+    note = f"; {n_skipped} shape(s) ignored: draw rectangles or polygons" if n_skipped else ""
+    return f"{n_marks} mark(s), saved{note}"
 
 
 def _freeze(marks: Shapes) -> None:
