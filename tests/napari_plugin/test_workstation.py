@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -27,6 +28,51 @@ def gui(make_napari_viewer, exercise_dir: Path):
     """``scanlab gui exercise_dir``: the viewer with every widget docked, the exercise open."""
     viewer, widgets = create_viewer(exercise_dir, viewer=make_napari_viewer())
     return viewer, widgets["Exercise"]
+
+
+def _click(layer, row: float, col: float, kind: str = "mouse_press") -> None:
+    """A mouse event at scan pixel (row, col) through the layer's mouse bindings."""
+    from napari.utils._proxies import ReadOnlyWrapper
+    from napari.utils.interactions import (
+        mouse_move_callbacks,
+        mouse_press_callbacks,
+        mouse_release_callbacks,
+    )
+
+    position = layer.data_to_world((row, col))
+    event = ReadOnlyWrapper(
+        SimpleNamespace(
+            type=kind,
+            is_dragging=False,
+            modifiers=[],
+            position=tuple(position),
+            pos=np.array([col, row]),
+            view_direction=None,
+            dims_displayed=[0, 1],
+            button=1,
+            handled=False,
+            up_direction=None,
+            delta=None,
+            native=None,
+        ),
+        exceptions=("handled",),
+    )
+    callbacks = {
+        "mouse_press": mouse_press_callbacks,
+        "mouse_move": mouse_move_callbacks,
+        "mouse_release": mouse_release_callbacks,
+    }[kind]
+    callbacks(layer, event)
+
+
+def _draw_polygon(layer, vertices) -> None:
+    """Click each vertex in the polygon tool, then finish the shape as Escape does."""
+    layer.mode = "add_polygon"
+    for row, col in vertices:
+        _click(layer, row, col, "mouse_move")
+        _click(layer, row, col, "mouse_press")
+        _click(layer, row, col, "mouse_release")
+    layer._finish_drawing()
 
 
 def _saved_verdicts(session) -> dict[str, object]:
@@ -72,3 +118,15 @@ def test_saved_label_counts_the_shown_scans_marks(gui) -> None:
     assert widget._saved.value.startswith("0 mark(s)")
     _press(viewer, "PageUp")
     assert widget._saved.value.startswith("2 mark(s)")
+
+
+def test_polygon_with_too_few_vertices_is_not_a_mark(gui) -> None:
+    _viewer, widget = gui
+    marks = widget.marks_layer
+    marks.add_rectangles(np.array([[10.0, 10.0], [50.0, 80.0]]))
+    _draw_polygon(marks, [(5.0, 5.0), (5.0, 40.0)])  # finished after two clicks
+    assert len(marks.data) == 1 and len(marks.features) == 1
+    assert [m.mark_id for m in widget.session.marks()] == ["m1"]
+    _draw_polygon(marks, [(60.0, 10.0), (60.0, 40.0), (90.0, 20.0)])
+    assert len(marks.data) == 2
+    assert [m.shape for m in widget.session.marks()] == ["rectangle", "polygon"]

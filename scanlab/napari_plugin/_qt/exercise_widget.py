@@ -389,16 +389,21 @@ class ExerciseWidget(Container):
         if session is None or layer is None or item_id is None or session.submitted is not None:
             return
         features = _plain(layer.features)
+        # napari drops a polygon finished with too few vertices from the shapes but not its
+        # row from the features (the last one): the table is cut or padded to the shapes.
+        n_shapes = len(layer.data)
+        aligned = len(features.get("mark_id", [])) == n_shapes
         ids = [str(v) if isinstance(v, str) else "" for v in features.get("mark_id", [])]
+        ids = (ids + [""] * n_shapes)[:n_shapes]
         fixed = _unique_ids(ids)
         classes = [
             c if c in THREAT_CLASSES else self._class.value
             for c in features.get("threat_class", [])
         ]
-        if fixed != ids or classes != features.get("threat_class"):
+        classes = (classes + [self._class.value] * n_shapes)[:n_shapes]
+        if not aligned or fixed != ids or classes != features.get("threat_class"):
             with self._guard():
                 layer.features = {
-                    **features,
                     "mark_id": fixed,
                     "threat_class": classes,
                     "colour": [CLASS_COLOURS[c] for c in classes],
