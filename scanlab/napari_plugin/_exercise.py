@@ -46,6 +46,8 @@ __all__ = [
 PROGRESS_ENV = "SCANLAB_PROGRESS_DIR"
 _STATE_KEY = "scanlab_exercise_progress"
 _STATE_VERSION = 1
+#: How many changes of an item's marks Ctrl+Z can take back.
+_UNDO_STEPS = 50
 
 
 def default_progress_dir() -> Path:
@@ -248,6 +250,10 @@ def _sidecar_declaration(scan_path: Path) -> CargoDeclaration | None:
     return None
 
 
+def _outlines(marks: Sequence[Mark]) -> list[tuple[Any, ...]]:
+    return [(m.mark_id, m.shape, m.threat_class, tuple(m.vertices)) for m in marks]
+
+
 # --- results --------------------------------------------------------------------------------
 
 
@@ -365,6 +371,7 @@ class ExerciseSession:
         self.submitted: datetime | None = None
         self.result: ExerciseResult | None = None
         self._opened_at = time.monotonic()
+        self._undo: dict[str, list[list[Mark]]] = {}
         self._restore()
 
     # --- navigation ---------------------------------------------------------------------------
@@ -390,12 +397,33 @@ class ExerciseSession:
         return list(self._state[item_id or self.item.item_id].marks)
 
     def set_marks(self, item_id: str, marks: Iterable[Mark]) -> None:
-        """Replace the marks of one item and write them to disk at once."""
+        """Replace the marks of one item and write them to disk at once (the marks before
+        the change can be had back with :meth:`undo_marks`)."""
         self._check_open()
         marks = list(marks)
+        before = self._state[item_id].marks
+        if _outlines(marks) == _outlines(before):
+            self._state[item_id].marks = marks  # same marks (times may differ): not a step
+            return
+        write_marks(self._marks_path(item_id), marks)
+        self._undo.setdefault(item_id, []).append(before)
+        del self._undo[item_id][:-_UNDO_STEPS]
+        self._state[item_id].marks = marks
+        self._save_state()
+
+    def undo_marks(self, item_id: str | None = None) -> list[Mark] | None:
+        """Put back an item's marks as they were before their last change (in this session)
+        and return them; None when there is nothing to undo."""
+        self._check_open()
+        item_id = item_id or self.item.item_id
+        history = self._undo.get(item_id)
+        if not history:
+            return None
+        marks = history.pop()
         write_marks(self._marks_path(item_id), marks)
         self._state[item_id].marks = marks
         self._save_state()
+        return list(marks)
 
     def new_mark_id(self, item_id: str | None = None) -> str:
         """An id no mark of the item has yet (``m1``, ``m2``...)."""

@@ -328,3 +328,22 @@ def test_detection_steps_and_layers(stub_detector, dual_scan: Scan) -> None:
     (amap, map_kw, _), (boxes, box_kw, kind) = anomaly_layers(detection, ref)
     assert amap.shape == dual_scan.shape and map_kw["scale"] == dual_scan.metadata.pitch_mm
     assert kind == "shapes" and len(boxes) == 1 and box_kw["features"]["score"] == [0.9]
+
+
+def test_undo_puts_back_the_marks_before_each_change(exercise_dir) -> None:
+    from scanlab.evaluate import read_marks
+
+    session = ExerciseSession(FileExercise.from_path(exercise_dir))
+    item = session.item.item_id
+    one = [Mark("m1", "rectangle", [(10, 10), (50, 80)], "cash")]
+    two = [*one, Mark("m2", "rectangle", [(60, 10), (90, 80)], "weapon")]
+    session.set_marks(item, one)
+    session.set_marks(item, two)
+    session.set_marks(item, two)  # no change: not a step to undo
+    assert [m.mark_id for m in session.undo_marks(item)] == ["m1"]
+    assert [m.mark_id for m in read_marks(session.folder / "marks" / f"{item}.json")] == ["m1"]
+    assert session.undo_marks(item) == [] and session.marks(item) == []
+    assert session.undo_marks(item) is None
+    session.submit()
+    with pytest.raises(SpecError, match="submitted"):
+        session.undo_marks(item)

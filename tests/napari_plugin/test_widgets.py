@@ -205,7 +205,7 @@ def test_exercise_mark_submit_and_score(make_napari_viewer, qtbot, exercise_dir,
 
     marks = widget.marks_layer
     assert marks is not None and len(marks.data) == 0
-    _press(marks, f"Alt-{THREAT_CLASSES.index(found_class) + 1}")  # class picker shortcut
+    _press(viewer, f"Alt-{THREAT_CLASSES.index(found_class) + 1}")  # class picker shortcut
     assert widget._class.value == found_class
     marks.add_rectangles(corners)
     widget.set_class("cash")

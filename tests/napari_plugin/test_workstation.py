@@ -17,10 +17,11 @@ pytestmark = pytest.mark.napari
 FIRST, SECOND = "sample-00000", "sample-00003"
 
 
-def _press(keymap_owner, key: str) -> None:
-    from napari.utils.key_bindings import KeyBinding
-
-    keymap_owner.keymap[KeyBinding.from_str(key)](keymap_owner)
+def _press(viewer, key: str) -> None:
+    """A key pressed on the canvas: napari asks the selected layer, then the viewer."""
+    handler = viewer.window._qt_viewer._key_map_handler
+    handler.press_key(key)
+    handler.release_key(key)
 
 
 @pytest.fixture
@@ -130,3 +131,36 @@ def test_polygon_with_too_few_vertices_is_not_a_mark(gui) -> None:
     _draw_polygon(marks, [(60.0, 10.0), (60.0, 40.0), (90.0, 20.0)])
     assert len(marks.data) == 2
     assert [m.shape for m in widget.session.marks()] == ["rectangle", "polygon"]
+
+
+def test_class_keys_work_whatever_layer_is_selected_and_ctrl_z_undoes(gui) -> None:
+    from scanlab.synth import THREAT_CLASSES
+
+    viewer, widget = gui
+    marks = widget.marks_layer
+    viewer.layers.selection.active = viewer.layers[f"{FIRST} [high]"]
+    _press(viewer, f"Alt-{THREAT_CLASSES.index('weapon') + 1}")
+    assert widget._class.value == "weapon"
+    viewer.layers.selection.active = marks
+    _press(viewer, f"Alt-{THREAT_CLASSES.index('cash') + 1}")
+    assert widget._class.value == "cash"
+
+    marks.add_rectangles(np.array([[10.0, 10.0], [50.0, 80.0]]))
+    marks.add_rectangles(np.array([[60.0, 10.0], [90.0, 80.0]]))
+    marks.selected_data = {0}
+    widget.set_class("narcotics")
+    marks.selected_data = set()
+    session = widget.session
+    assert [m.threat_class for m in session.marks()] == ["narcotics", "cash"]
+    _press(viewer, "Control-Z")  # the re-classing
+    assert [m.threat_class for m in session.marks()] == ["cash", "cash"]
+    assert list(marks.features["threat_class"]) == ["cash", "cash"]
+    _press(viewer, "Control-Z")  # the second rectangle
+    assert len(marks.data) == 1 and [m.mark_id for m in session.marks()] == ["m1"]
+    np.testing.assert_allclose(marks.data[0][[0, 2]], [[10.0, 10.0], [50.0, 80.0]])
+    _press(viewer, "Control-Z")
+    assert len(marks.data) == 0 and session.marks() == []
+    _press(viewer, "Control-Z")  # nothing left to undo
+    assert len(marks.data) == 0
+    marks.add_rectangles(np.array([[10.0, 10.0], [50.0, 80.0]]))  # drawing goes on after undo
+    assert [m.mark_id for m in session.marks()] == ["m1"] and widget._saved.value.startswith("1")

@@ -52,6 +52,7 @@ SHORTCUTS: dict[str, str] = {
     "PageDown": "next item",
     "PageUp": "previous item",
     "Control-Enter": "submit",
+    "Control-Z": "undo the last change to the marks",
 }
 
 #: The answers to "is the declaration consistent with the image?" and what they record.
@@ -313,12 +314,9 @@ class ExerciseWidget(Container):
         return self._marks
 
     def _add_marks_layer(self, ref: ScanRef, item_id: str) -> Shapes:
-        import pandas as pd
-
         assert self.session is not None
         data, kinds, columns = shapes_from_marks(self.session.marks(item_id))
-        # Explicit object columns: an empty table would otherwise be float.
-        features = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in columns.items()})
+        features = _frame(columns)
         current = self._class.value
         layer = self._viewer.add_shapes(
             data or None,
@@ -342,11 +340,29 @@ class ExerciseWidget(Container):
         layer.current_edge_color = CLASS_COLOURS[current]
         layer.current_face_color = "transparent"
         layer.events.data.connect(self._on_marks_changed)
-        for i, name in enumerate(THREAT_CLASSES):
-            layer.bind_key(f"Alt-{i + 1}", _class_setter(self, name), overwrite=True)
         if self.session.submitted is not None:
             _freeze(layer)
         return layer
+
+    def undo(self, *_: Any) -> None:
+        """Take back the last change to the shown scan's marks (Ctrl+Z)."""
+        session, layer, item_id = self.session, self._marks, self._shown
+        if session is None or layer is None or item_id is None or session.submitted is not None:
+            return
+        marks = session.undo_marks(item_id)
+        if marks is None:
+            return
+        data, kinds, columns = shapes_from_marks(marks)
+        with self._guard():
+            layer.selected_data = set()
+            layer.data = []
+            if data:
+                layer.add(data, shape_type=kinds)
+            layer.features = _frame(columns)
+            layer.feature_defaults = _defaults(self._class.value)
+            layer.edge_color = [CLASS_COLOURS[c] for c in columns["threat_class"]]
+            layer.refresh_text()
+        self._saved.value = _saved_text(len(marks))
 
     def set_class(self, name: str) -> None:
         """The class of the next marks, and of the selected ones."""
@@ -514,10 +530,13 @@ class ExerciseWidget(Container):
 
     def _bind_viewer_keys(self) -> None:
         viewer = self._viewer
+        # On the viewer, not the marks layer: they work whichever layer is selected.
         actions = {
             "PageDown": self.next_item,
             "PageUp": self.previous_item,
             "Control-Enter": self.submit,
+            "Control-Z": self.undo,
+            **{f"Alt-{i + 1}": _class_setter(self, name) for i, name in enumerate(THREAT_CLASSES)},
         }
         for key, action in actions.items():
             viewer.bind_key(key, _call(action), overwrite=True)
@@ -584,10 +603,17 @@ def _call(action: Any) -> Any:
 
 
 def _class_setter(widget: ExerciseWidget, name: str) -> Any:
-    def set_class(_layer: Any) -> None:
+    def set_class() -> None:
         widget.set_class(name)
 
     return set_class
+
+
+def _frame(columns: dict[str, list]) -> Any:
+    """A features table with explicit object columns (an empty table would be float)."""
+    import pandas as pd
+
+    return pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in columns.items()})
 
 
 def _plain(features: Any) -> dict[str, list]:
