@@ -879,13 +879,18 @@ def gui(
         typer.Argument(help="A scan, an exam package (.zip) or an exercise folder to open."),
     ] = None,
     pitch: PitchOption = None,
+    fingerprint: Annotated[
+        str | None,
+        typer.Option(help="The exam's fingerprint (scanlab exam build prints it): pins it."),
+    ] = None,
 ) -> None:
     """Open napari with scanlab's widgets docked (Enhance, Inspect, Detector assist, Exercise)."""
     from scanlab.napari_plugin._launch import launch
 
     pitch_mm = _pitch_mm(pitch)
     try:
-        launch(path, **({"scan_pitch_mm": pitch_mm} if pitch_mm is not None else {}))
+        pitch_option = {"scan_pitch_mm": pitch_mm} if pitch_mm is not None else {}
+        launch(path, fingerprint=fingerprint, **pitch_option)
     except ScanlabError as exc:
         raise _fail(exc) from None
 

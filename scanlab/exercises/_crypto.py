@@ -30,6 +30,7 @@ __all__ = [
     "ExamSecrets",
     "b64",
     "canonical_json",
+    "check_token",
     "fingerprint",
     "load_signed_json",
     "normalise_token",
@@ -51,6 +52,10 @@ MIN_PASSPHRASE_CHARS = 12
 #: writes at most 6 levels. Deeper documents are refused before anything else looks at them.
 MAX_JSON_DEPTH = 32
 _TOKEN_BYTES = 15  # 120 bits: 24 base32 characters
+#: The last characters of a token are a check code over the exam, the trainee id and the rest
+#: of the token (no secret in it): the trainee's tool catches a mistyped token, or one given
+#: to another trainee, before the exam starts. 20 keyed characters (100 bits) remain.
+_TOKEN_CHECK_CHARS = 4
 
 
 def b64(data: bytes) -> str:
@@ -213,7 +218,8 @@ class ExamSecrets:
     def token(self, exam_id: str, trainee_id: str) -> str:
         """The trainee's submission token for one exam: 24 base32 letters in groups of 6."""
         raw = hmac.new(self.token_key, f"{exam_id}\0{trainee_id}".encode(), hashlib.sha256).digest()
-        text = base64.b32encode(raw[:_TOKEN_BYTES]).decode("ascii")
+        body = base64.b32encode(raw[:_TOKEN_BYTES]).decode("ascii")[:-_TOKEN_CHECK_CHARS]
+        text = body + _token_check(exam_id, trainee_id, body)
         return "-".join(text[i : i + 6] for i in range(0, len(text), 6))
 
     def scan_code(self, exam_id: str) -> str:
@@ -247,6 +253,31 @@ def unseal(code: str, blob: bytes, *, context: bytes, what: str) -> bytes:
         ) from None
     except SpecError as exc:
         raise PassphraseError(f"{what}: {exc}") from None
+
+
+def _token_check(exam_id: str, trainee_id: str, body: str) -> str:
+    digest = hashlib.sha256(f"scanlab-token-check\0{exam_id}\0{trainee_id}\0{body}".encode())
+    return base64.b32encode(digest.digest()[:5]).decode("ascii")[:_TOKEN_CHECK_CHARS]
+
+
+def check_token(exam_id: str, trainee_id: str, token: str) -> None:
+    """Refuse a token that is not ``trainee_id``'s for this exam (mistyped, or issued to
+    someone else), from its check code: no secret is needed, so the trainee's tool can ask
+    before the exam starts. Passing proves nothing about forgery; grading checks that.
+
+    Raises
+    ------
+    SpecError
+        Naming the trainee and what is wrong.
+    """
+    text = normalise_token(token).decode("ascii")
+    body, check = text[:-_TOKEN_CHECK_CHARS], text[-_TOKEN_CHECK_CHARS:]
+    if not hmac.compare_digest(_token_check(exam_id, trainee_id, body), check):
+        raise SpecError(
+            f"this token is not the one issued to trainee {trainee_id!r} for this exam: check "
+            "the trainee id and the token as the instructor gave them (a character mistyped, "
+            "or another trainee's token)"
+        )
 
 
 def open_secrets(passphrase: str, crypto: dict[str, Any], *, what: str) -> ExamSecrets:

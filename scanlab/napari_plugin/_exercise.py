@@ -141,6 +141,11 @@ class FileExercise:
 class ExamExercise:
     """An exam package of :mod:`scanlab.exercises`: keys encrypted inside.
 
+    Who answers is settled before any scan is shown: the trainee id with the submission
+    token the instructor issued for it (checked against the token's check code, so a typo or
+    another trainee's token is refused here, not at grading), or the passphrase of a
+    practice package (checked now, not at submit).
+
     Parameters
     ----------
     package : ExamPackage
@@ -151,19 +156,44 @@ class ExamExercise:
     passphrase : str, optional
         Given for practice packages only: it decrypts the keys at submit so that the trainee
         sees the results (and derives the token when none is given).
+
+    Raises
+    ------
+    SpecError
+        No trainee id, neither token nor passphrase, or a token that is not the trainee's.
+    PassphraseError
+        The passphrase does not open this package.
     """
 
     def __init__(
         self,
         package: ExamPackage,
         *,
-        trainee_id: str = "trainee",
+        trainee_id: str,
         token: str | None = None,
         passphrase: str | None = None,
     ) -> None:
+        from scanlab.exercises._crypto import check_token, open_secrets
+
+        trainee_id = trainee_id.strip() if isinstance(trainee_id, str) else trainee_id
+        if not trainee_id or not isinstance(trainee_id, str) or not trainee_id.isprintable():
+            raise SpecError(f"{package.path}: type your trainee id before the exam starts")
+        if passphrase is not None:
+            secrets = open_secrets(passphrase, package._manifest["crypto"], what=str(package.path))
+            if not token:
+                token = secrets.token(package.exam_id, trainee_id)
+        if not token:
+            raise SpecError(
+                f"{package.path}: this exam needs the submission token your instructor issued "
+                f"to {trainee_id!r}"
+            )
+        try:
+            check_token(package.exam_id, trainee_id, token)
+        except SpecError as exc:
+            raise SpecError(f"{package.path}: {exc}") from None
         self.package = package
         self.trainee_id = trainee_id
-        self.token = token
+        self.token: str = token
         self.passphrase = passphrase
         self.title = package.name or Path(package.path).stem
         self.exercise_id = f"exam-{package.exam_id}-{trainee_id}"
@@ -186,15 +216,10 @@ class ExamExercise:
             )
         return dict(self.package.keys(self.passphrase).answer_keys)
 
-    def hand_in(self, session: ExerciseSession, path: Path) -> Path | None:
-        """Write the signed submission (None when there is neither token nor passphrase)."""
+    def hand_in(self, session: ExerciseSession, path: Path) -> Path:
+        """Write the submission signed with the trainee's token."""
         from scanlab.exercises import Submission
 
-        token = self.token
-        if token is None and self.passphrase is not None:
-            token = self.package.keys(self.passphrase).token(self.trainee_id)
-        if token is None:
-            return None
         sub = Submission.start(self.package, self.trainee_id)
         for item in self.items:
             sub.record(
@@ -203,20 +228,30 @@ class ExamExercise:
                 declaration_consistent=session.declaration_answer(item.item_id),
                 time_spent_s=session.time_spent_s(item.item_id),
             )
-        return sub.submit(path, token=token)
+        return sub.submit(path, token=self.token)
 
 
-def open_exercise(path: str | Path, **exam_options: Any) -> ExerciseSource:
+def open_exercise(
+    path: str | Path, *, fingerprint: str | None = None, **exam_options: Any
+) -> ExerciseSource:
     """An exam package (a signed ``.zip``) or scan + key files, from ``path``.
 
-    ``exam_options`` (``trainee_id``, ``token``, ``passphrase``) go to :class:`ExamExercise`.
+    ``fingerprint``: the package's as the instructor gave it out (``scanlab exam build``
+    prints it); a package signed with another key is refused. ``exam_options``
+    (``trainee_id``, ``token``, ``passphrase``) go to :class:`ExamExercise`.
     """
     path = Path(path)
-    if path.is_file() and path.suffix.lower() == ".zip":
+    if is_package(path):
         from scanlab.exercises import ExamPackage
 
-        return ExamExercise(ExamPackage.open(path), **exam_options)
+        return ExamExercise(ExamPackage.open(path, fingerprint=fingerprint), **exam_options)
     return FileExercise.from_path(path)
+
+
+def is_package(path: str | Path) -> bool:
+    """Whether ``path`` names an exam package file (a ``.zip``)."""
+    path = Path(path)
+    return path.is_file() and path.suffix.lower() == ".zip"
 
 
 def _is_scan(path: Path) -> bool:

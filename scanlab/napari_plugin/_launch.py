@@ -25,14 +25,18 @@ def is_exercise(path: Path) -> bool:
 
 
 def launch(
-    path: Path | None = None, *, scan_pitch_mm: float | tuple[float, float] | None = None
+    path: Path | None = None,
+    *,
+    scan_pitch_mm: float | tuple[float, float] | None = None,
+    fingerprint: str | None = None,
 ) -> None:
     """Open napari with the plugin's widgets docked, then ``path`` (a scan file, an exam
     package or a folder of scans with answer keys), and run until the window closes.
-    ``scan_pitch_mm`` is the pitch the Detector assist reads scans at (``--pitch``)."""
+    ``scan_pitch_mm`` is the pitch the Detector assist reads scans at (``--pitch``);
+    ``fingerprint`` pins an exam package to the instructor's signing key."""
     import napari
 
-    create_viewer(path, scan_pitch_mm=scan_pitch_mm)
+    create_viewer(path, scan_pitch_mm=scan_pitch_mm, fingerprint=fingerprint)
     napari.run()
 
 
@@ -41,8 +45,10 @@ def create_viewer(
     *,
     viewer: napari.Viewer | None = None,
     scan_pitch_mm: float | tuple[float, float] | None = None,
+    fingerprint: str | None = None,
 ) -> tuple[napari.Viewer, dict[str, Any]]:
-    """The viewer (made if not given) with the widgets docked and ``path`` opened.
+    """The viewer (made if not given) with the widgets docked and ``path`` opened (an exam
+    package waits at the sign-in; ``fingerprint`` pins it to the instructor's key).
 
     Returns the viewer and the widgets by name. A file napari cannot open is reported in a
     notification, not raised, as when it is dropped on the window.
@@ -74,7 +80,8 @@ def create_viewer(
         path = Path(path)
         try:
             if is_exercise(path):
-                widgets["Exercise"].open(path)
+                exam_options = {"fingerprint": fingerprint} if fingerprint else {}
+                widgets["Exercise"].open(path, **exam_options)
                 _raise_dock(widgets["Exercise"])
             else:
                 viewer.open(path, plugin="scanlab")

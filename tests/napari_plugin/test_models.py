@@ -300,6 +300,35 @@ def test_exam_package_exercise(tmp_path: Path) -> None:
     assert result.submission is not None and result.submission.is_file()
 
 
+def test_exam_identity_passphrase_and_fingerprint_are_checked_at_open(tmp_path: Path) -> None:
+    from scanlab.errors import PassphraseError, TamperError
+    from scanlab.exercises import ExamPackage, ExamSpec, build_exam
+
+    spec = ExamSpec(name="t", seed=5, count=1, clean_share=0.0, pitch_mm=20.0, max_tries=1)
+    passphrase = "a practice passphrase"
+    package = build_exam(spec, tmp_path / "exam.zip", passphrase)
+    opened = ExamPackage.open(package)
+    token = opened.keys(passphrase).token("ana")
+    # Nobody signed in: no "trainee" stands in.
+    with pytest.raises(SpecError, match="trainee id"):
+        open_exercise(package, trainee_id=" ", token=token)
+    with pytest.raises(SpecError, match="submission token"):
+        open_exercise(package, trainee_id="ana")
+    typo = token[:-1] + ("A" if token[-1] != "A" else "B")
+    with pytest.raises(SpecError, match="not the one issued to trainee 'ana'"):
+        open_exercise(package, trainee_id="ana", token=typo)
+    with pytest.raises(SpecError, match="not the one issued to trainee 'ben'"):
+        open_exercise(package, trainee_id="ben", token=token)
+    with pytest.raises(PassphraseError, match="wrong passphrase"):
+        open_exercise(package, trainee_id="ana", passphrase="not the passphrase")
+    # The fingerprint the instructor gave out pins the package to its signing key.
+    exam = open_exercise(package, trainee_id="ana", token=token, fingerprint=opened.fingerprint)
+    assert exam.trainee_id == "ana"
+    rebuilt = build_exam(spec, tmp_path / "resigned.zip", "another passphrase here")
+    with pytest.raises(TamperError, match="not the instructor's"):
+        open_exercise(rebuilt, trainee_id="ana", token=token, fingerprint=opened.fingerprint)
+
+
 # --- progress and detector ----------------------------------------------------------------
 
 

@@ -76,6 +76,26 @@ def _draw_polygon(layer, vertices) -> None:
     layer._finish_drawing()
 
 
+@pytest.fixture(scope="module")
+def exam(tmp_path_factory):
+    """A two-scan exam package, its passphrase, fingerprint and ana's token."""
+    from scanlab.exercises import ExamPackage, ExamSpec, build_exam
+
+    folder = tmp_path_factory.mktemp("exam")
+    spec = ExamSpec(name="sign-in", seed=5, count=2, clean_share=0.5, pitch_mm=20.0, max_tries=1)
+    passphrase = "the instructor's passphrase"
+    path = build_exam(spec, folder / "exam.zip", passphrase)
+    package = ExamPackage.open(path)
+    keys = package.keys(passphrase)
+    return SimpleNamespace(
+        path=path,
+        passphrase=passphrase,
+        fingerprint=package.fingerprint,
+        token=keys.token("ana"),
+        spec=spec,
+    )
+
+
 def _saved_verdicts(session) -> dict[str, object]:
     doc = json.loads((session.folder / "state.json").read_text())
     return {k: v["declaration_consistent"] for k, v in doc["items"].items()}
@@ -164,3 +184,74 @@ def test_class_keys_work_whatever_layer_is_selected_and_ctrl_z_undoes(gui) -> No
     assert len(marks.data) == 0
     marks.add_rectangles(np.array([[10.0, 10.0], [50.0, 80.0]]))  # drawing goes on after undo
     assert [m.mark_id for m in session.marks()] == ["m1"] and widget._saved.value.startswith("1")
+
+
+def _on(widget) -> bool:
+    """Not hidden (``visible`` also needs the window on screen, which tests do not show)."""
+    return not widget.native.isHidden()
+
+
+def _scan_layers(viewer) -> list[str]:
+    return [layer.name for layer in viewer.layers]
+
+
+def test_exam_asks_who_answers_before_the_first_scan(make_napari_viewer, exam, tmp_path) -> None:
+    from scanlab.exercises import ExamPackage, Submission, grade
+
+    viewer, widgets = create_viewer(exam.path, viewer=make_napari_viewer())
+    widget = widgets["Exercise"]
+    assert widget.session is None and _scan_layers(viewer) == []  # nothing shown, no clock
+    assert _on(widget._sign_in) and widget._trainee.value == ""
+
+    def refused(match: str) -> None:
+        assert widget.start_exam() is None and widget.session is None
+        assert match in widget._sign_in_note.value and _scan_layers(viewer) == []
+
+    widget._token.value = exam.token
+    widget._fingerprint.value = exam.fingerprint
+    refused("type your trainee id")
+    widget._trainee.value = "ben"  # ana's token
+    refused("not the one issued to trainee 'ben'")
+    widget._trainee.value = "ana"
+    widget._token.value = exam.token[:-1] + ("A" if exam.token[-1] != "A" else "B")
+    refused("not the one issued to trainee 'ana'")
+    widget._token.value = exam.token
+    widget._fingerprint.value = "0000-0000-0000-0000-0000"
+    refused("not the instructor's")
+    widget._fingerprint.value = exam.fingerprint.lower()
+
+    session = widget.start_exam()
+    assert session is not None and session.source.trainee_id == "ana"
+    assert not _on(widget._sign_in) and f"{session.item.item_id} [your marks]" in viewer.layers
+    widget.submit()  # graded by the instructor: no results here, the submission is signed
+    sub_path = session.folder / "submission.json"
+    sub = Submission.load(sub_path, exam.token, package=ExamPackage.open(exam.path))
+    assert sub.trainee_id == "ana"
+    graded = grade(ExamPackage.open(exam.path), [sub_path], exam.passphrase)
+    assert [t.trainee_id for t in graded.trainees] == ["ana"]
+
+
+def test_pinned_fingerprint_refuses_a_resigned_package(make_napari_viewer, exam, tmp_path):
+    from scanlab.exercises import build_exam
+
+    resigned = build_exam(exam.spec, tmp_path / "resigned.zip", "someone else's passphrase")
+    viewer = make_napari_viewer()
+    _viewer, widgets = create_viewer(resigned, viewer=viewer, fingerprint=exam.fingerprint)
+    assert widgets["Exercise"].session is None and not _on(widgets["Exercise"]._sign_in)
+    _viewer, widgets = create_viewer(exam.path, viewer=viewer, fingerprint=exam.fingerprint)
+    widget = widgets["Exercise"]
+    assert _on(widget._sign_in) and not widget._fingerprint.enabled
+    widget._trainee.value, widget._token.value = "ana", exam.token
+    assert widget.start_exam() is not None
+
+
+def test_wrong_passphrase_is_refused_at_open_not_at_submit(make_napari_viewer, exam) -> None:
+    viewer = make_napari_viewer()
+    _viewer, widgets = create_viewer(viewer=viewer)
+    widget = widgets["Exercise"]
+    widget._open_reporting(exam.path, trainee_id="ana", passphrase="not the passphrase at all")
+    assert widget.session is None and _scan_layers(viewer) == []
+    session = widget.open(exam.path, trainee_id="ana", passphrase=exam.passphrase)
+    result = widget.submit()
+    assert result is not None and result.submission is not None and result.submission.is_file()
+    assert session.submitted is not None

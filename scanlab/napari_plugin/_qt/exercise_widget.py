@@ -24,10 +24,10 @@ from qtpy.QtCore import QTimer
 
 from scanlab.errors import ScanlabError
 from scanlab.napari_plugin._exercise import (
-    ExamExercise,
     ExerciseResult,
     ExerciseSession,
     ExerciseSource,
+    is_package,
     open_exercise,
 )
 from scanlab.napari_plugin._layers import CLASS_COLOURS, META_KEY, ScanRef, placement, scan_layers
@@ -95,10 +95,29 @@ class ExerciseWidget(Container):
 
         self._open = PushButton(text="Open exercise...")
         self._practice = PushButton(text="New practice exam")
-        self._trainee = LineEdit(label="Trainee id", value="trainee")
+        # Sign-in of an exam package: who answers is settled before any scan is shown.
+        self._trainee = LineEdit(label="Trainee id", value="")
         self._token = LineEdit(label="Token", value="")
         self._token.tooltip = "The submission token your instructor gave you for this exam"
-        self._token.visible = False
+        self._fingerprint = LineEdit(label="Exam fingerprint", value="")
+        self._fingerprint.tooltip = (
+            "The exam's fingerprint as your instructor gave it out (scanlab exam build prints "
+            "it): a package signed by anyone else is refused"
+        )
+        self._start = PushButton(text="Start exam")
+        self._sign_in_note = Label(value="")
+        self._sign_in: Container[Any] = Container(
+            widgets=[
+                self._trainee,
+                self._token,
+                self._fingerprint,
+                self._start,
+                self._sign_in_note,
+            ],
+            labels=True,
+            visible=False,
+        )
+        self._pending: tuple[Path, str | None] | None = None
         self._build_progress = ProgressBar(value=0, min=0, max=1, visible=False)
         self._title = Label(value="No exercise open.")
         self._clock = Label(value="")
@@ -122,9 +141,9 @@ class ExerciseWidget(Container):
         self.extend(
             [
                 Container(widgets=[self._open, self._practice], layout="horizontal"),
-                Container(widgets=[self._trainee, self._token], labels=True),
                 self._build_progress,
                 self._title,
+                self._sign_in,
                 self._clock,
                 Container(widgets=[self._prev, self._next], layout="horizontal"),
                 Label(value="<b>Mark what you suspect</b>"),
@@ -141,6 +160,7 @@ class ExerciseWidget(Container):
         )
         self._open.changed.connect(self._choose_file)
         self._practice.changed.connect(self.new_practice_exam)
+        self._start.changed.connect(self.start_exam)
         self._prev.changed.connect(self.previous_item)
         self._next.changed.connect(self.next_item)
         self._class.changed.connect(self._on_class)
@@ -161,13 +181,21 @@ class ExerciseWidget(Container):
 
     # --- opening ------------------------------------------------------------------------------
 
-    def open(self, source: ExerciseSource | str | Path, **exam_options: Any) -> ExerciseSession:
+    def open(
+        self, source: ExerciseSource | str | Path, **exam_options: Any
+    ) -> ExerciseSession | None:
         """Open an exercise (a source, an exam package or a scan/dataset path) and restore any
-        saved work. ``exam_options``: ``trainee_id``, ``token``, ``passphrase``."""
+        saved work. ``exam_options``: ``trainee_id``, ``token``, ``passphrase``,
+        ``fingerprint``.
+
+        An exam package opened without a passphrase or token is not shown yet: the sign-in
+        asks for the trainee id, the token and the exam's fingerprint (unless ``fingerprint``
+        pins it) and :meth:`start_exam` checks them (returns None until then).
+        """
         if isinstance(source, str | Path):
-            exam_options.setdefault("trainee_id", self._trainee.value or "trainee")
-            if self._token.value:
-                exam_options.setdefault("token", self._token.value)
+            if is_package(source) and not {"passphrase", "token"} & set(exam_options):
+                self._ask_identity(Path(source), exam_options.get("fingerprint"))
+                return None
             source = open_exercise(source, **exam_options)
         self.close_exercise()
         self.session = ExerciseSession(source, progress_dir=self._progress_dir)
@@ -184,9 +212,52 @@ class ExerciseWidget(Container):
         self._shown = None
         self._clear_layers()
         self.session = None
+        self._pending = None
+        self._sign_in.visible = False
         self._results.visible = False
         self._title.value = "No exercise open."
         self._update_controls()
+
+    def _ask_identity(self, path: Path, fingerprint: str | None) -> None:
+        from scanlab.exercises import ExamPackage
+
+        package = ExamPackage.open(path, fingerprint=fingerprint)  # signature checked now
+        self.close_exercise()
+        self._pending = (path, fingerprint)
+        self._fingerprint.value = fingerprint or ""
+        self._fingerprint.enabled = fingerprint is None
+        self._sign_in_note.value = ""
+        self._sign_in.visible = True
+        self._title.value = (
+            f"<b>{package.name or path.stem}</b>: {len(package.items)} scans. Sign in with "
+            "your trainee id, the token and the exam fingerprint from your instructor; the "
+            "clock starts when the first scan is shown."
+        )
+        self._update_controls()
+
+    def start_exam(self, *_: Any) -> ExerciseSession | None:
+        """Check the sign-in (trainee id, token, fingerprint) and show the first scan; a
+        problem is said under the sign-in and nothing starts."""
+        if self._pending is None:
+            return None
+        path, pinned = self._pending
+        fingerprint = pinned or self._fingerprint.value.strip()
+        try:
+            if not fingerprint:
+                raise ScanlabError(
+                    "type the exam fingerprint your instructor gave out (scanlab exam build "
+                    "prints it)"
+                )
+            source = open_exercise(
+                path,
+                fingerprint=fingerprint,
+                trainee_id=self._trainee.value,
+                token=self._token.value.strip() or None,
+            )
+        except ScanlabError as exc:
+            self._sign_in_note.value = f"<span style='color:#e74c3c'>{exc}</span>"
+            return None
+        return self.open(source)
 
     def _choose_file(self, *_: Any) -> None:
         from qtpy.QtWidgets import QFileDialog
@@ -239,7 +310,9 @@ class ExerciseWidget(Container):
 
     def _open_practice_exam(self, path: Path) -> None:
         if self._alive():
-            self._open_reporting(path, passphrase=PRACTICE_PASSPHRASE)
+            # Practice: the results are the trainee's own, nobody else grades them.
+            trainee = self._trainee.value.strip() or "practice"
+            self._open_reporting(path, trainee_id=trainee, passphrase=PRACTICE_PASSPHRASE)
 
     def _on_build_progress(self, done: int, total: int) -> None:
         self._build_progress.max = total
@@ -470,8 +543,6 @@ class ExerciseWidget(Container):
             return None
         if session.submitted is None:
             self.sync_marks()
-        if isinstance(session.source, ExamExercise) and self._token.value:
-            session.source.token = self._token.value
         try:
             result = session.submit()
         except ScanlabError as exc:
@@ -573,7 +644,6 @@ class ExerciseWidget(Container):
                 f"<b>{session.source.title}</b> · scan {session.current + 1} of "
                 f"{len(session.items)} ({session.item.item_id})"
             )
-            self._token.visible = isinstance(session.source, ExamExercise)
             self._verdict.enabled = bool(editable and session.item.declaration is not None)
         self._tick()
 
