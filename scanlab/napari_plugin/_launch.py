@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["WIDGETS", "create_viewer", "is_exercise", "launch"]
+__all__ = ["WIDGETS", "create_viewer", "is_exercise", "launch", "prefer_scanlab_reader"]
 
 #: The docked widgets, in tab order: (display name in napari.yaml, module:class).
 WIDGETS: tuple[tuple[str, str], ...] = (
@@ -63,6 +63,7 @@ def create_viewer(
     from scanlab.napari_plugin._assist import load_detector
 
     viewer = viewer or napari.Viewer(title="scanlab")
+    prefer_scanlab_reader(viewer)
     widgets: dict[str, Any] = {}
     options: dict[str, dict[str, Any]] = {}
     if scan_pitch_mm is not None:
@@ -88,6 +89,43 @@ def create_viewer(
         except (ScanlabError, ValueError, OSError) as exc:
             show_error(f"scanlab cannot open {path}: {exc}")
     return viewer, widgets
+
+
+def prefer_scanlab_reader(viewer: napari.Viewer) -> None:
+    """While ``viewer`` is open, File > Open and drag-and-drop read scanlab's formats with
+    scanlab, without offering napari's builtin reader (which loads a TIFF or NumPy scan as a
+    raw stack with no scale, that Enhance and Detector assist cannot use).
+
+    It is napari's reader preference (``settings.plugins.extension2reader``), set for the
+    patterns the user has not chosen a reader for, without saving it, and put back as it
+    was when the window closes.
+    """
+    from napari.settings import get_settings
+
+    from scanlab.napari_plugin._reader import reader_patterns
+
+    settings = get_settings()
+    before = dict(settings.plugins.extension2reader)
+    wanted = {**dict.fromkeys(reader_patterns(), "scanlab"), **before}
+    if wanted == before:
+        return
+    _set_unsaved(settings, wanted)
+
+    def restore(*_: Any) -> None:
+        current = settings.plugins.extension2reader
+        # Choices the user made meanwhile (in the preferences) stay.
+        changed = {k: v for k, v in current.items() if wanted.get(k) != v}
+        _set_unsaved(settings, {**before, **changed})
+
+    viewer.window._qt_window.destroyed.connect(restore)
+
+
+def _set_unsaved(settings: Any, extension2reader: dict[str, str]) -> None:
+    save, settings._save_on_change = settings._save_on_change, False
+    try:
+        settings.plugins.extension2reader = extension2reader
+    finally:
+        settings._save_on_change = save
 
 
 def _raise_dock(widget: Any) -> None:

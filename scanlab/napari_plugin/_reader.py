@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from fnmatch import fnmatch
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ from scanlab.errors import ScanlabError
 from scanlab.io import Scan, detect_format, read_scan
 from scanlab.napari_plugin._layers import LayerData, scan_layers
 
-__all__ = ["get_reader", "read_scans"]
+__all__ = ["get_reader", "read_scans", "reader_patterns"]
 
 #: napari's "read, but no layers" sentinel: returned when every file was damaged (each
 #: already reported in a notification), so that napari neither raises nor asks another plugin.
@@ -22,10 +24,12 @@ ReaderFunction = Callable[[str | Sequence[str]], list[LayerData]]
 
 
 def get_reader(path: str | Sequence[str]) -> ReaderFunction | None:
-    """``read_scans`` when every path is a scan file scanlab recognises, else None.
+    """``read_scans`` when every path is a scan file scanlab recognises or has the name of
+    one (``READER_PATTERNS``), else None.
 
-    Recognition reads the first 512 bytes of each file (the extension is only a tie-break),
-    so a file scanlab cannot read is left to other plugins.
+    Recognition reads the first 512 bytes of each file (the extension is only a tie-break).
+    A file named like a scan that scanlab cannot read is still taken, so that its problem is
+    said as ``scanlab info`` says it, not as napari's "Reader 'scanlab' refused the file".
     """
     paths = [path] if isinstance(path, str | Path) else list(path)
     if not paths:
@@ -34,8 +38,22 @@ def get_reader(path: str | Sequence[str]) -> ReaderFunction | None:
         try:
             detect_format(p)
         except ScanlabError:
-            return None
+            if not any(fnmatch(Path(p).name.lower(), pat) for pat in reader_patterns()):
+                return None
     return read_scans
+
+
+@cache
+def reader_patterns() -> tuple[str, ...]:
+    """The file-name patterns the reader is registered for (from ``napari.yaml``)."""
+    import yaml
+
+    manifest = yaml.safe_load(Path(__file__).with_name("napari.yaml").read_text("utf-8"))
+    return tuple(
+        str(pattern)
+        for reader in manifest["contributions"]["readers"]
+        for pattern in reader["filename_patterns"]
+    )
 
 
 def read_scans(path: str | Sequence[str]) -> list[LayerData]:

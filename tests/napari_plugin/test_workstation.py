@@ -255,3 +255,42 @@ def test_wrong_passphrase_is_refused_at_open_not_at_submit(make_napari_viewer, e
     result = widget.submit()
     assert result is not None and result.submission is not None and result.submission.is_file()
     assert session.submitted is not None
+
+
+def test_open_and_drop_read_scans_with_scanlab(make_napari_viewer, tmp_path, dual_scan, qtbot):
+    from napari.settings import get_settings
+    from typer.testing import CliRunner
+
+    from scanlab.cli import app
+    from scanlab.io import write_scan
+
+    tif = write_scan(dual_scan, tmp_path / "scan.tif")[0]
+    npy = write_scan(dual_scan, tmp_path / "scan.npy")[0]
+    damaged = tmp_path / "damaged.tif"
+    damaged.write_bytes(tif.read_bytes()[:300])
+    errors: list[str] = []
+    import scanlab.napari_plugin._reader as reader
+
+    viewer, _widgets = create_viewer(viewer=make_napari_viewer())
+    original = reader._notify_error
+    reader._notify_error = errors.append
+    try:
+        # What File > Open and a drop call: no plugin named; napari's reader is not offered.
+        for path in (tif, npy, damaged):
+            viewer.window._qt_viewer._qt_open([str(path)], stack=False)
+    finally:
+        reader._notify_error = original
+    scan_id = dual_scan.metadata.scan_id
+    high = [layer for layer in viewer.layers if layer.name.startswith(f"{scan_id} [high]")]
+    assert len(high) == 2 and all(tuple(layer.scale) == (5.0, 5.0) for layer in high)
+    said = CliRunner().invoke(app, ["info", str(damaged)]).output
+    (message,) = errors
+    assert (
+        "refused" not in message
+        and message.split(": ", 1)[1].split()[:6] == (said.split("error: ", 1)[1].split()[:6])
+    )
+
+    before = dict(get_settings().plugins.extension2reader)
+    assert before["*.tif"] == "scanlab"
+    viewer.close()
+    qtbot.waitUntil(lambda: "*.tif" not in get_settings().plugins.extension2reader)
