@@ -39,6 +39,8 @@ __all__ = [
     "FileExercise",
     "ItemResult",
     "default_progress_dir",
+    "exercise_mode",
+    "is_package",
     "open_exercise",
 ]
 
@@ -248,6 +250,13 @@ def open_exercise(
     return FileExercise.from_path(path)
 
 
+def exercise_mode(source: ExerciseSource) -> str:
+    """``"exam"`` when the answers go to an instructor to grade (an exam package opened
+    without its passphrase): no results shown, no detector, no layer controls; otherwise
+    ``"practice"``."""
+    return "exam" if isinstance(source, ExamExercise) and not source.can_grade else "practice"
+
+
 def is_package(path: str | Path) -> bool:
     """Whether ``path`` names an exam package file (a ``.zip``)."""
     path = Path(path)
@@ -375,15 +384,21 @@ class _ItemState:
     marks: list[Mark] = field(default_factory=list)
     declaration_consistent: bool | None = None
     time_spent_s: float = 0.0
+    visited: bool = False
 
 
 class ExerciseSession:
     """A trainee working through an exercise; everything they do is on disk at once.
 
     Marks are written with :func:`scanlab.evaluate.write_marks` (atomic) on every change, the
-    declaration verdicts, times and current item to ``state.json`` (atomic too), in
+    declaration verdicts, times, visits and current item to ``state.json`` (atomic too), in
     ``progress_dir / source.exercise_id``. Opening the same exercise again restores them, so
     a crash loses nothing. The answer keys are not read until :meth:`submit`.
+
+    The clock of a scan runs from :meth:`scan_shown` (the scan is on screen: loading is not
+    counted) until the trainee moves on. A scan whose time limit is spent takes no more
+    answers, and when the whole exercise's time (the sum of the scans' limits) is spent,
+    nothing does: :meth:`submit` is what is left.
 
     Examples
     --------
@@ -405,7 +420,7 @@ class ExerciseSession:
         self.current = 0
         self.submitted: datetime | None = None
         self.result: ExerciseResult | None = None
-        self._opened_at = time.monotonic()
+        self._clock_from: float | None = None  # when the shown scan's clock started; None: stopped
         self._undo: dict[str, list[list[Mark]]] = {}
         self._restore()
 
@@ -416,11 +431,23 @@ class ExerciseSession:
         return self.items[self.current]
 
     def go_to(self, index: int) -> ExerciseItem:
-        """Make item ``index`` (clamped to the exercise) the current one."""
+        """Make item ``index`` (clamped to the exercise) the current one; its clock waits
+        for :meth:`scan_shown`."""
         self._add_elapsed()
+        self._clock_from = None
         self.current = min(max(int(index), 0), len(self.items) - 1)
         self._save_state()
         return self.item
+
+    def scan_shown(self) -> None:
+        """The current scan is on screen: it counts as visited and its clock runs from now."""
+        self._add_elapsed()
+        self._state[self.item.item_id].visited = True
+        self._clock_from = time.monotonic()
+        self._save_state()
+
+    def visited(self, item_id: str | None = None) -> bool:
+        return self._state[item_id or self.item.item_id].visited
 
     def scan(self, item_id: str | None = None) -> Scan:
         """The scan of an item (default: the current one), without revealing metadata."""
@@ -434,7 +461,7 @@ class ExerciseSession:
     def set_marks(self, item_id: str, marks: Iterable[Mark]) -> None:
         """Replace the marks of one item and write them to disk at once (the marks before
         the change can be had back with :meth:`undo_marks`)."""
-        self._check_open()
+        self._check_open(item_id)
         marks = list(marks)
         before = self._state[item_id].marks
         if _outlines(marks) == _outlines(before):
@@ -449,8 +476,8 @@ class ExerciseSession:
     def undo_marks(self, item_id: str | None = None) -> list[Mark] | None:
         """Put back an item's marks as they were before their last change (in this session)
         and return them; None when there is nothing to undo."""
-        self._check_open()
         item_id = item_id or self.item.item_id
+        self._check_open(item_id)
         history = self._undo.get(item_id)
         if not history:
             return None
@@ -473,16 +500,55 @@ class ExerciseSession:
 
     def set_declaration_answer(self, item_id: str, consistent: bool | None) -> None:
         """The trainee's verdict: True "consistent with the image", False "not", None unset."""
-        self._check_open()
+        self._check_open(item_id)
         self._state[item_id].declaration_consistent = consistent
         self._save_state()
 
     def time_spent_s(self, item_id: str | None = None) -> float:
         item_id = item_id or self.item.item_id
         spent = self._state[item_id].time_spent_s
-        if item_id == self.item.item_id and self.submitted is None:
-            spent += time.monotonic() - self._opened_at
+        if item_id == self.item.item_id and self._clock_from is not None and not self.submitted:
+            spent += time.monotonic() - self._clock_from
         return spent
+
+    def time_left_s(self, item_id: str | None = None) -> float | None:
+        """Seconds left on a scan's time limit (None: no limit)."""
+        item_id = item_id or self.item.item_id
+        limit = next(it.time_limit_s for it in self.items if it.item_id == item_id)
+        return None if limit is None else limit - self.time_spent_s(item_id)
+
+    @property
+    def time_limit_s(self) -> float | None:
+        """The whole exercise's time: the sum of its scans' limits (None if one has none)."""
+        limits = [it.time_limit_s for it in self.items]
+        return None if any(v is None for v in limits) else float(sum(limits))  # type: ignore[arg-type]
+
+    def exercise_time_left_s(self) -> float | None:
+        limit = self.time_limit_s
+        if limit is None:
+            return None
+        return limit - sum(self.time_spent_s(it.item_id) for it in self.items)
+
+    def out_of_time(self, item_id: str | None = None) -> bool:
+        """No more answers on this scan: its own time, or the exercise's, is spent."""
+        left = self.time_left_s(item_id)
+        total = self.exercise_time_left_s()
+        return (left is not None and left <= 0) or (total is not None and total <= 0)
+
+    def open_questions(self) -> dict[str, list[str]]:
+        """What a trainee may have forgotten, to list before submitting: item ids not
+        visited, without a mark (a clean scan has none: that is a choice too), and with the
+        declaration question unanswered."""
+        items = self.items
+        return {
+            "not visited": [it.item_id for it in items if not self.visited(it.item_id)],
+            "no marks": [it.item_id for it in items if not self._state[it.item_id].marks],
+            "declaration not answered": [
+                it.item_id
+                for it in items
+                if it.declaration is not None and self.declaration_answer(it.item_id) is None
+            ],
+        }
 
     # --- submitting ---------------------------------------------------------------------------
 
@@ -520,18 +586,20 @@ class ExerciseSession:
     def _marks_path(self, item_id: str) -> Path:
         return self.folder / "marks" / f"{item_id}.json"
 
-    def _check_open(self) -> None:
+    def _check_open(self, item_id: str | None = None) -> None:
         if self.submitted is not None:
             raise SpecError(
                 f"exercise {self.source.title!r} was submitted at "
                 f"{self.submitted.isoformat(timespec='seconds')}; answers cannot change"
             )
+        if item_id is not None and self.out_of_time(item_id):
+            raise SpecError(f"the time for {item_id} is up; its answers cannot change")
 
     def _add_elapsed(self) -> None:
         now = time.monotonic()
-        if self.submitted is None:
-            self._state[self.item.item_id].time_spent_s += now - self._opened_at
-        self._opened_at = now
+        if self._clock_from is not None and self.submitted is None:
+            self._state[self.item.item_id].time_spent_s += now - self._clock_from
+            self._clock_from = now
 
     def _save_state(self) -> None:
         from scanlab.io._common import atomic_open
@@ -546,6 +614,7 @@ class ExerciseSession:
                 item_id: {
                     "declaration_consistent": s.declaration_consistent,
                     "time_spent_s": round(s.time_spent_s, 3),
+                    "visited": s.visited,
                 }
                 for item_id, s in self._state.items()
             },
@@ -579,5 +648,6 @@ class ExerciseSession:
                         answer if isinstance(answer, bool) else None
                     )
                     self._state[item_id].time_spent_s = float(saved.get("time_spent_s", 0.0))
+                    self._state[item_id].visited = saved.get("visited") is True
         except (OSError, ValueError, TypeError, AttributeError) as exc:
             raise SpecError(f"{path}: saved progress is damaged: {exc}") from None

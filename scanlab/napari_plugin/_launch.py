@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["WIDGETS", "create_viewer", "is_exercise", "launch", "prefer_scanlab_reader"]
+__all__ = [
+    "WIDGETS",
+    "apply_mode",
+    "create_viewer",
+    "is_exercise",
+    "launch",
+    "prefer_scanlab_reader",
+]
 
 #: The docked widgets, in tab order: (display name in napari.yaml, module:class).
 WIDGETS: tuple[tuple[str, str], ...] = (
@@ -77,6 +84,7 @@ def create_viewer(
         viewer.window.add_dock_widget(widget, name=name, area="right", tabify=True)
         widgets[name] = widget
     _raise_dock(widgets[WIDGETS[0][0]])
+    widgets["Exercise"].mode_changed.connect(lambda mode: apply_mode(viewer, widgets, mode))
     if path is not None:
         path = Path(path)
         try:
@@ -89,6 +97,23 @@ def create_viewer(
         except (ScanlabError, ValueError, OSError) as exc:
             show_error(f"scanlab cannot open {path}: {exc}")
     return viewer, widgets
+
+
+def apply_mode(viewer: napari.Viewer, widgets: dict[str, Any], mode: str) -> None:
+    """An exam hides (and disables) Detector assist and napari's layer list and controls, so
+    that a trainee sees the scans as the exam gives them; practice shows them again."""
+    exam = mode == "exam"
+    qt_viewer = viewer.window._qt_viewer
+    for dock in (qt_viewer.dockLayerList, qt_viewer.dockLayerControls):
+        dock.setVisible(not exam)
+    assist = widgets.get("Detector assist")
+    if assist is not None:
+        assist.enabled = not exam
+        dock = assist.native.parent()
+        if dock is not None:
+            dock.setVisible(not exam)
+    if exam:
+        _raise_dock(widgets["Exercise"])
 
 
 def prefer_scanlab_reader(viewer: napari.Viewer) -> None:

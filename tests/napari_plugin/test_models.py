@@ -204,6 +204,7 @@ def test_session_saves_every_change_and_restores(
     exercise_dir: Path, progress_dir: Path, found_box
 ) -> None:
     session = ExerciseSession(FileExercise.from_path(exercise_dir))
+    session.scan_shown()
     session.set_marks("sample-00000", [_mark_on(found_box)])
     session.set_declaration_answer("sample-00000", False)
     session.go_to(2)
@@ -376,3 +377,47 @@ def test_undo_puts_back_the_marks_before_each_change(exercise_dir) -> None:
     session.submit()
     with pytest.raises(SpecError, match="submitted"):
         session.undo_marks(item)
+
+
+def test_clock_runs_while_a_scan_is_shown_and_limits_lock_answers(tmp_path, monkeypatch) -> None:
+    import scanlab.napari_plugin._exercise as exercise
+    from scanlab.exercises import ExamSpec, build_exam
+
+    spec = ExamSpec(
+        name="t", seed=5, count=2, clean_share=0.5, pitch_mm=20.0, max_tries=1, time_limit_s=30.0
+    )
+    package = build_exam(spec, tmp_path / "exam.zip", "a practice passphrase")
+    now = [0.0]
+    monkeypatch.setattr(exercise.time, "monotonic", lambda: now[0])
+    session = ExerciseSession(
+        open_exercise(package, trainee_id="ana", passphrase="a practice passphrase")
+    )
+    first, second = (it.item_id for it in session.items)
+    assert session.time_limit_s == 60.0 and not session.visited(first)
+    now[0] = 100.0  # loading the scan: not counted
+    session.scan_shown()
+    assert session.time_spent_s() == 0.0 and session.visited(first)
+    now[0] = 110.0
+    assert session.time_left_s() == 20.0
+    session.set_marks(first, [Mark("m1", "rectangle", [(1, 1), (5, 5)], "cash")])
+    session.go_to(1)
+    now[0] = 200.0
+    session.scan_shown()
+    now[0] = 231.0
+    assert session.out_of_time(second) and not session.out_of_time(first)
+    with pytest.raises(SpecError, match=f"time for {second} is up"):
+        session.set_declaration_answer(second, True)
+    assert session.exercise_time_left_s() == 60.0 - 10.0 - 31.0
+    session.go_to(0)
+    now[0] = 300.0
+    session.scan_shown()
+    now[0] = 320.0  # 30 s on the first scan, 61 s in all
+    assert session.out_of_time(first)
+    with pytest.raises(SpecError, match="is up"):
+        session.set_marks(first, [])
+    assert session.open_questions() == {
+        "not visited": [],
+        "no marks": [second],
+        "declaration not answered": [first, second],
+    }
+    assert session.submit().items[first].match is not None  # submitting is what is left

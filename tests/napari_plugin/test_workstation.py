@@ -294,3 +294,76 @@ def test_open_and_drop_read_scans_with_scanlab(make_napari_viewer, tmp_path, dua
     assert before["*.tif"] == "scanlab"
     viewer.close()
     qtbot.waitUntil(lambda: "*.tif" not in get_settings().plugins.extension2reader)
+
+
+# --- exam discipline ----------------------------------------------------------------------
+
+
+def _answer_question(widget, *, yes: bool, seen: list[str]) -> None:
+    """Answer the confirmation box the widget is about to show (it is modal)."""
+    from qtpy.QtCore import QTimer
+    from qtpy.QtWidgets import QMessageBox
+
+    def click() -> None:
+        box = widget._question
+        if box is None:
+            QTimer.singleShot(20, click)
+            return
+        seen.append(box.text())
+        buttons = QMessageBox.StandardButton
+        box.button(buttons.Yes if yes else buttons.No).click()
+
+    QTimer.singleShot(0, click)
+
+
+def test_exam_mode_confirmation_and_time_limits(make_napari_viewer, exam, monkeypatch) -> None:
+    import scanlab.napari_plugin._exercise as exercise
+
+    now = [1000.0]
+    monkeypatch.setattr(exercise.time, "monotonic", lambda: now[0])
+    viewer, widgets = create_viewer(exam.path, viewer=make_napari_viewer())
+    widget, assist = widgets["Exercise"], widgets["Detector assist"]
+    qt_viewer = viewer.window._qt_viewer
+    widget._trainee.value, widget._token.value = "ana", exam.token
+    widget._fingerprint.value = exam.fingerprint
+    now[0] += 30.0  # the sign-in is not timed
+    session = widget.start_exam()
+    first, second = (it.item_id for it in session.items)
+    limit = session.items[0].time_limit_s
+    assert widget.mode == "exam" and not assist.enabled
+    assert qt_viewer.dockLayerList.isHidden() and qt_viewer.dockLayerControls.isHidden()
+    assert assist.native.parent().isHidden()
+    assert session.time_spent_s() == 0.0
+
+    seen: list[str] = []
+    _answer_question(widget, yes=False, seen=seen)
+    _press(viewer, "Control-Enter")
+    assert session.submitted is None
+    (question,) = seen
+    assert f"Not visited: 1 scan(s): {second}" in question
+    assert f"No marks: 2 scan(s): {first}, {second}" in question
+    assert f"Declaration not answered: 2 scan(s): {first}, {second}" in question
+
+    widget.set_verdict(True)
+    now[0] += limit - 5.0
+    widget._tick()
+    assert "color:#e74c3c" in widget._clock.value  # the warning before the end
+    now[0] += 6.0
+    widget._tick()  # the first scan's time is up: locked, the next one is shown
+    assert session.item.item_id == second and session.out_of_time(first)
+    assert session.time_spent_s(second) == 0.0
+    widget.set_verdict(False)
+    now[0] += limit + 1.0
+    widget._tick()  # no scan has time left: handed in
+    assert session.submitted is not None and (session.folder / "submission.json").is_file()
+    assert session.declaration_answer(first) is True and session.declaration_answer(second) is False
+
+    widget.close_exercise()  # practice gives the tools back
+    assert widget.mode == "" and assist.enabled and not qt_viewer.dockLayerList.isHidden()
+
+
+def test_practice_keeps_detector_and_layer_controls(gui) -> None:
+    viewer, widget = gui
+    qt_viewer = viewer.window._qt_viewer
+    assert widget.mode == "practice"
+    assert not qt_viewer.dockLayerList.isHidden() and not qt_viewer.dockLayerControls.isHidden()

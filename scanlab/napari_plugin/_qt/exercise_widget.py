@@ -27,6 +27,7 @@ from scanlab.napari_plugin._exercise import (
     ExerciseResult,
     ExerciseSession,
     ExerciseSource,
+    exercise_mode,
     is_package,
     open_exercise,
 )
@@ -39,6 +40,8 @@ from scanlab.synth import THREAT_CLASSES
 if TYPE_CHECKING:
     import napari
     from napari.layers import Shapes
+
+    from scanlab.evaluate import Mark
 
 __all__ = ["PRACTICE_PASSPHRASE", "SHORTCUTS", "ExerciseWidget"]
 
@@ -61,6 +64,10 @@ _VERDICTS: dict[str, bool | None] = {
     "consistent": True,
     "not consistent": False,
 }
+#: A warning (red clock, notification) this many seconds before a scan's time, or the
+#: whole exercise's, runs out.
+_WARN_SCAN_S = 10.0
+_WARN_ALL_S = 60.0
 #: The layers that show a scored scan, one per outcome so that each can be toggled.
 _RESULT_LAYERS = {"hit": "found", "miss": "missed", "false_alarm": "false alarms"}
 
@@ -77,6 +84,8 @@ class ExerciseWidget(Container):
 
     item_shown = Signal(str)
     submitted = Signal(object)
+    #: ``"exam"``, ``"practice"`` or ``""`` (nothing open): what the workstation may offer.
+    mode_changed = Signal(str)
 
     def __init__(
         self, viewer: napari.viewer.Viewer, *, progress_dir: str | Path | None = None
@@ -118,6 +127,9 @@ class ExerciseWidget(Container):
             visible=False,
         )
         self._pending: tuple[Path, str | None] | None = None
+        self._question: Any = None  # the open confirmation box
+        self.mode = ""
+        self._warned: set[str] = set()  # time warnings given on the shown scan
         self._build_progress = ProgressBar(value=0, min=0, max=1, visible=False)
         self._title = Label(value="No exercise open.")
         self._clock = Label(value="")
@@ -167,7 +179,7 @@ class ExerciseWidget(Container):
         self._rect.changed.connect(lambda: self._draw("add_rectangle"))
         self._poly.changed.connect(lambda: self._draw("add_polygon"))
         self._verdict.changed.connect(self._on_verdict)
-        self._submit.changed.connect(self.submit)
+        self._submit.changed.connect(self.request_submit)
         self._bind_viewer_keys()
         self.native.setToolTip(
             "Shortcuts:\n" + "\n".join(f"{k}: {v}" for k, v in SHORTCUTS.items())
@@ -199,6 +211,8 @@ class ExerciseWidget(Container):
             source = open_exercise(source, **exam_options)
         self.close_exercise()
         self.session = ExerciseSession(source, progress_dir=self._progress_dir)
+        self.mode = exercise_mode(source)
+        self.mode_changed.emit(self.mode)
         if self.session.submitted is not None:  # handed in before: show the results again
             try:
                 self.session.submit()
@@ -214,6 +228,9 @@ class ExerciseWidget(Container):
         self.session = None
         self._pending = None
         self._sign_in.visible = False
+        if self.mode:
+            self.mode = ""
+            self.mode_changed.emit("")
         self._results.visible = False
         self._title.value = "No exercise open."
         self._update_controls()
@@ -359,6 +376,9 @@ class ExerciseWidget(Container):
         self._viewer.reset_view()
         self._viewer.layers.selection.active = self._marks
         self._shown = item.item_id
+        if session.submitted is None:
+            session.scan_shown()  # its clock runs from now: loading was not counted
+        self._warned = set()
         self._update_controls()
         self.item_shown.emit(item.item_id)
 
@@ -413,7 +433,7 @@ class ExerciseWidget(Container):
         layer.current_edge_color = CLASS_COLOURS[current]
         layer.current_face_color = "transparent"
         layer.events.data.connect(self._on_marks_changed)
-        if self.session.submitted is not None:
+        if self.session.submitted is not None or self.session.out_of_time(item_id):
             _freeze(layer)
         return layer
 
@@ -423,7 +443,13 @@ class ExerciseWidget(Container):
         if session is None or layer is None or item_id is None or session.submitted is not None:
             return
         marks = session.undo_marks(item_id)
-        if marks is None:
+        if marks is not None:
+            self._load_marks(marks)
+
+    def _load_marks(self, marks: list[Mark]) -> None:
+        """Show ``marks`` in the marks layer, in place of what it holds."""
+        layer = self._marks
+        if layer is None:
             return
         data, kinds, columns = shapes_from_marks(marks)
         with self._guard():
@@ -476,6 +502,10 @@ class ExerciseWidget(Container):
         """Give new shapes an id, turn the layer into marks and save them (atomically)."""
         session, layer, item_id = self.session, self._marks, self._shown
         if session is None or layer is None or item_id is None or session.submitted is not None:
+            return
+        if session.out_of_time(item_id):  # drawn in the last second: the saved marks stand
+            self._load_marks(session.marks(item_id))
+            _freeze(layer)
             return
         features = _plain(layer.features)
         # napari drops a polygon finished with too few vertices from the shapes but not its
@@ -531,13 +561,41 @@ class ExerciseWidget(Container):
         if self._syncing or session is None or item_id is None or session.submitted is not None:
             return
         value = _VERDICTS[self._verdict.value]
+        if session.out_of_time(item_id):
+            self._set_verdict(session.declaration_answer(item_id))
+            return
         if value is not session.declaration_answer(item_id):
             session.set_declaration_answer(item_id, value)
 
     # --- submitting ---------------------------------------------------------------------------
 
+    def request_submit(self, *_: Any) -> ExerciseResult | None:
+        """Submit (the button, Ctrl+Enter) after the trainee confirms, shown what may have
+        been forgotten: scans not visited, without marks, declarations not answered."""
+        session = self.session
+        if session is None or session.submitted is not None:
+            return None
+        self.sync_marks()
+        if not self._confirm("Submit your answers?", _submit_question(session.open_questions())):
+            return None
+        return self.submit()
+
+    def _confirm(self, title: str, text: str) -> bool:
+        from qtpy.QtWidgets import QMessageBox
+
+        box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=self.native)
+        box.setStandardButtons(
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No  # type: ignore[arg-type]
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        self._question = box  # for tests, to answer it
+        try:
+            return box.exec() == QMessageBox.StandardButton.Yes
+        finally:
+            self._question = None
+
     def submit(self, *_: Any) -> ExerciseResult | None:
-        """Hand in, read the keys, show hits, misses and false alarms and the scores."""
+        """Hand in at once, read the keys, show hits, misses and false alarms and the scores."""
         session = self.session
         if session is None:
             return None
@@ -605,7 +663,7 @@ class ExerciseWidget(Container):
         actions = {
             "PageDown": self.next_item,
             "PageUp": self.previous_item,
-            "Control-Enter": self.submit,
+            "Control-Enter": self.request_submit,
             "Control-Z": self.undo,
             **{f"Alt-{i + 1}": _class_setter(self, name) for i, name in enumerate(THREAT_CLASSES)},
         }
@@ -619,22 +677,63 @@ class ExerciseWidget(Container):
         self.native.destroyed.connect(unbind)
 
     def _tick(self) -> None:
+        """The clock line, a warning before time runs out, and the limits enforced: a scan
+        whose time is up locks and the next one with time left is shown; when the
+        exercise's time is up it is submitted."""
         session = self.session
         if session is None:
             self._clock.value = ""
             return
+        running = session.submitted is None and self._shown is not None
+        if running and self._question is None and session.out_of_time():
+            self._time_up(session)
+            return
         spent = session.time_spent_s()
         limit = session.item.time_limit_s
         state = "Submitted" if session.submitted else "In progress"
-        text = f"{state} · time on this scan {int(spent) // 60:02d}:{int(spent) % 60:02d}"
+        text = f"{state} · this scan {_mmss(spent)}"
         if limit:
-            text += f" of {int(limit) // 60:02d}:{int(limit) % 60:02d}"
+            text += f" of {_mmss(limit)}"
+        total = session.exercise_time_left_s()
+        if total is not None and session.submitted is None:
+            text += f" · {_mmss(max(total, 0.0))} left in all"
+        left = session.time_left_s()
+        short_all = total is not None and total <= _WARN_ALL_S
+        short_scan = left is not None and left <= _WARN_SCAN_S
+        if session.submitted is None and (short_all or short_scan):
+            text = f"<span style='color:#e74c3c'><b>{text}</b></span>"
+            what = "all" if short_all else "scan"
+            if what not in self._warned:
+                self._warned.add(what)
+                from napari.utils.notifications import show_warning
+
+                seconds = int((total if short_all else left) or 0.0)
+                show_warning(
+                    f"{seconds} s left for the whole exercise"
+                    if short_all
+                    else f"{seconds} s left on this scan"
+                )
         self._clock.value = text
+
+    def _time_up(self, session: ExerciseSession) -> None:
+        total = session.exercise_time_left_s()
+        later = [
+            i
+            for i in range(len(session.items))
+            if i != session.current and not session.out_of_time(session.items[i].item_id)
+        ]
+        if (total is not None and total <= 0) or not later:
+            self.submit()
+            return
+        after = [i for i in later if i > session.current]
+        self.go_to((after or later)[0])
 
     def _update_controls(self) -> None:
         session = self.session
         open_ = session is not None
-        editable = open_ and session.submitted is None  # type: ignore[union-attr]
+        editable = (
+            open_ and session.submitted is None and not session.out_of_time()  # type: ignore[union-attr]
+        )
         for w in (self._class, self._rect, self._poly, self._verdict, self._submit):
             w.enabled = bool(editable)
         self._prev.enabled = bool(open_ and session.current > 0)  # type: ignore[union-attr]
@@ -646,6 +745,21 @@ class ExerciseWidget(Container):
             )
             self._verdict.enabled = bool(editable and session.item.declaration is not None)
         self._tick()
+
+
+def _mmss(seconds: float) -> str:
+    return f"{int(seconds) // 60:02d}:{int(seconds) % 60:02d}"
+
+
+def _submit_question(open_questions: dict[str, list[str]]) -> str:
+    """What the confirmation lists: each kind of loose end with its scans."""
+    lines = [
+        f"{what.capitalize()}: {len(ids)} scan(s): {', '.join(ids)}"
+        for what, ids in open_questions.items()
+        if ids
+    ]
+    head = "After submitting, nothing can change."
+    return "\n\n".join([head, *lines] if lines else [head, "Every scan was seen and answered."])
 
 
 def _saved_text(n_marks: int, n_skipped: int = 0) -> str:
