@@ -45,7 +45,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP) $(SYSTEM_STAMP)
-	xvfb-run -a -s "-screen 0 1920x1080x24" $(BIN)/python -m pytest --doctest-modules scanlab tests
+	QT_API=pyqt6 xvfb-run -a -s "-screen 0 1920x1080x24" $(BIN)/python -m pytest --doctest-modules scanlab tests
 
 test: lint typecheck pytest
 

@@ -14,6 +14,7 @@ __all__ = [
     "create_viewer",
     "is_exercise",
     "launch",
+    "prefer_qt6",
     "prefer_scanlab_reader",
 ]
 
@@ -41,10 +42,32 @@ def launch(
     package or a folder of scans with answer keys), and run until the window closes.
     ``scan_pitch_mm`` is the pitch the Detector assist reads scans at (``--pitch``);
     ``fingerprint`` pins an exam package to the instructor's signing key."""
+    prefer_qt6()
     import napari
 
     create_viewer(path, scan_pitch_mm=scan_pitch_mm, fingerprint=fingerprint)
     napari.run()
+
+
+#: Qt bindings napari supports for the future, in the order tried (its PyQt5 support is
+#: deprecated and shows trainees a notice on every start).
+QT6_BINDINGS = ("pyqt6", "pyside6")
+
+
+def prefer_qt6() -> str | None:
+    """Choose a Qt 6 binding for qtpy (``QT_API``) when one is installed and nobody chose;
+    call before napari or qtpy is imported. Returns the binding chosen (or already set)."""
+    import importlib.util
+    import os
+
+    if os.environ.get("QT_API"):
+        return os.environ["QT_API"]
+    modules = {"pyqt6": "PyQt6", "pyside6": "PySide6"}
+    for api in QT6_BINDINGS:
+        if importlib.util.find_spec(modules[api]) is not None:
+            os.environ["QT_API"] = api
+            return api
+    return None
 
 
 def create_viewer(

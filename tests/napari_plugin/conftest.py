@@ -13,16 +13,6 @@ import pytest
 from scanlab.napari_plugin._samples import sample_dataset_dir
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in item.path.parents:
-            # napari on PyQt5 warns once per process that it prefers Qt6 and that PyQt5
-            # support is deprecated; neither is about scanlab.
-            item.add_marker(pytest.mark.filterwarnings("ignore:System theme detection"))
-            item.add_marker(pytest.mark.filterwarnings("ignore:napari support for the PyQt5"))
-
-
 @pytest.fixture(autouse=True)
 def progress_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Work in progress goes to a fresh folder, never to the user's."""
