@@ -33,11 +33,13 @@ from scanlab.evaluate._metrics import (
 from scanlab.evaluate._sdt import (
     RATE_CORRECTIONS,
     RELIABLE_N_TRIALS,
+    RatingRoc,
     a_prime,
     d_prime,
     d_prime_ci,
     rate_ci,
     rates_with_correction,
+    rating_roc,
     reliability_note,
 )
 
@@ -55,6 +57,7 @@ __all__ = [
     "MatchResult",
     "McNemarResult",
     "PixelHistogram",
+    "RatingRoc",
     "a_prime",
     "aupro",
     "auroc",
@@ -75,6 +78,7 @@ __all__ = [
     "pixel_auroc",
     "rate_ci",
     "rates_with_correction",
+    "rating_roc",
     "read_marks",
     "reliability_note",
     "roc_curve",

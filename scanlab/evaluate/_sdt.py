@@ -7,6 +7,8 @@ are clean. Hit rate = hits / signal trials; false-alarm rate = false alarms / no
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from statistics import NormalDist
 
 from scanlab.errors import SpecError
@@ -15,11 +17,13 @@ from scanlab.evaluate._interval import ConfidenceInterval
 __all__ = [
     "RATE_CORRECTIONS",
     "RELIABLE_N_TRIALS",
+    "RatingRoc",
     "a_prime",
     "d_prime",
     "d_prime_ci",
     "rate_ci",
     "rates_with_correction",
+    "rating_roc",
     "reliability_note",
 ]
 
@@ -243,3 +247,77 @@ def _check_count(value: int, name: str) -> int:
     if not ok:
         raise SpecError(f"{name} must be a non-negative integer, got {value!r}")
     return int(value)
+
+
+@dataclass(frozen=True)
+class RatingRoc:
+    """A screener's ROC from confidence ratings: one operating point per rating criterion.
+
+    Attributes
+    ----------
+    criteria : list of int
+        Each point counts a trial as "threat" when its rating is at least this.
+    hit_rates, fa_rates : list of float
+        Raw rates at each criterion, strictest first.
+    area : float
+        Area under the empirical ROC through (0, 0), the points and (1, 1): the probability
+        that a signal trial is rated above a noise trial, ties counting half.
+    d_a : float
+        Sensitivity from the binormal model fitted to the points in z coordinates
+        (z(H) = a + b z(F), least squares on log-linear corrected rates):
+        ``d_a = a * sqrt(2 / (1 + b**2))``, which is d' when the variances are equal
+        (b = 1). NaN with fewer than two usable points.
+    slope : float
+        b of that fit (NaN when d_a is).
+    """
+
+    criteria: list[int]
+    hit_rates: list[float]
+    fa_rates: list[float]
+    area: float
+    d_a: float
+    slope: float
+
+
+def rating_roc(signal: Sequence[int], noise: Sequence[int]) -> RatingRoc:
+    """ROC, its area and d_a from ratings of signal and noise trials (higher: surer threat).
+
+    Ratings are ordinal, e.g. -4 (sure clear) to 4 (sure threat), so that each rating is
+    one criterion a screener could have used: the curve comes from one session, where
+    hits and false alarms alone give a single point.
+
+    Examples
+    --------
+    >>> roc = rating_roc([4, 3, 3, 1], [1, -2, -4, 3])
+    >>> roc.criteria, roc.hit_rates, roc.fa_rates
+    ([4, 3, 1, -2], [0.25, 0.75, 1.0, 1.0], [0.0, 0.25, 0.5, 0.75])
+    >>> round(roc.area, 4)
+    0.8438
+    """
+    sig = [int(r) for r in signal]
+    noi = [int(r) for r in noise]
+    if not sig or not noi:
+        raise SpecError(f"rating_roc needs signal and noise trials, got {len(sig)} and {len(noi)}")
+    criteria = sorted(set(sig) | set(noi), reverse=True)[:-1]  # the lowest says all "threat"
+    hit_rates = [sum(r >= c for r in sig) / len(sig) for c in criteria]
+    fa_rates = [sum(r >= c for r in noi) / len(noi) for c in criteria]
+    wins = sum((s > n) + 0.5 * (s == n) for s in sig for n in noi)
+    area = wins / (len(sig) * len(noi))
+    zs = [
+        (
+            _NORMAL.inv_cdf((h * len(sig) + 0.5) / (len(sig) + 1)),
+            _NORMAL.inv_cdf((f * len(noi) + 0.5) / (len(noi) + 1)),
+        )
+        for h, f in zip(hit_rates, fa_rates, strict=True)
+    ]
+    d_a = slope = math.nan
+    if len(zs) >= 2:
+        zh = [h for h, _ in zs]
+        zf = [f for _, f in zs]
+        mean_h, mean_f = sum(zh) / len(zh), sum(zf) / len(zf)
+        sxx = sum((f - mean_f) ** 2 for f in zf)
+        if sxx > 0:
+            slope = sum((f - mean_f) * (h - mean_h) for h, f in zs) / sxx
+            intercept = mean_h - slope * mean_f
+            d_a = intercept * math.sqrt(2.0 / (1.0 + slope**2))
+    return RatingRoc(criteria, hit_rates, fa_rates, area, d_a, slope)

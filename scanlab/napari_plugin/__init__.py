@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         ExerciseResult,
         ExerciseSession,
         FileExercise,
+        feedback_lines,
         open_exercise,
     )
     from scanlab.napari_plugin._launch import create_viewer, launch
@@ -33,6 +34,7 @@ _EXPORTS = {
     "ExamExercise": "_exercise",
     "FileExercise": "_exercise",
     "open_exercise": "_exercise",
+    "feedback_lines": "_exercise",
     "OUTCOME_COLOURS": "_marking",
     "result_shapes": "_marking",
 }
@@ -44,6 +46,7 @@ __all__ = [
     "ExerciseSession",
     "FileExercise",
     "create_viewer",
+    "feedback_lines",
     "launch",
     "open_exercise",
     "result_shapes",

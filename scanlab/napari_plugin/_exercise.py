@@ -27,9 +27,11 @@ from scanlab.napari_plugin._layers import scrub_scan
 from scanlab.synth import AnswerKey, CargoDeclaration
 
 if TYPE_CHECKING:
+    from scanlab.evaluate import RatingRoc
     from scanlab.exercises import ExamPackage, Scores
 
 __all__ = [
+    "CONFIDENCE_LEVELS",
     "PROGRESS_ENV",
     "ExamExercise",
     "ExerciseItem",
@@ -40,6 +42,8 @@ __all__ = [
     "ItemResult",
     "default_progress_dir",
     "exercise_mode",
+    "feedback_lines",
+    "hit_rule_text",
     "is_package",
     "open_exercise",
 ]
@@ -48,6 +52,8 @@ __all__ = [
 PROGRESS_ENV = "SCANLAB_PROGRESS_DIR"
 _STATE_KEY = "scanlab_exercise_progress"
 _STATE_VERSION = 1
+#: Confidence levels of a clear/suspect decision: 1 (a guess) to 4 (sure).
+CONFIDENCE_LEVELS = 4
 #: How many changes of an item's marks Ctrl+Z can take back.
 _UNDO_STEPS = 50
 
@@ -87,6 +93,8 @@ class ExerciseSource(Protocol):
     def scan(self, item_id: str) -> Scan: ...
 
     def answer_keys(self) -> dict[str, AnswerKey]: ...
+
+    def answer_key(self, item_id: str) -> AnswerKey: ...
 
 
 class FileExercise:
@@ -138,6 +146,9 @@ class FileExercise:
 
     def answer_keys(self) -> dict[str, AnswerKey]:
         return {item_id: AnswerKey.load(key) for item_id, (_, key) in self._pairs.items()}
+
+    def answer_key(self, item_id: str) -> AnswerKey:
+        return AnswerKey.load(self._pairs[item_id][1])
 
 
 class ExamExercise:
@@ -218,6 +229,9 @@ class ExamExercise:
             )
         return dict(self.package.keys(self.passphrase).answer_keys)
 
+    def answer_key(self, item_id: str) -> AnswerKey:
+        return self.answer_keys()[item_id]
+
     def hand_in(self, session: ExerciseSession, path: Path) -> Path:
         """Write the submission signed with the trainee's token."""
         from scanlab.exercises import Submission
@@ -294,6 +308,43 @@ def _sidecar_declaration(scan_path: Path) -> CargoDeclaration | None:
     return None
 
 
+def feedback_lines(result: ItemResult) -> list[str]:
+    """What a trainee is told about one scored scan: their call, each object found or
+    missed with its class, concealment, difficulty factors and overlap, and the hit rule."""
+    lines = [f"This scan: {result.summary()}"]
+    if result.rating is not None:
+        call = "suspect" if result.rating > 0 else "clear"
+        right = "right" if result.decision_correct else "wrong"
+        lines.append(
+            f"Your call: {call}, confidence {abs(result.rating)} of {CONFIDENCE_LEVELS} "
+            f"({right}: the scan is {'clean' if result.key.is_clean else 'not clean'})"
+        )
+    hit = {h.object_id for h in result.match.hits}
+    for obj in result.key.objects:
+        d = obj.difficulty
+        lines.append(
+            f"  {'found' if obj.object_id in hit else 'MISSED'} {obj.threat_class} "
+            f"({obj.concealment.replace('_', ' ')}, {d.level}): overlap IoU "
+            f"{result.match.overlap.get(obj.object_id, 0.0):.2f}; superposition "
+            f"{d.superposition:.1f}, clutter {d.clutter:.2f}, {d.size_px} px, contrast "
+            f"{d.contrast:.1f} sigma"
+        )
+    if result.key.inconsistencies:
+        lines.append("  Declaration problems: " + "; ".join(result.key.inconsistencies))
+    lines.append(f"Hit rule: {result.hit_rule}.")
+    return lines
+
+
+def hit_rule_text(rule: str, min_iou: float) -> str:
+    """How a mark finds an object under :func:`scanlab.evaluate.match_marks`, in words."""
+    if rule == "centroid":
+        return "a mark finds an object when the mark's centre lies on the object"
+    return (
+        f"a mark finds an object when they overlap by IoU >= {min_iou:.2f}, or the mark "
+        "covers half the object, or half the mark lies on it (one mark per object)"
+    )
+
+
 def _outlines(marks: Sequence[Mark]) -> list[tuple[Any, ...]]:
     return [(m.mark_id, m.shape, m.threat_class, tuple(m.vertices)) for m in marks]
 
@@ -310,6 +361,21 @@ class ItemResult:
     match: MatchResult
     declaration_answer: bool | None
     declaration_asked: bool = True
+    rating: int | None = None
+    rule: str = "overlap"
+    min_iou: float = 0.1
+
+    @property
+    def hit_rule(self) -> str:
+        """The rule a mark was scored by, in words."""
+        return hit_rule_text(self.rule, self.min_iou)
+
+    @property
+    def decision_correct(self) -> bool | None:
+        """Whether the clear/suspect decision matched the scan (None: not given)."""
+        if self.rating is None:
+            return None
+        return (self.rating > 0) == (not self.key.is_clean)
 
     @property
     def declaration_correct(self) -> bool | None:
@@ -356,6 +422,19 @@ class ExerciseResult:
             n_scans=len(results),
         )
 
+    def rating_roc(self) -> RatingRoc | None:
+        """The trainee's ROC from their clear/suspect decisions with confidence: signal
+        trials are scans with an object, noise trials clean scans. None unless both kinds
+        were rated."""
+        from scanlab.evaluate import rating_roc
+
+        rated = [r for r in self.items.values() if r.rating is not None]
+        signal = [r.rating for r in rated if not r.key.is_clean]
+        noise = [r.rating for r in rated if r.key.is_clean]
+        if not signal or not noise:
+            return None
+        return rating_roc(signal, noise)  # type: ignore[arg-type]
+
     def summary_lines(self) -> list[str]:
         s = self.scores()
         verdicts = [r.declaration_correct for r in self.items.values()]
@@ -372,6 +451,13 @@ class ExerciseResult:
                 f"d' = {s.d_prime:.2f} (95 % {s.d_prime_low:.2f} to {s.d_prime_high:.2f}), "
                 f"A' = {s.a_prime:.2f}"
             )
+        roc = self.rating_roc()
+        if roc is not None:
+            d_a = "" if math.isnan(roc.d_a) else f", d_a = {roc.d_a:.2f}"
+            lines.append(
+                f"From your confidence ratings: ROC area {roc.area:.2f}{d_a} "
+                f"({len(roc.criteria)} criteria)"
+            )
         lines.append(s.reliability)
         return lines
 
@@ -385,6 +471,8 @@ class _ItemState:
     declaration_consistent: bool | None = None
     time_spent_s: float = 0.0
     visited: bool = False
+    rating: int | None = None  # -4..-1 clear, 1..4 suspect; the size is the confidence
+    checked: bool = False  # practice: the key was shown for this scan, answers are final
 
 
 class ExerciseSession:
@@ -504,11 +592,70 @@ class ExerciseSession:
         self._state[item_id].declaration_consistent = consistent
         self._save_state()
 
+    def set_decision(self, item_id: str, suspect: bool | None, confidence: int = 0) -> None:
+        """The trainee's call on the whole scan before anything is checked: clear or
+        suspect, with a confidence from 1 (a guess) to 4 (sure); None takes it back. Stored
+        as one rating, -4 (sure clear) to 4 (sure suspect), from which the ROC comes."""
+        self._check_open(item_id)
+        if suspect is None:
+            rating = None
+        elif isinstance(confidence, int) and 1 <= confidence <= CONFIDENCE_LEVELS:
+            rating = confidence if suspect else -confidence
+        else:
+            raise SpecError(f"confidence must be 1 to {CONFIDENCE_LEVELS}, got {confidence!r}")
+        self._state[item_id].rating = rating
+        self._save_state()
+
+    def rating(self, item_id: str | None = None) -> int | None:
+        return self._state[item_id or self.item.item_id].rating
+
+    @property
+    def practice(self) -> bool:
+        """Results may be shown to the trainee (not an exam graded by an instructor)."""
+        return exercise_mode(self.source) == "practice"
+
+    def checked(self, item_id: str | None = None) -> bool:
+        return self._state[item_id or self.item.item_id].checked
+
+    def check_item(
+        self, item_id: str | None = None, *, rule: str = "overlap", min_iou: float = 0.1
+    ) -> ItemResult:
+        """Practice: score one scan now (immediate feedback). Its decision must be given
+        first; after the check its answers are final. Only that scan's key is read."""
+        item_id = item_id or self.item.item_id
+        if not self.practice:
+            raise SpecError("in an exam the results come from your instructor, after it")
+        state = self._state[item_id]
+        if not state.checked:
+            self._check_open(item_id)
+            if state.rating is None:
+                raise SpecError(
+                    f"{item_id}: say whether the scan is clear or suspect, and how sure you "
+                    "are, before the marks are checked"
+                )
+            self._add_elapsed()
+            state.checked = True
+            self._save_state()
+        item = next(it for it in self.items if it.item_id == item_id)
+        key = self.source.answer_key(item_id)
+        return ItemResult(
+            item_id,
+            key,
+            match_marks(key, state.marks, rule=rule, min_iou=min_iou),
+            state.declaration_consistent,
+            declaration_asked=item.declaration is not None,
+            rating=state.rating,
+            rule=rule,
+            min_iou=min_iou,
+        )
+
     def time_spent_s(self, item_id: str | None = None) -> float:
         item_id = item_id or self.item.item_id
         spent = self._state[item_id].time_spent_s
-        if item_id == self.item.item_id and self._clock_from is not None and not self.submitted:
-            spent += time.monotonic() - self._clock_from
+        start = self._clock_from
+        running = start is not None and not self.submitted and not self._state[item_id].checked
+        if item_id == self.item.item_id and running and start is not None:
+            spent += time.monotonic() - start
         return spent
 
     def time_left_s(self, item_id: str | None = None) -> float | None:
@@ -531,6 +678,8 @@ class ExerciseSession:
 
     def out_of_time(self, item_id: str | None = None) -> bool:
         """No more answers on this scan: its own time, or the exercise's, is spent."""
+        if self._state[item_id or self.item.item_id].checked:
+            return False  # its clock stopped when it was checked
         left = self.time_left_s(item_id)
         total = self.exercise_time_left_s()
         return (left is not None and left <= 0) or (total is not None and total <= 0)
@@ -577,6 +726,9 @@ class ExerciseSession:
                 match_marks(key, state.marks, rule=rule, min_iou=min_iou),
                 state.declaration_consistent,
                 declaration_asked=item.declaration is not None,
+                rating=state.rating,
+                rule=rule,
+                min_iou=min_iou,
             )
         self.result = ExerciseResult(items, submission)
         return self.result
@@ -592,13 +744,16 @@ class ExerciseSession:
                 f"exercise {self.source.title!r} was submitted at "
                 f"{self.submitted.isoformat(timespec='seconds')}; answers cannot change"
             )
+        if item_id is not None and self._state[item_id].checked:
+            raise SpecError(f"{item_id} was checked; its answers cannot change")
         if item_id is not None and self.out_of_time(item_id):
             raise SpecError(f"the time for {item_id} is up; its answers cannot change")
 
     def _add_elapsed(self) -> None:
         now = time.monotonic()
-        if self._clock_from is not None and self.submitted is None:
-            self._state[self.item.item_id].time_spent_s += now - self._clock_from
+        state = self._state[self.item.item_id]
+        if self._clock_from is not None and self.submitted is None and not state.checked:
+            state.time_spent_s += now - self._clock_from
             self._clock_from = now
 
     def _save_state(self) -> None:
@@ -615,6 +770,8 @@ class ExerciseSession:
                     "declaration_consistent": s.declaration_consistent,
                     "time_spent_s": round(s.time_spent_s, 3),
                     "visited": s.visited,
+                    "rating": s.rating,
+                    "checked": s.checked,
                 }
                 for item_id, s in self._state.items()
             },
@@ -649,5 +806,12 @@ class ExerciseSession:
                     )
                     self._state[item_id].time_spent_s = float(saved.get("time_spent_s", 0.0))
                     self._state[item_id].visited = saved.get("visited") is True
+                    rating = saved.get("rating")
+                    self._state[item_id].rating = (
+                        rating
+                        if isinstance(rating, int) and 1 <= abs(rating) <= CONFIDENCE_LEVELS
+                        else None
+                    )
+                    self._state[item_id].checked = saved.get("checked") is True
         except (OSError, ValueError, TypeError, AttributeError) as exc:
             raise SpecError(f"{path}: saved progress is damaged: {exc}") from None

@@ -31,13 +31,15 @@ __all__ = [
 #: A napari layer-data tuple: (data, layer keyword arguments, layer type).
 LayerData = tuple[Any, dict[str, Any], str]
 
-#: Edge colour of each threat class, wherever a class is drawn (marks, keys, results).
+#: Edge colour of each threat class, wherever a class is drawn (marks, keys, results). No
+#: hue near the outcome colours (green found, amber missed, red false alarm: see
+#: ``_marking.OUTCOME_COLOURS``), so that a weapon mark is not read as a false alarm.
 CLASS_COLOURS: Mapping[str, str] = {
-    "narcotics": "#ff7f0e",
+    "narcotics": "#1f77b4",
     "cigarettes": "#bcbd22",
-    "cash": "#2ca02c",
-    "weapon": "#d62728",
-    "stowaway": "#e377c2",
+    "cash": "#ffd92f",
+    "weapon": "#ff00ff",
+    "stowaway": "#c5b0d5",
     "vehicle": "#17becf",
     "compartment": "#9467bd",
 }

@@ -421,3 +421,47 @@ def test_clock_runs_while_a_scan_is_shown_and_limits_lock_answers(tmp_path, monk
         "declaration not answered": [first, second],
     }
     assert session.submit().items[first].match is not None  # submitting is what is left
+
+
+def test_practice_decision_with_confidence_then_immediate_feedback(exercise_dir, found_box):
+    first, second, clean = "sample-00000", "sample-00003", "sample-00004"
+    session = ExerciseSession(FileExercise.from_path(exercise_dir))
+    assert session.practice
+    session.set_marks(first, [_mark_on(found_box)])
+    with pytest.raises(SpecError, match="clear or suspect"):
+        session.check_item(first)
+    with pytest.raises(SpecError, match="confidence must be 1 to 4"):
+        session.set_decision(first, True, 5)
+    session.set_decision(first, True, 3)
+    feedback = session.check_item(first)
+    assert [h.mark_id for h in feedback.match.hits] == ["m1"] and feedback.rating == 3
+    assert feedback.decision_correct is True and "IoU >= 0.10" in feedback.hit_rule
+    with pytest.raises(SpecError, match="was checked"):
+        session.set_marks(first, [])
+    session.set_decision(second, False, 2)  # a miss, fairly sure
+    session.set_decision(clean, True, 1)  # a false alarm, guessed
+    assert session.check_item(clean).decision_correct is False
+
+    again = ExerciseSession(FileExercise.from_path(exercise_dir))
+    assert again.rating(first) == 3 and again.checked(first) and not again.checked(second)
+    result = again.submit()
+    roc = result.rating_roc()
+    # Signal ratings 3 and -2 against the clean scan's 1: one pair ranked right, one wrong.
+    assert roc is not None and roc.area == 0.5
+    assert any("ROC area 0.50" in line for line in result.summary_lines())
+
+
+def test_class_colours_do_not_clash_with_outcome_colours() -> None:
+    import colorsys
+
+    from scanlab.napari_plugin._layers import CLASS_COLOURS
+    from scanlab.napari_plugin._marking import OUTCOME_COLOURS
+
+    def hue(colour: str) -> float:
+        r, g, b = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+        return colorsys.rgb_to_hsv(r, g, b)[0] * 360.0
+
+    for cls, colour in CLASS_COLOURS.items():
+        for outcome, other in OUTCOME_COLOURS.items():
+            gap = abs(hue(colour) - hue(other)) % 360.0
+            assert min(gap, 360.0 - gap) >= 20.0, (cls, outcome)

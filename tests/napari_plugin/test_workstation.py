@@ -367,3 +367,39 @@ def test_practice_keeps_detector_and_layer_controls(gui) -> None:
     qt_viewer = viewer.window._qt_viewer
     assert widget.mode == "practice"
     assert not qt_viewer.dockLayerList.isHidden() and not qt_viewer.dockLayerControls.isHidden()
+
+
+# --- training value -----------------------------------------------------------------------
+
+
+def test_practice_call_with_confidence_then_feedback_and_zoom_to_the_miss(gui, found_box):
+    from scanlab.napari_plugin._qt._util import camera_of
+    from scanlab.synth import AnswerKey
+
+    viewer, widget = gui
+    corners, _cls = found_box(FIRST, 0)
+    missed = found_box(FIRST, 1)[0]
+    assert _on(widget._practice_box)
+    widget.marks_layer.add_rectangles(corners)
+    assert widget.check_item() is None and "clear or suspect" in widget._results.value
+    widget.set_decision(True, 3)
+    result = widget.check_item()
+    assert result is not None and result.rating == 3
+    text = widget._results.value
+    assert "Your call: suspect, confidence 3 of 4 (right" in text and "Hit rule:" in text
+    assert f"{FIRST} [found]" in viewer.layers and f"{FIRST} [missed]" in viewer.layers
+    # The view is on the missed object.
+    row_mm, col_mm = viewer.layers[f"{FIRST} [high]"].scale
+    centre = (
+        (missed[0][0] + missed[1][0] + 1) / 2 * row_mm,
+        (missed[0][1] + missed[1][1] + 1) / 2 * col_mm,
+    )
+    np.testing.assert_allclose(camera_of(viewer).center[-2:], centre, atol=1.0)
+    assert not widget.marks_layer.editable and not widget._decision.enabled
+    key = AnswerKey.load(widget.session.source._pairs[FIRST][1])
+    assert len(widget._objects.choices) == len(key.objects)
+    # Moving on and back shows the feedback again; the call stays.
+    _press(viewer, "PageDown")
+    assert widget._decision.value == "not decided" and widget._decision.enabled
+    _press(viewer, "PageUp")
+    assert "Your call: suspect" in widget._results.value and f"{FIRST} [found]" in viewer.layers

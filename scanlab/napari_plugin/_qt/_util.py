@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "alive",
+    "camera_of",
     "grid_of",
     "install_readout",
     "scale_bar_of",
@@ -43,6 +44,12 @@ def grid_of(viewer: napari.Viewer) -> Any:
     """The grid model (``viewer.canvas.grid`` since napari 0.9, ``viewer.grid`` before)."""
     canvas: Any = getattr(viewer, "canvas", None)
     return canvas.grid if hasattr(canvas, "grid") else viewer.grid
+
+
+def camera_of(viewer: napari.Viewer) -> Any:
+    """The camera (``viewer.scene.camera`` since napari 0.9, ``viewer.camera`` before)."""
+    scene = getattr(viewer, "scene", None)
+    return scene.camera if scene is not None else viewer.camera
 
 
 def scale_bar_of(viewer: napari.Viewer) -> Any:

@@ -24,17 +24,20 @@ from qtpy.QtCore import QTimer
 
 from scanlab.errors import ScanlabError
 from scanlab.napari_plugin._exercise import (
+    CONFIDENCE_LEVELS,
     ExerciseResult,
     ExerciseSession,
     ExerciseSource,
+    ItemResult,
     exercise_mode,
+    feedback_lines,
     is_package,
     open_exercise,
 )
 from scanlab.napari_plugin._layers import CLASS_COLOURS, META_KEY, ScanRef, placement, scan_layers
 from scanlab.napari_plugin._marking import marks_from_shapes, result_shapes, shapes_from_marks
 from scanlab.napari_plugin._progress import steps_of
-from scanlab.napari_plugin._qt._util import alive, install_readout, scan_ref_of
+from scanlab.napari_plugin._qt._util import alive, camera_of, install_readout, scan_ref_of
 from scanlab.synth import THREAT_CLASSES
 
 if TYPE_CHECKING:
@@ -68,6 +71,8 @@ _VERDICTS: dict[str, bool | None] = {
 #: whole exercise's, runs out.
 _WARN_SCAN_S = 10.0
 _WARN_ALL_S = 60.0
+#: The call on a whole scan (practice) and what it records.
+_DECISIONS: dict[str, bool | None] = {"not decided": None, "clear": False, "suspect": True}
 #: The layers that show a scored scan, one per outcome so that each can be toggled.
 _RESULT_LAYERS = {"hit": "found", "miss": "missed", "false_alarm": "false alarms"}
 
@@ -144,6 +149,29 @@ class ExerciseWidget(Container):
         self._declaration.native.setMinimumHeight(90)
         self._verdict = RadioButtons(choices=list(_VERDICTS))
         self._verdict.value = "not answered"
+        # Practice: the call on the whole scan, with confidence, before the marks are checked.
+        self._decision = RadioButtons(choices=list(_DECISIONS), orientation="horizontal")
+        self._decision.value = "not decided"
+        self._confidence = RadioButtons(
+            label="How sure (1 guess .. 4 sure)",
+            choices=[str(i) for i in range(1, CONFIDENCE_LEVELS + 1)],
+            orientation="horizontal",
+        )
+        self._confidence.value = "2"
+        self._check = PushButton(text="Check this scan")
+        self._objects = ComboBox(label="Object", choices=[], visible=False)
+        self._zoom = PushButton(text="Zoom to it", visible=False)
+        self._feedback_objects: list[tuple[int, int, int, int]] = []
+        self._practice_box: Container[Any] = Container(
+            widgets=[
+                Label(value="<b>Your call on this scan</b>"),
+                self._decision,
+                Container(widgets=[self._confidence], labels=True),
+                self._check,
+                Container(widgets=[self._objects, self._zoom], layout="horizontal"),
+            ],
+            visible=False,
+        )
         self._submit = PushButton(text="Submit (Ctrl+Enter)")
         self._results = TextEdit(value="")
         self._results.native.setReadOnly(True)
@@ -166,6 +194,7 @@ class ExerciseWidget(Container):
                 self._declaration,
                 Label(value="Is the declaration consistent with the image?"),
                 self._verdict,
+                self._practice_box,
                 self._submit,
                 self._results,
             ]
@@ -179,6 +208,10 @@ class ExerciseWidget(Container):
         self._rect.changed.connect(lambda: self._draw("add_rectangle"))
         self._poly.changed.connect(lambda: self._draw("add_polygon"))
         self._verdict.changed.connect(self._on_verdict)
+        self._decision.changed.connect(self._on_decision)
+        self._confidence.changed.connect(self._on_decision)
+        self._check.changed.connect(self.check_item)
+        self._zoom.changed.connect(self._zoom_to_chosen)
         self._submit.changed.connect(self.request_submit)
         self._bind_viewer_keys()
         self.native.setToolTip(
@@ -372,6 +405,13 @@ class ExerciseWidget(Container):
         text = item.declaration.as_text() if item.declaration else "No declaration with this scan."
         self._declaration.value = text
         self._set_verdict(session.declaration_answer())
+        self._set_decision(session.rating())
+        self._objects.visible = self._zoom.visible = False
+        self._practice_box.visible = session.practice and session.result is None
+        if session.checked() and session.result is None:
+            self._show_feedback(session.check_item(item.item_id))
+        elif session.result is None:
+            self._results.visible = False
         self._saved.value = _saved_text(len(session.marks()))
         self._viewer.reset_view()
         self._viewer.layers.selection.active = self._marks
@@ -567,6 +607,29 @@ class ExerciseWidget(Container):
         if value is not session.declaration_answer(item_id):
             session.set_declaration_answer(item_id, value)
 
+    def set_decision(self, suspect: bool | None, confidence: int = 2) -> None:
+        """The call on the shown scan (practice): clear or suspect, and how sure (1-4)."""
+        self._set_decision(None if suspect is None else (confidence if suspect else -confidence))
+        self._on_decision()
+
+    def _set_decision(self, rating: int | None) -> None:
+        with self._guard():
+            self._decision.value = (
+                "not decided" if rating is None else ("suspect" if rating > 0 else "clear")
+            )
+            if rating is not None:
+                self._confidence.value = str(abs(rating))
+
+    def _on_decision(self, *_: Any) -> None:
+        session, item_id = self.session, self._shown
+        if self._syncing or session is None or item_id is None or session.submitted is not None:
+            return
+        if session.checked(item_id) or session.out_of_time(item_id):
+            self._set_decision(session.rating(item_id))
+            return
+        suspect = _DECISIONS[self._decision.value]
+        session.set_decision(item_id, suspect, int(self._confidence.value))
+
     # --- submitting ---------------------------------------------------------------------------
 
     def request_submit(self, *_: Any) -> ExerciseResult | None:
@@ -621,12 +684,84 @@ class ExerciseWidget(Container):
         self.submitted.emit(result)
         return result
 
+    def check_item(self, *_: Any) -> ItemResult | None:
+        """Practice: score the shown scan now, show found, missed and false-alarm outlines
+        with what each object was, and zoom to the first missed one."""
+        session, item_id = self.session, self._shown
+        if session is None or item_id is None or not self._layers:
+            return None
+        self.sync_marks()
+        try:
+            result = session.check_item(item_id)
+        except ScanlabError as exc:
+            self._results.value = str(exc)
+            self._results.visible = True
+            return None
+        self._show_feedback(result)
+        missed = [o for o in result.key.objects if o.object_id not in self._found(result)]
+        if missed:
+            self.zoom_to(missed[0].bbox)
+        self._update_controls()
+        return result
+
+    @staticmethod
+    def _found(result: ItemResult) -> set[str]:
+        return {h.object_id for h in result.match.hits}
+
+    def _show_feedback(self, result: ItemResult) -> None:
+        ref = self._layers[0].metadata[META_KEY]
+        self._add_result_layers(result, ref)
+        if self._marks is not None:
+            _freeze(self._marks)
+        self._objects.choices = [
+            f"{i + 1}: {'found' if o.object_id in self._found(result) else 'missed'} "
+            f"{o.threat_class}"
+            for i, o in enumerate(result.key.objects)
+        ]
+        self._objects.visible = self._zoom.visible = bool(result.key.objects)
+        self._feedback_objects = [o.bbox for o in result.key.objects]
+        self._results.value = "\n".join(
+            [*feedback_lines(result), "Colours: green found, amber missed, red false alarm."]
+        )
+        self._results.visible = True
+
+    def zoom_to(self, bbox: tuple[int, int, int, int], *, margin: float = 3.0) -> None:
+        """Centre the view on a box (row0, col0, row1, col1 in scan pixels), showing about
+        ``margin`` times its size around it."""
+        if not self._layers:
+            return
+        row_mm, col_mm = self._layers[0].scale[-2:]
+        r0, c0, r1, c1 = bbox
+        height, width = (r1 - r0) * row_mm * margin, (c1 - c0) * col_mm * margin
+        size = self._viewer.window._qt_viewer.canvas.native.size()
+        canvas_h, canvas_w = max(size.height(), 100), max(size.width(), 100)
+        camera = camera_of(self._viewer)
+        camera.center = (0.5 * (r0 + r1) * row_mm, 0.5 * (c0 + c1) * col_mm)
+        camera.zoom = min(canvas_h / max(height, 1e-6), canvas_w / max(width, 1e-6))
+
+    def _zoom_to_chosen(self, *_: Any) -> None:
+        value = self._objects.value
+        if value and self._feedback_objects:
+            self.zoom_to(self._feedback_objects[int(str(value).split(":")[0]) - 1])
+
     def _show_result(self, ref: ScanRef) -> None:
         session = self.session
         if session is None or session.result is None:
             return
         item_result = session.result.items[session.item.item_id]
-        shapes = result_shapes(item_result, session.marks())
+        self._add_result_layers(item_result, ref)
+        lines = feedback_lines(item_result)
+        lines += ["", "Whole exercise:", *session.result.summary_lines()]
+        if session.result.submission is not None:
+            lines.append(f"Signed submission: {session.result.submission}")
+        lines.append("Colours: green found, amber missed, red false alarm.")
+        self._results.value = "\n".join(lines)
+        self._results.visible = True
+
+    def _add_result_layers(self, item_result: ItemResult, ref: ScanRef) -> None:
+        session = self.session
+        assert session is not None
+        shapes = result_shapes(item_result, session.marks(item_result.item_id))
         for outcome, label in _RESULT_LAYERS.items():
             part = shapes.only(outcome)
             if part.data:
@@ -638,22 +773,6 @@ class ExerciseWidget(Container):
                     **part.layer_kwargs(),
                 )
                 self._layers.append(layer)
-        lines = [f"This scan: {item_result.summary()}"]
-        for obj in item_result.key.objects:
-            iou = item_result.match.overlap.get(obj.object_id, 0.0)
-            found = any(h.object_id == obj.object_id for h in item_result.match.hits)
-            lines.append(
-                f"  {'found' if found else 'MISSED'} {obj.threat_class} "
-                f"({obj.concealment}, {obj.difficulty.level}): overlap {iou:.2f}"
-            )
-        if item_result.key.inconsistencies:
-            lines.append("  Declaration problems: " + "; ".join(item_result.key.inconsistencies))
-        lines += ["", "Whole exercise:", *session.result.summary_lines()]
-        if session.result.submission is not None:
-            lines.append(f"Signed submission: {session.result.submission}")
-        lines.append("Colours: green found, amber missed, red false alarm.")
-        self._results.value = "\n".join(lines)
-        self._results.visible = True
 
     # --- keys, clock, enabled state -----------------------------------------------------------
 
@@ -732,10 +851,15 @@ class ExerciseWidget(Container):
         session = self.session
         open_ = session is not None
         editable = (
-            open_ and session.submitted is None and not session.out_of_time()  # type: ignore[union-attr]
+            open_
+            and session.submitted is None  # type: ignore[union-attr]
+            and not session.out_of_time()  # type: ignore[union-attr]
+            and not session.checked()  # type: ignore[union-attr]
         )
-        for w in (self._class, self._rect, self._poly, self._verdict, self._submit):
+        for w in (self._class, self._rect, self._poly, self._verdict, self._decision):
             w.enabled = bool(editable)
+        self._confidence.enabled = self._check.enabled = bool(editable)
+        self._submit.enabled = bool(open_ and session.submitted is None)  # type: ignore[union-attr]
         self._prev.enabled = bool(open_ and session.current > 0)  # type: ignore[union-attr]
         self._next.enabled = bool(open_ and session.current < len(session.items) - 1)  # type: ignore[union-attr]
         if session is not None:
