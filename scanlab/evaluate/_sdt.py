@@ -301,7 +301,15 @@ def rating_roc(signal: Sequence[int], noise: Sequence[int]) -> RatingRoc:
     criteria = sorted(set(sig) | set(noi), reverse=True)[:-1]  # the lowest says all "threat"
     hit_rates = [sum(r >= c for r in sig) / len(sig) for c in criteria]
     fa_rates = [sum(r >= c for r in noi) / len(noi) for c in criteria]
-    wins = sum((s > n) + 0.5 * (s == n) for s in sig for n in noi)
+    # Pairs ranked right, ties half, counted per rating level (not per pair of trials).
+    levels = sorted(set(sig) | set(noi))
+    n_sig = [sig.count(v) for v in levels]
+    n_noi = [noi.count(v) for v in levels]
+    below = 0  # noise trials rated below the current level
+    wins = 0.0
+    for k_sig, k_noi in zip(n_sig, n_noi, strict=True):
+        wins += k_sig * (below + 0.5 * k_noi)
+        below += k_noi
     area = wins / (len(sig) * len(noi))
     zs = [
         (
