@@ -166,7 +166,10 @@ def _big_bags(
     tiers = 2 if rng.random() < 0.4 else 1
     tier_h = min((space.height - 60) / tiers, 1750.0)
     x, end = space.x0 + 20, space.x0 + fill * space.length
-    while x + side <= end:
+    payload_kg, last_kg = PACKINGS[commodity].payload_kg, 0.0
+    # Stop before the payload limit: the next stack of bags weighs about what the last did.
+    while x + side <= end and load.mass_kg + 1.1 * last_kg <= payload_kg:
+        before = load.mass_kg
         for tier in range(tiers):
             z0 = space.z0 + tier * tier_h
             for _ in range(2):
@@ -206,6 +209,7 @@ def _big_bags(
                     canvas.add("polypropylene", canvas.box(lx, z0 + height - 30, 50, 200, 1.2))
                 load.mass_kg += 2.5
                 load.packages += 1
+        last_kg = load.mass_kg - before
         x += side + rng.uniform(20, 120)
     load.end_x = x
     return load

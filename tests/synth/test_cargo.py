@@ -227,3 +227,19 @@ def test_declarations_name_the_goods_by_hs_code(commodity, hs):
     assert line.packages == entry["packages"] > 0
     assert line.gross_kg == pytest.approx(entry["mass_kg"], rel=0.06)
     assert scene.key.declaration_consistent
+
+
+@pytest.mark.parametrize("height_mm", [2393.0, 2698.0])
+def test_big_bags_stop_at_the_payload_limit(height_mm):
+    # A 40 ft sugar load of 1 t big bags weighed 27.8 t: more than a 40 ft box may carry.
+    from scanlab.physics import get_material
+    from scanlab.synth._cargo import PACKINGS, _big_bags
+
+    limit = PACKINGS["sugar"].payload_kg
+    for seed in range(6):
+        canvas = Canvas(
+            150, 650, PITCH, 3000.0, lambda m: (1.0,), lambda m: get_material(m).density_g_cm3, 1
+        )
+        space = CargoSpace(100.0, 12132.0, 100.0, 100.0 + height_mm, 235.2)
+        load = _big_bags(canvas, space, np.random.default_rng(seed), 1.0, "sugar")
+        assert 0.6 * limit < load.mass_kg <= limit
