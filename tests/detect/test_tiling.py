@@ -47,3 +47,28 @@ def test_bad_tiling_parameters():
         predict_tiled(lambda x: x[:, 0], np.zeros((1, 10, 10)), tile_px=16, overlap_px=12)
     with pytest.raises(SpecError):
         predict_tiled(lambda x: x[:, 0], np.zeros((10, 10)))
+
+
+def test_neighbouring_tiles_blend_with_complementary_raised_cosine_ramps():
+    """Each tile predicts its own identity (1 for the first tile, 0 for the second): the
+    blend is then the first tile's share of the weight, which the module docstring fixes.
+
+    96 columns, tiles of 64 sharing 32 (starts 0 and 32): each tile's outer 32 // 4 = 8
+    overlapping pixels get no weight, the middle 16 (columns 40..55) a Hann ramp, so the
+    first tile's share there is cos^2(pi / 2 * (k + 0.5) / 16) and sin^2 + cos^2 = 1.
+    """
+    cols = np.arange(96, dtype=np.float32)
+    planes = np.broadcast_to(cols, (1, 8, 96)).copy()
+
+    def first_tile(x: np.ndarray) -> np.ndarray:  # (B, C, h, w) -> (B, h, w)
+        return np.broadcast_to((x[:, 0, :1, :1] == 0).astype(np.float32), x[:, 0].shape)
+
+    out = predict_tiled(first_tile, planes, tile_px=64, overlap_px=32)
+    assert out.shape == (8, 96)
+    k = np.arange(16)
+    expected = np.concatenate([np.ones(40), np.cos(np.pi / 2 * (k + 0.5) / 16) ** 2, np.zeros(40)])
+    np.testing.assert_allclose(out, np.broadcast_to(expected, (8, 96)), atol=1e-6)
+    # The same along rows (a tall image, tiles stacked vertically).
+    tall = np.ascontiguousarray(np.swapaxes(planes, 1, 2))
+    out_rows = predict_tiled(first_tile, tall, tile_px=64, overlap_px=32)
+    np.testing.assert_allclose(out_rows, np.broadcast_to(expected[:, None], (96, 8)), atol=1e-6)
