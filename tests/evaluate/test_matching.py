@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 
 import numpy as np
 import pytest
@@ -242,7 +241,9 @@ def test_matches_brute_force_on_random_scenes(make_object):
     assert total_hits >= 40  # the scenes do exercise the assignment
 
 
-def test_many_marks_are_fast(make_object):
+def test_many_marks_on_a_large_scan(make_object):
+    # Speed is measured in benchmarks/, never asserted here: a timed assertion fails on a
+    # busy machine (it broke the mutation runs) without any bug.
     rng = np.random.default_rng(5)
     objects = [
         make_object(f"o{i}", "cash", (r, c, r + 40, c + 60))
@@ -253,9 +254,7 @@ def test_many_marks_are_fast(make_object):
         Mark(f"m{j}", "rectangle", [(r, c), (r + 30, c + 50)], "cash")
         for j, (r, c) in enumerate(rng.integers(0, 950, size=(2000, 2)))
     ]
-    start = time.perf_counter()
     res = match_marks(key, marks)
-    assert time.perf_counter() - start < 5.0
     assert isinstance(res, MatchResult)
     assert len(res.hits) == 30  # 2000 marks in 1000 x 950: every object is found
 
