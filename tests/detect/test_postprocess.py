@@ -114,3 +114,14 @@ def test_calibrated_threshold_is_the_lowest_that_keeps_the_rate():
     assert calibrate_threshold([0.5] * 10, 0.1) == float(
         np.nextafter(np.float32(0.5), np.float32(1))
     )
+
+
+def test_calibration_edge_cases_and_messages():
+    scores = np.array([0.3, 0.1, 0.2], np.float32)
+    # A rate a rounding error below 1 lets all but one scan through, never indexes past the end.
+    almost_one = calibrate_threshold(scores, 1 - 1e-12)
+    assert almost_one == float(np.nextafter(np.float32(0.1), np.float32(1)))
+    with pytest.raises(SpecError, match="needs finite scores of at least one clean scan"):
+        calibrate_threshold([], 0.01)
+    with pytest.raises(SpecError, match=r"false_alarm_rate must be in \[0, 1\), got 1.0"):
+        calibrate_threshold(scores, 1.0)
