@@ -86,8 +86,7 @@ def test_item_outcomes(results, keys):
 
 def test_centroid_rule_and_bad_rule(package, submissions, keys):
     res = grade(package, [submissions["perfect"]], keys, rule="centroid")
-    assert res.rule == "centroid"
-    assert res.trainee("perfect").overall.hits <= 6
+    assert res.rule == "centroid"  # the hits: test_centroid_rule_hits_the_objects_whose_...
     with pytest.raises(SpecError, match="rule must be one of"):
         grade(package, [submissions["perfect"]], keys, rule="nearest")
 
