@@ -121,7 +121,9 @@ def test_calibration_edge_cases_and_messages():
     # A rate a rounding error below 1 lets all but one scan through, never indexes past the end.
     almost_one = calibrate_threshold(scores, 1 - 1e-12)
     assert almost_one == float(np.nextafter(np.float32(0.1), np.float32(1)))
-    with pytest.raises(SpecError, match="needs finite scores of at least one clean scan"):
+    with pytest.raises(
+        SpecError, match=r"^calibrate_threshold: needs finite scores of at least one clean scan$"
+    ):
         calibrate_threshold([], 0.01)
     with pytest.raises(SpecError, match=r"false_alarm_rate must be in \[0, 1\), got 1.0"):
         calibrate_threshold(scores, 1.0)
