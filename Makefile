@@ -12,7 +12,7 @@ APT_PACKAGES := xvfb xauth libgl1-mesa-dri libegl1 libxkbcommon-x11-0 libxcb-icc
 	libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-xinerama0 \
 	libxcb-xfixes0 libxcb-shape0 libxcb-cursor0 libxcb-xkb1 libdbus-1-3 libfontconfig1
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench mutate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,13 +44,23 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Every extra is installed, so a test skipped for a missing module fails instead.
 pytest: $(STAMP) $(SYSTEM_STAMP)
-	QT_API=pyqt6 xvfb-run -a -s "-screen 0 1920x1080x24" $(BIN)/python -m pytest --doctest-modules scanlab tests
+	QT_API=pyqt6 SCANLAB_TEST_REQUIRE_EXTRAS=1 xvfb-run -a -s "-screen 0 1920x1080x24" \
+		$(BIN)/python -m pytest --doctest-modules scanlab tests
 
 test: lint typecheck pytest
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+# Mutation testing (mutmut) of the modules whose figures scanlab reports; see [tool.mutmut]
+# in pyproject.toml. Long: MUTATE_ONLY="scanlab.evaluate._matching*" runs one module.
+MUTATE_ONLY ?=
+mutate: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[mutate]"
+	nice -n 10 $(BIN)/mutmut run --max-children $(or $(MUTATE_JOBS),2) $(MUTATE_ONLY) || true
+	$(BIN)/python benchmarks/mutation_report.py
+
 clean:
-	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache mutants

@@ -311,8 +311,8 @@ def evaluate(
         typer.Option(
             "--detector",
             "-d",
-            help="Detector name or weights folder, or a baseline: local-background, padim "
-            "(repeat to compare).",
+            help="Detector name or weights folder, a baseline (local-background, padim), or "
+            "file.py:factory for your own (repeat to compare).",
         ),
     ] = None,
     fa: Annotated[

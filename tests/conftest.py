@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 
 import numpy as np
@@ -13,6 +15,52 @@ from scanlab.napari_plugin._launch import prefer_qt6
 # Before qtpy, napari or pytest-qt choose a binding: the same one for all of them.
 if (_api := prefer_qt6()) is not None:
     os.environ.setdefault("PYTEST_QT_API", _api)
+
+#: ``make test`` installs every extra and sets this: there a test skipped for a missing
+#: module (``pytest.importorskip("torch")``) is a failure, not a silent skip.
+REQUIRE_EXTRAS = os.environ.get("SCANLAB_TEST_REQUIRE_EXTRAS") == "1"
+if REQUIRE_EXTRAS:
+    try:
+        importlib.import_module("torch")  # imported: a broken install fails here too
+        missing = [m for m in ("dask.distributed", "napari") if not importlib.util.find_spec(m)]
+    except ImportError as exc:
+        missing = [f"torch ({exc})"]
+    if missing:
+        raise ImportError(
+            f"SCANLAB_TEST_REQUIRE_EXTRAS=1 (make test installs every extra) but {missing} "
+            "cannot be imported: the tests that need them would be skipped silently"
+        )
+
+
+def _fail_if_an_extra_is_missing(report: pytest.CollectReport | pytest.TestReport) -> None:
+    if REQUIRE_EXTRAS and report.skipped and "could not import" in str(report.longrepr):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = (
+            f"{reason}: SCANLAB_TEST_REQUIRE_EXTRAS=1 (make test installs every extra), so a "
+            "missing module fails the test instead of skipping it"
+        )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    report = yield
+    _fail_if_an_extra_is_missing(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    _fail_if_an_extra_is_missing(report)
+    return report
+
+
+@pytest.fixture(autouse=True)
+def _work_in_a_temporary_folder(tmp_path_factory, monkeypatch):
+    """Tests write only under tmp paths: a file a command writes by default (``results.json``
+    of ``scanlab exam grade``, say) lands in a fresh folder, never in the repository."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
 @pytest.fixture

@@ -1,8 +1,11 @@
-"""Every notebook in notebooks/ runs from top to bottom without error."""
+"""Every notebook in notebooks/ runs from top to bottom without error, and the figures it
+prints are the right ones (checked against hand calculations and the README's table)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from statistics import NormalDist
 
 import nbformat
 import pytest
@@ -29,6 +32,66 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
         if o.get("output_type") == "error"
     ]
     assert not errors
+    printed = "".join(
+        o.get("text", "")
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "stream"
+    )
+    CHECKS.get(path.stem, lambda text: None)(printed)
+
+
+def _simulator(text: str) -> None:
+    # The realism figures the README's table quotes for the 6/4 MeV scanner.
+    m = re.search(r"penetration: (\d+) mm of steel \(one-pixel detail: (\d+) mm\)", text)
+    assert m and (int(m[1]), int(m[2])) == (350, 225), text
+    assert re.search(r"resolution: 5\.0 mm", text)
+    assert len(re.findall(r"^exam-medium-\d+ ", text, flags=re.M)) == 3  # spec.count = 3
+
+
+def _instructor(text: str) -> None:
+    z = NormalDist().inv_cdf
+    rows = re.findall(
+        r"^\s*(\S+): hits (\d+)/(\d+), clean scans marked (\d+)/(\d+), d' (-?\d+\.\d+)",
+        text,
+        flags=re.M,
+    )
+    found = {name: tuple(map(float, rest)) for name, *rest in rows}
+    assert set(found) == {"perfect", "random", "misses:weapon", "clicks_everywhere"}, text
+    for hits, n_signal, fas, n_noise, d in found.values():
+        # Log-linear rates, by hand from the printed counts.
+        by_hand = z((hits + 0.5) / (n_signal + 1)) - z((fas + 0.5) / (n_noise + 1))
+        assert d == round(by_hand, 2)
+    hits, n_signal, fas, n_noise, _ = found["perfect"]
+    assert hits == n_signal > 0 and fas == 0 and n_noise >= 1
+    assert found["clicks_everywhere"][2] == n_noise  # every clean scan marked
+    weapons = len(re.findall(r"\('weapon'", text))
+    assert weapons >= 1 and found["misses:weapon"][0] == n_signal - weapons
+
+
+def _detector(text: str) -> None:
+    for score, threshold, flagged in re.findall(
+        r"score (\d\.\d+), threshold (\d\.\d+), flagged: (True|False)", text
+    ):
+        assert (float(score) >= float(threshold)) == (flagged == "True")
+    assert "flagged:" in text
+
+
+def _researcher(text: str) -> None:
+    rows = re.findall(r"^(\S+)\s+(\d\.\d+)\s+\[(\d\.\d+), (\d\.\d+)\]", text, flags=re.M)
+    assert {r[0] for r in rows} >= {"image_auroc", "pixel_auroc", "aupro_0.3"}, text
+    for _, value, low, high in rows:
+        assert 0.0 <= float(low) <= float(value) <= float(high) <= 1.0
+    assert re.search(r"^True$", text, flags=re.M)  # the resumed run gives the same AUROC
+
+
+CHECKS = {
+    "01_simulator": _simulator,
+    "03_instructor": _instructor,
+    "05_detector": _detector,
+    "06_researcher": _researcher,
+}
 
 
 def test_there_are_notebooks():

@@ -109,7 +109,8 @@ def _plot_roc(results: BatchResults, path: Path) -> None:
     ax.set_xlabel("false-alarm rate (clean scans flagged)")
     ax.set_ylabel("detection rate (scans with a concealment flagged)")
     ax.set_title("image-level ROC")
-    ax.legend(loc="lower right", fontsize=8)
+    if ax.get_legend_handles_labels()[0]:  # none when every scan failed
+        ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     with atomic_open(path) as fh:
         fig.savefig(fh, format="png", dpi=110)
@@ -132,7 +133,8 @@ def _plot_froc(results: BatchResults, path: Path) -> None:
     ax.set_xscale("symlog", linthresh=0.1)
     ax.set_ylim(0, 1.02)
     ax.set_title("FROC")
-    ax.legend(loc="lower right", fontsize=8)
+    if ax.get_legend_handles_labels()[0]:  # none when every scan failed
+        ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     with atomic_open(path) as fh:
         fig.savefig(fh, format="png", dpi=110)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -46,3 +48,82 @@ def test_calibrated_threshold_flags_at_most_the_stated_share():
 def test_calibration_rejects_bad_input(scores, rate):
     with pytest.raises(SpecError):
         calibrate_threshold(scores, rate)
+
+
+def _flood_regions(amap: np.ndarray, threshold: float) -> list[tuple]:
+    """Brute force: 8-connected flood fill over the pixels at or above the threshold."""
+    above = amap >= threshold
+    seen = np.zeros_like(above)
+    out = []
+    rows, cols = amap.shape
+    for r in range(rows):
+        for c in range(cols):
+            if above[r, c] and not seen[r, c]:
+                stack, pixels = [(r, c)], []
+                seen[r, c] = True
+                while stack:
+                    y, x = stack.pop()
+                    pixels.append((y, x))
+                    for dy in (-1, 0, 1):
+                        for dx in (-1, 0, 1):
+                            v, u = y + dy, x + dx
+                            if 0 <= v < rows and 0 <= u < cols and above[v, u] and not seen[v, u]:
+                                seen[v, u] = True
+                                stack.append((v, u))
+                ys, xs = zip(*pixels)
+                bbox = (min(ys), min(xs), max(ys) + 1, max(xs) + 1)
+                out.append((bbox, float(max(amap[p] for p in pixels)), len(pixels)))
+    return sorted(out, key=lambda t: -t[1])
+
+
+def test_regions_match_a_brute_force_flood_fill():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        amap = rng.random((17, 23)).astype(np.float32)
+        for threshold in (0.8, 0.9, 0.97):
+            got = [(r.bbox, r.score, r.area) for r in find_regions(amap, threshold)]
+            expected = _flood_regions(amap, threshold)
+            assert sorted(got) == sorted(expected)
+            assert [s for _, s, _ in got] == sorted((s for _, s, _ in got), reverse=True)
+    # Diagonal neighbours are one region (8-connectivity); the score is the region's own
+    # maximum even where another region's pixels lie inside its bounding box.
+    amap = np.zeros((6, 6), np.float32)
+    amap[0, 0], amap[1, 1], amap[2, 2], amap[3, 3] = 0.6, 0.7, 0.6, 0.6
+    amap[0, 3] = 0.99  # inside the diagonal's bbox, not connected to it
+    regions = find_regions(amap, 0.5)
+    assert [(r.bbox, r.score, r.area) for r in regions] == [
+        ((0, 3, 1, 4), pytest.approx(0.99), 1),
+        ((0, 0, 4, 4), pytest.approx(0.7), 4),
+    ]
+
+
+def test_calibrated_threshold_is_the_lowest_that_keeps_the_rate():
+    """Brute force over every candidate: the smallest float32 t with at most
+    floor(rate * n) clean scores >= t."""
+    rng = np.random.default_rng(5)
+    for n in (1, 3, 10, 57, 100, 200):
+        scores = rng.random(n).astype(np.float32)
+        scores[: n // 4] = scores[n - 1]  # ties
+        for rate in (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.99):
+            allowed = min(math.floor(round(rate * n, 9)), n - 1)
+            candidates = sorted({float(np.nextafter(s, np.float32(np.inf))) for s in scores})
+            best = next(t for t in candidates if np.sum(scores >= np.float32(t)) <= allowed)
+            t = calibrate_threshold(scores, rate)
+            assert t == best, (n, rate)
+            assert np.sum(scores >= np.float32(t)) <= allowed
+    assert calibrate_threshold([0.5] * 10, 0.1) == float(
+        np.nextafter(np.float32(0.5), np.float32(1))
+    )
+
+
+def test_calibration_edge_cases_and_messages():
+    scores = np.array([0.3, 0.1, 0.2], np.float32)
+    # A rate a rounding error below 1 lets all but one scan through, never indexes past the end.
+    almost_one = calibrate_threshold(scores, 1 - 1e-12)
+    assert almost_one == float(np.nextafter(np.float32(0.1), np.float32(1)))
+    with pytest.raises(
+        SpecError, match=r"^calibrate_threshold: needs finite scores of at least one clean scan$"
+    ):
+        calibrate_threshold([], 0.01)
+    with pytest.raises(SpecError, match=r"false_alarm_rate must be in \[0, 1\), got 1.0"):
+        calibrate_threshold(scores, 1.0)

@@ -47,3 +47,57 @@ def test_bad_tiling_parameters():
         predict_tiled(lambda x: x[:, 0], np.zeros((1, 10, 10)), tile_px=16, overlap_px=12)
     with pytest.raises(SpecError):
         predict_tiled(lambda x: x[:, 0], np.zeros((10, 10)))
+
+
+def test_neighbouring_tiles_blend_with_complementary_raised_cosine_ramps():
+    """Each tile predicts its own identity (1 for the first tile, 0 for the second): the
+    blend is then the first tile's share of the weight, which the module docstring fixes.
+
+    96 columns, tiles of 64 sharing 32 (starts 0 and 32): each tile's outer 32 // 4 = 8
+    overlapping pixels get no weight, the middle 16 (columns 40..55) a Hann ramp, so the
+    first tile's share there is cos^2(pi / 2 * (k + 0.5) / 16) and sin^2 + cos^2 = 1.
+    """
+    cols = np.arange(96, dtype=np.float32)
+    planes = np.broadcast_to(cols, (1, 8, 96)).copy()
+
+    def first_tile(x: np.ndarray) -> np.ndarray:  # (B, C, h, w) -> (B, h, w)
+        return np.broadcast_to((x[:, 0, :1, :1] == 0).astype(np.float32), x[:, 0].shape)
+
+    out = predict_tiled(first_tile, planes, tile_px=64, overlap_px=32)
+    assert out.shape == (8, 96)
+    k = np.arange(16)
+    expected = np.concatenate([np.ones(40), np.cos(np.pi / 2 * (k + 0.5) / 16) ** 2, np.zeros(40)])
+    np.testing.assert_allclose(out, np.broadcast_to(expected, (8, 96)), atol=1e-6)
+    # The same along rows (a tall image, tiles stacked vertically).
+    tall = np.ascontiguousarray(np.swapaxes(planes, 1, 2))
+    out_rows = predict_tiled(first_tile, tall, tile_px=64, overlap_px=32)
+    np.testing.assert_allclose(out_rows, np.broadcast_to(expected[:, None], (96, 8)), atol=1e-6)
+
+
+def test_sizes_off_the_alignment_are_padded_and_cropped_back():
+    """101 x 333 pixels with tiles aligned to 8: the input is edge-padded to 104 x 336 for the
+    network and the output cropped back; a pointwise function is reproduced exactly and a
+    3 x 3 mean (which sees the padding) matches edge-padded filtering."""
+    planes = np.random.default_rng(2).random((1, 101, 333)).astype(np.float32)
+    seen = []
+
+    def pointwise(x: np.ndarray) -> np.ndarray:
+        seen.append(x.shape[2:])
+        return x[:, 0] * 3.0
+
+    out = predict_tiled(pointwise, planes, tile_px=64, overlap_px=16, align=8)
+    assert out.shape == (101, 333)
+    np.testing.assert_allclose(out, planes[0] * 3.0, rtol=1e-6)
+    assert all(h % 8 == 0 and w % 8 == 0 for h, w in seen)
+
+    def mean3(x: np.ndarray) -> np.ndarray:
+        p = np.pad(x[:, 0], ((0, 0), (1, 1), (1, 1)), mode="edge")
+        return (
+            sum(p[:, i : i + x.shape[2], j : j + x.shape[3]] for i in range(3) for j in range(3))
+            / 9
+        )
+
+    whole = predict_tiled(mean3, planes, tile_px=512, overlap_px=0, align=8)
+    padded = np.pad(planes[0], ((1, 4), (1, 4)), mode="edge")  # edge-padded to 104 x 336
+    expected = sum(padded[i : i + 101, j : j + 333] for i in range(3) for j in range(3)) / 9
+    np.testing.assert_allclose(whole, expected, rtol=1e-5)

@@ -156,3 +156,27 @@ def test_material_input_checks():
         en.material_colour(att, att[:4])
     with pytest.raises(ScanValidationError, match="NaN"):
         en.metal_only(att, np.full_like(att, np.nan))
+
+
+def test_material_preset_paints_each_slab_in_its_console_colour(acquisition):
+    """Through the preset, on the scan: orange organic, green inorganic, blue metal, purple
+    high-Z (the usual console scheme, by the order of the RGB channels), white air."""
+    scan = Scan(
+        acquisition.transmission(),
+        "transmission",
+        ScanMetadata(scanner_model=SCANNER, energies_mev=(6.0, 4.0)),
+    )
+    rgb = load_preset("material").apply(scan)
+    assert rgb.shape == (*scan.shape, 3) and rgb.dtype == np.float32
+    np.testing.assert_array_equal(rgb[2, 2], [1.0, 1.0, 1.0])  # air
+    hue = {
+        "organic": lambda r, g, b: r > g > b,
+        "inorganic": lambda r, g, b: g > r and g > b,
+        "metal": lambda r, g, b: b > g > r,
+        "high_z": lambda r, g, b: r > g and b > g,
+    }
+    for k, name in enumerate(EXPECTED):
+        pixels = rgb[block(k)].reshape(-1, 3)
+        share = np.mean([hue[name](*p) for p in pixels])
+        assert share > 0.9, (name, share)
+        assert pixels.max() < 1.0  # darker than air: the slab absorbs

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 
 import numpy as np
 import pytest
@@ -242,7 +241,9 @@ def test_matches_brute_force_on_random_scenes(make_object):
     assert total_hits >= 40  # the scenes do exercise the assignment
 
 
-def test_many_marks_are_fast(make_object):
+def test_many_marks_on_a_large_scan(make_object):
+    # Speed is measured in benchmarks/, never asserted here: a timed assertion fails on a
+    # busy machine (it broke the mutation runs) without any bug.
     rng = np.random.default_rng(5)
     objects = [
         make_object(f"o{i}", "cash", (r, c, r + 40, c + 60))
@@ -253,9 +254,7 @@ def test_many_marks_are_fast(make_object):
         Mark(f"m{j}", "rectangle", [(r, c), (r + 30, c + 50)], "cash")
         for j, (r, c) in enumerate(rng.integers(0, 950, size=(2000, 2)))
     ]
-    start = time.perf_counter()
     res = match_marks(key, marks)
-    assert time.perf_counter() - start < 5.0
     assert isinstance(res, MatchResult)
     assert len(res.hits) == 30  # 2000 marks in 1000 x 950: every object is found
 
@@ -276,3 +275,33 @@ def test_bad_arguments(four_object_key, box, make_object):
         AnswerKey("dup", (20, 20), [make_object("x", "cash", (0, 0, 2, 2))] * 2)
     with pytest.raises(SpecError, match="outside"):
         AnswerKey("out", (20, 20), [make_object("x", "cash", (15, 15, 25, 25))])
+
+
+def test_centroid_rule_takes_the_pixel_nearest_the_centroid(make_object):
+    """Pixel (r, c) covers [r - 0.5, r + 0.5) x [c - 0.5, c + 0.5): a centroid at 10.6 lies on
+    pixel 11, at 10.4 on pixel 10, and at 10.5 (the boundary) on pixel 11."""
+    one = np.ones((1, 1), dtype=bool)
+    key = AnswerKey(
+        "px",
+        (40, 40),
+        [
+            make_object("a", "cash", (11, 21, 12, 22), one),
+            make_object("b", "cash", (30, 5, 31, 6), one),
+        ],
+    )
+
+    def box(mark_id, r, c):  # a half-pixel square centred on (r, c)
+        return Mark(mark_id, "rectangle", [(r - 0.25, c - 0.25), (r + 0.25, c + 0.25)], "cash")
+
+    cases = {
+        "up": (box("m", 10.6, 20.6), "a"),  # nearest pixel (11, 21); truncation gives (10, 20)
+        "down": (box("m", 30.4, 5.4), "b"),  # nearest pixel (30, 5); ceiling gives (31, 6)
+        "half": (box("m", 10.5, 20.5), "a"),  # boundary: half up; round-half-even gives 10
+        "off": (box("m", 10.4, 20.4), None),  # pixel (10, 20): beside the object
+    }
+    for case, (mark, expected) in cases.items():
+        assert mark.centroid == pytest.approx(
+            (float(mark.vertices[0][0]) + 0.25, float(mark.vertices[0][1]) + 0.25)
+        )
+        hits = [h.object_id for h in match_marks(key, [mark], rule="centroid").hits]
+        assert hits == ([expected] if expected else []), case

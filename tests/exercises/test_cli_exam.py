@@ -59,9 +59,13 @@ def test_exam_commands_end_to_end(tmp_path, passphrase):
     tampered = json.loads(subs[0].read_text())
     tampered["trainee_id"] = "someone-else"
     subs[0].write_text(json.dumps(tampered))
-    result = runner.invoke(app, ["exam", "grade", str(package), str(subs[0])], env=env)
+    refused = tmp_path / "refused.json"
+    result = runner.invoke(
+        app, ["exam", "grade", str(package), str(subs[0]), "--out", str(refused)], env=env
+    )
     assert result.exit_code == 1
     assert "perfect.json" in result.output
+    assert not refused.exists()  # nothing graded, nothing written
 
     result = runner.invoke(
         app,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from statistics import NormalDist
 
+import numpy as np
 import pytest
 
 from scanlab.errors import SpecError
@@ -84,8 +86,7 @@ def test_item_outcomes(results, keys):
 
 def test_centroid_rule_and_bad_rule(package, submissions, keys):
     res = grade(package, [submissions["perfect"]], keys, rule="centroid")
-    assert res.rule == "centroid"
-    assert res.trainee("perfect").overall.hits <= 6
+    assert res.rule == "centroid"  # the hits: test_centroid_rule_hits_the_objects_whose_...
     with pytest.raises(SpecError, match="rule must be one of"):
         grade(package, [submissions["perfect"]], keys, rule="nearest")
 
@@ -102,3 +103,106 @@ def test_scores_without_noise_trials_are_nan():
     assert s.hit_rate == 0.6 and math.isnan(s.d_prime) and math.isnan(s.fa_rate)
     assert "no score" in s.reliability
     assert dataclasses.asdict(s)["hits"] == 3
+
+
+# ---- independent references: hits counted by brute force from masks ------------------------
+
+
+def _full_mask(obj, shape):
+    out = np.zeros(shape, dtype=bool)
+    r0, c0, r1, c1 = obj.bbox
+    out[r0:r1, c0:c1] = obj.mask
+    return out
+
+
+def _rect(mark, shape):
+    """A rectangle mark's pixels, from its corner vertices (inclusive)."""
+    v = np.asarray(mark.vertices, dtype=float)
+    out = np.zeros(shape, dtype=bool)
+    r0, c0 = np.floor(v.min(axis=0) + 0.5).astype(int)
+    r1, c1 = np.floor(v.max(axis=0) + 0.5).astype(int)
+    out[max(r0, 0) : r1 + 1, max(c0, 0) : c1 + 1] = True
+    return out
+
+
+def _most_pairs(admissible):
+    """The largest one-to-one matching, by trying every assignment of marks to objects."""
+    n_obj, n_mark = admissible.shape
+    best = 0
+    for chosen in itertools.permutations(range(n_mark), min(n_obj, n_mark)):
+        for objs in itertools.permutations(range(n_obj), len(chosen)):
+            best = max(best, sum(admissible[i, j] for i, j in zip(objs, chosen)))
+    return best
+
+
+def _brute_force_hits(package, keys, submission, rule):
+    hits = 0
+    for item in package.items:
+        key = keys.answer_keys[item.item_id]
+        response = submission.responses.get(item.item_id)
+        marks = response.marks if response else []
+        if not key.objects or not marks:
+            continue
+        adm = np.zeros((len(key.objects), len(marks)), dtype=bool)
+        for i, obj in enumerate(key.objects):
+            om = _full_mask(obj, key.shape)
+            for j, mark in enumerate(marks):
+                if rule == "centroid":
+                    r, c = (math.floor(x + 0.5) for x in mark.centroid)
+                    adm[i, j] = bool(om[r, c])
+                else:
+                    mm = _rect(mark, key.shape)
+                    inter = np.count_nonzero(om & mm)
+                    union = np.count_nonzero(om | mm)
+                    adm[i, j] = inter > 0 and (
+                        inter / union >= 0.1 or inter >= 0.5 * om.sum() or inter >= 0.5 * mm.sum()
+                    )
+        hits += _most_pairs(adm)
+    return hits
+
+
+def test_centroid_rule_hits_the_objects_whose_box_centre_lies_on_them(package, submissions, keys):
+    """The perfect trainee boxes every object's bbox; under the centroid rule a box hits when
+    the pixel at its centre belongs to the object (hollow or L-shaped objects are missed)."""
+    res = grade(package, [submissions["perfect"]], keys, rule="centroid")
+    s = res.trainee("perfect").overall
+    centre_on_object = 0
+    for key in keys.answer_keys.values():
+        for o in key.objects:
+            r0, c0, r1, c1 = o.bbox
+            r, c = math.floor((r0 + r1 - 1) / 2 + 0.5), math.floor((c0 + c1 - 1) / 2 + 0.5)
+            centre_on_object += bool(o.mask[r - r0, c - c0])
+    assert s.hits == centre_on_object
+    assert s.hits == _brute_force_hits(package, keys, submissions["perfect"], "centroid")
+    assert s.d_prime == pytest.approx(loglinear_d(centre_on_object, 6, 0, 2), abs=1e-12)
+
+
+@pytest.mark.parametrize("behaviour", ["random", "clicks_everywhere", "misses:narcotics"])
+def test_hits_and_false_alarms_match_a_brute_force_count(
+    results, package, keys, submissions, behaviour
+):
+    """Counts from the submission and the keys alone; d' by hand from those counts."""
+    sub = submissions[behaviour]
+    hits = _brute_force_hits(package, keys, sub, "overlap")
+    clean = [it.item_id for it in package.items if keys.answer_keys[it.item_id].is_clean]
+    false_alarms = sum(bool(sub.responses.get(i) and sub.responses[i].marks) for i in clean)
+    n_marks = sum(len(r.marks) for r in sub.responses.values())
+    s = results.trainee(behaviour).overall
+    assert (s.n_signal, s.n_noise) == (6, len(clean)) == (6, 2)
+    assert (s.hits, s.false_alarms, s.n_marks) == (hits, false_alarms, n_marks)
+    assert s.d_prime == pytest.approx(loglinear_d(hits, 6, false_alarms, 2), abs=1e-12)
+    assert s.hit_rate == hits / 6 and s.fa_rate == false_alarms / 2
+
+
+def test_random_trainees_graded_as_a_brute_force_count(package, keys):
+    seen = set()
+    for seed in range(1, 7):
+        sub = simulate_trainee(package, "random", seed=seed, passphrase=keys)
+        s = grade(package, [sub], keys).trainee("random").overall
+        hits = _brute_force_hits(package, keys, sub, "overlap")
+        clean = [i.item_id for i in package.items if keys.answer_keys[i.item_id].is_clean]
+        fas = sum(bool(sub.responses.get(i) and sub.responses[i].marks) for i in clean)
+        assert (s.hits, s.false_alarms) == (hits, fas)
+        assert s.d_prime == pytest.approx(loglinear_d(hits, 6, fas, 2), abs=1e-12)
+        seen.add((hits > 0, fas > 0))
+    assert (True, True) in seen  # some seed finds objects and false-alarms on a clean scan

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 import pytest
@@ -64,10 +65,50 @@ def test_ratio_curve_values():
     assert curve.ratio[2] == pytest.approx(np.log(low) / np.log(high), rel=1e-12)
 
 
-def test_reference_materials_exist():
-    for names in REFERENCE_MATERIALS.values():
+# (Z, standard atomic weight) of the elements in the reference materials (IUPAC 2021).
+ELEMENTS = {
+    "H": (1, 1.008), "C": (6, 12.011), "N": (7, 14.007), "O": (8, 15.999), "Na": (11, 22.990),
+    "Mg": (12, 24.305), "Al": (13, 26.982), "Si": (14, 28.085), "Cl": (17, 35.45),
+    "K": (19, 39.098), "Ca": (20, 40.078), "Mn": (25, 54.938), "Fe": (26, 55.845),
+    "Cu": (29, 63.546), "W": (74, 183.84), "Pb": (82, 207.2), "U": (92, 238.03),
+}  # fmt: skip
+#: Effective atomic number each class of the dual-energy display stands for.
+Z_EFF = {
+    "organic": (5.0, 9.0),
+    "inorganic": (10.0, 14.0),
+    "metal": (25.0, 30.0),
+    "high_z": (73.9, 92.1),
+}
+
+
+def z_eff(composition) -> float:
+    """Power-law effective Z (exponent 2.94) over electron fractions: Spiers / Murty."""
+    electrons = {el: w * ELEMENTS[el][0] / ELEMENTS[el][1] for el, w in composition.items()}
+    total = sum(electrons.values())
+    return sum(e / total * ELEMENTS[el][0] ** 2.94 for el, e in electrons.items()) ** (1 / 2.94)
+
+
+def test_reference_materials_stand_for_their_class():
+    assert set(REFERENCE_MATERIALS) == set(Z_EFF)
+    for cls, names in REFERENCE_MATERIALS.items():
+        low, high = Z_EFF[cls]
         for name in names:
-            get_material(name)
+            assert low <= z_eff(get_material(name).composition) <= high, (cls, name)
+    # Water's effective Z is the textbook 7.42 (Spiers, exponent 2.94).
+    assert z_eff(get_material("water").composition) == pytest.approx(7.42, abs=0.01)
+
+
+@pytest.mark.parametrize("attenuation_high", [4.0, 6.0])
+def test_every_reference_material_orders_its_class(attenuation_high):
+    """At equal high-energy attenuation every organic's ratio is above every inorganic's,
+    above every metal's, above every high-Z material's."""
+    ratios = {
+        cls: [ratio_at(n, attenuation_high) for n in names]
+        for cls, names in REFERENCE_MATERIALS.items()
+    }
+    order = ["organic", "inorganic", "metal", "high_z"]
+    for upper, lower in itertools.pairwise(order):
+        assert min(ratios[upper]) > max(ratios[lower]), (upper, lower, ratios)
 
 
 def test_single_energy_scanner_has_no_ratio():

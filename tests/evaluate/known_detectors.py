@@ -1,0 +1,75 @@
+"""Known-answer detectors for the evaluation tests: each reads the answer key that lies next
+to the scan it is given (``<dataset>/keys/<scan id>.json``), so its metrics are known before
+any evaluation runs. Loaded by ``scanlab.evaluate`` as ``"known_detectors.py:<factory>"``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from scanlab.synth import AnswerKey
+
+
+@dataclass(frozen=True)
+class Region:
+    bbox: tuple[int, int, int, int]
+    score: float
+
+
+@dataclass(frozen=True)
+class Result:
+    score: float
+    anomaly_map: np.ndarray
+    threshold: float
+    regions: list[Region] = field(default_factory=list)
+
+    @property
+    def is_anomalous(self) -> bool:
+        return self.score >= self.threshold
+
+
+def key_of(scan) -> AnswerKey:
+    path = Path(scan.source)
+    return AnswerKey.load(path.parent.parent / "keys" / f"{path.name.split('.')[0]}.json")
+
+
+class KnownDetector:
+    """``kind``: "perfect" (map = the key's mask, one region per object), "inverted"
+    (map = 1 - mask, concealed scans score lowest, no regions), "constant" (0.5 everywhere),
+    or "blind:<class>" (perfect, except that objects of that threat class are not found)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.name = kind
+
+    def __call__(self, scan) -> Result:
+        key = key_of(scan)
+        mask = (key.label_image() > 0).astype(np.float32)
+        if self.kind == "constant":
+            return Result(0.5, np.full(mask.shape, 0.5, np.float32), 0.75)
+        if self.kind == "inverted":
+            return Result(1.0 - float(mask.max()), 1.0 - mask, 0.5)
+        blind = self.kind.removeprefix("blind:") if self.kind.startswith("blind:") else None
+        regions = [Region(o.bbox, 1.0) for o in key.objects if o.threat_class != blind]
+        return Result(float(mask.max()), mask, 0.5, regions)
+
+    def detect(self, scan) -> Result:
+        return self(scan)
+
+
+def perfect() -> KnownDetector:
+    return KnownDetector("perfect")
+
+
+def inverted() -> KnownDetector:
+    return KnownDetector("inverted")
+
+
+def constant() -> KnownDetector:
+    return KnownDetector("constant")
+
+
+def blind_to_weapons() -> KnownDetector:
+    return KnownDetector("blind:weapon")

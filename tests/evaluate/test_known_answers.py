@@ -1,0 +1,149 @@
+"""Known-answer detectors through batch evaluation: a perfect detector (its map is the
+answer key's mask), an inverted one and a constant one give AUROC 1, 0 and 0.5, detection
+rates 1 and 0 and per-class recall counted from the keys, in this process, through
+``scanlab evaluate`` and on Dask workers."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from scanlab.cli import app
+from scanlab.errors import SpecError
+from scanlab.evaluate import evaluate_dataset
+from scanlab.synth import AnswerKey, DatasetSpec, build_dataset, load_manifest
+
+DETECTORS = Path(__file__).with_name("known_detectors.py")
+PERFECT, INVERTED, CONSTANT, BLIND = (
+    f"{DETECTORS}:{name}" for name in ("perfect", "inverted", "constant", "blind_to_weapons")
+)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    spec = DatasetSpec.from_dict(
+        {
+            "name": "known",
+            "seed": 5,
+            "count": 9,
+            "clean_share": 0.35,
+            "vehicles": {"container_20ft": 1},
+            "cargo": {"textiles": 1, "tyres": 1},
+            "concealments": {"pistol": 1, "drugs_in_cargo": 1, "cash": 1},
+            "pitch_mm": 25.0,
+            "format": "npz",
+        }
+    )
+    out = tmp_path_factory.mktemp("known")
+    build_dataset(spec, out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def truth(dataset):
+    """Counted straight from the answer keys: clean scans, objects per class."""
+    keys = [AnswerKey.load(item["key_path"]) for item in load_manifest(dataset)]
+    classes = Counter(o.threat_class for k in keys for o in k.objects)
+    return {"n": len(keys), "clean": sum(k.is_clean for k in keys), "classes": classes}
+
+
+def _value(metrics, name):
+    return metrics[name]["value"]
+
+
+def _check(metrics, truth):
+    """The figures each known-answer detector must give, whatever ran it."""
+    perfect, inverted, constant, blind = (metrics[d] for d in (PERFECT, INVERTED, CONSTANT, BLIND))
+    assert truth["clean"] >= 2 and truth["n"] - truth["clean"] >= 2
+    for m in (perfect, inverted, constant):
+        assert m["n_scans"] == truth["n"] and m["n_errors"] == 0
+    assert _value(perfect, "image_auroc") == 1.0
+    assert _value(inverted, "image_auroc") == 0.0
+    assert _value(constant, "image_auroc") == 0.5
+    assert _value(perfect, "average_precision") == 1.0
+    for fpr in ("0.01", "0.05"):
+        assert _value(perfect, f"detection_rate_at_fpr_{fpr}") == 1.0
+        assert _value(inverted, f"detection_rate_at_fpr_{fpr}") == 0.0
+        assert _value(constant, f"detection_rate_at_fpr_{fpr}") == 0.0
+    assert _value(perfect, "pixel_auroc") == 1.0
+    assert _value(inverted, "pixel_auroc") == 0.0
+    assert _value(constant, "pixel_auroc") == 0.5
+    assert _value(perfect, "aupro_0.3") == pytest.approx(1.0)
+    assert _value(inverted, "aupro_0.3") == pytest.approx(0.0)
+    # Clean scans: the perfect map is 0 there (below 0.5), the inverted 1, the constant
+    # 0.5 stays below its 0.75.
+    assert perfect["false_alarm_rate_at_threshold"] == 0.0
+    assert inverted["false_alarm_rate_at_threshold"] == 1.0
+    assert constant["false_alarm_rate_at_threshold"] == 0.0
+    n = truth["classes"]
+
+    def recall(m):
+        return {c: {"recall": v["recall"], "n": v["n"]} for c, v in m["recall_by_class"].items()}
+
+    assert recall(perfect) == {c: {"recall": 1.0, "n": k} for c, k in sorted(n.items())}
+    for m in (inverted, constant):
+        assert recall(m) == {c: {"recall": 0.0, "n": k} for c, k in sorted(n.items())}
+    assert recall(blind) == {
+        c: {"recall": 0.0 if c == "weapon" else 1.0, "n": k} for c, k in sorted(n.items())
+    }
+    assert {"weapon", "cash"} <= set(n)
+    # FROC: every object is hit by a region of score 1 at every threshold, with no false
+    # region; the blind detector reaches exactly the share of objects that are not weapons.
+    assert perfect["froc"]["sensitivity"] == [1.0] * 49
+    assert perfect["froc"]["mean_false_positives"] == [0.0] * 49
+    share = 1 - n["weapon"] / sum(n.values())
+    assert blind["froc"]["sensitivity"] == pytest.approx([share] * 49)
+
+
+def test_known_answers_in_process(dataset, truth, tmp_path):
+    results = evaluate_dataset(
+        dataset, [PERFECT, INVERTED, CONSTANT, BLIND], tmp_path / "ev", n_bootstrap=50
+    )
+    assert not results.errors
+    _check(results.metrics, truth)
+    rows = {r["scan_id"]: r for r in results.per_scan[PERFECT]}
+    for item in load_manifest(dataset):
+        key = AnswerKey.load(item["key_path"])
+        row = rows[item["scan_id"]]
+        assert row["clean"] == key.is_clean
+        assert row["flagged"] == (not key.is_clean)
+        assert [o["object_id"] for o in row["objects"] if o["detected"]] == [
+            o.object_id for o in key.objects
+        ]
+    on_disk = json.loads((tmp_path / "ev" / "metrics.json").read_text())["metrics"]
+    _check(on_disk, truth)
+
+
+def test_known_answers_through_the_cli(dataset, truth, tmp_path):
+    args = ["evaluate", str(dataset), "--out", str(tmp_path / "ev"), "--workers", "0"]
+    for name in (PERFECT, INVERTED, CONSTANT, BLIND):
+        args += ["-d", name]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "400"})
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if "image_auroc" in line)
+    cells = [c.strip() for c in row.split("│")[2:-1]]
+    assert [c.split()[0] for c in cells] == ["1.000", "0.000", "0.500", "1.000"]
+    _check(json.loads((tmp_path / "ev" / "metrics.json").read_text())["metrics"], truth)
+
+
+@pytest.mark.slow
+def test_known_answers_on_dask_workers(dataset, truth, tmp_path):
+    results = evaluate_dataset(
+        dataset, [PERFECT, INVERTED, CONSTANT, BLIND], tmp_path / "ev", workers=2, n_bootstrap=50
+    )
+    assert not results.errors
+    _check(results.metrics, truth)
+
+
+def test_a_detector_that_cannot_be_loaded_stops_the_run_before_any_task(dataset, tmp_path):
+    with pytest.raises(SpecError, match="no callable 'no_such_factory'"):
+        evaluate_dataset(dataset, [f"{DETECTORS}:no_such_factory"], tmp_path / "ev")
+    with pytest.raises(SpecError, match="no file"):
+        evaluate_dataset(dataset, [f"{tmp_path / 'missing.py'}:perfect"], tmp_path / "ev")
+    assert not (tmp_path / "ev" / "results").exists()
+    with pytest.raises(SpecError, match="nothing to evaluate"):
+        evaluate_dataset(dataset, [], tmp_path / "ev2")

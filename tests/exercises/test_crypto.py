@@ -1,0 +1,146 @@
+"""The exam cryptography against the primitives themselves: what is bound into the AES-GCM
+associated data, what the HKDF derives, how tokens and submission signatures are formed."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import zipfile
+
+import pytest
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from scanlab.errors import PassphraseError, SpecError, TamperError
+from scanlab.exercises._crypto import (
+    KDF_PARAMS,
+    ExamSecrets,
+    b64,
+    canonical_json,
+    fingerprint,
+    normalise_token,
+    open_secrets,
+    sign_body,
+    unb64,
+    verify_body,
+    verify_signature,
+)
+
+CHEAP = {"n": 2**4, "r": 8, "p": 1}  # for unit tests only; packages refuse anything but KDF_PARAMS
+SALT = bytes(range(16))
+
+
+@pytest.fixture(scope="module")
+def secrets() -> ExamSecrets:
+    return ExamSecrets.derive("correct horse battery staple", SALT, CHEAP)
+
+
+def test_keys_are_hkdf_sha256_of_the_scrypt_master(secrets):
+    master = Scrypt(salt=SALT, length=32, n=2**4, r=8, p=1).derive(b"correct horse battery staple")
+
+    def hkdf(purpose: str, length: int) -> bytes:
+        info = f"scanlab-exam/{purpose}".encode()
+        return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(master)
+
+    assert secrets.check == hkdf("passphrase-check", 16)
+    assert secrets.cipher_key == hkdf("answer-keys", 32)
+    assert secrets.token_key == hkdf("trainee-tokens", 32)
+    assert len({secrets.check, secrets.cipher_key, secrets.token_key}) == 3
+    # NFC: "é" typed as one code point or as e + combining accent is the same passphrase.
+    a = ExamSecrets.derive("caf\u00e9 passphrase!", SALT, CHEAP)
+    b = ExamSecrets.derive("cafe\u0301 passphrase!", SALT, CHEAP)
+    assert a.cipher_key == b.cipher_key
+    assert ExamSecrets.derive("caf\u00e9 passphrase?", SALT, CHEAP).cipher_key != a.cipher_key
+    with pytest.raises(PassphraseError):
+        ExamSecrets.derive("", SALT, CHEAP)
+
+
+def test_the_context_is_the_associated_data(secrets):
+    blob = secrets.encrypt(b"the answers", context=b"scanlab-exam:A")
+    assert len(blob) == 12 + len(b"the answers") + 16  # nonce, ciphertext, tag
+    assert secrets.decrypt(blob, context=b"scanlab-exam:A", what="x") == b"the answers"
+    aes = AESGCM(secrets.cipher_key)
+    assert aes.decrypt(blob[:12], blob[12:], b"scanlab-exam:A") == b"the answers"
+    for other in (b"scanlab-exam:B", b"", None):
+        with pytest.raises(InvalidTag):
+            aes.decrypt(blob[:12], blob[12:], other)
+    with pytest.raises(TamperError, match="x: the encrypted answer keys were altered"):
+        secrets.decrypt(blob, context=b"scanlab-exam:B", what="x")
+    # A fresh nonce each time: the same plaintext never gives the same bytes.
+    assert secrets.encrypt(b"the answers", context=b"c") != secrets.encrypt(
+        b"the answers", context=b"c"
+    )
+
+
+def test_package_keys_are_bound_to_the_exam_id(exam_path, keys):
+    with zipfile.ZipFile(exam_path) as zf:
+        manifest = json.loads(zf.read("exam.json"))
+        blob = zf.read("keys.bin")
+    aes = AESGCM(keys._secrets.cipher_key)
+    context = f"scanlab-exam:{manifest['exam_id']}".encode()
+    doc = json.loads(aes.decrypt(blob[:12], blob[12:], context))
+    assert set(doc["keys"]) == set(keys.answer_keys)
+    for other in (b"", None, b"scanlab-exam:another-exam"):
+        with pytest.raises(InvalidTag):
+            aes.decrypt(blob[:12], blob[12:], other)
+
+
+def test_tokens_are_truncated_hmac_sha256_in_base32(secrets):
+    raw = hmac.new(secrets.token_key, b"exam-1\0alice", hashlib.sha256).digest()
+    text = base64.b32encode(raw[:15]).decode()
+    assert secrets.token("exam-1", "alice") == "-".join(text[i : i + 6] for i in range(0, 24, 6))
+    assert len(secrets.token("exam-1", "alice")) == 24 + 3
+    assert secrets.token("exam-1", "alice") != secrets.token("exam-2", "alice")
+    assert secrets.token("exam-1", "alice") != secrets.token("exam-1", "bob")
+
+
+def test_submission_signature_is_hmac_of_canonical_json(secrets):
+    token = secrets.token("exam-1", "alice")
+    body = {"b": [1, 2], "a": "é"}
+    assert canonical_json(body) == b'{"a":"\\u00e9","b":[1,2]}'
+    key = token.replace("-", "").encode()
+    assert sign_body(body, token) == hmac.new(key, canonical_json(body), "sha256").hexdigest()
+    # Dashes, spaces and case in a typed token do not matter.
+    assert sign_body(body, f" {token.lower()} ") == sign_body(body, token.replace("-", ""))
+    verify_body(body, sign_body(body, token), token, what="s")
+    for bad in ("", None, "0" * 64):
+        with pytest.raises(TamperError, match=r"^s: "):
+            verify_body(body, bad, token, what="s")
+    with pytest.raises(TamperError, match="signature does not match"):
+        verify_body({**body, "b": [1, 3]}, sign_body(body, token), token, what="s")
+    for bad_token in ("ABC", "A" * 25, 123):
+        with pytest.raises(SpecError):
+            normalise_token(bad_token)  # type: ignore[arg-type]
+
+
+def test_signatures_fingerprints_and_base64(secrets):
+    message = b"manifest bytes"
+    verify_signature(secrets.public_key, secrets.sign(message), message, what="m")
+    with pytest.raises(TamperError, match=r"^m: the signature does not match"):
+        verify_signature(secrets.public_key, secrets.sign(message), message + b"!", what="m")
+    with pytest.raises(TamperError):
+        verify_signature(b"short", secrets.sign(message), message, what="m")
+    digest = hashlib.sha256(secrets.public_key).hexdigest()[:20].upper()
+    assert fingerprint(secrets.public_key) == "-".join(digest[i : i + 4] for i in range(0, 20, 4))
+    assert unb64(b64(b"\x00\xff"), "w") == b"\x00\xff"
+    with pytest.raises(TamperError, match=r"^w is not valid base64"):
+        unb64("not base64!", "w")
+
+
+def test_open_secrets_checks_every_field(secrets):
+    record = secrets.record(SALT, CHEAP)
+    assert record["kdf"] == "scrypt" and record["cipher"] == "AES-256-GCM"
+    assert unb64(record["public_key"], "k") == secrets.public_key
+    # Parameters weaker than scanlab writes are refused before any derivation.
+    with pytest.raises(TamperError, match="unexpected key-derivation parameters"):
+        open_secrets("correct horse battery staple", record, what="p")
+    for field in ("salt", "passphrase_check", "public_key", "n"):
+        broken = {k: v for k, v in record.items() if k != field}
+        with pytest.raises(TamperError, match="crypto record is incomplete"):
+            open_secrets("correct horse battery staple", broken, what="p")
+    assert KDF_PARAMS == {"n": 2**17, "r": 8, "p": 1}
