@@ -48,6 +48,11 @@ def _simulator(text: str) -> None:
     assert m and (int(m[1]), int(m[2])) == (350, 225), text
     assert re.search(r"resolution: 5\.0 mm", text)
     assert len(re.findall(r"^exam-medium-\d+ ", text, flags=re.M)) == 3  # spec.count = 3
+    # Exports of the nine commodities of the real set beside the real median grey: cotton's
+    # and frozen poultry's real exports are dark (29), tyres' light (219).
+    greys = dict(re.findall(r"^(\w[\w ]*?)\s+median grey real\s+(\d+)", text, flags=re.M))
+    assert len(greys) == 9, text
+    assert (greys["cotton"], greys["frozen poultry"], greys["tyres"]) == ("29", "29", "219")
 
 
 def _instructor(text: str) -> None:
@@ -79,7 +84,7 @@ def _detector(text: str) -> None:
 
 
 def _researcher(text: str) -> None:
-    rows = re.findall(r"^(\S+)\s+(\d\.\d+)\s+\[(\d\.\d+), (\d\.\d+)\]", text, flags=re.M)
+    rows = re.findall(r"^\s*(\S+)\s+(\d\.\d+)\s+\[(\d\.\d+), (\d\.\d+)\]", text, flags=re.M)
     assert {r[0] for r in rows} >= {"image_auroc", "pixel_auroc", "aupro_0.3"}, text
     for _, value, low, high in rows:
         assert 0.0 <= float(low) <= float(value) <= float(high) <= 1.0
