@@ -91,8 +91,12 @@ def test_package_keys_are_bound_to_the_exam_id(exam_path, keys):
 
 
 def test_tokens_are_truncated_hmac_sha256_in_base32(secrets):
+    # 20 base32 letters of HMAC-SHA256(token key, exam \0 trainee), then a 4-letter check
+    # code: base32 of SHA-256("scanlab-token-check" \0 exam \0 trainee \0 those 20 letters).
     raw = hmac.new(secrets.token_key, b"exam-1\0alice", hashlib.sha256).digest()
-    text = base64.b32encode(raw[:15]).decode()
+    body = base64.b32encode(raw[:15]).decode()[:20]
+    digest = hashlib.sha256(f"scanlab-token-check\0exam-1\0alice\0{body}".encode()).digest()
+    text = body + base64.b32encode(digest[:5]).decode()[:4]
     assert secrets.token("exam-1", "alice") == "-".join(text[i : i + 6] for i in range(0, 24, 6))
     assert len(secrets.token("exam-1", "alice")) == 24 + 3
     assert secrets.token("exam-1", "alice") != secrets.token("exam-2", "alice")
