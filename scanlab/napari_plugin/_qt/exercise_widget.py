@@ -647,9 +647,9 @@ class ExerciseWidget(Container):
         from qtpy.QtWidgets import QMessageBox
 
         box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=self.native)
-        box.setStandardButtons(
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No  # type: ignore[arg-type]
-        )
+        # Typed differently by each binding's stubs (flag enum or QFlags): no cast fits both.
+        buttons: Any = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+        box.setStandardButtons(buttons)
         box.setDefaultButton(QMessageBox.StandardButton.No)
         self._question = box  # for tests, to answer it
         try:
