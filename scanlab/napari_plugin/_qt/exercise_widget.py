@@ -153,7 +153,8 @@ class ExerciseWidget(Container):
         self._decision = RadioButtons(choices=list(_DECISIONS), orientation="horizontal")
         self._decision.value = "not decided"
         self._confidence = RadioButtons(
-            label="How sure (1 guess .. 4 sure)",
+            label="Sure (1-4)",
+            tooltip="How sure you are of your call: 1 a guess, 4 certain",
             choices=[str(i) for i in range(1, CONFIDENCE_LEVELS + 1)],
             orientation="horizontal",
         )
