@@ -309,14 +309,9 @@ def _patch(
     pitch_mm: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One training patch (network planes) and its truth mask."""
+    from scanlab.detect._data import project_random_threat
     from scanlab.io import ScanMetadata
-    from scanlab.synth import (
-        THREAT_LIBRARY,
-        display_to_attenuation,
-        project_threat,
-        render_display,
-        render_threat,
-    )
+    from scanlab.synth import display_to_attenuation, render_display
 
     if spots and rng.random() < config.hard_negative_share:
         index, r, c = spots[int(rng.integers(len(spots)))]
@@ -342,18 +337,7 @@ def _patch(
     if item.mode == "display":  # the export's 8 bits, through scanlab's display curve
         host = render_display(host, rng=rng)
     if rng.random() < config.tip_share:
-        names = sorted(THREAT_LIBRARY)
-        threat = render_threat(names[int(rng.integers(len(names)))], pitch_mm=pitch_mm)
-        host, obj = project_threat(
-            host,
-            threat,
-            row=int(rng.integers(p // 8, p - p // 8)),
-            col=int(rng.integers(p // 8, p - p // 8)),
-            rotation_deg=float(rng.uniform(-180, 180)),
-            scale=float(rng.uniform(0.7, 1.3)),
-            rng=rng,
-        )
-        label = obj.full_mask((p, p))
+        host, label = project_random_threat(host, rng)
     if item.mode == "display":
         planes = network_input(display_to_attenuation(host), display=True)
     else:

@@ -256,26 +256,34 @@ class PatchPool:
     def _tip(
         self, rng: np.random.Generator, att: np.ndarray, label: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        from scanlab.synth import THREAT_LIBRARY, project_threat, render_threat
-
-        name = sorted(THREAT_LIBRARY)[int(rng.integers(len(THREAT_LIBRARY)))]
-        threat = render_threat(name, pitch_mm=self.pitch_mm)
         host = Scan(
             np.ascontiguousarray(att),
             Representation.ATTENUATION,
             ScanMetadata(pitch_mm=(self.pitch_mm, self.pitch_mm)),
         )
-        p = att.shape[1]
-        new, obj = project_threat(
-            host,
-            threat,
-            row=int(rng.integers(p // 8, p - p // 8)),
-            col=int(rng.integers(p // 8, p - p // 8)),
-            rotation_deg=float(rng.uniform(-180, 180)),
-            scale=float(rng.uniform(0.7, 1.3)),
-            rng=rng,
-        )
-        return new.data, label | obj.full_mask(label.shape)
+        new, mask = project_random_threat(host, rng)
+        return new.data, label | mask
+
+
+def project_random_threat(host: Scan, rng: np.random.Generator) -> tuple[Scan, np.ndarray]:
+    """A threat of the library projected into a square training patch at a random place, turn
+    and scale (the self-supervised positive of training and of site adaptation): the new
+    patch and the threat's mask over it."""
+    from scanlab.synth import THREAT_LIBRARY, project_threat, render_threat
+
+    name = sorted(THREAT_LIBRARY)[int(rng.integers(len(THREAT_LIBRARY)))]
+    threat = render_threat(name, pitch_mm=float(host.metadata.pitch_mm[0]))
+    p = host.shape[0]
+    new, obj = project_threat(
+        host,
+        threat,
+        row=int(rng.integers(p // 8, p - p // 8)),
+        col=int(rng.integers(p // 8, p - p // 8)),
+        rotation_deg=float(rng.uniform(-180, 180)),
+        scale=float(rng.uniform(0.7, 1.3)),
+        rng=rng,
+    )
+    return new, obj.full_mask(host.shape)
 
 
 def _change_sharpness(att: np.ndarray, rng: np.random.Generator) -> np.ndarray:

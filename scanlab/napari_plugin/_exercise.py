@@ -637,9 +637,15 @@ class ExerciseSession:
             state.checked = True
             self._save_state()
         item = next(it for it in self.items if it.item_id == item_id)
-        key = self.source.answer_key(item_id)
+        return self._item_result(item, self.source.answer_key(item_id), rule, min_iou)
+
+    def _item_result(
+        self, item: ExerciseItem, key: AnswerKey, rule: str, min_iou: float
+    ) -> ItemResult:
+        """One scan's marks and verdict matched to its key."""
+        state = self._state[item.item_id]
         return ItemResult(
-            item_id,
+            item.item_id,
             key,
             match_marks(key, state.marks, rule=rule, min_iou=min_iou),
             state.declaration_consistent,
@@ -718,18 +724,7 @@ class ExerciseSession:
         keys = self.source.answer_keys()
         items = {}
         for item in self.items:
-            key = keys[item.item_id]
-            state = self._state[item.item_id]
-            items[item.item_id] = ItemResult(
-                item.item_id,
-                key,
-                match_marks(key, state.marks, rule=rule, min_iou=min_iou),
-                state.declaration_consistent,
-                declaration_asked=item.declaration is not None,
-                rating=state.rating,
-                rule=rule,
-                min_iou=min_iou,
-            )
+            items[item.item_id] = self._item_result(item, keys[item.item_id], rule, min_iou)
         self.result = ExerciseResult(items, submission)
         return self.result
 
