@@ -29,6 +29,15 @@ QUIET = dataclasses.replace(
     read_noise_counts=0.0,
     interlaced=False,
 )
+QUIET_FIELDS = (
+    "blur_sigma_px",
+    "pulse_rms",
+    "monitor_rms",
+    "row_gain_rms",
+    "dark_row_rms_counts",
+    "read_noise_counts",
+    "interlaced",
+)
 IRON = 7.874  # g/cm3
 
 
@@ -43,13 +52,34 @@ def span(scanner: ScannerModel) -> float:
 
 
 def test_presets():
-    assert scanner_names() == ("scanlab-6MV-dual", "scanlab-9MV-dual")
+    assert scanner_names() == ("scanlab-6MV-dual", "scanlab-9MV-dual", "scanlab-6MV-portal")
     assert SCANNER.energies_mev == (6.0, 4.0) and SCANNER.n_channels == 2
     assert get_scanner("scanlab-6MV-dual") is SCANNER is get_scanner()
     high, low = SCANNER.air_photons_per_pixel
     assert 1e5 < low < high < 1e6
     with pytest.raises(SpecError, match="valid names"):
         get_scanner("nope")
+
+
+def test_the_portal_budget_follows_from_its_dose_pulse_rate_and_distance():
+    # Same linac spectra and detector as the gantry preset; per pulse the fluence scales with
+    # the dose rate over the pulse rate and with 1 / distance²: (1.2 / 4.0 Gy/min) x (200 /
+    # 300 pulses/s) x (6.5 / 8 m)², and likewise 0.4 / 1.3 for the low energy.
+    portal = get_scanner("scanlab-6MV-portal")
+    assert portal.energies_mev == SCANNER.energies_mev
+    geometry = (200 / 300) * (6.5 / 8.0) ** 2
+    expected = (1.2 / 4.0 * geometry, 0.4 / 1.3 * geometry)
+    ratios = np.divide(portal.air_photons_per_pixel, SCANNER.air_photons_per_pixel)
+    np.testing.assert_allclose(ratios, expected, rtol=1e-9)
+    # Fewer photons: the air noise of a pixel grows as 1 / sqrt(budget).
+    quiet = dataclasses.replace(portal, **{k: getattr(QUIET, k) for k in QUIET_FIELDS})
+    noise = [
+        acquire(np.zeros((2, 64, 256), np.float32), m, rng=np.random.default_rng(3))
+        .transmission()[0]
+        .std()
+        for m in (QUIET, quiet)
+    ]
+    assert noise[1] / noise[0] == pytest.approx(np.sqrt(1 / expected[0]), rel=0.05)
 
 
 def test_acquisition_is_deterministic_for_a_seed():
