@@ -19,6 +19,7 @@ __all__ = [
     "RELIABLE_N_TRIALS",
     "RatingRoc",
     "a_prime",
+    "area_ci",
     "d_prime",
     "d_prime_ci",
     "rate_ci",
@@ -269,6 +270,13 @@ class RatingRoc:
         (b = 1). NaN with fewer than two usable points.
     slope : float
         b of that fit (NaN when d_a is).
+    area_low, area_high : float
+        95 % interval of the area (:func:`area_ci`, Newcombe's method 5); it reaches 1 (or
+        0) when the area does.
+    d_prime, d_prime_low, d_prime_high : float
+        The equal-variance d' the area implies, ``sqrt(2) z(A)``, with its 95 % interval
+        (the area's, transformed). Like the d' of hits and false alarms it uses a corrected
+        area, ``(pairs ranked right + 0.5) / (pairs + 1)``, so a perfect rater stays finite.
     """
 
     criteria: list[int]
@@ -277,6 +285,11 @@ class RatingRoc:
     area: float
     d_a: float
     slope: float
+    area_low: float = math.nan
+    area_high: float = math.nan
+    d_prime: float = math.nan
+    d_prime_low: float = math.nan
+    d_prime_high: float = math.nan
 
 
 def rating_roc(signal: Sequence[int], noise: Sequence[int]) -> RatingRoc:
@@ -328,4 +341,54 @@ def rating_roc(signal: Sequence[int], noise: Sequence[int]) -> RatingRoc:
             slope = sum((f - mean_f) * (h - mean_h) for h, f in zs) / sxx
             intercept = mean_h - slope * mean_f
             d_a = intercept * math.sqrt(2.0 / (1.0 + slope**2))
-    return RatingRoc(criteria, hit_rates, fa_rates, area, d_a, slope)
+    n_pairs = len(sig) * len(noi)
+    area_int = area_ci(area, len(sig), len(noi))
+    corrected = area_ci((wins + 0.5) / (n_pairs + 1), len(sig), len(noi))
+    d = [math.sqrt(2.0) * _NORMAL.inv_cdf(a) for a in corrected[:3]]
+    return RatingRoc(
+        criteria, hit_rates, fa_rates, area, d_a, slope, area_int.low, area_int.high, *d
+    )
+
+
+def area_ci(area: float, n_signal: int, n_noise: int, *, level: float = 0.95) -> ConfidenceInterval:
+    """Interval of an ROC area (a Mann-Whitney probability) from ``n_signal`` and
+    ``n_noise`` trials: Newcombe's (2006) method 5.
+
+    The variance is Hanley & McNeil's (1982) exponential-model one with both sample sizes
+    set to their mean ``N``, ``var(A) = A (1 - A) / (m n) * (2N - 1 - (3N - 3) / ((2 - A)
+    (1 + A)))``; as in Wilson's interval for a rate, the bounds are the areas ``t`` with
+    ``(A - t)^2 = z^2 var(t)``, so the interval stays in [0, 1] and does not collapse when
+    a trainee ranks every pair right (A = 1), where ``A ± z se`` would.
+
+    Examples
+    --------
+    >>> ci = area_ci(0.8, 20, 20)
+    >>> round(ci.low, 3), round(ci.high, 3), round(ci.se, 4)
+    (0.626, 0.9, 0.071)
+    >>> area_ci(1.0, 10, 10).high
+    1.0
+    """
+    a = _check_rate(area, "area", open_interval=False)
+    m, n = _check_count(n_signal, "n_signal"), _check_count(n_noise, "n_noise")
+    if m == 0 or n == 0:
+        raise SpecError("n_signal and n_noise must be at least 1")
+    z2 = _z(level) ** 2
+    half_n = (m + n) / 2.0
+
+    def var(t: float) -> float:
+        return t * (1 - t) / (m * n) * (2 * half_n - 1 - (3 * half_n - 3) / ((2 - t) * (1 + t)))
+
+    def root(lo: float, hi: float) -> float:
+        # f(t) = (a - t)^2 - z^2 var(t) is <= 0 at t = a and >= 0 at t = 0 and 1 (var 0).
+        inside_lo = (a - lo) ** 2 - z2 * var(lo) <= 0
+        for _ in range(80):
+            mid = 0.5 * (lo + hi)
+            if ((a - mid) ** 2 - z2 * var(mid) <= 0) == inside_lo:
+                lo = mid
+            else:
+                hi = mid
+        return 0.5 * (lo + hi)
+
+    low = 0.0 if a == 0.0 else root(0.0, a)
+    high = 1.0 if a == 1.0 else root(a, 1.0)
+    return ConfidenceInterval(a, low, high, math.sqrt(max(var(a), 0.0)))

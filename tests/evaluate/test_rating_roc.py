@@ -61,3 +61,67 @@ def test_one_criterion_gives_no_d_a_and_empty_sides_are_refused() -> None:
     assert roc.criteria == [1] and roc.area == 1.0 and math.isnan(roc.d_a)
     with pytest.raises(SpecError, match="signal and noise"):
         rating_roc([], [1])
+
+
+def _newcombe_bounds(area: float, m: int, n: int) -> tuple[float, float]:
+    """Newcombe's method 5 as the roots in [0, 1] of its quartic, found by numpy (not by
+    the bisection under test): (A - t)^2 (2 - t)(1 + t) m n = z^2 t (1 - t) ((2N - 1)(2 - t)
+    (1 + t) - (3N - 3)) with N = (m + n) / 2."""
+    z2 = _N.inv_cdf(0.975) ** 2
+    big_n = (m + n) / 2
+    t = np.polynomial.Polynomial([0.0, 1.0])
+    g = (2 - t) * (1 + t)
+    poly = (area - t) ** 2 * g * m * n - z2 * t * (1 - t) * ((2 * big_n - 1) * g - (3 * big_n - 3))
+    roots = [r.real for r in poly.roots() if abs(r.imag) < 1e-9 and -1e-9 <= r.real <= 1 + 1e-9]
+    below = [r for r in roots if r <= area + 1e-12]
+    above = [r for r in roots if r >= area - 1e-12]
+    return max(below), min(above)
+
+
+@pytest.mark.parametrize(("area", "m", "n"), [(0.8, 20, 20), (0.65, 12, 30), (0.93, 8, 5)])
+def test_area_interval_is_newcombes_method_5(area: float, m: int, n: int) -> None:
+    from scanlab.evaluate import area_ci
+
+    ci = area_ci(area, m, n)
+    low, high = _newcombe_bounds(area, m, n)
+    assert (ci.low, ci.high) == pytest.approx((low, high), abs=1e-9)
+    # Hanley & McNeil's standard error, with Q1 = A / (2 - A), Q2 = 2 A^2 / (1 + A) and
+    # both sample sizes set to their mean, by hand.
+    big_n = (m + n) / 2
+    q1, q2 = area / (2 - area), 2 * area**2 / (1 + area)
+    var = (area * (1 - area) + (big_n - 1) * (q1 - area**2 + q2 - area**2)) / (m * n)
+    assert ci.se == pytest.approx(math.sqrt(var))
+
+
+def test_a_perfect_rater_gets_an_interval_not_a_point() -> None:
+    roc = rating_roc([4, 4, 3, 2, 3], [-4, -3, -1, -2])
+    assert roc.area == 1.0 and roc.area_high == 1.0 and 0.5 < roc.area_low < 1.0
+    # d' from the corrected area (20 pairs right + 0.5) / 21: finite, as for hits and FAs.
+    assert roc.d_prime == pytest.approx(math.sqrt(2) * _N.inv_cdf(20.5 / 21))
+    assert roc.d_prime_low < roc.d_prime < roc.d_prime_high < math.inf
+    inverted = rating_roc([-4, -3, -1, -2], [4, 4, 3, 2, 3])
+    assert inverted.area == 0.0 and inverted.area_low == 0.0
+    assert inverted.d_prime == pytest.approx(-roc.d_prime)
+    constant = rating_roc([1, 1, 1], [1, 1])
+    assert constant.area == 0.5 and constant.d_prime == pytest.approx(0.0, abs=1e-12)
+
+
+def test_area_interval_covers_the_true_area_about_95_percent() -> None:
+    """Simulated screeners (binormal, d' = 1.2, ratings -4..4 at fixed criteria, 25 signal
+    and 25 noise trials): the interval holds the true area Phi(1.2 / sqrt 2) in about 95 %
+    of sessions, and so does the d' interval hold d' = 1.2."""
+    rng = np.random.default_rng(20)
+    cuts = np.array([-1.5, -0.9, -0.4, 0.0, 0.4, 0.9, 1.5, 2.0])
+    true_d = 1.2
+    true_area = _N.cdf(true_d / math.sqrt(2))
+    area_in = d_in = 0
+    sessions = 400
+    for _ in range(sessions):
+        sig = np.searchsorted(cuts, rng.normal(true_d, 1.0, 25))
+        noi = np.searchsorted(cuts, rng.normal(0.0, 1.0, 25))
+        to_rating = np.array([-4, -3, -2, -1, 1, 2, 3, 4, 4])  # 9 bins, 0 is no rating
+        roc = rating_roc(to_rating[sig].tolist(), to_rating[noi].tolist())
+        area_in += roc.area_low <= true_area <= roc.area_high
+        d_in += roc.d_prime_low <= true_d <= roc.d_prime_high
+    assert 0.91 <= area_in / sessions <= 0.99
+    assert 0.89 <= d_in / sessions <= 0.99
