@@ -75,6 +75,7 @@ from scanlab.exercises._report import REPORT_FILES, write_report
 from scanlab.exercises._simulate import BEHAVIOURS, simulate_trainee
 from scanlab.exercises._spec import ExamSpec, load_exam_spec
 from scanlab.exercises._submission import (
+    CONFIDENCE_LEVELS,
     Detection,
     ItemResponse,
     Submission,
@@ -83,6 +84,7 @@ from scanlab.exercises._submission import (
 
 __all__ = [
     "BEHAVIOURS",
+    "CONFIDENCE_LEVELS",
     "KIND_PRODUCES",
     "REPORT_FILES",
     "ClassResults",

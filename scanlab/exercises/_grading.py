@@ -1,5 +1,6 @@
 """Grading: submissions matched to the answer keys, and per-trainee scores (hit and
-false-alarm rates, d', A', time) overall and by threat class, concealment and difficulty."""
+false-alarm rates, d', A', time) overall and by threat class, concealment and difficulty,
+and the ROC of the trainees' clear/suspect ratings, each trainee's and the class's."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from typing import Any
 
 from scanlab.errors import SpecError
 from scanlab.evaluate import (
+    RatingRoc,
     a_prime,
     d_prime_ci,
     match_marks,
     rate_ci,
     rates_with_correction,
+    rating_roc,
     reliability_note,
 )
 from scanlab.exercises._package import ExamKeys, ExamPackage
@@ -187,6 +190,9 @@ class ItemOutcome:
     time_spent_s: float
     time_limit_s: float
     answered: bool
+    #: The clear/suspect call with its confidence (-4..-1 clear, 1..4 suspect); None: not
+    #: given (a submission from before ratings, or a detector's).
+    rating: int | None = None
 
     @property
     def over_time(self) -> bool:
@@ -212,6 +218,15 @@ class TraineeResult:
     declaration: Scores
     items: list[ItemOutcome]
     objects: list[ObjectOutcome]
+    #: ROC of the ratings (signal trials: scans with an object; noise: clean scans); None
+    #: unless both kinds were rated.
+    ratings: RatingRoc | None = None
+
+    @property
+    def n_rated(self) -> tuple[int, int]:
+        """Rated scans with an object, and rated clean scans."""
+        rated = [it for it in self.items if it.rating is not None]
+        return sum(not it.clean for it in rated), sum(it.clean for it in rated)
 
     @property
     def mean_time_s(self) -> float:
@@ -239,6 +254,7 @@ class TraineeResult:
                 "by_class": {k: v.to_dict() for k, v in self.by_class.items()},
                 "by_concealment": {k: v.to_dict() for k, v in self.by_concealment.items()},
                 "by_difficulty": {k: v.to_dict() for k, v in self.by_difficulty.items()},
+                "ratings": _roc_dict(self.ratings),
             },
         }
 
@@ -262,6 +278,11 @@ class ClassResults:
     difficulty: dict[str, dict[str, float]]
     trainees: list[TraineeResult] = field(default_factory=list)
     graded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def pooled_ratings(self) -> RatingRoc | None:
+        """The class's ROC: every trainee's rated scans pooled (each trainee's criteria
+        differ, so this curve lies at or below the average trainee's; read both)."""
+        return _ratings_roc([it for t in self.trainees for it in t.items])
 
     def trainee(self, trainee_id: str) -> TraineeResult:
         for t in self.trainees:
@@ -435,6 +456,7 @@ def _grade_one(
                 time_spent_s=response.time_spent_s,
                 time_limit_s=exam_item.time_limit_s,
                 answered=answered,
+                rating=response.rating,
             )
         )
     return _trainee_result(sub.trainee_id, sub.exam_id, items, objects)
@@ -489,7 +511,19 @@ def _trainee_result(
         declaration=declaration,
         items=items,
         objects=objects,
+        ratings=_ratings_roc(items),
     )
+
+
+def _ratings_roc(items: Sequence[ItemOutcome]) -> RatingRoc | None:
+    rated = [it for it in items if it.rating is not None]
+    signal = [it.rating for it in rated if not it.clean and it.rating is not None]
+    noise = [it.rating for it in rated if it.clean and it.rating is not None]
+    return rating_roc(signal, noise) if signal and noise else None
+
+
+def _roc_dict(roc: RatingRoc | None) -> dict[str, Any] | None:
+    return None if roc is None else {k: _none_if_nan(v) for k, v in asdict(roc).items()}
 
 
 def _none_if_nan(value: Any) -> Any:

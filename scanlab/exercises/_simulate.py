@@ -40,6 +40,10 @@ def simulate_trainee(
         ``"misses:<name>"``: perfect, except that objects of that threat class, concealment
         method or difficulty level get no mark. ``"clicks_everywhere"``: the whole image tiled
         with 16-pixel boxes, every declaration judged "not consistent".
+        Each also rates every scan clear or suspect with a confidence: "perfect" surely
+        right (4 on a scan with an object, -4 on a clean one), "random" at random,
+        "misses:<name>" suspect (3) when it marked something, else clear (-2: it is not sure),
+        "clicks_everywhere" surely suspect everywhere.
     seed : int
         Seeds the random choices and the times spent (each a share of the item's limit).
     passphrase : str or ExamKeys
@@ -70,6 +74,7 @@ def simulate_trainee(
                 marks.append(_box(f"{item.item_id}-m{k}", (r0, c0, r0 + h, c0 + w), cls))
             verdict: bool | None = bool(rng.random() < 0.5)
             share = rng.uniform(0.2, 1.2)
+            rating = int(rng.integers(1, 5)) * (1 if rng.random() < 0.5 else -1)
         elif behaviour == "clicks_everywhere":
             k = 0
             for r0 in range(0, rows, _TILE_PX):
@@ -79,12 +84,17 @@ def simulate_trainee(
                     k += 1
             verdict = False
             share = 1.0
+            rating = 4
         else:  # perfect, misses:<name>
             for k, obj in enumerate(key.objects):
                 if missing is None or missing not in _names(obj):
                     marks.append(_box(f"{item.item_id}-m{k}", obj.bbox, obj.threat_class))
             verdict = truth
             share = rng.uniform(0.3, 0.9)
+            if missing is None:
+                rating = 4 if key.objects else -4
+            else:
+                rating = 3 if marks else -2
         spent = round(float(share * item.time_limit_s), 1)
         sub.record(
             item.item_id,
@@ -93,6 +103,7 @@ def simulate_trainee(
             time_spent_s=spent,
             started=clock,
             finished=clock + timedelta(seconds=spent),
+            rating=rating,
         )
         clock += timedelta(seconds=spent + 2.0)
     return sub.sign(keys.token(trainee_id))

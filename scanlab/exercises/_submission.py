@@ -18,7 +18,16 @@ from scanlab.exercises._crypto import load_signed_json, sign_body, verify_body
 from scanlab.exercises._package import ExamKeys, ExamPackage, _check_trainee_id
 from scanlab.io._validate import check_regular_file
 
-__all__ = ["Detection", "ItemResponse", "Submission", "submission_from_detections"]
+__all__ = [
+    "CONFIDENCE_LEVELS",
+    "Detection",
+    "ItemResponse",
+    "Submission",
+    "submission_from_detections",
+]
+
+#: Confidence levels of a clear/suspect call on a scan: 1 (a guess) to 4 (sure).
+CONFIDENCE_LEVELS = 4
 
 _FORMAT_KEY = "scanlab_submission"
 _FORMAT_VERSION = 1
@@ -42,6 +51,10 @@ class ItemResponse:
         Time spent on the item, summed over the times it was open.
     started, finished : datetime, optional
         When the item was first opened and last left.
+    rating : int, optional
+        The trainee's call on the whole scan with its confidence: 1 to
+        :data:`CONFIDENCE_LEVELS` "suspect", -1 to -4 "clear", the size saying how sure
+        (4: sure). None when not given (submissions from before ratings, detectors).
     """
 
     marks: list[Mark] = field(default_factory=list)
@@ -49,6 +62,7 @@ class ItemResponse:
     time_spent_s: float = 0.0
     started: datetime | None = None
     finished: datetime | None = None
+    rating: int | None = None
 
     def __post_init__(self) -> None:
         self.marks = list(self.marks)
@@ -66,15 +80,26 @@ class ItemResponse:
         self.time_spent_s = float(t)
         self.started = _time(self.started, "started")
         self.finished = _time(self.finished, "finished")
+        r = self.rating
+        if r is not None and (
+            isinstance(r, bool) or not isinstance(r, int) or not 1 <= abs(r) <= CONFIDENCE_LEVELS
+        ):
+            raise SpecError(
+                f"rating must be 1 to {CONFIDENCE_LEVELS} (suspect), -1 to "
+                f"-{CONFIDENCE_LEVELS} (clear) or None, got {r!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "marks": [m.to_dict() for m in self.marks],
             "declaration_consistent": self.declaration_consistent,
             "time_spent_s": self.time_spent_s,
             "started": self.started.isoformat() if self.started else None,
             "finished": self.finished.isoformat() if self.finished else None,
         }
+        if self.rating is not None:  # absent, the body is signed as before ratings existed
+            d["rating"] = self.rating
+        return d
 
     @classmethod
     def from_dict(cls, d: Any) -> ItemResponse:
@@ -92,6 +117,7 @@ class ItemResponse:
             time_spent_s=d.get("time_spent_s", 0.0),
             started=d.get("started"),
             finished=d.get("finished"),
+            rating=d.get("rating"),
         )
 
 
@@ -140,8 +166,10 @@ class Submission:
         time_spent_s: float = 0.0,
         started: datetime | None = None,
         finished: datetime | None = None,
+        rating: int | None = None,
     ) -> ItemResponse:
-        """Set the response to one item (replacing any earlier one); unsigns the submission."""
+        """Set the response to one item (replacing any earlier one); unsigns the submission.
+        ``rating``: the clear/suspect call with its confidence (see :class:`ItemResponse`)."""
         if self.submitted is not None:
             raise SpecError(
                 f"submission of {self.trainee_id!r} was handed in at "
@@ -151,7 +179,7 @@ class Submission:
             raise SpecError(f"item_id must be a non-empty string, got {item_id!r}")
         try:
             response = ItemResponse(
-                list(marks), declaration_consistent, time_spent_s, started, finished
+                list(marks), declaration_consistent, time_spent_s, started, finished, rating
             )
         except SpecError as exc:
             raise SpecError(f"item {item_id}: {exc}") from None

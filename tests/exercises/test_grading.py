@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import math
 from statistics import NormalDist
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from scanlab.errors import SpecError
-from scanlab.exercises import ClassResults, Scores, grade, simulate_trainee
+from scanlab.exercises import ClassResults, Scores, Submission, grade, simulate_trainee
 
 z = NormalDist().inv_cdf
 
@@ -206,3 +207,66 @@ def test_random_trainees_graded_as_a_brute_force_count(package, keys):
         assert s.d_prime == pytest.approx(loglinear_d(hits, 6, fas, 2), abs=1e-12)
         seen.add((hits > 0, fas > 0))
     assert (True, True) in seen  # some seed finds objects and false-alarms on a clean scan
+
+
+def _rated(sub, keys):
+    """The submission's ratings split by the answer keys: scans with an object, clean ones."""
+    signal, noise = [], []
+    for item_id, response in sub.responses.items():
+        (noise if keys.answer_keys[item_id].is_clean else signal).append(response.rating)
+    return signal, noise
+
+
+def _pairs_area(signal, noise):
+    return np.mean([(s > n) + 0.5 * (s == n) for s in signal for n in noise])
+
+
+def test_ratings_give_each_trainee_a_roc(results, submissions, keys):
+    perfect = results.trainee("perfect").ratings
+    # 6 scans with an object rated 4, 2 clean ones -4: every one of 12 pairs ranked right;
+    # d' comes from the corrected area (12 + 0.5) / 13, as d' of hits uses (6 + 0.5) / 7.
+    assert perfect.area == 1.0 and perfect.area_high == 1.0 and perfect.area_low < 1.0
+    assert perfect.d_prime == pytest.approx(math.sqrt(2) * z(12.5 / 13), abs=1e-12)
+    assert results.trainee("perfect").n_rated == (6, 2)
+    misses = results.trainee("misses:narcotics").ratings
+    signal, noise = _rated(submissions["misses:narcotics"], keys)
+    # Suspect (3) where it marked, clear (-2) where it saw nothing: the three narcotics
+    # scans tie with the clean ones.
+    assert sorted(signal) == [-2, -2, -2, 3, 3, 3] and noise == [-2, -2]
+    assert misses.area == pytest.approx(_pairs_area(signal, noise)) == 0.75
+    assert misses.area_low < 0.75 < misses.area_high
+    clicks = results.trainee("clicks_everywhere").ratings
+    assert clicks.area == 0.5 and clicks.d_prime == pytest.approx(0.0, abs=1e-12)
+    pooled = results.pooled_ratings()
+    everyone = [_rated(s, keys) for s in submissions.values()]
+    all_signal = [r for s, _ in everyone for r in s]
+    all_noise = [r for _, n in everyone for r in n]
+    assert pooled.area == pytest.approx(_pairs_area(all_signal, all_noise))
+
+
+def test_submissions_without_ratings_still_grade(package, submissions, keys, tmp_path):
+    """A submission from before ratings (no 'rating' in its items) is signed over the same
+    body as then, loads and grades; its ratings ROC is None, the rest as before."""
+    old = Submission.start(package, "old-timer")
+    for item_id, response in submissions["perfect"].responses.items():
+        old.record(item_id, marks=response.marks, declaration_consistent=True,
+                   time_spent_s=response.time_spent_s)  # fmt: skip
+    path = old.save(tmp_path / "old.json", token=keys.token("old-timer"))
+    items = json.loads(path.read_text())["items"]
+    assert not any("rating" in it for it in items.values())
+    res = grade(package, [path, submissions["perfect"]], keys)
+    assert res.trainee("old-timer").ratings is None
+    assert res.trainee("old-timer").overall.hit_rate == 1.0
+    assert all(it.rating is None for it in res.trainee("old-timer").items)
+    # The class ROC pools whoever rated.
+    assert res.pooled_ratings().area == res.trainee("perfect").ratings.area
+    loaded = ClassResults.load(res.save(tmp_path / "results.json"))
+    assert loaded.trainee("old-timer").ratings is None
+    assert loaded.trainee("perfect").ratings == res.trainee("perfect").ratings
+
+
+@pytest.mark.parametrize("rating", [0, 5, -5, 2.0, True, "4"])
+def test_a_rating_off_the_scale_is_refused(package, rating):
+    sub = Submission.start(package, "ana")
+    with pytest.raises(SpecError, match="rating must be 1 to 4"):
+        sub.record("item-000", marks=[], rating=rating)

@@ -70,6 +70,8 @@ def set_at(doc, path, value):
         ("change a time", ("items", "item-003", "time_spent_s"), 5.0),
         ("change the trainee", ("trainee_id",), "random"),
         ("flip a verdict", ("items", "item-003", "declaration_consistent"), False),
+        ("lower a rating", ("items", "item-003", "rating"), 1),
+        ("drop a rating", ("items", "item-003", "rating"), None),
         ("drop an item", ("items", "item-002"), None),
         ("remove the signature", ("signature",), None),
     ],
