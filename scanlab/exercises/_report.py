@@ -1,4 +1,5 @@
-"""Class reports: an HTML page with charts (PNG) and the scores and item outcomes as CSV."""
+"""Class reports: an HTML page with charts (PNG) and the scores, ratings ROC and item
+outcomes as CSV."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from scanlab.errors import SpecError
+from scanlab.evaluate import RatingRoc
 from scanlab.exercises._grading import ClassResults, Scores, TraineeResult
 from scanlab.synth import DIFFICULTY_LEVELS
 
@@ -22,8 +24,10 @@ __all__ = ["REPORT_FILES", "write_report"]
 REPORT_FILES = (
     "report.html",
     "scores.csv",
+    "ratings.csv",
     "items.csv",
     "hit_vs_fa.png",
+    "rating_roc.png",
     "by_class.png",
     "by_difficulty.png",
     "progress.png",
@@ -52,6 +56,22 @@ _SCORE_COLUMNS = (
     "mean_time_s",
     "reliability",
 )
+#: The columns of ratings.csv, after exam, exam id and trainee.
+_RATING_COLUMNS = (
+    "rated_signal",
+    "rated_noise",
+    "area",
+    "area_low",
+    "area_high",
+    "d_prime",
+    "d_prime_low",
+    "d_prime_high",
+    "d_a",
+    "slope",
+    "criteria",
+)
+#: The row of ratings.csv for every trainee's ratings pooled.
+POOLED = "(class, pooled)"
 
 
 def write_report(
@@ -74,8 +94,10 @@ def write_report(
     latest = exams[-1]
     files = [
         _scores_csv(exams, out / "scores.csv"),
+        _ratings_csv(exams, out / "ratings.csv"),
         _items_csv(exams, out / "items.csv"),
         _hit_vs_fa(latest, out / "hit_vs_fa.png"),
+        _rating_roc_chart(latest, out / "rating_roc.png"),
         _by_group(latest, out / "by_class.png"),
         _by_difficulty(latest, out / "by_difficulty.png"),
         _progress(exams, out / "progress.png"),
@@ -112,6 +134,29 @@ def _scores_csv(exams: list[ClassResults], path: Path) -> Path:
     return path
 
 
+def _rocs(ex: ClassResults) -> list[tuple[str, tuple[int, int], RatingRoc | None]]:
+    """Each trainee's ratings ROC with the rated (signal, noise) scans, then the pooled one."""
+    rows = [(t.trainee_id, t.n_rated, t.ratings) for t in ex.trainees]
+    n_pooled = (sum(n[0] for _, n, _ in rows), sum(n[1] for _, n, _ in rows))
+    return [*rows, (POOLED, n_pooled, ex.pooled_ratings())]
+
+
+def _ratings_csv(exams: list[ClassResults], path: Path) -> Path:
+    from scanlab.io._common import atomic_open
+
+    with atomic_open(path, "w") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["exam", "exam_id", "trainee", *_RATING_COLUMNS])
+        for ex in exams:
+            for who, (n_signal, n_noise), roc in _rocs(ex):
+                figures: list[Any] = [""] * (len(_RATING_COLUMNS) - 2)
+                if roc is not None:
+                    figures = [_cell(getattr(roc, c)) for c in _RATING_COLUMNS[2:-1]]
+                    figures.append(" ".join(str(c) for c in roc.criteria))
+                w.writerow([ex.exam_name, ex.exam_id, who, n_signal, n_noise, *figures])
+    return path
+
+
 def _items_csv(exams: list[ClassResults], path: Path) -> Path:
     from scanlab.io._common import atomic_open
 
@@ -133,6 +178,7 @@ def _items_csv(exams: list[ClassResults], path: Path) -> Path:
                 "time_spent_s",
                 "time_limit_s",
                 "answered",
+                "rating",
             ]
         )
         for ex in exams:
@@ -154,6 +200,7 @@ def _items_csv(exams: list[ClassResults], path: Path) -> Path:
                             it.time_spent_s,
                             it.time_limit_s,
                             it.answered,
+                            _cell(it.rating),
                         ]
                     )
     return path
@@ -216,6 +263,54 @@ def _hit_vs_fa(ex: ClassResults, path: Path) -> Path:
         title=f"{ex.exam_name}: hit vs false-alarm rate (95 % intervals)",
     )
     ax.legend(fontsize=8, loc="lower right")
+    fig.savefig(path)
+    return path
+
+
+def _rating_roc_chart(ex: ClassResults, path: Path) -> Path:
+    """Each trainee's ROC from the ratings, the class's pooled one, and beside each curve
+    the single point the marks give (scans with an object found vs clean scans marked)."""
+    fig = _figure(6.0, 5.5)
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], color="0.6", ls="--", lw=0.8, label="chance")
+    colours = iter(f"C{i % 10}" for i in range(10_000))
+    drawn = 0
+    for t in ex.trainees:
+        colour = next(colours)
+        if t.ratings is not None:
+            r = t.ratings
+            ax.plot(
+                [0.0, *r.fa_rates, 1.0],
+                [0.0, *r.hit_rates, 1.0],
+                marker="o",
+                ms=4,
+                color=colour,
+                label=f"{t.trainee_id}: area {_f(r.area)} [{_f(r.area_low)}, {_f(r.area_high)}]",
+            )
+            drawn += 1
+        s = t.overall
+        if not (math.isnan(s.hit_rate) or math.isnan(s.fa_rate)):
+            ax.plot(s.fa_rate, s.hit_rate, "x", color=colour, ms=9, mew=2)
+    pooled = ex.pooled_ratings()
+    if pooled is not None:
+        ax.plot(
+            [0.0, *pooled.fa_rates, 1.0],
+            [0.0, *pooled.hit_rates, 1.0],
+            color="black",
+            lw=2.5,
+            label=f"class, pooled: area {_f(pooled.area)}",
+        )
+    if not drawn:
+        ax.text(0.5, 0.5, "no trainee rated both kinds of scan", ha="center", color="0.4")
+    ax.set(
+        xlim=(-0.02, 1.02),
+        ylim=(-0.02, 1.02),
+        xlabel="false-alarm rate (clean scans called suspect)",
+        ylabel="hit rate (scans with an object called suspect)",
+        title=f"{ex.exam_name}: ROC from clear/suspect ratings\n(x: the marks' hit vs "
+        "false-alarm point)",
+    )
+    ax.legend(fontsize=7, loc="lower right")
     fig.savefig(path)
     return path
 
@@ -339,6 +434,32 @@ _SCORE_HEADER = [
 ]
 
 
+def _rating_rows(ex: ClassResults) -> list[list[str]]:
+    marks = {t.trainee_id: t.overall for t in ex.trainees}
+    rows = []
+    for who, (n_signal, n_noise), roc in _rocs(ex):
+        s = marks.get(who)
+        from_marks = (
+            "" if s is None else f"{_f(s.d_prime)} [{_f(s.d_prime_low)}, {_f(s.d_prime_high)}]"
+        )
+        if roc is None:
+            rows.append(
+                [who, f"{n_signal} / {n_noise}", "no ratings of both kinds", "", "", from_marks]
+            )
+            continue
+        rows.append(
+            [
+                who,
+                f"{n_signal} / {n_noise}",
+                f"{_f(roc.area)} [{_f(roc.area_low)}, {_f(roc.area_high)}]",
+                f"{_f(roc.d_prime)} [{_f(roc.d_prime_low)}, {_f(roc.d_prime_high)}]",
+                _f(roc.d_a),
+                from_marks,
+            ]
+        )
+    return rows
+
+
 def _html(exams: list[ClassResults], path: Path) -> Path:
     from scanlab.io._common import atomic_open
 
@@ -381,6 +502,27 @@ def _html(exams: list[ClassResults], path: Path) -> Path:
             ],
         ),
         "<img src='hit_vs_fa.png' alt='hit rate vs false-alarm rate'>",
+        "<h2>Confidence ratings</h2><p class='note'>Before looking for objects the trainee "
+        "calls each scan clear or suspect with a confidence of 1 to 4. Each rating is one "
+        "criterion, so the ratings trace an ROC where the marks give one point: signal trials "
+        "are scans with an object, noise trials clean scans. Area: the chance that a scan "
+        "with an object is rated more suspect than a clean one (ties half), 95 % interval by "
+        "Newcombe's method 5. d' from ratings: sqrt(2) z(area), the equal-variance d' of that "
+        "area, from the corrected area (pairs + 0.5) / (pairs + 1); d_a: the binormal fit "
+        "(unequal variances). The marks' d' counts objects and clean scans, so it answers "
+        "another question; read the two side by side.</p>",
+        _table(
+            [
+                "trainee",
+                "rated scans (object / clean)",
+                "ROC area [95 %]",
+                "d' from ratings [95 %]",
+                "d_a",
+                "d' from marks [95 %]",
+            ],
+            _rating_rows(ex),
+        ),
+        "<img src='rating_roc.png' alt='ROC from confidence ratings'>",
         "<h2>Declarations</h2><p class='note'>Signal: false declarations (hit: judged not "
         "consistent); noise: true ones. Items without a declaration or verdict are not "
         "counted.</p>",
@@ -437,8 +579,8 @@ def _html(exams: list[ClassResults], path: Path) -> Path:
         "<h2>Progress</h2>",
         "<img src='progress.png' alt='d prime across exams'>",
         _table(["exam", "created", *everyone], progress_rows),
-        "<p class='note'>Files: scores.csv (every figure above), items.csv (every item of every "
-        "trainee).</p></body></html>",
+        "<p class='note'>Files: scores.csv (every figure above), ratings.csv (the ratings ROC of "
+        "each trainee and the class), items.csv (every item of every trainee).</p></body></html>",
     ]
     with atomic_open(path, "w") as fh:
         fh.write("\n".join(parts))

@@ -1,11 +1,14 @@
-"""Class reports: HTML, CSV and the four charts, for one exam and for progress over several."""
+"""Class reports: HTML, CSV and the five charts, for one exam and for progress over several."""
 
 from __future__ import annotations
 
 import csv
 import dataclasses
 
+import pytest
+
 from scanlab.exercises import REPORT_FILES, write_report
+from scanlab.exercises._report import POOLED
 
 
 def test_report_of_two_exams(results, tmp_path):
@@ -20,7 +23,7 @@ def test_report_of_two_exams(results, tmp_path):
     page = (tmp_path / "report" / "report.html").read_text()
     for name in ("perfect", "random", "misses:narcotics", "clicks_everywhere", "week-1"):
         assert name in page
-    assert page.count("<img src=") == 4
+    assert page.count("<img src=") == 5
     assert "far too few" in page  # reliability is stated
 
     rows = list(csv.DictReader((tmp_path / "report" / "scores.csv").read_text().splitlines()))
@@ -32,3 +35,26 @@ def test_report_of_two_exams(results, tmp_path):
     assert (perfect["hits"], perfect["n_signal"], perfect["d_prime"]) == ("6", "6", "2.433")
     items = list(csv.DictReader((tmp_path / "report" / "items.csv").read_text().splitlines()))
     assert len(items) == 2 * 4 * 8  # exams x trainees x items
+
+
+def test_report_states_the_ratings_roc(results, tmp_path):
+    """ratings.csv and the page give each trainee's and the pooled ROC from the ratings,
+    the same figures grading computed, beside the marks' d'."""
+    write_report(results, tmp_path / "report")
+    rows = list(csv.DictReader((tmp_path / "report" / "ratings.csv").read_text().splitlines()))
+    by = {r["trainee"]: r for r in rows}
+    assert set(by) == {"perfect", "random", "misses:narcotics", "clicks_everywhere", POOLED}
+    # perfect: 6 scans with an object rated 4, 2 clean rated -4 (see simulate_trainee).
+    assert (by["perfect"]["rated_signal"], by["perfect"]["rated_noise"]) == ("6", "2")
+    assert (by["perfect"]["area"], by["perfect"]["area_high"]) == ("1.0", "1.0")
+    assert by["misses:narcotics"]["area"] == "0.75"
+    assert by["clicks_everywhere"]["criteria"] == ""  # all rated 4: one level, no criterion
+    assert by[POOLED]["rated_signal"] == str(4 * 6)
+    pooled = results.pooled_ratings()
+    assert float(by[POOLED]["area"]) == pytest.approx(pooled.area, abs=5e-4)
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert "Confidence ratings" in page and "rating_roc.png" in page
+    d = results.trainee("misses:narcotics").ratings
+    assert f"0.75 [{d.area_low:.2f}, {d.area_high:.2f}]" in page
+    items = list(csv.DictReader((tmp_path / "report" / "items.csv").read_text().splitlines()))
+    assert {r["rating"] for r in items if r["trainee"] == "perfect"} == {"4", "-4"}
