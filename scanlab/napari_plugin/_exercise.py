@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from scanlab.errors import ScanlabError, SpecError
 from scanlab.evaluate import Mark, MatchResult, match_marks, read_marks, write_marks
+from scanlab.exercises._submission import CONFIDENCE_LEVELS
 from scanlab.io import Scan, detect_format, read_scan
 from scanlab.napari_plugin._layers import scrub_scan
 from scanlab.synth import AnswerKey, CargoDeclaration
@@ -52,8 +53,6 @@ __all__ = [
 PROGRESS_ENV = "SCANLAB_PROGRESS_DIR"
 _STATE_KEY = "scanlab_exercise_progress"
 _STATE_VERSION = 1
-#: Confidence levels of a clear/suspect decision: 1 (a guess) to 4 (sure).
-CONFIDENCE_LEVELS = 4
 #: How many changes of an item's marks Ctrl+Z can take back.
 _UNDO_STEPS = 50
 
@@ -243,6 +242,7 @@ class ExamExercise:
                 marks=session.marks(item.item_id),
                 declaration_consistent=session.declaration_answer(item.item_id),
                 time_spent_s=session.time_spent_s(item.item_id),
+                rating=session.rating(item.item_id),
             )
         return sub.submit(path, token=self.token)
 
@@ -692,12 +692,15 @@ class ExerciseSession:
 
     def open_questions(self) -> dict[str, list[str]]:
         """What a trainee may have forgotten, to list before submitting: item ids not
-        visited, without a mark (a clean scan has none: that is a choice too), and with the
-        declaration question unanswered."""
+        visited, without a mark (a clean scan has none: that is a choice too), without the
+        clear/suspect call, and with the declaration question unanswered."""
         items = self.items
         return {
             "not visited": [it.item_id for it in items if not self.visited(it.item_id)],
             "no marks": [it.item_id for it in items if not self._state[it.item_id].marks],
+            "no clear/suspect call": [
+                it.item_id for it in items if self._state[it.item_id].rating is None
+            ],
             "declaration not answered": [
                 it.item_id
                 for it in items

@@ -418,6 +418,7 @@ def test_clock_runs_while_a_scan_is_shown_and_limits_lock_answers(tmp_path, monk
     assert session.open_questions() == {
         "not visited": [],
         "no marks": [second],
+        "no clear/suspect call": [first, second],
         "declaration not answered": [first, second],
     }
     assert session.submit().items[first].match is not None  # submitting is what is left

@@ -223,12 +223,26 @@ def test_exam_asks_who_answers_before_the_first_scan(make_napari_viewer, exam, t
     session = widget.start_exam()
     assert session is not None and session.source.trainee_id == "ana"
     assert not _on(widget._sign_in) and f"{session.item.item_id} [your marks]" in viewer.layers
+    # The exam asks the call on each scan too, with nothing to check it against.
+    assert _on(widget._decision) and _on(widget._confidence) and not _on(widget._check)
+    first, second = (it.item_id for it in session.items)
+    widget.set_decision(True, 3)
+    _press(viewer, "PageDown")
+    assert widget._decision.value == "not decided"
+    widget.set_decision(False, 1)
     widget.submit()  # graded by the instructor: no results here, the submission is signed
     sub_path = session.folder / "submission.json"
     sub = Submission.load(sub_path, exam.token, package=ExamPackage.open(exam.path))
     assert sub.trainee_id == "ana"
+    assert (sub.responses[first].rating, sub.responses[second].rating) == (3, -1)
     graded = grade(ExamPackage.open(exam.path), [sub_path], exam.passphrase)
     assert [t.trainee_id for t in graded.trainees] == ["ana"]
+    assert [it.rating for it in graded.trainees[0].items] == [3, -1]
+    # One clean scan and one with an object: the ROC from two ratings, by hand.
+    clean = [it.clean for it in graded.trainees[0].items]
+    assert sorted(clean) == [False, True]
+    expected_area = 1.0 if clean == [False, True] else 0.0
+    assert graded.trainees[0].ratings.area == expected_area
 
 
 def test_pinned_fingerprint_refuses_a_resigned_package(make_napari_viewer, exam, tmp_path):
@@ -343,6 +357,7 @@ def test_exam_mode_confirmation_and_time_limits(make_napari_viewer, exam, monkey
     assert f"Not visited: 1 scan(s): {second}" in question
     assert f"No marks: 2 scan(s): {first}, {second}" in question
     assert f"Declaration not answered: 2 scan(s): {first}, {second}" in question
+    assert f"No clear/suspect call: 2 scan(s): {first}, {second}" in question
 
     widget.set_verdict(True)
     now[0] += limit - 5.0

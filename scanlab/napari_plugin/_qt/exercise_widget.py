@@ -149,7 +149,8 @@ class ExerciseWidget(Container):
         self._declaration.native.setMinimumHeight(90)
         self._verdict = RadioButtons(choices=list(_VERDICTS))
         self._verdict.value = "not answered"
-        # Practice: the call on the whole scan, with confidence, before the marks are checked.
+        # The call on the whole scan, with confidence: in practice before the marks are
+        # checked, in an exam handed in with them.
         self._decision = RadioButtons(choices=list(_DECISIONS), orientation="horizontal")
         self._decision.value = "not decided"
         self._confidence = RadioButtons(
@@ -408,7 +409,10 @@ class ExerciseWidget(Container):
         self._set_verdict(session.declaration_answer())
         self._set_decision(session.rating())
         self._objects.visible = self._zoom.visible = False
-        self._practice_box.visible = session.practice and session.result is None
+        # The call on the scan is asked in exams too (grading draws the ROC from it); only
+        # practice checks it at once.
+        self._practice_box.visible = session.result is None
+        self._check.visible = session.practice
         if session.checked() and session.result is None:
             self._show_feedback(session.check_item(item.item_id))
         elif session.result is None:
@@ -609,7 +613,7 @@ class ExerciseWidget(Container):
             session.set_declaration_answer(item_id, value)
 
     def set_decision(self, suspect: bool | None, confidence: int = 2) -> None:
-        """The call on the shown scan (practice): clear or suspect, and how sure (1-4)."""
+        """The call on the shown scan: clear or suspect, and how sure (1-4)."""
         self._set_decision(None if suspect is None else (confidence if suspect else -confidence))
         self._on_decision()
 
