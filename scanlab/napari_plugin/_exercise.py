@@ -167,14 +167,19 @@ class ExamExercise:
         The trainee's submission token (from the instructor); signs the submission.
     passphrase : str, optional
         Given for practice packages only: it decrypts the keys at submit so that the trainee
-        sees the results (and derives the token when none is given).
+        sees the results (and derives the token and scan code when none is given).
+    scan_code : str, optional
+        The code that opens a package's confidential (sealed) scans, which the instructor
+        hands out when the exam starts (``scanlab exam build`` prints it); needed, and
+        checked now, when the package holds such scans.
 
     Raises
     ------
     SpecError
-        No trainee id, neither token nor passphrase, or a token that is not the trainee's.
+        No trainee id, neither token nor passphrase, a token that is not the trainee's, or
+        no scan code for a package with sealed scans.
     PassphraseError
-        The passphrase does not open this package.
+        The passphrase does not open this package, or the scan code its sealed scans.
     """
 
     def __init__(
@@ -184,6 +189,7 @@ class ExamExercise:
         trainee_id: str,
         token: str | None = None,
         passphrase: str | None = None,
+        scan_code: str | None = None,
     ) -> None:
         from scanlab.exercises._crypto import check_token, open_secrets
 
@@ -194,6 +200,8 @@ class ExamExercise:
             secrets = open_secrets(passphrase, package._manifest["crypto"], what=str(package.path))
             if not token:
                 token = secrets.token(package.exam_id, trainee_id)
+            if package.sealed and not scan_code:
+                scan_code = secrets.scan_code(package.exam_id)
         if not token:
             raise SpecError(
                 f"{package.path}: this exam needs the submission token your instructor issued "
@@ -203,6 +211,13 @@ class ExamExercise:
             check_token(package.exam_id, trainee_id, token)
         except SpecError as exc:
             raise SpecError(f"{package.path}: {exc}") from None
+        if package.sealed:
+            if not scan_code or not scan_code.strip():
+                raise SpecError(
+                    f"{package.path}: this exam holds confidential scans: type the scan code "
+                    "your instructor hands out when the exam starts"
+                )
+            package.unlock(scan_code.strip())  # PassphraseError: not this exam's code
         self.package = package
         self.trainee_id = trainee_id
         self.token: str = token
@@ -254,7 +269,7 @@ def open_exercise(
 
     ``fingerprint``: the package's as the instructor gave it out (``scanlab exam build``
     prints it); a package signed with another key is refused. ``exam_options``
-    (``trainee_id``, ``token``, ``passphrase``) go to :class:`ExamExercise`.
+    (``trainee_id``, ``token``, ``passphrase``, ``scan_code``) go to :class:`ExamExercise`.
     """
     path = Path(path)
     if is_package(path):

@@ -418,3 +418,53 @@ def test_practice_call_with_confidence_then_feedback_and_zoom_to_the_miss(gui, f
     assert widget._decision.value == "not decided" and widget._decision.enabled
     _press(viewer, "PageUp")
     assert "Your call: suspect" in widget._results.value and f"{FIRST} [found]" in viewer.layers
+
+
+def test_sealed_exam_asks_the_scan_code_and_shows_its_real_scans(make_napari_viewer, tmp_path):
+    """A package with confidential real scans (sealed under the scan code ``exam build``
+    prints): the sign-in asks the code, refuses a missing or wrong one, and with the right
+    one the sealed scans open; the practice passphrase derives the code itself."""
+    from scanlab.exercises import ExamPackage, ExamSpec, build_exam
+    from scanlab.synth import write_simulated_hosts
+
+    hosts = write_simulated_hosts(tmp_path / "hosts", 2, seed=2, blur_px=1.0)
+    spec = ExamSpec(
+        name="sealed", seed=3, count=2, clean_share=0.5, pitch_mm=25.0, max_tries=4,
+        hosts={"paths": [str(hosts[0].parent)], "share": 1.0, "confidential": True},
+    )  # fmt: skip
+    passphrase = "the instructor's passphrase"
+    path = build_exam(spec, tmp_path / "sealed.zip", passphrase)
+    package = ExamPackage.open(path)
+    keys = package.keys(passphrase)
+    assert all(it.sealed for it in package.items)
+
+    viewer, widgets = create_viewer(path, viewer=make_napari_viewer())
+    widget = widgets["Exercise"]
+    assert _on(widget._scan_code) and "the scan code" in widget._title.value
+    widget._trainee.value, widget._token.value = "ana", keys.token("ana")
+    widget._fingerprint.value = package.fingerprint
+    assert widget.start_exam() is None and "type the scan code" in widget._sign_in_note.value
+    widget._scan_code.value = keys.token("ana")  # a code of the right form, not this one
+    assert widget.start_exam() is None and "wrong scan code" in widget._sign_in_note.value
+    assert _scan_layers(viewer) == []
+    widget._scan_code.value = keys.scan_code().lower()  # typed as it comes
+    session = widget.start_exam()
+    assert session is not None
+    # A real host is one channel: its layer bears the item's name.
+    shown = viewer.layers[session.item.item_id].data
+    package.unlock(keys.scan_code())  # the reference, opened apart from the widget
+    truth = package.scan(session.item.item_id)
+    np.testing.assert_array_equal(np.asarray(shown), truth.high)
+    _press(viewer, "PageDown")
+    assert session.current == 1 and session.items[1].item_id in viewer.layers
+    widget.close_exercise()
+    # An exam without sealed scans does not ask for a code.
+    plain = build_exam(
+        ExamSpec(name="plain", seed=5, count=2, clean_share=0.5, pitch_mm=20.0, max_tries=1),
+        tmp_path / "plain.zip",
+        passphrase,
+    )
+    widget.open(plain)
+    assert _on(widget._sign_in) and not _on(widget._scan_code)
+    # Practice: the passphrase opens everything, the scan code included.
+    assert widget.open(path, trainee_id="ana", passphrase=passphrase) is not None

@@ -118,6 +118,12 @@ class ExerciseWidget(Container):
             "The exam's fingerprint as your instructor gave it out (scanlab exam build prints "
             "it): a package signed by anyone else is refused"
         )
+        # Only for a package with confidential (sealed) real scans.
+        self._scan_code = LineEdit(label="Scan code", value="", visible=False)
+        self._scan_code.tooltip = (
+            "This exam holds confidential scans: type the scan code your instructor hands out "
+            "when the exam starts"
+        )
         self._start = PushButton(text="Start exam")
         self._sign_in_note = Label(value="")
         self._sign_in: Container[Any] = Container(
@@ -125,6 +131,7 @@ class ExerciseWidget(Container):
                 self._trainee,
                 self._token,
                 self._fingerprint,
+                self._scan_code,
                 self._start,
                 self._sign_in_note,
             ],
@@ -237,7 +244,8 @@ class ExerciseWidget(Container):
 
         An exam package opened without a passphrase or token is not shown yet: the sign-in
         asks for the trainee id, the token and the exam's fingerprint (unless ``fingerprint``
-        pins it) and :meth:`start_exam` checks them (returns None until then).
+        pins it), and the scan code when the package holds confidential scans, and
+        :meth:`start_exam` checks them (returns None until then).
         """
         if isinstance(source, str | Path):
             if is_package(source) and not {"passphrase", "token"} & set(exam_options):
@@ -278,18 +286,22 @@ class ExerciseWidget(Container):
         self._pending = (path, fingerprint)
         self._fingerprint.value = fingerprint or ""
         self._fingerprint.enabled = fingerprint is None
+        self._scan_code.value = ""
+        self._scan_code.visible = package.sealed
         self._sign_in_note.value = ""
         self._sign_in.visible = True
+        code = ", the scan code" if package.sealed else ""
         self._title.value = (
             f"<b>{package.name or path.stem}</b>: {len(package.items)} scans. Sign in with "
-            "your trainee id, the token and the exam fingerprint from your instructor; the "
-            "clock starts when the first scan is shown."
+            f"your trainee id, the token{code} and the exam fingerprint from your instructor; "
+            "the clock starts when the first scan is shown."
         )
         self._update_controls()
 
     def start_exam(self, *_: Any) -> ExerciseSession | None:
-        """Check the sign-in (trainee id, token, fingerprint) and show the first scan; a
-        problem is said under the sign-in and nothing starts."""
+        """Check the sign-in (trainee id, token, fingerprint, and the scan code of a package
+        with confidential scans) and show the first scan; a problem is said under the
+        sign-in and nothing starts."""
         if self._pending is None:
             return None
         path, pinned = self._pending
@@ -305,6 +317,7 @@ class ExerciseWidget(Container):
                 fingerprint=fingerprint,
                 trainee_id=self._trainee.value,
                 token=self._token.value.strip() or None,
+                scan_code=self._scan_code.value.strip() or None,
             )
         except ScanlabError as exc:
             self._sign_in_note.value = f"<span style='color:#e74c3c'>{exc}</span>"
