@@ -46,7 +46,7 @@ def test_report_states_the_ratings_roc(results, tmp_path):
     assert set(by) == {"perfect", "random", "misses:narcotics", "clicks_everywhere", POOLED}
     # perfect: 6 scans with an object rated 4, 2 clean rated -4 (see simulate_trainee).
     assert (by["perfect"]["rated_signal"], by["perfect"]["rated_noise"]) == ("6", "2")
-    assert (by["perfect"]["area"], by["perfect"]["area_high"]) == ("1.0", "1.0")
+    assert (by["perfect"]["area"], by["perfect"]["area_high"]) == ("1", "1")
     assert by["misses:narcotics"]["area"] == "0.75"
     assert by["clicks_everywhere"]["criteria"] == ""  # all rated 4: one level, no criterion
     assert by[POOLED]["rated_signal"] == str(4 * 6)
