@@ -57,6 +57,14 @@ from scanlab.synth._hosts import (
 )
 from scanlab.synth._n4246 import RealismFigures, realism_figures
 from scanlab.synth._realism import REAL_GOODS, export_statistics, real_export_statistics
+from scanlab.synth._reference import (
+    REFERENCE_KINDS,
+    Reference,
+    commodity_of,
+    declared_commodities,
+    reference_image,
+    reference_names,
+)
 from scanlab.synth._scene import (
     DECLARATION_MODES,
     Scene,
@@ -75,6 +83,7 @@ __all__ = [
     "DECLARATION_MODES",
     "DIFFICULTY_LEVELS",
     "REAL_GOODS",
+    "REFERENCE_KINDS",
     "THREAT_CLASSES",
     "THREAT_LIBRARY",
     "VEHICLE_TYPES",
@@ -95,6 +104,7 @@ __all__ = [
     "KeyObject",
     "ProjectionQuality",
     "RealismFigures",
+    "Reference",
     "Scene",
     "SceneSpec",
     "Threat",
@@ -102,8 +112,10 @@ __all__ = [
     "analyse_host",
     "build_dataset",
     "check_declaration",
+    "commodity_of",
     "cut_threat",
     "dataset_names",
+    "declared_commodities",
     "display_to_attenuation",
     "estimate_blur",
     "estimate_display_curve",
@@ -122,6 +134,8 @@ __all__ = [
     "read_declarations",
     "real_export_statistics",
     "realism_figures",
+    "reference_image",
+    "reference_names",
     "render_display",
     "render_export",
     "render_threat",
