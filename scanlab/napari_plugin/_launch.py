@@ -24,6 +24,7 @@ WIDGETS: tuple[tuple[str, str], ...] = (
     ("Inspect", "inspect_widget:InspectWidget"),
     ("Detector assist", "assist_widget:AssistWidget"),
     ("Exercise", "exercise_widget:ExerciseWidget"),
+    ("Reference", "reference_widget:ReferenceWidget"),
 )
 
 
@@ -108,6 +109,7 @@ def create_viewer(
         widgets[name] = widget
     _raise_dock(widgets[WIDGETS[0][0]])
     widgets["Exercise"].mode_changed.connect(lambda mode: apply_mode(viewer, widgets, mode))
+    widgets["Reference"].follow(widgets["Exercise"])  # offers the shown scan's declared goods
     if path is not None:
         path = Path(path)
         try:

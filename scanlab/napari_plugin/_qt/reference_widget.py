@@ -1,0 +1,162 @@
+"""The Reference widget: what a threat, a concealment or a clean load of the declared goods
+looks like in scanlab's images, shown below the scan at the same scale to compare."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from magicgui.widgets import ComboBox, Container, Label, PushButton
+from psygnal import Signal
+
+from scanlab.errors import ScanlabError
+from scanlab.napari_plugin._qt._util import alive, install_readout, scan_ref_of
+from scanlab.napari_plugin._reference import (
+    REFERENCE_PREFIX,
+    choices,
+    place_below,
+    reference_layers,
+)
+from scanlab.synth import CargoDeclaration, Reference, reference_image
+
+if TYPE_CHECKING:
+    import napari
+
+__all__ = ["ReferenceWidget"]
+
+#: The kinds of reference, as the widget names them.
+_KINDS = {"Threats": "threat", "Concealments": "concealment", "Declared goods": "commodity"}
+
+
+class ReferenceWidget(Container):
+    """Pick a threat, a concealment or a commodity and see it below the scan.
+
+    Parameters
+    ----------
+    viewer : napari.viewer.Viewer
+    pitch_mm : float
+        Pixel size the references are simulated at (10 mm: sharp enough to see the
+        objects, fast to render; a render is cached after the first).
+    """
+
+    rendered = Signal(object)  # the Reference put in the viewer
+
+    def __init__(self, viewer: napari.viewer.Viewer, *, pitch_mm: float = 10.0) -> None:
+        super().__init__(labels=False)
+        self.native.setMinimumWidth(320)
+        self._viewer = viewer
+        self._pitch_mm = pitch_mm
+        self._declaration: CargoDeclaration | None = None
+        self._kind = ComboBox(label="Library", choices=list(_KINDS), value="Threats")
+        self._name = ComboBox(label="Show", choices=self._name_choices)
+        self._show = PushButton(text="Show below the scan")
+        self._hide = PushButton(text="Remove")
+        self._title = Label(value="")
+        self._title.native.setWordWrap(True)
+        self._declared = Label(value="")
+        self._declared.native.setWordWrap(True)
+        self.extend(
+            [
+                Container(widgets=[self._kind, self._name], labels=True),
+                Container(widgets=[self._show, self._hide], layout="horizontal"),
+                self._title,
+                self._declared,
+            ]
+        )
+        self._kind.changed.connect(lambda *_: self._name.reset_choices())
+        self._show.changed.connect(self.show_chosen)
+        self._hide.changed.connect(self.remove)
+        self._alive = alive(self)
+        self.reference: Reference | None = None
+
+    # --- choices ------------------------------------------------------------------------------
+
+    def _name_choices(self, *_: Any) -> list[tuple[str, str]]:
+        return choices(_KINDS[self._kind.value], self._declaration)
+
+    def set_declaration(self, declaration: CargoDeclaration | None) -> None:
+        """The declaration beside the shown scan: its goods come first under Declared goods
+        (and are chosen), so one click shows a clean load of what is declared."""
+        self._declaration = declaration
+        self._name.reset_choices()
+        declared = [label for label, _ in self._name_choices() if label.startswith("declared")]
+        if self._kind.value == "Declared goods" and declared:
+            self._name.value = self._name_choices()[0][1]
+        if declaration is None:
+            self._declared.value = "No declaration with this scan."
+        elif declared:
+            self._declared.value = "Declared goods in the library: " + ", ".join(
+                label.removeprefix("declared: ") for label in declared
+            )
+        else:
+            self._declared.value = "The declared goods have no clean load in the library."
+
+    def follow(self, exercise: Any) -> None:
+        """Keep to the Exercise widget's shown scan: its declaration's goods are offered."""
+
+        def on_item(_item_id: str) -> None:
+            session = exercise.session
+            self.set_declaration(session.item.declaration if session is not None else None)
+            if self.reference is not None:
+                self._place(self.reference)  # below the new scan
+
+        exercise.item_shown.connect(on_item)
+
+    def choose(self, kind: str, name: str) -> None:
+        """Pick an entry: ``kind`` one of "threat", "concealment", "commodity"."""
+        self._kind.value = next(k for k, v in _KINDS.items() if v == kind)
+        self._name.value = name
+
+    # --- showing ------------------------------------------------------------------------------
+
+    def show_chosen(self, *_: Any) -> Any:
+        """Render the chosen entry in the background (cached after the first time) and put
+        it below the scan. Returns the worker."""
+        from napari.qt.threading import create_worker
+
+        kind, name = _KINDS[self._kind.value], self._name.value
+        self._title.value = f"Rendering {name.replace('_', ' ')}..."
+        worker = create_worker(reference_image, kind, name, pitch_mm=self._pitch_mm)
+        worker.returned.connect(self._on_rendered)
+        worker.errored.connect(self._on_error)
+        worker.start()
+        return worker
+
+    def _on_error(self, exc: Exception) -> None:
+        if self._alive():
+            self._title.value = f"Cannot render it: {exc}" if isinstance(exc, ScanlabError) else ""
+            if not isinstance(exc, ScanlabError):
+                raise exc
+
+    def _on_rendered(self, reference: Reference) -> None:
+        if not self._alive():
+            return
+        self.reference = reference
+        self._place(reference)
+        self._title.value = reference.title
+        self.rendered.emit(reference)
+
+    def _place(self, reference: Reference) -> None:
+        from napari.layers import Layer
+
+        self._remove_layers()
+        extents = [
+            layer.extent.world
+            for layer in self._viewer.layers
+            if (ref := scan_ref_of(layer)) is not None and ref.role == "channel"
+        ]
+        origin = place_below(extents)
+        for data, kwargs, kind in reference_layers(reference, origin_mm=origin):
+            layer = self._viewer.add_layer(Layer.create(data, kwargs, kind))
+            if kind == "image":
+                install_readout(layer)
+        self._viewer.reset_view()
+
+    def remove(self, *_: Any) -> None:
+        """Take the reference out of the viewer."""
+        self.reference = None
+        self._remove_layers()
+        self._title.value = ""
+
+    def _remove_layers(self) -> None:
+        for layer in [ly for ly in self._viewer.layers if ly.name.startswith(REFERENCE_PREFIX)]:
+            self._viewer.layers.remove(layer)
