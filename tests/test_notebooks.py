@@ -75,6 +75,51 @@ def _instructor(text: str) -> None:
     assert weapons >= 1 and found["misses:weapon"][0] == n_signal - weapons
 
 
+def _ratings_check(rows: list[tuple[str, str]], area_line: re.Match[str] | None) -> None:
+    """The ROC area and d' a notebook printed, by hand from the ratings it printed."""
+    z = NormalDist().inv_cdf
+    assert area_line is not None
+    signal = [int(r) for r, kind in rows if kind == "not clean"]
+    noise = [int(r) for r, kind in rows if kind == "clean"]
+    assert signal and noise
+    wins = sum((s > n) + 0.5 * (s == n) for s in signal for n in noise)
+    pairs = len(signal) * len(noise)
+    area, low, high, d = (float(v) for v in area_line.groups())
+    assert area == round(wins / pairs, 3)
+    assert low <= area <= high
+    assert d == round(2**0.5 * z((wins + 0.5) / (pairs + 1)), 3)
+
+
+def _trainee(text: str) -> None:
+    z = NormalDist().inv_cdf
+    # Each call judged right exactly when "suspect" meets a scan that is not clean.
+    calls = re.findall(r"Your call: (suspect|clear), confidence \d of 4 \((right|wrong): the "
+                       r"scan is (clean|not clean)\)", text)  # fmt: skip
+    assert len(calls) == 3, text
+    for call, verdict, truth in calls:
+        assert (verdict == "right") == ((call == "suspect") == (truth == "not clean"))
+    # The session's d' from its printed counts, log-linear by hand.
+    m = re.search(r"Objects found: (\d+) of (\d+).*?(\d+) of (\d+) clean scan\(s\) marked\n"
+                  r".*?\nd' = (-?\d+\.\d+)", text, flags=re.S)  # fmt: skip
+    assert m, text
+    hits, n_signal, fas, n_noise = (int(v) for v in m.groups()[:4])
+    assert float(m[5]) == round(
+        z((hits + 0.5) / (n_signal + 1)) - z((fas + 0.5) / (n_noise + 1)), 2
+    )
+    # Practice ratings, then the exam's as grading read them from the signed submission.
+    practice = re.findall(r"^item-\d+: rating ([+-]\d), (clean|not clean)$", text, flags=re.M)
+    _ratings_check(practice, re.search(r"^ROC area (\S+) \[(\S+), (\S+)\], d' from ratings "
+                                       r"(\S+) ", text, flags=re.M))  # fmt: skip
+    graded = re.findall(r"^item-\d+: graded rating ([+-]\d), (clean|not clean)$", text, re.M)
+    _ratings_check(graded, re.search(r"^ben: ROC area (\S+) \[(\S+), (\S+)\], d' from "
+                                     r"ratings (\S+);", text, flags=re.M))  # fmt: skip
+    assert "graded by your instructor" in text
+    # The reference library shows a clean load of the goods the declaration names.
+    declared = set(re.findall(r"^HS (\d{4})  ", text, flags=re.M))
+    shown = re.findall(r"^HS (\d{4}) .*: a clean 20 ft container", text, flags=re.M)
+    assert shown and set(shown) <= declared, text
+
+
 def _detector(text: str) -> None:
     for score, threshold, flagged in re.findall(
         r"score (\d\.\d+), threshold (\d\.\d+), flagged: (True|False)", text
@@ -93,6 +138,7 @@ def _researcher(text: str) -> None:
 
 CHECKS = {
     "01_simulator": _simulator,
+    "02_trainee": _trainee,
     "03_instructor": _instructor,
     "05_detector": _detector,
     "06_researcher": _researcher,

@@ -470,7 +470,9 @@ class ExerciseResult:
         if roc is not None:
             d_a = "" if math.isnan(roc.d_a) else f", d_a = {roc.d_a:.2f}"
             lines.append(
-                f"From your confidence ratings: ROC area {roc.area:.2f}{d_a} "
+                f"From your confidence ratings: ROC area {roc.area:.2f} (95 % "
+                f"{roc.area_low:.2f} to {roc.area_high:.2f}), d' = {roc.d_prime:.2f} (95 % "
+                f"{roc.d_prime_low:.2f} to {roc.d_prime_high:.2f}){d_a} "
                 f"({len(roc.criteria)} criteria)"
             )
         lines.append(s.reliability)
