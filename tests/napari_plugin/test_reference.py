@@ -38,8 +38,13 @@ def test_reference_below_the_scan_with_the_declared_goods_first(
     first = exercise.session.item.item_id
     goods = declared[first].goods[0]
 
-    # A threat: its image below the scan, at the scan's millimetre scale, outlined.
+    # The declared goods are named whichever list is open.
+    if declared_commodities(declared[first]):
+        assert f"HS {goods.hs_code}" in widget._declared.value
+    # A threat: its image below the scan, at the scan's millimetre scale, outlined; the
+    # marks layer stays the one drawn on.
     ref = _show(qtbot, widget, "threat", "pistol")
+    assert viewer.layers.selection.active is exercise.marks_layer
     scan_layer = viewer.layers[f"{first} [high]"]
     image, outline = viewer.layers["reference: pistol"], viewer.layers["reference: pistol [where]"]
     scan_bottom = scan_layer.extent.world[1][0]

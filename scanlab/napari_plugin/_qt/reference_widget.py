@@ -78,15 +78,17 @@ class ReferenceWidget(Container):
         (and are chosen), so one click shows a clean load of what is declared."""
         self._declaration = declaration
         self._name.reset_choices()
-        declared = [label for label, _ in self._name_choices() if label.startswith("declared")]
+        declared = [
+            label.removeprefix("declared: ")
+            for label, _ in choices("commodity", declaration)
+            if label.startswith("declared: ")
+        ]
         if self._kind.value == "Declared goods" and declared:
             self._name.value = self._name_choices()[0][1]
         if declaration is None:
             self._declared.value = "No declaration with this scan."
         elif declared:
-            self._declared.value = "Declared goods in the library: " + ", ".join(
-                label.removeprefix("declared: ") for label in declared
-            )
+            self._declared.value = "Declared goods in the library: " + ", ".join(declared)
         else:
             self._declared.value = "The declared goods have no clean load in the library."
 
@@ -145,10 +147,13 @@ class ReferenceWidget(Container):
             if (ref := scan_ref_of(layer)) is not None and ref.role == "channel"
         ]
         origin = place_below(extents)
+        active = self._viewer.layers.selection.active  # the marks layer stays the one drawn on
         for data, kwargs, kind in reference_layers(reference, origin_mm=origin):
             layer = self._viewer.add_layer(Layer.create(data, kwargs, kind))
             if kind == "image":
                 install_readout(layer)
+        if active is not None and active in self._viewer.layers:
+            self._viewer.layers.selection.active = active
         self._viewer.reset_view()
 
     def remove(self, *_: Any) -> None:
