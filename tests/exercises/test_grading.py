@@ -263,6 +263,14 @@ def test_submissions_without_ratings_still_grade(package, submissions, keys, tmp
     loaded = ClassResults.load(res.save(tmp_path / "results.json"))
     assert loaded.trainee("old-timer").ratings is None
     assert loaded.trainee("perfect").ratings == res.trainee("perfect").ratings
+    # A results file from before ratings (no 'rating' in its items) loads too.
+    doc = json.loads((tmp_path / "results.json").read_text())
+    for trainee in doc["trainees"]:
+        for item in trainee["items"]:
+            del item["rating"]
+    older = ClassResults.from_dict(doc)
+    assert older.trainee("perfect").ratings is None
+    assert older.trainee("perfect").overall == res.trainee("perfect").overall
 
 
 @pytest.mark.parametrize("rating", [0, 5, -5, 2.0, True, "4"])

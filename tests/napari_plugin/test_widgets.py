@@ -298,7 +298,7 @@ def test_practice_exam_is_built_in_background_and_graded(make_napari_viewer, qtb
 def test_launch_docks_widgets_and_opens(make_napari_viewer, tmp_path: Path, dual_scan) -> None:
     path = write_scan(dual_scan, tmp_path / "scan.tif")[0]
     viewer, widgets = create_viewer(path, viewer=make_napari_viewer())
-    assert set(widgets) == {"Enhance", "Inspect", "Detector assist", "Exercise"}
+    assert set(widgets) == {"Enhance", "Inspect", "Detector assist", "Exercise", "Reference"}
     assert f"{dual_scan.metadata.scan_id} [high]" in viewer.layers
     assert widgets["Enhance"]._scan.value == dual_scan.metadata.scan_id
 
