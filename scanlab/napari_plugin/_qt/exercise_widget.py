@@ -276,6 +276,7 @@ class ExerciseWidget(Container):
             self.mode_changed.emit("")
         self._results.visible = False
         self._practice_box.visible = False
+        self._declaration.value = ""
         self._title.value = "No exercise open."
         self._update_controls()
 
