@@ -5,14 +5,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-SYSTEM_STAMP := $(VENV)/.system-packages
 DEMO_OUT ?= demo-output
-# Debian packages napari needs for an OpenGL context under a virtual X server.
+# Debian packages napari needs for an OpenGL context under a virtual X server, and the fonts
+# of the trainees' scripts (Noto: Cyrillic, and Naskh/Sans Arabic for Dari and Pashto).
 APT_PACKAGES := xvfb xauth libgl1-mesa-dri libegl1 libxkbcommon-x11-0 libxcb-icccm4 \
 	libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-xinerama0 \
-	libxcb-xfixes0 libxcb-shape0 libxcb-cursor0 libxcb-xkb1 libdbus-1-3 libfontconfig1
+	libxcb-xfixes0 libxcb-shape0 libxcb-cursor0 libxcb-xkb1 libdbus-1-3 libfontconfig1 \
+	fonts-noto-core
+# Named by the package list: adding a package (the fonts, say) checks the system again.
+SYSTEM_STAMP := $(VENV)/.system-packages-$(shell echo $(APT_PACKAGES) | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck pytest bench mutate clean
+.PHONY: demo test lint typecheck pytest bench mutate clean i18n
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +27,8 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $@
 
 $(SYSTEM_STAMP): | $(BIN)/python
-	@if command -v xvfb-run >/dev/null 2>&1 && ldconfig -p | grep -q libxkbcommon-x11; then \
+	@if command -v xvfb-run >/dev/null 2>&1 && ldconfig -p | grep -q libxkbcommon-x11 \
+		&& [ -f /usr/share/fonts/truetype/noto/NotoNaskhArabic-Regular.ttf ]; then \
 		echo "system packages: present"; \
 	elif [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
@@ -61,6 +65,13 @@ mutate: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[mutate]"
 	nice -n 10 $(BIN)/mutmut run --max-children $(or $(MUTATE_JOBS),2) $(MUTATE_ONLY) || true
 	$(BIN)/python benchmarks/mutation_report.py
+
+# The message catalogues: extract the messages from the code into scanlab/locale/scanlab.pot,
+# merge them into each language's .po (translations kept), compile the .mo files, then check
+# them (untranslated, fuzzy or format-broken entries, glossary terms). See README, Languages.
+i18n: $(STAMP)
+	$(BIN)/python -m scanlab._catalogues update
+	$(BIN)/python -m scanlab._catalogues check
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache mutants

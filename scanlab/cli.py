@@ -22,6 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from scanlab.errors import ScanlabError
+from scanlab.i18n import _
 
 app = typer.Typer(
     help="scanlab: learn to read X-ray images of cargo.",
@@ -78,9 +79,27 @@ def _pitch_mm(text: str | None) -> float | tuple[float, float] | None:
     return values[0] if len(values) == 1 else (values[0], values[1])
 
 
+def _error() -> str:
+    return "[red]" + _("error:") + "[/red]"
+
+
+def _warning() -> str:
+    return "[yellow]" + _("warning:") + "[/yellow]"
+
+
 def _fail(exc: ScanlabError) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {exc}")
+    err_console.print(f"{_error()} {exc}")
     return typer.Exit(code=1)
+
+
+LangOption = Annotated[
+    str | None,
+    typer.Option(
+        "--lang",
+        help="Language: en, ru, ky, fa (Dari) or ps (Pashto); default $SCANLAB_LANG, else the "
+        "system locale, else English.",
+    ),
+]
 
 
 PassphraseFileOption = Annotated[
@@ -106,7 +125,9 @@ def _passphrase(file: Path | None, *, confirm: bool = False) -> str:
     given = os.environ.get("SCANLAB_PASSPHRASE")
     if given:
         return given
-    return str(typer.prompt("instructor passphrase", hide_input=True, confirmation_prompt=confirm))
+    return str(
+        typer.prompt(_("instructor passphrase"), hide_input=True, confirmation_prompt=confirm)
+    )
 
 
 def _fmt_tuple(values: tuple[float, ...] | None, unit: str = "") -> str:
@@ -162,7 +183,7 @@ def info(files: Annotated[list[Path], typer.Argument(help="Scan files, any forma
     if table.row_count:
         console.print(table)
     for _path, exc in failures:
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"{_error()} {exc}")
     if failures:
         raise typer.Exit(code=1)
 
@@ -199,11 +220,11 @@ def convert(
                 write_scan(read_scan(src), dst, format=to)
             except ScanlabError as exc:
                 failures += 1
-                err_console.print(f"[red]error:[/red] {exc}")
+                err_console.print(f"{_error()} {exc}")
             bar.advance(task)
     if failures:
         raise typer.Exit(code=1)
-    console.print(f"converted {len(jobs) - failures} scan(s)")
+    console.print(_("converted {count} scan(s)").format(count=len(jobs) - failures))
 
 
 @app.command()
@@ -237,9 +258,13 @@ def enhance(
                 enhance_file(src, dst, pipe)
             except ScanlabError as exc:
                 failures += 1
-                err_console.print(f"[red]error:[/red] {exc}")
+                err_console.print(f"{_error()} {exc}")
             bar.advance(task)
-    console.print(f"enhanced {len(jobs) - failures} scan(s) with {pipe.name!r}")
+    console.print(
+        _("enhanced {count} scan(s) with {pipeline!r}").format(
+            count=len(jobs) - failures, pipeline=pipe.name
+        )
+    )
     if failures:
         raise typer.Exit(code=1)
 
@@ -288,7 +313,9 @@ def synth(
             )
     except ScanlabError as exc:
         raise _fail(exc) from None
-    console.print(f"wrote {dataset.count} scans and {manifest}")
+    console.print(
+        _("wrote {count} scans and {manifest}").format(count=dataset.count, manifest=manifest)
+    )
 
 
 def _fa_list(text: str) -> list[float]:
@@ -423,17 +450,18 @@ def _evaluate_detectors(
         console.print(comparison_table(results.comparisons))
     for n in detectors:
         for warning in results.metrics[n].get("warnings", []):
-            err_console.print(f"[yellow]warning[/yellow] {n}: {warning}")
+            err_console.print(f"{_warning()} {n}: {warning}")
     for err in results.errors:
         err_console.print(
             f"[yellow]skipped[/yellow] {err['scan_id']} ({err['detector']}): {err['error']}"
         )
-    console.print(f"report: {out / 'report.html'}")
+    console.print(_("report: {path}").format(path=out / "report.html"))
     if results.errors:
         # The report covers what ran; the exit status says not everything did (a rerun
         # retries the failed items).
         err_console.print(
-            f"[red]error:[/red] {len(results.errors)} item(s) failed; fix them and run again"
+            f"{_error()} "
+            + _("{count} item(s) failed; fix them and run again").format(count=len(results.errors))
         )
         raise typer.Exit(code=1)
 
@@ -541,7 +569,7 @@ def _compare_cohorts(
                     _interval_text(g["d_prime"]),
                 )
         console.print(assist)
-    console.print(f"cohort report: {out / 'cohorts.html'}")
+    console.print(_("cohort report: {path}").format(path=out / "cohorts.html"))
 
 
 def _interval_text(v: Any) -> str:
@@ -696,7 +724,7 @@ def detect(
 
     def failed(path: Path, exc: ScanlabError) -> None:
         failures.append(path)
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"{_error()} {exc}")
 
     with progress_bar() as bar:
         task = bar.add_task(f"detecting ({detector.name})", total=len(scans))
@@ -728,8 +756,8 @@ def detect(
     console.print(table)
     for item in done:
         for warning in item.detection.warnings:
-            err_console.print(f"[yellow]warning:[/yellow] {item.source.name}: {warning}")
-    console.print(f"wrote {2 * len(done)} file(s) to {out}")
+            err_console.print(f"{_warning()} {item.source.name}: {warning}")
+    console.print(_("wrote {count} file(s) to {path}").format(count=2 * len(done), path=out))
     if failures:
         raise typer.Exit(code=1)
 
@@ -771,11 +799,15 @@ def exam_build(
         package = ExamPackage.open(path)
     except ScanlabError as exc:
         raise _fail(exc) from None
-    console.print(f"wrote {path}: {len(package.item_ids)} items")
-    console.print(f"fingerprint (print it on the exam sheet): {package.fingerprint}")
+    console.print(_("wrote {path}: {count} items").format(path=path, count=len(package.item_ids)))
+    console.print(
+        _("fingerprint (print it on the exam sheet): {fingerprint}").format(
+            fingerprint=package.fingerprint
+        )
+    )
     if package.sealed:
         code = package.keys(secret).scan_code()
-        console.print(f"scan code (hand it out when the exam starts): {code}")
+        console.print(_("scan code (hand it out when the exam starts): {code}").format(code=code))
 
 
 @exam_app.command("tokens")
@@ -791,9 +823,9 @@ def exam_tokens(
         keys = ExamPackage.open(package).keys(_passphrase(passphrase_file))
     except ScanlabError as exc:
         raise _fail(exc) from None
-    table = Table(title=f"tokens for {package.name}")
-    table.add_column("trainee")
-    table.add_column("token")
+    table = Table(title=_("tokens for {exam}").format(exam=package.name))
+    table.add_column(_("trainee"))
+    table.add_column(_("token"))
     for trainee in trainees:
         table.add_row(trainee, keys.token(trainee))
     console.print(table)
@@ -820,7 +852,7 @@ def exam_simulate(
         sub.submit(out, token=keys.token(sub.trainee_id))
     except ScanlabError as exc:
         raise _fail(exc) from None
-    console.print(f"wrote {out} ({sub.trainee_id})")
+    console.print(_("wrote {path} ({trainee})").format(path=out, trainee=sub.trainee_id))
 
 
 @exam_app.command("grade")
@@ -841,8 +873,14 @@ def exam_grade(
         results.save(out)
     except ScanlabError as exc:
         raise _fail(exc) from None
-    table = Table(title=f"graded {len(results.trainees)} submission(s)")
-    for col in ("trainee", "hit rate", "false alarms / clean scan", "d'", "reliability"):
+    table = Table(title=_("graded {count} submission(s)").format(count=len(results.trainees)))
+    for col in (
+        _("trainee"),
+        _("hit rate"),
+        _("false alarms / clean scan"),
+        _("d'"),
+        _("reliability"),
+    ):
         table.add_column(col)
     for t in results.trainees:
         sc = t.overall
@@ -854,22 +892,27 @@ def exam_grade(
             sc.reliability.split(":")[0],
         )
     console.print(table)
-    console.print(f"results in {out}")
+    console.print(_("results in {path}").format(path=out))
 
 
 @exam_app.command("report")
 def exam_report(
     results: Annotated[list[Path], typer.Argument(help="Results files of one or more exams.")],
     out: Annotated[Path, typer.Option(help="Report folder.")] = Path("class-report"),
+    lang: LangOption = None,
 ) -> None:
     """Write the class report (HTML, CSV, charts); several exams give a progress chart."""
     from scanlab.exercises import write_report
+    from scanlab.i18n import set_language
 
     try:
-        paths = write_report(results, out)
+        set_language(lang)
+        paths = write_report(results, out, lang=lang)
     except ScanlabError as exc:
         raise _fail(exc) from None
-    console.print(f"wrote {len(paths)} files; open {out / 'report.html'}")
+    console.print(
+        _("wrote {count} files; open {path}").format(count=len(paths), path=out / "report.html")
+    )
 
 
 @app.command()
@@ -883,6 +926,7 @@ def gui(
         str | None,
         typer.Option(help="The exam's fingerprint (scanlab exam build prints it): pins it."),
     ] = None,
+    lang: LangOption = None,
 ) -> None:
     """Open napari with scanlab's widgets docked (Enhance, Inspect, Detector assist, Exercise)."""
     from scanlab.napari_plugin._launch import launch
@@ -890,7 +934,7 @@ def gui(
     pitch_mm = _pitch_mm(pitch)
     try:
         pitch_option = {"scan_pitch_mm": pitch_mm} if pitch_mm is not None else {}
-        launch(path, fingerprint=fingerprint, **pitch_option)
+        launch(path, fingerprint=fingerprint, lang=lang, **pitch_option)
     except ScanlabError as exc:
         raise _fail(exc) from None
 

@@ -63,6 +63,16 @@ def _work_in_a_temporary_folder(tmp_path_factory, monkeypatch):
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
+@pytest.fixture(autouse=True)
+def _english(monkeypatch):
+    """Messages are English unless a test chooses a language: a tester's own locale
+    (LANG=ru_RU...) must not change what the tests read."""
+    import scanlab.i18n
+
+    monkeypatch.setenv("SCANLAB_LANG", "en")
+    monkeypatch.setattr(scanlab.i18n, "_process_language", None)
+
+
 @pytest.fixture
 def dual_scan() -> Scan:
     """A 48 x 160 dual-energy counts scan with full metadata."""

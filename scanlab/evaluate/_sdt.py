@@ -13,6 +13,7 @@ from statistics import NormalDist
 
 from scanlab.errors import SpecError
 from scanlab.evaluate._interval import ConfidenceInterval
+from scanlab.i18n import _
 
 __all__ = [
     "RATE_CORRECTIONS",
@@ -205,18 +206,18 @@ def reliability_note(n_trials: int) -> str:
     if n < 2:
         raise SpecError(f"n_trials must be at least 2 (one signal, one noise), got {n}")
     half = d_prime_ci(0.8, 0.2, n // 2, n - n // 2).se * _z(0.95)
-    tail = f"a d' near 1.7 is known to ± {half:.2f}."
+    tail = _("a d' near 1.7 is known to ± {half:.2f}.").format(half=half)
     if n >= RELIABLE_N_TRIALS:
-        return f"{n} trials: enough for a reliable score; {tail}"
+        return _("{n} trials: enough for a reliable score; {tail}").format(n=n, tail=tail)
     if n >= 30:
-        return (
-            f"{n} trials: fewer than the ~{RELIABLE_N_TRIALS} a reliable score needs, "
-            f"treat it as indicative; {tail}"
-        )
-    return (
-        f"{n} trials: far too few for a score (about {RELIABLE_N_TRIALS} needed), "
-        f"treat it as anecdotal; {tail}"
-    )
+        return _(
+            "{n} trials: fewer than the ~{reliable} a reliable score needs, treat it as "
+            "indicative; {tail}"
+        ).format(n=n, reliable=RELIABLE_N_TRIALS, tail=tail)
+    return _(
+        "{n} trials: far too few for a score (about {reliable} needed), treat it as "
+        "anecdotal; {tail}"
+    ).format(n=n, reliable=RELIABLE_N_TRIALS, tail=tail)
 
 
 def _z(level: float) -> float:
@@ -381,7 +382,7 @@ def area_ci(area: float, n_signal: int, n_noise: int, *, level: float = 0.95) ->
     def root(lo: float, hi: float) -> float:
         # f(t) = (a - t)^2 - z^2 var(t) is <= 0 at t = a and >= 0 at t = 0 and 1 (var 0).
         inside_lo = (a - lo) ** 2 - z2 * var(lo) <= 0
-        for _ in range(80):
+        for _step in range(80):
             mid = 0.5 * (lo + hi)
             if ((a - mid) ** 2 - z2 * var(mid) <= 0) == inside_lo:
                 lo = mid

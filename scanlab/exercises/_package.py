@@ -182,6 +182,8 @@ class ExamPackage:
         self.exam_id: str = str(manifest["exam_id"])
         self.name: str = str(manifest.get("name", ""))
         self.created: str = str(manifest.get("created", ""))
+        #: The trainees' language the exam names ("" when none), see ExamSpec.language.
+        self.language: str = str(manifest.get("language", ""))
         self.items: list[ExamItem] = [
             ExamItem.from_dict(d, source=f"{path}: {MANIFEST}") for d in manifest["items"]
         ]
@@ -437,6 +439,8 @@ def build_exam(
         "items": [it.to_dict() for it in items],
         "crypto": crypto,
     }
+    if spec.language:  # signed with the rest; packages naming none read as before
+        manifest["language"] = spec.language
     return _write_package(Path(out), manifest, scans, keys, spec, secrets)
 
 

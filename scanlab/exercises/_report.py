@@ -16,6 +16,16 @@ import numpy as np
 from scanlab.errors import SpecError
 from scanlab.evaluate import RatingRoc
 from scanlab.exercises._grading import ClassResults, Scores, TraineeResult
+from scanlab.i18n import (
+    N_,
+    _,
+    display_order,
+    format_datetime,
+    format_decimal,
+    get_language,
+    is_rtl,
+    term,
+)
 from scanlab.synth import DIFFICULTY_LEVELS
 
 __all__ = ["REPORT_FILES", "write_report"]
@@ -77,8 +87,14 @@ POOLED = "(class, pooled)"
 def write_report(
     results: ClassResults | str | Path | Sequence[ClassResults | str | Path],
     out: str | Path,
+    *,
+    lang: str | None = None,
 ) -> list[Path]:
     """Write the class report into the folder ``out``; returns the files (:data:`REPORT_FILES`).
+
+    ``lang`` is the instructor's language (default as :func:`scanlab.i18n.resolve_language`):
+    the page, the charts and the CSV headers are in it, numbers and dates formatted by its
+    locale (Babel); CSV cells stay machine-readable.
 
     Several graded exams of the same class give the progress chart; the other charts and
     the tables show the most recent exam (by creation time of its package). Figures that
@@ -89,7 +105,13 @@ def write_report(
     if not exams:
         raise SpecError("write_report: no results given")
     exams.sort(key=lambda r: (r.exam_created, r.graded_at))
-    out = Path(out)
+    from scanlab.i18n import use_language
+
+    with use_language(lang):
+        return _write(exams, Path(out))
+
+
+def _write(exams: list[ClassResults], out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     latest = exams[-1]
     files = [
@@ -125,7 +147,7 @@ def _scores_csv(exams: list[ClassResults], path: Path) -> Path:
 
     with atomic_open(path, "w") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["exam", "exam_id", "trainee", "breakdown", "group", *_SCORE_COLUMNS])
+        w.writerow(_headers(["exam", "exam_id", "trainee", "breakdown", "group", *_SCORE_COLUMNS]))
         for ex in exams:
             for t in ex.trainees:
                 for kind, group, s in _breakdowns(t):
@@ -163,23 +185,25 @@ def _items_csv(exams: list[ClassResults], path: Path) -> Path:
     with atomic_open(path, "w") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(
-            [
-                "exam",
-                "trainee",
-                "item",
-                "clean",
-                "objects",
-                "hits",
-                "missed",
-                "false_marks",
-                "declaration_true",
-                "verdict_consistent",
-                "verdict_correct",
-                "time_spent_s",
-                "time_limit_s",
-                "answered",
-                "rating",
-            ]
+            _headers(
+                [
+                    "exam",
+                    "trainee",
+                    "item",
+                    "clean",
+                    "objects",
+                    "hits",
+                    "missed",
+                    "false_marks",
+                    "declaration_true",
+                    "verdict_consistent",
+                    "verdict_correct",
+                    "time_spent_s",
+                    "time_limit_s",
+                    "answered",
+                    "rating",
+                ]
+            )
         )
         for ex in exams:
             for t in ex.trainees:
@@ -204,6 +228,58 @@ def _items_csv(exams: list[ClassResults], path: Path) -> Path:
                         ]
                     )
     return path
+
+
+#: The CSV columns as an instructor reads them; English keeps the column keys.
+_COLUMN_NAMES = {
+    "exam": N_("exam"),
+    "exam_id": N_("exam id"),
+    "trainee": N_("trainee"),
+    "breakdown": N_("breakdown"),
+    "group": N_("group"),
+    "n_signal": N_("objects"),
+    "hits": N_("hits"),
+    "hit_rate": N_("hit rate"),
+    "hit_rate_low": N_("hit rate, 95 % low"),
+    "hit_rate_high": N_("hit rate, 95 % high"),
+    "hits_class_correct": N_("hits with the right class"),
+    "n_noise": N_("clean scans"),
+    "false_alarms": N_("false alarms"),
+    "fa_rate": N_("false-alarm rate"),
+    "fa_rate_low": N_("false-alarm rate, 95 % low"),
+    "fa_rate_high": N_("false-alarm rate, 95 % high"),
+    "n_marks": N_("marks"),
+    "false_marks": N_("false marks"),
+    "fa_per_mark": N_("false marks / marks"),
+    "false_marks_per_scan": N_("false marks per scan"),
+    "d_prime": N_("d'"),
+    "d_prime_low": N_("d', 95 % low"),
+    "d_prime_high": N_("d', 95 % high"),
+    "a_prime": N_("A'"),
+    "mean_time_s": N_("mean time (s)"),
+    "reliability": N_("reliability"),
+    "item": N_("item"),
+    "clean": N_("clean"),
+    "objects": N_("objects"),
+    "missed": N_("missed"),
+    "declaration_true": N_("declaration true"),
+    "verdict_consistent": N_("verdict: consistent"),
+    "verdict_correct": N_("verdict correct"),
+    "time_spent_s": N_("time spent (s)"),
+    "time_limit_s": N_("time limit (s)"),
+    "answered": N_("answered"),
+    "rating": N_("rating"),
+}
+
+
+def _headers(columns: list[str]) -> list[str]:
+    if get_language() == "en":
+        return columns
+    return [_(_COLUMN_NAMES[c]) for c in columns]
+
+
+def _chart(text: str) -> str:
+    return display_order(text)  # matplotlib draws Arabic script unjoined and left to right
 
 
 def _cell(value: Any) -> Any:
@@ -239,7 +315,7 @@ def _hit_vs_fa(ex: ClassResults, path: Path) -> Path:
         ax.annotate(
             f"d' = {d:g}", (0.07, normal.cdf(normal.inv_cdf(0.05) + d)), color="0.5", size=8
         )
-    ax.plot([0, 1], [0, 1], color="0.6", ls="--", lw=0.8, label="chance")
+    ax.plot([0, 1], [0, 1], color="0.6", ls="--", lw=0.8, label=_chart(_("chance")))
     for i, t in enumerate(ex.trainees):
         s = t.overall
         if math.isnan(s.hit_rate) or math.isnan(s.fa_rate):
@@ -258,10 +334,13 @@ def _hit_vs_fa(ex: ClassResults, path: Path) -> Path:
     ax.set(
         xlim=(-0.02, 1.02),
         ylim=(-0.02, 1.02),
-        xlabel="false-alarm rate (clean scans marked)",
-        ylabel="hit rate (objects found)",
-        title=f"{ex.exam_name}: hit vs false-alarm rate (95 % intervals)",
+        xlabel=_chart(_("false-alarm rate (clean scans marked)")),
+        ylabel=_chart(_("hit rate (objects found)")),
+        title=_chart(
+            _("{exam}: hit vs false-alarm rate (95 % intervals)").format(exam=ex.exam_name)
+        ),
     )
+    _number_ticks(ax)
     ax.legend(fontsize=8, loc="lower right")
     fig.savefig(path)
     return path
@@ -272,7 +351,7 @@ def _rating_roc_chart(ex: ClassResults, path: Path) -> Path:
     the single point the marks give (scans with an object found vs clean scans marked)."""
     fig = _figure(6.0, 5.5)
     ax = fig.add_subplot()
-    ax.plot([0, 1], [0, 1], color="0.6", ls="--", lw=0.8, label="chance")
+    ax.plot([0, 1], [0, 1], color="0.6", ls="--", lw=0.8, label=_chart(_("chance")))
     colours = iter(f"C{i % 10}" for i in range(10_000))
     drawn = 0
     for t in ex.trainees:
@@ -285,7 +364,14 @@ def _rating_roc_chart(ex: ClassResults, path: Path) -> Path:
                 marker="o",
                 ms=4,
                 color=colour,
-                label=f"{t.trainee_id}: area {_f(r.area)} [{_f(r.area_low)}, {_f(r.area_high)}]",
+                label=_chart(
+                    _("{trainee}: area {area} [{low}, {high}]").format(
+                        trainee=t.trainee_id,
+                        area=_f(r.area),
+                        low=_f(r.area_low),
+                        high=_f(r.area_high),
+                    )
+                ),
             )
             drawn += 1
         s = t.overall
@@ -298,18 +384,28 @@ def _rating_roc_chart(ex: ClassResults, path: Path) -> Path:
             [0.0, *pooled.hit_rates, 1.0],
             color="black",
             lw=2.5,
-            label=f"class, pooled: area {_f(pooled.area)}",
+            label=_chart(_("class, pooled: area {area}").format(area=_f(pooled.area))),
         )
     if not drawn:
-        ax.text(0.5, 0.5, "no trainee rated both kinds of scan", ha="center", color="0.4")
+        ax.text(
+            0.5,
+            0.5,
+            _chart(_("no trainee rated both kinds of scan")),
+            ha="center",
+            color="0.4",
+        )
     ax.set(
         xlim=(-0.02, 1.02),
         ylim=(-0.02, 1.02),
-        xlabel="false-alarm rate (clean scans called suspect)",
-        ylabel="hit rate (scans with an object called suspect)",
-        title=f"{ex.exam_name}: ROC from clear/suspect ratings\n(x: the marks' hit vs "
-        "false-alarm point)",
+        xlabel=_chart(_("false-alarm rate (clean scans called suspect)")),
+        ylabel=_chart(_("hit rate (scans with an object called suspect)")),
+        title=_chart(
+            _(
+                "{exam}: ROC from clear/suspect ratings\n(x: the marks' hit vs false-alarm point)"
+            ).format(exam=ex.exam_name)
+        ),
     )
+    _number_ticks(ax)
     ax.legend(fontsize=7, loc="lower right")
     fig.savefig(path)
     return path
@@ -322,12 +418,29 @@ def _bars(ax: Any, trainees: list[TraineeResult], groups: list[str], attr: str) 
         table: dict[str, Scores] = getattr(t, attr)
         rates = [table[g].hit_rate if g in table else np.nan for g in groups]
         bars = ax.bar(x + (i - (len(trainees) - 1) / 2) * width, rates, width, label=t.trainee_id)
-        ax.bar_label(bars, fmt="%.2f", fontsize=6, padding=1)
+        ax.bar_label(
+            bars, labels=[format_decimal(r) if r == r else "" for r in rates], fontsize=6, padding=1
+        )
     counts = [
         max((getattr(t, attr).get(g, None) or _EMPTY).n_signal for t in trainees) for g in groups
     ]
-    ax.set_xticks(x, [f"{g}\n(n={n})" for g, n in zip(groups, counts, strict=True)], fontsize=8)
-    ax.set(ylim=(0, 1.12), ylabel="hit rate")
+    ax.set_xticks(
+        x,
+        [_chart(f"{term(g)}\n(n={n})") for g, n in zip(groups, counts, strict=True)],
+        fontsize=8,
+    )
+    ax.set(ylim=(0, 1.12), ylabel=_chart(_("hit rate")))
+    _number_ticks(ax, x_too=False)
+
+
+def _number_ticks(ax: Any, *, x_too: bool = True) -> None:
+    """Tick labels in the report language's decimal separator."""
+    from matplotlib.ticker import FuncFormatter
+
+    fmt = FuncFormatter(lambda v, _pos: format_decimal(v, 1))
+    ax.yaxis.set_major_formatter(fmt)
+    if x_too:
+        ax.xaxis.set_major_formatter(fmt)
 
 
 _EMPTY = Scores.from_counts(n_signal=0, hits=0, n_noise=0, false_alarms=0)
@@ -341,10 +454,10 @@ def _by_group(ex: ClassResults, path: Path) -> Path:
     fig = _figure(10.0, 6.5)
     top, bottom = fig.subplots(2, 1)
     _bars(top, ex.trainees, _group_names(ex.trainees, "by_class"), "by_class")
-    top.set_title(f"{ex.exam_name}: hit rate by threat class")
+    top.set_title(_chart(_("{exam}: hit rate by threat class").format(exam=ex.exam_name)))
     top.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     _bars(bottom, ex.trainees, _group_names(ex.trainees, "by_concealment"), "by_concealment")
-    bottom.set_title("hit rate by concealment")
+    bottom.set_title(_chart(_("hit rate by concealment")))
     fig.savefig(path)
     return path
 
@@ -354,12 +467,17 @@ def _by_difficulty(ex: ClassResults, path: Path) -> Path:
     ax, cnr = fig.subplots(1, 2, width_ratios=[2.2, 1])
     levels = [lv for lv in DIFFICULTY_LEVELS if lv in _group_names(ex.trainees, "by_difficulty")]
     _bars(ax, ex.trainees, levels, "by_difficulty")
-    ax.set_title(f"{ex.exam_name}: hit rate by measured difficulty")
+    ax.set_title(_chart(_("{exam}: hit rate by measured difficulty").format(exam=ex.exam_name)))
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     present = [lv for lv in DIFFICULTY_LEVELS if lv in ex.difficulty]
-    bars = cnr.bar(present, [ex.difficulty[lv]["contrast"] for lv in present], color="0.5")
-    cnr.bar_label(bars, fmt="%.1f", fontsize=8)
-    cnr.set(title="mean contrast-to-noise\nof the objects", ylabel="CNR (log scale)", yscale="log")
+    contrast = [ex.difficulty[lv]["contrast"] for lv in present]
+    bars = cnr.bar([_chart(term(lv)) for lv in present], contrast, color="0.5")
+    cnr.bar_label(bars, labels=[format_decimal(c, 1) for c in contrast], fontsize=8)
+    cnr.set(
+        title=_chart(_("mean contrast-to-noise\nof the objects")),
+        ylabel=_chart(_("CNR (log scale)")),
+        yscale="log",
+    )
     fig.savefig(path)
     return path
 
@@ -379,7 +497,11 @@ def _progress(exams: list[ClassResults], path: Path) -> Path:
         ax.errorbar(x, d, yerr=[lo, hi], marker="o", capsize=3, label=tid)
     ax.axhline(0, color="0.6", lw=0.8)
     ax.set_xticks(x, [ex.exam_name for ex in exams], fontsize=8)
-    ax.set(ylabel="d' (log-linear), 95 % interval", title="progress across exams")
+    ax.set(
+        ylabel=_chart(_("d' (log-linear), 95 % interval")),
+        title=_chart(_("progress across exams")),
+    )
+    _number_ticks(ax, x_too=False)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.savefig(path)
     return path
@@ -389,13 +511,13 @@ def _progress(exams: list[ClassResults], path: Path) -> Path:
 
 
 def _f(value: float, digits: int = 2) -> str:
-    return "–" if value is None or math.isnan(value) else f"{value:.{digits}f}"
+    return format_decimal(value, digits)
 
 
 def _rate(count: int, n: int, s_low: float, s_high: float) -> str:
     if not n:
         return "–"
-    return f"{count}/{n} = {count / n:.2f} [{_f(s_low)}, {_f(s_high)}]"
+    return f"{count}/{n} = {_f(count / n)} [{_f(s_low)}, {_f(s_high)}]"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -416,22 +538,31 @@ def _score_rows(named: list[tuple[str, Scores]]) -> list[list[str]]:
             f"{_f(s.d_prime)} [{_f(s.d_prime_low)}, {_f(s.d_prime_high)}]",
             _f(s.a_prime),
             _f(s.mean_time_s, 0),
-            s.reliability,
+            _reliability(s),
         ]
         for name, s in named
     ]
 
 
-_SCORE_HEADER = [
-    "",
-    "hit rate [95 %]",
-    "false alarms per clean scan [95 %]",
-    "false marks / marks",
-    "d' [95 %]",
-    "A'",
-    "mean time (s)",
-    "reliability",
-]
+def _reliability(s: Scores) -> str:
+    """The reliability note in the report's language (the saved one is in the grader's)."""
+    from scanlab.evaluate import reliability_note
+
+    n = s.n_signal + s.n_noise
+    return reliability_note(n) if n >= 2 else s.reliability
+
+
+def _score_header() -> list[str]:
+    return [
+        "",
+        _("hit rate [95 %]"),
+        _("false alarms per clean scan [95 %]"),
+        _("false marks / marks"),
+        _("d' [95 %]"),
+        _("A'"),
+        _("mean time (s)"),
+        _("reliability"),
+    ]
 
 
 def _rating_rows(ex: ClassResults) -> list[list[str]]:
@@ -464,34 +595,54 @@ def _html(exams: list[ClassResults], path: Path) -> Path:
     from scanlab.io._common import atomic_open
 
     ex = exams[-1]
-    class_rule = "required" if ex.require_class else "reported, not required"
+    class_rule = _("required") if ex.require_class else _("reported, not required")
     everyone = list(dict.fromkeys(t.trainee_id for e in exams for t in e.trainees))
     progress_rows = [
-        [e.exam_name, e.exam_created]
+        [e.exam_name, format_datetime(e.exam_created)]
         + [
             _f(next((t.overall.d_prime for t in e.trainees if t.trainee_id == tid), math.nan))
             for tid in everyone
         ]
         for e in exams
     ]
+    esc = html.escape
+    lang = get_language()
+    direction = "rtl" if is_rtl() else "ltr"
+    score_header = _score_header()
     parts = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>scanlab class report: {html.escape(ex.exam_name)}</title>",
+        f"<!doctype html><html lang='{lang}' dir='{direction}'><head><meta charset='utf-8'>",
+        "<title>" + esc(_("scanlab class report: {exam}").format(exam=ex.exam_name)) + "</title>",
         "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
         "table{border-collapse:collapse;margin:1em 0;font-size:90%}"
-        "td,th{border:1px solid #bbb;padding:3px 6px;text-align:left}"
+        "td,th{border:1px solid #bbb;padding:3px 6px;text-align:start}"
         "th{background:#eee}.note{color:#555;font-size:90%}</style></head><body>",
-        f"<h1>Class report: {html.escape(ex.exam_name)}</h1>",
-        f"<p>Exam {html.escape(ex.exam_id)} created {html.escape(ex.exam_created)}, graded "
-        f"{html.escape(ex.graded_at)}. Marks hit objects by the <b>{html.escape(ex.rule)}</b> "
-        f"rule (min IoU {ex.min_iou:g}; threat class {class_rule}).</p>",
-        "<p class='note'>A hit is a concealed object matched by a mark; a false alarm is a clean "
-        "scan with any mark. d' and A' use log-linearly corrected rates (count + 0.5) / "
-        "(trials + 1). Screener research asks for about 100 trials before a score is called "
-        "reliable: read the reliability column before comparing trainees.</p>",
-        "<h2>Trainees</h2>",
+        "<h1>" + esc(_("Class report: {exam}").format(exam=ex.exam_name)) + "</h1>",
+        "<p>"
+        + _(
+            "Exam {exam_id} created {created}, graded {graded}. Marks hit objects by the "
+            "<b>{rule}</b> rule (min IoU {min_iou}; threat class {class_rule})."
+        ).format(
+            exam_id=esc(ex.exam_id),
+            created=esc(format_datetime(ex.exam_created)),
+            graded=esc(format_datetime(ex.graded_at)),
+            rule=esc({"overlap": _("overlap"), "centroid": _("centroid")}.get(ex.rule, ex.rule)),
+            min_iou=esc(format_decimal(ex.min_iou)),
+            class_rule=esc(class_rule),
+        )
+        + "</p>",
+        "<p class='note'>"
+        + esc(
+            _(
+                "A hit is a concealed object matched by a mark; a false alarm is a clean scan "
+                "with any mark. d' and A' use log-linearly corrected rates (count + 0.5) / "
+                "(trials + 1). Screener research asks for about 100 trials before a score is "
+                "called reliable: read the reliability column before comparing trainees."
+            )
+        )
+        + "</p>",
+        "<h2>" + esc(_("Trainees")) + "</h2>",
         _table(
-            ["trainee", *_SCORE_HEADER[1:], "over time", "unanswered"],
+            [_("trainee"), *score_header[1:], _("over time"), _("unanswered")],
             [
                 [*row, str(t.n_over_time), str(t.n_unanswered)]
                 for t, row in zip(
@@ -501,63 +652,84 @@ def _html(exams: list[ClassResults], path: Path) -> Path:
                 )
             ],
         ),
-        "<img src='hit_vs_fa.png' alt='hit rate vs false-alarm rate'>",
-        "<h2>Confidence ratings</h2><p class='note'>Before looking for objects the trainee "
-        "calls each scan clear or suspect with a confidence of 1 to 4. Each rating is one "
-        "criterion, so the ratings trace an ROC where the marks give one point: signal trials "
-        "are scans with an object, noise trials clean scans. Area: the chance that a scan "
-        "with an object is rated more suspect than a clean one (ties half), 95 % interval by "
-        "Newcombe's method 5. d' from ratings: sqrt(2) z(area), the equal-variance d' of that "
-        "area, from the corrected area (pairs + 0.5) / (pairs + 1); d_a: the binormal fit "
-        "(unequal variances). The marks' d' counts objects and clean scans, so it answers "
-        "another question; read the two side by side.</p>",
+        "<img src='hit_vs_fa.png' alt='" + esc(_("hit rate vs false-alarm rate")) + "'>",
+        "<h2>"
+        + esc(_("Confidence ratings"))
+        + "</h2><p class='note'>"
+        + esc(
+            _(
+                "Before looking for objects the trainee calls each scan clear or suspect with a "
+                "confidence of 1 to 4. Each rating is one criterion, so the ratings trace an ROC "
+                "where the marks give one point: signal trials are scans with an object, noise "
+                "trials clean scans. Area: the chance that a scan with an object is rated more "
+                "suspect than a clean one (ties half), 95 % interval by Newcombe's method 5. d' "
+                "from ratings: sqrt(2) z(area), the equal-variance d' of that area, from the "
+                "corrected area (pairs + 0.5) / (pairs + 1); d_a: the binormal fit (unequal "
+                "variances). The marks' d' counts objects and clean scans, so it answers another "
+                "question; read the two side by side."
+            )
+        )
+        + "</p>",
         _table(
             [
-                "trainee",
-                "rated scans (object / clean)",
-                "ROC area [95 %]",
-                "d' from ratings [95 %]",
+                _("trainee"),
+                _("rated scans (object / clean)"),
+                _("ROC area [95 %]"),
+                _("d' from ratings [95 %]"),
                 "d_a",
-                "d' from marks [95 %]",
+                _("d' from marks [95 %]"),
             ],
             _rating_rows(ex),
         ),
-        "<img src='rating_roc.png' alt='ROC from confidence ratings'>",
-        "<h2>Declarations</h2><p class='note'>Signal: false declarations (hit: judged not "
-        "consistent); noise: true ones. Items without a declaration or verdict are not "
-        "counted.</p>",
+        "<img src='rating_roc.png' alt='" + esc(_("ROC from confidence ratings")) + "'>",
+        "<h2>"
+        + esc(_("Declarations"))
+        + "</h2><p class='note'>"
+        + esc(
+            _(
+                "Signal: false declarations (hit: judged not consistent); noise: true ones. "
+                "Items without a declaration or verdict are not counted."
+            )
+        )
+        + "</p>",
         _table(
             [
-                "trainee",
-                "false declarations flagged [95 %]",
-                "true declarations flagged [95 %]",
-                "d' [95 %]",
-                "A'",
-                "reliability",
+                _("trainee"),
+                _("false declarations flagged [95 %]"),
+                _("true declarations flagged [95 %]"),
+                _("d' [95 %]"),
+                _("A'"),
+                _("reliability"),
             ],
             [
                 [r[0], r[1], r[2], r[4], r[5], r[7]]
                 for r in _score_rows([(t.trainee_id, t.declaration) for t in ex.trainees])
             ],
         ),
-        "<h2>By threat class, concealment and difficulty</h2>",
-        "<img src='by_class.png' alt='hit rate by class'>",
-        "<img src='by_difficulty.png' alt='hit rate by difficulty'>",
-        "<p class='note'>Difficulty is measured from each image (contrast-to-noise, "
-        "superposition, clutter, size). Means over this exam's objects:</p>",
+        "<h2>" + esc(_("By threat class, concealment and difficulty")) + "</h2>",
+        "<img src='by_class.png' alt='" + esc(_("hit rate by threat class")) + "'>",
+        "<img src='by_difficulty.png' alt='" + esc(_("hit rate by difficulty")) + "'>",
+        "<p class='note'>"
+        + esc(
+            _(
+                "Difficulty is measured from each image (contrast-to-noise, superposition, "
+                "clutter, size). Means over this exam's objects:"
+            )
+        )
+        + "</p>",
         _table(
             [
-                "level",
-                "objects",
-                "contrast-to-noise",
-                "superposition (-ln T)",
-                "clutter",
-                "size (px)",
+                _("level"),
+                _("objects"),
+                _("contrast-to-noise"),
+                _("superposition (-ln T)"),
+                _("clutter"),
+                _("size (px)"),
             ],
             [
                 [
-                    lv,
-                    f"{d['n_objects']:.0f}",
+                    term(lv),
+                    _f(d["n_objects"], 0),
                     _f(d["contrast"], 1),
                     _f(d["superposition"]),
                     _f(d["clutter"], 3),
@@ -568,19 +740,29 @@ def _html(exams: list[ClassResults], path: Path) -> Path:
         ),
     ]
     for t in ex.trainees:
-        named = [(f"class: {g}", s) for g, s in t.by_class.items()]
-        named += [(f"concealment: {g}", s) for g, s in t.by_concealment.items()]
-        named += [(f"difficulty: {g}", s) for g, s in t.by_difficulty.items()]
+        named = [(_("class: {name}").format(name=term(g)), s) for g, s in t.by_class.items()]
+        named += [
+            (_("concealment: {name}").format(name=term(g)), s) for g, s in t.by_concealment.items()
+        ]
+        named += [
+            (_("difficulty: {name}").format(name=term(g)), s) for g, s in t.by_difficulty.items()
+        ]
         parts += [
-            f"<h3>{html.escape(t.trainee_id)}</h3>",
-            _table(_SCORE_HEADER, _score_rows(named)),
+            f"<h3>{esc(t.trainee_id)}</h3>",
+            _table(score_header, _score_rows(named)),
         ]
     parts += [
-        "<h2>Progress</h2>",
-        "<img src='progress.png' alt='d prime across exams'>",
-        _table(["exam", "created", *everyone], progress_rows),
-        "<p class='note'>Files: scores.csv (every figure above), ratings.csv (the ratings ROC of "
-        "each trainee and the class), items.csv (every item of every trainee).</p></body></html>",
+        "<h2>" + esc(_("Progress")) + "</h2>",
+        "<img src='progress.png' alt='" + esc(_("d' across exams")) + "'>",
+        _table([_("exam"), _("created"), *everyone], progress_rows),
+        "<p class='note'>"
+        + esc(
+            _(
+                "Files: scores.csv (every figure above), ratings.csv (the ratings ROC of each "
+                "trainee and the class), items.csv (every item of every trainee)."
+            )
+        )
+        + "</p></body></html>",
     ]
     with atomic_open(path, "w") as fh:
         fh.write("\n".join(parts))

@@ -48,6 +48,9 @@ class ExamSpec:
         Pixel size of the scans: 5 mm is a real scanner's, 20 mm makes small, fast exams.
     vehicles, cargo, declarations, fill, max_concealments, max_tries, scanner
         As in :class:`scanlab.synth.DatasetSpec`.
+    language : str, optional
+        The trainees' language (``ru``, ``ky``, ``fa``, ``ps``, ``en``): the Exercise widget
+        speaks it unless the trainee chose another. Reports take their own (``--lang``).
     hosts : mapping, optional
         The site's own clean scans (:class:`scanlab.synth.HostSpec`): ``hosts.share`` of the
         items are made on them by threat image projection, the rest simulated; clean shares
@@ -83,10 +86,21 @@ class ExamSpec:
     scanner: str = "scanlab-6MV-dual"
     description: str = ""
     hosts: dict[str, Any] | None = None
+    language: str = ""
 
     def __post_init__(self) -> None:
         if isinstance(self.difficulty, list | tuple):
             self.difficulty = dict.fromkeys(self.difficulty, 1.0)
+        if self.language:
+            from scanlab.i18n import LANGUAGES, normalize_language
+
+            code = normalize_language(str(self.language))
+            if code is None:
+                raise SpecError(
+                    f"exam spec {self.name!r}: field 'language' {self.language!r} has no "
+                    f"catalogue; valid: {sorted(LANGUAGES)}"
+                )
+            self.language = code
         self.check()
 
     @classmethod

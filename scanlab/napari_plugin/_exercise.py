@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from scanlab.errors import ScanlabError, SpecError
 from scanlab.evaluate import Mark, MatchResult, match_marks, read_marks, write_marks
 from scanlab.exercises._submission import CONFIDENCE_LEVELS
+from scanlab.i18n import N_, _, ngettext, term
 from scanlab.io import Scan, detect_format, read_scan
 from scanlab.napari_plugin._layers import scrub_scan
 from scanlab.synth import AnswerKey, CargoDeclaration
@@ -195,7 +196,9 @@ class ExamExercise:
 
         trainee_id = trainee_id.strip() if isinstance(trainee_id, str) else trainee_id
         if not trainee_id or not isinstance(trainee_id, str) or not trainee_id.isprintable():
-            raise SpecError(f"{package.path}: type your trainee id before the exam starts")
+            raise SpecError(
+                _("{path}: type your trainee id before the exam starts").format(path=package.path)
+            )
         if passphrase is not None:
             secrets = open_secrets(passphrase, package._manifest["crypto"], what=str(package.path))
             if not token:
@@ -204,8 +207,10 @@ class ExamExercise:
                 scan_code = secrets.scan_code(package.exam_id)
         if not token:
             raise SpecError(
-                f"{package.path}: this exam needs the submission token your instructor issued "
-                f"to {trainee_id!r}"
+                _(
+                    "{path}: this exam needs the submission token your instructor issued to "
+                    "{trainee!r}"
+                ).format(path=package.path, trainee=trainee_id)
             )
         try:
             check_token(package.exam_id, trainee_id, token)
@@ -238,8 +243,10 @@ class ExamExercise:
     def answer_keys(self) -> dict[str, AnswerKey]:
         if self.passphrase is None:
             raise SpecError(
-                f"{self.package.path}: this exam is graded by your instructor; the results "
-                "need the exam passphrase"
+                _(
+                    "{path}: this exam is graded by your instructor; the results need the "
+                    "exam passphrase"
+                ).format(path=self.package.path)
             )
         return dict(self.package.keys(self.passphrase).answer_keys)
 
@@ -326,38 +333,59 @@ def _sidecar_declaration(scan_path: Path) -> CargoDeclaration | None:
 def feedback_lines(result: ItemResult) -> list[str]:
     """What a trainee is told about one scored scan: their call, each object found or
     missed with its class, concealment, difficulty factors and overlap, and the hit rule."""
-    lines = [f"This scan: {result.summary()}"]
+    lines = [_("This scan: {summary}").format(summary=result.summary())]
     if result.rating is not None:
-        call = "suspect" if result.rating > 0 else "clear"
-        right = "right" if result.decision_correct else "wrong"
+        call = _("suspect") if result.rating > 0 else _("clear")
+        right = _("right") if result.decision_correct else _("wrong")
+        clean = _("clean") if result.key.is_clean else _("not clean")
         lines.append(
-            f"Your call: {call}, confidence {abs(result.rating)} of {CONFIDENCE_LEVELS} "
-            f"({right}: the scan is {'clean' if result.key.is_clean else 'not clean'})"
+            _(
+                "Your call: {call}, confidence {rating} of {levels} ({right}: the scan is {clean})"
+            ).format(
+                call=call,
+                rating=abs(result.rating),
+                levels=CONFIDENCE_LEVELS,
+                right=right,
+                clean=clean,
+            )
         )
     hit = {h.object_id for h in result.match.hits}
     for obj in result.key.objects:
         d = obj.difficulty
         lines.append(
-            f"  {'found' if obj.object_id in hit else 'MISSED'} {obj.threat_class} "
-            f"({obj.concealment.replace('_', ' ')}, {d.level}): overlap IoU "
-            f"{result.match.overlap.get(obj.object_id, 0.0):.2f}; superposition "
-            f"{d.superposition:.1f}, clutter {d.clutter:.2f}, {d.size_px} px, contrast "
-            f"{d.contrast:.1f} sigma"
+            "  "
+            + _(
+                "{outcome} {threat_class} ({concealment}, {level}): overlap IoU {iou:.2f}; "
+                "superposition {superposition:.1f}, clutter {clutter:.2f}, {size} px, contrast "
+                "{contrast:.1f} sigma"
+            ).format(
+                outcome=_("found") if obj.object_id in hit else _("MISSED"),
+                threat_class=term(obj.threat_class),
+                concealment=term(obj.concealment),
+                level=term(d.level),
+                iou=result.match.overlap.get(obj.object_id, 0.0),
+                superposition=d.superposition,
+                clutter=d.clutter,
+                size=d.size_px,
+                contrast=d.contrast,
+            )
         )
     if result.key.inconsistencies:
-        lines.append("  Declaration problems: " + "; ".join(result.key.inconsistencies))
-    lines.append(f"Hit rule: {result.hit_rule}.")
+        lines.append(
+            "  " + _("Declaration problems:") + " " + "; ".join(result.key.inconsistencies)
+        )
+    lines.append(_("Hit rule: {rule}.").format(rule=result.hit_rule))
     return lines
 
 
 def hit_rule_text(rule: str, min_iou: float) -> str:
     """How a mark finds an object under :func:`scanlab.evaluate.match_marks`, in words."""
     if rule == "centroid":
-        return "a mark finds an object when the mark's centre lies on the object"
-    return (
-        f"a mark finds an object when they overlap by IoU >= {min_iou:.2f}, or the mark "
+        return _("a mark finds an object when the mark's centre lies on the object")
+    return _(
+        "a mark finds an object when they overlap by IoU >= {min_iou:.2f}, or the mark "
         "covers half the object, or half the mark lies on it (one mark per object)"
-    )
+    ).format(min_iou=min_iou)
 
 
 def _outlines(marks: Sequence[Mark]) -> list[tuple[Any, ...]]:
@@ -401,14 +429,23 @@ class ItemResult:
     def summary(self) -> str:
         """One line, e.g. ``2 of 3 found, 1 false alarm; declaration: right``."""
         n = self.match.n_objects
-        found = f"{len(self.match.hits)} of {n} found" if n else "clean scan"
+        found = (
+            _("{hits} of {count} found").format(hits=len(self.match.hits), count=n)
+            if n
+            else _("clean scan")
+        )
         fa = self.match.n_false_alarms
-        parts = [found, f"{fa} false alarm{'s' * (fa != 1)}"]
+        parts = [
+            found,
+            ngettext("{count} false alarm", "{count} false alarms", fa).format(count=fa),
+        ]
         verdict = self.declaration_correct
         if verdict is not None:
-            parts.append(f"declaration: {'right' if verdict else 'wrong'}")
+            parts.append(
+                _("declaration: {verdict}").format(verdict=_("right") if verdict else _("wrong"))
+            )
         elif self.declaration_asked:
-            parts.append("declaration: not answered")
+            parts.append(_("declaration: not answered"))
         return ", ".join(parts)
 
 
@@ -455,25 +492,40 @@ class ExerciseResult:
         verdicts = [r.declaration_correct for r in self.items.values()]
         answered = [v for v in verdicts if v is not None]
         lines = [
-            f"Objects found: {s.hits} of {s.n_signal} ({s.hits_class_correct} with the right "
-            "class)",
-            f"False alarms: {s.false_marks} mark(s) on nothing; {s.false_alarms} of "
-            f"{s.n_noise} clean scan(s) marked",
-            f"Declarations judged right: {sum(answered)} of {len(answered)} answered",
+            _("Objects found: {hits} of {count} ({correct} with the right class)").format(
+                hits=s.hits, count=s.n_signal, correct=s.hits_class_correct
+            ),
+            _(
+                "False alarms: {marks} mark(s) on nothing; {scans} of {clean} clean scan(s) marked"
+            ).format(marks=s.false_marks, scans=s.false_alarms, clean=s.n_noise),
+            _("Declarations judged right: {right} of {answered} answered").format(
+                right=sum(answered), answered=len(answered)
+            ),
         ]
         if not math.isnan(s.d_prime):
             lines.append(
-                f"d' = {s.d_prime:.2f} (95 % {s.d_prime_low:.2f} to {s.d_prime_high:.2f}), "
-                f"A' = {s.a_prime:.2f}"
+                _("d' = {d:.2f} (95 % {low:.2f} to {high:.2f}), A' = {a:.2f}").format(
+                    d=s.d_prime, low=s.d_prime_low, high=s.d_prime_high, a=s.a_prime
+                )
             )
         roc = self.rating_roc()
         if roc is not None:
             d_a = "" if math.isnan(roc.d_a) else f", d_a = {roc.d_a:.2f}"
             lines.append(
-                f"From your confidence ratings: ROC area {roc.area:.2f} (95 % "
-                f"{roc.area_low:.2f} to {roc.area_high:.2f}), d' = {roc.d_prime:.2f} (95 % "
-                f"{roc.d_prime_low:.2f} to {roc.d_prime_high:.2f}){d_a} "
-                f"({len(roc.criteria)} criteria)"
+                _(
+                    "From your confidence ratings: ROC area {area:.2f} (95 % {area_low:.2f} to "
+                    "{area_high:.2f}), d' = {d:.2f} (95 % {d_low:.2f} to {d_high:.2f}){d_a} "
+                    "({n} criteria)"
+                ).format(
+                    area=roc.area,
+                    area_low=roc.area_low,
+                    area_high=roc.area_high,
+                    d=roc.d_prime,
+                    d_low=roc.d_prime_low,
+                    d_high=roc.d_prime_high,
+                    d_a=d_a,
+                    n=len(roc.criteria),
+                )
             )
         lines.append(s.reliability)
         return lines
@@ -641,14 +693,16 @@ class ExerciseSession:
         first; after the check its answers are final. Only that scan's key is read."""
         item_id = item_id or self.item.item_id
         if not self.practice:
-            raise SpecError("in an exam the results come from your instructor, after it")
+            raise SpecError(_("in an exam the results come from your instructor, after it"))
         state = self._state[item_id]
         if not state.checked:
             self._check_open(item_id)
             if state.rating is None:
                 raise SpecError(
-                    f"{item_id}: say whether the scan is clear or suspect, and how sure you "
-                    "are, before the marks are checked"
+                    _(
+                        "{item}: say whether the scan is clear or suspect, and how sure you "
+                        "are, before the marks are checked"
+                    ).format(item=item_id)
                 )
             self._add_elapsed()
             state.checked = True
@@ -713,12 +767,12 @@ class ExerciseSession:
         clear/suspect call, and with the declaration question unanswered."""
         items = self.items
         return {
-            "not visited": [it.item_id for it in items if not self.visited(it.item_id)],
-            "no marks": [it.item_id for it in items if not self._state[it.item_id].marks],
-            "no clear/suspect call": [
+            N_("not visited"): [it.item_id for it in items if not self.visited(it.item_id)],
+            N_("no marks"): [it.item_id for it in items if not self._state[it.item_id].marks],
+            N_("no clear/suspect call"): [
                 it.item_id for it in items if self._state[it.item_id].rating is None
             ],
-            "declaration not answered": [
+            N_("declaration not answered"): [
                 it.item_id
                 for it in items
                 if it.declaration is not None and self.declaration_answer(it.item_id) is None
@@ -760,9 +814,11 @@ class ExerciseSession:
                 f"{self.submitted.isoformat(timespec='seconds')}; answers cannot change"
             )
         if item_id is not None and self._state[item_id].checked:
-            raise SpecError(f"{item_id} was checked; its answers cannot change")
+            raise SpecError(_("{item} was checked; its answers cannot change").format(item=item_id))
         if item_id is not None and self.out_of_time(item_id):
-            raise SpecError(f"the time for {item_id} is up; its answers cannot change")
+            raise SpecError(
+                _("the time for {item} is up; its answers cannot change").format(item=item_id)
+            )
 
     def _add_elapsed(self) -> None:
         now = time.monotonic()

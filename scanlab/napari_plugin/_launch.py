@@ -38,15 +38,17 @@ def launch(
     *,
     scan_pitch_mm: float | tuple[float, float] | None = None,
     fingerprint: str | None = None,
+    lang: str | None = None,
 ) -> None:
     """Open napari with the plugin's widgets docked, then ``path`` (a scan file, an exam
     package or a folder of scans with answer keys), and run until the window closes.
     ``scan_pitch_mm`` is the pitch the Detector assist reads scans at (``--pitch``);
-    ``fingerprint`` pins an exam package to the instructor's signing key."""
+    ``fingerprint`` pins an exam package to the instructor's signing key; ``lang`` is the
+    trainee's language (``--lang``; default: their last choice, SCANLAB_LANG, the system's)."""
     prefer_qt6()
     import napari
 
-    create_viewer(path, scan_pitch_mm=scan_pitch_mm, fingerprint=fingerprint)
+    create_viewer(path, scan_pitch_mm=scan_pitch_mm, fingerprint=fingerprint, lang=lang)
     napari.run()
 
 
@@ -77,9 +79,11 @@ def create_viewer(
     viewer: napari.Viewer | None = None,
     scan_pitch_mm: float | tuple[float, float] | None = None,
     fingerprint: str | None = None,
+    lang: str | None = None,
 ) -> tuple[napari.Viewer, dict[str, Any]]:
     """The viewer (made if not given) with the widgets docked and ``path`` opened (an exam
-    package waits at the sign-in; ``fingerprint`` pins it to the instructor's key).
+    package waits at the sign-in; ``fingerprint`` pins it to the instructor's key; ``lang``
+    is the language the Exercise widget starts in).
 
     Returns the viewer and the widgets by name. A file napari cannot open is reported in a
     notification, not raised, as when it is dropped on the window.
@@ -91,8 +95,15 @@ def create_viewer(
     from napari.utils.notifications import show_error
 
     from scanlab.errors import ScanlabError
+    from scanlab.i18n import _, remembered_language, resolve_language, set_language
     from scanlab.napari_plugin._assist import load_detector
+    from scanlab.napari_plugin._exercise import default_progress_dir
+    from scanlab.napari_plugin._qt._util import retranslate
 
+    if lang is not None:
+        lang = resolve_language(lang)  # a language without a catalogue is refused first
+    # Every widget starts in the trainee's language: given, else chosen last time.
+    set_language(lang or remembered_language(default_progress_dir()))
     viewer = viewer or napari.Viewer(title="scanlab")
     prefer_scanlab_reader(viewer)
     widgets: dict[str, Any] = {}
@@ -100,6 +111,8 @@ def create_viewer(
     if scan_pitch_mm is not None:
         loader = functools.partial(load_detector, scan_pitch_mm=scan_pitch_mm)
         options["Detector assist"] = {"loader": loader}
+    if lang is not None:
+        options["Exercise"] = {"lang": lang}
     for name, target in WIDGETS:
         module, cls = target.split(":")
         widget = getattr(importlib.import_module(f"scanlab.napari_plugin._qt.{module}"), cls)(
@@ -110,6 +123,13 @@ def create_viewer(
     _raise_dock(widgets[WIDGETS[0][0]])
     widgets["Exercise"].mode_changed.connect(lambda mode: apply_mode(viewer, widgets, mode))
     widgets["Reference"].follow(widgets["Exercise"])  # offers the shown scan's declared goods
+
+    def follow_language(before: str, after: str) -> None:
+        for name, widget in widgets.items():
+            if name != "Exercise":
+                retranslate(widget, before, after)
+
+    widgets["Exercise"].language_changed.connect(follow_language)
     if path is not None:
         path = Path(path)
         try:
@@ -120,7 +140,7 @@ def create_viewer(
             else:
                 viewer.open(path, plugin="scanlab")
         except (ScanlabError, ValueError, OSError) as exc:
-            show_error(f"scanlab cannot open {path}: {exc}")
+            show_error(_("scanlab cannot open {path}: {error}").format(path=path, error=exc))
     return viewer, widgets
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from scanlab.evaluate import Mark
+from scanlab.i18n import _, display_order, term
 from scanlab.napari_plugin._exercise import ItemResult
 from scanlab.napari_plugin._layers import CLASS_COLOURS
 
@@ -179,18 +180,27 @@ def result_shapes(result: ItemResult, marks: Sequence[Mark]) -> ResultShapes:
         iou = match.overlap.get(obj.object_id, 0.0)
         if hit is not None:
             outcomes.append("hit")
-            cls = "" if hit.class_correct else ", class wrong"
-            captions.append(f"found {obj.threat_class} (IoU {iou:.2f}{cls})")
+            cls = "" if hit.class_correct else _(", class wrong")
+            caption = _("found {threat_class} (IoU {iou:.2f}{wrong})")
+            captions.append(
+                display_order(
+                    caption.format(threat_class=term(obj.threat_class), iou=iou, wrong=cls)
+                )
+            )
         else:
             outcomes.append("miss")
-            captions.append(f"missed {obj.threat_class} (IoU {iou:.2f})")
+            caption = _("missed {threat_class} (IoU {iou:.2f})")
+            captions.append(
+                display_order(caption.format(threat_class=term(obj.threat_class), iou=iou))
+            )
     by_id = {m.mark_id: m for m in marks}
     for mark_id in match.false_alarms:
         mark = by_id[mark_id]
         data.append(np.asarray(mark.outline, dtype=float))
         kinds.append("polygon" if mark.shape == "polygon" else "rectangle")
         outcomes.append("false_alarm")
-        captions.append(f"false alarm: {mark.threat_class}")
+        caption = _("false alarm: {threat_class}").format(threat_class=term(mark.threat_class))
+        captions.append(display_order(caption))
     return ResultShapes(data, kinds, outcomes, captions)
 
 

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from scanlab.errors import SpecError
+from scanlab.i18n import N_
 from scanlab.synth._declaration import CargoDeclaration
 
 __all__ = [
@@ -47,6 +48,28 @@ CONCEALMENT_METHODS = (
     "tip",
 )
 DIFFICULTY_LEVELS = ("easy", "medium", "hard")
+# The names above as people read them (scanlab.i18n.term), for the message catalogues.
+_SHOWN = (
+    N_("narcotics"),
+    N_("cigarettes"),
+    N_("cash"),
+    N_("weapon"),
+    N_("stowaway"),
+    N_("vehicle"),
+    N_("compartment"),
+    N_("tyre"),
+    N_("spare wheel"),
+    N_("in cargo"),
+    N_("behind cargo"),
+    N_("false wall"),
+    N_("false floor"),
+    N_("false roof"),
+    N_("loose"),
+    N_("tip"),
+    N_("easy"),
+    N_("medium"),
+    N_("hard"),
+)
 
 
 @dataclass

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from scanlab.i18n import N_, _, format_decimal, ngettext
+
 __all__ = [
     "COMMODITIES",
     "WEIGHT_TOLERANCE",
@@ -15,33 +17,33 @@ __all__ = [
 
 #: Commodity key -> (HS code, description as a declaration would word it).
 COMMODITIES: dict[str, tuple[str, str]] = {
-    "tyres": ("4011", "New pneumatic tyres of rubber"),
-    "cotton": ("5201", "Cotton, not carded or combed, in bales"),
-    "textiles": ("6109", "T-shirts, singlets and other vests, knitted"),
-    "cigarettes": ("2402", "Cigarettes containing tobacco"),
-    "bottled_water": ("2201", "Mineral waters, bottled"),
-    "wine": ("2204", "Wine of fresh grapes, in bottles"),
-    "machinery": ("8479", "Machines having individual functions, n.e.s."),
-    "paper_goods": ("4819", "Cartons, boxes and cases of paper or paperboard"),
-    "plastic_granules": ("3901", "Polymers of ethylene, in primary forms"),
-    "rice": ("1006", "Rice, in bags"),
-    "sawn_wood": ("4407", "Wood sawn lengthwise"),
-    "furniture": ("9403", "Other furniture and parts thereof"),
-    "ceramic_tiles": ("6907", "Ceramic flags and paving, hearth or wall tiles"),
-    "steel_coils": ("7208", "Flat-rolled products of iron, in coils"),
-    "cars": ("8703", "Motor cars and other motor vehicles"),
-    "frozen_beef": ("0202", "Meat of bovine animals, frozen, boneless, in cartons"),
+    "tyres": ("4011", N_("New pneumatic tyres of rubber")),
+    "cotton": ("5201", N_("Cotton, not carded or combed, in bales")),
+    "textiles": ("6109", N_("T-shirts, singlets and other vests, knitted")),
+    "cigarettes": ("2402", N_("Cigarettes containing tobacco")),
+    "bottled_water": ("2201", N_("Mineral waters, bottled")),
+    "wine": ("2204", N_("Wine of fresh grapes, in bottles")),
+    "machinery": ("8479", N_("Machines having individual functions, n.e.s.")),
+    "paper_goods": ("4819", N_("Cartons, boxes and cases of paper or paperboard")),
+    "plastic_granules": ("3901", N_("Polymers of ethylene, in primary forms")),
+    "rice": ("1006", N_("Rice, in bags")),
+    "sawn_wood": ("4407", N_("Wood sawn lengthwise")),
+    "furniture": ("9403", N_("Other furniture and parts thereof")),
+    "ceramic_tiles": ("6907", N_("Ceramic flags and paving, hearth or wall tiles")),
+    "steel_coils": ("7208", N_("Flat-rolled products of iron, in coils")),
+    "cars": ("8703", N_("Motor cars and other motor vehicles")),
+    "frozen_beef": ("0202", N_("Meat of bovine animals, frozen, boneless, in cartons")),
     "frozen_poultry": (
         "0207",
-        "Meat of fowls of the species Gallus domesticus, frozen, in cartons",
+        N_("Meat of fowls of the species Gallus domesticus, frozen, in cartons"),
     ),
-    "citrus": ("0805", "Citrus fruit, fresh (oranges), in cartons on pallets"),
-    "coffee": ("0901", "Coffee, not roasted, not decaffeinated, in 60 kg jute bags"),
-    "groundnuts": ("1202", "Ground-nuts, not roasted, shelled, in bags"),
-    "sugar": ("1701", "Cane sugar, raw, in solid form, in bags"),
+    "citrus": ("0805", N_("Citrus fruit, fresh (oranges), in cartons on pallets")),
+    "coffee": ("0901", N_("Coffee, not roasted, not decaffeinated, in 60 kg jute bags")),
+    "groundnuts": ("1202", N_("Ground-nuts, not roasted, shelled, in bags")),
+    "sugar": ("1701", N_("Cane sugar, raw, in solid form, in bags")),
     "soybean_meal": (
         "2304",
-        "Oil-cake from the extraction of soya-bean oil (soybean meal), in bags",
+        N_("Oil-cake from the extraction of soya-bean oil (soybean meal), in bags"),
     ),
 }
 
@@ -92,15 +94,23 @@ class CargoDeclaration:
     def as_text(self) -> str:
         """The declaration as the lines an officer reads."""
         lines = [
-            f"Container {self.container_id}",
-            f"Shipper:   {self.shipper}",
-            f"Consignee: {self.consignee}",
+            _("Container {container}").format(container=self.container_id),
+            _("Shipper:   {shipper}").format(shipper=self.shipper),
+            _("Consignee: {consignee}").format(consignee=self.consignee),
         ]
         if self.declared_empty:
-            lines.append("Declared: EMPTY")
+            lines.append(_("Declared: EMPTY"))
         for g in self.goods:
+            # A goods line of the standard wording reads in the officer's language; a
+            # description of the shipper's own stays as written.
+            packages = ngettext("{count} package", "{count} packages", g.packages)
             lines.append(
-                f"HS {g.hs_code}  {g.description}: {g.packages} packages, {g.gross_kg:,.0f} kg"
+                _("HS {code}  {description}: {packages}, {kg} kg").format(
+                    code=g.hs_code,
+                    description=_(g.description),
+                    packages=packages.format(count=g.packages),
+                    kg=format_decimal(g.gross_kg, 0),
+                )
             )
         return "\n".join(lines)
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from magicgui.widgets import Container, Label
+
+from scanlab.i18n import retranslated
 from scanlab.napari_plugin._inspect import readout, world_to_pixel
 from scanlab.napari_plugin._layers import META_KEY, LayerData, ScanRef
 
@@ -17,6 +20,7 @@ __all__ = [
     "camera_of",
     "grid_of",
     "install_readout",
+    "retranslate",
     "scale_bar_of",
     "scan_ref_of",
     "scan_refs",
@@ -156,3 +160,20 @@ def install_readout(layer: Layer) -> None:
 
     layer.get_status = get_status
     layer._scanlab_readout = True
+
+
+def retranslate(container: Any, before: str, after: str) -> None:
+    """Put the fixed texts of ``container``'s widgets (button texts, labels, label values,
+    tooltips) from language ``before`` into ``after``; texts made from state are not
+    touched (the widget sets them again)."""
+    for widget in container:
+        if isinstance(widget, Container):
+            retranslate(widget, before, after)
+        for attr in ("text", "label", "tooltip") + (
+            ("value",) if isinstance(widget, Label) else ()
+        ):
+            text = getattr(widget, attr, None)
+            if isinstance(text, str) and text:
+                new = retranslated(text, before, after)
+                if new != text:
+                    setattr(widget, attr, new)

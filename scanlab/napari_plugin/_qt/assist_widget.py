@@ -17,6 +17,7 @@ from magicgui.widgets import (
 )
 from psygnal import Signal
 
+from scanlab.i18n import _
 from scanlab.napari_plugin._assist import (
     SupportsDetect,
     anomaly_layers,
@@ -60,15 +61,15 @@ class AssistWidget(Container):
         self._viewer = viewer
         self._loader = loader or load_detector
         names = detector_names() if names is None else tuple(names)
-        self._scan = ComboBox(label="Scan", choices=self._scan_choices, nullable=True)
-        self._model = ComboBox(label="Detector", choices=list(names), nullable=True)
-        self._run = PushButton(text="Run detector")
+        self._scan = ComboBox(label=_("Scan"), choices=self._scan_choices, nullable=True)
+        self._model = ComboBox(label=_("Detector"), choices=list(names), nullable=True)
+        self._run = PushButton(text=_("Run detector"))
         self._progress = ProgressBar(value=0, min=0, max=1, visible=False)
-        self._overlay = CheckBox(text="Show anomaly map", value=True)
-        self._opacity = FloatSlider(label="Map opacity", min=0.0, max=1.0, step=0.05, value=0.8)
-        self._boxes = CheckBox(text="Show regions", value=True)
+        self._overlay = CheckBox(text=_("Show anomaly map"), value=True)
+        self._opacity = FloatSlider(label=_("Map opacity"), min=0.0, max=1.0, step=0.05, value=0.8)
+        self._boxes = CheckBox(text=_("Show regions"), value=True)
         self._status = Label(
-            value="" if names else "No trained detector in models/; train one first."
+            value="" if names else _("No trained detector in models/; train one first.")
         )
         self._status.native.setWordWrap(True)
         self.extend(
@@ -110,7 +111,7 @@ class AssistWidget(Container):
     def busy(self) -> bool:
         return self._worker is not None
 
-    def run(self, *_: Any) -> None:
+    def run(self, *_args: Any) -> None:
         """Load the detector (first time only) and run it on the chosen scan in a worker."""
         from napari.qt.threading import create_worker
 
@@ -122,7 +123,7 @@ class AssistWidget(Container):
 
         def work() -> Any:
             if name not in cache:
-                yield ("Loading detector", 0, 0)
+                yield (_("Loading detector"), 0, 0)
                 cache[name] = loader(name)
             steps = detection_steps(cache[name], ref.scan)
             while True:
@@ -130,7 +131,7 @@ class AssistWidget(Container):
                     done, total = next(steps)
                 except StopIteration as stop:
                     return stop.value
-                yield ("Detecting", done, total)
+                yield (_("Detecting"), done, total)
 
         worker = create_worker(work)
         worker.yielded.connect(self._on_progress)
@@ -140,7 +141,9 @@ class AssistWidget(Container):
         self._worker = worker
         self._run.enabled = False
         self._progress.visible = True
-        self._status.value = f"Running {name} on {ref.scan_id}..."
+        self._status.value = _("Running {detector} on {scan}...").format(
+            detector=name, scan=ref.scan_id
+        )
         worker.start()
 
     def _on_progress(self, update: tuple[str, int, int]) -> None:
@@ -151,7 +154,7 @@ class AssistWidget(Container):
         self._status.value = f"{what}... {done}/{total}" if total else f"{what}..."
 
     def _on_error(self, exc: Exception) -> None:
-        self._status.value = f"Detector failed: {exc}"
+        self._status.value = _("Detector failed: {error}").format(error=exc)
 
     def _on_finished(self) -> None:
         self._worker = None

@@ -22,6 +22,7 @@ from psygnal import Signal
 from qtpy.QtCore import QTimer
 
 from scanlab.enhance import Pipeline, load_preset
+from scanlab.i18n import _
 from scanlab.napari_plugin._enhance import (
     Param,
     editable_params,
@@ -66,14 +67,14 @@ class EnhanceWidget(Container):
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__(labels=False)
         self._viewer = viewer
-        self._scan = ComboBox(label="Scan", choices=self._scan_choices, nullable=True)
-        self._preset = ComboBox(label="Preset", choices=self._preset_choices, nullable=True)
+        self._scan = ComboBox(label=_("Scan"), choices=self._scan_choices, nullable=True)
+        self._preset = ComboBox(label=_("Preset"), choices=self._preset_choices, nullable=True)
         self._about = Label(value="")
         self._about.native.setWordWrap(True)
         self._params: Container[ValueWidget] = Container(labels=True)
         self.native.setMinimumWidth(380)
-        self._reset = PushButton(text="Reset parameters")
-        self._status = Label(value="Open a scan, then pick a preset.")
+        self._reset = PushButton(text=_("Reset parameters"))
+        self._status = Label(value=_("Open a scan, then pick a preset."))
         self._status.native.setWordWrap(True)
         header = Container(widgets=[self._scan, self._preset], labels=True)
         self.extend([header, self._about, self._params, self._reset, self._status])
@@ -214,7 +215,7 @@ class EnhanceWidget(Container):
             self._start_pending()
 
     def _on_error(self, exc: Exception) -> None:
-        self._status.value = f"Cannot render: {exc}"
+        self._status.value = _("Cannot render: {error}").format(error=exc)
 
     def _show(
         self,
@@ -248,10 +249,14 @@ class EnhanceWidget(Container):
         rows, cols = out.shape[:2]
         if stride > 1 and generation == self._generation:
             self._full_timer.start()
-            what = f"preview {cols} x {rows} (every {stride}th pixel)"
+            what = _("preview {cols} x {rows} (every {stride}th pixel)").format(
+                cols=cols, rows=rows, stride=stride
+            )
         else:
             what = f"{cols} x {rows}"
-        self._status.value = f"{pipeline.name}: {what} rendered in {seconds * 1000:.0f} ms"
+        self._status.value = _("{preset}: {what} rendered in {ms:.0f} ms").format(
+            preset=pipeline.name, what=what, ms=seconds * 1000
+        )
         info = RenderInfo(ref.scan_id, pipeline.name, stride, seconds, name)
         self.last_render = info
         if stride == 1 and generation == self._generation:

@@ -22,13 +22,24 @@ from magicgui.widgets import (
 from psygnal import Signal
 from qtpy.QtCore import QTimer
 
+from scanlab import i18n
 from scanlab.errors import ScanlabError
+from scanlab.i18n import (
+    LANGUAGES,
+    N_,
+    _,
+    ngettext,
+    remember_language,
+    remembered_language,
+    term,
+)
 from scanlab.napari_plugin._exercise import (
     CONFIDENCE_LEVELS,
     ExerciseResult,
     ExerciseSession,
     ExerciseSource,
     ItemResult,
+    default_progress_dir,
     exercise_mode,
     feedback_lines,
     is_package,
@@ -37,7 +48,13 @@ from scanlab.napari_plugin._exercise import (
 from scanlab.napari_plugin._layers import CLASS_COLOURS, META_KEY, ScanRef, placement, scan_layers
 from scanlab.napari_plugin._marking import marks_from_shapes, result_shapes, shapes_from_marks
 from scanlab.napari_plugin._progress import steps_of
-from scanlab.napari_plugin._qt._util import alive, camera_of, install_readout, scan_ref_of
+from scanlab.napari_plugin._qt._util import (
+    alive,
+    camera_of,
+    install_readout,
+    retranslate,
+    scan_ref_of,
+)
 from scanlab.synth import THREAT_CLASSES
 
 if TYPE_CHECKING:
@@ -55,26 +72,30 @@ PRACTICE_PASSPHRASE = "scanlab-practice-exam"
 #: so the class picker uses Alt + digit.
 SHORTCUTS: dict[str, str] = {
     **{f"Alt-{i + 1}": f"class: {name}" for i, name in enumerate(THREAT_CLASSES)},
-    "PageDown": "next item",
-    "PageUp": "previous item",
-    "Control-Enter": "submit",
-    "Control-Z": "undo the last change to the marks",
+    "PageDown": N_("next item"),
+    "PageUp": N_("previous item"),
+    "Control-Enter": N_("submit"),
+    "Control-Z": N_("undo the last change to the marks"),
 }
 
 #: The answers to "is the declaration consistent with the image?" and what they record.
 _VERDICTS: dict[str, bool | None] = {
-    "not answered": None,
-    "consistent": True,
-    "not consistent": False,
+    N_("not answered"): None,
+    N_("consistent"): True,
+    N_("not consistent"): False,
 }
 #: A warning (red clock, notification) this many seconds before a scan's time, or the
 #: whole exercise's, runs out.
 _WARN_SCAN_S = 10.0
 _WARN_ALL_S = 60.0
 #: The call on a whole scan (practice) and what it records.
-_DECISIONS: dict[str, bool | None] = {"not decided": None, "clear": False, "suspect": True}
+_DECISIONS: dict[str, bool | None] = {
+    N_("not decided"): None,
+    N_("clear"): False,
+    N_("suspect"): True,
+}
 #: The layers that show a scored scan, one per outcome so that each can be toggled.
-_RESULT_LAYERS = {"hit": "found", "miss": "missed", "false_alarm": "false alarms"}
+_RESULT_LAYERS = {"hit": N_("found"), "miss": N_("missed"), "false_alarm": N_("false alarms")}
 
 
 class ExerciseWidget(Container):
@@ -91,10 +112,20 @@ class ExerciseWidget(Container):
     submitted = Signal(object)
     #: ``"exam"``, ``"practice"`` or ``""`` (nothing open): what the workstation may offer.
     mode_changed = Signal(str)
+    #: (language before, language now): the other docked widgets follow the trainee's choice.
+    language_changed = Signal(str, str)
 
     def __init__(
-        self, viewer: napari.viewer.Viewer, *, progress_dir: str | Path | None = None
+        self,
+        viewer: napari.viewer.Viewer,
+        *,
+        progress_dir: str | Path | None = None,
+        lang: str | None = None,
     ) -> None:
+        # The trainee's language: given (``scanlab gui --lang``), else the one they chose
+        # here last time, else an exam package's, else SCANLAB_LANG / the system's.
+        self._chosen_language = lang or remembered_language(progress_dir or default_progress_dir())
+        i18n.set_language(self._chosen_language)
         super().__init__(labels=False)
         self.native.setMinimumWidth(380)
         self._viewer = viewer
@@ -107,24 +138,30 @@ class ExerciseWidget(Container):
         # for another one, when anything they emit belongs to no item.
         self._shown: str | None = None
 
-        self._open = PushButton(text="Open exercise...")
-        self._practice = PushButton(text="New practice exam")
+        self._language = ComboBox(
+            label=_("Language"),
+            choices=[(name, code) for code, name in LANGUAGES.items()],
+            value=i18n.get_language(),
+            tooltip=_("The language of this window; remembered for the next time"),
+        )
+        self._open = PushButton(text=_("Open exercise..."))
+        self._practice = PushButton(text=_("New practice exam"))
         # Sign-in of an exam package: who answers is settled before any scan is shown.
-        self._trainee = LineEdit(label="Trainee id", value="")
-        self._token = LineEdit(label="Token", value="")
-        self._token.tooltip = "The submission token your instructor gave you for this exam"
-        self._fingerprint = LineEdit(label="Exam fingerprint", value="")
-        self._fingerprint.tooltip = (
+        self._trainee = LineEdit(label=_("Trainee id"), value="")
+        self._token = LineEdit(label=_("Token"), value="")
+        self._token.tooltip = _("The submission token your instructor gave you for this exam")
+        self._fingerprint = LineEdit(label=_("Exam fingerprint"), value="")
+        self._fingerprint.tooltip = _(
             "The exam's fingerprint as your instructor gave it out (scanlab exam build prints "
             "it): a package signed by anyone else is refused"
         )
         # Only for a package with confidential (sealed) real scans.
-        self._scan_code = LineEdit(label="Scan code", value="", visible=False)
-        self._scan_code.tooltip = (
+        self._scan_code = LineEdit(label=_("Scan code"), value="", visible=False)
+        self._scan_code.tooltip = _(
             "This exam holds confidential scans: type the scan code your instructor hands out "
             "when the exam starts"
         )
-        self._start = PushButton(text="Start exam")
+        self._start = PushButton(text=_("Start exam"))
         self._sign_in_note = Label(value="")
         self._sign_in: Container[Any] = Container(
             widgets=[
@@ -143,37 +180,37 @@ class ExerciseWidget(Container):
         self.mode = ""
         self._warned: set[str] = set()  # time warnings given on the shown scan
         self._build_progress = ProgressBar(value=0, min=0, max=1, visible=False)
-        self._title = Label(value="No exercise open.")
+        self._title = Label(value=_("No exercise open."))
         self._clock = Label(value="")
-        self._prev = PushButton(text="< Previous (PgUp)")
-        self._next = PushButton(text="Next (PgDn) >")
-        self._class = ComboBox(label="Class (Alt+1..7)", choices=list(THREAT_CLASSES))
-        self._rect = PushButton(text="Rectangle (R)")
-        self._poly = PushButton(text="Polygon (P)")
+        self._prev = PushButton(text=_("< Previous (PgUp)"))
+        self._next = PushButton(text=_("Next (PgDn) >"))
+        self._class = ComboBox(label=_("Class (Alt+1..7)"), choices=_labelled(THREAT_CLASSES))
+        self._rect = PushButton(text=_("Rectangle (R)"))
+        self._poly = PushButton(text=_("Polygon (P)"))
         self._saved = Label(value="")
         self._declaration = TextEdit(value="")
         self._declaration.native.setReadOnly(True)
         self._declaration.native.setMinimumHeight(90)
-        self._verdict = RadioButtons(choices=list(_VERDICTS))
+        self._verdict = RadioButtons(choices=_labelled(_VERDICTS))
         self._verdict.value = "not answered"
         # The call on the whole scan, with confidence: in practice before the marks are
         # checked, in an exam handed in with them.
-        self._decision = RadioButtons(choices=list(_DECISIONS), orientation="horizontal")
+        self._decision = RadioButtons(choices=_labelled(_DECISIONS), orientation="horizontal")
         self._decision.value = "not decided"
         self._confidence = RadioButtons(
-            label="Sure (1-4)",
-            tooltip="How sure you are of your call: 1 a guess, 4 certain",
+            label=_("Sure (1-4)"),
+            tooltip=_("How sure you are of your call: 1 a guess, 4 certain"),
             choices=[str(i) for i in range(1, CONFIDENCE_LEVELS + 1)],
             orientation="horizontal",
         )
         self._confidence.value = "2"
-        self._check = PushButton(text="Check this scan")
-        self._objects = ComboBox(label="Object", choices=[], visible=False)
-        self._zoom = PushButton(text="Zoom to it", visible=False)
+        self._check = PushButton(text=_("Check this scan"))
+        self._objects = ComboBox(label=_("Object"), choices=[], visible=False)
+        self._zoom = PushButton(text=_("Zoom to it"), visible=False)
         self._feedback_objects: list[tuple[int, int, int, int]] = []
         self._practice_box: Container[Any] = Container(
             widgets=[
-                Label(value="<b>Your call on this scan</b>"),
+                Label(value=_("<b>Your call on this scan</b>")),
                 self._decision,
                 Container(widgets=[self._confidence], labels=True),
                 self._check,
@@ -181,7 +218,7 @@ class ExerciseWidget(Container):
             ],
             visible=False,
         )
-        self._submit = PushButton(text="Submit (Ctrl+Enter)")
+        self._submit = PushButton(text=_("Submit (Ctrl+Enter)"))
         self._results = TextEdit(value="")
         self._results.native.setReadOnly(True)
         self._results.native.setMinimumHeight(200)
@@ -189,25 +226,27 @@ class ExerciseWidget(Container):
 
         self.extend(
             [
+                Container(widgets=[self._language], labels=True),
                 Container(widgets=[self._open, self._practice], layout="horizontal"),
                 self._build_progress,
                 self._title,
                 self._sign_in,
                 self._clock,
                 Container(widgets=[self._prev, self._next], layout="horizontal"),
-                Label(value="<b>Mark what you suspect</b>"),
+                Label(value=_("<b>Mark what you suspect</b>")),
                 Container(widgets=[self._class], labels=True),
                 Container(widgets=[self._rect, self._poly], layout="horizontal"),
                 self._saved,
-                Label(value="<b>Cargo declaration</b>"),
+                Label(value=_("<b>Cargo declaration</b>")),
                 self._declaration,
-                Label(value="Is the declaration consistent with the image?"),
+                Label(value=_("Is the declaration consistent with the image?")),
                 self._verdict,
                 self._practice_box,
                 self._submit,
                 self._results,
             ]
         )
+        self._language.changed.connect(self._on_language)
         self._open.changed.connect(self._choose_file)
         self._practice.changed.connect(self.new_practice_exam)
         self._start.changed.connect(self.start_exam)
@@ -223,14 +262,77 @@ class ExerciseWidget(Container):
         self._zoom.changed.connect(self._zoom_to_chosen)
         self._submit.changed.connect(self.request_submit)
         self._bind_viewer_keys()
-        self.native.setToolTip(
-            "Shortcuts:\n" + "\n".join(f"{k}: {v}" for k, v in SHORTCUTS.items())
-        )
+        self.native.setToolTip(_shortcuts_text())
         self._alive = alive(self)
         self._timer = QTimer(self.native)  # dies with the widget
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self._tick)
         self._timer.start()
+        self._apply_direction()
+        self._update_controls()
+
+    # --- language -----------------------------------------------------------------------------
+
+    def set_language(self, lang: str, *, remember: bool = True) -> str:
+        """Show the widget in ``lang`` (a code of :data:`scanlab.i18n.LANGUAGES`), right to
+        left for Dari and Pashto; ``remember`` keeps it as the trainee's choice."""
+        before = i18n.get_language()
+        code = i18n.set_language(lang)
+        if remember:
+            self._chosen_language = code
+            remember_language(self._progress_dir or default_progress_dir(), code)
+        retranslate(self, before, code)
+        for choice in (self._class, self._verdict, self._decision):
+            with self._guard():
+                choice.reset_choices()
+        with self._guard():
+            self._language.value = code
+        self.native.setToolTip(_shortcuts_text())
+        self._apply_direction()
+        self._refresh_texts()
+        if code != before:
+            self.language_changed.emit(before, code)
+        return code
+
+    def _on_language(self, code: str) -> None:
+        if not self._syncing and code != i18n.get_language():
+            self.set_language(code)
+
+    def _apply_direction(self) -> None:
+        from qtpy.QtCore import Qt
+
+        rtl = i18n.is_rtl()
+        direction = Qt.LayoutDirection.RightToLeft if rtl else Qt.LayoutDirection.LeftToRight
+        self.native.setLayoutDirection(direction)
+        _use_qt_translation(i18n.get_language())
+
+    def _use_package_language(self, language: str | None) -> None:
+        """An exam package that names its language speaks it, unless the trainee chose."""
+        if language and not self._chosen_language and language != i18n.get_language():
+            self.set_language(language, remember=False)
+
+    def _refresh_texts(self) -> None:
+        """The texts made from the exercise's state, again in the current language."""
+        session = self.session
+        if (
+            session is not None
+            and self._shown is not None
+            and (session.submitted is not None or session.checked())
+        ):
+            self._show_item()  # the result layers' names and captions too; no clock runs
+            return
+        if session is not None and self._shown is not None:
+            item = session.item
+            if self._marks is not None:
+                self._marks.name = f"{item.item_id} [{_(_YOUR_MARKS)}]"
+            self._declaration.value = (
+                item.declaration.as_text()
+                if item.declaration
+                else _("No declaration with this scan.")
+            )
+            self._saved.value = _saved_text(len(session.marks()))
+        elif session is None and self._pending is None:
+            self._title.value = _("No exercise open.")
         self._update_controls()
 
     # --- opening ------------------------------------------------------------------------------
@@ -253,6 +355,7 @@ class ExerciseWidget(Container):
                 return None
             source = open_exercise(source, **exam_options)
         self.close_exercise()
+        self._use_package_language(getattr(getattr(source, "package", None), "language", None))
         self.session = ExerciseSession(source, progress_dir=self._progress_dir)
         self.mode = exercise_mode(source)
         self.mode_changed.emit(self.mode)
@@ -277,7 +380,7 @@ class ExerciseWidget(Container):
         self._results.visible = False
         self._practice_box.visible = False
         self._declaration.value = ""
-        self._title.value = "No exercise open."
+        self._title.value = _("No exercise open.")
         self._update_controls()
 
     def _ask_identity(self, path: Path, fingerprint: str | None) -> None:
@@ -285,6 +388,7 @@ class ExerciseWidget(Container):
 
         package = ExamPackage.open(path, fingerprint=fingerprint)  # signature checked now
         self.close_exercise()
+        self._use_package_language(package.language)
         self._pending = (path, fingerprint)
         self._fingerprint.value = fingerprint or ""
         self._fingerprint.enabled = fingerprint is None
@@ -292,15 +396,23 @@ class ExerciseWidget(Container):
         self._scan_code.visible = package.sealed
         self._sign_in_note.value = ""
         self._sign_in.visible = True
-        code = ", the scan code" if package.sealed else ""
-        self._title.value = (
-            f"<b>{package.name or path.stem}</b>: {len(package.items)} scans. Sign in with "
-            f"your trainee id, the token{code} and the exam fingerprint from your instructor; "
-            "the clock starts when the first scan is shown."
+        sign_in = (
+            _(
+                "<b>{name}</b>: {count} scans. Sign in with your trainee id, the token, the "
+                "scan code and the exam fingerprint from your instructor; the clock starts "
+                "when the first scan is shown."
+            )
+            if package.sealed
+            else _(
+                "<b>{name}</b>: {count} scans. Sign in with your trainee id, the token and the "
+                "exam fingerprint from your instructor; the clock starts when the first scan is "
+                "shown."
+            )
         )
+        self._title.value = sign_in.format(name=package.name or path.stem, count=len(package.items))
         self._update_controls()
 
-    def start_exam(self, *_: Any) -> ExerciseSession | None:
+    def start_exam(self, *_args: Any) -> ExerciseSession | None:
         """Check the sign-in (trainee id, token, fingerprint, and the scan code of a package
         with confidential scans) and show the first scan; a problem is said under the
         sign-in and nothing starts."""
@@ -311,8 +423,10 @@ class ExerciseWidget(Container):
         try:
             if not fingerprint:
                 raise ScanlabError(
-                    "type the exam fingerprint your instructor gave out (scanlab exam build "
-                    "prints it)"
+                    _(
+                        "type the exam fingerprint your instructor gave out (scanlab exam "
+                        "build prints it)"
+                    )
                 )
             source = open_exercise(
                 path,
@@ -326,14 +440,14 @@ class ExerciseWidget(Container):
             return None
         return self.open(source)
 
-    def _choose_file(self, *_: Any) -> None:
+    def _choose_file(self, *_args: Any) -> None:
         from qtpy.QtWidgets import QFileDialog
 
         path, _filter = QFileDialog.getOpenFileName(
             self.native,
-            "Open an exercise",
+            _("Open an exercise"),
             "",
-            "Exam packages (*.zip);;Scans with keys (*.*)",
+            _("Exam packages (*.zip);;Scans with keys (*.*)"),
         )
         if path:
             self._open_reporting(path)
@@ -344,9 +458,9 @@ class ExerciseWidget(Container):
         except ScanlabError as exc:
             from napari.utils.notifications import show_error
 
-            show_error(f"Cannot open the exercise: {exc}")
+            show_error(_("Cannot open the exercise: {error}").format(error=exc))
 
-    def new_practice_exam(self, *_: Any, count: int = 4) -> None:
+    def new_practice_exam(self, *_args: Any, count: int = 4) -> None:
         """Simulate a small practice exam in the background, then open it (results shown)."""
         from napari.qt.threading import create_worker
 
@@ -371,7 +485,7 @@ class ExerciseWidget(Container):
         worker.returned.connect(self._open_practice_exam)
         worker.finished.connect(lambda: setattr(self._build_progress, "visible", False))
         self._build_progress.visible = True
-        self._title.value = "Simulating a practice exam..."
+        self._title.value = _("Simulating a practice exam...")
         self._builder = worker  # keep a reference while it runs
         worker.start()
 
@@ -419,7 +533,9 @@ class ExerciseWidget(Container):
         self._layers.append(self._marks)
         if session.result is not None:
             self._show_result(ref)
-        text = item.declaration.as_text() if item.declaration else "No declaration with this scan."
+        text = (
+            item.declaration.as_text() if item.declaration else _("No declaration with this scan.")
+        )
         self._declaration.value = text
         self._set_verdict(session.declaration_answer())
         self._set_decision(session.rating())
@@ -475,7 +591,7 @@ class ExerciseWidget(Container):
             data or None,
             ndim=2,
             shape_type=kinds or "rectangle",
-            name=f"{item_id} [your marks]",
+            name=f"{item_id} [{_(_YOUR_MARKS)}]",
             **placement(ref),
             edge_color=[CLASS_COLOURS[c] for c in columns["threat_class"]] or "white",
             face_color="transparent",
@@ -652,14 +768,14 @@ class ExerciseWidget(Container):
 
     # --- submitting ---------------------------------------------------------------------------
 
-    def request_submit(self, *_: Any) -> ExerciseResult | None:
+    def request_submit(self, *_args: Any) -> ExerciseResult | None:
         """Submit (the button, Ctrl+Enter) after the trainee confirms, shown what may have
         been forgotten: scans not visited, without marks, declarations not answered."""
         session = self.session
         if session is None or session.submitted is not None:
             return None
         self.sync_marks()
-        if not self._confirm("Submit your answers?", _submit_question(session.open_questions())):
+        if not self._confirm(_("Submit your answers?"), _submit_question(session.open_questions())):
             return None
         return self.submit()
 
@@ -671,13 +787,23 @@ class ExerciseWidget(Container):
         buttons: Any = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
         box.setStandardButtons(buttons)
         box.setDefaultButton(QMessageBox.StandardButton.No)
+        # Qt ships no Kyrgyz or Pashto: the buttons' words come from scanlab's catalogue,
+        # set after any pending change of Qt's language has renamed them.
+        from qtpy.QtCore import QCoreApplication, QEvent
+
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.LanguageChange)
+        words = {QMessageBox.StandardButton.Yes: _("Yes"), QMessageBox.StandardButton.No: _("No")}
+        for which, text in words.items():
+            if (button := box.button(which)) is not None:
+                button.setText(text)
+        box.setLayoutDirection(self.native.layoutDirection())
         self._question = box  # for tests, to answer it
         try:
             return box.exec() == QMessageBox.StandardButton.Yes
         finally:
             self._question = None
 
-    def submit(self, *_: Any) -> ExerciseResult | None:
+    def submit(self, *_args: Any) -> ExerciseResult | None:
         """Hand in at once, read the keys, show hits, misses and false alarms and the scores."""
         session = self.session
         if session is None:
@@ -688,7 +814,9 @@ class ExerciseWidget(Container):
             result = session.submit()
         except ScanlabError as exc:
             self._results.value = (
-                f"Submitted at {session.submitted:%H:%M:%S}. {exc}"
+                _("Submitted at {time}. {error}").format(
+                    time=f"{session.submitted:%H:%M:%S}", error=exc
+                )
                 if session.submitted
                 else str(exc)
             )
@@ -733,16 +861,15 @@ class ExerciseWidget(Container):
         self._add_result_layers(result, ref)
         if self._marks is not None:
             _freeze(self._marks)
+        found, missed = _("found"), _("missed")
         self._objects.choices = [
-            f"{i + 1}: {'found' if o.object_id in self._found(result) else 'missed'} "
-            f"{o.threat_class}"
+            f"{i + 1}: {found if o.object_id in self._found(result) else missed} "
+            f"{term(o.threat_class)}"
             for i, o in enumerate(result.key.objects)
         ]
         self._objects.visible = self._zoom.visible = bool(result.key.objects)
         self._feedback_objects = [o.bbox for o in result.key.objects]
-        self._results.value = "\n".join(
-            [*feedback_lines(result), "Colours: green found, amber missed, red false alarm."]
-        )
+        self._results.value = "\n".join([*feedback_lines(result), _(_COLOURS)])
         self._results.visible = True
 
     def zoom_to(self, bbox: tuple[int, int, int, int], *, margin: float = 3.0) -> None:
@@ -770,13 +897,18 @@ class ExerciseWidget(Container):
             return
         item_result = session.result.items[session.item.item_id]
         self._add_result_layers(item_result, ref)
-        lines = feedback_lines(item_result)
-        lines += ["", "Whole exercise:", *session.result.summary_lines()]
-        if session.result.submission is not None:
-            lines.append(f"Signed submission: {session.result.submission}")
-        lines.append("Colours: green found, amber missed, red false alarm.")
-        self._results.value = "\n".join(lines)
+        self._results.value = "\n".join(self._result_lines())
         self._results.visible = True
+
+    def _result_lines(self) -> list[str]:
+        session = self.session
+        assert session is not None and session.result is not None
+        lines = feedback_lines(session.result.items[session.item.item_id])
+        lines += ["", _("Whole exercise:"), *session.result.summary_lines()]
+        if session.result.submission is not None:
+            lines.append(_("Signed submission: {path}").format(path=session.result.submission))
+        lines.append(_(_COLOURS))
+        return lines
 
     def _add_result_layers(self, item_result: ItemResult, ref: ScanRef) -> None:
         session = self.session
@@ -787,7 +919,7 @@ class ExerciseWidget(Container):
             if part.data:
                 layer = self._viewer.add_shapes(
                     part.data,
-                    name=f"{session.item.item_id} [{label}]",
+                    name=f"{session.item.item_id} [{_(label)}]",
                     **placement(ref),
                     metadata={META_KEY: ref.with_role("result", detail=outcome)},
                     **part.layer_kwargs(),
@@ -829,13 +961,13 @@ class ExerciseWidget(Container):
             return
         spent = session.time_spent_s()
         limit = session.item.time_limit_s
-        state = "Submitted" if session.submitted else "In progress"
-        text = f"{state} · this scan {_mmss(spent)}"
+        state = _("Submitted") if session.submitted else _("In progress")
+        text = _("{state} · this scan {time}").format(state=state, time=_mmss(spent))
         if limit:
-            text += f" of {_mmss(limit)}"
+            text += " " + _("of {limit}").format(limit=_mmss(limit))
         total = session.exercise_time_left_s()
         if total is not None and session.submitted is None:
-            text += f" · {_mmss(max(total, 0.0))} left in all"
+            text += " · " + _("{time} left in all").format(time=_mmss(max(total, 0.0)))
         left = session.time_left_s()
         short_all = total is not None and total <= _WARN_ALL_S
         short_scan = left is not None and left <= _WARN_SCAN_S
@@ -848,9 +980,9 @@ class ExerciseWidget(Container):
 
                 seconds = int((total if short_all else left) or 0.0)
                 show_warning(
-                    f"{seconds} s left for the whole exercise"
+                    _("{seconds} s left for the whole exercise").format(seconds=seconds)
                     if short_all
-                    else f"{seconds} s left on this scan"
+                    else _("{seconds} s left on this scan").format(seconds=seconds)
                 )
         self._clock.value = text
 
@@ -883,9 +1015,11 @@ class ExerciseWidget(Container):
         self._prev.enabled = bool(open_ and session.current > 0)  # type: ignore[union-attr]
         self._next.enabled = bool(open_ and session.current < len(session.items) - 1)  # type: ignore[union-attr]
         if session is not None:
-            self._title.value = (
-                f"<b>{session.source.title}</b> · scan {session.current + 1} of "
-                f"{len(session.items)} ({session.item.item_id})"
+            self._title.value = _("<b>{title}</b> · scan {number} of {count} ({item})").format(
+                title=session.source.title,
+                number=session.current + 1,
+                count=len(session.items),
+                item=session.item.item_id,
             )
             self._verdict.enabled = bool(editable and session.item.declaration is not None)
         self._tick()
@@ -898,17 +1032,77 @@ def _mmss(seconds: float) -> str:
 def _submit_question(open_questions: dict[str, list[str]]) -> str:
     """What the confirmation lists: each kind of loose end with its scans."""
     lines = [
-        f"{what.capitalize()}: {len(ids)} scan(s): {', '.join(ids)}"
+        _("{what}: {count} scan(s): {items}").format(
+            what=_(what).capitalize(), count=len(ids), items=", ".join(ids)
+        )
         for what, ids in open_questions.items()
         if ids
     ]
-    head = "After submitting, nothing can change."
-    return "\n\n".join([head, *lines] if lines else [head, "Every scan was seen and answered."])
+    head = _("After submitting, nothing can change.")
+    return "\n\n".join([head, *lines] if lines else [head, _("Every scan was seen and answered.")])
 
 
 def _saved_text(n_marks: int, n_skipped: int = 0) -> str:
-    note = f"; {n_skipped} shape(s) ignored: draw rectangles or polygons" if n_skipped else ""
-    return f"{n_marks} mark(s), saved{note}"
+    note = (
+        ngettext(
+            "; {count} shape ignored: draw rectangles or polygons",
+            "; {count} shapes ignored: draw rectangles or polygons",
+            n_skipped,
+        ).format(count=n_skipped)
+        if n_skipped
+        else ""
+    )
+    return _("{count} mark(s), saved").format(count=n_marks) + note
+
+
+_YOUR_MARKS = N_("your marks")
+_COLOURS = N_("Colours: green found, amber missed, red false alarm.")
+
+
+_qt_translator: Any = None
+
+
+def _use_qt_translation(lang: str) -> None:
+    """Qt's own words (file dialog, standard buttons) in ``lang`` where Qt ships them
+    (``qtbase_ru``, ``qtbase_fa``; none for Kyrgyz or Pashto), else Qt's English."""
+    global _qt_translator
+    from qtpy.QtCore import QCoreApplication, QLibraryInfo, QTranslator
+
+    app = QCoreApplication.instance()
+    if app is None:
+        return
+    if _qt_translator is not None:
+        app.removeTranslator(_qt_translator)
+        _qt_translator = None
+    if hasattr(QLibraryInfo, "path"):  # Qt 6
+        folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+    else:  # Qt 5
+        folder = QLibraryInfo.location(QLibraryInfo.TranslationsPath)
+    translator = QTranslator()
+    if lang != "en" and translator.load(f"qtbase_{lang}", folder):
+        app.installTranslator(translator)
+        _qt_translator = translator
+
+
+def _labelled(values: Any) -> Any:
+    """Choices shown in the current language, their values the English keys: a callable,
+    so that napari's reset of the choices (on every layer change) and a change of language
+    read the labels anew."""
+    keys = list(values)
+
+    def choices(_widget: Any) -> list[tuple[str, str]]:
+        return [(term(v), v) for v in keys]
+
+    return choices
+
+
+def _shortcuts_text() -> str:
+    kind = _("class")
+    lines = [
+        f"{k}: {kind}: {term(v.split(': ', 1)[1])}" if v.startswith("class: ") else f"{k}: {_(v)}"
+        for k, v in SHORTCUTS.items()
+    ]
+    return _("Shortcuts:") + "\n" + "\n".join(lines)
 
 
 def _freeze(marks: Shapes) -> None:

@@ -9,6 +9,7 @@ from magicgui.widgets import CheckBox, ComboBox, Container, Label, PushButton
 from psygnal import Signal
 
 from scanlab.enhance import load_preset
+from scanlab.i18n import _
 from scanlab.napari_plugin._enhance import presets_for, render
 from scanlab.napari_plugin._inspect import (
     compare_grid_shape,
@@ -44,27 +45,27 @@ class InspectWidget(Container):
         super().__init__(labels=False)
         self.native.setMinimumWidth(380)
         self._viewer = viewer
-        self._readout = Label(value="Move the cursor over a scan.")
+        self._readout = Label(value=_("Move the cursor over a scan."))
         self._readout.native.setWordWrap(True)
-        self._scale_bar = CheckBox(text="Scale bar (mm)", value=True)
-        self._add_ruler = PushButton(text="Add ruler (draw lines)")
+        self._scale_bar = CheckBox(text=_("Scale bar (mm)"), value=True)
+        self._add_ruler = PushButton(text=_("Add ruler (draw lines)"))
         self._lengths = Label(value="")
         self._lengths.native.setWordWrap(True)
-        self._scan = ComboBox(label="Scan", choices=self._scan_choices, nullable=True)
-        self._left = ComboBox(label="First view", choices=self._preset_choices)
-        self._right = ComboBox(label="Second view", choices=self._preset_choices)
-        self._compare = CheckBox(text="Side by side (linked pan and zoom)", value=False)
+        self._scan = ComboBox(label=_("Scan"), choices=self._scan_choices, nullable=True)
+        self._left = ComboBox(label=_("First view"), choices=self._preset_choices)
+        self._right = ComboBox(label=_("Second view"), choices=self._preset_choices)
+        self._compare = CheckBox(text=_("Side by side (linked pan and zoom)"), value=False)
         self._compare_status = Label(value="")
         views = Container(widgets=[self._scan, self._left, self._right], labels=True)
         self.extend(
             [
-                Label(value="<b>Under the cursor</b>"),
+                Label(value=_("<b>Under the cursor</b>")),
                 self._readout,
-                Label(value="<b>Measure</b>"),
+                Label(value=_("<b>Measure</b>")),
                 self._scale_bar,
                 self._add_ruler,
                 self._lengths,
-                Label(value="<b>Compare</b>"),
+                Label(value=_("<b>Compare</b>")),
                 views,
                 self._compare,
                 self._compare_status,
@@ -117,11 +118,11 @@ class InspectWidget(Container):
         # The bar reads the layers' units (mm, set on every scanlab layer).
         scale_bar_of(self._viewer).visible = bool(self._scale_bar.value)
 
-    def add_ruler(self, *_: Any) -> Shapes | None:
+    def add_ruler(self, *_args: Any) -> Shapes | None:
         """A line layer whose lines are labelled with their length in mm (draw mode on)."""
         ref = self._active_ref()
         if ref is None:
-            self._lengths.value = "Open a scan first."
+            self._lengths.value = _("Open a scan first.")
             return None
         name = f"{ref.scan_id} [ruler]"
         if name not in self._viewer.layers:
@@ -164,10 +165,10 @@ class InspectWidget(Container):
         lengths = line_lengths_mm(layer.data, ref.pitch_mm)
         layer.features = {"length_mm": lengths}
         layer.refresh_text()
-        self._lengths.value = (
-            "\n".join(f"line {i + 1}: {mm:,.0f} mm" for i, mm in enumerate(lengths))
-            or "Draw a line on the scan."
-        )
+        self._lengths.value = "\n".join(
+            _("line {number}: {mm:,.0f} mm").format(number=i + 1, mm=mm)
+            for i, mm in enumerate(lengths)
+        ) or _("Draw a line on the scan.")
         return lengths
 
     # --- side by side -------------------------------------------------------------------------
@@ -211,10 +212,12 @@ class InspectWidget(Container):
 
         ref = scan_refs(self._viewer).get(self._scan.value) if self._scan.value else None
         if ref is None:
-            self._compare_status.value = "Open a scan first."
+            self._compare_status.value = _("Open a scan first.")
             return
         presets = [self._left.value, self._right.value]
-        self._compare_status.value = f"Rendering {presets[0]} and {presets[1]}..."
+        self._compare_status.value = _("Rendering {first} and {second}...").format(
+            first=presets[0], second=presets[1]
+        )
 
         def work() -> list[Any]:
             return [render(ref.scan, load_preset(p)) for p in presets]

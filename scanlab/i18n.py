@@ -1,0 +1,373 @@
+"""The languages trainees and instructors read: gettext catalogues (compiled by Babel), which
+language is chosen, right-to-left scripts, and locale formatting of numbers and dates."""
+
+from __future__ import annotations
+
+import gettext
+import json
+import locale
+import os
+import re
+import string
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from scanlab.errors import ScanlabError
+
+__all__ = [
+    "DOMAIN",
+    "LANGUAGES",
+    "LOCALE_DIR",
+    "N_",
+    "RTL_LANGUAGES",
+    "LanguageError",
+    "Message",
+    "_",
+    "babel_locale",
+    "display_order",
+    "format_datetime",
+    "format_decimal",
+    "get_language",
+    "is_rtl",
+    "ngettext",
+    "normalize_language",
+    "remember_language",
+    "remembered_language",
+    "resolve_language",
+    "retranslated",
+    "set_language",
+    "term",
+    "translation",
+    "use_language",
+]
+
+#: Language code -> its name in that language (what a language picker shows). English is the
+#: source language; the others are drafts for native-speaker review (see the README).
+LANGUAGES: dict[str, str] = {
+    "en": "English",
+    "ru": "Русский",
+    "ky": "Кыргызча",
+    "fa": "دری",
+    "ps": "پښتو",
+}
+#: Languages written right to left.
+RTL_LANGUAGES = frozenset({"fa", "ps"})
+#: The gettext domain: ``LOCALE_DIR/<lang>/LC_MESSAGES/scanlab.mo``.
+DOMAIN = "scanlab"
+LOCALE_DIR = Path(__file__).parent / "locale"
+
+# Other names of the supported languages: ISO 639-2/3 codes (Dari is ``prs``, Southern and
+# Northern Pashto ``pbt``/``pbu``) and English names.
+_ALIASES = {
+    "eng": "en",
+    "english": "en",
+    "rus": "ru",
+    "russian": "ru",
+    "kir": "ky",
+    "kyrgyz": "ky",
+    "kirghiz": "ky",
+    "prs": "fa",
+    "dari": "fa",
+    "fas": "fa",
+    "per": "fa",
+    "persian": "fa",
+    "pus": "ps",
+    "pbt": "ps",
+    "pbu": "ps",
+    "pashto": "ps",
+}
+# The Babel locale that formats numbers and dates: Dari and Pashto as written in Afghanistan,
+# Kyrgyz in Kyrgyzstan.
+_BABEL_LOCALES = {"en": "en_GB", "ru": "ru_RU", "ky": "ky_KG", "fa": "fa_AF", "ps": "ps_AF"}
+
+_current: ContextVar[str | None] = ContextVar("scanlab_language", default=None)
+_process_language: str | None = None
+
+
+class LanguageError(ScanlabError):
+    """A language scanlab has no catalogue for, or a catalogue that cannot be read."""
+
+
+def normalize_language(tag: str | None) -> str | None:
+    """The supported language a locale name or language tag means, or None.
+
+    Examples
+    --------
+    >>> normalize_language("ru_RU.UTF-8"), normalize_language("fa-AF"), normalize_language("prs")
+    ('ru', 'fa', 'fa')
+    >>> normalize_language("de_DE") is None
+    True
+    """
+    if not tag:
+        return None
+    base = tag.strip().split(".")[0].split("@")[0].replace("-", "_").split("_")[0].lower()
+    base = _ALIASES.get(base, base)
+    return base if base in LANGUAGES else None
+
+
+def _system_language() -> str | None:
+    # The variables gettext reads, in its order; then what the C library was set to.
+    for var in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        for tag in os.environ.get(var, "").split(":"):
+            if lang := normalize_language(tag):
+                return lang
+    try:
+        return normalize_language(locale.getlocale(locale.LC_MESSAGES)[0])
+    except (AttributeError, ValueError):  # no LC_MESSAGES on some platforms
+        return None
+
+
+def resolve_language(explicit: str | None = None) -> str:
+    """The language to use: ``explicit`` if given, else ``SCANLAB_LANG``, else the system
+    locale, else English. An explicit language or ``SCANLAB_LANG`` that scanlab has no
+    catalogue for raises :class:`LanguageError`; an unsupported system locale is English.
+
+    Examples
+    --------
+    >>> resolve_language("ky_KG")
+    'ky'
+    """
+    for given, source in ((explicit, "language"), (os.environ.get("SCANLAB_LANG"), "SCANLAB_LANG")):
+        if given:
+            lang = normalize_language(given)
+            if lang is None:
+                raise LanguageError(
+                    f"{source} {given!r} has no catalogue; choose one of {', '.join(LANGUAGES)}"
+                )
+            return lang
+    return _system_language() or "en"
+
+
+@cache
+def translation(lang: str) -> gettext.NullTranslations:
+    """The compiled catalogue of ``lang`` (English: the messages as written)."""
+    code = normalize_language(lang)
+    if code is None:
+        raise LanguageError(f"no catalogue for language {lang!r}; choose one of {list(LANGUAGES)}")
+    if code == "en":
+        return gettext.NullTranslations()
+    path = LOCALE_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    try:
+        with path.open("rb") as fh:
+            return gettext.GNUTranslations(fh)
+    except OSError as exc:
+        raise LanguageError(f"{path}: cannot read the {code} catalogue ({exc})") from None
+
+
+def set_language(lang: str | None) -> str:
+    """Choose the language of this process's messages (None: as :func:`resolve_language`);
+    returns the code chosen."""
+    global _process_language
+    _process_language = resolve_language(lang)
+    translation(_process_language)  # a missing catalogue is said now, not at the first message
+    return _process_language
+
+
+def get_language() -> str:
+    """The language messages are in now: :func:`use_language`'s, else :func:`set_language`'s,
+    else :func:`resolve_language`'s."""
+    lang = _current.get() or _process_language
+    if lang is None:
+        try:
+            lang = resolve_language()
+        except LanguageError:
+            lang = "en"  # a bad SCANLAB_LANG is reported where a language is chosen
+    return lang
+
+
+@contextmanager
+def use_language(lang: str | None) -> Iterator[str]:
+    """Messages in ``lang`` inside the block (e.g. an instructor's report while the trainee's
+    window speaks another language)."""
+    code = resolve_language(lang) if lang else get_language()
+    translation(code)
+    token = _current.set(code)
+    try:
+        yield code
+    finally:
+        _current.reset(token)
+
+
+class Message(str):
+    """A translated message whose :meth:`format` writes decimals (``{x:.2f}``) by the
+    language's locale: ``0,43`` in Russian. English keeps Python's own formatting."""
+
+    __slots__ = ("lang",)
+    lang: str
+
+    def __new__(cls, text: str, lang: str) -> Message:
+        message = super().__new__(cls, text)
+        message.lang = lang
+        return message
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled (an exception's message) whole
+        return (Message, (str(self), self.lang))
+
+    def format(self, /, *args: Any, **kwargs: Any) -> str:
+        if self.lang == "en":
+            return str.format(self, *args, **kwargs)
+        return _LocaleFormatter(self.lang).vformat(str(self), args, kwargs)
+
+
+class _LocaleFormatter(string.Formatter):
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        fixed = re.fullmatch(r",?\.(\d+)f", format_spec)  # grouped or not: the locale groups
+        if fixed and isinstance(value, float | int) and not isinstance(value, bool):
+            return format_decimal(float(value), int(fixed.group(1)), lang=self.lang)
+        return super().format_field(value, format_spec)
+
+
+def _(message: str) -> str:
+    """``message`` in the current language (a :class:`Message`: its ``format`` writes
+    decimals by the language's locale).
+
+    Examples
+    --------
+    >>> with use_language("ru"):
+    ...     _("{n} trials: enough for a reliable score; {tail}").format(n=120, tail="±")
+    'проб: 120 — достаточно для надёжной оценки; ±'
+    """
+    lang = get_language()
+    return Message(translation(lang).gettext(message), lang)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The form of a message that suits the count ``n`` in the current language."""
+    lang = get_language()
+    return Message(translation(lang).ngettext(singular, plural, n), lang)
+
+
+def retranslated(text: str, before: str, after: str) -> str:
+    """``text``, a message shown in language ``before``, in language ``after`` (as it is when
+    the ``before`` catalogue has no message that reads so).
+
+    Examples
+    --------
+    >>> retranslated(retranslated("Start exam", "en", "ru"), "ru", "en")
+    'Start exam'
+    """
+    return translation(after).gettext(_message_ids(before).get(text, text))
+
+
+@cache
+def _message_ids(lang: str) -> dict[str, str]:
+    # GNUTranslations keeps msgid -> msgstr (plural forms under (msgid, n) keys).
+    catalog = getattr(translation(lang), "_catalog", {})
+    return {v: k for k, v in catalog.items() if isinstance(k, str) and k}
+
+
+def term(key: str) -> str:
+    """A name the data keeps as a key (``false_wall``, ``narcotics``, ``hard``) as people
+    read it in the current language (``false wall``, ``наркотики``...)."""
+    return _(key.replace("_", " "))
+
+
+def display_order(text: str, lang: str | None = None) -> str:
+    """``text`` for a renderer that neither joins Arabic letters nor orders right-to-left
+    runs (matplotlib, napari's canvas): in Dari and Pashto, shaped and in display order;
+    in the other languages as it is."""
+    if not is_rtl(lang):
+        return text
+    import arabic_reshaper
+    from bidi import get_display
+
+    visual = str(get_display(arabic_reshaper.reshape(text), base_dir="R"))
+    # python-bidi >= 0.5 leaves out mirroring: brackets in the right-to-left line face the
+    # wrong way. scanlab's messages bracket only within right-to-left text, so all flip.
+    return visual.translate(_MIRRORED)
+
+
+_MIRRORED = str.maketrans("()[]{}<>", ")(][}{><")
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalogue without translating it (translated where shown)."""
+    return message
+
+
+def is_rtl(lang: str | None = None) -> bool:
+    """Whether ``lang`` (default: the current language) is written right to left."""
+    return (normalize_language(lang) if lang else get_language()) in RTL_LANGUAGES
+
+
+def babel_locale(lang: str | None = None) -> Any:
+    """The :class:`babel.Locale` that formats numbers and dates for ``lang``."""
+    from babel import Locale
+
+    return Locale.parse(_BABEL_LOCALES[normalize_language(lang) or get_language()])
+
+
+def format_decimal(value: float | None, digits: int = 2, *, lang: str | None = None) -> str:
+    """``value`` with ``digits`` decimals in the language's digits and separators; NaN and
+    None are an en dash.
+
+    Examples
+    --------
+    >>> format_decimal(1234.5, 1, lang="ru"), format_decimal(0.25, lang="en")
+    ('1\\xa0234,5', '0.25')
+    """
+    from babel.numbers import format_decimal as babel_decimal
+
+    if value is None or value != value:
+        return "–"
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    return str(
+        babel_decimal(value, format=pattern, locale=babel_locale(lang), decimal_quantization=True)
+    )
+
+
+def format_datetime(value: str | datetime | date, *, lang: str | None = None) -> str:
+    """A date or time (a datetime, a date, or ISO 8601 text) in the language's medium format;
+    text that is no ISO date is returned as it is."""
+    from babel.dates import format_date as babel_date
+    from babel.dates import format_datetime as babel_datetime
+
+    if isinstance(value, str):
+        try:
+            when: datetime | date = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    else:
+        when = value
+    if isinstance(when, datetime):
+        return str(babel_datetime(when, format="medium", locale=babel_locale(lang)))
+    return str(babel_date(when, format="medium", locale=babel_locale(lang)))
+
+
+# --- the trainee's choice ---------------------------------------------------------------------
+
+_SETTINGS = "settings.json"
+
+
+def remembered_language(folder: str | Path) -> str | None:
+    """The language a trainee chose last in ``folder`` (their progress folder), or None."""
+    try:
+        saved = json.loads((Path(folder) / _SETTINGS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return normalize_language(saved.get("language")) if isinstance(saved, dict) else None
+
+
+def remember_language(folder: str | Path, lang: str) -> Path:
+    """Remember ``lang`` as the trainee's choice in ``folder`` (atomically)."""
+    from scanlab.io._common import atomic_open
+
+    code = resolve_language(lang)
+    path = Path(folder) / _SETTINGS
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        saved = {}
+    saved = saved if isinstance(saved, dict) else {}
+    with atomic_open(path, "w") as fh:
+        json.dump({**saved, "language": code}, fh, ensure_ascii=False, indent=1)
+    return path

@@ -1,0 +1,116 @@
+"""Screenshots of the Exercise widget with results in each trainee language, for the docs:
+``docs/screenshots/exercise-results-<lang>.png`` (Dari and Pashto right to left).
+
+Run from the repository root under a display::
+
+    xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python \\
+        tests/napari_plugin/make_language_screenshots.py
+
+Not a test (pytest does not collect it); ``test_languages.py`` checks the same widget states.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SIZE = (1680, 980)
+LANGS = ("ru", "ky", "fa", "ps")
+
+
+def main() -> int:
+    tmp = Path(tempfile.mkdtemp(prefix="scanlab-shots-"))
+    os.environ["SCANLAB_PROGRESS_DIR"] = str(tmp / "progress")
+
+    from qtpy.QtWidgets import QApplication
+
+    from scanlab.napari_plugin._launch import _raise_dock, create_viewer
+    from scanlab.napari_plugin._samples import sample_dataset_dir
+    from scanlab.synth import AnswerKey
+
+    source = sample_dataset_dir()
+    exercise = tmp / "exercise"
+    for sub in ("scans", "keys", "declarations"):
+        (exercise / sub).mkdir(parents=True)
+    for item in ("sample-00003", "sample-00000", "sample-00004"):
+        shutil.copy(source / "scans" / f"{item}.npz", exercise / "scans")
+        shutil.copy(source / "keys" / f"{item}.json", exercise / "keys")
+        declaration = AnswerKey.load(source / "keys" / f"{item}.json").declaration
+        assert declaration is not None
+        (exercise / "declarations" / f"{item}.declaration.json").write_text(
+            json.dumps(declaration.to_dict())
+        )
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    viewer, widgets = create_viewer(None, lang=LANGS[0])
+    window = viewer.window._qt_window
+    window.resize(*SIZE)
+    window.show()
+    app = QApplication.instance()
+    assert app is not None
+
+    def settle(seconds: float = 0.6) -> None:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            app.processEvents()
+            time.sleep(0.02)
+
+    panel = widgets["Exercise"]
+    panel.open(exercise)
+    enhance = widgets["Enhance"]
+
+    def render() -> None:
+        """The standard rendering of the shown scan (redrawn: showing a scan again, as a
+        change of language after submitting does, removes the old one)."""
+        enhance.last_render = None
+        item = panel.session.item.item_id if panel.session else ""
+        viewer.layers.selection.active = viewer.layers[f"{item} [high]"]
+        enhance.set_preset("material")  # a change of preset renders the scan anew
+        enhance.set_preset("standard")
+        end = time.perf_counter() + 60
+        while not (
+            (r := enhance.last_render) is not None and r.preset == "standard" and r.stride == 1
+        ):
+            if time.perf_counter() > end:
+                raise TimeoutError("the standard rendering did not finish")
+            settle(0.1)
+        viewer.layers.selection.active = panel.marks_layer
+
+    render()
+    marks = panel.marks_layer
+    assert marks is not None and panel.session is not None
+    item = panel.session.item.item_id
+    target = AnswerKey.load(exercise / "keys" / f"{item}.json").objects[0]
+    r0, c0, r1, c1 = target.bbox
+    panel.set_class(target.threat_class)
+    marks.add_rectangles(np.array([[r0 - 3, c0 - 3], [r1 + 2, c1 + 2]], dtype=float))
+    panel.set_class("narcotics")
+    marks.add_polygons(np.array([[150.0, 120.0], [150.0, 200.0], [210.0, 215.0], [215.0, 110.0]]))
+    marks.selected_data = set()
+    marks.mode = "pan_zoom"
+    panel.set_verdict(True)
+    panel.submit()
+    for lang in LANGS:
+        panel.set_language(lang)
+        render()
+        _raise_dock(panel)
+        settle(1.0)
+        image = viewer.screenshot(canvas_only=False, flash=False)
+        name = OUT / f"exercise-results-{lang}.png"
+        Image.fromarray(np.asarray(image)).save(name)
+        print(f"wrote {name}")
+    viewer.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""The Exercise widget in the trainee's language: a real napari window under xvfb-run shows
+it in each language, right to left for Dari and Pashto, with fonts that have the glyphs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from scanlab.i18n import LANGUAGES, RTL_LANGUAGES, translation
+from scanlab.napari_plugin._launch import create_viewer
+
+pytestmark = pytest.mark.napari
+
+
+def _texts(widget) -> dict[str, str]:
+    return {
+        "open": widget._open.text,
+        "start": widget._start.text,
+        "submit": widget._submit.text,
+        "check": widget._check.text,
+        "trainee": widget._trainee.label,
+        "confidence_tip": widget._confidence.tooltip,
+    }
+
+
+#: The English messages behind _texts, looked up in each catalogue by the test itself.
+_MESSAGES = {
+    "open": "Open exercise...",
+    "start": "Start exam",
+    "submit": "Submit (Ctrl+Enter)",
+    "check": "Check this scan",
+    "trainee": "Trainee id",
+    "confidence_tip": "How sure you are of your call: 1 a guess, 4 certain",
+}
+
+
+def _choice_labels(widget) -> list[str]:
+    return [b.text() for b in widget._verdict.native.findChildren(_qt_button())]
+
+
+def _qt_button():
+    from qtpy.QtWidgets import QRadioButton
+
+    return QRadioButton
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_exercise_widget_speaks_each_language(lang, make_napari_viewer, exercise_dir, tmp_path):
+    _viewer, widgets = create_viewer(exercise_dir, viewer=make_napari_viewer(), lang=lang)
+    widget = widgets["Exercise"]
+    catalogue = translation(lang)
+    assert _texts(widget) == {k: catalogue.gettext(m) for k, m in _MESSAGES.items()}
+    if lang != "en":  # every shown text is translated, none is left in English
+        assert not set(_texts(widget).values()) & set(_MESSAGES.values())
+    assert _choice_labels(widget) == [
+        catalogue.gettext(m) for m in ("not answered", "consistent", "not consistent")
+    ]
+    assert widget._verdict.value == "not answered"  # the values stay the data's keys
+    # The title says which scan of how many, in the language, around the item id.
+    title = catalogue.gettext("<b>{title}</b> · scan {number} of {count} ({item})")
+    assert widget._title.value == title.format(
+        title="exercise", number=1, count=3, item="sample-00000"
+    )
+    from qtpy.QtCore import Qt
+
+    rtl = widget.native.layoutDirection() == Qt.LayoutDirection.RightToLeft
+    assert rtl is (lang in RTL_LANGUAGES)
+
+
+def test_changing_language_is_remembered_and_retranslates(
+    make_napari_viewer, exercise_dir, progress_dir, found_box
+):
+    _viewer, widgets = create_viewer(exercise_dir, viewer=make_napari_viewer())
+    widget = widgets["Exercise"]
+    box, found_class = found_box()
+    widget.set_class(found_class)
+    widget.marks_layer.add_rectangles(box)
+    widget.set_verdict(True)
+    assert widget._open.text == "Open exercise..."
+    widget._language.value = "ru"  # the trainee picks Russian
+    ru = translation("ru")
+    assert widget._open.text == ru.gettext("Open exercise...") == "Открыть упражнение..."
+    assert widget._confidence.label == ru.gettext("Sure (1-4)")
+    assert widget._saved.value == ru.gettext("{count} mark(s), saved").format(count=1)
+    assert widget._verdict.value == "consistent"  # the answer is kept, its label translated
+    assert ru.gettext("consistent") in _choice_labels(widget)
+    assert json.loads((progress_dir / "settings.json").read_text())["language"] == "ru"
+    # The other docked widgets follow the trainee's choice.
+    assert widgets["Enhance"]._reset.text == ru.gettext("Reset parameters")
+    assert widgets["Inspect"]._add_ruler.text == ru.gettext("Add ruler (draw lines)")
+    assert widgets["Detector assist"]._run.text == ru.gettext("Run detector") != "Run detector"
+    # Results in Russian: the exercise feedback and the whole-exercise summary.
+    result = widget.submit()
+    assert result is not None
+    text = widget._results.value
+    assert ru.gettext("Whole exercise:") in text and "Whole exercise:" not in text
+    assert "Найдено объектов: 1 из" in text
+    # The next start remembers the choice; Dari turns the layout right to left.
+    widget.set_language("fa")
+    docked = create_viewer(None, viewer=make_napari_viewer())[1]
+    again = docked["Exercise"]
+    from qtpy.QtCore import Qt
+
+    assert again._open.text == translation("fa").gettext("Open exercise...")
+    assert docked["Enhance"]._reset.text == translation("fa").gettext("Reset parameters")
+    assert again.native.layoutDirection() == Qt.LayoutDirection.RightToLeft
+
+
+def test_exam_package_names_the_trainees_language(make_napari_viewer, tmp_path, progress_dir):
+    from scanlab.exercises import ExamPackage, ExamSpec, build_exam
+
+    spec = ExamSpec(
+        name="kg-class",
+        seed=5,
+        count=2,
+        clean_share=0.5,
+        pitch_mm=20.0,
+        max_tries=2,
+        language="Kyrgyz",
+    )
+    path = build_exam(spec, tmp_path / "kg.zip", "instructor passphrase")
+    assert ExamPackage.open(path).language == "ky"  # signed with the manifest
+    widget = create_viewer(path, viewer=make_napari_viewer())[1]["Exercise"]
+    assert widget._start.text == translation("ky").gettext("Start exam") == "Экзаменди баштоо"
+    assert not (progress_dir / "settings.json").exists()  # the package's, not a choice
+    # A trainee who chose a language keeps it over the package's.
+    widget.set_language("ru")
+    chosen = create_viewer(path, viewer=make_napari_viewer())[1]["Exercise"]
+    assert chosen._start.text == "Начать экзамен"
+
+
+def test_rtl_screenshot_has_the_scripts_glyphs(make_napari_viewer, exercise_dir, tmp_path):
+    """Dari right to left: the language box sits left of its label, the declaration reads
+    from the right, and the Arabic-script and Cyrillic text is drawn with real glyphs (a
+    font that has them, not empty boxes); the screenshot is kept under tmp."""
+    from PIL import Image
+    from qtpy.QtGui import QFontDatabase, QRawFont
+
+    viewer, widgets = create_viewer(exercise_dir, viewer=make_napari_viewer(), lang="fa")
+    widget = widgets["Exercise"]
+    viewer.window._qt_window.resize(1400, 900)
+    viewer.window._qt_window.show()
+    from qtpy.QtWidgets import QLabel
+
+    box = widget._language.native
+    label = next(
+        w
+        for w in box.parentWidget().findChildren(QLabel)
+        if w.text() == translation("fa").gettext("Language")
+    )
+    assert label.mapTo(widget.native, label.rect().topLeft()).x() > (
+        box.mapTo(widget.native, box.rect().topLeft()).x()
+    )
+    text = "دیوال کاذب اظهارنامه پښتو ګوتنښه Декларация"
+    for ch in set(text) - {" "}:
+        font = widget._title.native.font()
+        raw = QRawFont.fromFont(font, _writing_system(ch))
+        assert raw.isValid() and raw.supportsCharacter(ch), (
+            f"no font for {ch!r}: install fonts-noto-core (make test does)"
+        )
+    assert QFontDatabase.families(QFontDatabase.WritingSystem.Arabic)
+    shot = tmp_path / "exercise-fa.png"
+    assert widget.native.grab().save(str(shot))
+    with Image.open(shot) as img:
+        grey = np.asarray(img.convert("L"))
+    assert grey.shape[1] >= 380 and len(np.unique(grey)) > 10  # drawn, not blank
+
+
+def _writing_system(ch: str):
+    from qtpy.QtGui import QFontDatabase
+
+    systems = QFontDatabase.WritingSystem
+    return systems.Arabic if "\u0600" <= ch <= "\u06ff" else systems.Cyrillic
+
+
+def test_submit_confirmation_in_pashto(make_napari_viewer, exercise_dir):
+    """The confirmation dialog: its question, the loose ends and the Yes/No buttons (Qt has
+    no Pashto of its own) in Pashto, right to left."""
+    from qtpy.QtCore import Qt, QTimer
+    from qtpy.QtWidgets import QMessageBox
+
+    widget = create_viewer(exercise_dir, viewer=make_napari_viewer(), lang="ps")[1]["Exercise"]
+    seen: dict[str, object] = {}
+
+    def answer() -> None:
+        box = widget._question
+        if box is None:
+            QTimer.singleShot(20, answer)
+            return
+        buttons = QMessageBox.StandardButton
+        seen.update(
+            title=box.windowTitle(),
+            text=box.text(),
+            yes=box.button(buttons.Yes).text(),
+            no=box.button(buttons.No).text(),
+            rtl=box.layoutDirection() == Qt.LayoutDirection.RightToLeft,
+        )
+        box.button(buttons.No).click()
+
+    QTimer.singleShot(0, answer)
+    assert widget.request_submit() is None  # answered No: nothing handed in
+    ps = translation("ps")
+    assert seen["title"] == ps.gettext("Submit your answers?")
+    assert (seen["yes"], seen["no"], seen["rtl"]) == ("هو", "نه", True)
+    not_visited = ps.gettext("not visited").capitalize()
+    assert f"{not_visited}: 2 " in str(seen["text"])
+    assert ps.gettext("After submitting, nothing can change.") in str(seen["text"])

@@ -1,0 +1,201 @@
+"""Languages: the catalogues hold every message of the code and compile, translations keep
+the messages' fields and the glossary's terms, the language is chosen as documented, and
+numbers, dates and cargo declarations read in the language."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from scanlab import i18n
+from scanlab._catalogues import (
+    catalogue_problems,
+    compile_catalogue,
+    extract,
+    glossary,
+    glossary_problems,
+    read_catalogue,
+)
+from scanlab.i18n import (
+    LANGUAGES,
+    LanguageError,
+    _,
+    format_datetime,
+    format_decimal,
+    remember_language,
+    remembered_language,
+    resolve_language,
+    use_language,
+)
+
+TRANSLATED = [lang for lang in LANGUAGES if lang != "en"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_catalogue_has_every_message_of_the_code_and_nothing_broken(lang):
+    """Extraction (Babel, run here) finds nothing the catalogue lacks; nothing is fuzzy,
+    untranslated, stale or with other {fields} than its message."""
+    assert catalogue_problems(lang) == []
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_shipped_mo_is_the_compiled_po(lang):
+    shipped = (i18n.LOCALE_DIR / lang / "LC_MESSAGES" / "scanlab.mo").read_bytes()
+    assert shipped == compile_catalogue(lang), "run `make i18n` to compile the catalogues"
+
+
+def test_template_lists_every_message():
+    from babel.messages.pofile import read_po
+
+    with (i18n.LOCALE_DIR / "scanlab.pot").open("rb") as fh:
+        template = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
+    assert template == {m.id if isinstance(m.id, str) else m.id[0] for m in extract() if m.id}
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_catalogues_use_the_glossary_terms(lang):
+    assert glossary_problems(lang) == []
+
+
+def test_checks_catch_a_wrong_term_a_lost_field_and_an_untranslated_entry():
+    po = read_catalogue("ru")
+    po["Declared: EMPTY"].string = "Заявлено: ПУСТО"  # no glossary term in the English
+    po["false wall"].string = "фальшивая стена"  # the glossary says ложная стенка
+    po["wrote {path} ({trainee})"].string = "записан {path}"  # {trainee} lost
+    po["Object"].string = ""
+    assert glossary_problems("ru", po) == [
+        "ru: 'false wall' should be 'ложная стенка' in 'фальшивая стена' ('false wall')"
+    ]
+    problems = catalogue_problems("ru", po)
+    assert "ru: untranslated 'Object'" in problems
+    assert any("записан {path}" in p and "{trainee:}" in p for p in problems)
+    assert len(problems) == 2
+
+
+def test_glossary_has_the_issue_terms_in_every_language():
+    rows = {row["en"]: row for row in glossary()}
+    for term in ("concealment", "false wall", "declaration", "consignee", "organic",
+                 "inorganic", "metal", "attenuation"):  # fmt: skip
+        assert all(rows[term][lang].strip() for lang in TRANSLATED), term
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_drafts_say_so_in_the_catalogue_and_the_readme(lang):
+    po = read_catalogue(lang)
+    assert po.language_team.startswith("DRAFT")
+    assert "not yet" in po.header_comment and "native" in po.header_comment
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert re.search(r"drafts?.{0,80}native.speak", readme, re.IGNORECASE | re.DOTALL)
+
+
+def test_no_literal_message_inside_an_f_string():
+    """Babel cannot see ``_("...")`` inside an f-string (one token on Python 3.11): such a
+    message would never reach the catalogue."""
+    hits = [
+        f"{path}:{n}"
+        for path in (ROOT / "scanlab").rglob("*.py")
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"""f["'].*\{(_|ngettext)\(["']""", line)
+    ]
+    assert hits == []
+
+
+# --- choosing the language -----------------------------------------------------------------
+
+
+def test_language_order_explicit_then_env_then_system_then_english(monkeypatch):
+    for var in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG", "SCANLAB_LANG"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(i18n.locale, "getlocale", lambda *_: (None, None))
+    assert resolve_language() == "en"
+    monkeypatch.setenv("LANG", "ky_KG.UTF-8")
+    assert resolve_language() == "ky"
+    monkeypatch.setenv("LANG", "de_DE.UTF-8")  # no catalogue: English, not an error
+    assert resolve_language() == "en"
+    monkeypatch.setenv("SCANLAB_LANG", "prs")  # Dari's ISO 639-3 code
+    assert resolve_language() == "fa"
+    assert resolve_language("ps_AF") == "ps"
+    monkeypatch.setenv("SCANLAB_LANG", "xx")
+    with pytest.raises(LanguageError, match=r"SCANLAB_LANG 'xx'.*en, ru, ky, fa, ps"):
+        resolve_language()
+    with pytest.raises(LanguageError, match="language 'klingon'"):
+        resolve_language("klingon")
+
+
+def test_instructor_report_language_apart_from_the_trainees():
+    i18n.set_language("fa")
+    assert _("Start exam") == "آغاز امتحان"
+    with use_language("ru") as lang:
+        assert lang == "ru" and _("Start exam") == "Начать экзамен"
+    assert _("Start exam") == "آغاز امتحان"
+    assert i18n.is_rtl() and not i18n.is_rtl("ru")
+
+
+def test_the_trainees_choice_is_remembered(tmp_path):
+    assert remembered_language(tmp_path) is None
+    path = remember_language(tmp_path, "Pashto")
+    assert json.loads(path.read_text(encoding="utf-8")) == {"language": "ps"}
+    assert remembered_language(tmp_path) == "ps"
+    path.write_text("{broken", encoding="utf-8")
+    assert remembered_language(tmp_path) is None  # a damaged file is no choice
+
+
+def test_plural_forms_follow_each_language():
+    counts = (1, 2, 5, 21)
+    forms = {
+        "ru": ["1 место", "2 места", "5 мест", "21 место"],
+        "en": ["1 package", "2 packages", "5 packages", "21 packages"],
+    }
+    for lang, want in forms.items():
+        with use_language(lang):
+            got = [i18n.ngettext("{count} package", "{count} packages", n) for n in counts]
+        assert [g.format(count=n) for g, n in zip(got, counts)] == want
+
+
+# --- numbers, dates, declarations ----------------------------------------------------------
+
+
+def test_numbers_and_dates_by_locale():
+    # CLDR: Russian and Kyrgyz group with a no-break space and use a decimal comma; Dari
+    # (fa_AF) writes Latin digits with a dot; NaN is a dash in every language.
+    assert format_decimal(1234.567, 2, lang="ru") == "1\xa0234,57"
+    assert format_decimal(1234.567, 2, lang="ky") == "1\xa0234,57"
+    assert format_decimal(1234.567, 2, lang="en") == "1,234.57"
+    assert format_decimal(0.5, 1, lang="fa") == "0.5"
+    assert format_decimal(float("nan"), lang="ru") == "–"
+    when = "2026-12-01T18:05:00+00:00"
+    assert format_datetime(when, lang="ru") == "1 дек. 2026\u202fг., 18:05:00"
+    assert format_datetime(datetime(2026, 12, 1, 18, 5), lang="en") == "1 Dec 2026, 18:05:00"
+    assert format_datetime("not a date", lang="ru") == "not a date"
+
+
+def test_declaration_reads_in_the_officers_language():
+    from scanlab.synth import CargoDeclaration, DeclaredGoods
+
+    decl = CargoDeclaration(
+        "MSCU1234565",
+        "Kashgar Trading",
+        "Bishkek Import LLC",
+        [
+            DeclaredGoods("tyres", "4011", "New pneumatic tyres of rubber", 200, 2000.0),
+            DeclaredGoods("other", "9999", "Shipper's own words", 1, 12.5),
+        ],
+    )
+    english = decl.as_text()
+    assert "HS 4011  New pneumatic tyres of rubber: 200 packages, 2,000 kg" in english
+    with use_language("ru"):
+        text = decl.as_text()
+    assert text.splitlines() == [
+        "Контейнер MSCU1234565",
+        "Грузоотправитель: Kashgar Trading",
+        "Грузополучатель:  Bishkek Import LLC",
+        "ТН ВЭД 4011  Шины пневматические резиновые новые: 200 мест, 2\xa0000 кг",
+        "ТН ВЭД 9999  Shipper's own words: 1 место, 12 кг",  # not a standard wording: kept
+    ]
+    with use_language("fa"):
+        assert "اظهار" not in decl.as_text() and "گیرنده" in decl.as_text()
