@@ -276,11 +276,24 @@ def estimate_air_grey(scan: Scan) -> float | None:
     a vehicle), or None (full scale) when those are not light enough to be air."""
     grey = np.asarray(scan.data[0], dtype=np.float32)
     full = float(np.iinfo(scan.data.dtype).max) if scan.data.dtype.kind == "u" else 1.0
-    light = np.sort(np.argsort(grey.mean(axis=1))[::-1][: max(grey.shape[0] // 20, 3)])
-    air = float(np.median(grey[light]))
+    air = float(np.median(grey[_air_rows(-grey, floor=1.5 * full / 255)]))
     if air < 0.6 * full or air >= full - 0.5:
         return None
     return air
+
+
+def _air_rows(attenuation: np.ndarray, *, floor: float) -> np.ndarray:
+    """Rows of air above a vehicle: the lightest rows (by their median), as many as lie
+    within noise (at least ``floor``) of the lightest one, at most a twentieth of the image.
+
+    Vendor exports are cropped to the body, a few rows above the roof: a fixed share of the
+    image's rows would take the container's light interior for air.
+    """
+    att = np.asarray(attenuation, dtype=np.float32)
+    level = np.median(att, axis=1)
+    order = np.argsort(level)[: max(att.shape[0] // 20, 1)]
+    spread = max(3 * local_noise_sigma(att[order[:1]]), floor)
+    return np.sort(order[level[order] <= level[order[0]] + spread])
 
 
 def estimate_display_curve(scan: Scan, *, min_bins: int = 5) -> HostDisplay:
@@ -480,8 +493,10 @@ def find_cargo_region(attenuation: np.ndarray, *, source: str = "<host>") -> Car
     """
     att = np.asarray(attenuation, dtype=np.float32)
     rows, cols = att.shape
-    light = np.argsort(att.mean(axis=1))[: max(rows // 20, 3)]
-    threshold = max(0.05, 5 * local_noise_sigma(att[np.sort(light)]))
+    air = att[_air_rows(att, floor=0.02)]
+    # A slightly rotated export's roof crosses the air rows at one end: leave it out.
+    air = np.where(air > np.median(air) + 0.3, np.nan, air)
+    threshold = max(0.05, 5 * local_noise_sigma(air))
     obj = cv2.morphologyEx((att > threshold).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3)))
     has = obj.any(axis=0)
     top = np.where(has, obj.argmax(axis=0), rows)
@@ -522,11 +537,14 @@ def find_cargo_region(attenuation: np.ndarray, *, source: str = "<host>") -> Car
         base, peak = float(np.median(band)), float(band.max())
         if peak - base > 3 * threshold:
             floor = lo + int(np.argmax(band > base + 0.5 * (peak - base)))
+    ground = int(np.nonzero(obj[:, c0:c1].any(axis=1))[0].max())
+    underside = _floor_underside(att[:, c0 + margin : c1 - margin], roof, ground, threshold)
+    if underside is not None:
+        floor = min(underside, bottom)
     # Where wheels show the road, the floor of a container or box body on a chassis lies
     # about 0.63 of the way from the roof down to the road (2.6 m body on a ~1.2 m deck):
     # dense goods standing on the floor can pass for it in the profile, not in that prior.
-    ground = int(np.nonzero(obj[:, c0:c1].any(axis=1))[0].max())
-    if rows - 3 > ground > bottom + 0.05 * (ground - roof):  # the road is in the image
+    elif rows - 3 > ground > bottom + 0.05 * (ground - roof):  # the road is in the image
         prior = roof + round(_FLOOR_SHARE * (ground - roof))
         if abs(floor - prior) > 0.08 * (ground - roof):
             floor = min(prior, bottom)
@@ -551,6 +569,67 @@ def find_cargo_region(attenuation: np.ndarray, *, source: str = "<host>") -> Car
     if interior[2] - interior[0] < 4 or interior[3] - interior[1] < 4:
         raise SpecError(f"{source}: the cargo space found is too small to place a threat")
     return CargoRegion(roof, floor, c0, c1, interior, threshold)
+
+
+def _floor_underside(
+    body: np.ndarray, roof: int, ground: int, threshold: float, *, share: float = 0.75
+) -> int | None:
+    """The floor line of a body from its underside: the highest row in the body's lower
+    part below which the image turns lighter in (almost) every column, or None.
+
+    Under a container's or a box body's floor lie its cross members with air between them,
+    so along the whole length the image is lighter just below the floor than on it, however
+    dense the goods standing on it (a dense load darkens the rows above the floor as much
+    as the floor itself, which hides the floor in a column profile). The goods' own edges
+    run at the same row only where they end together; the chassis below is lower.
+    """
+    k = 2
+    lo = max(roof + int(0.45 * (ground - roof)), k)
+    hi = min(ground, body.shape[0] - k)
+    if hi - lo < 2 * k:
+        return None
+    r = np.arange(lo, hi)
+    lighter = (body[r - k] - body[r + k]) > max(0.2, 2 * threshold)
+    darker = (body[r + k] - body[r - k]) > max(0.2, 2 * threshold)
+    share_of = lighter.mean(axis=1)
+    found = np.nonzero(share_of >= share)[0]
+    if not found.size:
+        return None
+    runs = np.split(found, np.nonzero(np.diff(found) > 1)[0] + 1)
+    # The floor spans the whole length: layers of goods ending together (sacks, cartons on
+    # pallets) span less of it, the gaps between stacks left out.
+    best = float(share_of.max())
+    runs = [run for run in runs if share_of[run].max() >= best - 0.1]
+    # A run followed closely (within 4 % of the body's height, a few centimetres) by a line
+    # that turns darker and then by a run along more of the length is goods ending just
+    # above the floor (rounded bales; the floor runs under the gaps between them too): the
+    # floor is the later one. The chassis below the floor spans no more of the length.
+    step = None
+    for run, nxt in zip(runs, [*runs[1:], None], strict=True):
+        if (
+            nxt is not None
+            and nxt[0] - run[-1] <= 0.04 * (r[run[-1]] - roof)
+            and share_of[nxt].max() > share_of[run].max() + 0.01
+        ):
+            between = darker[int(run[-1]) + 1 : int(nxt[0])]
+            if between.size and (between.mean(axis=1) >= 0.3).any():
+                continue
+        step = int(r[run[0]])
+        break
+    if step is None:
+        return None
+    # The floor's top: up from the underside through the floor band, in the columns where
+    # the space above is lighter than the band (gaps in the load, its empty part); under a
+    # load dense everywhere the band cannot be told from the goods and the step stands.
+    reach = max(3, round(0.06 * (step - roof)))
+    band = body[step - k]
+    above = body[max(step - k - reach, 0) : step - k][::-1]
+    # Clearly above the band: below half its attenuation (its edge's half-maximum).
+    clear = above < band[None, :] / 2
+    seen = clear.any(axis=0)
+    if seen.mean() < 0.05:
+        return step
+    return step - k - int(np.median(clear[:, seen].argmax(axis=0)))
 
 
 @dataclass

@@ -33,6 +33,7 @@ from scanlab.synth import (
     projection_quality,
     read_declarations,
     render_display,
+    render_export,
     write_simulated_hosts,
 )
 from scanlab.synth._canvas import Canvas
@@ -153,10 +154,55 @@ def test_cargo_region_matches_the_simulators_load_space(vehicle):
     region = find_cargo_region(sc.scan.to_attenuation().high)
     r0, c0, r1, c1 = region.interior
     tolerance = 0.04 * (floor - ceiling)
-    assert ceiling - tolerance <= r0 and r1 <= floor + tolerance  # not roof, not chassis
+    # The load space may start up to 100 mm above the floor's top (a box truck's deck).
+    deck = 100.0 / pitch
+    assert ceiling - tolerance <= r0 and r1 <= floor + deck + tolerance  # not roof, not chassis
     assert start - 5 <= c0 and c1 <= end + 5  # not the cab, not beyond the rear wall
     assert (r1 - r0) > 0.8 * (floor - ceiling)
     assert (c1 - c0) > 0.8 * (end - start)
+
+
+@pytest.mark.parametrize(
+    ("cargo", "pipeline", "seed"),
+    [
+        ("frozen_beef", "linear", 2),
+        ("frozen_beef", "log", 1),
+        ("cotton", "gamma-lifted", 1),
+        ("sugar", "log", 2),
+    ],
+)
+def test_floor_and_roof_of_dense_loads_in_vendor_exports(cargo, pipeline, seed):
+    # A full container of dense goods, exported as a vendor does (cropped to the body a few
+    # rows above the roof, tilted, smoothed, its own tone curve, JPEG) and read back bare:
+    # the goods darken the rows above the floor as much as the floor itself.
+    pitch = 10.0
+    sc = generate_scene(SceneSpec("container_20ft", cargo, 1.0, []), seed, pitch_mm=pitch)
+    export = render_export(
+        sc.scan,
+        pipeline,
+        body_px=tuple(sc.key.attributes["body_px"]),
+        rng=np.random.default_rng(seed),
+    )
+    bare = Scan(
+        export.scan.data,
+        Representation.DISPLAY,
+        ScanMetadata(energies_mev=(1.0,), attributes={"display_bit_depth": 8}),
+        source="export.jpg",
+    )
+    region = analyse_host(bare).region
+    # The simulator's load space (top of the floor, underside of the roof), moved onto the
+    # export by its own geometry, in the middle of the container.
+    _, height = vehicle_extent_mm("container_20ft")
+    space = sc.layout.cargo
+    m, col = export.matrix, (space.x0 + space.x1) / 2 / pitch
+    floor, ceiling = (
+        m[1, 0] * col + m[1, 1] * (height - z) / pitch + m[1, 2] for z in (space.z0, space.z1)
+    )
+    tolerance = 0.02 * (floor - ceiling)  # 5 cm
+    assert abs(region.floor_row - floor) <= tolerance
+    r0, _, r1, _ = region.interior
+    assert ceiling - 2 * tolerance <= r0 and r1 <= floor + tolerance
+    assert r1 - r0 > 0.9 * (floor - ceiling)
 
 
 def test_a_scan_without_a_flat_roof_is_refused():
