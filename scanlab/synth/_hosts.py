@@ -502,6 +502,7 @@ def find_cargo_region(attenuation: np.ndarray, *, source: str = "<host>") -> Car
     top = np.where(has, obj.argmax(axis=0), rows)
     top = cv2.medianBlur(top.astype(np.float32)[None, :], 5)[0] if cols >= 5 else top
     tol = max(2.0, 0.012 * rows)
+    skip = max(2, cols // 100)
     best = (0, 0, 0)
     start = 0
     while start < cols:
@@ -509,13 +510,16 @@ def find_cargo_region(attenuation: np.ndarray, *, source: str = "<host>") -> Car
             start += 1
             continue
         end = start
-        # Against the last stretch of the run, not its start: a scan may be slightly tilted.
-        while (
-            end + 1 < cols
-            and top[end + 1] < rows
-            and abs(top[end + 1] - np.median(top[max(start, end - 20) : end + 1])) <= tol
-        ):
-            end += 1
+        while True:
+            # Against the last stretch of the run, not its start: a scan may be slightly
+            # tilted. A lifting lug or a corner casting sticks up for a few columns only:
+            # the run goes on where the roof comes back within a hundredth of the width.
+            level = np.median(top[max(start, end - 20) : end + 1])
+            ahead = top[end + 1 : end + 2 + skip]
+            fits = np.nonzero((ahead < rows) & (np.abs(ahead - level) <= tol))[0]
+            if not fits.size:
+                break
+            end += 1 + int(fits[0])
         if end - start + 1 > best[0]:
             best = (end - start + 1, start, end + 1)
         start = end + 1

@@ -169,6 +169,7 @@ def test_cargo_region_matches_the_simulators_load_space(vehicle):
         ("frozen_beef", "log", 1),
         ("cotton", "gamma-lifted", 1),
         ("sugar", "log", 2),
+        ("rice", "gamma-lifted", 4),
     ],
 )
 def test_floor_and_roof_of_dense_loads_in_vendor_exports(cargo, pipeline, seed):
@@ -200,9 +201,14 @@ def test_floor_and_roof_of_dense_loads_in_vendor_exports(cargo, pipeline, seed):
     )
     tolerance = 0.02 * (floor - ceiling)  # 5 cm
     assert abs(region.floor_row - floor) <= tolerance
-    r0, _, r1, _ = region.interior
+    r0, c0, r1, c1 = region.interior
     assert ceiling - 2 * tolerance <= r0 and r1 <= floor + tolerance
     assert r1 - r0 > 0.9 * (floor - ceiling)
+    # Along the whole length: a lifting lug on the roof does not end the roof line.
+    row = (height - space.z0) / pitch
+    front, rear = (m[0, 0] * x / pitch + m[0, 1] * row + m[0, 2] for x in (space.x0, space.x1))
+    reach = 0.02 * (rear - front)  # end walls within 2 % of the length
+    assert front - reach <= c0 and c1 <= rear + reach and c1 - c0 > 0.85 * (rear - front)
 
 
 def test_a_scan_without_a_flat_roof_is_refused():
