@@ -482,9 +482,12 @@ def find_cargo_region(attenuation: np.ndarray, *, source: str = "<host>") -> Car
     """Find the container (or box body) in a side-view scan from its straight lines.
 
     The roof is the longest flat run of the top outline (the first non-air row of each
-    column): a cab or a portal is shorter. The body is the rows below it that cover (almost)
-    every column of that run; the floor is the dense horizontal band in its lower part (floor
-    boards and cross members); the end walls are the dense columns at the run's ends.
+    column; a lug sticking up for a few columns does not end it): a cab or a portal is
+    shorter. The body is the rows below it that cover (almost) every column of that run. The
+    floor is found from its underside, where the image turns lighter along the whole length
+    (dense goods standing on the floor do not hide that); failing that, it is the dense
+    horizontal band in the body's lower part (floor boards and cross members). The end walls
+    are the dense columns at the run's ends.
 
     Raises
     ------
