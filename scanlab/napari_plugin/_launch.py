@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scanlab.napari_plugin._enhance import DEFAULT_PRESET
+
 if TYPE_CHECKING:
     import napari
 
@@ -39,16 +41,20 @@ def launch(
     scan_pitch_mm: float | tuple[float, float] | None = None,
     fingerprint: str | None = None,
     lang: str | None = None,
+    preset: str | None = DEFAULT_PRESET,
 ) -> None:
     """Open napari with the plugin's widgets docked, then ``path`` (a scan file, an exam
     package or a folder of scans with answer keys), and run until the window closes.
     ``scan_pitch_mm`` is the pitch the Detector assist reads scans at (``--pitch``);
     ``fingerprint`` pins an exam package to the instructor's signing key; ``lang`` is the
-    trainee's language (``--lang``; default: their last choice, SCANLAB_LANG, the system's)."""
+    trainee's language (``--lang``; default: their last choice, SCANLAB_LANG, the system's);
+    every scan opens through ``preset`` (``--preset``; None for the channels as read)."""
     prefer_qt6()
     import napari
 
-    create_viewer(path, scan_pitch_mm=scan_pitch_mm, fingerprint=fingerprint, lang=lang)
+    create_viewer(
+        path, scan_pitch_mm=scan_pitch_mm, fingerprint=fingerprint, lang=lang, preset=preset
+    )
     napari.run()
 
 
@@ -80,10 +86,12 @@ def create_viewer(
     scan_pitch_mm: float | tuple[float, float] | None = None,
     fingerprint: str | None = None,
     lang: str | None = None,
+    preset: str | None = DEFAULT_PRESET,
 ) -> tuple[napari.Viewer, dict[str, Any]]:
     """The viewer (made if not given) with the widgets docked and ``path`` opened (an exam
     package waits at the sign-in; ``fingerprint`` pins it to the instructor's key; ``lang``
-    is the language the Exercise widget starts in).
+    is the language the Exercise widget starts in). Every scan opens through ``preset``
+    (None: its channels as read).
 
     Returns the viewer and the widgets by name. A file napari cannot open is reported in a
     notification, not raised, as when it is dropped on the window.
@@ -113,6 +121,7 @@ def create_viewer(
         options["Detector assist"] = {"loader": loader}
     if lang is not None:
         options["Exercise"] = {"lang": lang}
+    options["Enhance"] = {"preset": preset}
     for name, target in WIDGETS:
         module, cls = target.split(":")
         widget = getattr(importlib.import_module(f"scanlab.napari_plugin._qt.{module}"), cls)(

@@ -7,7 +7,8 @@ widget can find the scan behind whatever layer is selected.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -19,6 +20,7 @@ from scanlab.synth import AnswerKey
 __all__ = [
     "CLASS_COLOURS",
     "LayerData",
+    "LayerPrefetch",
     "ScanRef",
     "answer_key_layer",
     "display_limits",
@@ -157,6 +159,54 @@ def scan_layers(scan: Scan, *, name: str | None = None, source: str = "") -> lis
         }
         layers.insert(0, (scan.material, kwargs, "labels"))
     return layers
+
+
+class LayerPrefetch:
+    """Layers of the scans about to be shown, prepared in a background thread.
+
+    Reading a 40 ft scan, turning it into attenuation and finding its display limits takes
+    a few hundred milliseconds; done for the neighbours of the scan on screen while the
+    trainee looks at it, the next scan is shown at once. ``load(key)`` gives the layers of
+    one scan (for example ``scan_layers`` of the session's scan); it must be safe to call
+    from another thread.
+
+    Examples
+    --------
+    >>> cache = LayerPrefetch(lambda key: [(key.upper(), {}, "image")])
+    >>> cache.prepare(["a", "b"])
+    >>> cache.take("b"), cache.take("c")
+    ([('B', {}, 'image')], [('C', {}, 'image')])
+    >>> cache.close()
+    """
+
+    def __init__(self, load: Callable[[str], list[LayerData]]) -> None:
+        self._load = load
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scanlab-prefetch")
+        self._futures: dict[str, Future[list[LayerData]]] = {}
+
+    def prepare(self, keys: Iterable[str]) -> None:
+        """Start preparing ``keys`` (in order) and forget any other prepared scan."""
+        wanted = list(dict.fromkeys(keys))
+        for key in list(self._futures):
+            if key not in wanted:
+                self._futures.pop(key).cancel()
+        for key in wanted:
+            if key not in self._futures:
+                self._futures[key] = self._pool.submit(self._load, key)
+
+    def take(self, key: str) -> list[LayerData]:
+        """The layers of ``key``: prepared (waiting for them if under way), else loaded now.
+        An error of the background load is raised here, as a direct load would raise it."""
+        future = self._futures.pop(key, None)
+        if future is not None and not future.cancelled():
+            return future.result()
+        return self._load(key)
+
+    def close(self) -> None:
+        for future in self._futures.values():
+            future.cancel()
+        self._futures.clear()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def answer_key_layer(key: AnswerKey, ref: ScanRef, *, name: str | None = None) -> LayerData:

@@ -45,15 +45,23 @@ from scanlab.napari_plugin._exercise import (
     is_package,
     open_exercise,
 )
-from scanlab.napari_plugin._layers import CLASS_COLOURS, META_KEY, ScanRef, placement, scan_layers
+from scanlab.napari_plugin._layers import (
+    CLASS_COLOURS,
+    META_KEY,
+    LayerData,
+    LayerPrefetch,
+    ScanRef,
+    placement,
+    scan_layers,
+)
 from scanlab.napari_plugin._marking import marks_from_shapes, result_shapes, shapes_from_marks
 from scanlab.napari_plugin._progress import steps_of
 from scanlab.napari_plugin._qt._util import (
     alive,
     camera_of,
-    install_readout,
     retranslate,
     scan_ref_of,
+    show_scan,
 )
 from scanlab.synth import THREAT_CLASSES
 
@@ -264,6 +272,8 @@ class ExerciseWidget(Container):
         self._bind_viewer_keys()
         self.native.setToolTip(_shortcuts_text())
         self._alive = alive(self)
+        self._prefetch = prefetch = LayerPrefetch(self._scan_layers)
+        self.native.destroyed.connect(lambda *_: prefetch.close())
         self._timer = QTimer(self.native)  # dies with the widget
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self._tick)
@@ -370,6 +380,7 @@ class ExerciseWidget(Container):
 
     def close_exercise(self) -> None:
         self._shown = None
+        self._prefetch.prepare([])
         self._clear_layers()
         self.session = None
         self._pending = None
@@ -519,17 +530,15 @@ class ExerciseWidget(Container):
         session = self.session
         if session is None:
             return
-        # Adding and removing layers makes napari reset the docked widgets' choices, and the
-        # verdict buttons re-emit their value: it must not land on the item being shown.
+        # Changing layers makes napari reset the docked widgets' choices, and the verdict
+        # buttons re-emit their value: it must not land on the item being shown.
         self._shown = None
-        self._clear_layers()
         item = session.item
-        scan = session.scan(item.item_id)
-        for data, kwargs, kind in scan_layers(scan, name=item.item_id):
-            kwargs["metadata"] = {META_KEY: kwargs["metadata"][META_KEY]}  # no free metadata
-            self._layers.append(self._add(data, kwargs, kind))
+        # The previous scan's layers show this one (in place: no layer removed and re-added).
+        new = self._prefetch.take(item.item_id)
+        self._layers = show_scan(self._viewer, self._layers, new)
         ref = self._layers[-1].metadata[META_KEY]
-        self._marks = self._add_marks_layer(ref, item.item_id)
+        self._marks = self._marks_layer(ref, item.item_id)
         self._layers.append(self._marks)
         if session.result is not None:
             self._show_result(ref)
@@ -557,13 +566,21 @@ class ExerciseWidget(Container):
         self._warned = set()
         self._update_controls()
         self.item_shown.emit(item.item_id)
+        # The neighbours are read while this scan is looked at.
+        ids = [i.item_id for i in session.items]
+        self._prefetch.prepare(
+            ids[j] for j in (session.current + 1, session.current - 1) if 0 <= j < len(ids)
+        )
 
-    def _add(self, data: Any, kwargs: dict[str, Any], kind: str) -> Any:
-        from napari.layers import Layer
-
-        layer = self._viewer.add_layer(Layer.create(data, kwargs, kind))
-        install_readout(layer)
-        return layer
+    def _scan_layers(self, item_id: str) -> list[LayerData]:
+        """The layers of an item's scan (called in the prefetch thread too)."""
+        session = self.session
+        if session is None:
+            return []
+        layers = scan_layers(session.scan(item_id), name=item_id)
+        for _data, kwargs, _kind in layers:
+            kwargs["metadata"] = {META_KEY: kwargs["metadata"][META_KEY]}  # no free metadata
+        return layers
 
     def _clear_layers(self) -> None:
         """Remove the item's layers, and those other widgets made of its scan (renderings,
@@ -581,6 +598,22 @@ class ExerciseWidget(Container):
     @property
     def marks_layer(self) -> Shapes | None:
         return self._marks
+
+    def _marks_layer(self, ref: ScanRef, item_id: str) -> Shapes:
+        """The marks layer, showing ``item_id``'s marks: the previous item's, taken over."""
+        assert self.session is not None
+        layer = self._marks
+        if layer is None or layer not in self._viewer.layers:
+            return self._add_marks_layer(ref, item_id)
+        layer.metadata = {META_KEY: ref.with_role("marks")}
+        layer.scale = ref.pitch_mm
+        layer.editable = True
+        layer.text.visible = True
+        self._load_marks(self.session.marks(item_id))
+        layer.name = f"{item_id} [your marks]"
+        if self.session.submitted is not None or self.session.out_of_time(item_id):
+            _freeze(layer)
+        return layer
 
     def _add_marks_layer(self, ref: ScanRef, item_id: str) -> Shapes:
         assert self.session is not None

@@ -1,0 +1,120 @@
+"""The viewer side of the trainee's workstation in ``scanlab gui``'s viewer: the next scan
+shown in the same layers, a preset on every scan and its keys (run under xvfb-run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scanlab.io import read_scan
+from scanlab.napari_plugin._launch import create_viewer
+
+pytestmark = pytest.mark.napari
+
+FIRST, SECOND = "sample-00000", "sample-00003"
+
+
+def _press(viewer, key: str) -> None:
+    handler = viewer.window._qt_viewer._key_map_handler
+    handler.press_key(key)
+    handler.release_key(key)
+
+
+def _attenuation(exercise_dir: Path, scan_id: str) -> np.ndarray:
+    """The high-energy attenuation of a scan file, as -ln(I/I0) from its recorded levels."""
+    scan = read_scan(exercise_dir / "scans" / f"{scan_id}.npz")
+    counts = scan.data[0].astype(np.float64)
+    air, dark = scan.metadata.air_level[0], scan.metadata.dark_level[0]
+    return -np.log(np.clip((counts - dark) / (air - dark), 0.5 / (air - dark), None))
+
+
+def _wait_render(qtbot, enhance, scan_id: str, preset: str) -> None:
+    qtbot.waitUntil(
+        lambda: (r := enhance.last_render) is not None
+        and (r.scan_id, r.preset, r.stride) == (scan_id, preset, 1),
+        timeout=30000,
+    )
+
+
+@pytest.fixture
+def gui(make_napari_viewer, exercise_dir: Path):
+    viewer, widgets = create_viewer(exercise_dir, viewer=make_napari_viewer())
+    return viewer, widgets
+
+
+def test_next_scan_is_shown_in_the_same_layers(gui, exercise_dir, qtbot) -> None:
+    from scanlab.enhance import load_preset
+    from scanlab.napari_plugin._enhance import render
+    from scanlab.napari_plugin._qt._util import scan_ref_of
+
+    viewer, widgets = gui
+    enhance, exercise = widgets["Enhance"], widgets["Exercise"]
+    _wait_render(qtbot, enhance, FIRST, "standard")
+    high, enhanced = viewer.layers[f"{FIRST} [high]"], viewer.layers[f"{FIRST} [enhanced]"]
+    marks = exercise.marks_layer
+    marks.add_rectangles(np.array([[10.0, 10.0], [50.0, 80.0]]))
+    ruler = viewer.add_shapes(  # an overlay of the first scan only: it goes with it
+        [np.array([[0.0, 0.0], [0.0, 50.0]])],
+        shape_type="line",
+        name=f"{FIRST} [ruler]",
+        metadata={"scanlab": scan_ref_of(high).with_role("ruler")},
+    )
+    removed: list[str] = []
+    viewer.layers.events.removed.connect(lambda event: removed.append(event.value.name))
+
+    _press(viewer, "PageDown")
+    assert exercise.session.item.item_id == SECOND
+    assert viewer.layers[f"{SECOND} [high]"] is high  # the same layer, another scan
+    assert exercise.marks_layer is marks and len(marks.data) == 0
+    assert removed == [ruler.name]
+    assert not [layer.name for layer in viewer.layers if FIRST in layer.name]
+    truth = _attenuation(exercise_dir, SECOND)
+    np.testing.assert_allclose(high.data, truth, rtol=1e-4, atol=1e-4)
+    # Display limits are the new scan's 0.5th and 99.5th percentiles.
+    np.testing.assert_allclose(
+        high.contrast_limits, np.percentile(truth, [0.5, 99.5]), rtol=1e-3, atol=1e-3
+    )
+    # The status bar reads the scan now shown, not the one the layer was made for.
+    row, col = np.unravel_index(np.argmax(np.where(truth < 3, truth, 0)), truth.shape)
+    assert abs(truth[row, col] - _attenuation(exercise_dir, FIRST)[row, col]) > 0.01
+    status = high.get_status(high.data_to_world((row, col)), world=True)
+    assert f"{truth[row, col]:.2f}" in status["value"]
+    # The rendering follows: hidden until the preset has rendered the new scan into it.
+    assert viewer.layers[f"{SECOND} [enhanced]"] is enhanced
+    _wait_render(qtbot, enhance, SECOND, "standard")
+    assert enhanced.visible
+    scan = scan_ref_of(high).scan
+    np.testing.assert_array_equal(enhanced.data, render(scan, load_preset("standard")))
+    assert removed == [ruler.name]
+
+    _press(viewer, "PageUp")  # back: the first scan's marks come back into the same layer
+    assert viewer.layers[f"{FIRST} [high]"] is high and len(marks.data) == 1
+    np.testing.assert_allclose(high.data, _attenuation(exercise_dir, FIRST), rtol=1e-4, atol=1e-4)
+
+
+def test_a_legible_preset_on_every_scan_and_a_key_for_each(gui, qtbot) -> None:
+    from scanlab.napari_plugin._enhance import PRESET_KEYS
+
+    viewer, widgets = gui
+    enhance = widgets["Enhance"]
+    _wait_render(qtbot, enhance, FIRST, "standard")  # by default, with no click
+    assert viewer.layers[f"{FIRST} [enhanced]"].visible
+    key = next(k for k, name in PRESET_KEYS.items() if name == "material")
+    _press(viewer, key)
+    _wait_render(qtbot, enhance, FIRST, "material")
+    assert viewer.layers[f"{FIRST} [enhanced]"].rgb
+    _press(viewer, "PageDown")  # the preset chosen stays for the next scan
+    _wait_render(qtbot, enhance, SECOND, "material")
+    enhance.set_preset(None)  # no preset: the channels as read
+    assert not viewer.layers[f"{SECOND} [enhanced]"].visible
+    _press(viewer, next(k for k, name in PRESET_KEYS.items() if name == "low_density"))
+    _wait_render(qtbot, enhance, SECOND, "low_density")
+    assert viewer.layers[f"{SECOND} [enhanced]"].visible
+
+
+def test_no_preset_by_choice(make_napari_viewer, exercise_dir) -> None:
+    viewer, widgets = create_viewer(exercise_dir, viewer=make_napari_viewer(), preset=None)
+    assert widgets["Enhance"]._preset.value is None
+    assert f"{FIRST} [enhanced]" not in viewer.layers
