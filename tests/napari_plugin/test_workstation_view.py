@@ -32,8 +32,10 @@ def _attenuation(exercise_dir: Path, scan_id: str) -> np.ndarray:
 
 def _wait_render(qtbot, enhance, scan_id: str, preset: str) -> None:
     qtbot.waitUntil(
-        lambda: (r := enhance.last_render) is not None
-        and (r.scan_id, r.preset, r.stride) == (scan_id, preset, 1),
+        lambda: (
+            (r := enhance.last_render) is not None
+            and (r.scan_id, r.preset, r.stride) == (scan_id, preset, 1)
+        ),
         timeout=30000,
     )
 
