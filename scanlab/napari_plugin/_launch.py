@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "WIDGETS",
+    "add_toolbar",
     "apply_mode",
     "create_viewer",
     "is_exercise",
@@ -130,6 +131,7 @@ def create_viewer(
         viewer.window.add_dock_widget(widget, name=name, area="right", tabify=True)
         widgets[name] = widget
     _raise_dock(widgets[WIDGETS[0][0]])
+    widgets["Tools"] = add_toolbar(viewer, enhance=widgets["Enhance"])
     widgets["Exercise"].mode_changed.connect(lambda mode: apply_mode(viewer, widgets, mode))
     widgets["Reference"].follow(widgets["Exercise"])  # offers the shown scan's declared goods
 
@@ -151,6 +153,21 @@ def create_viewer(
         except (ScanlabError, ValueError, OSError) as exc:
             show_error(_("scanlab cannot open {path}: {error}").format(path=path, error=exc))
     return viewer, widgets
+
+
+def add_toolbar(viewer: napari.Viewer, *, enhance: Any = None) -> Any:
+    """The toolbar (presets, zoom box, whole scan, pitch warning) above the canvas."""
+    from qtpy.QtWidgets import QToolBar
+
+    from scanlab.napari_plugin._qt.toolbar_widget import ToolbarWidget
+
+    tools = ToolbarWidget(viewer, enhance=enhance)
+    bar = QToolBar("scanlab tools", viewer.window._qt_window)
+    bar.setObjectName("scanlab-tools")
+    bar.setMovable(False)
+    bar.addWidget(tools.native)
+    viewer.window._qt_window.addToolBar(bar)
+    return tools
 
 
 def apply_mode(viewer: napari.Viewer, widgets: dict[str, Any], mode: str) -> None:

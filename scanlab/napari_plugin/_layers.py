@@ -25,6 +25,7 @@ __all__ = [
     "answer_key_layer",
     "display_limits",
     "layer_scale",
+    "pitch_warning",
     "placement",
     "scan_layers",
     "scrub_scan",
@@ -110,6 +111,42 @@ def display_limits(
     if not high > low:
         high = low + 1.0
     return [low, high]
+
+
+def pitch_warning(scan: Scan) -> str:
+    """What a trainee must know when ``scan`` records no pixel pitch ("" when it does).
+
+    Without one (a plain JPEG or PNG export) layers, rulers and the scale bar use the
+    reader's default pitch; an ISO container in the image gives an estimate
+    (:func:`scanlab.detect.resolve_pitch`, which Detector assist uses too).
+
+    Examples
+    --------
+    >>> from scanlab.io import example_scan
+    >>> pitch_warning(example_scan(rows=32, cols=64))
+    ''
+    >>> bare = Scan(np.zeros((1, 32, 64), np.uint8), "display")
+    >>> for sentence in pitch_warning(bare).split(". "):
+    ...     print(sentence)
+    No pitch in this scan's metadata: sizes assume 5 x 5 mm per pixel
+    No container to measure it on: give it (scanlab gui --pitch).
+    """
+    from scanlab.detect import resolve_pitch
+
+    found = resolve_pitch(scan)
+    if found.source == "metadata":
+        return ""
+    row_mm, col_mm = scan.metadata.pitch_mm
+    text = f"No pitch in this scan's metadata: sizes assume {row_mm:g} x {col_mm:g} mm per pixel."
+    if found.estimate is not None:
+        est = found.estimate
+        row, col = found.pitch_mm
+        return (
+            f"{text} The {est.container} container in the image measures {row:.1f} x "
+            f"{col:.1f} mm (Detector assist reads it so; scanlab gui --pitch "
+            f"{row:.1f},{col:.1f} to set it)."
+        )
+    return f"{text} No container to measure it on: give it (scanlab gui --pitch)."
 
 
 def scrub_scan(scan: Scan) -> Scan:

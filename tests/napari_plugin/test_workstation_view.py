@@ -120,3 +120,103 @@ def test_no_preset_by_choice(make_napari_viewer, exercise_dir) -> None:
     viewer, widgets = create_viewer(exercise_dir, viewer=make_napari_viewer(), preset=None)
     assert widgets["Enhance"]._preset.value is None
     assert f"{FIRST} [enhanced]" not in viewer.layers
+
+
+def _mouse(viewer, kind: str, world: tuple[float, float], screen: tuple[float, float]) -> None:
+    """A mouse event through the viewer's and the selected layer's mouse bindings, as the
+    canvas sends it (``screen``: canvas pixels (x, y); ``world``: (row, col) mm)."""
+    from types import SimpleNamespace
+
+    from napari.utils._proxies import ReadOnlyWrapper
+    from napari.utils.interactions import (
+        mouse_move_callbacks,
+        mouse_press_callbacks,
+        mouse_release_callbacks,
+    )
+
+    event = ReadOnlyWrapper(
+        SimpleNamespace(
+            type=kind,
+            is_dragging=kind == "mouse_move",
+            modifiers=[],
+            position=tuple(world),
+            pos=np.array(screen),
+            view_direction=None,
+            dims_displayed=[0, 1],
+            button=1,
+            handled=False,
+            up_direction=None,
+            delta=None,
+            native=None,
+        ),
+        exceptions=("handled",),
+    )
+    callbacks = {
+        "mouse_press": mouse_press_callbacks,
+        "mouse_move": mouse_move_callbacks,
+        "mouse_release": mouse_release_callbacks,
+    }[kind]
+    callbacks(viewer, event)
+    layer = viewer.layers.selection.active
+    if layer is not None:
+        callbacks(layer, event)
+
+
+def test_toolbar_zoom_box_and_preset_buttons(gui, qtbot) -> None:
+    from scanlab.napari_plugin._qt._util import camera_of
+
+    viewer, widgets = gui
+    tools, exercise = widgets["Tools"], widgets["Exercise"]
+    _wait_render(qtbot, widgets["Enhance"], FIRST, "standard")
+    tools._presets["low_density"].native.click()
+    _wait_render(qtbot, widgets["Enhance"], FIRST, "low_density")
+
+    marks = exercise.marks_layer
+    marks.mode = "add_rectangle"  # drawing marks: the zoom box must not draw one
+    _press(viewer, "F8")
+    assert tools.zoom_box_active
+    start, end = (200.0, 1000.0), (1200.0, 3000.0)  # (row, col) mm
+    _mouse(viewer, "mouse_press", start, (100.0, 40.0))
+    _mouse(viewer, "mouse_move", (700.0, 2000.0), (200.0, 90.0))
+    _mouse(viewer, "mouse_move", end, (300.0, 140.0))
+    _mouse(viewer, "mouse_release", end, (300.0, 140.0))
+    assert not tools.zoom_box_active and marks.mode == "add_rectangle"
+    assert len(marks.data) == 0 and exercise.session.marks() == []
+    camera = camera_of(viewer)
+    np.testing.assert_allclose(camera.center[-2:], [700.0, 2000.0])
+    size = viewer.window._qt_viewer.canvas.native.size()
+    # 1,000 x 2,000 mm fills the canvas along the side that limits it.
+    expected = min(size.height() / 1000.0, size.width() / 2000.0)
+    assert camera.zoom == pytest.approx(expected)
+
+    _press(viewer, "F8")  # F8 twice: no box, the marks tool back
+    _press(viewer, "F8")
+    assert not tools.zoom_box_active and marks.mode == "add_rectangle"
+    _press(viewer, "F9")  # the whole scan again
+    assert camera.zoom < expected
+
+
+def test_pitch_warning_for_a_scan_without_metadata(make_napari_viewer, tmp_path, qtbot) -> None:
+    from PIL import Image
+
+    from scanlab.synth import SceneSpec, generate_scene, render_display
+
+    # A bare 8-bit export of a 20 ft container simulated at 10 mm: no pitch in the file.
+    scan = generate_scene(SceneSpec("container_20ft", "tyres", 0.6, []), 3, pitch_mm=10.0).scan
+    Image.fromarray(render_display(scan).data[0]).save(tmp_path / "bare.png")
+    viewer, widgets = create_viewer(tmp_path / "bare.png", viewer=make_napari_viewer())
+    tools = widgets["Tools"]
+    warning = tools.pitch_warning
+    assert warning.startswith("No pitch in this scan's metadata: sizes assume 5 x 5 mm")
+    assert "20 ft standard container" in warning
+    measured = [float(v) for v in warning.split("--pitch ")[1].split(" ")[0].split(",")]
+    np.testing.assert_allclose(measured, [10.0, 10.0], atol=0.3)
+    assert tools._pitch.value and not tools._pitch.native.isHidden()
+
+    # A scan that records its pitch: no warning.
+    from scanlab.io import write_scan
+
+    path = write_scan(scan, tmp_path / "with-metadata.npz")[0]
+    viewer.layers.clear()
+    viewer.open(path, plugin="scanlab")
+    assert tools.pitch_warning == "" and tools._pitch.native.isHidden()

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from magicgui.widgets import Container, Label
 
 from scanlab.i18n import retranslated
-from scanlab.napari_plugin._inspect import readout, world_to_pixel
+from scanlab.napari_plugin._inspect import box_view, readout, world_to_pixel
 from scanlab.napari_plugin._layers import META_KEY, LayerData, ScanRef
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ __all__ = [
     "show_scan",
     "showing",
     "upsert_layer",
+    "zoom_to_box",
 ]
 
 #: Roles of the layers a scan opens as (``scan_layers``): another scan takes them over.
@@ -59,6 +60,17 @@ def camera_of(viewer: napari.Viewer) -> Any:
     """The camera (``viewer.scene.camera`` since napari 0.9, ``viewer.camera`` before)."""
     scene = getattr(viewer, "scene", None)
     return scene.camera if scene is not None else viewer.camera
+
+
+def zoom_to_box(viewer: napari.Viewer, box_mm: Any, margin: float = 1.0) -> None:
+    """Centre the view on a box (row0, col0, row1, col1 in world mm) and zoom so that
+    ``margin`` times its size fills the canvas."""
+    size = viewer.window._qt_viewer.canvas.native.size()
+    canvas = (max(size.height(), 100), max(size.width(), 100))
+    center, zoom = box_view(box_mm, canvas, margin=margin)
+    camera = camera_of(viewer)
+    camera.center = center
+    camera.zoom = zoom
 
 
 def scale_bar_of(viewer: napari.Viewer) -> Any:

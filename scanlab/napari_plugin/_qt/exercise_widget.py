@@ -58,10 +58,10 @@ from scanlab.napari_plugin._marking import marks_from_shapes, result_shapes, sha
 from scanlab.napari_plugin._progress import steps_of
 from scanlab.napari_plugin._qt._util import (
     alive,
-    camera_of,
     retranslate,
     scan_ref_of,
     show_scan,
+    zoom_to_box,
 )
 from scanlab.synth import THREAT_CLASSES
 
@@ -912,12 +912,7 @@ class ExerciseWidget(Container):
             return
         row_mm, col_mm = self._layers[0].scale[-2:]
         r0, c0, r1, c1 = bbox
-        height, width = (r1 - r0) * row_mm * margin, (c1 - c0) * col_mm * margin
-        size = self._viewer.window._qt_viewer.canvas.native.size()
-        canvas_h, canvas_w = max(size.height(), 100), max(size.width(), 100)
-        camera = camera_of(self._viewer)
-        camera.center = (0.5 * (r0 + r1) * row_mm, 0.5 * (c0 + c1) * col_mm)
-        camera.zoom = min(canvas_h / max(height, 1e-6), canvas_w / max(width, 1e-6))
+        zoom_to_box(self._viewer, (r0 * row_mm, c0 * col_mm, r1 * row_mm, c1 * col_mm), margin)
 
     def _zoom_to_chosen(self, *_: Any) -> None:
         value = self._objects.value
