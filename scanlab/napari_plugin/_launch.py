@@ -15,6 +15,7 @@ __all__ = [
     "add_toolbar",
     "apply_mode",
     "create_viewer",
+    "dock_of",
     "is_exercise",
     "launch",
     "prefer_qt6",
@@ -128,7 +129,11 @@ def create_viewer(
         widget = getattr(importlib.import_module(f"scanlab.napari_plugin._qt.{module}"), cls)(
             viewer, **options.get(name, {})
         )
-        viewer.window.add_dock_widget(widget, name=name, area="right", tabify=True)
+        # In a scroll area: the tallest (Exercise) must not make the window taller than a
+        # 1366 x 768 screen.
+        viewer.window.add_dock_widget(
+            scrolling(widget.native), name=name, area="right", tabify=True
+        )
         widgets[name] = widget
     _raise_dock(widgets[WIDGETS[0][0]])
     widgets["Tools"] = add_toolbar(viewer, enhance=widgets["Enhance"])
@@ -180,7 +185,7 @@ def apply_mode(viewer: napari.Viewer, widgets: dict[str, Any], mode: str) -> Non
     assist = widgets.get("Detector assist")
     if assist is not None:
         assist.enabled = not exam
-        dock = assist.native.parent()
+        dock = dock_of(assist)
         if dock is not None:
             dock.setVisible(not exam)
     if exam:
@@ -224,8 +229,36 @@ def _set_unsaved(settings: Any, extension2reader: dict[str, str]) -> None:
         settings._save_on_change = save
 
 
+def dock_of(widget: Any) -> Any:
+    """The dock (``QDockWidget``) a docked widget sits in, or None."""
+    from qtpy.QtWidgets import QDockWidget
+
+    parent = widget.native.parentWidget()
+    while parent is not None and not isinstance(parent, QDockWidget):
+        parent = parent.parentWidget()
+    return parent
+
+
+def scrolling(widget: Any) -> Any:
+    """``widget`` in a vertical scroll area as wide as it needs: a dock that fits a small
+    screen, scrolled when its content is taller."""
+    from qtpy.QtWidgets import QFrame, QScrollArea, QStyle
+
+    layout = widget.layout()
+    if layout is not None:
+        layout.addStretch(1)  # spare height goes below the controls, not between them
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    style = area.style()
+    bar = (style.pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent) if style else 16) + 4
+    area.setMinimumWidth(max(widget.minimumWidth(), widget.minimumSizeHint().width()) + bar)
+    return area
+
+
 def _raise_dock(widget: Any) -> None:
-    """Bring a tabbed dock widget to the front (its dock is the Qt parent of its widget)."""
-    dock = widget.native.parent()
+    """Bring a tabbed dock widget to the front."""
+    dock = dock_of(widget)
     if dock is not None:
         dock.raise_()

@@ -220,3 +220,45 @@ def test_pitch_warning_for_a_scan_without_metadata(make_napari_viewer, tmp_path,
     viewer.layers.clear()
     viewer.open(path, plugin="scanlab")
     assert tools.pitch_warning == "" and tools._pitch.native.isHidden()
+
+
+SCREEN = (1366, 768)
+
+
+def _fits_the_screen(viewer, qtbot) -> None:
+    """The window resized to the screen stays that size (no minimum size forces it larger),
+    the canvas keeps most of it, and the dock shown needs no sideways scrolling."""
+    from qtpy.QtWidgets import QDockWidget, QScrollArea
+
+    window = viewer.window._qt_window
+    window.resize(*SCREEN)
+    qtbot.wait(100)
+    hint = window.minimumSizeHint()
+    assert hint.width() <= SCREEN[0] and hint.height() <= SCREEN[1]
+    assert (window.width(), window.height()) == SCREEN
+    canvas = viewer.window._qt_viewer.canvas.native.size()
+    assert canvas.width() >= 600 and canvas.height() >= 500
+    for dock in window.findChildren(QDockWidget):
+        area = dock.findChild(QScrollArea)
+        if area is not None and area.isVisible():
+            assert not area.horizontalScrollBar().isVisible(), dock.windowTitle()
+
+
+def test_the_workstation_fits_a_1366_x_768_screen(make_napari_viewer, exercise_dir, qtbot):
+    from scanlab.napari_plugin._launch import _raise_dock
+
+    viewer, widgets = create_viewer(exercise_dir, viewer=make_napari_viewer(show=True))
+    exercise = widgets["Exercise"]
+    _fits_the_screen(viewer, qtbot)
+    for name in ("Enhance", "Inspect", "Detector assist", "Exercise"):
+        _raise_dock(widgets[name])
+        _fits_the_screen(viewer, qtbot)
+    widgets["Enhance"].set_preset("material")  # the preset with the most controls
+    _raise_dock(widgets["Enhance"])
+    _fits_the_screen(viewer, qtbot)
+    _raise_dock(exercise)
+    exercise.check_item()  # practice feedback shown
+    _fits_the_screen(viewer, qtbot)
+    exercise.submit()  # the whole exercise's results
+    assert exercise._results.visible
+    _fits_the_screen(viewer, qtbot)
