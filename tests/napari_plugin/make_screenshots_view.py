@@ -87,11 +87,11 @@ def main() -> int:
     # The zoom box being dragged over the container's front, then the view it gives.
     tools.start_zoom_box()
     overlays = viewer.canvas.overlays
-    overlays._zoom_box.position = ((250.0, 520.0), (470.0, 760.0))  # canvas (y, x) px
+    overlays._zoom_box.position = ((240.0, 80.0), (440.0, 330.0))  # canvas (y, x) px
     overlays._zoom_box.visible = True
     shoot("workstation-zoom-box.png")
     tools.cancel_zoom_box()
-    tools.zoom_to((600.0, 1500.0, 2900.0, 5200.0))
+    tools.zoom_to((0.0, 1600.0, 4600.0, 7900.0))  # the box above, in mm
     shoot("workstation-zoomed.png")
 
     # A bare 8-bit export with no pitch in it: the toolbar warns, with the container's
