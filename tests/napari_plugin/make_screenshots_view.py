@@ -73,25 +73,39 @@ def main() -> int:
         for widget in QApplication.allWidgets():  # toasts
             if type(widget).__name__ == "NapariQtNotification":
                 widget.close()
-        window.resize(*SIZE)
         settle()
         image = viewer.screenshot(canvas_only=False, flash=False)
         Image.fromarray(np.asarray(image)).save(OUT / name)
         print(f"wrote {OUT / name} {np.asarray(image).shape[1::-1]}")
 
+    settle()
+    viewer.reset_view()
     enhance, tools = widgets["Enhance"], widgets["Tools"]
     scan_id = "sample-00002"
     wait(lambda: (r := enhance.last_render) is not None and r.stride == 1 and r.scan_id == scan_id)
     shoot("workstation-1366x768.png")
 
     # The zoom box being dragged over the container's front, then the view it gives.
+    box_mm = (0.0, 1600.0, 4600.0, 7900.0)  # (row0, col0, row1, col1)
+    viewer.reset_view()
+    settle()
+    camera = viewer.scene.camera
+    size = viewer.window._qt_viewer.canvas.native.size()
+
+    def on_canvas(row_mm: float, col_mm: float) -> tuple[float, float]:
+        """Canvas (y, x) pixel of a world point: the zoom box overlay's coordinates."""
+        return (
+            (row_mm - camera.center[-2]) * camera.zoom + size.height() / 2,
+            (col_mm - camera.center[-1]) * camera.zoom + size.width() / 2,
+        )
+
     tools.start_zoom_box()
     overlays = viewer.canvas.overlays
-    overlays._zoom_box.position = ((240.0, 80.0), (440.0, 330.0))  # canvas (y, x) px
+    overlays._zoom_box.position = (on_canvas(*box_mm[:2]), on_canvas(*box_mm[2:]))
     overlays._zoom_box.visible = True
     shoot("workstation-zoom-box.png")
     tools.cancel_zoom_box()
-    tools.zoom_to((0.0, 1600.0, 4600.0, 7900.0))  # the box above, in mm
+    tools.zoom_to(box_mm)
     shoot("workstation-zoomed.png")
 
     # A bare 8-bit export with no pitch in it: the toolbar warns, with the container's
