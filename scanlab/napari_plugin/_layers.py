@@ -61,7 +61,8 @@ class ScanRef:
         Attenuation (float32) for a calibrated scan, the picture itself for a display image:
         what the status bar reads and what enhancement starts from.
     role : str
-        ``"channel"`` (a channel as read), ``"view"`` (an enhanced rendering), ``"anomaly"``,
+        ``"channel"`` (a channel as read), ``"view"`` (the Enhance widget's rendering, which
+        follows the scan shown), ``"compare"`` (a side-by-side rendering), ``"anomaly"``,
         ``"regions"``, ``"ruler"``, ``"marks"``, ``"result"`` or ``"key"``.
     channel : int
         Channel shown by a ``"channel"`` layer.
