@@ -251,7 +251,7 @@ def test_the_workstation_fits_a_1366_x_768_screen(make_napari_viewer, exercise_d
     viewer, widgets = create_viewer(exercise_dir, viewer=make_napari_viewer(show=True))
     exercise = widgets["Exercise"]
     _fits_the_screen(viewer, qtbot)
-    for name in ("Enhance", "Inspect", "Detector assist", "Exercise"):
+    for name in ("Enhance", "Inspect", "Detector assist", "Exercise", "Reference"):
         _raise_dock(widgets[name])
         _fits_the_screen(viewer, qtbot)
     widgets["Enhance"].set_preset("material")  # the preset with the most controls
