@@ -927,14 +927,27 @@ def gui(
         typer.Option(help="The exam's fingerprint (scanlab exam build prints it): pins it."),
     ] = None,
     lang: LangOption = None,
+    preset: Annotated[
+        str,
+        typer.Option(help="The preset every scan opens through (F1-F6 switch); 'none': as read."),
+    ] = "standard",
 ) -> None:
     """Open napari with scanlab's widgets docked (Enhance, Inspect, Detector assist, Exercise)."""
+    from scanlab.enhance import load_preset
     from scanlab.napari_plugin._launch import launch
 
     pitch_mm = _pitch_mm(pitch)
     try:
+        if preset != "none":
+            load_preset(preset)  # an unknown name is refused before napari starts
         pitch_option = {"scan_pitch_mm": pitch_mm} if pitch_mm is not None else {}
-        launch(path, fingerprint=fingerprint, lang=lang, **pitch_option)
+        launch(
+            path,
+            fingerprint=fingerprint,
+            lang=lang,
+            preset=None if preset == "none" else preset,
+            **pitch_option,
+        )
     except ScanlabError as exc:
         raise _fail(exc) from None
 

@@ -92,3 +92,17 @@ def test_enhance_one_file_and_many_with_a_pipeline_file(tmp_path):
     )
     assert result.exit_code == 1
     assert "sharpen_everything" in result.output
+
+
+def test_gui_refuses_an_unknown_preset_before_starting_napari(monkeypatch):
+    import scanlab.napari_plugin._launch as launch_module
+
+    started: list[object] = []
+    monkeypatch.setattr(launch_module, "launch", lambda *a, **k: started.append((a, k)))
+    result = runner.invoke(app, ["gui", "--preset", "nope"])
+    assert result.exit_code == 1 and "unknown preset 'nope'" in result.output
+    assert started == []
+    result = runner.invoke(app, ["gui", "--preset", "none"])
+    assert result.exit_code == 0 and started[0][1]["preset"] is None
+    runner.invoke(app, ["gui"])
+    assert started[1][1]["preset"] == "standard"

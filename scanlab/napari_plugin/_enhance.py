@@ -22,6 +22,8 @@ from scanlab.io import Representation, Scan
 from scanlab.synth import display_to_attenuation
 
 __all__ = [
+    "DEFAULT_PRESET",
+    "PRESET_KEYS",
     "PREVIEW_PIXELS",
     "Param",
     "editable_params",
@@ -34,6 +36,21 @@ __all__ = [
 #: Pixels of a live preview: a 1,500 x 6,000 scan is previewed at stride 3 (1 Mpx), which
 #: renders in tens of milliseconds however the preset is set.
 PREVIEW_PIXELS = 2**20
+
+#: The preset every scan is shown through when it opens (``scanlab gui --preset``): the
+#: console view, windowed on the scan's own percentiles, air white. None shows the scan's
+#: channels as they are.
+DEFAULT_PRESET: str | None = "standard"
+
+#: One key per built-in preset, as on a console's function keys (napari uses none of them).
+PRESET_KEYS: dict[str, str] = {
+    "F1": "standard",
+    "F2": "high_penetration",
+    "F3": "low_density",
+    "F4": "edges",
+    "F5": "material",
+    "F6": "density_highlight",
+}
 
 ParamKind = Literal["float", "int", "bool", "choice", "range"]
 

@@ -9,10 +9,32 @@ import numpy as np
 
 from scanlab.io import Representation, Scan
 
-__all__ = ["compare_grid_shape", "line_lengths_mm", "readout", "world_to_pixel"]
+__all__ = ["box_view", "compare_grid_shape", "line_lengths_mm", "readout", "world_to_pixel"]
 
 #: Below this high-energy attenuation the low/high ratio is noise (a few % of the beam).
 _RATIO_MIN_ATTENUATION = 0.05
+
+
+def box_view(
+    box_mm: Sequence[float], canvas_px: tuple[int, int], *, margin: float = 1.0
+) -> tuple[tuple[float, float], float]:
+    """Camera centre (mm) and zoom (screen pixels per mm) that show a box whole.
+
+    ``box_mm`` is (row0, col0, row1, col1) in world mm, corners in any order; ``canvas_px``
+    the canvas (height, width); ``margin`` how many times the box's size is shown.
+
+    Examples
+    --------
+    >>> box_view((100, 0, 300, 1000), (400, 800))  # the width limits: 800 px / 1000 mm
+    ((200.0, 500.0), 0.8)
+    >>> box_view((300, 1000, 100, 0), (400, 800), margin=2.0)
+    ((200.0, 500.0), 0.4)
+    """
+    r0, c0, r1, c1 = (float(v) for v in box_mm)
+    height, width = abs(r1 - r0) * margin, abs(c1 - c0) * margin
+    canvas_h, canvas_w = canvas_px
+    zoom = min(canvas_h / max(height, 1e-6), canvas_w / max(width, 1e-6))
+    return (0.5 * (r0 + r1), 0.5 * (c0 + c1)), zoom
 
 
 def world_to_pixel(scan: Scan, world_mm: Sequence[float]) -> tuple[int, int] | None:

@@ -5,13 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scanlab.napari_plugin._enhance import DEFAULT_PRESET
+
 if TYPE_CHECKING:
     import napari
 
 __all__ = [
     "WIDGETS",
+    "add_toolbar",
     "apply_mode",
     "create_viewer",
+    "dock_of",
     "is_exercise",
     "launch",
     "prefer_qt6",
@@ -39,16 +43,20 @@ def launch(
     scan_pitch_mm: float | tuple[float, float] | None = None,
     fingerprint: str | None = None,
     lang: str | None = None,
+    preset: str | None = DEFAULT_PRESET,
 ) -> None:
     """Open napari with the plugin's widgets docked, then ``path`` (a scan file, an exam
     package or a folder of scans with answer keys), and run until the window closes.
     ``scan_pitch_mm`` is the pitch the Detector assist reads scans at (``--pitch``);
     ``fingerprint`` pins an exam package to the instructor's signing key; ``lang`` is the
-    trainee's language (``--lang``; default: their last choice, SCANLAB_LANG, the system's)."""
+    trainee's language (``--lang``; default: their last choice, SCANLAB_LANG, the system's);
+    every scan opens through ``preset`` (``--preset``; None for the channels as read)."""
     prefer_qt6()
     import napari
 
-    create_viewer(path, scan_pitch_mm=scan_pitch_mm, fingerprint=fingerprint, lang=lang)
+    create_viewer(
+        path, scan_pitch_mm=scan_pitch_mm, fingerprint=fingerprint, lang=lang, preset=preset
+    )
     napari.run()
 
 
@@ -80,10 +88,12 @@ def create_viewer(
     scan_pitch_mm: float | tuple[float, float] | None = None,
     fingerprint: str | None = None,
     lang: str | None = None,
+    preset: str | None = DEFAULT_PRESET,
 ) -> tuple[napari.Viewer, dict[str, Any]]:
     """The viewer (made if not given) with the widgets docked and ``path`` opened (an exam
     package waits at the sign-in; ``fingerprint`` pins it to the instructor's key; ``lang``
-    is the language the Exercise widget starts in).
+    is the language the Exercise widget starts in). Every scan opens through ``preset``
+    (None: its channels as read).
 
     Returns the viewer and the widgets by name. A file napari cannot open is reported in a
     notification, not raised, as when it is dropped on the window.
@@ -113,14 +123,20 @@ def create_viewer(
         options["Detector assist"] = {"loader": loader}
     if lang is not None:
         options["Exercise"] = {"lang": lang}
+    options["Enhance"] = {"preset": preset}
     for name, target in WIDGETS:
         module, cls = target.split(":")
         widget = getattr(importlib.import_module(f"scanlab.napari_plugin._qt.{module}"), cls)(
             viewer, **options.get(name, {})
         )
-        viewer.window.add_dock_widget(widget, name=name, area="right", tabify=True)
+        # In a scroll area: the tallest (Exercise) must not make the window taller than a
+        # 1366 x 768 screen.
+        viewer.window.add_dock_widget(
+            scrolling(widget.native), name=name, area="right", tabify=True
+        )
         widgets[name] = widget
     _raise_dock(widgets[WIDGETS[0][0]])
+    widgets["Tools"] = add_toolbar(viewer, enhance=widgets["Enhance"])
     widgets["Exercise"].mode_changed.connect(lambda mode: apply_mode(viewer, widgets, mode))
     widgets["Reference"].follow(widgets["Exercise"])  # offers the shown scan's declared goods
 
@@ -144,6 +160,21 @@ def create_viewer(
     return viewer, widgets
 
 
+def add_toolbar(viewer: napari.Viewer, *, enhance: Any = None) -> Any:
+    """The toolbar (presets, zoom box, whole scan, pitch warning) above the canvas."""
+    from qtpy.QtWidgets import QToolBar
+
+    from scanlab.napari_plugin._qt.toolbar_widget import ToolbarWidget
+
+    tools = ToolbarWidget(viewer, enhance=enhance)
+    bar = QToolBar("scanlab tools", viewer.window._qt_window)
+    bar.setObjectName("scanlab-tools")
+    bar.setMovable(False)
+    bar.addWidget(tools.native)
+    viewer.window._qt_window.addToolBar(bar)
+    return tools
+
+
 def apply_mode(viewer: napari.Viewer, widgets: dict[str, Any], mode: str) -> None:
     """An exam hides (and disables) Detector assist and napari's layer list and controls, so
     that a trainee sees the scans as the exam gives them; practice shows them again."""
@@ -154,7 +185,7 @@ def apply_mode(viewer: napari.Viewer, widgets: dict[str, Any], mode: str) -> Non
     assist = widgets.get("Detector assist")
     if assist is not None:
         assist.enabled = not exam
-        dock = assist.native.parent()
+        dock = dock_of(assist)
         if dock is not None:
             dock.setVisible(not exam)
     if exam:
@@ -198,8 +229,36 @@ def _set_unsaved(settings: Any, extension2reader: dict[str, str]) -> None:
         settings._save_on_change = save
 
 
+def dock_of(widget: Any) -> Any:
+    """The dock (``QDockWidget``) a docked widget sits in, or None."""
+    from qtpy.QtWidgets import QDockWidget
+
+    parent = widget.native.parentWidget()
+    while parent is not None and not isinstance(parent, QDockWidget):
+        parent = parent.parentWidget()
+    return parent
+
+
+def scrolling(widget: Any) -> Any:
+    """``widget`` in a vertical scroll area as wide as it needs: a dock that fits a small
+    screen, scrolled when its content is taller."""
+    from qtpy.QtWidgets import QFrame, QScrollArea, QStyle
+
+    layout = widget.layout()
+    if layout is not None:
+        layout.addStretch(1)  # spare height goes below the controls, not between them
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    style = area.style()
+    bar = (style.pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent) if style else 16) + 4
+    area.setMinimumWidth(max(widget.minimumWidth(), widget.minimumSizeHint().width()) + bar)
+    return area
+
+
 def _raise_dock(widget: Any) -> None:
-    """Bring a tabbed dock widget to the front (its dock is the Qt parent of its widget)."""
-    dock = widget.native.parent()
+    """Bring a tabbed dock widget to the front."""
+    dock = dock_of(widget)
     if dock is not None:
         dock.raise_()

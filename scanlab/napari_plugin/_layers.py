@@ -7,7 +7,8 @@ widget can find the scan behind whatever layer is selected.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -19,10 +20,12 @@ from scanlab.synth import AnswerKey
 __all__ = [
     "CLASS_COLOURS",
     "LayerData",
+    "LayerPrefetch",
     "ScanRef",
     "answer_key_layer",
     "display_limits",
     "layer_scale",
+    "pitch_warning",
     "placement",
     "scan_layers",
     "scrub_scan",
@@ -58,7 +61,8 @@ class ScanRef:
         Attenuation (float32) for a calibrated scan, the picture itself for a display image:
         what the status bar reads and what enhancement starts from.
     role : str
-        ``"channel"`` (a channel as read), ``"view"`` (an enhanced rendering), ``"anomaly"``,
+        ``"channel"`` (a channel as read), ``"view"`` (the Enhance widget's rendering, which
+        follows the scan shown), ``"compare"`` (a side-by-side rendering), ``"anomaly"``,
         ``"regions"``, ``"ruler"``, ``"marks"``, ``"result"`` or ``"key"``.
     channel : int
         Channel shown by a ``"channel"`` layer.
@@ -110,6 +114,42 @@ def display_limits(
     return [low, high]
 
 
+def pitch_warning(scan: Scan) -> str:
+    """What a trainee must know when ``scan`` records no pixel pitch ("" when it does).
+
+    Without one (a plain JPEG or PNG export) layers, rulers and the scale bar use the
+    reader's default pitch; an ISO container in the image gives an estimate
+    (:func:`scanlab.detect.resolve_pitch`, which Detector assist uses too).
+
+    Examples
+    --------
+    >>> from scanlab.io import example_scan
+    >>> pitch_warning(example_scan(rows=32, cols=64))
+    ''
+    >>> bare = Scan(np.zeros((1, 32, 64), np.uint8), "display")
+    >>> for sentence in pitch_warning(bare).split(". "):
+    ...     print(sentence)
+    No pitch in this scan's metadata: sizes assume 5 x 5 mm per pixel
+    No container to measure it on: give it (scanlab gui --pitch).
+    """
+    from scanlab.detect import resolve_pitch
+
+    found = resolve_pitch(scan)
+    if found.source == "metadata":
+        return ""
+    row_mm, col_mm = scan.metadata.pitch_mm
+    text = f"No pitch in this scan's metadata: sizes assume {row_mm:g} x {col_mm:g} mm per pixel."
+    if found.estimate is not None:
+        est = found.estimate
+        row, col = found.pitch_mm
+        return (
+            f"{text} The {est.container} container in the image measures {row:.1f} x "
+            f"{col:.1f} mm (Detector assist reads it so; scanlab gui --pitch "
+            f"{row:.1f},{col:.1f} to set it)."
+        )
+    return f"{text} No container to measure it on: give it (scanlab gui --pitch)."
+
+
 def scrub_scan(scan: Scan) -> Scan:
     """The scan without free metadata attributes, which may say what the simulator hid.
 
@@ -157,6 +197,54 @@ def scan_layers(scan: Scan, *, name: str | None = None, source: str = "") -> lis
         }
         layers.insert(0, (scan.material, kwargs, "labels"))
     return layers
+
+
+class LayerPrefetch:
+    """Layers of the scans about to be shown, prepared in a background thread.
+
+    Reading a 40 ft scan, turning it into attenuation and finding its display limits takes
+    a few hundred milliseconds; done for the neighbours of the scan on screen while the
+    trainee looks at it, the next scan is shown at once. ``load(key)`` gives the layers of
+    one scan (for example ``scan_layers`` of the session's scan); it must be safe to call
+    from another thread.
+
+    Examples
+    --------
+    >>> cache = LayerPrefetch(lambda key: [(key.upper(), {}, "image")])
+    >>> cache.prepare(["a", "b"])
+    >>> cache.take("b"), cache.take("c")
+    ([('B', {}, 'image')], [('C', {}, 'image')])
+    >>> cache.close()
+    """
+
+    def __init__(self, load: Callable[[str], list[LayerData]]) -> None:
+        self._load = load
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scanlab-prefetch")
+        self._futures: dict[str, Future[list[LayerData]]] = {}
+
+    def prepare(self, keys: Iterable[str]) -> None:
+        """Start preparing ``keys`` (in order) and forget any other prepared scan."""
+        wanted = list(dict.fromkeys(keys))
+        for key in list(self._futures):
+            if key not in wanted:
+                self._futures.pop(key).cancel()
+        for key in wanted:
+            if key not in self._futures:
+                self._futures[key] = self._pool.submit(self._load, key)
+
+    def take(self, key: str) -> list[LayerData]:
+        """The layers of ``key``: prepared (waiting for them if under way), else loaded now.
+        An error of the background load is raised here, as a direct load would raise it."""
+        future = self._futures.pop(key, None)
+        if future is not None and not future.cancelled():
+            return future.result()
+        return self._load(key)
+
+    def close(self) -> None:
+        for future in self._futures.values():
+            future.cancel()
+        self._futures.clear()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def answer_key_layer(key: AnswerKey, ref: ScanRef, *, name: str | None = None) -> LayerData:

@@ -77,9 +77,12 @@ def test_reference_below_the_scan_with_the_declared_goods_first(
     assert widget._title.value.startswith(f"HS {goods.hs_code} ")
 
     # Next scan: the reference stays, below the new scan; its declared goods offered.
+    before = [ly for ly in viewer.layers if ly.name.startswith("reference: ")]
     exercise.next_item()
     second = exercise.session.item.item_id
     assert label in viewer.layers
+    # Moved below the new scan in place, not removed and added again.
+    assert [ly for ly in viewer.layers if ly.name.startswith("reference: ")] == before
     below = viewer.layers[label].extent.world[0][0]
     new_scan = next(ly for ly in viewer.layers if ly.name.startswith(second))
     assert below > new_scan.extent.world[1][0]

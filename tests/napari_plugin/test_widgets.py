@@ -91,7 +91,9 @@ def test_enhance_previews_a_large_scan_then_renders_it_whole(make_napari_viewer,
     qtbot.waitUntil(done, timeout=20000)
     assert strides == {2, 1}
     layer = viewer.layers[f"{widget._scan.value} [enhanced]"]
-    assert layer.data.shape == (1200, 2400) and tuple(layer.scale) == (5.0, 5.0)
+    # Grey presets are shown as RGB (three equal channels): one layer for every preset.
+    assert layer.data.shape == (1200, 2400, 3) and tuple(layer.scale) == (5.0, 5.0)
+    assert (layer.data[..., 0] == layer.data[..., 2]).all()
 
 
 # --- inspect ------------------------------------------------------------------------------
@@ -225,7 +227,8 @@ def test_exercise_mark_submit_and_score(make_napari_viewer, qtbot, exercise_dir,
     widget.set_verdict(True)
 
     _press(viewer, "PageDown")
-    assert session.current == 1 and widget.marks_layer is not marks
+    # The next scan is shown in the same layers: its marks (none yet) in the marks layer.
+    assert session.current == 1 and widget.marks_layer is marks and len(marks.data) == 0
     assert not [layer for layer in viewer.layers if layer.name.startswith(SCAN)]
     _press(viewer, "PageUp")
     assert session.current == 0 and len(widget.marks_layer.data) == 2  # restored
@@ -298,7 +301,14 @@ def test_practice_exam_is_built_in_background_and_graded(make_napari_viewer, qtb
 def test_launch_docks_widgets_and_opens(make_napari_viewer, tmp_path: Path, dual_scan) -> None:
     path = write_scan(dual_scan, tmp_path / "scan.tif")[0]
     viewer, widgets = create_viewer(path, viewer=make_napari_viewer())
-    assert set(widgets) == {"Enhance", "Inspect", "Detector assist", "Exercise", "Reference"}
+    assert set(widgets) == {
+        "Enhance",
+        "Inspect",
+        "Detector assist",
+        "Exercise",
+        "Reference",
+        "Tools",
+    }
     assert f"{dual_scan.metadata.scan_id} [high]" in viewer.layers
     assert widgets["Enhance"]._scan.value == dual_scan.metadata.scan_id
 

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from scanlab.napari_plugin._launch import create_viewer
+from scanlab.napari_plugin._launch import create_viewer, dock_of
 
 pytestmark = pytest.mark.napari
 
@@ -346,7 +346,7 @@ def test_exam_mode_confirmation_and_time_limits(make_napari_viewer, exam, monkey
     limit = session.items[0].time_limit_s
     assert widget.mode == "exam" and not assist.enabled
     assert qt_viewer.dockLayerList.isHidden() and qt_viewer.dockLayerControls.isHidden()
-    assert assist.native.parent().isHidden()
+    assert dock_of(assist).isHidden()
     assert session.time_spent_s() == 0.0
 
     seen: list[str] = []

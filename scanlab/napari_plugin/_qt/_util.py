@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from magicgui.widgets import Container, Label
 
 from scanlab.i18n import retranslated
-from scanlab.napari_plugin._inspect import readout, world_to_pixel
+from scanlab.napari_plugin._inspect import box_view, readout, world_to_pixel
 from scanlab.napari_plugin._layers import META_KEY, LayerData, ScanRef
 
 if TYPE_CHECKING:
@@ -24,9 +25,14 @@ __all__ = [
     "scale_bar_of",
     "scan_ref_of",
     "scan_refs",
+    "show_scan",
     "showing",
     "upsert_layer",
+    "zoom_to_box",
 ]
+
+#: Roles of the layers a scan opens as (``scan_layers``): another scan takes them over.
+_SCAN_ROLES = ("channel", "vendor_material")
 
 
 def alive(widget: Any) -> Callable[[], bool]:
@@ -54,6 +60,17 @@ def camera_of(viewer: napari.Viewer) -> Any:
     """The camera (``viewer.scene.camera`` since napari 0.9, ``viewer.camera`` before)."""
     scene = getattr(viewer, "scene", None)
     return scene.camera if scene is not None else viewer.camera
+
+
+def zoom_to_box(viewer: napari.Viewer, box_mm: Any, margin: float = 1.0) -> None:
+    """Centre the view on a box (row0, col0, row1, col1 in world mm) and zoom so that
+    ``margin`` times its size fills the canvas."""
+    size = viewer.window._qt_viewer.canvas.native.size()
+    canvas = (max(size.height(), 100), max(size.width(), 100))
+    center, zoom = box_view(box_mm, canvas, margin=margin)
+    camera = camera_of(viewer)
+    camera.center = center
+    camera.zoom = zoom
 
 
 def scale_bar_of(viewer: napari.Viewer) -> Any:
@@ -122,6 +139,7 @@ def _kind(layer: Any) -> str:
 
 def _update(layer: Any, data: Any, kwargs: dict[str, Any], kind: str) -> None:
     layer.metadata.update(kwargs.get("metadata", {}))
+    stale = layer.metadata.pop(_STALE, False)  # hidden while it showed the previous scan
     layer.scale = kwargs.get("scale", layer.scale)
     if kind == "shapes":
         layer.data = []
@@ -130,10 +148,85 @@ def _update(layer: Any, data: Any, kwargs: dict[str, Any], kind: str) -> None:
         for key in ("features", "edge_color", "face_color", "text"):
             if key in kwargs:
                 setattr(layer, key, kwargs[key])
-        return
-    layer.data = data
-    if "contrast_limits" in kwargs and not layer.rgb:
-        layer.contrast_limits = kwargs["contrast_limits"]
+    else:
+        layer.data = data
+        if "contrast_limits" in kwargs and not layer.rgb:
+            layer.contrast_limits = kwargs["contrast_limits"]
+    if stale:  # shown once it holds the new data: one refresh, not two
+        layer.visible = True
+
+
+def show_scan(
+    viewer: napari.Viewer, layers: list[Layer], layer_data: list[LayerData]
+) -> list[Layer]:
+    """Show another scan in the layers of the one shown (``layers``): the next scan of an
+    exercise, without removing and adding layers (each removal costs napari a full garbage
+    collection and the scene graph a rebuild; an update re-uploads one texture).
+
+    Each layer in ``layer_data`` (from :func:`~scanlab.napari_plugin._layers.scan_layers`)
+    takes over the old layer of the same kind, role and channel: data, scale, contrast,
+    metadata and name; the user's visibility and opacity stay. What other widgets made of
+    the old scan follows: a rendering (role ``"view"``) is hidden until its widget renders
+    the new scan into it (:func:`upsert_layer` shows it again); overlays that only meant
+    something on the old scan (anomaly map, regions, rulers, results, keys) are removed, in
+    one batch. Layers with no counterpart are added. Returns the scan's layers, in
+    ``layer_data``'s order.
+    """
+    old_ids = {ref.scan_id for layer in layers if (ref := scan_ref_of(layer)) is not None}
+    free = {_slot(layer): layer for layer in layers if _slot(layer) is not None}
+    renames: list[tuple[Layer, str]] = []
+    out: list[Layer] = []
+    for data, kwargs, kind in layer_data:
+        ref = kwargs["metadata"][META_KEY]
+        layer = free.pop((kind, ref.role, ref.channel), None)
+        if layer is None:
+            from napari.layers import Layer as _Layer
+
+            layer = viewer.add_layer(_Layer.create(data, kwargs, kind))
+            install_readout(layer)
+        else:
+            layer.metadata = dict(kwargs["metadata"])
+            layer.scale = kwargs["scale"]
+            layer.data = data
+            if "contrast_limits" in kwargs:
+                low, high = kwargs["contrast_limits"]
+                lo_range, hi_range = layer.contrast_limits_range
+                layer.contrast_limits_range = (min(low, lo_range), max(high, hi_range))
+                layer.contrast_limits = [low, high]
+            renames.append((layer, kwargs["name"]))
+        out.append(layer)
+    new_ref = scan_ref_of(out[-1]) if out else None
+    stale: list[Layer] = list(free.values())
+    for layer in viewer.layers:
+        ref = scan_ref_of(layer)
+        if ref is None or ref.scan_id not in old_ids or layer in out or layer in stale:
+            continue
+        if ref.role == "view" and new_ref is not None:
+            layer.metadata = {**layer.metadata, META_KEY: replace(ref, scan=new_ref.scan)}
+            layer.visible = False
+            layer.metadata[_STALE] = True
+            renames.append((layer, layer.name.replace(ref.scan_id, new_ref.scan_id, 1)))
+        elif ref.role not in ("marks",):
+            stale.append(layer)
+    if stale:
+        with viewer.layers.batched_update():
+            for layer in stale:
+                viewer.layers.remove(layer)
+    # Renamed last: widgets that follow renames then find the new scan everywhere.
+    for layer, name in renames:
+        layer.name = name
+    return out
+
+
+#: Metadata flag of a rendering that still shows the previous scan (hidden meanwhile).
+_STALE = "scanlab_stale"
+
+
+def _slot(layer: Layer) -> tuple[str, str, int] | None:
+    ref = scan_ref_of(layer)
+    if ref is None or ref.role not in _SCAN_ROLES:
+        return None
+    return (_kind(layer), ref.role, ref.channel)
 
 
 def install_readout(layer: Layer) -> None:
@@ -143,14 +236,16 @@ def install_readout(layer: Layer) -> None:
     napari computes a layer's status with ``layer.get_status``; this layer's gets wrapped so
     that its value is the physical readout of the scan behind it.
     """
-    ref = scan_ref_of(layer)
-    if ref is None or getattr(layer, "_scanlab_readout", False) or _kind(layer) != "image":
+    if scan_ref_of(layer) is None or getattr(layer, "_scanlab_readout", False):
+        return
+    if _kind(layer) != "image":
         return
     original = layer.get_status
 
     def get_status(position: Any, *args: Any, world: bool = False, **kwargs: Any) -> Any:
         status = original(position, *args, world=world, **kwargs)
-        if position is None or not isinstance(status, dict):
+        ref = scan_ref_of(layer)  # read now: the layer may show another scan since
+        if position is None or not isinstance(status, dict) or ref is None:
             return status
         world_pos = position if world else layer.data_to_world(position)
         pixel = world_to_pixel(ref.scan, world_pos)

@@ -97,6 +97,8 @@ class AssistWidget(Container):
         self._opacity.changed.connect(self._on_visibility)
         viewer.layers.events.inserted.connect(self._refresh_scans)
         viewer.layers.events.removed.connect(self._refresh_scans)
+        # A scan shown in the layers of the previous one (show_scan) renames them.
+        viewer.layers.events.renamed.connect(self._refresh_scans)
         self._refresh_scans()
 
     def _scan_choices(self, _widget: Any = None) -> list[str]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +26,8 @@ from qtpy.QtCore import QTimer
 from scanlab.enhance import Pipeline, load_preset
 from scanlab.i18n import _
 from scanlab.napari_plugin._enhance import (
+    DEFAULT_PRESET,
+    PRESET_KEYS,
     Param,
     editable_params,
     presets_for,
@@ -64,9 +68,14 @@ class EnhanceWidget(Container):
 
     rendered = Signal(object)
 
-    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+    def __init__(
+        self, viewer: napari.viewer.Viewer, *, preset: str | None = DEFAULT_PRESET
+    ) -> None:
         super().__init__(labels=False)
         self._viewer = viewer
+        self._default = preset
+        self._wanted = preset  # the preset every scan is shown through: the user's last choice
+        self._busy = False
         self._scan = ComboBox(label=_("Scan"), choices=self._scan_choices, nullable=True)
         self._preset = ComboBox(label=_("Preset"), choices=self._preset_choices, nullable=True)
         self._about = Label(value="")
@@ -97,6 +106,9 @@ class EnhanceWidget(Container):
         self._reset.changed.connect(self._on_preset)
         viewer.layers.events.inserted.connect(self._refresh_scans)
         viewer.layers.events.removed.connect(self._refresh_scans)
+        # A scan shown in the layers of the previous one (show_scan) renames them.
+        viewer.layers.events.renamed.connect(self._refresh_scans)
+        self._bind_keys()
         self._refresh_scans()
 
     # --- public -------------------------------------------------------------------------------
@@ -109,8 +121,28 @@ class EnhanceWidget(Container):
         values = {key: _value(w) for key, w in self._controls.items()}
         return with_params(self._pipeline, values)
 
-    def set_preset(self, name: str) -> None:
+    def set_preset(self, name: str | None) -> None:
+        """Show the scan through a preset (None: its channels as they are)."""
         self._preset.value = name
+
+    def _bind_keys(self) -> None:
+        viewer = self._viewer
+
+        def choose(name: str) -> Any:
+            def on_key(_viewer: Any) -> None:
+                if name in self._preset.choices:
+                    self.set_preset(name)
+
+            return on_key
+
+        for key, name in PRESET_KEYS.items():
+            viewer.bind_key(key, choose(name), overwrite=True)
+
+        def unbind(*_: Any) -> None:
+            for key in PRESET_KEYS:
+                viewer.bind_key(key, None)
+
+        self.native.destroyed.connect(unbind)
 
     def set_param(self, name: str, value: Any, *, step_index: int | None = None) -> None:
         """Set one parameter control (the first of that name unless ``step_index`` given)."""
@@ -135,27 +167,52 @@ class EnhanceWidget(Container):
 
     def _refresh_scans(self, *_: Any) -> None:
         before = self._scan.value
-        self._scan.reset_choices()
-        if self._scan.value is None and self._scan.choices:
-            self._scan.value = self._scan.choices[-1]
+        with self._quiet():  # the combo boxes pass through empty states meanwhile
+            self._scan.reset_choices()
+            if self._scan.value is None and self._scan.choices:
+                self._scan.value = self._scan.choices[-1]
         if self._scan.value != before:
             self._on_scan()
+
+    @contextmanager
+    def _quiet(self) -> Iterator[None]:
+        """Changes of the controls made here are the widget's own: not the user's choice."""
+        self._busy = True
+        try:
+            yield
+        finally:
+            self._busy = False
 
     # --- reacting to the controls -------------------------------------------------------------
 
     def _on_scan(self, *_: Any) -> None:
-        previous = self._preset.value
-        self._preset.reset_choices()
-        if previous in self._preset.choices and self._pipeline is not None:
-            self._request()
-        elif self._preset.choices:
-            self._preset.value = self._preset.choices[0]
-            self._on_preset()
+        """Another scan: shown through the preset last chosen, else the default one."""
+        if self._busy:
+            return
+        with self._quiet():
+            self._preset.reset_choices()
+            choices = self._preset.choices
+            target = self._wanted
+            if target is not None and target not in choices:  # e.g. material, single energy
+                target = self._default if self._default in choices else None
+            self._preset.value = target
+        self._on_preset(remember=False)
 
-    def _on_preset(self, *_: Any) -> None:
+    def _on_preset(self, *_: Any, remember: bool = True) -> None:
+        if self._busy:
+            return
         name = self._preset.value
+        if remember:
+            self._wanted = name
         ref = self._ref()
-        if name is None or ref is None:
+        if ref is None:
+            return
+        if name is None:
+            self._pipeline = None
+            self._params.clear()
+            self._controls = {}
+            self._about.value = ""
+            self._hide_view()
             return
         self._pipeline = load_preset(name)
         self._about.value = self._pipeline.description
@@ -175,6 +232,21 @@ class EnhanceWidget(Container):
             widget.changed.connect(self._request)
             self._controls[p.key] = widget
             self._params.append(widget)
+
+    def _view_layer(self) -> Any:
+        ref = self._ref()
+        layers = self._viewer.layers
+        name = f"{ref.scan_id} [enhanced]" if ref is not None else ""
+        return layers[name] if name in layers else None  # noqa: SIM401 (a list, no get)
+
+    def _hide_view(self) -> None:
+        """No preset: the scan's own channels show (the rendering is kept, hidden)."""
+        self._generation += 1  # a rendering still on its way is not shown
+        self._full_timer.stop()
+        layer = self._view_layer()
+        if layer is not None:
+            layer.visible = False
+        self._status.value = "No preset: the scan's channels as read."
 
     # --- rendering ----------------------------------------------------------------------------
 
@@ -200,7 +272,7 @@ class EnhanceWidget(Container):
             return
         generation = self._generation
         started = time.perf_counter()
-        worker = create_worker(render, ref.scan, pipeline, stride=stride)
+        worker = create_worker(_render_rgb, ref.scan, pipeline, stride=stride)
         worker.returned.connect(
             lambda out: self._show(out, ref, pipeline, stride, generation, started)
         )
@@ -241,11 +313,10 @@ class EnhanceWidget(Container):
             **placement(ref, stride),
             "metadata": {META_KEY: ref.with_role("view", stride=stride, detail=pipeline.name)},
         }
-        kwargs["rgb"] = out.ndim == 3
-        if out.ndim == 2:
-            kwargs["colormap"] = "gray"
-            kwargs["contrast_limits"] = [0.0, 255.0]
-        upsert_layer(self._viewer, (out, kwargs, "image"))
+        kwargs["rgb"] = True
+        layer = upsert_layer(self._viewer, (out, kwargs, "image"))
+        if not layer.visible:  # a new rendering is meant to be seen (hidden with no preset)
+            layer.visible = True
         rows, cols = out.shape[:2]
         if stride > 1 and generation == self._generation:
             self._full_timer.start()
@@ -261,6 +332,16 @@ class EnhanceWidget(Container):
         self.last_render = info
         if stride == 1 and generation == self._generation:
             self.rendered.emit(info)
+
+
+def _render_rgb(scan: Any, pipeline: Pipeline, *, stride: int) -> np.ndarray:
+    """:func:`render` as RGB, a grey rendering as three equal channels: one layer then shows
+    every preset, updated in place (a layer cannot turn from grey to RGB; replacing it costs
+    napari a garbage collection, over a second on a 40 ft scan)."""
+    out = render(scan, pipeline, stride=stride)
+    if out.ndim == 2:
+        out = np.repeat(out[:, :, np.newaxis], 3, axis=2)
+    return out
 
 
 def _value_max(ref: ScanRef) -> float:

@@ -45,15 +45,23 @@ from scanlab.napari_plugin._exercise import (
     is_package,
     open_exercise,
 )
-from scanlab.napari_plugin._layers import CLASS_COLOURS, META_KEY, ScanRef, placement, scan_layers
+from scanlab.napari_plugin._layers import (
+    CLASS_COLOURS,
+    META_KEY,
+    LayerData,
+    LayerPrefetch,
+    ScanRef,
+    placement,
+    scan_layers,
+)
 from scanlab.napari_plugin._marking import marks_from_shapes, result_shapes, shapes_from_marks
 from scanlab.napari_plugin._progress import steps_of
 from scanlab.napari_plugin._qt._util import (
     alive,
-    camera_of,
-    install_readout,
     retranslate,
     scan_ref_of,
+    show_scan,
+    zoom_to_box,
 )
 from scanlab.synth import THREAT_CLASSES
 
@@ -163,6 +171,7 @@ class ExerciseWidget(Container):
         )
         self._start = PushButton(text=_("Start exam"))
         self._sign_in_note = Label(value="")
+        self._sign_in_note.native.setWordWrap(True)  # an error says which field and why
         self._sign_in: Container[Any] = Container(
             widgets=[
                 self._trainee,
@@ -181,6 +190,7 @@ class ExerciseWidget(Container):
         self._warned: set[str] = set()  # time warnings given on the shown scan
         self._build_progress = ProgressBar(value=0, min=0, max=1, visible=False)
         self._title = Label(value=_("No exercise open."))
+        self._title.native.setWordWrap(True)  # long exam names fit a narrow dock
         self._clock = Label(value="")
         self._prev = PushButton(text=_("< Previous (PgUp)"))
         self._next = PushButton(text=_("Next (PgDn) >"))
@@ -264,6 +274,8 @@ class ExerciseWidget(Container):
         self._bind_viewer_keys()
         self.native.setToolTip(_shortcuts_text())
         self._alive = alive(self)
+        self._prefetch = prefetch = LayerPrefetch(self._scan_layers)
+        self.native.destroyed.connect(lambda *_: prefetch.close())
         self._timer = QTimer(self.native)  # dies with the widget
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self._tick)
@@ -370,6 +382,7 @@ class ExerciseWidget(Container):
 
     def close_exercise(self) -> None:
         self._shown = None
+        self._prefetch.prepare([])
         self._clear_layers()
         self.session = None
         self._pending = None
@@ -519,17 +532,15 @@ class ExerciseWidget(Container):
         session = self.session
         if session is None:
             return
-        # Adding and removing layers makes napari reset the docked widgets' choices, and the
-        # verdict buttons re-emit their value: it must not land on the item being shown.
+        # Changing layers makes napari reset the docked widgets' choices, and the verdict
+        # buttons re-emit their value: it must not land on the item being shown.
         self._shown = None
-        self._clear_layers()
         item = session.item
-        scan = session.scan(item.item_id)
-        for data, kwargs, kind in scan_layers(scan, name=item.item_id):
-            kwargs["metadata"] = {META_KEY: kwargs["metadata"][META_KEY]}  # no free metadata
-            self._layers.append(self._add(data, kwargs, kind))
+        # The previous scan's layers show this one (in place: no layer removed and re-added).
+        new = self._prefetch.take(item.item_id)
+        self._layers = show_scan(self._viewer, self._layers, new)
         ref = self._layers[-1].metadata[META_KEY]
-        self._marks = self._add_marks_layer(ref, item.item_id)
+        self._marks = self._marks_layer(ref, item.item_id)
         self._layers.append(self._marks)
         if session.result is not None:
             self._show_result(ref)
@@ -557,13 +568,21 @@ class ExerciseWidget(Container):
         self._warned = set()
         self._update_controls()
         self.item_shown.emit(item.item_id)
+        # The neighbours are read while this scan is looked at.
+        ids = [i.item_id for i in session.items]
+        self._prefetch.prepare(
+            ids[j] for j in (session.current + 1, session.current - 1) if 0 <= j < len(ids)
+        )
 
-    def _add(self, data: Any, kwargs: dict[str, Any], kind: str) -> Any:
-        from napari.layers import Layer
-
-        layer = self._viewer.add_layer(Layer.create(data, kwargs, kind))
-        install_readout(layer)
-        return layer
+    def _scan_layers(self, item_id: str) -> list[LayerData]:
+        """The layers of an item's scan (called in the prefetch thread too)."""
+        session = self.session
+        if session is None:
+            return []
+        layers = scan_layers(session.scan(item_id), name=item_id)
+        for _data, kwargs, _kind in layers:
+            kwargs["metadata"] = {META_KEY: kwargs["metadata"][META_KEY]}  # no free metadata
+        return layers
 
     def _clear_layers(self) -> None:
         """Remove the item's layers, and those other widgets made of its scan (renderings,
@@ -581,6 +600,22 @@ class ExerciseWidget(Container):
     @property
     def marks_layer(self) -> Shapes | None:
         return self._marks
+
+    def _marks_layer(self, ref: ScanRef, item_id: str) -> Shapes:
+        """The marks layer, showing ``item_id``'s marks: the previous item's, taken over."""
+        assert self.session is not None
+        layer = self._marks
+        if layer is None or layer not in self._viewer.layers:
+            return self._add_marks_layer(ref, item_id)
+        layer.metadata = {META_KEY: ref.with_role("marks")}
+        layer.scale = ref.pitch_mm
+        layer.editable = True
+        layer.text.visible = True
+        self._load_marks(self.session.marks(item_id))
+        layer.name = f"{item_id} [your marks]"
+        if self.session.submitted is not None or self.session.out_of_time(item_id):
+            _freeze(layer)
+        return layer
 
     def _add_marks_layer(self, ref: ScanRef, item_id: str) -> Shapes:
         assert self.session is not None
@@ -879,12 +914,7 @@ class ExerciseWidget(Container):
             return
         row_mm, col_mm = self._layers[0].scale[-2:]
         r0, c0, r1, c1 = bbox
-        height, width = (r1 - r0) * row_mm * margin, (c1 - c0) * col_mm * margin
-        size = self._viewer.window._qt_viewer.canvas.native.size()
-        canvas_h, canvas_w = max(size.height(), 100), max(size.width(), 100)
-        camera = camera_of(self._viewer)
-        camera.center = (0.5 * (r0 + r1) * row_mm, 0.5 * (c0 + c1) * col_mm)
-        camera.zoom = min(canvas_h / max(height, 1e-6), canvas_w / max(width, 1e-6))
+        zoom_to_box(self._viewer, (r0 * row_mm, c0 * col_mm, r1 * row_mm, c1 * col_mm), margin)
 
     def _zoom_to_chosen(self, *_: Any) -> None:
         value = self._objects.value

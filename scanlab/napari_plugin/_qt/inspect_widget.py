@@ -241,7 +241,7 @@ class InspectWidget(Container):
             kwargs: dict[str, Any] = {
                 "name": f"{ref.scan_id} [{preset}]",
                 **placement(ref),
-                "metadata": {META_KEY: ref.with_role("view", detail=preset)},
+                "metadata": {META_KEY: ref.with_role("compare", detail=preset)},
             }
             kwargs["rgb"] = image.ndim == 3
             if image.ndim == 2:

@@ -67,6 +67,7 @@ class ReferenceWidget(Container):
         self._hide.changed.connect(self.remove)
         self._alive = alive(self)
         self.reference: Reference | None = None
+        self._placed: Reference | None = None  # the reference whose layers are shown
 
     # --- choices ------------------------------------------------------------------------------
 
@@ -140,13 +141,19 @@ class ReferenceWidget(Container):
     def _place(self, reference: Reference) -> None:
         from napari.layers import Layer
 
-        self._remove_layers()
         extents = [
             layer.extent.world
             for layer in self._viewer.layers
             if (ref := scan_ref_of(layer)) is not None and ref.role == "channel"
         ]
         origin = place_below(extents)
+        shown = [ly for ly in self._viewer.layers if ly.name.startswith(REFERENCE_PREFIX)]
+        if shown and reference is self._placed:  # the next scan: moved, not re-added
+            for layer in shown:
+                layer.translate = origin
+            return
+        self._remove_layers()
+        self._placed = reference
         active = self._viewer.layers.selection.active  # the marks layer stays the one drawn on
         for data, kwargs, kind in reference_layers(reference, origin_mm=origin):
             layer = self._viewer.add_layer(Layer.create(data, kwargs, kind))
@@ -163,5 +170,6 @@ class ReferenceWidget(Container):
         self._title.value = ""
 
     def _remove_layers(self) -> None:
+        self._placed = None
         for layer in [ly for ly in self._viewer.layers if ly.name.startswith(REFERENCE_PREFIX)]:
             self._viewer.layers.remove(layer)

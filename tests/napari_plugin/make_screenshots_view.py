@@ -1,0 +1,127 @@
+"""Screenshots of the workstation on a 1366 x 768 screen: the toolbar, the zoom box and the
+pitch warning (``docs/screenshots/workstation-*.png``).
+
+Run from the repository root under a display of that size::
+
+    xvfb-run -a -s "-screen 0 1366x768x24" .venv/bin/python \
+        tests/napari_plugin/make_screenshots_view.py
+
+Not a test (pytest does not collect it); it drives the same public widget methods the tests
+use. ``make_screenshots.py`` takes those of each widget.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SIZE = (1366, 768)
+
+
+def main() -> int:
+    tmp = Path(tempfile.mkdtemp(prefix="scanlab-shots-"))
+    os.environ["SCANLAB_PROGRESS_DIR"] = str(tmp / "progress")
+
+    from scanlab.napari_plugin._launch import create_viewer, prefer_qt6
+
+    prefer_qt6()
+    from qtpy.QtWidgets import QApplication
+
+    from scanlab.napari_plugin._samples import sample_dataset_dir
+    from scanlab.synth import SceneSpec, generate_scene, render_display
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    source = sample_dataset_dir()
+    exercise = tmp / "exercise"
+    for sub in ("scans", "keys"):
+        (exercise / sub).mkdir(parents=True)
+    for item in ("sample-00002", "sample-00004"):
+        shutil.copy(source / "scans" / f"{item}.npz", exercise / "scans")
+        shutil.copy(source / "keys" / f"{item}.json", exercise / "keys")
+
+    viewer, widgets = create_viewer(exercise)
+    window = viewer.window._qt_window
+    window.resize(*SIZE)
+    window.show()
+    app = QApplication.instance()
+    assert app is not None
+
+    def settle(seconds: float = 0.6) -> None:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            app.processEvents()
+            time.sleep(0.02)
+
+    def wait(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+        end = time.perf_counter() + timeout
+        while not condition():
+            if time.perf_counter() > end:
+                raise TimeoutError("the widget did not finish in time")
+            app.processEvents()
+            time.sleep(0.02)
+
+    def shoot(name: str) -> None:
+        for widget in QApplication.allWidgets():  # toasts
+            if type(widget).__name__ == "NapariQtNotification":
+                widget.close()
+        settle()
+        image = viewer.screenshot(canvas_only=False, flash=False)
+        Image.fromarray(np.asarray(image)).save(OUT / name)
+        print(f"wrote {OUT / name} {np.asarray(image).shape[1::-1]}")
+
+    settle()
+    viewer.reset_view()
+    enhance, tools = widgets["Enhance"], widgets["Tools"]
+    scan_id = "sample-00002"
+    wait(lambda: (r := enhance.last_render) is not None and r.stride == 1 and r.scan_id == scan_id)
+    shoot("workstation-1366x768.png")
+
+    # The zoom box being dragged over the container's front, then the view it gives.
+    box_mm = (0.0, 1600.0, 4600.0, 7900.0)  # (row0, col0, row1, col1)
+    viewer.reset_view()
+    settle()
+    camera = viewer.scene.camera
+    size = viewer.window._qt_viewer.canvas.native.size()
+
+    def on_canvas(row_mm: float, col_mm: float) -> tuple[float, float]:
+        """Canvas (y, x) pixel of a world point: the zoom box overlay's coordinates."""
+        return (
+            (row_mm - camera.center[-2]) * camera.zoom + size.height() / 2,
+            (col_mm - camera.center[-1]) * camera.zoom + size.width() / 2,
+        )
+
+    tools.start_zoom_box()
+    overlays = viewer.canvas.overlays
+    overlays._zoom_box.position = (on_canvas(*box_mm[:2]), on_canvas(*box_mm[2:]))
+    overlays._zoom_box.visible = True
+    shoot("workstation-zoom-box.png")
+    tools.cancel_zoom_box()
+    tools.zoom_to(box_mm)
+    shoot("workstation-zoomed.png")
+
+    # A bare 8-bit export with no pitch in it: the toolbar warns, with the container's
+    # estimate in its tooltip.
+    widgets["Exercise"].close_exercise()
+    scan = generate_scene(SceneSpec("container_20ft", "tyres", 0.6, []), 3, pitch_mm=10.0).scan
+    bare = tmp / "export.png"
+    Image.fromarray(render_display(scan).data[0]).save(bare)
+    viewer.open(bare, plugin="scanlab")
+    wait(lambda: (r := enhance.last_render) is not None and r.stride == 1 and r.scan_id != scan_id)
+    viewer.reset_view()
+    print(f"pitch warning: {tools.pitch_warning}")
+    shoot("workstation-pitch-warning.png")
+    viewer.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
