@@ -10,7 +10,8 @@ run is kept in ``mutants/<module>/run.json``; ``benchmarks/mutation_report.py`` 
 
     python benchmarks/mutate.py                              # every module, every mutant
     python benchmarks/mutate.py scanlab/evaluate/_sdt.py     # one module
-    python benchmarks/mutate.py --sample 10 scanlab/evaluate/_batch.py   # mutants 10, 20, ...
+    python benchmarks/mutate.py --sample 30 scanlab/exercises/_grading.py  # 30 at random
+    python benchmarks/mutate.py --survivors scanlab/evaluate/_sdt.py  # after new tests
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -69,6 +71,23 @@ def prepare(module: str, tests: list[str]) -> Path:
     return work
 
 
+GENERATE = """
+from pathlib import Path
+from mutmut.__main__ import copy_also_copy_files, copy_src_dir, create_mutants, setup_source_paths
+Path("mutants").mkdir(exist_ok=True)
+copy_src_dir(); copy_also_copy_files(); setup_source_paths(); create_mutants(1)
+"""
+
+
+def mutant_names(work: Path) -> list[str]:
+    """Every mutant of the module in ``work`` (generating them, as ``mutmut run`` would)."""
+    subprocess.run([sys.executable, "-c", GENERATE], cwd=work, check=True, capture_output=True)
+    names: list[str] = []
+    for meta in sorted((work / "mutants").rglob("*.meta")):
+        names += json.loads(meta.read_text("utf-8"))["exit_code_by_key"]
+    return sorted(names)
+
+
 def survivors(work: Path) -> list[str]:
     """The mutants of the last run in ``work`` that no test killed."""
     mutmut = Path(sys.executable).with_name("mutmut")
@@ -93,9 +112,11 @@ def run(
 ) -> float:
     work = prepare(module, tests)
     mutmut = Path(sys.executable).with_name("mutmut")
-    if sample not in (None, 10):
-        raise SystemExit("--sample: only 10 (mutants whose number ends in 0) is supported")
-    names = [f"scanlab.{work.name}.*__mutmut_*0"] if sample == 10 else []
+    names: list[str] = []
+    if sample:
+        every = mutant_names(work)
+        names = sorted(random.Random(0).sample(every, min(sample, len(every))))
+        print(f"== {module}: a random sample (seed 0) of {len(names)} of {len(every)} mutants")
     if rerun:
         names = survivors(work)
         if not names:
@@ -127,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--jobs", type=int, default=int(os.environ.get("MUTATE_JOBS", "2")))
     parser.add_argument(
-        "--sample", type=int, default=None, help="10: only mutants whose number ends in 0"
+        "--sample", type=int, default=None, help="check N mutants drawn at random (seed 0)"
     )
     parser.add_argument("--nice", type=int, default=15, help="niceness of the mutation runs")
     parser.add_argument(

@@ -37,7 +37,7 @@ def main() -> int:
             check=True,
         ).stdout.splitlines()
         run = json.loads((work / "run.json").read_text("utf-8"))
-        sample = f", 1 in {run['sample']}" if run["sample"] else ""
+        sample = f", a random {run['sample']}" if run["sample"] else ""
         minutes[f"scanlab.{work.name}"] = (
             f"{run['seconds'] / 60:.1f} min ({run['jobs']} jobs{sample})"
         )

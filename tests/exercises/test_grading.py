@@ -97,6 +97,44 @@ def test_results_round_trip(results, tmp_path):
     loaded = ClassResults.load(path)
     assert loaded.to_dict() == results.to_dict()
     assert loaded.trainee("perfect").overall == results.trainee("perfect").overall
+    # What a reader of the JSON sees: the perfect trainee's figures (test_perfect's, by hand),
+    # the exam's 8 items and 6 objects, and no NaN (JSON has none: undefined is null).
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    perfect = next(t for t in doc["trainees"] if t["trainee_id"] == "perfect")
+    assert perfect["exam_id"] == results.exam_id and len(perfect["items"]) == 8
+    assert len(perfect["objects"]) == 6 and all(o["hit"] for o in perfect["objects"])
+    overall = perfect["scores"]["overall"]
+    assert (overall["n_signal"], overall["hits"], overall["n_noise"]) == (6, 6, 2)
+    assert overall["d_prime"] == pytest.approx(z(6.5 / 7) - z(0.5 / 3), abs=1e-12)
+    assert perfect["scores"]["declaration"]["hits"] == 4
+    assert set(perfect["scores"]["by_difficulty"]) == {"easy", "medium", "hard"}
+    assert perfect["scores"]["by_class"]["narcotics"]["hit_rate"] == 1.0
+    assert perfect["scores"]["by_concealment"]
+
+
+def test_scores_as_json_and_back():
+    s = Scores.from_counts(
+        n_signal=6, hits=5, n_noise=2, false_alarms=1, hits_class_correct=4, n_marks=8,
+        false_marks=2, n_scans=8, mean_time_s=12.5,
+    )  # fmt: skip
+    d = json.loads(json.dumps(s.to_dict(), allow_nan=False))
+    assert (d["hits"], d["hits_class_correct"], d["n_marks"], d["n_scans"]) == (5, 4, 8, 8)
+    assert (d["hit_rate"], d["fa_rate"], d["fa_per_mark"], d["mean_time_s"]) == (
+        5 / 6,
+        0.5,
+        0.25,
+        12.5,
+    )
+    assert d["d_prime"] == pytest.approx(z(5.5 / 7) - z(1.5 / 3), abs=1e-12)
+    assert Scores.from_dict(d) == s
+    # No clean scans and no times: the undefined figures are null in JSON, NaN when read back.
+    empty = Scores.from_counts(n_signal=5, hits=3, n_noise=0, false_alarms=0)
+    e = json.loads(json.dumps(empty.to_dict(), allow_nan=False))
+    assert e["hit_rate"] == 0.6 and e["fa_rate"] is None and e["d_prime"] is None
+    assert e["mean_time_s"] is None and e["n_noise"] == 0
+    back = Scores.from_dict(e)
+    assert (back.hits, back.n_signal, back.hit_rate) == (3, 5, 0.6)
+    assert math.isnan(back.mean_time_s) and math.isnan(back.d_prime)
 
 
 def test_scores_without_noise_trials_are_nan():
