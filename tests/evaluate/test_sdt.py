@@ -113,3 +113,47 @@ def test_reliability_note():
     assert "± 1.25" in reliability_note(20)  # 10 + 10 trials
     with pytest.raises(SpecError, match="n_trials"):
         reliability_note(0)
+
+
+def _half_width_by_hand(n_signal, n_noise):
+    """95 % half-width of d' at H = 0.8, F = 0.2 (Gourevitch-Galanter), from tables."""
+    phi = math.exp(-(Z80**2) / 2) / math.sqrt(2 * math.pi)
+    var = 0.8 * 0.2 / (n_signal * phi**2) + 0.2 * 0.8 / (n_noise * phi**2)
+    return 1.959964 * math.sqrt(var)
+
+
+def test_reliability_note_at_its_boundaries():
+    # 2 trials (one of each kind) is the least there is; 30 and 100 start the next bands.
+    assert reliability_note(2).startswith("2 trials: far too few")
+    assert f"± {_half_width_by_hand(1, 1):.2f}." in reliability_note(2)
+    assert reliability_note(29).startswith("29 trials: far too few")
+    assert reliability_note(30).startswith("30 trials: fewer than the ~100")
+    assert reliability_note(99).startswith("99 trials: fewer than the ~100")
+    assert reliability_note(100).startswith("100 trials: enough")
+    # An odd count splits 15 + 16.
+    assert reliability_note(31).endswith(f"± {_half_width_by_hand(15, 16):.2f}.")
+    with pytest.raises(
+        SpecError, match=r"^n_trials must be at least 2 \(one signal, one noise\), got 1$"
+    ):
+        reliability_note(1)
+    with pytest.raises(SpecError, match=r"^n_trials must be a non-negative integer, got 2\.5$"):
+        reliability_note(2.5)
+
+
+def test_rate_ci_of_one_trial_and_the_messages_of_bad_counts():
+    # One trial, one success: Wilson's interval is [1 / (1 + z^2), 1] (by hand, z = 1.959964).
+    ci = rate_ci(1, 1)
+    assert (ci.estimate, ci.se, ci.high) == (1.0, 0.0, 1.0)
+    assert ci.low == pytest.approx(1 / (1 + 1.959964**2), abs=1e-6)
+    # At a rate of 1 the upper bound is 1 exactly (unclamped, rounding gives 1 + 2e-16 at n = 9).
+    assert rate_ci(9, 9).high == 1.0
+    with pytest.raises(SpecError, match=r"^successes must be a non-negative integer, got -1$"):
+        rate_ci(-1, 5)
+    with pytest.raises(SpecError, match=r"^n_trials must be a non-negative integer, got 2\.5$"):
+        rate_ci(1, 2.5)
+    with pytest.raises(SpecError, match=r"^n_trials must be at least 1$"):
+        rate_ci(0, 0)
+    with pytest.raises(SpecError, match=r"^successes \(6\) cannot exceed n_trials \(5\)$"):
+        rate_ci(6, 5)
+    with pytest.raises(SpecError, match=r"^n_noise must be a non-negative integer, got -2$"):
+        rates_with_correction(1, 10, 0, -2)
