@@ -166,3 +166,40 @@ def test_rate_ci_of_one_trial_and_the_messages_of_bad_counts():
         rate_ci(6, 5)
     with pytest.raises(SpecError, match=r"^n_noise must be a non-negative integer, got -2$"):
         rates_with_correction(1, 10, 0, -2)
+
+
+def test_rates_outside_their_range_are_refused_with_the_field_and_the_remedy():
+    with pytest.raises(SpecError, match=r"^hit_rate must be a number, got 'high'$"):
+        d_prime("high", 0.2)
+    with pytest.raises(SpecError, match=r"; correct extreme rates with rates_with_correction$"):
+        d_prime(0.8, 0.0)
+    # A' takes rates of 0 and 1 (a perfect screener), nothing outside [0, 1].
+    assert a_prime(1.0, 0.0) == 1.0
+    with pytest.raises(SpecError, match=r"^hit_rate must be in \[0, 1\], got 1\.5$"):
+        a_prime(1.5, 0.2)
+    with pytest.raises(SpecError, match=r"^fa_rate must be in \[0, 1\], got -0\.1$"):
+        a_prime(0.5, -0.1)
+    with pytest.raises(SpecError, match=r"^fa_rate must be a number, got None$"):
+        a_prime(0.5, None)
+    # d' intervals need rates strictly inside (0, 1) too.
+    with pytest.raises(SpecError, match=r"^hit_rate must be strictly between 0 and 1, got 1\.0"):
+        d_prime_ci(1.0, 0.2, 10, 10)
+    with pytest.raises(SpecError, match=r"^fa_rate must be strictly between 0 and 1, got 0\.0"):
+        d_prime_ci(0.8, 0.0, 10, 10)
+    with pytest.raises(SpecError, match=r"^level must be in \(0, 1\), got 0\.0$"):
+        rate_ci(1, 2, level=0.0)
+
+
+def test_d_prime_ci_of_one_trial_each_and_its_refused_counts():
+    # One signal and one noise trial: the Gourevitch-Galanter variance by hand.
+    phi = math.exp(-(Z80**2) / 2) / math.sqrt(2 * math.pi)
+    assert d_prime_ci(0.8, 0.2, 1, 1).se == pytest.approx(math.sqrt(2 * 0.16 / phi**2))
+    for counts in [(0, 10), (10, 0), (0, 0)]:
+        with pytest.raises(SpecError, match=r"^n_signal and n_noise must be at least 1$"):
+            d_prime_ci(0.8, 0.2, *counts)
+    with pytest.raises(SpecError, match=r"^n_signal must be a non-negative integer, got -1$"):
+        d_prime_ci(0.8, 0.2, -1, 5)
+    with pytest.raises(SpecError, match=r"^n_noise must be a non-negative integer, got 1\.5$"):
+        d_prime_ci(0.8, 0.2, 5, 1.5)
+    with pytest.raises(SpecError, match=r"^successes must be a non-negative integer, got 'many'$"):
+        rate_ci("many", 5)
