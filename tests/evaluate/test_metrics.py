@@ -379,3 +379,117 @@ def test_pixel_precision_recall_from_histogram_matches_per_pixel_values():
     s = np.concatenate([m.ravel() for m in maps])
     assert hist.average_precision() == pytest.approx(average_precision(y, s))
     assert hist.f1_max() == pytest.approx(_brute_f1_max(y, s))
+
+
+# ---- exact messages, boundaries and hand-built histograms (mutation survivors) ----------------
+
+
+@pytest.mark.parametrize(
+    "func", ["roc_curve", "average_precision", "f1_max", "detection_rate_at_fpr"]
+)
+def test_each_metric_names_itself_when_refusing_labels(func):
+    from scanlab import evaluate
+
+    with pytest.raises(
+        SpecError, match=rf"^{func}: y_true must be a 1-D array of 0/1 or bool labels$"
+    ):
+        getattr(evaluate, func)([0, 2], [0.1, 0.2])
+
+
+def test_precision_metrics_need_no_negatives():
+    from scanlab.evaluate import f1_max
+
+    # Every sample positive: at the lowest threshold precision and recall are both 1.
+    assert f1_max([1, 1, 1], [0.2, 0.5, 0.9]) == 1.0
+    assert average_precision([1, 1, 1], [0.2, 0.5, 0.9]) == 1.0
+
+
+def test_detection_rate_at_the_default_one_percent_and_at_a_rate_that_rounds_up():
+    # 200 negatives scored 0..199: at 1 % two may pass, so t = 197, the third highest.
+    y = [0] * 200 + [1] * 4
+    s = [*range(200), 196.5, 197, 197.5, 250]
+    assert detection_rate_at_fpr(y, s) == 0.5
+    # 10 negatives at fpr 0.26: floor(2.6) = 2 may pass (not round(2.6) = 3): t = 7.
+    y = [0] * 10 + [1] * 3
+    s = [*range(10), 6.5, 7.5, 9.5]
+    assert detection_rate_at_fpr(y, s, fpr=0.26) == pytest.approx(2 / 3)
+    with pytest.raises(
+        SpecError, match=r"^detection_rate_at_fpr: fpr must be in \[0, 1\], got 1\.5$"
+    ):
+        detection_rate_at_fpr(y, s, fpr=1.5)
+
+
+def _histogram(pos, neg, pro, n_regions=1, score_range=(0.0, 1.0)):
+    from scanlab.evaluate import PixelHistogram
+
+    return PixelHistogram(
+        np.asarray(pos, np.int64),
+        np.asarray(neg, np.int64),
+        np.asarray(pro, float),
+        n_regions,
+        score_range,
+    )
+
+
+def test_pixel_histogram_json_is_sparse_and_reads_back_exactly():
+    from scanlab.evaluate import PixelHistogram
+
+    # Bins that hold one positive pixel only, one negative only, a region share only.
+    h = _histogram([1, 0, 0, 0, 0, 0], [0, 0, 1, 0, 0, 0], [0, 0, 0, 0, 0.5, 0], 2, (0.0, 2.0))
+    d = h.to_dict()
+    assert d == {
+        "n_bins": 6, "score_range": [0.0, 2.0], "bins": [0, 2, 4], "pos": [1, 0, 0],
+        "neg": [0, 1, 0], "pro": [0.0, 0.0, 0.5], "n_regions": 2,
+    }  # fmt: skip
+    back = PixelHistogram.from_dict(d)
+    assert (
+        back.pos.dtype == np.int64 and back.neg.dtype == np.int64 and back.pro.dtype == np.float64
+    )
+    assert back.pos.tolist() == h.pos.tolist() and back.neg.tolist() == h.neg.tolist()
+    assert back.pro.tolist() == h.pro.tolist()
+    assert (back.n_regions, back.score_range) == (2, (0.0, 2.0))
+    # An image with nothing in it (no bin filled) reads back too.
+    empty = PixelHistogram.from_dict(_histogram([0] * 4, [0] * 4, [0] * 4, 0).to_dict())
+    assert empty.pos.tolist() == [0] * 4 and empty.score_range == (0.0, 1.0)
+
+
+def test_pixel_histograms_of_other_bins_are_not_added():
+    a = _histogram([1, 0], [0, 1], [1.0, 0])
+    message = r"^pixel histograms with different bins cannot be added$"
+    with pytest.raises(SpecError, match=message):
+        a + _histogram([1, 0], [0, 1], [1.0, 0], score_range=(0.0, 2.0))
+    with pytest.raises(SpecError, match=message):
+        a + _histogram([1, 0, 0], [0, 1, 0], [1.0, 0, 0])
+    total = a + a
+    assert (total.pos.tolist(), total.neg.tolist(), total.n_regions) == ([2, 0], [0, 2], 2)
+
+
+def test_pixel_precision_of_hand_built_histograms():
+    # Bins ascending in score. One positive pixel, in the top bin: AP = F1-max = 1.
+    one = _histogram([0, 0, 1], [1, 1, 0], [0, 0, 1.0])
+    assert one.average_precision() == 1.0 and one.f1_max() == 1.0
+    # Positives in the top and the bottom bin, a negative between: from the top, precision
+    # 1/1 at recall 1/2, then 2/3 at recall 1: AP = 1/2 + (1/2)(2/3).
+    two = _histogram([1, 0, 1], [0, 1, 0], [0.5, 0, 0.5])
+    assert two.average_precision() == pytest.approx(0.5 + 1 / 3)
+    none = _histogram([0, 0], [1, 1], [0, 0], 0)
+    with pytest.raises(
+        SpecError, match=r"^pixel average precision: the masks need anomalous pixels$"
+    ):
+        none.average_precision()
+    with pytest.raises(SpecError, match=r"^pixel F1-max: the masks need anomalous pixels$"):
+        none.f1_max()
+
+
+def test_froc_sensitivity_before_its_first_point_and_with_no_images():
+    from scanlab.evaluate import FrocCurve
+
+    curve = FrocCurve(np.array([0.5, 1.0]), np.array([0.2, 0.6]), np.array([0.9, 0.5]))
+    assert curve.sensitivity_at(0.25) == 0.0  # no point with so few false positives
+    assert (curve.sensitivity_at(0.5), curve.sensitivity_at(3.0)) == (0.2, 0.6)
+    with pytest.raises(SpecError, match=r"^froc: no images$"):
+        froc([], [])
+    with pytest.raises(
+        SpecError, match=r"^froc: the answer keys hold no objects; sensitivity is undefined$"
+    ):
+        froc([AnswerKey("s", (8, 8))], [[]])
