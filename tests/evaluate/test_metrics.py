@@ -493,3 +493,37 @@ def test_froc_sensitivity_before_its_first_point_and_with_no_images():
         SpecError, match=r"^froc: the answer keys hold no objects; sensitivity is undefined$"
     ):
         froc([AnswerKey("s", (8, 8))], [[]])
+
+
+def test_aupro_of_a_hand_built_histogram_cut_inside_a_segment():
+    # Bins ascending in score; 4 negative pixels, one region covered by the top two bins.
+    # From the top: (FPR, PRO) = (0, 0), (1/4, 1/2), (1/2, 1), (1, 1). Cut at 0.3, a fifth of
+    # the way to 1/2: PRO 0.6. Area (1/4)(0 + 1/2)/2 + (0.05)(1/2 + 0.6)/2 = 0.09; / 0.3.
+    h = _histogram([0, 1, 1], [2, 1, 1], [0, 0.5, 0.5])
+    assert h.aupro(max_fpr=0.3) == pytest.approx(0.3)
+    assert h.aupro(max_fpr=1.0) == pytest.approx((0.25 * 0.25 + 0.25 * 0.75 + 0.5) / 1.0)
+    # A single negative pixel, below the region: PRO reaches 1 before any false positive.
+    assert _histogram([0, 1], [1, 0], [0, 1.0]).aupro(max_fpr=1.0) == 1.0
+    with pytest.raises(SpecError, match=r"^aupro: max_fpr must be in \(0, 1\], got 0\.0$"):
+        h.aupro(max_fpr=0.0)
+    with pytest.raises(SpecError, match=r"^aupro: max_fpr must be in \(0, 1\], got 1\.5$"):
+        h.aupro(max_fpr=1.5)
+    message = r"^aupro: the masks need both anomalous and normal pixels$"
+    with pytest.raises(SpecError, match=message):
+        _histogram([0, 0], [1, 1], [0, 0], 0).aupro()  # no region
+    with pytest.raises(SpecError, match=message):
+        _histogram([1, 1], [0, 0], [0.5, 0.5], 1).aupro()  # no normal pixel
+
+
+def test_aupro_passes_its_bins_and_range_on():
+    # One image, a region of 2 pixels scored 0.9 and 0.6, normal pixels 0.55 and 0.1. Fine
+    # bins rank the region first: AUPRO 1. Two bins over (0, 1) put 0.6 and 0.55 together:
+    # (FPR, PRO) = (0, 0), (1/2, 1), (1, 1), area 1/4 + 1/2.
+    truth = np.array([[[True, True, False, False]]])
+    amap = np.array([[[0.9, 0.6, 0.55, 0.1]]])
+    assert aupro(truth, amap, max_fpr=1.0) == 1.0
+    assert aupro(truth, amap, max_fpr=1.0, score_range=(0.0, 1.0), n_bins=2) == 0.75
+    # A one-shot iterator of maps needs the range, and is then read once.
+    assert aupro(truth, iter(amap), max_fpr=1.0, score_range=(0.0, 1.0)) == 1.0
+    with pytest.raises(SpecError, match=r"^aupro: masks_true and maps hold different numbers"):
+        aupro(truth, [amap[0], amap[0]], score_range=(0.0, 1.0))
