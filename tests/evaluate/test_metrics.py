@@ -527,3 +527,85 @@ def test_aupro_passes_its_bins_and_range_on():
     assert aupro(truth, iter(amap), max_fpr=1.0, score_range=(0.0, 1.0)) == 1.0
     with pytest.raises(SpecError, match=r"^aupro: masks_true and maps hold different numbers"):
         aupro(truth, [amap[0], amap[0]], score_range=(0.0, 1.0))
+
+
+def _percentile_bootstrap_by_hand(metric, values, n, seed, level):
+    """The percentile bootstrap as Efron & Tibshirani describe it, on one array."""
+    rng = np.random.default_rng(seed)
+    reps = [metric(values[rng.integers(0, len(values), size=len(values))]) for _ in range(n)]
+    low, high = np.quantile(reps, [(1 - level) / 2, (1 + level) / 2])
+    return low, high, np.std(reps, ddof=1)
+
+
+def test_bootstrap_ci_is_the_percentile_bootstrap():
+    values = np.random.default_rng(3).normal(10.0, 2.0, 40)
+
+    def total(a):
+        return float(a.sum())  # an array's method: the resample must stay an array
+
+    ci = bootstrap_ci(total, values)  # the defaults: 1000 resamples, seed 0, 95 %
+    low, high, se = _percentile_bootstrap_by_hand(total, values, 1000, 0, 0.95)
+    assert ci.estimate == total(values)
+    assert (ci.low, ci.high, ci.se) == pytest.approx((low, high, se), rel=1e-12)
+    ci = bootstrap_ci(total, values, n=2, seed=4, level=0.5)
+    low, high, se = _percentile_bootstrap_by_hand(total, values, 2, 4, 0.5)
+    assert (ci.low, ci.high, ci.se) == pytest.approx((low, high, se), rel=1e-12)
+    one = bootstrap_ci(total, np.array([5.0]), n=3)  # one image: every resample is itself
+    assert (one.estimate, one.low, one.high, one.se) == (5.0, 5.0, 5.0, 0.0)
+
+
+def test_bootstrap_refuses_when_half_or_fewer_fail_no_more():
+    def failing(pattern):
+        calls = iter([True, *pattern])  # the first call is the estimate on all the data
+
+        def metric(a):
+            if not next(calls):
+                raise SpecError("no")
+            return float(len(a))
+
+        return metric
+
+    # Half fail: kept. Two of three fail: refused, with the count.
+    assert bootstrap_ci(failing([True, False, True, False]), [1, 2], n=4).estimate == 2.0
+    with pytest.raises(
+        SpecError,
+        match=r"^bootstrap_ci: the metric failed on 2 of 3 resamples; too few images of some kind",
+    ):
+        bootstrap_ci(failing([True, False, False]), [1, 2], n=3)
+
+
+def test_bootstrap_and_auroc_messages():
+    with pytest.raises(SpecError, match=r"^bootstrap_ci: give at least one array to resample$"):
+        bootstrap_ci(auroc)
+    with pytest.raises(
+        SpecError,
+        match=r"^bootstrap_ci: arrays must be non-empty and equally long, got lengths \[0\]$",
+    ):
+        bootstrap_ci(auroc, [])
+    with pytest.raises(SpecError, match=r"^bootstrap_ci: n must be at least 2, got 1$"):
+        bootstrap_ci(auroc, [0, 1], [1, 2], n=1)
+    for level in (0.0, 1.0, 1.5):
+        with pytest.raises(
+            SpecError, match=rf"^bootstrap_ci: level must be in \(0, 1\), got {level}$"
+        ):
+            bootstrap_ci(auroc, [0, 1], [1, 2], level=level)
+    for y in ([1, 1], [0, 0]):
+        with pytest.raises(SpecError, match=r"^auroc: y_true needs both positives and negatives$"):
+            auroc(y, [1, 2])
+    with pytest.raises(
+        SpecError, match=r"^auroc: scores must be a 1-D numeric array as long as y_true \(2\)$"
+    ):
+        auroc([0, 1], [[1, 2], [3]])  # ragged: not an array at all
+
+
+def test_pixel_auroc_passes_its_bins_and_names_itself():
+    # Region pixels 0.9 and 0.6, normal 0.55 and 0.1: fine bins separate them (AUROC 1); two
+    # bins over (0, 1) put 0.9, 0.6 and 0.55 together: of the 4 pairs, 2 right and 2 tied.
+    truth = np.array([[[True, True, False, False]]])
+    amap = np.array([[[0.9, 0.6, 0.55, 0.1]]])
+    assert pixel_auroc(truth, amap) == 1.0
+    assert pixel_auroc(truth, amap, score_range=(0.0, 1.0), n_bins=2) == 0.75
+    with pytest.raises(
+        SpecError, match=r"^pixel_auroc: masks_true and maps hold different numbers"
+    ):
+        pixel_auroc(truth, [amap[0], amap[0]], score_range=(0.0, 1.0))
