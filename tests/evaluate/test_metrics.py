@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -609,3 +611,62 @@ def test_pixel_auroc_passes_its_bins_and_names_itself():
         SpecError, match=r"^pixel_auroc: masks_true and maps hold different numbers"
     ):
         pixel_auroc(truth, [amap[0], amap[0]], score_range=(0.0, 1.0))
+
+
+def test_pixel_histogram_bins_by_hand_off_the_unit_range():
+    from scanlab.evaluate import PixelHistogram
+
+    # Scores over (2, 4) in 4 bins of 0.5: 2.0 -> 0, 2.6 -> 1, 3.5 -> 3, 4.0 (the top edge)
+    # -> 3. Two one-pixel regions (not touching), each its own region of weight 1.
+    truth = np.array([[True, False, True, False]])
+    amap = np.array([[2.0, 2.6, 3.5, 4.0]])
+    for score_range in [(2.0, 4.0), None]:  # None: the maps' own range, here the same
+        h = PixelHistogram.from_images([truth], [amap], score_range=score_range, n_bins=4)
+        assert h.pos.tolist() == [1, 0, 0, 1] and h.neg.tolist() == [0, 1, 0, 1]
+        assert h.pro.tolist() == [1.0, 0.0, 0.0, 1.0] and h.n_regions == 2
+        assert h.pos.dtype == np.int64 and h.neg.dtype == np.int64
+        assert h.score_range == (2.0, 4.0)
+    # A constant map spans one unit from its value; a 1 x 1 map is a map.
+    flat = PixelHistogram.from_images([truth], [np.full((1, 4), 3.0)], n_bins=2)
+    assert flat.score_range == (3.0, 4.0) and flat.pos.tolist() == [2, 0]
+    one = PixelHistogram.from_images([[[True]]], [[[0.5]]], n_bins=2)  # (0.5, 1.5): bin 0
+    assert one.pos.tolist() == [1, 0] and one.n_regions == 1
+
+
+def test_pixel_histogram_refusals_name_the_function_and_the_image():
+    from scanlab.evaluate import PixelHistogram
+
+    truth, amap = np.zeros((1, 3, 3), bool), np.zeros((1, 3, 3))
+    cases = [
+        ({"n_bins": 1}, r"^f: n_bins must be at least 2, got 1$"),
+        (
+            {"score_range": (1.0, 1.0)},
+            r"^f: score_range must be finite \(low, high\) with high > low$",
+        ),
+        ({"score_range": (0.0, np.inf)}, r"^f: score_range must be finite"),
+        ({"score_range": (-np.inf, 1.0)}, r"^f: score_range must be finite"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(SpecError, match=message):
+            PixelHistogram.from_images(truth, amap, func="f", **kwargs)
+    with pytest.raises(SpecError, match=r"^f: no maps given$"):
+        PixelHistogram.from_images([], [], func="f")
+    with pytest.raises(SpecError, match=r"^f: no images$"):
+        PixelHistogram.from_images([], [], score_range=(0.0, 1.0), func="f")
+    bad_maps = [np.zeros((0, 0)), np.zeros((2, 2, 2)), np.array([["a"]])]
+    for bad in bad_maps:
+        shape = re.escape(str(bad.shape))
+        for score_range in [None, (0.0, 1.0)]:
+            with pytest.raises(
+                ScanValidationError,
+                match=rf"^f: each map must be a non-empty 2-D numeric array, got shape {shape}$",
+            ):
+                PixelHistogram.from_images(
+                    [np.zeros(bad.shape, bool)], [bad], score_range=score_range, func="f"
+                )
+    # The third image's mask does not fit its map: the message counts from 0.
+    masks = [np.zeros((3, 3), bool)] * 2 + [np.zeros((2, 3), bool)]
+    with pytest.raises(
+        ScanValidationError, match=r"^f: image 2: mask shape \(2, 3\) != map shape \(3, 3\)$"
+    ):
+        PixelHistogram.from_images(masks, [np.zeros((3, 3))] * 3, score_range=(0.0, 1.0), func="f")
