@@ -670,3 +670,16 @@ def test_pixel_histogram_refusals_name_the_function_and_the_image():
         ScanValidationError, match=r"^f: image 2: mask shape \(2, 3\) != map shape \(3, 3\)$"
     ):
         PixelHistogram.from_images(masks, [np.zeros((3, 3))] * 3, score_range=(0.0, 1.0), func="f")
+
+
+def test_pixel_auroc_of_one_pixel_each_and_of_one_kind_only():
+    from scanlab.evaluate import PixelHistogram
+
+    assert _histogram([0, 1], [1, 0], [0, 1.0]).auroc() == 1.0  # the one pair ranked right
+    assert _histogram([1, 0], [0, 1], [1.0, 0]).auroc() == 0.0
+    message = r"^pixel AUROC: the masks need both anomalous and normal pixels$"
+    for pos, neg in [([0, 0], [1, 1]), ([1, 1], [0, 0])]:
+        with pytest.raises(SpecError, match=message):
+            _histogram(pos, neg, [0, 0], 0).auroc()
+    with pytest.raises(SpecError, match=r"^PixelHistogram: no maps given$"):
+        PixelHistogram.from_images([], [])
