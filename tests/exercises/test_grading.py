@@ -6,6 +6,7 @@ import dataclasses
 import itertools
 import json
 import math
+import re
 from statistics import NormalDist
 
 import numpy as np
@@ -316,3 +317,36 @@ def test_a_rating_off_the_scale_is_refused(package, rating):
     sub = Submission.start(package, "ana")
     with pytest.raises(SpecError, match="rating must be 1 to 4"):
         sub.record("item-000", marks=[], rating=rating)
+
+
+def test_breakdowns_count_the_scans_that_hold_their_objects(results, keys):
+    # By class, by concealment, by difficulty: the scans are those holding such objects (from
+    # the keys), and marks are counted only overall.
+    r = results.trainee("clicks_everywhere")
+    for attr, field in [("by_class", "threat_class"), ("by_concealment", "concealment")]:
+        for group, s in getattr(r, attr).items():
+            holding = {
+                item_id
+                for item_id, key in keys.answer_keys.items()
+                if any(getattr(o, field) == group for o in key.objects)
+            }
+            assert s.n_scans == len(holding) >= 1, (attr, group)
+            assert (s.n_marks, s.false_marks) == (0, 0)
+    assert r.overall.n_scans == len(keys.answer_keys) == 8 and r.overall.false_marks > 0
+
+
+def test_two_submissions_of_one_trainee_are_refused(package, submissions, keys):
+    twice = [submissions["random"], submissions["perfect"], submissions["random"]]
+    with pytest.raises(SpecError, match=r"^two submissions from trainee 'random'$"):
+        grade(package, twice, keys)
+
+
+def test_a_damaged_results_file_is_named(results, tmp_path):
+    path = results.save(tmp_path / "results.json")
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    del doc["trainees"]
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(
+        SpecError, match=rf"^{re.escape(str(path))}: invalid class results: KeyError\('trainees'\)$"
+    ):
+        ClassResults.load(path)
