@@ -2,7 +2,8 @@
 each module's working folder ``mutants/<module>/`` (see benchmarks/mutate.py), and how long the
 module's run took.
 
-Killed: a test failed (or timed out, or the type check refused the mutant). Survived: every
+Killed: a test failed (or timed out, or crashed the test process, or the type check refused
+the mutant). Survived: every
 test passed. "no tests": no selected test runs that code (a survivor too). Mutants not yet
 checked (a run limited with MUTATE_ONLY, or interrupted) are left out of the rate.
 """
@@ -16,7 +17,7 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-KILLED = {"killed", "timeout", "caught by type check"}
+KILLED = {"killed", "timeout", "segfault", "caught by type check"}
 SURVIVED = {"survived", "no tests"}
 NAME = re.compile(r"^\s*(?P<module>[\w.]+?)\.x[_ǁ].*__mutmut_\d+: (?P<status>.+?)\s*$")
 

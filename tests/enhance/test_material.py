@@ -220,3 +220,21 @@ def test_metal_only_names_itself_when_refusing_input():
         ScanValidationError, match=r"^metal_only: high and low channels differ in shape"
     ):
         en.metal_only(np.ones((4, 4), np.float32), np.ones((4, 5), np.float32))
+
+
+def test_the_densest_pixel_keeps_a_fifth_of_the_brightness(acquisition):
+    # With the window spanning the whole image, the densest pixel is at its top: brightness
+    # 0.2 (so its hue still shows). Stripped (neither metal nor high-Z here), it is the faint
+    # grey 1 - 0.25 (1 - 0.2) = 0.8 in every channel.
+    high, low = attenuation(acquisition)
+    rgb = en.metal_only(high, low, percentiles=(0.0, 100.0))
+    densest = np.unravel_index(np.argmax(high), high.shape)
+    assert MATERIAL_CLASSES[en.material_classes(high, low)[densest]] not in ("metal", "high_z")
+    np.testing.assert_allclose(rgb[densest], [0.8, 0.8, 0.8], rtol=0, atol=1e-6)
+    # material_classes smooths by one pixel unless told otherwise.
+    assert np.array_equal(
+        en.material_classes(high, low), en.material_classes(high, low, radius=1.0)
+    )
+    assert not np.array_equal(
+        en.material_classes(high, low), en.material_classes(high, low, radius=2.0)
+    )
