@@ -154,3 +154,20 @@ def test_points_on_one_false_alarm_rate_give_no_line() -> None:
     assert roc.fa_rates == [0.0, 0.0]
     assert math.isnan(roc.d_a) and math.isnan(roc.slope)
     assert roc.area == pytest.approx((2 * 1.0 + 1 * 1.0 + 1 * 0.5) / 4)  # 3 of 4 above, 1 tied
+
+
+def test_area_interval_of_one_trial_each_and_its_refusals() -> None:
+    from scanlab.evaluate import area_ci
+
+    # One pair: the interval is still Newcombe's (the roots of his quartic), not a refusal.
+    low, high = _newcombe_bounds(0.5, 1, 1)
+    assert (area_ci(0.5, 1, 1).low, area_ci(0.5, 1, 1).high) == pytest.approx((low, high), abs=1e-9)
+    for counts in [(0, 5), (5, 0)]:
+        with pytest.raises(SpecError, match=r"^n_signal and n_noise must be at least 1$"):
+            area_ci(0.5, *counts)
+    with pytest.raises(SpecError, match=r"^area must be in \[0, 1\], got 1\.5$"):
+        area_ci(1.5, 5, 5)
+    with pytest.raises(SpecError, match=r"^n_signal must be a non-negative integer, got -1$"):
+        area_ci(0.5, -1, 5)
+    with pytest.raises(SpecError, match=r"^n_noise must be a non-negative integer, got 1\.5$"):
+        area_ci(0.5, 5, 1.5)
