@@ -58,12 +58,15 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-# Mutation testing (mutmut) of the modules whose figures scanlab reports; see [tool.mutmut]
-# in pyproject.toml. Long: MUTATE_ONLY="scanlab.evaluate._matching*" runs one module.
+# Mutation testing (mutmut), one module at a time with only the tests that cover it: see
+# benchmarks/mutate.py and [tool.scanlab.mutate] in pyproject.toml; runs under nice -n 15.
+# MUTATE_ONLY="scanlab/evaluate/_sdt.py" runs one module; MUTATE_ARGS="--sample 10" checks a
+# tenth of the mutants, MUTATE_ARGS="--survivors" only the last run's survivors (after new tests).
 MUTATE_ONLY ?=
+MUTATE_ARGS ?=
 mutate: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[mutate]"
-	nice -n 10 $(BIN)/mutmut run --max-children $(or $(MUTATE_JOBS),2) $(MUTATE_ONLY) || true
+	$(BIN)/python benchmarks/mutate.py --jobs $(or $(MUTATE_JOBS),2) $(MUTATE_ARGS) $(MUTATE_ONLY)
 	$(BIN)/python benchmarks/mutation_report.py
 
 # The message catalogues: extract the messages from the code into scanlab/locale/scanlab.pot,

@@ -1,28 +1,47 @@
-"""Kill rate per module of the last mutation run (``make mutate``), from ``mutmut results``.
+"""Kill rate per module of the last mutation run (``make mutate``), from ``mutmut results`` in
+each module's working folder ``mutants/<module>/`` (see benchmarks/mutate.py), and how long the
+module's run took.
 
-Killed: a test failed (or timed out, or the type check refused the mutant). Survived: every
+Killed: a test failed (or timed out, or crashed the test process, or the type check refused
+the mutant). Survived: every
 test passed. "no tests": no selected test runs that code (a survivor too). Mutants not yet
 checked (a run limited with MUTATE_ONLY, or interrupted) are left out of the rate.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-KILLED = {"killed", "timeout", "caught by type check"}
+KILLED = {"killed", "timeout", "segfault", "caught by type check"}
 SURVIVED = {"survived", "no tests"}
 NAME = re.compile(r"^\s*(?P<module>[\w.]+?)\.x[_ǁ].*__mutmut_\d+: (?P<status>.+?)\s*$")
 
 
+WORK = Path(__file__).resolve().parents[1] / "mutants"
+
+
 def main() -> int:
     mutmut = Path(sys.executable).with_name("mutmut")
-    lines = subprocess.run(
-        [str(mutmut), "results", "--all", "true"], capture_output=True, text=True, check=True
-    ).stdout.splitlines()
+    lines: list[str] = []
+    minutes: dict[str, str] = {}
+    for work in sorted(p.parent for p in WORK.glob("*/run.json")):
+        lines += subprocess.run(
+            [str(mutmut), "results", "--all", "true"],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
+        run = json.loads((work / "run.json").read_text("utf-8"))
+        sample = f", a random {run['sample']}" if run["sample"] else ""
+        minutes[f"scanlab.{work.name}"] = (
+            f"{run['seconds'] / 60:.1f} min ({run['jobs']} jobs{sample})"
+        )
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     survivors: dict[str, list[str]] = defaultdict(list)
     for line in lines:
@@ -34,14 +53,19 @@ def main() -> int:
     if not counts:
         print("no mutation results: run `make mutate` first")
         return 1
-    print(f"{'module':<36}{'killed':>8}{'survived':>10}{'unchecked':>11}{'kill rate':>11}")
+    print(
+        f"{'module':<36}{'killed':>8}{'survived':>10}{'unchecked':>11}{'kill rate':>11}   last run"
+    )
     for module in sorted(counts):
         c = counts[module]
         killed = sum(c[s] for s in KILLED)
         survived = sum(c[s] for s in SURVIVED)
         unchecked = sum(c.values()) - killed - survived
         rate = f"{killed / (killed + survived):.1%}" if killed + survived else "-"
-        print(f"{module:<36}{killed:>8}{survived:>10}{unchecked:>11}{rate:>11}")
+        print(
+            f"{module:<36}{killed:>8}{survived:>10}{unchecked:>11}{rate:>11}",
+            f"  {minutes.get(module, '')}",
+        )
     print("\nsurvivors (see one with `mutmut show NAME`):")
     for module in sorted(survivors):
         for line in survivors[module]:

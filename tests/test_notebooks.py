@@ -1,5 +1,6 @@
 """Every notebook in notebooks/ runs from top to bottom without error, and the figures it
-prints are the right ones (checked against hand calculations and the README's table)."""
+prints are the right ones (checked against hand calculations, published standards and the
+README's table)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,15 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
         if o.get("output_type") == "stream"
     )
     CHECKS.get(path.stem, lambda text: None)(printed)
+    # The values of cells that end in an expression, one string per cell.
+    shown = [
+        o["data"].get("text/plain", "")
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "execute_result"
+    ]
+    RESULT_CHECKS.get(path.stem, lambda results: None)(shown)
 
 
 def _simulator(text: str) -> None:
@@ -53,6 +63,95 @@ def _simulator(text: str) -> None:
     greys = dict(re.findall(r"^(\w[\w ]*?)\s+median grey real\s+(\d+)", text, flags=re.M))
     assert len(greys) == 9, text
     assert (greys["cotton"], greys["frozen poultry"], greys["tyres"]) == ("29", "29", "219")
+
+
+def _iso6346_check_digit(owner_and_serial: str) -> int:
+    """ISO 6346: letters count 10..38 skipping multiples of 11, digit i is weighted 2**i,
+    and the check digit is the sum mod 11 (10 written as 0)."""
+    values, n = {}, 10
+    for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
+        n += n % 11 == 0
+        values[letter], n = n, n + 1
+    total = sum((values.get(c) or int(c)) * 2**i for i, c in enumerate(owner_and_serial))
+    return total % 11 % 10
+
+
+def _trainee_declaration_and_results(text: str) -> None:
+    # The declaration the trainee judges: a valid ISO 6346 container number (the check digit
+    # by hand) and an HS heading with packages and weight.
+    m = re.search(r"^Container ([A-Z]{4}\d{6})(\d)$", text, flags=re.M)
+    assert m and _iso6346_check_digit(m[1]) == int(m[2]), text
+    assert re.search(r"^HS \d{4} .+: \d+ packages, \d+ kg$", text, flags=re.M), text
+    # The results after submitting: one line per scan of the three, and totals that add up.
+    items = re.findall(
+        r"^item-\d+ (?:(\d+) of (\d+) found|(clean) scan), (\d+) false alarms?", text, flags=re.M
+    )
+    assert len(items) == 3, text
+    found = sum(int(f or 0) for f, *_ in items)
+    objects = sum(int(n or 0) for _, n, *_ in items)
+    clean = [int(fa) for _, _, c, fa in items if c]
+    marks_on_nothing = sum(int(fa) for *_, fa in items)
+    m = re.search(r"^Objects found: (\d+) of (\d+)", text, flags=re.M)
+    assert m and (int(m[1]), int(m[2])) == (found, objects), text
+    m = re.search(
+        r"^False alarms: (\d+) mark\(s\) on nothing; (\d+) of (\d+) clean scan", text, flags=re.M
+    )
+    assert m and (int(m[1]), int(m[3])) == (marks_on_nothing, len(clean)), text
+    clean_marked = int(m[2])
+    assert clean_marked == sum(fa > 0 for fa in clean)
+    # The instructor's demonstration on the first scan: its first object boxed (a hit) and one
+    # box in the air (a false alarm).
+    first_found, _, first_clean, first_fa = items[0]
+    assert int(first_fa) == 1 and (first_clean or int(first_found) >= 1), text
+    # d' and A' by hand from those counts, log-linear rates (Hautus 1995), A' as Grier (1971).
+    h = (found + 0.5) / (objects + 1)
+    f = (clean_marked + 0.5) / (len(clean) + 1)
+    if h >= f:
+        a = 0.5 + (h - f) * (1 + h - f) / (4 * h * (1 - f))
+    else:
+        a = 0.5 - (f - h) * (1 + f - h) / (4 * f * (1 - h))
+    z = NormalDist().inv_cdf
+    m = re.search(r"^d' = (-?\d+\.\d+) \(95 % .*\), A' = (\d\.\d+)", text, flags=re.M)
+    assert m and float(m[1]) == round(z(h) - z(f), 2) and float(m[2]) == round(a, 2), text
+
+
+def _trainee_results(shown: list[str]) -> None:
+    # A new session on the same exercise finds the two marks and the verdict saved before.
+    assert any(
+        re.fullmatch(r"\(\[\('m1', '\w+'\), \('m2', 'cash'\)\], True\)", r) for r in shown
+    ), shown
+
+
+def _enhance(text: str) -> None:
+    import yaml
+
+    # A 40 ft container behind a tractor at 5 mm pitch, read by the 6/4 MeV scanner: longer
+    # than the box (ISO 668: 12.192 m) and at most an articulated vehicle's 16.5 m (EU limit);
+    # taller than a 2.896 m high-cube standing on a chassis, under 5 m.
+    m = re.search(r"^\((\d+), (\d+)\) \(6\.0, 4\.0\) \[(.+)\]$", text, flags=re.M)
+    assert m, text
+    rows_mm, cols_mm = int(m[1]) * 5, int(m[2]) * 5
+    assert 12_192 < cols_mm <= 16_500 and 2_896 + 1_000 <= rows_mm <= 5_000, (rows_mm, cols_mm)
+    objects = re.findall(r"'([^']+)'", m[3])
+    assert len(objects) == 2 and sum("rifle" in o for o in objects) == 1, objects
+    # The built-in presets as their YAML files list them, each with its steps in order.
+    presets = Path(__file__).parents[1] / "scanlab" / "enhance" / "presets"
+    printed = dict(re.findall(r"^(\w+) +\[(.*)\]$", text, flags=re.M))
+    files = {p.stem: yaml.safe_load(p.read_text(encoding="utf-8")) for p in presets.glob("*.yaml")}
+    assert set(printed) == set(files) and len(files) >= 6, printed
+    for name, doc in files.items():
+        assert printed[name] == ", ".join(repr(step["step"]) for step in doc["steps"]), name
+    # The user's pipeline written as YAML is the one the notebook built, step by step.
+    mine = yaml.safe_load(text[text.index("name: mine") :])
+    assert mine == {
+        "name": "mine",
+        "description": "",
+        "steps": [
+            {"step": "window_level", "params": {"level": 3.0, "width": 4.0}},
+            {"step": "negative"},
+            {"step": "unsharp_mask", "params": {"radius": 2.0, "amount": 1.0}},
+        ],
+    }
 
 
 def _instructor(text: str) -> None:
@@ -138,11 +237,13 @@ def _researcher(text: str) -> None:
 
 CHECKS = {
     "01_simulator": _simulator,
-    "02_trainee": _trainee,
+    "02_trainee": lambda text: (_trainee(text), _trainee_declaration_and_results(text)),
     "03_instructor": _instructor,
+    "04_enhance": _enhance,
     "05_detector": _detector,
     "06_researcher": _researcher,
 }
+RESULT_CHECKS = {"02_trainee": _trainee_results}
 
 
 def test_there_are_notebooks():

@@ -34,6 +34,20 @@ def test_detection_is_flagged_exactly_when_it_has_regions():
     assert above.to_dict()["regions"] == [{"bbox": [3, 3, 4, 4], "score": above.score, "area": 1}]
 
 
+def test_a_float64_map_is_decided_in_float32_and_keeps_what_the_caller_said():
+    # A detector's float64 map at exactly the asked threshold 0.1: the map and the threshold
+    # are both rounded to float32 (0.1 -> 0.100000001...), so the scan is flagged, with its
+    # region, as it would be had the detector produced float32 (in float64, 0.1 would fall
+    # just under the float32 threshold and the scan would pass).
+    amap = np.zeros((6, 6), np.float64)
+    amap[2, 4] = 0.1
+    det = make_detection(amap, 0.1, "single", pitch_mm=(5.0, 5.0), pitch_source="option")
+    assert det.anomaly_map.dtype == np.float32 and det.anomaly_map.flags.c_contiguous
+    assert det.is_anomalous and det.regions == [Region((2, 4, 3, 5), det.score, 1)]
+    assert det.input_mode == "single"
+    assert (det.pitch_mm, det.pitch_source) == ((5.0, 5.0), "option")
+
+
 def test_calibrated_threshold_flags_at_most_the_stated_share():
     clean = np.random.default_rng(0).random(1000).astype(np.float32)
     t = calibrate_threshold(clean, 0.01)

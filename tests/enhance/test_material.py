@@ -180,3 +180,61 @@ def test_material_preset_paints_each_slab_in_its_console_colour(acquisition):
         share = np.mean([hue[name](*p) for p in pixels])
         assert share > 0.9, (name, share)
         assert pixels.max() < 1.0  # darker than air: the slab absorbs
+
+
+def test_ratio_image_smooths_with_a_gaussian_cut_at_four_sigma_and_leaves_air_undefined():
+    import warnings
+
+    from scipy import ndimage
+
+    # A point of extra low-energy attenuation over a flat high channel: the ratio image is
+    # 1 + the Gaussian-smoothed point, as scipy smooths it (reflected edges, cut at 4 sigma).
+    high = np.full((21, 21), 2.0, np.float32)
+    low = high.copy()
+    low[10, 10] += 2.0
+    ratio = en.ratio_image(high, low, radius=1.0)
+    point = np.zeros((21, 21))
+    point[10, 10] = 1.0
+    expected = 1.0 + ndimage.gaussian_filter(point, 1.0, truncate=4.0, mode="reflect")
+    np.testing.assert_allclose(ratio, expected, rtol=0, atol=2e-6)
+    assert ratio[10, 15] == 1.0 and ratio[10, 14] > 1.0  # nothing beyond 4 sigma
+    # Air (zero attenuation) has no ratio, and dividing there warns of nothing.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        air = en.ratio_image(np.zeros((3, 3), np.float32), np.zeros((3, 3), np.float32), radius=0.0)
+    assert np.isnan(air).all()
+
+
+def test_classifiable_range_averages_four_pi_radius_squared_pixels():
+    curves = en.material_curves("scanlab-6MV-dual")
+    for radius in (0.5, 1.0, 2.0):
+        # Smoothing with sigma r averages 4 pi r^2 pixels: the noise falls by its square root.
+        n_eff = max(1.0, 4.0 * np.pi * radius**2)
+        ok = np.flatnonzero(curves.ratio_noise / np.sqrt(n_eff) < curves.margin)
+        expected = (float(curves.attenuation_high[ok[0]]), float(curves.attenuation_high[ok[-1]]))
+        assert curves.classifiable_range(radius=radius) == expected
+
+
+def test_metal_only_names_itself_when_refusing_input():
+    with pytest.raises(
+        ScanValidationError, match=r"^metal_only: high and low channels differ in shape"
+    ):
+        en.metal_only(np.ones((4, 4), np.float32), np.ones((4, 5), np.float32))
+
+
+def test_the_densest_pixel_keeps_a_fifth_of_the_brightness(acquisition):
+    # With the window spanning the whole image, the densest pixel is at its top: brightness
+    # 0.2 (so its hue still shows). Stripped (neither metal nor high-Z here), it is the faint
+    # grey 1 - 0.25 (1 - 0.2) = 0.8 in every channel.
+    high, low = attenuation(acquisition)
+    rgb = en.metal_only(high, low, percentiles=(0.0, 100.0))
+    densest = np.unravel_index(np.argmax(high), high.shape)
+    assert MATERIAL_CLASSES[en.material_classes(high, low)[densest]] not in ("metal", "high_z")
+    np.testing.assert_allclose(rgb[densest], [0.8, 0.8, 0.8], rtol=0, atol=1e-6)
+    # material_classes smooths by one pixel unless told otherwise.
+    assert np.array_equal(
+        en.material_classes(high, low), en.material_classes(high, low, radius=1.0)
+    )
+    assert not np.array_equal(
+        en.material_classes(high, low), en.material_classes(high, low, radius=2.0)
+    )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -379,3 +381,305 @@ def test_pixel_precision_recall_from_histogram_matches_per_pixel_values():
     s = np.concatenate([m.ravel() for m in maps])
     assert hist.average_precision() == pytest.approx(average_precision(y, s))
     assert hist.f1_max() == pytest.approx(_brute_f1_max(y, s))
+
+
+# ---- exact messages, boundaries and hand-built histograms (mutation survivors) ----------------
+
+
+@pytest.mark.parametrize(
+    "func", ["roc_curve", "average_precision", "f1_max", "detection_rate_at_fpr"]
+)
+def test_each_metric_names_itself_when_refusing_labels(func):
+    from scanlab import evaluate
+
+    with pytest.raises(
+        SpecError, match=rf"^{func}: y_true must be a 1-D array of 0/1 or bool labels$"
+    ):
+        getattr(evaluate, func)([0, 2], [0.1, 0.2])
+
+
+def test_precision_metrics_need_no_negatives():
+    from scanlab.evaluate import f1_max
+
+    # Every sample positive: at the lowest threshold precision and recall are both 1.
+    assert f1_max([1, 1, 1], [0.2, 0.5, 0.9]) == 1.0
+    assert average_precision([1, 1, 1], [0.2, 0.5, 0.9]) == 1.0
+
+
+def test_detection_rate_at_the_default_one_percent_and_at_a_rate_that_rounds_up():
+    # 200 negatives scored 0..199: at 1 % two may pass, so t = 197, the third highest.
+    y = [0] * 200 + [1] * 4
+    s = [*range(200), 196.5, 197, 197.5, 250]
+    assert detection_rate_at_fpr(y, s) == 0.5
+    # 10 negatives at fpr 0.26: floor(2.6) = 2 may pass (not round(2.6) = 3): t = 7.
+    y = [0] * 10 + [1] * 3
+    s = [*range(10), 6.5, 7.5, 9.5]
+    assert detection_rate_at_fpr(y, s, fpr=0.26) == pytest.approx(2 / 3)
+    with pytest.raises(
+        SpecError, match=r"^detection_rate_at_fpr: fpr must be in \[0, 1\], got 1\.5$"
+    ):
+        detection_rate_at_fpr(y, s, fpr=1.5)
+
+
+def _histogram(pos, neg, pro, n_regions=1, score_range=(0.0, 1.0)):
+    from scanlab.evaluate import PixelHistogram
+
+    return PixelHistogram(
+        np.asarray(pos, np.int64),
+        np.asarray(neg, np.int64),
+        np.asarray(pro, float),
+        n_regions,
+        score_range,
+    )
+
+
+def test_pixel_histogram_json_is_sparse_and_reads_back_exactly():
+    from scanlab.evaluate import PixelHistogram
+
+    # Bins that hold one positive pixel only, one negative only, a region share only.
+    h = _histogram([1, 0, 0, 0, 0, 0], [0, 0, 1, 0, 0, 0], [0, 0, 0, 0, 0.5, 0], 2, (0.0, 2.0))
+    d = h.to_dict()
+    assert d == {
+        "n_bins": 6, "score_range": [0.0, 2.0], "bins": [0, 2, 4], "pos": [1, 0, 0],
+        "neg": [0, 1, 0], "pro": [0.0, 0.0, 0.5], "n_regions": 2,
+    }  # fmt: skip
+    back = PixelHistogram.from_dict(d)
+    assert (
+        back.pos.dtype == np.int64 and back.neg.dtype == np.int64 and back.pro.dtype == np.float64
+    )
+    assert back.pos.tolist() == h.pos.tolist() and back.neg.tolist() == h.neg.tolist()
+    assert back.pro.tolist() == h.pro.tolist()
+    assert (back.n_regions, back.score_range) == (2, (0.0, 2.0))
+    # An image with nothing in it (no bin filled) reads back too.
+    empty = PixelHistogram.from_dict(_histogram([0] * 4, [0] * 4, [0] * 4, 0).to_dict())
+    assert empty.pos.tolist() == [0] * 4 and empty.score_range == (0.0, 1.0)
+
+
+def test_pixel_histograms_of_other_bins_are_not_added():
+    a = _histogram([1, 0], [0, 1], [1.0, 0])
+    message = r"^pixel histograms with different bins cannot be added$"
+    with pytest.raises(SpecError, match=message):
+        a + _histogram([1, 0], [0, 1], [1.0, 0], score_range=(0.0, 2.0))
+    with pytest.raises(SpecError, match=message):
+        a + _histogram([1, 0, 0], [0, 1, 0], [1.0, 0, 0])
+    total = a + a
+    assert (total.pos.tolist(), total.neg.tolist(), total.n_regions) == ([2, 0], [0, 2], 2)
+
+
+def test_pixel_precision_of_hand_built_histograms():
+    # Bins ascending in score. One positive pixel, in the top bin: AP = F1-max = 1.
+    one = _histogram([0, 0, 1], [1, 1, 0], [0, 0, 1.0])
+    assert one.average_precision() == 1.0 and one.f1_max() == 1.0
+    # Positives in the top and the bottom bin, a negative between: from the top, precision
+    # 1/1 at recall 1/2, then 2/3 at recall 1: AP = 1/2 + (1/2)(2/3).
+    two = _histogram([1, 0, 1], [0, 1, 0], [0.5, 0, 0.5])
+    assert two.average_precision() == pytest.approx(0.5 + 1 / 3)
+    none = _histogram([0, 0], [1, 1], [0, 0], 0)
+    with pytest.raises(
+        SpecError, match=r"^pixel average precision: the masks need anomalous pixels$"
+    ):
+        none.average_precision()
+    with pytest.raises(SpecError, match=r"^pixel F1-max: the masks need anomalous pixels$"):
+        none.f1_max()
+
+
+def test_froc_sensitivity_before_its_first_point_and_with_no_images():
+    from scanlab.evaluate import FrocCurve
+
+    curve = FrocCurve(np.array([0.5, 1.0]), np.array([0.2, 0.6]), np.array([0.9, 0.5]))
+    assert curve.sensitivity_at(0.25) == 0.0  # no point with so few false positives
+    assert (curve.sensitivity_at(0.5), curve.sensitivity_at(3.0)) == (0.2, 0.6)
+    with pytest.raises(SpecError, match=r"^froc: no images$"):
+        froc([], [])
+    with pytest.raises(
+        SpecError, match=r"^froc: the answer keys hold no objects; sensitivity is undefined$"
+    ):
+        froc([AnswerKey("s", (8, 8))], [[]])
+
+
+def test_aupro_of_a_hand_built_histogram_cut_inside_a_segment():
+    # Bins ascending in score; 4 negative pixels, one region covered by the top two bins.
+    # From the top: (FPR, PRO) = (0, 0), (1/4, 1/2), (1/2, 1), (1, 1). Cut at 0.3, a fifth of
+    # the way to 1/2: PRO 0.6. Area (1/4)(0 + 1/2)/2 + (0.05)(1/2 + 0.6)/2 = 0.09; / 0.3.
+    h = _histogram([0, 1, 1], [2, 1, 1], [0, 0.5, 0.5])
+    assert h.aupro(max_fpr=0.3) == pytest.approx(0.3)
+    assert h.aupro(max_fpr=1.0) == pytest.approx((0.25 * 0.25 + 0.25 * 0.75 + 0.5) / 1.0)
+    # A single negative pixel, below the region: PRO reaches 1 before any false positive.
+    assert _histogram([0, 1], [1, 0], [0, 1.0]).aupro(max_fpr=1.0) == 1.0
+    with pytest.raises(SpecError, match=r"^aupro: max_fpr must be in \(0, 1\], got 0\.0$"):
+        h.aupro(max_fpr=0.0)
+    with pytest.raises(SpecError, match=r"^aupro: max_fpr must be in \(0, 1\], got 1\.5$"):
+        h.aupro(max_fpr=1.5)
+    message = r"^aupro: the masks need both anomalous and normal pixels$"
+    with pytest.raises(SpecError, match=message):
+        _histogram([0, 0], [1, 1], [0, 0], 0).aupro()  # no region
+    with pytest.raises(SpecError, match=message):
+        _histogram([1, 1], [0, 0], [0.5, 0.5], 1).aupro()  # no normal pixel
+
+
+def test_aupro_passes_its_bins_and_range_on():
+    # One image, a region of 2 pixels scored 0.9 and 0.6, normal pixels 0.55 and 0.1. Fine
+    # bins rank the region first: AUPRO 1. Two bins over (0, 1) put 0.6 and 0.55 together:
+    # (FPR, PRO) = (0, 0), (1/2, 1), (1, 1), area 1/4 + 1/2.
+    truth = np.array([[[True, True, False, False]]])
+    amap = np.array([[[0.9, 0.6, 0.55, 0.1]]])
+    assert aupro(truth, amap, max_fpr=1.0) == 1.0
+    assert aupro(truth, amap, max_fpr=1.0, score_range=(0.0, 1.0), n_bins=2) == 0.75
+    # A one-shot iterator of maps needs the range, and is then read once.
+    assert aupro(truth, iter(amap), max_fpr=1.0, score_range=(0.0, 1.0)) == 1.0
+    with pytest.raises(SpecError, match=r"^aupro: masks_true and maps hold different numbers"):
+        aupro(truth, [amap[0], amap[0]], score_range=(0.0, 1.0))
+
+
+def _percentile_bootstrap_by_hand(metric, values, n, seed, level):
+    """The percentile bootstrap as Efron & Tibshirani describe it, on one array."""
+    rng = np.random.default_rng(seed)
+    reps = [metric(values[rng.integers(0, len(values), size=len(values))]) for _ in range(n)]
+    low, high = np.quantile(reps, [(1 - level) / 2, (1 + level) / 2])
+    return low, high, np.std(reps, ddof=1)
+
+
+def test_bootstrap_ci_is_the_percentile_bootstrap():
+    values = np.random.default_rng(3).normal(10.0, 2.0, 40)
+
+    def total(a):
+        return float(a.sum())  # an array's method: the resample must stay an array
+
+    ci = bootstrap_ci(total, values)  # the defaults: 1000 resamples, seed 0, 95 %
+    low, high, se = _percentile_bootstrap_by_hand(total, values, 1000, 0, 0.95)
+    assert ci.estimate == total(values)
+    assert (ci.low, ci.high, ci.se) == pytest.approx((low, high, se), rel=1e-12)
+    ci = bootstrap_ci(total, values, n=2, seed=4, level=0.5)
+    low, high, se = _percentile_bootstrap_by_hand(total, values, 2, 4, 0.5)
+    assert (ci.low, ci.high, ci.se) == pytest.approx((low, high, se), rel=1e-12)
+    one = bootstrap_ci(total, np.array([5.0]), n=3)  # one image: every resample is itself
+    assert (one.estimate, one.low, one.high, one.se) == (5.0, 5.0, 5.0, 0.0)
+
+
+def test_bootstrap_refuses_when_half_or_fewer_fail_no_more():
+    def failing(pattern):
+        calls = iter([True, *pattern])  # the first call is the estimate on all the data
+
+        def metric(a):
+            if not next(calls):
+                raise SpecError("no")
+            return float(len(a))
+
+        return metric
+
+    # Half fail: kept. Two of three fail: refused, with the count.
+    assert bootstrap_ci(failing([True, False, True, False]), [1, 2], n=4).estimate == 2.0
+    with pytest.raises(
+        SpecError,
+        match=r"^bootstrap_ci: the metric failed on 2 of 3 resamples; too few images of some kind",
+    ):
+        bootstrap_ci(failing([True, False, False]), [1, 2], n=3)
+
+
+def test_bootstrap_and_auroc_messages():
+    with pytest.raises(SpecError, match=r"^bootstrap_ci: give at least one array to resample$"):
+        bootstrap_ci(auroc)
+    with pytest.raises(
+        SpecError,
+        match=r"^bootstrap_ci: arrays must be non-empty and equally long, got lengths \[0\]$",
+    ):
+        bootstrap_ci(auroc, [])
+    with pytest.raises(SpecError, match=r"^bootstrap_ci: n must be at least 2, got 1$"):
+        bootstrap_ci(auroc, [0, 1], [1, 2], n=1)
+    for level in (0.0, 1.0, 1.5):
+        with pytest.raises(
+            SpecError, match=rf"^bootstrap_ci: level must be in \(0, 1\), got {level}$"
+        ):
+            bootstrap_ci(auroc, [0, 1], [1, 2], level=level)
+    for y in ([1, 1], [0, 0]):
+        with pytest.raises(SpecError, match=r"^auroc: y_true needs both positives and negatives$"):
+            auroc(y, [1, 2])
+    with pytest.raises(
+        SpecError, match=r"^auroc: scores must be a 1-D numeric array as long as y_true \(2\)$"
+    ):
+        auroc([0, 1], [[1, 2], [3]])  # ragged: not an array at all
+
+
+def test_pixel_auroc_passes_its_bins_and_names_itself():
+    # Region pixels 0.9 and 0.6, normal 0.55 and 0.1: fine bins separate them (AUROC 1); two
+    # bins over (0, 1) put 0.9, 0.6 and 0.55 together: of the 4 pairs, 2 right and 2 tied.
+    truth = np.array([[[True, True, False, False]]])
+    amap = np.array([[[0.9, 0.6, 0.55, 0.1]]])
+    assert pixel_auroc(truth, amap) == 1.0
+    assert pixel_auroc(truth, amap, score_range=(0.0, 1.0), n_bins=2) == 0.75
+    with pytest.raises(
+        SpecError, match=r"^pixel_auroc: masks_true and maps hold different numbers"
+    ):
+        pixel_auroc(truth, [amap[0], amap[0]], score_range=(0.0, 1.0))
+
+
+def test_pixel_histogram_bins_by_hand_off_the_unit_range():
+    from scanlab.evaluate import PixelHistogram
+
+    # Scores over (2, 4) in 4 bins of 0.5: 2.0 -> 0, 2.6 -> 1, 3.5 -> 3, 4.0 (the top edge)
+    # -> 3. Two one-pixel regions (not touching), each its own region of weight 1.
+    truth = np.array([[True, False, True, False]])
+    amap = np.array([[2.0, 2.6, 3.5, 4.0]])
+    for score_range in [(2.0, 4.0), None]:  # None: the maps' own range, here the same
+        h = PixelHistogram.from_images([truth], [amap], score_range=score_range, n_bins=4)
+        assert h.pos.tolist() == [1, 0, 0, 1] and h.neg.tolist() == [0, 1, 0, 1]
+        assert h.pro.tolist() == [1.0, 0.0, 0.0, 1.0] and h.n_regions == 2
+        assert h.pos.dtype == np.int64 and h.neg.dtype == np.int64
+        assert h.score_range == (2.0, 4.0)
+    # A constant map spans one unit from its value; a 1 x 1 map is a map.
+    flat = PixelHistogram.from_images([truth], [np.full((1, 4), 3.0)], n_bins=2)
+    assert flat.score_range == (3.0, 4.0) and flat.pos.tolist() == [2, 0]
+    one = PixelHistogram.from_images([[[True]]], [[[0.5]]], n_bins=2)  # (0.5, 1.5): bin 0
+    assert one.pos.tolist() == [1, 0] and one.n_regions == 1
+
+
+def test_pixel_histogram_refusals_name_the_function_and_the_image():
+    from scanlab.evaluate import PixelHistogram
+
+    truth, amap = np.zeros((1, 3, 3), bool), np.zeros((1, 3, 3))
+    cases = [
+        ({"n_bins": 1}, r"^f: n_bins must be at least 2, got 1$"),
+        (
+            {"score_range": (1.0, 1.0)},
+            r"^f: score_range must be finite \(low, high\) with high > low$",
+        ),
+        ({"score_range": (0.0, np.inf)}, r"^f: score_range must be finite"),
+        ({"score_range": (-np.inf, 1.0)}, r"^f: score_range must be finite"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(SpecError, match=message):
+            PixelHistogram.from_images(truth, amap, func="f", **kwargs)
+    with pytest.raises(SpecError, match=r"^f: no maps given$"):
+        PixelHistogram.from_images([], [], func="f")
+    with pytest.raises(SpecError, match=r"^f: no images$"):
+        PixelHistogram.from_images([], [], score_range=(0.0, 1.0), func="f")
+    bad_maps = [np.zeros((0, 0)), np.zeros((2, 2, 2)), np.array([["a"]])]
+    for bad in bad_maps:
+        shape = re.escape(str(bad.shape))
+        for score_range in [None, (0.0, 1.0)]:
+            with pytest.raises(
+                ScanValidationError,
+                match=rf"^f: each map must be a non-empty 2-D numeric array, got shape {shape}$",
+            ):
+                PixelHistogram.from_images(
+                    [np.zeros(bad.shape, bool)], [bad], score_range=score_range, func="f"
+                )
+    # The third image's mask does not fit its map: the message counts from 0.
+    masks = [np.zeros((3, 3), bool)] * 2 + [np.zeros((2, 3), bool)]
+    with pytest.raises(
+        ScanValidationError, match=r"^f: image 2: mask shape \(2, 3\) != map shape \(3, 3\)$"
+    ):
+        PixelHistogram.from_images(masks, [np.zeros((3, 3))] * 3, score_range=(0.0, 1.0), func="f")
+
+
+def test_pixel_auroc_of_one_pixel_each_and_of_one_kind_only():
+    from scanlab.evaluate import PixelHistogram
+
+    assert _histogram([0, 1], [1, 0], [0, 1.0]).auroc() == 1.0  # the one pair ranked right
+    assert _histogram([1, 0], [0, 1], [1.0, 0]).auroc() == 0.0
+    message = r"^pixel AUROC: the masks need both anomalous and normal pixels$"
+    for pos, neg in [([0, 0], [1, 1]), ([1, 1], [0, 0])]:
+        with pytest.raises(SpecError, match=message):
+            _histogram(pos, neg, [0, 0], 0).auroc()
+    with pytest.raises(SpecError, match=r"^PixelHistogram: no maps given$"):
+        PixelHistogram.from_images([], [])

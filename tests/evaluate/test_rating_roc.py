@@ -125,3 +125,49 @@ def test_area_interval_covers_the_true_area_about_95_percent() -> None:
         d_in += roc.d_prime_low <= true_d <= roc.d_prime_high
     assert 0.91 <= area_in / sessions <= 0.99
     assert 0.89 <= d_in / sessions <= 0.99
+
+
+def test_d_a_of_two_points_and_few_trials_by_hand() -> None:
+    # Ratings 1-3 give two criteria. At >= 3: hits 2/5, false alarms 1/5; at >= 2: 4/5 and 2/5.
+    # Log-linear rates (k + 0.5) / (n + 1); the line through the two points in z coordinates.
+    roc = rating_roc([3, 3, 2, 2, 1], [3, 2, 1, 1, 1])
+    assert (roc.criteria, roc.hit_rates, roc.fa_rates) == ([3, 2], [0.4, 0.8], [0.2, 0.4])
+    z = _N.inv_cdf
+    (h1, f1), (h2, f2) = (z(2.5 / 6), z(1.5 / 6)), (z(4.5 / 6), z(2.5 / 6))
+    slope = (h2 - h1) / (f2 - f1)
+    intercept = h1 - slope * f1
+    assert roc.slope == pytest.approx(slope, rel=1e-12)
+    assert roc.d_a == pytest.approx(intercept * math.sqrt(2 / (1 + slope**2)), rel=1e-12)
+    # Unequal numbers of signal and noise trials (7 and 3), four points: a least-squares line.
+    sig, noi = [4, 4, 3, 3, 2, 1, 1], [3, 2, 1]
+    roc = rating_roc(sig, noi)
+    zh = [z((sum(r >= c for r in sig) + 0.5) / 8) for c in (4, 3, 2)]
+    zf = [z((sum(r >= c for r in noi) + 0.5) / 4) for c in (4, 3, 2)]
+    b, a = np.polyfit(zf, zh, 1)
+    assert roc.slope == pytest.approx(b, rel=1e-9)
+    assert roc.d_a == pytest.approx(a * math.sqrt(2 / (1 + b**2)), rel=1e-9)
+
+
+def test_points_on_one_false_alarm_rate_give_no_line() -> None:
+    # Every noise trial rated lowest: both points have F = 0, so no slope can be fitted.
+    roc = rating_roc([3, 2, 1, 3], [1, 1, 1])
+    assert roc.fa_rates == [0.0, 0.0]
+    assert math.isnan(roc.d_a) and math.isnan(roc.slope)
+    assert roc.area == pytest.approx((2 * 1.0 + 1 * 1.0 + 1 * 0.5) / 4)  # 3 of 4 above, 1 tied
+
+
+def test_area_interval_of_one_trial_each_and_its_refusals() -> None:
+    from scanlab.evaluate import area_ci
+
+    # One pair: the interval is still Newcombe's (the roots of his quartic), not a refusal.
+    low, high = _newcombe_bounds(0.5, 1, 1)
+    assert (area_ci(0.5, 1, 1).low, area_ci(0.5, 1, 1).high) == pytest.approx((low, high), abs=1e-9)
+    for counts in [(0, 5), (5, 0)]:
+        with pytest.raises(SpecError, match=r"^n_signal and n_noise must be at least 1$"):
+            area_ci(0.5, *counts)
+    with pytest.raises(SpecError, match=r"^area must be in \[0, 1\], got 1\.5$"):
+        area_ci(1.5, 5, 5)
+    with pytest.raises(SpecError, match=r"^n_signal must be a non-negative integer, got -1$"):
+        area_ci(0.5, -1, 5)
+    with pytest.raises(SpecError, match=r"^n_noise must be a non-negative integer, got 1\.5$"):
+        area_ci(0.5, 5, 1.5)

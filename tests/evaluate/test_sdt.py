@@ -26,9 +26,17 @@ def test_d_prime_hand_values():
     assert d_prime(0.2, 0.8) == pytest.approx(-2 * Z80)
 
 
-@pytest.mark.parametrize("rates", [(1.0, 0.2), (0.8, 0.0), (1.2, 0.2), (0.5, -0.1)])
-def test_d_prime_refuses_extreme_rates(rates):
-    with pytest.raises(SpecError, match="_rate"):
+@pytest.mark.parametrize(
+    ("rates", "field"),
+    [
+        ((1.0, 0.2), "hit_rate"),
+        ((0.8, 0.0), "fa_rate"),
+        ((1.2, 0.2), "hit_rate"),
+        ((0.5, -0.1), "fa_rate"),
+    ],
+)
+def test_d_prime_refuses_extreme_rates(rates, field):
+    with pytest.raises(SpecError, match=rf"^{field}\b"):
         d_prime(*rates)
 
 
@@ -74,7 +82,8 @@ def test_half_trial_and_no_correction():
     ],
 )
 def test_correction_rejects_bad_counts(args, kwargs, field):
-    with pytest.raises(SpecError, match=field):
+    # The message names the field as the caller knows it (a whole word).
+    with pytest.raises(SpecError, match=rf"\b{field}\b"):
         rates_with_correction(*args, **kwargs)
 
 
@@ -113,3 +122,84 @@ def test_reliability_note():
     assert "± 1.25" in reliability_note(20)  # 10 + 10 trials
     with pytest.raises(SpecError, match="n_trials"):
         reliability_note(0)
+
+
+def _half_width_by_hand(n_signal, n_noise):
+    """95 % half-width of d' at H = 0.8, F = 0.2 (Gourevitch-Galanter), from tables."""
+    phi = math.exp(-(Z80**2) / 2) / math.sqrt(2 * math.pi)
+    var = 0.8 * 0.2 / (n_signal * phi**2) + 0.2 * 0.8 / (n_noise * phi**2)
+    return 1.959964 * math.sqrt(var)
+
+
+def test_reliability_note_at_its_boundaries():
+    # 2 trials (one of each kind) is the least there is; 30 and 100 start the next bands.
+    assert reliability_note(2).startswith("2 trials: far too few")
+    assert f"± {_half_width_by_hand(1, 1):.2f}." in reliability_note(2)
+    assert reliability_note(29).startswith("29 trials: far too few")
+    assert reliability_note(30).startswith("30 trials: fewer than the ~100")
+    assert reliability_note(99).startswith("99 trials: fewer than the ~100")
+    assert reliability_note(100).startswith("100 trials: enough")
+    # An odd count splits 15 + 16.
+    assert reliability_note(31).endswith(f"± {_half_width_by_hand(15, 16):.2f}.")
+    with pytest.raises(
+        SpecError, match=r"^n_trials must be at least 2 \(one signal, one noise\), got 1$"
+    ):
+        reliability_note(1)
+    with pytest.raises(SpecError, match=r"^n_trials must be a non-negative integer, got 2\.5$"):
+        reliability_note(2.5)
+
+
+def test_rate_ci_of_one_trial_and_the_messages_of_bad_counts():
+    # One trial, one success: Wilson's interval is [1 / (1 + z^2), 1] (by hand, z = 1.959964).
+    ci = rate_ci(1, 1)
+    assert (ci.estimate, ci.se, ci.high) == (1.0, 0.0, 1.0)
+    assert ci.low == pytest.approx(1 / (1 + 1.959964**2), abs=1e-6)
+    # At a rate of 1 the upper bound is 1 exactly (unclamped, rounding gives 1 + 2e-16 at n = 9).
+    assert rate_ci(9, 9).high == 1.0
+    with pytest.raises(SpecError, match=r"^successes must be a non-negative integer, got -1$"):
+        rate_ci(-1, 5)
+    with pytest.raises(SpecError, match=r"^n_trials must be a non-negative integer, got 2\.5$"):
+        rate_ci(1, 2.5)
+    with pytest.raises(SpecError, match=r"^n_trials must be at least 1$"):
+        rate_ci(0, 0)
+    with pytest.raises(SpecError, match=r"^successes \(6\) cannot exceed n_trials \(5\)$"):
+        rate_ci(6, 5)
+    with pytest.raises(SpecError, match=r"^n_noise must be a non-negative integer, got -2$"):
+        rates_with_correction(1, 10, 0, -2)
+
+
+def test_rates_outside_their_range_are_refused_with_the_field_and_the_remedy():
+    with pytest.raises(SpecError, match=r"^hit_rate must be a number, got 'high'$"):
+        d_prime("high", 0.2)
+    with pytest.raises(SpecError, match=r"; correct extreme rates with rates_with_correction$"):
+        d_prime(0.8, 0.0)
+    # A' takes rates of 0 and 1 (a perfect screener), nothing outside [0, 1].
+    assert a_prime(1.0, 0.0) == 1.0
+    with pytest.raises(SpecError, match=r"^hit_rate must be in \[0, 1\], got 1\.5$"):
+        a_prime(1.5, 0.2)
+    with pytest.raises(SpecError, match=r"^fa_rate must be in \[0, 1\], got -0\.1$"):
+        a_prime(0.5, -0.1)
+    with pytest.raises(SpecError, match=r"^fa_rate must be a number, got None$"):
+        a_prime(0.5, None)
+    # d' intervals need rates strictly inside (0, 1) too.
+    with pytest.raises(SpecError, match=r"^hit_rate must be strictly between 0 and 1, got 1\.0"):
+        d_prime_ci(1.0, 0.2, 10, 10)
+    with pytest.raises(SpecError, match=r"^fa_rate must be strictly between 0 and 1, got 0\.0"):
+        d_prime_ci(0.8, 0.0, 10, 10)
+    with pytest.raises(SpecError, match=r"^level must be in \(0, 1\), got 0\.0$"):
+        rate_ci(1, 2, level=0.0)
+
+
+def test_d_prime_ci_of_one_trial_each_and_its_refused_counts():
+    # One signal and one noise trial: the Gourevitch-Galanter variance by hand.
+    phi = math.exp(-(Z80**2) / 2) / math.sqrt(2 * math.pi)
+    assert d_prime_ci(0.8, 0.2, 1, 1).se == pytest.approx(math.sqrt(2 * 0.16 / phi**2))
+    for counts in [(0, 10), (10, 0), (0, 0)]:
+        with pytest.raises(SpecError, match=r"^n_signal and n_noise must be at least 1$"):
+            d_prime_ci(0.8, 0.2, *counts)
+    with pytest.raises(SpecError, match=r"^n_signal must be a non-negative integer, got -1$"):
+        d_prime_ci(0.8, 0.2, -1, 5)
+    with pytest.raises(SpecError, match=r"^n_noise must be a non-negative integer, got 1\.5$"):
+        d_prime_ci(0.8, 0.2, 5, 1.5)
+    with pytest.raises(SpecError, match=r"^successes must be a non-negative integer, got 'many'$"):
+        rate_ci("many", 5)

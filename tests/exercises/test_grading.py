@@ -6,6 +6,7 @@ import dataclasses
 import itertools
 import json
 import math
+import re
 from statistics import NormalDist
 
 import numpy as np
@@ -97,6 +98,44 @@ def test_results_round_trip(results, tmp_path):
     loaded = ClassResults.load(path)
     assert loaded.to_dict() == results.to_dict()
     assert loaded.trainee("perfect").overall == results.trainee("perfect").overall
+    # What a reader of the JSON sees: the perfect trainee's figures (test_perfect's, by hand),
+    # the exam's 8 items and 6 objects, and no NaN (JSON has none: undefined is null).
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    perfect = next(t for t in doc["trainees"] if t["trainee_id"] == "perfect")
+    assert perfect["exam_id"] == results.exam_id and len(perfect["items"]) == 8
+    assert len(perfect["objects"]) == 6 and all(o["hit"] for o in perfect["objects"])
+    overall = perfect["scores"]["overall"]
+    assert (overall["n_signal"], overall["hits"], overall["n_noise"]) == (6, 6, 2)
+    assert overall["d_prime"] == pytest.approx(z(6.5 / 7) - z(0.5 / 3), abs=1e-12)
+    assert perfect["scores"]["declaration"]["hits"] == 4
+    assert set(perfect["scores"]["by_difficulty"]) == {"easy", "medium", "hard"}
+    assert perfect["scores"]["by_class"]["narcotics"]["hit_rate"] == 1.0
+    assert perfect["scores"]["by_concealment"]
+
+
+def test_scores_as_json_and_back():
+    s = Scores.from_counts(
+        n_signal=6, hits=5, n_noise=2, false_alarms=1, hits_class_correct=4, n_marks=8,
+        false_marks=2, n_scans=8, mean_time_s=12.5,
+    )  # fmt: skip
+    d = json.loads(json.dumps(s.to_dict(), allow_nan=False))
+    assert (d["hits"], d["hits_class_correct"], d["n_marks"], d["n_scans"]) == (5, 4, 8, 8)
+    assert (d["hit_rate"], d["fa_rate"], d["fa_per_mark"], d["mean_time_s"]) == (
+        5 / 6,
+        0.5,
+        0.25,
+        12.5,
+    )
+    assert d["d_prime"] == pytest.approx(z(5.5 / 7) - z(1.5 / 3), abs=1e-12)
+    assert Scores.from_dict(d) == s
+    # No clean scans and no times: the undefined figures are null in JSON, NaN when read back.
+    empty = Scores.from_counts(n_signal=5, hits=3, n_noise=0, false_alarms=0)
+    e = json.loads(json.dumps(empty.to_dict(), allow_nan=False))
+    assert e["hit_rate"] == 0.6 and e["fa_rate"] is None and e["d_prime"] is None
+    assert e["mean_time_s"] is None and e["n_noise"] == 0
+    back = Scores.from_dict(e)
+    assert (back.hits, back.n_signal, back.hit_rate) == (3, 5, 0.6)
+    assert math.isnan(back.mean_time_s) and math.isnan(back.d_prime)
 
 
 def test_scores_without_noise_trials_are_nan():
@@ -278,3 +317,36 @@ def test_a_rating_off_the_scale_is_refused(package, rating):
     sub = Submission.start(package, "ana")
     with pytest.raises(SpecError, match="rating must be 1 to 4"):
         sub.record("item-000", marks=[], rating=rating)
+
+
+def test_breakdowns_count_the_scans_that_hold_their_objects(results, keys):
+    # By class, by concealment, by difficulty: the scans are those holding such objects (from
+    # the keys), and marks are counted only overall.
+    r = results.trainee("clicks_everywhere")
+    for attr, field in [("by_class", "threat_class"), ("by_concealment", "concealment")]:
+        for group, s in getattr(r, attr).items():
+            holding = {
+                item_id
+                for item_id, key in keys.answer_keys.items()
+                if any(getattr(o, field) == group for o in key.objects)
+            }
+            assert s.n_scans == len(holding) >= 1, (attr, group)
+            assert (s.n_marks, s.false_marks) == (0, 0)
+    assert r.overall.n_scans == len(keys.answer_keys) == 8 and r.overall.false_marks > 0
+
+
+def test_two_submissions_of_one_trainee_are_refused(package, submissions, keys):
+    twice = [submissions["random"], submissions["perfect"], submissions["random"]]
+    with pytest.raises(SpecError, match=r"^two submissions from trainee 'random'$"):
+        grade(package, twice, keys)
+
+
+def test_a_damaged_results_file_is_named(results, tmp_path):
+    path = results.save(tmp_path / "results.json")
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    del doc["trainees"]
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(
+        SpecError, match=rf"^{re.escape(str(path))}: invalid class results: KeyError\('trainees'\)$"
+    ):
+        ClassResults.load(path)

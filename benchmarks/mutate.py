@@ -1,0 +1,178 @@
+"""Mutation testing (mutmut) one module at a time, each with only the tests that cover it.
+
+``make mutate`` runs this. ``[tool.scanlab.mutate]`` in pyproject.toml names, for each module,
+the tests that cover it; ``[tool.mutmut]`` holds the settings every module shares. For each
+module this makes a working folder ``mutants/<module>/`` holding links to ``scanlab/`` and
+``tests/`` and a pyproject.toml whose ``[tool.mutmut]`` mutates that module alone and selects
+those tests alone, then runs ``mutmut run`` there under ``nice``, so a module's run pays for its
+own tests only (mutmut's stats run, its clean run, and every mutant's run). The wall time of each
+run is kept in ``mutants/<module>/run.json``; ``benchmarks/mutation_report.py`` prints both.
+
+    python benchmarks/mutate.py                              # every module, every mutant
+    python benchmarks/mutate.py scanlab/evaluate/_sdt.py     # one module
+    python benchmarks/mutate.py --sample 30 scanlab/exercises/_grading.py  # 30 at random
+    python benchmarks/mutate.py --survivors scanlab/evaluate/_sdt.py  # after new tests
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "mutants"
+
+
+def modules_and_tests(pyproject: Path = ROOT / "pyproject.toml") -> dict[str, list[str]]:
+    """The modules to mutate, each with the test files (or node ids) that cover it."""
+    tables = tomllib.loads(pyproject.read_text("utf-8"))["tool"]
+    return {str(module): list(tests) for module, tests in tables["scanlab"]["mutate"].items()}
+
+
+def workdir(module: str) -> Path:
+    """``scanlab/evaluate/_sdt.py`` -> ``mutants/evaluate._sdt``."""
+    return WORK / ".".join(Path(module).with_suffix("").parts[1:])
+
+
+def module_pyproject(
+    module: str, tests: list[str], pyproject: Path = ROOT / "pyproject.toml"
+) -> str:
+    """The project's pyproject.toml (pytest keeps its settings) with a ``[tool.mutmut]`` table
+    that mutates ``module`` alone and runs ``tests`` alone."""
+    text = pyproject.read_text("utf-8")
+    shared = tomllib.loads(text)["tool"]["mutmut"]
+    head, sep, tail = text.partition("\n[tool.mutmut]\n")
+    if not sep:
+        raise SystemExit(f"{pyproject}: no [tool.mutmut] table")
+    # Whatever table follows [tool.mutmut] is kept.
+    rest = tail[tail.find("\n[") :] if "\n[" in tail else ""
+    table = {**shared, "only_mutate": [module], "pytest_add_cli_args_test_selection": tests}
+    lines = [f"{key} = {json.dumps(value)}" for key, value in table.items()]
+    out = head + "\n[tool.mutmut]\n" + "\n".join(lines) + "\n" + rest
+    tomllib.loads(out)  # JSON strings and arrays of strings are valid TOML; checked anyway
+    return out
+
+
+def prepare(module: str, tests: list[str]) -> Path:
+    work = workdir(module)
+    work.mkdir(parents=True, exist_ok=True)
+    for name in ("scanlab", "tests"):
+        link = work / name
+        if not link.is_symlink():
+            link.symlink_to(Path(os.path.relpath(ROOT / name, work)))
+    (work / "pyproject.toml").write_text(module_pyproject(module, tests), "utf-8")
+    return work
+
+
+GENERATE = """
+from pathlib import Path
+from mutmut.__main__ import copy_also_copy_files, copy_src_dir, create_mutants, setup_source_paths
+Path("mutants").mkdir(exist_ok=True)
+copy_src_dir(); copy_also_copy_files(); setup_source_paths(); create_mutants(1)
+"""
+
+
+def mutant_names(work: Path) -> list[str]:
+    """Every mutant of the module in ``work`` (generating them, as ``mutmut run`` would)."""
+    subprocess.run([sys.executable, "-c", GENERATE], cwd=work, check=True, capture_output=True)
+    names: list[str] = []
+    for meta in sorted((work / "mutants").rglob("*.meta")):
+        names += json.loads(meta.read_text("utf-8"))["exit_code_by_key"]
+    return sorted(names)
+
+
+def survivors(work: Path) -> list[str]:
+    """The mutants of the last run in ``work`` that no test killed."""
+    mutmut = Path(sys.executable).with_name("mutmut")
+    out = subprocess.run(
+        [str(mutmut), "results"], cwd=work, capture_output=True, text=True, check=True
+    ).stdout
+    return [
+        line.split(":")[0].strip()
+        for line in out.splitlines()
+        if line.strip().endswith(": survived")
+    ]
+
+
+def run(
+    module: str,
+    tests: list[str],
+    *,
+    jobs: int,
+    sample: int | None,
+    niceness: int,
+    rerun: bool = False,
+) -> float:
+    work = prepare(module, tests)
+    mutmut = Path(sys.executable).with_name("mutmut")
+    names: list[str] = []
+    if sample:
+        every = mutant_names(work)
+        names = sorted(random.Random(0).sample(every, min(sample, len(every))))
+        print(f"== {module}: a random sample (seed 0) of {len(names)} of {len(every)} mutants")
+    if rerun:
+        names = survivors(work)
+        if not names:
+            return 0.0
+    cmd = ["nice", "-n", str(niceness), str(mutmut), "run", "--max-children", str(jobs), *names]
+    print(f"== {module}: {' '.join(tests)}", flush=True)
+    # One thread per mutant: the jobs share the cores, and BLAS or OpenMP threads spinning
+    # beside them would eat each mutant's CPU-time limit.
+    threads = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    env = {**os.environ, **threads, "PYTHONPATH": str(work)}
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=work, env=env, check=False)
+    seconds = time.perf_counter() - start
+    if rerun:
+        return seconds
+    (work / "run.json").write_text(
+        json.dumps(
+            {"module": module, "tests": tests, "sample": sample, "jobs": jobs, "seconds": seconds}
+        ),
+        "utf-8",
+    )
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "modules", nargs="*", help="modules to mutate (default: all in [tool.scanlab.mutate])"
+    )
+    parser.add_argument("--jobs", type=int, default=int(os.environ.get("MUTATE_JOBS", "2")))
+    parser.add_argument(
+        "--sample", type=int, default=None, help="check N mutants drawn at random (seed 0)"
+    )
+    parser.add_argument("--nice", type=int, default=15, help="niceness of the mutation runs")
+    parser.add_argument(
+        "--survivors",
+        action="store_true",
+        help="run only the last run's survivors again (new tests)",
+    )
+    args = parser.parse_args(argv)
+    table = modules_and_tests()
+    unknown = [m for m in args.modules if m not in table]
+    if unknown:
+        raise SystemExit(f"not in [tool.scanlab.mutate] of pyproject.toml: {unknown}")
+    for module in args.modules or list(table):
+        seconds = run(
+            module,
+            table[module],
+            jobs=args.jobs,
+            sample=args.sample,
+            niceness=args.nice,
+            rerun=args.survivors,
+        )
+        print(f"== {module}: {seconds / 60:.1f} min", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
