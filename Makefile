@@ -58,8 +58,8 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-# The README's detector table, every row from `scanlab evaluate` (about an hour on 2 cores;
-# resumes). DETECTORS="cargo-anomaly-v2" adds a model to every row.
+# The README's detector table, every row from `scanlab evaluate` (about two hours on 2 busy
+# cores; resumes). DETECTORS="cargo-anomaly-v2" adds a model to every row.
 TABLE_OUT ?= detector-table
 detector-table: $(STAMP)
 	$(BIN)/python benchmarks/detector_table.py --out $(TABLE_OUT) \

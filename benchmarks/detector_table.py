@@ -9,7 +9,7 @@ Results are kept in ``--out``: a rerun resumes and only recomputes the table.
 A row is one entry of ``RUNS``; ``--detector NAME`` adds a detector (a new model, e.g.
 ``cargo-anomaly-v2``) to every run. Runs serially in this process (``--workers 0``) at
 low priority; the full table (200 + 100 + 100 scans, PaDiM fitted on 60 clean training scans)
-takes about an hour on 2 cores.
+takes about two hours on 2 cores busy with other jobs (1-14 s per scan and detector).
 
 Run: .venv/bin/python benchmarks/detector_table.py [--count 200] [--mode-count 100]
      [--detector cargo-anomaly-v2] [--out detector-table]
