@@ -408,7 +408,7 @@ def test_exam_shows_detector_assist_only_to_the_trainees_assigned_it(
         widget._trainee.value, widget._token.value = trainee, keys.token(trainee)
         assert widget.start_exam() is not None and widget.mode == "exam"
         assert qt_viewer.dockLayerList.isHidden() and qt_viewer.dockLayerControls.isHidden()
-        shown[trainee] = (assist.enabled, not assist.native.parent().isHidden(), widget.assist)
+        shown[trainee] = (assist.enabled, not dock_of(assist).isHidden(), widget.assist)
     assert shown == {"ana": (True, True, True), "ben": (False, False, False)}
 
 
