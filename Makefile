@@ -15,7 +15,7 @@ APT_PACKAGES := xvfb xauth libgl1-mesa-dri libegl1 libxkbcommon-x11-0 libxcb-icc
 # Named by the package list: adding a package (the fonts, say) checks the system again.
 SYSTEM_STAMP := $(VENV)/.system-packages-$(shell echo $(APT_PACKAGES) | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck pytest bench mutate clean i18n
+.PHONY: demo test lint typecheck pytest bench detector-table mutate clean i18n
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,13 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# The README's detector table, every row from `scanlab evaluate` (about two hours on 2 busy
+# cores; resumes). DETECTORS="cargo-anomaly-v2" adds a model to every row.
+TABLE_OUT ?= detector-table
+detector-table: $(STAMP)
+	$(BIN)/python benchmarks/detector_table.py --out $(TABLE_OUT) \
+		$(foreach d,$(DETECTORS),--detector $(d))
 
 # Mutation testing (mutmut), one module at a time with only the tests that cover it: see
 # benchmarks/mutate.py and [tool.scanlab.mutate] in pyproject.toml; runs under nice -n 15.

@@ -373,7 +373,10 @@ def evaluate(
     ] = None,
     assisted: Annotated[
         list[str] | None,
-        typer.Option(help="A trainee who worked with Detector assist (repeat); the rest without."),
+        typer.Option(
+            help="A trainee who worked with Detector assist (repeat); the rest without. "
+            "Default: the assignment in the exam package, as grading recorded it."
+        ),
     ] = None,
     package: Annotated[
         list[Path] | None,
@@ -420,7 +423,7 @@ def evaluate(
         _compare_cohorts(
             cohort,
             name or [],
-            assisted or [],
+            assisted or None,
             package or [],
             detectors,
             passphrase_file,
@@ -512,7 +515,7 @@ def comparison_table(comparisons: list[dict[str, Any]]) -> Table:
 def _compare_cohorts(
     cohorts: list[Path],
     names: list[str],
-    assisted: list[str],
+    assisted: list[str] | None,
     packages: list[Path],
     detectors: list[str],
     passphrase_file: Path | None,
@@ -772,22 +775,35 @@ def exam_build(
     out: Annotated[Path, typer.Argument(help="The exam package file to write (.zip).")],
     passphrase_file: PassphraseFileOption = None,
     hosts: HostsOption = None,
+    assisted: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A trainee who sits the exam with Detector assist (repeat); the others "
+            "without. Replaces the spec's 'assisted' list.",
+        ),
+    ] = None,
 ) -> None:
     """Simulate an exam's scans and pack them with encrypted answer keys, signed.
 
     With hosts (in the spec or --hosts), items are made on your own clean scans by threat
-    image projection; confidential hosts are sealed under a scan code (printed here).
+    image projection; confidential hosts are sealed under a scan code (printed here). The
+    assist assignment (the spec's 'assisted' or --assisted) is signed into the package: the
+    napari Exercise widget shows Detector assist to those trainees only, and the cohort
+    report compares them with the others.
     """
     from scanlab.exercises import ExamPackage, ExamSpec, build_exam, load_exam_spec
 
     secret = _passphrase(passphrase_file, confirm=True)
     try:
         exam: ExamSpec | str = spec
-        if hosts:
+        if hosts or assisted:
             loaded = load_exam_spec(spec)
-            exam = ExamSpec.from_dict(
-                {**loaded.to_dict(), "hosts": _with_hosts(loaded.hosts, hosts)}, source=spec
-            )
+            changes: dict[str, Any] = {}
+            if hosts:
+                changes["hosts"] = _with_hosts(loaded.hosts, hosts)
+            if assisted:
+                changes["assisted"] = assisted
+            exam = ExamSpec.from_dict({**loaded.to_dict(), **changes}, source=spec)
         with progress_bar() as bar:
             task = bar.add_task("building exam", total=None)
             path = build_exam(
@@ -805,6 +821,13 @@ def exam_build(
             fingerprint=package.fingerprint
         )
     )
+    if package.assisted:
+        console.print(
+            # Not in the catalogues yet: printed in English until they are updated.
+            "with Detector assist: {trainees}; every other trainee without".format(
+                trainees=", ".join(sorted(package.assisted))
+            )
+        )
     if package.sealed:
         code = package.keys(secret).scan_code()
         console.print(_("scan code (hand it out when the exam starts): {code}").format(code=code))
@@ -820,14 +843,18 @@ def exam_tokens(
     from scanlab.exercises import ExamPackage
 
     try:
-        keys = ExamPackage.open(package).keys(_passphrase(passphrase_file))
+        pkg = ExamPackage.open(package)
+        keys = pkg.keys(_passphrase(passphrase_file))
     except ScanlabError as exc:
         raise _fail(exc) from None
     table = Table(title=_("tokens for {exam}").format(exam=package.name))
     table.add_column(_("trainee"))
     table.add_column(_("token"))
+    if pkg.assisted:
+        table.add_column("Detector assist")
     for trainee in trainees:
-        table.add_row(trainee, keys.token(trainee))
+        assist = ["with" if pkg.assist_for(trainee) else "without"] if pkg.assisted else []
+        table.add_row(trainee, keys.token(trainee), *assist)
     console.print(table)
 
 
@@ -874,6 +901,7 @@ def exam_grade(
     except ScanlabError as exc:
         raise _fail(exc) from None
     table = Table(title=_("graded {count} submission(s)").format(count=len(results.trainees)))
+    design = any(t.assisted for t in results.trainees)  # the package assigns Detector assist
     for col in (
         _("trainee"),
         _("hit rate"),
@@ -882,6 +910,8 @@ def exam_grade(
         _("reliability"),
     ):
         table.add_column(col)
+    if design:
+        table.add_column("Detector assist")
     for t in results.trainees:
         sc = t.overall
         table.add_row(
@@ -890,6 +920,7 @@ def exam_grade(
             f"{sc.false_alarms}/{sc.n_noise}",
             f"{sc.d_prime:.2f}",
             sc.reliability.split(":")[0],
+            *(["with" if t.assisted else "without"] if design else []),
         )
     console.print(table)
     console.print(_("results in {path}").format(path=out))

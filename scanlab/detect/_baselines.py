@@ -51,6 +51,8 @@ class LocalBackgroundDetector:
     """
 
     name = "local-background"
+    #: The map is a contrast-to-noise ratio, not a probability: unbounded above.
+    map_range = (0.0, np.inf)
 
     def __init__(
         self,
@@ -104,6 +106,8 @@ class PadimDetector:
     """
 
     name = "padim-rows"
+    #: The map is a Mahalanobis distance: unbounded above.
+    map_range = (0.0, np.inf)
 
     def __init__(
         self,

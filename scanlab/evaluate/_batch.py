@@ -117,7 +117,8 @@ def _model(name: str, out: Path) -> _Model:
         return model
     if name in BASELINE_NAMES:
         path = (out / "baselines" / f"{name}.npz").resolve()
-        return _Model(str(path), f"{name}-{file_sha256(path)[:16]}")
+        digest = hashlib.sha256(f"{file_sha256(path)} {_UNBOUNDED_PIXELS}".encode()).hexdigest()
+        return _Model(str(path), f"{name}-{digest[:16]}")
     folder = resolve_weights(name).resolve()
     return _Model(str(folder), f"{_safe(folder.name)}-{weights_fingerprint(folder)[:16]}")
 
@@ -299,7 +300,7 @@ def _evaluate_one(
         regions: list[dict[str, Any]] = [
             {"bbox": [int(v) for v in r.bbox], "score": float(r.score)} for r in det.regions
         ]
-        amap = np.clip(np.asarray(det.anomaly_map, dtype=np.float64), 0.0, 1.0)
+        amap = pixel_scores(det.anomaly_map, detector, float(det.threshold))
         truth = key.label_image() > 0
         hist = PixelHistogram.from_images(
             [truth], [amap], score_range=(0.0, 1.0), n_bins=PIXEL_BINS
@@ -340,6 +341,37 @@ def _evaluate_one(
     with atomic_open(path, "w") as fh:
         json.dump(result, fh)
     return result
+
+
+#: How a map that is not in [0, 1] is brought there for the pixel histograms; part of the
+#: fingerprint of such a detector's results, so results scored otherwise are not reused.
+_UNBOUNDED_PIXELS = "map / (map + threshold)"
+
+
+def pixel_scores(anomaly_map: Any, detector: Any, threshold: float) -> np.ndarray:
+    """A detector's map in [0, 1], the range of the pixel histograms.
+
+    A map in [0, 1] (scanlab's U-Net; the default for a detector without ``map_range``) is
+    taken as it is. An unbounded one (``map_range`` (0, inf): the baselines' contrast-to-noise
+    ratios and Mahalanobis distances) becomes ``map / (map + threshold)``: the ranking of
+    pixels, which is all pixel AUROC, AP and AUPRO depend on, is kept, and the threshold
+    lands at 0.5; clipping it at 1 would tie every pixel above 1 and flatten those figures.
+
+    Examples
+    --------
+    >>> class Baseline:
+    ...     map_range = (0.0, float("inf"))
+    >>> pixel_scores(np.array([0.0, 2.0, 6.0, 18.0]), Baseline(), 6.0).tolist()
+    [0.0, 0.25, 0.5, 0.75]
+    >>> pixel_scores(np.array([-0.5, 0.3, 1.5]), object(), 0.5).tolist()
+    [0.0, 0.3, 1.0]
+    """
+    amap = np.asarray(anomaly_map, dtype=np.float64)
+    if tuple(getattr(detector, "map_range", (0.0, 1.0))) == (0.0, 1.0):
+        return np.clip(amap, 0.0, 1.0)
+    scale = threshold if math.isfinite(threshold) and threshold > 0 else 1.0
+    amap = np.maximum(amap, 0.0)
+    return amap / (amap + scale)
 
 
 def _froc_counts(key: Any, regions: list[dict[str, Any]], rule: str) -> tuple[list[int], list[int]]:

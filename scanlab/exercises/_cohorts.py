@@ -218,7 +218,7 @@ def compare_cohorts(
     results: Sequence[ClassResults | str | Path],
     *,
     names: Sequence[str] | None = None,
-    assisted: Collection[str] = (),
+    assisted: Collection[str] | None = None,
     detector: Any | None = None,
     packages: dict[str, ExamPackage | str | Path] | None = None,
     passphrase: str | None = None,
@@ -232,9 +232,11 @@ def compare_cohorts(
     names : sequence of str, optional
         A label per cohort; default each file's name without its suffix (an exam given
         twice, in spring and autumn, stays two cohorts), or the exam's name.
-    assisted : collection of str
+    assisted : collection of str, optional
         Trainees who worked with Detector assist; with some in a cohort, the others are
-        compared with them on the same items (:func:`compare_assist`).
+        compared with them on the same items (:func:`compare_assist`). Default: the
+        assignment each exam package holds (``ExamSpec.assisted``), as grading recorded it
+        per trainee; given, it replaces that for every cohort (for exams built without one).
     detector : callable, optional
         ``detector(scan) -> Detection``; with ``packages`` (exam id -> package) and the
         instructor ``passphrase`` it is run on each cohort's items and graded like a trainee.
@@ -282,8 +284,11 @@ def compare_cohorts(
         out.trainees[label] = {
             t.trainee_id: (t.overall.hit_rate, t.overall.fa_rate, t.overall.d_prime) for t in humans
         }
-        if any(t.trainee_id in assisted for t in humans):
-            out.assist.append({"cohort": label, **compare_assist(humans, assisted)})
+        with_assist = (
+            {t.trainee_id for t in humans if t.assisted} if assisted is None else set(assisted)
+        )
+        if any(t.trainee_id in with_assist for t in humans):
+            out.assist.append({"cohort": label, **compare_assist(humans, with_assist)})
         if machine is not None:
             summary["detector"] = {
                 "id": machine.trainee_id,

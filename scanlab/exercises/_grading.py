@@ -218,6 +218,8 @@ class TraineeResult:
     declaration: Scores
     items: list[ItemOutcome]
     objects: list[ObjectOutcome]
+    #: Sat the exam with Detector assist (the package's assignment, ``ExamSpec.assisted``).
+    assisted: bool = False
     #: ROC of the ratings (signal trials: scans with an object; noise: clean scans); None
     #: unless both kinds were rated.
     ratings: RatingRoc | None = None
@@ -244,6 +246,7 @@ class TraineeResult:
         return {
             "trainee_id": self.trainee_id,
             "exam_id": self.exam_id,
+            "assisted": self.assisted,
             "items": [asdict(it) for it in self.items],
             "objects": [asdict(o) for o in self.objects],
             # Scores are stored for readers of the JSON; loading recomputes them from the
@@ -262,7 +265,12 @@ class TraineeResult:
     def from_dict(cls, d: dict[str, Any]) -> TraineeResult:
         items = [ItemOutcome(**it) for it in d["items"]]
         objects = [ObjectOutcome(**o) for o in d["objects"]]
-        return _trainee_result(str(d["trainee_id"]), str(d["exam_id"]), items, objects)
+        result = _trainee_result(str(d["trainee_id"]), str(d["exam_id"]), items, objects)
+        assisted = d.get("assisted", False)  # absent from results graded before it
+        if not isinstance(assisted, bool):
+            raise TypeError(f"trainee {d['trainee_id']!r}: 'assisted' must be true or false")
+        result.assisted = assisted
+        return result
 
 
 @dataclass
@@ -391,9 +399,9 @@ def grade(
         if sub.trainee_id in seen:
             raise SpecError(f"two submissions from trainee {sub.trainee_id!r}")
         seen.add(sub.trainee_id)
-        results.append(
-            _grade_one(pkg, keys, sub, rule=rule, min_iou=min_iou, require_class=require_class)
-        )
+        result = _grade_one(pkg, keys, sub, rule=rule, min_iou=min_iou, require_class=require_class)
+        result.assisted = pkg.assist_for(sub.trainee_id)
+        results.append(result)
     return ClassResults(
         exam_id=pkg.exam_id,
         exam_name=pkg.name,

@@ -189,6 +189,9 @@ class ExamPackage:
         ]
         self._public_key = unb64(manifest["crypto"]["public_key"], f"{path}: public_key")
         self.fingerprint = fingerprint(self._public_key)
+        #: Trainees who sit the exam with Detector assist (``ExamSpec.assisted``); the
+        #: others without. Part of the signed manifest; empty in packages built before it.
+        self.assisted: frozenset[str] = _assisted(manifest.get("assisted", []), path)
         self._scan_code: str | None = None
 
     def __repr__(self) -> str:
@@ -235,6 +238,10 @@ class ExamPackage:
                 f"{path}: signed with key {package.fingerprint}, not the instructor's {fingerprint}"
             )
         return package
+
+    def assist_for(self, trainee_id: str) -> bool:
+        """Whether ``trainee_id`` sits this exam with Detector assist."""
+        return trainee_id in self.assisted
 
     def item(self, item_id: str) -> ExamItem:
         for it in self.items:
@@ -437,6 +444,7 @@ def build_exam(
         "name": spec.name,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "items": [it.to_dict() for it in items],
+        "assisted": sorted(spec.assisted),
         "crypto": crypto,
     }
     if spec.language:  # signed with the rest; packages naming none read as before
@@ -766,6 +774,12 @@ def _json(data: bytes, what: str) -> dict[str, Any]:
 
 def _norm_fp(text: str) -> str:
     return "".join(ch for ch in str(text).upper() if ch.isalnum())
+
+
+def _assisted(value: Any, path: Path) -> frozenset[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SpecError(f"{path}: {MANIFEST}: 'assisted' must be a list of trainee ids")
+    return frozenset(value)
 
 
 def _check_trainee_id(trainee_id: Any) -> str:

@@ -55,6 +55,12 @@ class ExamSpec:
         The site's own clean scans (:class:`scanlab.synth.HostSpec`): ``hosts.share`` of the
         items are made on them by threat image projection, the rest simulated; clean shares
         and difficulty levels apply to both alike.
+    assisted : list of str
+        Trainee ids who sit the exam with Detector assist; every other trainee sits it
+        without (the napari Exercise widget hides the detector from them). Stored, signed,
+        in the package; grading records it per trainee, and the cohort report compares the
+        two groups on the same items (:func:`scanlab.exercises.compare_assist`). Empty (the
+        default): nobody has the detector in the exam.
     """
 
     name: str
@@ -87,6 +93,7 @@ class ExamSpec:
     description: str = ""
     hosts: dict[str, Any] | None = None
     language: str = ""
+    assisted: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if isinstance(self.difficulty, list | tuple):
@@ -153,6 +160,25 @@ class ExamSpec:
             or limit <= 0
         ):
             raise fail("time_limit_s", f"must be a number of seconds > 0, got {limit!r}")
+        if isinstance(self.assisted, str) or not isinstance(self.assisted, list | tuple):
+            raise fail("assisted", f"must be a list of trainee ids, got {self.assisted!r}")
+        for trainee_id in self.assisted:
+            if not isinstance(trainee_id, str) or not trainee_id.strip():
+                raise fail("assisted", f"holds {trainee_id!r}, not a trainee id")
+            # As the sign-in takes ids: stripped, printable, at most 100 characters.
+            if (
+                not trainee_id.isprintable()
+                or len(trainee_id) > 100
+                or trainee_id.strip() != trainee_id
+            ):
+                raise fail(
+                    "assisted",
+                    f"holds {trainee_id!r}: a trainee id is printable, at most 100 characters, "
+                    "without surrounding spaces",
+                )
+        if len(set(self.assisted)) != len(self.assisted):
+            raise fail("assisted", "names a trainee twice")
+        self.assisted = list(self.assisted)
         self.fill = self.dataset_spec().fill  # checks every field the two specs share
 
     def dataset_spec(self, *, clean_share: float | None = None) -> DatasetSpec:

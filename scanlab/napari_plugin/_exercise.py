@@ -42,6 +42,7 @@ __all__ = [
     "ExerciseSource",
     "FileExercise",
     "ItemResult",
+    "assist_allowed",
     "default_progress_dir",
     "exercise_mode",
     "feedback_lines",
@@ -291,6 +292,14 @@ def exercise_mode(source: ExerciseSource) -> str:
     without its passphrase): no results shown, no detector, no layer controls; otherwise
     ``"practice"``."""
     return "exam" if isinstance(source, ExamExercise) and not source.can_grade else "practice"
+
+
+def assist_allowed(source: ExerciseSource) -> bool:
+    """Whether Detector assist is shown: always in practice; in an exam, only to a trainee
+    the package assigns to work with it (``ExamSpec.assisted``, signed into the package)."""
+    if exercise_mode(source) == "practice":
+        return True
+    return isinstance(source, ExamExercise) and source.package.assist_for(source.trainee_id)
 
 
 def is_package(path: str | Path) -> bool:

@@ -176,18 +176,20 @@ def add_toolbar(viewer: napari.Viewer, *, enhance: Any = None) -> Any:
 
 
 def apply_mode(viewer: napari.Viewer, widgets: dict[str, Any], mode: str) -> None:
-    """An exam hides (and disables) Detector assist and napari's layer list and controls, so
-    that a trainee sees the scans as the exam gives them; practice shows them again."""
+    """An exam hides (and disables) napari's layer list and controls, so that a trainee sees
+    the scans as the exam gives them, and Detector assist unless the package assigns it to
+    this trainee (the Exercise widget's ``assist``); practice shows them again."""
     exam = mode == "exam"
     qt_viewer = viewer.window._qt_viewer
     for dock in (qt_viewer.dockLayerList, qt_viewer.dockLayerControls):
         dock.setVisible(not exam)
     assist = widgets.get("Detector assist")
     if assist is not None:
-        assist.enabled = not exam
+        shown = not exam or bool(getattr(widgets.get("Exercise"), "assist", False))
+        assist.enabled = shown
         dock = dock_of(assist)
         if dock is not None:
-            dock.setVisible(not exam)
+            dock.setVisible(shown)
     if exam:
         _raise_dock(widgets["Exercise"])
 

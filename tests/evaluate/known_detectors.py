@@ -73,3 +73,20 @@ def constant() -> KnownDetector:
 
 def blind_to_weapons() -> KnownDetector:
     return KnownDetector("blind:weapon")
+
+
+class UnboundedDetector(KnownDetector):
+    """The perfect detector's ranking on a map that is not in [0, 1], as the baselines' are
+    (``map_range``): 5 on normal pixels, 15 on objects, threshold 10."""
+
+    map_range = (0.0, float("inf"))
+
+    def __call__(self, scan) -> Result:
+        result = super().__call__(scan)
+        return Result(
+            5.0 + 10.0 * result.score, 5.0 + 10.0 * result.anomaly_map, 10.0, result.regions
+        )
+
+
+def unbounded() -> UnboundedDetector:
+    return UnboundedDetector("perfect")

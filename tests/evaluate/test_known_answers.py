@@ -147,3 +147,13 @@ def test_a_detector_that_cannot_be_loaded_stops_the_run_before_any_task(dataset,
     assert not (tmp_path / "ev" / "results").exists()
     with pytest.raises(SpecError, match="nothing to evaluate"):
         evaluate_dataset(dataset, [], tmp_path / "ev2")
+
+
+def test_a_map_beyond_one_keeps_its_pixel_ranking(dataset, tmp_path):
+    """A detector whose map is unbounded (the baselines') is scored on its ranking of pixels:
+    the perfect map raised to 5..15 keeps pixel AUROC 1 (clipped at 1 it would tie at 0.5)."""
+    unbounded = f"{DETECTORS}:unbounded"
+    metrics = evaluate_dataset(dataset, [unbounded], tmp_path / "eval", workers=0).metrics
+    assert _value(metrics[unbounded], "pixel_auroc") == 1.0
+    assert _value(metrics[unbounded], "aupro_0.3") == pytest.approx(1.0, abs=1e-3)
+    assert _value(metrics[unbounded], "image_auroc") == 1.0

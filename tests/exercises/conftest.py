@@ -20,8 +20,13 @@ CARGO = {
 }
 
 
+#: The trainees (simulated, named by behaviour) the test exam gives Detector assist.
+ASSISTED = ("perfect", "misses:narcotics")
+
+
 def small_spec(**changes) -> ExamSpec:
-    """8 items, 2 clean; 2 easy, 2 medium, 2 hard. Seed 1 holds narcotics, weapons, a car."""
+    """8 items, 2 clean; 2 easy, 2 medium, 2 hard. Seed 1 holds narcotics, weapons, a car.
+    Two of the four simulated trainees sit it with Detector assist."""
     fields = dict(
         name="test-exam",
         seed=1,
@@ -30,6 +35,7 @@ def small_spec(**changes) -> ExamSpec:
         pitch_mm=20.0,
         time_limit_s=30.0,
         cargo=CARGO,
+        assisted=list(ASSISTED),
     )
     return ExamSpec(**(fields | changes))
 

@@ -130,3 +130,43 @@ def test_assist_comparison_pools_the_same_items(results):
     assert diff[1] <= diff[0] <= diff[2]
     with pytest.raises(Exception, match="both with and without"):
         compare_assist(humans, set())
+
+
+def test_assist_assignment_comes_from_the_package(package, results, tmp_path):
+    """Grading records each trainee's assignment from the package, and the cohort report
+    compares the two groups with no list passed again; a list given replaces it."""
+    import json
+
+    from scanlab.exercises import ClassResults
+
+    assert {t.trainee_id: t.assisted for t in results.trainees} == {
+        "perfect": True,
+        "random": False,
+        "misses:narcotics": True,
+        "clicks_everywhere": False,
+    }
+    path = results.save(tmp_path / "spring.json")
+    (entry,) = compare_cohorts([path]).assist
+    for group, ids in (("with", package.assisted), ("without", {"random", "clicks_everywhere"})):
+        members = [t for t in results.trainees if t.trainee_id in ids]
+        g = entry[group]
+        assert g["trainees"] == len(members) == 2
+        # Pooled by hand over the group's items (all items: every trainee answered all).
+        assert g["hits"] == sum(len(it.hits) for t in members for it in t.items)
+        assert g["noise_trials"] == sum(it.clean for t in members for it in t.items)
+
+    (replaced,) = compare_cohorts([path], assisted={"random"}).assist
+    assert (replaced["with"]["trainees"], replaced["without"]["trainees"]) == (1, 3)
+
+    # Results graded before the assignment existed hold none: no comparison, no error.
+    doc = json.loads(path.read_text())
+    for t in doc["trainees"]:
+        del t["assisted"]
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(doc))
+    assert not any(t.assisted for t in ClassResults.load(old).trainees)
+    assert compare_cohorts([old]).assist == []
+    doc["trainees"][0]["assisted"] = "yes"
+    old.write_text(json.dumps(doc))
+    with pytest.raises(Exception, match="'assisted' must be true or false"):
+        ClassResults.load(old)

@@ -168,6 +168,25 @@ def test_altered_manifest_is_rejected(exam_path, tmp_path):
         ExamPackage.open(rewrite(exam_path, tmp_path / "bad.zip", change))
 
 
+def test_assist_assignment_is_signed(exam_path, tmp_path, package):
+    """Who sits the exam with Detector assist travels in the signed manifest: a trainee who
+    adds their name is caught like any other change."""
+    assert package.assisted == {"perfect", "misses:narcotics"}
+    assert package.assist_for("perfect") and not package.assist_for("random")
+    manifest = json.loads(zipfile.ZipFile(exam_path).read("exam.json"))
+    assert manifest["assisted"] == ["misses:narcotics", "perfect"]
+
+    def change(name, data):
+        if name != "exam.json":
+            return data
+        doc = json.loads(data)
+        doc["assisted"].append("random")
+        return json.dumps(doc, indent=1, sort_keys=True).encode()
+
+    with pytest.raises(TamperError, match="signature does not match the manifest"):
+        ExamPackage.open(rewrite(exam_path, tmp_path / "bad.zip", change))
+
+
 def test_extra_or_missing_member_is_rejected(exam_path, tmp_path):
     def add(name, data):
         return data

@@ -36,6 +36,10 @@ def test_spec_file_with_exam_fields(tmp_path):
         ({"concealments": {"drones": 1}}, "concealments"),
         ({"clean_share": 1.5}, "clean_share"),
         ({"pitch_mm": 200.0}, "pitch_mm"),
+        ({"assisted": "ana"}, "assisted"),
+        ({"assisted": ["ana", "ana"]}, "assisted"),
+        ({"assisted": [" ana"]}, "assisted"),
+        ({"assisted": [3]}, "assisted"),
     ],
 )
 def test_bad_field_is_named(change, field):

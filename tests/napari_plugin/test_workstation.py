@@ -377,6 +377,41 @@ def test_exam_mode_confirmation_and_time_limits(make_napari_viewer, exam, monkey
     assert widget.mode == "" and assist.enabled and not qt_viewer.dockLayerList.isHidden()
 
 
+def test_exam_shows_detector_assist_only_to_the_trainees_assigned_it(
+    make_napari_viewer, tmp_path
+) -> None:
+    """A package built with ``assisted: [ana]``: ana's exam has Detector assist, ben's not;
+    the layer controls stay hidden for both."""
+    from scanlab.exercises import ExamPackage, ExamSpec, build_exam
+
+    spec = ExamSpec(
+        name="assist",
+        seed=5,
+        count=2,
+        clean_share=0.5,
+        pitch_mm=20.0,
+        max_tries=1,
+        assisted=["ana"],
+    )
+    passphrase = "the instructor's passphrase"
+    path = build_exam(spec, tmp_path / "exam.zip", passphrase)
+    package = ExamPackage.open(path)
+    keys = package.keys(passphrase)
+    viewer, widgets = create_viewer(
+        path, viewer=make_napari_viewer(), fingerprint=package.fingerprint
+    )
+    widget, assist = widgets["Exercise"], widgets["Detector assist"]
+    qt_viewer = viewer.window._qt_viewer
+    shown = {}
+    for trainee in ("ana", "ben"):
+        widget.open(path, fingerprint=package.fingerprint)  # back to the sign-in
+        widget._trainee.value, widget._token.value = trainee, keys.token(trainee)
+        assert widget.start_exam() is not None and widget.mode == "exam"
+        assert qt_viewer.dockLayerList.isHidden() and qt_viewer.dockLayerControls.isHidden()
+        shown[trainee] = (assist.enabled, not dock_of(assist).isHidden(), widget.assist)
+    assert shown == {"ana": (True, True, True), "ben": (False, False, False)}
+
+
 def test_practice_keeps_detector_and_layer_controls(gui) -> None:
     viewer, widget = gui
     qt_viewer = viewer.window._qt_viewer

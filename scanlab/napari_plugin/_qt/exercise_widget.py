@@ -39,6 +39,7 @@ from scanlab.napari_plugin._exercise import (
     ExerciseSession,
     ExerciseSource,
     ItemResult,
+    assist_allowed,
     default_progress_dir,
     exercise_mode,
     feedback_lines,
@@ -118,7 +119,8 @@ class ExerciseWidget(Container):
 
     item_shown = Signal(str)
     submitted = Signal(object)
-    #: ``"exam"``, ``"practice"`` or ``""`` (nothing open): what the workstation may offer.
+    #: ``"exam"``, ``"practice"`` or ``""`` (nothing open): what the workstation may offer
+    #: (with :attr:`assist`, set before it is emitted).
     mode_changed = Signal(str)
     #: (language before, language now): the other docked widgets follow the trainee's choice.
     language_changed = Signal(str, str)
@@ -139,6 +141,9 @@ class ExerciseWidget(Container):
         self._viewer = viewer
         self._progress_dir = progress_dir
         self.session: ExerciseSession | None = None
+        #: Whether Detector assist may be shown: in an exam, only to the trainees the
+        #: package assigns it to (:func:`assist_allowed`).
+        self.assist = True
         self._layers: list[Any] = []
         self._marks: Shapes | None = None
         self._syncing = False
@@ -370,6 +375,7 @@ class ExerciseWidget(Container):
         self._use_package_language(getattr(getattr(source, "package", None), "language", None))
         self.session = ExerciseSession(source, progress_dir=self._progress_dir)
         self.mode = exercise_mode(source)
+        self.assist = assist_allowed(source)
         self.mode_changed.emit(self.mode)
         if self.session.submitted is not None:  # handed in before: show the results again
             try:
@@ -388,7 +394,7 @@ class ExerciseWidget(Container):
         self._pending = None
         self._sign_in.visible = False
         if self.mode:
-            self.mode = ""
+            self.mode, self.assist = "", True
             self.mode_changed.emit("")
         self._results.visible = False
         self._practice_box.visible = False
