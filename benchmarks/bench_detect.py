@@ -193,7 +193,12 @@ def main() -> None:
 
     config = TrainConfig.from_dict(card.training["recipe"])
     cache = default_cache_dir()
-    normal = build_cached(effective_spec(config.normal, config.data_pitch(config.normal))[0], cache)
+    # The clean training scenes as training simulated them (in pitch parts for v2's recipe).
+    normal = [
+        item
+        for part, pitch in config.data_parts(config.normal)
+        for item in build_cached(effective_spec(part, pitch)[0], cache)
+    ]
     calib_ref = config.calibration
     calibration = build_cached(effective_spec(calib_ref, config.data_pitch(calib_ref))[0], cache)
     local = LocalBackgroundDetector(pitch_mm=detector.pitch_mm)
