@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -172,7 +173,7 @@ def test_v2_recipe_spreads_its_data_over_pitches_and_vendors():
     # Consecutive, non-overlapping seeds: part k starts where part k - 1 ends.
     refs = [r for r, _ in parts]
     assert refs[0].start == config.concealed.start == 0
-    assert all(b.start == a.start + a.count for a, b in zip(refs, refs[1:], strict=False))
+    assert all(b.start == a.start + a.count for a, b in itertools.pairwise(refs))
     assert max(r.count for r in refs) - min(r.count for r in refs) <= 1
 
 
