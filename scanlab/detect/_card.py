@@ -148,7 +148,7 @@ class ModelCard:
                     f"spec sha256 `{item.get('spec_fingerprint', '')[:16]}...`, built "
                     f"spec sha256 `{item.get('fingerprint', '')[:16]}...`"
                 )
-            for key in ("seed", "steps", "wall_seconds", "device", "final"):
+            for key in ("init_from", "seed", "steps", "wall_seconds", "device", "final"):
                 if key in train:
                     lines.append(f"- {key}: {train[key]}")
             recipe = yaml.safe_dump(train.get("recipe", {}), sort_keys=False, width=100)

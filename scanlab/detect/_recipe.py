@@ -92,6 +92,9 @@ class TrainConfig:
         ``[low, high]``: the concealed and normal scenes are simulated in four equal parts
         at pitches spread over this range (then resampled to ``pitch_mm``, as scans are);
         empty: at their data pitch.
+    init_from : str
+        A model (shipped name or folder) whose weights training starts from (a warm start:
+        its architecture must be this recipe's); empty: from scratch.
     """
 
     name: str
@@ -127,6 +130,7 @@ class TrainConfig:
     readout_share: float = 0.0
     display_family: list[str] = field(default_factory=list)
     pitch_range_mm: list[float] = field(default_factory=list)
+    init_from: str = ""
 
     @classmethod
     def from_dict(cls, raw: Any, *, source: str | Path = "<recipe>") -> TrainConfig:
@@ -208,6 +212,8 @@ class TrainConfig:
             and 1 <= band[0] <= band[1] <= 50
         ):
             raise fail("pitch_range_mm", f"must be [low, high] mm within 1-50, got {band!r}")
+        if not isinstance(self.init_from, str):
+            raise fail("init_from", f"must be a model name or folder, got {self.init_from!r}")
         if not isinstance(self.false_alarm_rate, int | float) or not 0 < self.false_alarm_rate < 1:
             raise fail("false_alarm_rate", f"must be in (0, 1), got {self.false_alarm_rate!r}")
 

@@ -124,7 +124,9 @@ def train(
         log.info("training data: %d scenes, %d objects", len(pool.scenes), len(pool.objects))
 
         torch.manual_seed(config.seed)
-        model = CargoUNet(N_INPUT_CHANNELS, config.widths).to(dev)
+        model = CargoUNet(N_INPUT_CHANNELS, config.widths)
+        start = _warm_start(model, config) if config.init_from else None
+        model = model.to(dev)
         history = _optimise(model, pool, config, cache, dev, progress)
 
         card = ModelCard(
@@ -159,6 +161,8 @@ def train(
             "history": history,
             "final": history[-1] if history else {},
         }
+        if start is not None:
+            card.training["init_from"] = start
         card.created = datetime.now(UTC).isoformat(timespec="seconds")
         card.versions = _versions()
         save_weights(model, card, out)
@@ -168,6 +172,24 @@ def train(
         return TrainResult(detector, card, out, {**card.training["final"], **card.calibration})
     finally:
         torch.set_num_threads(threads)
+
+
+def _warm_start(model: Any, config: TrainConfig) -> dict[str, Any]:
+    """Load ``config.init_from``'s weights into ``model``; what they were (for the card)."""
+    from scanlab.detect._weights import _load, resolve_weights
+
+    folder = resolve_weights(config.init_from)
+    start, card = _load(folder)
+    arch = card.architecture
+    if arch["in_channels"] != N_INPUT_CHANNELS or list(arch["widths"]) != list(config.widths):
+        raise SpecError(
+            f"recipe {config.name!r}: init_from {config.init_from!r} is a network of "
+            f"{arch['in_channels']} inputs and widths {arch['widths']}, not the recipe's "
+            f"{N_INPUT_CHANNELS} and {config.widths}"
+        )
+    model.load_state_dict(start.state_dict())
+    log.info("starting from the weights of %s (%s)", card.name, folder)
+    return {"name": card.name, "weights_sha256": card.weights_sha256}
 
 
 def _optimise(

@@ -177,6 +177,44 @@ def test_v2_recipe_spreads_its_data_over_pitches_and_vendors():
     assert max(r.count for r in refs) - min(r.count for r in refs) <= 1
 
 
+def test_warm_start_begins_from_the_named_weights(tmp_path, cache_dir, tiny_model_dir):
+    """init_from: training starts from another model's weights (at learning rate 0 the
+    network's parameters stay exactly those), and the card records which weights."""
+    import torch
+
+    config = tiny_config(
+        name="tiny-warm", init_from=str(tiny_model_dir), learning_rate=0.0, weight_decay=0.0
+    )
+    from scanlab.detect.torch_model import CargoUNet
+
+    params = [name for name, _ in CargoUNet(4, (4, 8)).named_parameters()]  # not BN statistics
+    start = torch.load(tiny_model_dir / "weights.pt", weights_only=True)
+
+    def same_as_start(folder):
+        weights = torch.load(folder / "weights.pt", weights_only=True)
+        return all(torch.equal(weights[k], start[k]) for k in params)
+
+    result = train(config, out_dir=tmp_path / "warm", cache_dir=cache_dir)
+    assert params and same_as_start(result.out_dir)
+    record = result.card.training["init_from"]
+    assert (
+        record["weights_sha256"]
+        == json.loads((tiny_model_dir / "card.json").read_text())["weights_sha256"]
+    )
+    assert "init_from" in (result.out_dir / "README.md").read_text()
+    # From scratch (the same recipe without init_from) the parameters are others.
+    scratch = train(
+        tiny_config(name="tiny-cold", learning_rate=0.0, weight_decay=0.0),
+        out_dir=tmp_path / "cold",
+        cache_dir=cache_dir,
+    )
+    assert not same_as_start(scratch.out_dir)
+    wider = tiny_config(widths=[4, 8, 16], init_from=str(tiny_model_dir))
+    with pytest.raises(SpecError, match=r"init_from .* widths"):
+        train(wider, out_dir=tmp_path / "wider", cache_dir=cache_dir)
+    assert not (tmp_path / "wider").exists()
+
+
 def test_tiny_run_with_vendor_exports_pitches_and_readout(tmp_path, cache_dir):
     config = tiny_config(
         name="tiny-v2",
