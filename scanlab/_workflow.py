@@ -18,7 +18,7 @@ from scanlab.io import example_scan, formats, read_scan, write_scan
 __all__ = ["run_demo"]
 
 
-DETECTOR = "cargo-anomaly-v1"
+DETECTOR = "cargo-anomaly-v2"
 
 
 def run_demo(

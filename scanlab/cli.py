@@ -637,7 +637,7 @@ def adapt(
         list[Path], typer.Argument(help="Clean scans of the site, any format (JPEG exports too).")
     ],
     out: Annotated[Path, typer.Option(help="Folder of the adapted model, e.g. models/<site>.")],
-    model: Annotated[str, typer.Option(help="Model to start from.")] = "cargo-anomaly-v1",
+    model: Annotated[str, typer.Option(help="Model to start from.")] = "cargo-anomaly-v2",
     pitch: PitchOption = None,
     steps: Annotated[int, typer.Option(min=1, help="Fine-tuning steps.")] = 1200,
     false_alarm_rate: Annotated[
@@ -702,7 +702,7 @@ def detect(
     out: Annotated[Path, typer.Option(help="Folder for anomaly maps (TIFF) and regions (JSON).")],
     model: Annotated[
         str, typer.Option(help="Weights name in models/ or a weights folder.")
-    ] = "cargo-anomaly-v1",
+    ] = "cargo-anomaly-v2",
     threshold: Annotated[
         float | None, typer.Option(help="Override the calibrated threshold.")
     ] = None,

@@ -4,7 +4,7 @@ inference, calibrated thresholds, training recipes, baselines and evaluation.
 Torch loads only when a model is built or run, never at ``import scanlab.detect``.
 
 >>> from scanlab.detect import load_detector          # doctest: +SKIP
->>> result = load_detector("cargo-anomaly-v1")(scan)   # doctest: +SKIP
+>>> result = load_detector("cargo-anomaly-v2")(scan)   # doctest: +SKIP
 >>> result.score, result.is_anomalous, result.regions  # doctest: +SKIP
 """
 

@@ -126,7 +126,7 @@ def adapt(
     clean: Sequence[str | Path],
     out_dir: str | Path,
     *,
-    base: str | Path = "cargo-anomaly-v1",
+    base: str | Path = "cargo-anomaly-v2",
     name: str | None = None,
     pitch_mm: float | tuple[float, float] | None = None,
     config: AdaptConfig | None = None,

@@ -149,7 +149,7 @@ class Detector:
         Examples
         --------
         >>> from scanlab.io import example_scan
-        >>> det = load_detector("cargo-anomaly-v1")             # doctest: +SKIP
+        >>> det = load_detector("cargo-anomaly-v2")             # doctest: +SKIP
         >>> result = det.detect(example_scan())                 # doctest: +SKIP
         >>> result.anomaly_map.shape == example_scan().shape    # doctest: +SKIP
         True

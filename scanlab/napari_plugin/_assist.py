@@ -20,6 +20,7 @@ __all__ = [
     "ANOMALY_COLOURMAP",
     "SupportsDetect",
     "anomaly_layers",
+    "default_detector",
     "detection_steps",
     "detection_summary",
     "detector_names",
@@ -55,6 +56,26 @@ def detector_names() -> tuple[str, ...]:
     if not folder.is_dir():
         return ()
     return tuple(sorted(p.parent.name for p in folder.glob("*/card.json")))
+
+
+def default_detector(names: tuple[str, ...]) -> str | None:
+    """The detector preselected among ``names``: scanlab's default model when it is there
+    (as ``scanlab detect`` uses it), else the first name, else None.
+
+    Examples
+    --------
+    >>> default_detector(("cargo-anomaly-v1", "cargo-anomaly-v2", "site-a"))
+    'cargo-anomaly-v2'
+    >>> default_detector(("site-a", "site-b"))
+    'site-a'
+    >>> default_detector(()) is None
+    True
+    """
+    from scanlab.detect import DetectorWeights
+
+    if DetectorWeights.DEFAULT.value in names:
+        return DetectorWeights.DEFAULT.value
+    return names[0] if names else None
 
 
 def load_detector(

@@ -106,7 +106,11 @@ def test_adapt_resumes_where_it_stopped(tiny_model_dir, site_exports, tmp_path):
 
 
 def test_adapt_refuses_to_overwrite_shipped_or_base_models(tiny_model_dir, site_exports):
-    for out in (models_dir() / "cargo-anomaly-v1", tiny_model_dir):
+    for out in (
+        models_dir() / "cargo-anomaly-v1",
+        models_dir() / "cargo-anomaly-v2",
+        tiny_model_dir,
+    ):
         with pytest.raises(WeightsError, match="refusing to write over"):
             adapt(site_exports, out, base=tiny_model_dir, config=AdaptConfig(**TINY))
     with pytest.raises(Exception, match="at least 3 clean scans"):

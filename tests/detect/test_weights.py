@@ -145,6 +145,9 @@ def test_weights_that_would_run_code_are_refused_without_unsafe_advice(tiny_mode
     assert "Unsupported global" in message  # torch's reason is kept
 
 
-def test_weights_enum_names_the_shipped_model():
-    assert DetectorWeights.DEFAULT is DetectorWeights.CARGO_ANOMALY_V1
-    assert DetectorWeights.DEFAULT.path.name == "cargo-anomaly-v1"
+def test_weights_enum_names_the_shipped_models():
+    assert DetectorWeights.DEFAULT is DetectorWeights.CARGO_ANOMALY_V2
+    assert DetectorWeights.DEFAULT.path.name == "cargo-anomaly-v2"
+    shipped = {w.value for w in DetectorWeights}
+    assert shipped == {"cargo-anomaly-v1", "cargo-anomaly-v2"}
+    assert all((DetectorWeights(name).path / "card.json").is_file() for name in shipped)

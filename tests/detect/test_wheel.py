@@ -1,6 +1,7 @@
 """A non-editable install finds the shipped weights (issue #15): build scanlab's wheel from a
-copy of the source, install it into a target folder and load ``cargo-anomaly-v1`` from there,
-in a fresh interpreter that cannot see the repository."""
+copy of the source, install it into a target folder and load the default model
+(``cargo-anomaly-v2``) and ``cargo-anomaly-v1`` from there, in a fresh interpreter that cannot
+see the repository."""
 
 from __future__ import annotations
 
@@ -25,8 +26,8 @@ from scanlab.detect import load_detector, models_dir
 target = pathlib.Path(sys.argv[1]).resolve()
 assert pathlib.Path(scanlab.__file__).resolve().is_relative_to(target), scanlab.__file__
 assert models_dir().resolve().is_relative_to(target), models_dir()
-detector = load_detector("cargo-anomaly-v1")
-print(detector.card.name, detector.card.weights_sha256)
+for detector in (load_detector(), load_detector("cargo-anomaly-v1")):
+    print(detector.card.name, detector.card.weights_sha256)
 """
 
 
@@ -59,8 +60,9 @@ def test_a_wheel_install_finds_the_shipped_weights(tmp_path):
     wheel = dist / build.stdout.strip().splitlines()[-1]
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
-    assert "scanlab/models/cargo-anomaly-v1/weights.pt" in names
-    assert "scanlab/models/cargo-anomaly-v1/card.json" in names
+    for model in ("cargo-anomaly-v1", "cargo-anomaly-v2"):
+        assert f"scanlab/models/{model}/weights.pt" in names
+        assert f"scanlab/models/{model}/card.json" in names
 
     target = tmp_path / "site"
     install = subprocess.run(
@@ -94,5 +96,8 @@ def test_a_wheel_install_finds_the_shipped_weights(tmp_path):
     assert load.returncode == 0, load.stderr[-3000:]
     import json
 
-    card = json.loads((ROOT / "models" / "cargo-anomaly-v1" / "card.json").read_text())
-    assert load.stdout.split() == ["cargo-anomaly-v1", card["weights_sha256"]]
+    expected = []
+    for model in ("cargo-anomaly-v2", "cargo-anomaly-v1"):
+        card = json.loads((ROOT / "models" / model / "card.json").read_text())
+        expected += [model, card["weights_sha256"]]
+    assert load.stdout.split() == expected

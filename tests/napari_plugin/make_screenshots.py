@@ -33,7 +33,7 @@ def main() -> int:
 
     from qtpy.QtWidgets import QApplication
 
-    from scanlab.napari_plugin._assist import detector_names
+    from scanlab.napari_plugin._assist import default_detector, detector_names
     from scanlab.napari_plugin._launch import _raise_dock, create_viewer
     from scanlab.napari_plugin._samples import sample_dataset_dir
     from scanlab.synth import AnswerKey
@@ -112,7 +112,7 @@ def main() -> int:
     names = detector_names()
     if names:
         assist = widgets["Detector assist"]
-        assist._model.value = names[0]
+        assist._model.value = default_detector(names)
         assist.run()
         wait(lambda: assist.result is not None, timeout=300)
         shoot("detector-assist.png", "Detector assist")

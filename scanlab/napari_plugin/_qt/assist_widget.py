@@ -21,6 +21,7 @@ from scanlab.i18n import _
 from scanlab.napari_plugin._assist import (
     SupportsDetect,
     anomaly_layers,
+    default_detector,
     detection_steps,
     detection_summary,
     detector_names,
@@ -85,7 +86,7 @@ class AssistWidget(Container):
         )
         self._run.enabled = bool(names)
         if names:
-            self._model.value = names[0]
+            self._model.value = default_detector(names)
         self._detectors: dict[str, SupportsDetect] = {}
         self._worker: Any = None
         self.result: Any = None
