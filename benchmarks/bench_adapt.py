@@ -7,11 +7,12 @@ quality 70, without metadata. Clean scenes of containers are simulated with seed
 training or held-out spec uses. On clean exports of this scanner the benchmark prints the
 share flagged at each model's threshold (and the share it calls "not calibrated"), and with
 a library threat projected into each export (in the display domain, as into a real
-export): image AUROC and the share found at the threshold. Then it adapts v1 on N other
-clean exports of the same scanner (``scanlab adapt``) and prints the same figures and the
-time adaptation took, with its extrapolation to 300 scans.
+export): image AUROC and the share found at the threshold, for each shipped model of
+``--models``. Then it adapts ``--base`` (the default model) on N other clean exports of the
+same scanner (``scanlab adapt``) and prints the same figures and the time adaptation took,
+with its extrapolation to 300 scans.
 
-Run: .venv/bin/python benchmarks/bench_adapt.py [--adapt 50] [--test 40] [--steps 600]
+Run: .venv/bin/python benchmarks/bench_adapt.py [--adapt 50 200] [--test 40] [--steps 600]
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from scanlab.detect import AdaptConfig, adapt, load_detector  # noqa: E402
+from scanlab.detect import AdaptConfig, DetectorWeights, adapt, load_detector  # noqa: E402
 from scanlab.evaluate import auroc  # noqa: E402
 from scanlab.io import read_scan  # noqa: E402
 from scanlab.synth import (  # noqa: E402
@@ -62,6 +63,10 @@ def foreign_exports(folder: Path, count: int, first_seed: int) -> list[Path]:
     paths = []
     for i in range(count):
         seed = first_seed + i
+        path = folder / f"foreign-{seed}.jpg"
+        if path.is_file():  # from an earlier run with the same --work (exports are seeded)
+            paths.append(path)
+            continue
         rng = np.random.default_rng([seed, 0xF0])
         vehicle = ("container_20ft", "container_40ft")[i % 2]
         spec = SceneSpec(
@@ -72,9 +77,10 @@ def foreign_exports(folder: Path, count: int, first_seed: int) -> list[Path]:
         )
         scene = generate_scene(spec, seed, pitch_mm=5.0)
         out = render_export(scene.scan, FOREIGN, body_px=scene.key.attributes["body_px"], rng=rng)
-        path = folder / f"foreign-{seed}.jpg"
         assert out.encoded is not None
-        path.write_bytes(out.encoded)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(out.encoded)
+        tmp.replace(path)
         paths.append(path)
     return paths
 
@@ -128,6 +134,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument(
+        "--models", nargs="*", default=["cargo-anomaly-v1", "cargo-anomaly-v2"], help="as shipped"
+    )
+    parser.add_argument("--base", default=str(DetectorWeights.DEFAULT), help="model to adapt")
+    parser.add_argument(
+        "--record", action="store_true", help="store the table in the --base model's card"
+    )
     args = parser.parse_args()
     import torch
 
@@ -135,17 +148,18 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-adapt-"))
     t0 = time.perf_counter()
     test = foreign_exports(work / "test", args.test, 910_000)
-    site = foreign_exports(work / "site", max(args.adapt), 920_000)
+    site = foreign_exports(work / "site", max(args.adapt, default=0), 920_000)
     print(f"simulated {len(test) + len(site)} foreign exports in {time.perf_counter() - t0:.0f} s")
     print(f"foreign scanner: {FOREIGN.name}")
-    header = f"{'model':<34}{'n':>4}{'FA@thr':>8}{'uncal.':>8}{'AUROC':>7}{'found':>7}{'s/scan':>8}"
     rows = []
-    v1 = load_detector("cargo-anomaly-v1")
-    rows.append(("cargo-anomaly-v1", figures(v1, test)))
+    for name in args.models:
+        rows.append((name, figures(load_detector(name), test)))
+        print_row(*rows[-1])
+    short = args.base.removeprefix("cargo-anomaly-")
     for n in args.adapt:
         config = AdaptConfig(steps=args.steps, threads=args.threads)
         t1 = time.perf_counter()
-        result = adapt(site[:n], work / f"adapted-{n}", config=config)
+        result = adapt(site[:n], work / f"adapted-{short}-{n}", base=args.base, config=config)
         took = time.perf_counter() - t1
         held = result.metrics
         print(
@@ -161,13 +175,38 @@ def main() -> None:
             f"{(fixed * scale + per_step * args.steps) / 60:.1f} min "
             f"(reading and calibration scale with the scans, steps do not)"
         )
-        rows.append((f"v1 adapted ({n} clean scans)", figures(result.detector, test)))
-    print(header)
-    for name, f in rows:
-        print(
-            f"{name:<34}{f['n']:>4}{f['flagged_clean']:>8.3f}{f['not_calibrated']:>8.3f}"
-            f"{f['image_auroc']:>7.3f}{f['threats_found']:>7.3f}{f['seconds_per_scan']:>8.2f}"
-        )
+        rows.append((f"{short} adapted ({n} clean scans)", figures(result.detector, test)))
+        rows[-1][1].update(adapt_seconds=round(took, 1), held_out=held["n_scans"], steps=args.steps)
+        print_row(*rows[-1])
+    print(HEADER)
+    for row in rows:
+        print_row(*row, header=False)
+    if args.record:
+        from scanlab.detect._card import ModelCard
+        from scanlab.detect._weights import record_metrics, resolve_weights
+
+        folder = resolve_weights(args.base)
+        metrics = ModelCard.load(folder / "card.json").metrics
+        metrics["foreign_scanner"] = {
+            "benchmark": "benchmarks/bench_adapt.py",
+            "scanner": FOREIGN.name,
+            "test_scans": args.test,
+            "rows": {name: {k: round(float(v), 4) for k, v in f.items()} for name, f in rows},
+        }
+        print("recorded in", record_metrics(folder, metrics))
+
+
+HEADER = f"{'model':<34}{'n':>4}{'FA@thr':>8}{'uncal.':>8}{'AUROC':>7}{'found':>7}{'s/scan':>8}"
+
+
+def print_row(name: str, f: dict[str, float], header: bool = True) -> None:
+    if header:
+        print(HEADER)
+    print(
+        f"{name:<34}{f['n']:>4}{f['flagged_clean']:>8.3f}{f['not_calibrated']:>8.3f}"
+        f"{f['image_auroc']:>7.3f}{f['threats_found']:>7.3f}{f['seconds_per_scan']:>8.2f}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
