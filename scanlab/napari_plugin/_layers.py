@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -81,6 +82,12 @@ class ScanRef:
     @property
     def scan_id(self) -> str:
         return self.scan.metadata.scan_id or self.scan.source
+
+    @property
+    def label(self) -> str:
+        """The scan's name in layer names: its id, else its file's name without the folder
+        (``scan_id`` keeps the whole path, to tell two files of one name apart)."""
+        return self.scan.metadata.scan_id or Path(self.scan.source).stem or self.scan.source
 
     @property
     def pitch_mm(self) -> tuple[float, float]:

@@ -213,6 +213,10 @@ def test_pitch_warning_for_a_scan_without_metadata(make_napari_viewer, tmp_path,
     measured = [float(v) for v in warning.split("--pitch ")[1].split(" ")[0].split(",")]
     np.testing.assert_allclose(measured, [10.0, 10.0], atol=0.3)
     assert tools._pitch.value and not tools._pitch.native.isHidden()
+    # The default preset's rendering is named after the file, as the channel is, not after
+    # its whole path.
+    qtbot.waitUntil(lambda: any(layer.name.endswith("[enhanced]") for layer in viewer.layers))
+    assert {layer.name for layer in viewer.layers} >= {"bare", "bare [enhanced]"}
 
     # A scan that records its pitch: no warning.
     from scanlab.io import write_scan

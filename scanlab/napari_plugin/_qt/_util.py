@@ -205,7 +205,7 @@ def show_scan(
             layer.metadata = {**layer.metadata, META_KEY: replace(ref, scan=new_ref.scan)}
             layer.visible = False
             layer.metadata[_STALE] = True
-            renames.append((layer, layer.name.replace(ref.scan_id, new_ref.scan_id, 1)))
+            renames.append((layer, layer.name.replace(ref.label, new_ref.label, 1)))
         elif ref.role not in ("marks",):
             stale.append(layer)
     if stale:

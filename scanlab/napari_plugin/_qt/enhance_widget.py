@@ -236,7 +236,7 @@ class EnhanceWidget(Container):
     def _view_layer(self) -> Any:
         ref = self._ref()
         layers = self._viewer.layers
-        name = f"{ref.scan_id} [enhanced]" if ref is not None else ""
+        name = f"{ref.label} [enhanced]" if ref is not None else ""
         return layers[name] if name in layers else None  # noqa: SIM401 (a list, no get)
 
     def _hide_view(self) -> None:
@@ -307,7 +307,7 @@ class EnhanceWidget(Container):
             return
         self._shown = (generation, -stride)
         seconds = time.perf_counter() - started
-        name = f"{ref.scan_id} [enhanced]"
+        name = f"{ref.label} [enhanced]"
         kwargs: dict[str, Any] = {
             "name": name,
             **placement(ref, stride),
