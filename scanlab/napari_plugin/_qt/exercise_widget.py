@@ -1112,8 +1112,9 @@ def _use_qt_translation(lang: str) -> None:
         _qt_translator = None
     if hasattr(QLibraryInfo, "path"):  # Qt 6
         folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
-    else:  # Qt 5
-        folder = QLibraryInfo.location(QLibraryInfo.TranslationsPath)
+    else:  # Qt 5 (looked up by name: the Qt 6 stubs, all CI has, do not know it)
+        qt5_location = getattr(QLibraryInfo, "location")  # noqa: B009
+        folder = qt5_location(getattr(QLibraryInfo, "TranslationsPath"))  # noqa: B009
     translator = QTranslator()
     if lang != "en" and translator.load(f"qtbase_{lang}", folder):
         app.installTranslator(translator)
