@@ -16,10 +16,10 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from _shots import settle, show_window, wait
 from PIL import Image
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -30,8 +30,6 @@ LANGS = ("ru", "ky", "fa", "ps")
 def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="scanlab-shots-"))
     os.environ["SCANLAB_PROGRESS_DIR"] = str(tmp / "progress")
-
-    from qtpy.QtWidgets import QApplication
 
     from scanlab.napari_plugin._launch import _raise_dock, create_viewer
     from scanlab.napari_plugin._samples import sample_dataset_dir
@@ -52,17 +50,7 @@ def main() -> int:
 
     OUT.mkdir(parents=True, exist_ok=True)
     viewer, widgets = create_viewer(None, lang=LANGS[0])
-    window = viewer.window._qt_window
-    window.resize(*SIZE)
-    window.show()
-    app = QApplication.instance()
-    assert app is not None
-
-    def settle(seconds: float = 0.6) -> None:
-        end = time.perf_counter() + seconds
-        while time.perf_counter() < end:
-            app.processEvents()
-            time.sleep(0.02)
+    show_window(viewer, SIZE)
 
     panel = widgets["Exercise"]
     panel.open(exercise)
@@ -76,13 +64,11 @@ def main() -> int:
         viewer.layers.selection.active = viewer.layers[f"{item} [high]"]
         enhance.set_preset("material")  # a change of preset renders the scan anew
         enhance.set_preset("standard")
-        end = time.perf_counter() + 60
-        while not (
-            (r := enhance.last_render) is not None and r.preset == "standard" and r.stride == 1
-        ):
-            if time.perf_counter() > end:
-                raise TimeoutError("the standard rendering did not finish")
-            settle(0.1)
+        wait(
+            lambda: (
+                (r := enhance.last_render) is not None and r.preset == "standard" and r.stride == 1
+            )
+        )
         viewer.layers.selection.active = panel.marks_layer
 
     render()

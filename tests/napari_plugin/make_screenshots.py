@@ -14,11 +14,10 @@ import json
 import shutil
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from _shots import close_toasts, settle, show_window, wait
 from PIL import Image
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -31,8 +30,6 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="scanlab-shots-"))
     os.environ["SCANLAB_PROGRESS_DIR"] = str(tmp / "progress")
 
-    from qtpy.QtWidgets import QApplication
-
     from scanlab.napari_plugin._assist import default_detector, detector_names
     from scanlab.napari_plugin._launch import _raise_dock, create_viewer
     from scanlab.napari_plugin._samples import sample_dataset_dir
@@ -40,31 +37,11 @@ def main() -> int:
 
     OUT.mkdir(parents=True, exist_ok=True)
     viewer, widgets = create_viewer(None)
-    window = viewer.window._qt_window
-    window.resize(*SIZE)
-    window.show()
-    app = QApplication.instance()
-    assert app is not None
-
-    def settle(seconds: float = 0.6) -> None:
-        end = time.perf_counter() + seconds
-        while time.perf_counter() < end:
-            app.processEvents()
-            time.sleep(0.02)
-
-    def wait(condition: Callable[[], bool], timeout: float = 60.0) -> None:
-        end = time.perf_counter() + timeout
-        while not condition():
-            if time.perf_counter() > end:
-                raise TimeoutError("the widget did not finish in time")
-            app.processEvents()
-            time.sleep(0.02)
+    show_window(viewer, SIZE)
 
     def shoot(name: str, dock: str) -> None:
         _raise_dock(widgets[dock])
-        for widget in QApplication.allWidgets():  # toasts (e.g. napari's PyQt5 notice)
-            if type(widget).__name__ == "NapariQtNotification":
-                widget.close()
+        close_toasts()
         settle()
         image = viewer.screenshot(canvas_only=False, flash=False)
         Image.fromarray(np.asarray(image)).save(OUT / name)

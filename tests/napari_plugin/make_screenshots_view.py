@@ -16,11 +16,10 @@ import os
 import shutil
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from _shots import close_toasts, settle, show_window, wait
 from PIL import Image
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -34,7 +33,6 @@ def main() -> int:
     from scanlab.napari_plugin._launch import create_viewer, prefer_qt6
 
     prefer_qt6()
-    from qtpy.QtWidgets import QApplication
 
     from scanlab.napari_plugin._samples import sample_dataset_dir
     from scanlab.synth import SceneSpec, generate_scene, render_display
@@ -49,30 +47,10 @@ def main() -> int:
         shutil.copy(source / "keys" / f"{item}.json", exercise / "keys")
 
     viewer, widgets = create_viewer(exercise)
-    window = viewer.window._qt_window
-    window.resize(*SIZE)
-    window.show()
-    app = QApplication.instance()
-    assert app is not None
-
-    def settle(seconds: float = 0.6) -> None:
-        end = time.perf_counter() + seconds
-        while time.perf_counter() < end:
-            app.processEvents()
-            time.sleep(0.02)
-
-    def wait(condition: Callable[[], bool], timeout: float = 60.0) -> None:
-        end = time.perf_counter() + timeout
-        while not condition():
-            if time.perf_counter() > end:
-                raise TimeoutError("the widget did not finish in time")
-            app.processEvents()
-            time.sleep(0.02)
+    show_window(viewer, SIZE)
 
     def shoot(name: str) -> None:
-        for widget in QApplication.allWidgets():  # toasts
-            if type(widget).__name__ == "NapariQtNotification":
-                widget.close()
+        close_toasts()
         settle()
         image = viewer.screenshot(canvas_only=False, flash=False)
         Image.fromarray(np.asarray(image)).save(OUT / name)
