@@ -17,7 +17,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from _shots import close_toasts, settle, show_window, wait
 from PIL import Image
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -25,7 +24,10 @@ SIZE = (1680, 980)
 
 
 def main() -> int:
+    # Beside this script, which runs as a script (pytest's importlib mode has no path).
     import os
+
+    from _shots import close_toasts, settle, show_window, wait
 
     tmp = Path(tempfile.mkdtemp(prefix="scanlab-shots-"))
     os.environ["SCANLAB_PROGRESS_DIR"] = str(tmp / "progress")
