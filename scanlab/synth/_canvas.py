@@ -10,7 +10,8 @@ whole scene costs two float32 images however many materials it holds.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,11 +29,15 @@ class Footprint:
     """Where an object lies in the image and its chord length (cm) in each pixel.
 
     ``chord_cm`` is already weighted by the fraction of the pixel the object covers.
+    ``volume_cm`` (the object's chord summed over its pixels, in cm) is set where the
+    footprint was projected through a diverging beam, whose image of a part lying off the
+    centre plane is magnified or shrunk (its mass is the object's all the same).
     """
 
     rows: slice
     cols: slice
     chord_cm: np.ndarray
+    volume_cm: float | None = None
 
     @property
     def mask(self) -> np.ndarray:
@@ -63,6 +68,17 @@ class Canvas:
         whose chord along the beam is ``d`` then spreads over ``d * skew`` more along the
         vehicle, its volume kept: a cross-member 2.35 m across, 4.5 mm thick, seen at 1
         degree is a 45 mm wide dark bar, and the edges of a load across the width soften.
+    source_z_mm : float, optional
+        Height above the road of the X-ray source, whose fan beam diverges vertically from
+        it (None: parallel rays, the default). A ray reaching the centre plane (the
+        vehicle's mid-width, where ``pitch_mm`` holds) at height z crosses depth y (mm
+        across the vehicle, away from the source) at ``z_s + (z - z_s) (L + y) / L``. So a
+        part at depth y appears scaled by ``L / (L + y)`` about the source's height: the
+        two side walls' top rails appear as two lines, the near one above the far one, the
+        roof sheet and the floor between them are crossed obliquely and spread into bands,
+        and the top of a load that fills the width fades over ``|z - z_s| w / L``.
+    source_distance_mm : float
+        L, from the source to the centre plane.
     """
 
     rows: int
@@ -73,10 +89,35 @@ class Canvas:
     density: Callable[[str], float]
     n_basis: int = 2
     skew: float = 0.0
+    source_z_mm: float | None = None
+    source_distance_mm: float = 4500.0
     basis: np.ndarray = field(init=False)
+    planes_mm: tuple[float, ...] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.basis = np.zeros((self.n_basis, self.rows, self.cols), dtype=np.float32)
+
+    @contextmanager
+    def at_depths(self, *y_mm: float) -> Iterator[Canvas]:
+        """Parts drawn inside this block lie in thin planes at these depths (mm across the
+        vehicle from its centre plane, positive away from the source), their chord shared
+        equally between the planes: ``at_depths(-1200, 1200)`` for what both side walls
+        carry. Elsewhere a part is taken to fill its chord about the centre plane. Only a
+        diverging beam (``source_z_mm``) tells the two apart."""
+        before = self.planes_mm
+        self.planes_mm = tuple(float(y) for y in y_mm)
+        try:
+            yield self
+        finally:
+            self.planes_mm = before
+
+    def project_z(self, z_mm: Any, y_mm: float = 0.0) -> Any:
+        """Height (mm) in the image (at the centre plane) of a point at height ``z_mm`` and
+        depth ``y_mm``: itself without a diverging beam."""
+        if self.source_z_mm is None:
+            return z_mm
+        zs, dist = self.source_z_mm, self.source_distance_mm
+        return zs + (z_mm - zs) * dist / (dist + y_mm)
 
     # --- coordinates ------------------------------------------------------------------
 
@@ -121,9 +162,18 @@ class Canvas:
     # --- footprints ---------------------------------------------------------------------
 
     def box(
-        self, x0: float, z0: float, length: float, height: float, depth_cm: float
+        self,
+        x0: float,
+        z0: float,
+        length: float,
+        height: float,
+        depth_cm: float,
+        *,
+        span_cm: float | None = None,
     ) -> Footprint | None:
-        """A box seen side-on: constant chord ``depth_cm``, exact partial-pixel edges."""
+        """A box seen side-on: constant chord ``depth_cm``, exact partial-pixel edges.
+        ``span_cm``: its size across the vehicle where that is not its chord (a plate
+        crossed obliquely, drawn as a box with the plate's volume)."""
         win = self._window(x0, x0 + length, z0, z0 + height)
         if win is None:
             return None
@@ -131,7 +181,7 @@ class Canvas:
         cx = _coverage(np.arange(cols.start, cols.stop), self.col_of(x0), self.col_of(x0 + length))
         rz = _coverage(np.arange(rows.start, rows.stop), self.row_of(z0 + height), self.row_of(z0))
         chord = (rz[:, None] * cx[None, :] * depth_cm).astype(np.float32)
-        return self._finish(rows, cols, chord, span_cm=abs(depth_cm))
+        return self._finish(rows, cols, chord, span_cm=abs(span_cm or depth_cm))
 
     def ellipsoid(
         self, xc: float, zc: float, semi_x: float, semi_z: float, semi_y_cm: float
@@ -241,7 +291,8 @@ class Canvas:
         inside_depth = r - outside - np.minimum(np.maximum(qx, qz), 0.0)  # distance from edge
         t = np.clip(inside_depth, 0.0, r)
         profile = np.sqrt(t * (2.0 * r - t)) / r
-        return Footprint(*win, self._reduce(profile * np.float32(depth_cm), samples))
+        chord = self._reduce(profile * np.float32(depth_cm), samples)
+        return self._diverge(Footprint(*win, chord), abs(depth_cm))
 
     def cylinder_x(self, x0: float, length: float, zc: float, radius: float) -> Footprint | None:
         """A cylinder lying along the vehicle (a pipe, a rifle barrel): chord varies with z."""
@@ -310,7 +361,7 @@ class Canvas:
             span_cm = float(chord.max(initial=0.0))
         spread = abs(self.skew) * span_cm * 10.0 / self.pitch_mm
         if spread < 0.25:
-            return Footprint(rows, cols, chord)
+            return self._diverge(Footprint(rows, cols, chord), span_cm)
         # Each column's chord spreads evenly over [-spread/2, spread/2] about its centre,
         # placed to the sub-pixel so that parts drawn as differences (hollows) stay aligned.
         k_lo = int(np.floor(0.5 - spread / 2))
@@ -322,8 +373,59 @@ class Canvas:
         c0 = cols.start + k_lo
         lo, hi = max(c0, 0), min(c0 + smeared.shape[1], self.cols)
         if hi <= lo:
-            return Footprint(rows, cols, chord)
-        return Footprint(rows, slice(lo, hi), smeared[:, lo - c0 : hi - c0])
+            return self._diverge(Footprint(rows, cols, chord), span_cm)
+        return self._diverge(Footprint(rows, slice(lo, hi), smeared[:, lo - c0 : hi - c0]), span_cm)
+
+    def _diverge(self, fp: Footprint, span_cm: float) -> Footprint:
+        """``fp`` as the diverging beam sees it (see the class): each row of the part, at
+        the depths it occupies (the planes of :meth:`at_depths`, else ``span_cm`` about the
+        centre plane), maps to an interval of image rows over which its chord spreads. A
+        thin plane keeps its chord (only its image is scaled); a part filling a depth w
+        is crossed obliquely, its chord spread over ``|z - z_s| w / L`` with the sum kept.
+        """
+        if self.source_z_mm is None or fp.chord_cm.size == 0:
+            return fp
+        rs = float(self.row_of(self.source_z_mm))
+        dist = self.source_distance_mm
+        r = np.arange(fp.rows.start, fp.rows.stop, dtype=np.float64)
+        top, bottom = r - rs, r + 1.0 - rs
+        if self.planes_mm:
+            spans = [(y, y, 1.0 / len(self.planes_mm)) for y in self.planes_mm]
+        else:
+            half = 5.0 * span_cm
+            spans = [(-half, half, 1.0)]
+        starts, stops, weights = [], [], []
+        for y0, y1, share in spans:
+            m0, m1 = dist / (dist + y0), dist / (dist + y1)
+            ends = np.stack([top * m0, top * m1, bottom * m0, bottom * m1]) + rs
+            starts.append(ends.min(axis=0))
+            stops.append(ends.max(axis=0))
+            # The rows' chord summed over the image: kept for a part filling its depth,
+            # scaled with the image for a thin plane.
+            weights.append(np.full(r.size, share * dist / (dist + 0.5 * (y0 + y1))))
+        a, b, w = np.concatenate(starts), np.concatenate(stops), np.concatenate(weights)
+        source = np.tile(np.arange(r.size), len(spans))
+        if np.all(np.abs(a - np.tile(r, len(spans))) < 0.02) and np.all(
+            np.abs(b - np.tile(r + 1.0, len(spans))) < 0.02
+        ):
+            return fp
+        t0 = np.floor(a).astype(np.int64)
+        n = np.ceil(b).astype(np.int64) - t0
+        entry = np.repeat(np.arange(a.size), n)
+        target = t0[entry] + (np.arange(entry.size) - np.repeat(np.cumsum(n) - n, n))
+        value = _coverage(target, a[entry], b[entry]) / (b - a)[entry] * w[entry]
+        lo, hi = max(int(target.min()), 0), min(int(target.max()) + 1, self.rows)
+        keep = (target >= lo) & (target < hi) & (value > 0)
+        if hi <= lo or not keep.any():
+            return Footprint(slice(0, 0), fp.cols, np.zeros((0, fp.chord_cm.shape[1]), np.float32))
+        from scipy.sparse import csr_matrix
+
+        matrix = csr_matrix(
+            (value[keep], (target[keep] - lo, source[entry][keep])), shape=(hi - lo, r.size)
+        )
+        chord = np.asarray(matrix @ fp.chord_cm.astype(np.float64), dtype=np.float32)
+        volume = float(fp.chord_cm.sum(dtype=np.float64)) if fp.volume_cm is None else fp.volume_cm
+        return Footprint(slice(lo, hi), fp.cols, chord, volume)
 
     # --- accumulation -------------------------------------------------------------------
 
@@ -342,15 +444,14 @@ class Canvas:
         if fp is None:
             return 0.0
         pixel_cm2 = (self.pitch_mm / 10.0) ** 2
-        return float(
-            fp.chord_cm.sum(dtype=np.float64) * pixel_cm2 * self.density(material) * scale / 1000.0
-        )
+        volume = fp.chord_cm.sum(dtype=np.float64) if fp.volume_cm is None else fp.volume_cm
+        return float(volume * pixel_cm2 * self.density(material) * scale / 1000.0)
 
     def remove(self, fp: Footprint, part: np.ndarray) -> None:
         """Undo an :meth:`add` (hollowing a cargo block to hide something inside it)."""
         self.basis[:, fp.rows, fp.cols] -= part
 
 
-def _coverage(index: np.ndarray, start: float, stop: float) -> np.ndarray:
+def _coverage(index: np.ndarray, start: float | np.ndarray, stop: float | np.ndarray) -> np.ndarray:
     """Fraction of each unit cell [i, i+1) covered by the interval [start, stop)."""
     return np.clip(np.minimum(index + 1, stop) - np.maximum(index, start), 0.0, 1.0)

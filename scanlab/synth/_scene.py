@@ -172,16 +172,27 @@ def generate_scene(
     rng = np.random.default_rng([seed, 0x5CA9])
     scanner, lookup = _physics(spec.scanner)
     length_mm, height_mm = vehicle_extent_mm(spec.vehicle)
-    rows, cols = round(height_mm / pitch_mm), round(length_mm / pitch_mm)
+    top_mm, bottom_mm = height_mm, 0.0
+    source_z, distance = scanner.source_height_mm, scanner.source_distance_mm
+    if source_z is not None:
+        # Drivers keep to the lane's middle within a few hundred mm. The window grows to
+        # hold the near side's image, which the diverging beam magnifies.
+        distance += float(rng.uniform(-300.0, 300.0))
+        near = distance / (distance - 1250.0)
+        top_mm = source_z + (height_mm - source_z) * near
+        bottom_mm = source_z - source_z * near
+    rows, cols = round((top_mm - bottom_mm) / pitch_mm), round(length_mm / pitch_mm)
     n_basis = len(_decomposition(spec.scanner, "water"))
     canvas = Canvas(
         rows,
         cols,
         pitch_mm,
-        height_mm,
+        top_mm,
         functools.partial(_decomposition, spec.scanner),
         _density,
         n_basis,
+        source_z_mm=source_z,
+        source_distance_mm=distance,
     )
     layout = draw_vehicle(canvas, spec.vehicle, rng)
     space_kinds = [k for k in spec.concealments if k in SPACE_CHANGING]
@@ -213,7 +224,24 @@ def generate_scene(
         acquired=datetime(2026, 1, 1) + timedelta(minutes=int(rng.integers(0, 525600))),
         air_level=(EXPORT_AIR_COUNTS,) * scanner.n_channels,
         dark_level=(0.0,) * scanner.n_channels,
-        attributes={"simulator": "scanlab.synth", "seed": seed, "spec": spec.to_dict()},
+        attributes={
+            "simulator": "scanlab.synth",
+            "seed": seed,
+            "spec": spec.to_dict(),
+            # Where the diverging beam came from (mm): its height above the road, its
+            # distance to the vehicle's centre plane, and the height of row 0's top edge.
+            **(
+                {
+                    "beam": {
+                        "source_height_mm": source_z,
+                        "source_distance_mm": round(distance, 1),
+                        "top_mm": round(top_mm, 1),
+                    }
+                }
+                if source_z is not None
+                else {}
+            ),
+        },
     )
     scan = Scan(counts, Representation.COUNTS, meta, source=f"<scene {sid}>")
     attenuation = scan.to_attenuation().data
@@ -256,10 +284,11 @@ def generate_scene(
 
 def _body_px(body_mm: tuple[float, float, float, float], canvas: Canvas) -> list[float]:
     x0, x1, z_floor, z_roof = body_mm
+    near = -1219.0  # the near side wall, which a diverging beam shows largest
     return [
-        round(float(canvas.row_of(z_roof)), 1),
+        round(float(canvas.row_of(max(canvas.project_z(z_roof, near), z_roof))), 1),
         round(float(canvas.col_of(x0)), 1),
-        round(float(canvas.row_of(z_floor)), 1),
+        round(float(canvas.row_of(min(canvas.project_z(z_floor, near), z_floor))), 1),
         round(float(canvas.col_of(x1)), 1),
     ]
 

@@ -238,7 +238,7 @@ class _Parts:
             if rise < 30.0:
                 run = xb - xa
                 spread = depth_cm * math.hypot(run, rise) * thick / (run * (rise + thick))
-                fp = c.box(xa, min(za, zb) - thick / 2, run, rise + thick, spread)
+                fp = c.box(xa, min(za, zb) - thick / 2, run, rise + thick, spread, span_cm=depth_cm)
                 self.add(material, fp)
             else:
                 pts = np.array(
@@ -320,6 +320,15 @@ def _tractor_rear(canvas: Canvas, x_rear: float, rng: np.random.Generator) -> fl
 # --- containers ----------------------------------------------------------------------------
 
 
+#: Depths (mm from the centre plane, + away from the source) of the two side walls of an
+#: ISO box (2,438 mm outside) and of what they carry, for a diverging beam
+#: (:meth:`Canvas.at_depths`).
+SIDES = (-1200.0, 1200.0)
+#: Depths of a chassis' two main rails, and of the wheels on either side.
+RAILS = (-500.0, 500.0)
+WHEELS = (-950.0, 950.0)
+
+
 def _crossmember_xs(rng: np.random.Generator, x0: float, x1: float, pitch: float) -> list[float]:
     """Cross-member positions: a nominal pitch, as welded (not uniform), some in pairs."""
     xs: list[float] = []
@@ -350,8 +359,9 @@ def _crossmember(
 def _lashing_ring(p: _Parts, x: float, z: float, rng: np.random.Generator) -> None:
     """A D-ring of 12 mm bar on both side walls (same x): a small dark loop."""
     r = rng.uniform(28.0, 38.0)
-    p.add("steel", p.canvas.disc(x, z, r, 2 * 1.0, inner_radius=r - 12))
-    p.box("steel", x - 25, z + r - 10, 50, 16, 2 * 1.2)  # the welded bracket
+    with p.canvas.at_depths(*(0.95 * y for y in SIDES)):
+        p.add("steel", p.canvas.disc(x, z, r, 2 * 1.0, inner_radius=r - 12))
+        p.box("steel", x - 25, z + r - 10, 50, 16, 2 * 1.2)  # the welded bracket
 
 
 def _frame(
@@ -369,20 +379,22 @@ def _frame(
     length, zt = box.length, zu + box.height
     xr = xf + length
     width_out = 243.8
-    # Bottom side rails: pressed C-sections, 4.5-6 mm, flanges 50 mm.
-    t = rng.uniform(4.0, 4.5) / 10
-    p.box("steel", xf, zu, length, rail_height, 2 * t)
-    p.box("steel", xf, zu, length, 10 * t, 2 * 5.0)
-    p.box("steel", xf, zu + rail_height - 10 * t, length, 10 * t, 2 * 3.0)
-    # The inner ledge (a 4 mm angle, 40 mm wide) on which the floor's edges rest.
-    p.box("steel", xf + 113, zu + rail_height - 36, length - 263, 4, 2 * 4.0)
-    # Top side rails: 60 x 60 x 3 square tubes.
-    p.shell("steel", xf, zt - 60, length, 60, 2 * 6.0, 3.0)
+    with p.canvas.at_depths(*SIDES):
+        # Bottom side rails: pressed C-sections, 4.5-6 mm, flanges 50 mm.
+        t = rng.uniform(4.0, 4.5) / 10
+        p.box("steel", xf, zu, length, rail_height, 2 * t)
+        p.box("steel", xf, zu, length, 10 * t, 2 * 5.0)
+        p.box("steel", xf, zu + rail_height - 10 * t, length, 10 * t, 2 * 3.0)
+        # The inner ledge (a 4 mm angle, 40 mm wide) on which the floor's edges rest.
+        p.box("steel", xf + 113, zu + rail_height - 36, length - 263, 4, 2 * 4.0)
+        # Top side rails: 60 x 60 x 3 square tubes.
+        p.shell("steel", xf, zt - 60, length, 60, 2 * 6.0, 3.0)
     # Corner posts: pressed 6 mm front posts, heavier 8 mm rear posts with the door hinges.
     # (The posts on the two sides part by the width times the vehicle's skew.)
     for x, post_len, wall in ((xf, 113.0, 6.0), (xr - 150, 150.0, 8.0)):
-        for shift in (-1200.0 * p.canvas.skew, 1200.0 * p.canvas.skew):
-            p.shell("steel", x + shift, zu, post_len, box.height, 12.0, wall)
+        for side in SIDES:
+            with p.canvas.at_depths(side):
+                p.shell("steel", x + side * p.canvas.skew, zu, post_len, box.height, 12.0, wall)
     # Front and rear sills and headers: box sections across the width.
     for x, w in ((xf, 113.0), (xr - 150, 150.0)):
         p.shell("steel", x, zu, w, rail_height, width_out - 2 * 17.8, 4.0)
@@ -391,9 +403,10 @@ def _frame(
     # chassis' twistlocks locked into the bottom four.
     for x in (xf - 2.0, xr - 176.0):
         for z in (zu, zt - 118):
-            p.box("steel", x, z, 178, 118, 2 * 16.2)
-            p.box("steel", x + 20, z + 18, 138, 82, 2 * 13.0, scale=-1.0)
-            p.add("steel", p.canvas.ellipsoid(x + 89, z + 59, 40, 28, 2 * 1.8), scale=-1.0)
+            with p.canvas.at_depths(*SIDES):
+                p.box("steel", x, z, 178, 118, 2 * 16.2)
+                p.box("steel", x + 20, z + 18, 138, 82, 2 * 13.0, scale=-1.0)
+                p.add("steel", p.canvas.ellipsoid(x + 89, z + 59, 40, 28, 2 * 1.8), scale=-1.0)
 
 
 def _corrugated_side_walls(
@@ -417,17 +430,19 @@ def _corrugated_side_walls(
     the flanks, the fine faint stripes of real scans.
     """
     walls_cm = 2 * sheet_mm / 10.0
-    p.box(material, x0, z0, x1 - x0, z1 - z0, walls_cm)
+    with p.canvas.at_depths(*SIDES):
+        p.box(material, x0, z0, x1 - x0, z1 - z0, walls_cm)
     extra = sheet_mm / 10.0 * (math.hypot(1.0, depth / flank) - 1.0)
     flat = (pitch - 2 * flank) / 2
     # At the vehicle's yaw the two walls' stripes part by the width times the skew.
-    for shift in (-1200.0 * p.canvas.skew, 1200.0 * p.canvas.skew):
-        x = x0 + flat / 2 + shift
-        while x + flank < x1:
-            p.box(material, x, z0, flank, z1 - z0, extra)
-            if x + 2 * flank + flat < x1:
-                p.box(material, x + flank + flat, z0, flank, z1 - z0, extra)
-            x += pitch
+    for side in SIDES:
+        x = x0 + flat / 2 + side * p.canvas.skew
+        with p.canvas.at_depths(side):
+            while x + flank < x1:
+                p.box(material, x, z0, flank, z1 - z0, extra)
+                if x + 2 * flank + flat < x1:
+                    p.box(material, x + flank + flat, z0, flank, z1 - z0, extra)
+                x += pitch
 
 
 def _corrugated_end(
@@ -459,11 +474,12 @@ def _doors(p: _Parts, x_inner: float, xr: float, z0: float, height: float, chord
 def _logistics_track(p: _Parts, x0: float, x1: float, z: float, rng: np.random.Generator) -> None:
     """A lashing rail (E-track) along both side walls at mid-height: 125 mm aluminium strip
     with bent edges, slotted every 51 mm, with rings and hooks hanging from it."""
-    p.box("aluminium", x0, z, x1 - x0, 125, 2 * 0.3)
-    p.box("aluminium", x0, z, x1 - x0, 4, 2 * 2.0)
-    p.box("aluminium", x0, z + 121, x1 - x0, 4, 2 * 2.0)
-    for x in np.arange(x0 + 20.0, x1 - 30.0, 50.8):
-        p.box("aluminium", float(x), z + 32, 14, 60, 2 * 0.3, scale=-1.0)
+    with p.canvas.at_depths(*(0.97 * y for y in SIDES)):
+        p.box("aluminium", x0, z, x1 - x0, 125, 2 * 0.3)
+        p.box("aluminium", x0, z, x1 - x0, 4, 2 * 2.0)
+        p.box("aluminium", x0, z + 121, x1 - x0, 4, 2 * 2.0)
+        for x in np.arange(x0 + 20.0, x1 - 30.0, 50.8):
+            p.box("aluminium", float(x), z + 32, 14, 60, 2 * 0.3, scale=-1.0)
     x = x0 + rng.uniform(300, 1500)
     while x < x1 - 200:
         _lashing_ring(p, x, z - 30, rng)
@@ -562,13 +578,14 @@ def _reefer_box(
         p, x_in0, x_in1, zu + rail_height, zt - 60, material=outer, sheet_mm=t_out,
         pitch=rng.uniform(70.0, 110.0), depth=12.0, flank=12.0,
     )  # fmt: skip
-    p.box("polyurethane_foam", x_in0, zf, box.inner_length, zc - zf, 2 * (wall_mm - 2) / 10)
-    p.box("stainless_steel", x_in0, zf, box.inner_length, zc - zf, 2 * 0.08)
-    x = x_in0 + rng.uniform(300, 1200)
-    while x < x_in1 - 100:
-        p.box("stainless_steel", x, zf, 40, zc - zf, 2 * 0.08)  # overlapping lining sheets
-        p.box("stainless_steel", x + 18, zf, 4, zc - zf, 2 * 0.6)  # the joint's cover strip
-        x += rng.uniform(1000, 1300)
+    with p.canvas.at_depths(*(0.97 * y for y in SIDES)):
+        p.box("polyurethane_foam", x_in0, zf, box.inner_length, zc - zf, 2 * (wall_mm - 2) / 10)
+        p.box("stainless_steel", x_in0, zf, box.inner_length, zc - zf, 2 * 0.08)
+        x = x_in0 + rng.uniform(300, 1200)
+        while x < x_in1 - 100:
+            p.box("stainless_steel", x, zf, 40, zc - zf, 2 * 0.08)  # overlapping lining sheets
+            p.box("stainless_steel", x + 18, zf, 4, zc - zf, 2 * 0.6)  # the joint's cover strip
+            x += rng.uniform(1000, 1300)
     # Roof: aluminium outer skin and inner lining across the width, foam between.
     p.box("aluminium", xf + 113, zt - 3, length - 263, 1.5, 243.8 - 12)
     p.box("polyurethane_foam", x_in0, zc + 1, box.inner_length, zt - 5 - zc, width)
@@ -732,9 +749,10 @@ def _container_chassis(
     c = p.canvas
     xs = sorted({q[0] for q in tops} | {q[0] for q in bottom})
     web_poly = [(x, z_top(x)) for x in xs] + [(x, z_bottom(x)) for x in reversed(xs)]
-    p.add("steel", c.polygon(np.array(web_poly), 2 * web))
-    p.strip("steel", [(x, z_top(x) - flange_t / 2) for x in xs], flange_t, 2 * flange_w)
-    p.strip("steel", [(x, z_bottom(x) + flange_t / 2) for x in xs], flange_t, 2 * flange_w)
+    with c.at_depths(*RAILS):  # the two main rails, about a metre apart
+        p.add("steel", c.polygon(np.array(web_poly), 2 * web))
+        p.strip("steel", [(x, z_top(x) - flange_t / 2) for x in xs], flange_t, 2 * flange_w)
+        p.strip("steel", [(x, z_bottom(x) + flange_t / 2) for x in xs], flange_t, 2 * flange_w)
     # Web stiffeners (8 mm plates welded on both sides of each web) and holes cut in the
     # webs for the pipes and lightness, unevenly along the rails.
     x = x0 + rng.uniform(300, 700)
@@ -794,7 +812,8 @@ def _container_chassis(
     centres = tuple(rear - 1310.0 * i for i in range(axles))
     air = rng.random() < 0.6
     for xc in centres:
-        _wheel(c, xc, tyres=2 if long else 4)
+        with c.at_depths(*WHEELS):
+            _wheel(c, xc, tyres=2 if long else 4)
         zb = z_bottom(xc)
         p.box("steel", xc - 560, zb - 250, 120, 250, 2 * 1.2)  # hanger brackets
         if air:

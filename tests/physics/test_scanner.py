@@ -63,12 +63,12 @@ def test_presets():
 
 def test_the_portal_budget_follows_from_its_dose_pulse_rate_and_distance():
     # Same linac spectra and detector as the gantry preset; per pulse the fluence scales with
-    # the dose rate over the pulse rate and with 1 / distance²: (1.2 / 4.0 Gy/min) x (200 /
-    # 300 pulses/s) x (6.5 / 8 m)², and likewise 0.4 / 1.3 for the low energy.
+    # the dose rate over the pulse rate and with 1 / distance²: (0.4 / 4.0 Gy/min) x (200 /
+    # 300 pulses/s) x (6.5 / 8 m)², and likewise 0.13 / 1.3 for the low energy.
     portal = get_scanner("scanlab-6MV-portal")
     assert portal.energies_mev == SCANNER.energies_mev
     geometry = (200 / 300) * (6.5 / 8.0) ** 2
-    expected = (1.2 / 4.0 * geometry, 0.4 / 1.3 * geometry)
+    expected = (0.4 / 4.0 * geometry, 0.13 / 1.3 * geometry)
     ratios = np.divide(portal.air_photons_per_pixel, SCANNER.air_photons_per_pixel)
     np.testing.assert_allclose(ratios, expected, rtol=1e-9)
     # Fewer photons: the air noise of a pixel grows as 1 / sqrt(budget).

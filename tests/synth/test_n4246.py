@@ -43,17 +43,22 @@ def test_6mv_penetration_is_that_of_real_linac_systems(six):
 
 
 def test_the_portal_sees_less_than_the_gantry_but_within_real_ranges(six):
-    # The drive-through portal has 7.6 x fewer photons per pixel and pulse: one-pixel
-    # details and thin contrast plates suffer; the area penetration stays a real system's.
+    # The drive-through portal has 22.7 x fewer photons per pixel and pulse: one-pixel
+    # details and thin contrast plates suffer; the area penetration stays a real portal's.
     portal = realism_figures("scanlab-6MV-portal")
-    assert 250.0 <= portal.penetration_mm <= 400.0
+    assert 250.0 <= portal.penetration_mm <= 350.0
     assert portal.penetration_pixel_mm < six.penetration_pixel_mm
     z_six, z_portal = six.penetration.z_area, portal.penetration.z_area
-    # Where quantum noise rules (the thin steps), z falls as sqrt(budget): sqrt(7.6) = 2.8.
-    assert np.median(z_six[:6] / z_portal[:6]) == pytest.approx(2.75, rel=0.2)
+    # Where quantum noise rules (the thin steps), z falls as sqrt(budget): sqrt(22.7) = 4.8.
+    assert np.median(z_six[:6] / z_portal[:6]) == pytest.approx(4.76, rel=0.2)
     for base, pct in portal.contrast_sensitivity_pct.items():
         assert pct >= six.contrast_sensitivity_pct[base]
-    assert 1.0 <= portal.contrast_sensitivity_pct[300.0] <= 10.0
+    # Behind 100 and 200 mm of steel it sees the 1-4 % of real systems; 300 mm is at its
+    # penetration limit, where no contrast plate is seen (real portals quote none there).
+    assert 1.0 <= portal.contrast_sensitivity_pct[100.0] <= 4.0
+    assert 1.0 <= portal.contrast_sensitivity_pct[200.0] <= 5.0
+    if portal.penetration_mm <= 300.0:
+        assert portal.contrast_sensitivity_pct[300.0] == np.inf
     assert portal.resolution_mm == six.resolution_mm
 
 

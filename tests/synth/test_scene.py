@@ -223,3 +223,41 @@ def test_body_box_is_where_the_body_is_drawn(vehicle):
     cols = slice(round(c0) + 10, round(c1) - 10)
     assert att[int(r_roof) - 2, cols].max() < 0.002
     assert np.median(att[int(r_roof) : int(r_roof) + 4, cols].max(axis=0)) > 0.05
+
+
+def test_a_portal_sees_the_two_side_walls_top_rails_through_its_diverging_beam():
+    # The portal's source stands 2.4 m high: the near wall's top rail is magnified above
+    # the roof, the far wall's shrunk below it, with the roof sheet crossed obliquely
+    # between them; the floor's cross-members spread the same way below the source.
+    scene = generate_scene(
+        SceneSpec("container_20ft", "empty", 0.0, scanner="scanlab-6MV-portal"), 4
+    )
+    beam = scene.scan.metadata.attributes["beam"]
+    zs, dist, top = beam["source_height_mm"], beam["source_distance_mm"], beam["top_mm"]
+    assert (zs, 3300.0 <= dist <= 3900.0) == (2400.0, True)
+    x0, x1, z_floor, z_roof = scene.layout.body_mm
+    cols = slice(round(x0 / 5.0) + 40, round(x1 / 5.0) - 40)
+    profile = np.median(scene.ideal_attenuation[0][:, cols], axis=1)  # per row
+
+    def row(z_mm, y_mm):
+        return (top - (zs + (z_mm - zs) * dist / (dist + y_mm))) / 5.0
+
+    # The top rails (60 mm square tubes at 1.2 m either side of the centre) are the darkest
+    # rows above the source: their top and bottom walls, seen along the vehicle, within
+    # the tube's half-height (30 mm, magnified) of where the near and the far rail's
+    # centres lie.
+    near, far = row(z_roof - 30, -1200.0), row(z_roof - 30, 1200.0)
+    assert far - near > 100  # 0.5 m and more apart at 5 mm
+    upper = profile[: int(row(zs, 0.0))]
+    peaks = np.argsort(upper)[::-1]
+    near_half, far_half = (30.0 * dist / (dist + y) / 5.0 + 1 for y in (-1200.0, 1200.0))
+    assert all(abs(p - near) <= near_half for p in peaks[:2])
+    assert any(abs(p - far) <= far_half for p in peaks[2:6])
+    # Between them the roof sheet, crossed obliquely, darkens every row; above the near
+    # rail there is air.
+    assert profile[int(near) + 15 : int(far) - 15].min() > 0.02
+    assert profile[: int(near) - 20].max() < 0.002
+    # The key's body box is the near side's image, where exports crop.
+    r_roof, _, r_floor, _ = scene.key.attributes["body_px"]
+    assert r_roof == pytest.approx(row(z_roof, -1219.0), abs=0.1)
+    assert r_floor == pytest.approx(row(z_floor, -1219.0), abs=0.1)
