@@ -147,6 +147,11 @@ class ModelCard:
                     f"scans at {item.get('pitch_mm')} mm, seeds {item.get('seeds')}, "
                     f"spec sha256 `{item.get('spec_fingerprint', '')[:16]}...`, built "
                     f"spec sha256 `{item.get('fingerprint', '')[:16]}...`"
+                    + (
+                        f", simulator `{item['simulator_version'][:16]}...`"
+                        if item.get("simulator_version")
+                        else ""
+                    )
                 )
             for key in ("init_from", "seed", "steps", "wall_seconds", "device", "final"):
                 if key in train:

@@ -405,12 +405,15 @@ def calibrate(
 
 
 def _data_record(role: str, ref: tuple[Any, str]) -> dict[str, Any]:
+    from scanlab.synth import simulator_version
+
     spec, base = ref
     return {
         "role": role,
         "spec": spec.name,
         "spec_fingerprint": base,
         "fingerprint": spec.fingerprint(),
+        "simulator_version": simulator_version(),
         "count": spec.count,
         "seeds": [spec.seed, spec.seed + spec.count - 1],
         "pitch_mm": spec.pitch_mm,
@@ -418,9 +421,13 @@ def _data_record(role: str, ref: tuple[Any, str]) -> dict[str, Any]:
 
 
 def _recipe_hash(config: TrainConfig) -> str:
+    """The checkpoint's key: the recipe and the simulator its data come from (a run resumed
+    after the simulator changed would mix scenes of two simulators)."""
     import hashlib
 
-    text = json.dumps(config.to_dict(), sort_keys=True)
+    from scanlab.synth import simulator_version
+
+    text = json.dumps(config.to_dict(), sort_keys=True) + simulator_version()
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
