@@ -233,6 +233,17 @@ def _researcher(text: str) -> None:
     for _, value, low, high in rows:
         assert 0.0 <= float(low) <= float(value) <= float(high) <= 1.0
     assert re.search(r"^True$", text, flags=re.M)  # the resumed run gives the same AUROC
+    # The shipped model's image AUROC by brute force from the per-scan scores it printed: the
+    # share of (concealed, clean) pairs in which the concealed scan scores higher.
+    scores = re.findall(r"^heldout-\d+  (clean|concealed) +score (\d\.\d+)$", text, flags=re.M)
+    assert len(scores) == 12, text  # spec.count = 12
+    concealed = [float(v) for kind, v in scores if kind == "concealed"]
+    clean = [float(v) for kind, v in scores if kind == "clean"]
+    assert concealed and clean
+    wins = sum((a > b) + 0.5 * (a == b) for a in concealed for b in clean)
+    block = text[text.index("cargo-anomaly-v2\n") :]
+    m = re.search(r"^\s+image_auroc\s+(\d\.\d+)", block, flags=re.M)
+    assert m and float(m[1]) == round(wins / (len(concealed) * len(clean)), 3), text
 
 
 CHECKS = {
