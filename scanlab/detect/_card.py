@@ -138,6 +138,14 @@ class ModelCard:
         cal = self.calibration
         if cal:
             lines += ["", f"Calibration data: {json.dumps(cal.get('data', {}))}"]
+        if cal.get("domain"):
+            lines += ["", "Accepted ranges of the domain check (outside them a scan is called "
+                      "\"not calibrated for this scanner\"):", ""]  # fmt: skip
+            for mode, ranges in cal["domain"].items():
+                text = ", ".join(f"{k} {lo:g} to {hi:g}" for k, (lo, hi) in ranges.items())
+                lines.append(f"- {mode}: {text or 'the map only'}")
+            if cal.get("domain_data"):
+                lines += ["", f"Image statistics measured on: {json.dumps(cal['domain_data'])}"]
         train = self.training
         if train:
             lines += ["", "## Training", ""]
