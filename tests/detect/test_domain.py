@@ -182,3 +182,36 @@ def test_v2_does_not_call_a_concealment_out_of_domain(v2):
     for scan in (hidden.scan, render_display(hidden.scan)):
         got = v2.detect(scan)
         assert got.in_domain, got.warnings
+
+
+def test_recalibrate_domain_replaces_image_ranges_and_keeps_the_rest(tmp_path, tiny_model_dir):
+    import copy
+
+    from scanlab.detect import ModelCard
+    from scanlab.detect._data import as_display_export
+    from scanlab.detect._preprocess import scan_to_input
+    from scanlab.detect._train import recalibrate_domain
+    from scanlab.synth import DatasetSpec
+
+    vehicles = {"container_20ft": 1, "container_40ft": 1}
+    raw = {"name": "cal", "seed": 5, "count": 6, "clean_share": 1.0, "pitch_mm": 25.0}
+    spec = DatasetSpec.from_dict({**raw, "vehicles": vehicles, "format": "npz"})
+    items = load_manifest(build_dataset(spec, tmp_path / "cal"))
+    card = ModelCard.load(tiny_model_dir / "card.json")
+    card.calibration = {"domain": {"display": {"thin_level": [-9.0, 9.0], "hot_share": [0, 0.2]}}}
+    before = copy.deepcopy(card)
+    new = recalibrate_domain(card, items, data={"spec": "cal"})
+    assert card.calibration == before.calibration  # the card given is left as it was
+    assert new.thresholds == card.thresholds
+    display = new.calibration["domain"]["display"]
+    assert display["hot_share"] == [0, 0.2]  # the map's range is kept
+    assert set(new.calibration["domain"]) == {"dual", "single", "display"}
+    assert {"thin_level", "median_level", "noise_level"} <= set(display)
+    assert display["thin_level"][0] > 0.0  # no longer the old, boundless range
+    assert new.calibration["domain_data"] == {"spec": "cal", "n_clean_scans": 6}
+    # Every calibration scan's own display export lies inside the new ranges.
+    for item in items:
+        planes, _ = scan_to_input(
+            as_display_export(read_scan(item["scan_path"])), model_pitch_mm=card.pitch_mm
+        )
+        assert check_domain(input_statistics(planes), display) == []
