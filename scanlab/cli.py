@@ -349,9 +349,7 @@ def evaluate(
         str,
         typer.Option("--input", help="Read scans as-recorded, as single energy or as display."),
     ] = "as-recorded",
-    pitch: Annotated[
-        float | None, typer.Option(help="Take the scans' pitch as this many mm.")
-    ] = None,
+    pitch: PitchOption = None,
     match: Annotated[
         str, typer.Option(help="How a region hits an object: overlap or centroid.")
     ] = "overlap",
@@ -410,7 +408,7 @@ def evaluate(
             "limit": limit,
             "fprs": _fa_list(fa),
             "input_mode": input_mode,
-            "pitch_mm": pitch,
+            "pitch_mm": _pitch_mm(pitch),
             "matching_rule": match,
             "n_bootstrap": bootstrap,
             "n_overlays": overlays,

@@ -106,3 +106,18 @@ def test_gui_refuses_an_unknown_preset_before_starting_napari(monkeypatch):
     assert result.exit_code == 0 and started[0][1]["preset"] is None
     runner.invoke(app, ["gui"])
     assert started[1][1]["preset"] == "standard"
+
+
+def test_gui_pitch_reaches_the_detector_assist(monkeypatch):
+    import scanlab.napari_plugin._launch as launch_module
+
+    started: list[dict[str, object]] = []
+    monkeypatch.setattr(launch_module, "launch", lambda *a, **k: started.append(k))
+    assert runner.invoke(app, ["gui", "--pitch", "6,6.5"]).exit_code == 0
+    assert started[-1]["scan_pitch_mm"] == (6.0, 6.5)
+    assert runner.invoke(app, ["gui", "--pitch", "7"]).exit_code == 0
+    assert started[-1]["scan_pitch_mm"] == 7.0
+    assert runner.invoke(app, ["gui"]).exit_code == 0
+    assert "scan_pitch_mm" not in started[-1]  # no option: the scans' own pitch
+    bad = runner.invoke(app, ["gui", "--pitch", "0"])
+    assert bad.exit_code != 0 and "--pitch" in bad.output and len(started) == 3

@@ -220,11 +220,32 @@ def _trainee(text: str) -> None:
 
 
 def _detector(text: str) -> None:
-    for score, threshold, flagged in re.findall(
-        r"score (\d\.\d+), threshold (\d\.\d+), flagged: (True|False)", text
-    ):
+    import ast
+
+    assert re.search(r"^cargo-anomaly-v2$", text, flags=re.M), text  # the default model
+    calls = re.findall(r"score (\d\.\d+),? threshold (\d\.\d+), flagged: (True|False)", text)
+    assert len(calls) == 2, text  # the scan and its bare export
+    for score, threshold, flagged in calls:
         assert (float(score) >= float(threshold)) == (flagged == "True")
-    assert "flagged:" in text
+    # The export without metadata: its pitch measured on the 40 ft container, within 3 % of
+    # the pitch it was simulated at; a given pitch is used as given.
+    m = re.search(r"^pitch (\S+) x (\S+) mm \(estimate\); simulated at (\S+) mm$", text, re.M)
+    assert m, text
+    assert abs(float(m[1]) / float(m[3]) - 1) < 0.03 and abs(float(m[2]) / float(m[3]) - 1) < 0.03
+    assert re.search(r"^given: 5 x 5 mm \(option\)$", text, flags=re.M), text
+    # Honest warnings: the in-domain call agrees with the printed statistics and ranges; the
+    # own export is in domain, the foreign scanner's is not, and says to adapt.
+    ranges = ast.literal_eval(text.split("calibrated display ranges: ")[1].splitlines()[0])
+    seen = re.findall(r"^(own|foreign) export: in domain: (True|False); thin_level (\S+), "
+                      r"noise_level (\S+)$", text, flags=re.M)  # fmt: skip
+    assert [(who, ok) for who, ok, *_ in seen] == [("own", "True"), ("foreign", "False")], text
+    for who, _, thin, noise in seen:
+        inside = [
+            lo <= float(v) <= hi
+            for v, (lo, hi) in ((thin, ranges["thin_level"]), (noise, ranges["noise_level"]))
+        ]
+        assert all(inside) if who == "own" else not all(inside), (who, thin, noise, ranges)
+    assert "warning: not calibrated for this scanner: run scanlab adapt" in text
 
 
 def _researcher(text: str) -> None:
@@ -233,6 +254,17 @@ def _researcher(text: str) -> None:
     for _, value, low, high in rows:
         assert 0.0 <= float(low) <= float(value) <= float(high) <= 1.0
     assert re.search(r"^True$", text, flags=re.M)  # the resumed run gives the same AUROC
+    # The shipped model's image AUROC by brute force from the per-scan scores it printed: the
+    # share of (concealed, clean) pairs in which the concealed scan scores higher.
+    scores = re.findall(r"^heldout-\d+  (clean|concealed) +score (\d\.\d+)$", text, flags=re.M)
+    assert len(scores) == 12, text  # spec.count = 12
+    concealed = [float(v) for kind, v in scores if kind == "concealed"]
+    clean = [float(v) for kind, v in scores if kind == "clean"]
+    assert concealed and clean
+    wins = sum((a > b) + 0.5 * (a == b) for a in concealed for b in clean)
+    block = text[text.index("cargo-anomaly-v2\n") :]
+    m = re.search(r"^\s+image_auroc\s+(\d\.\d+)", block, flags=re.M)
+    assert m and float(m[1]) == round(wins / (len(concealed) * len(clean)), 3), text
 
 
 CHECKS = {

@@ -138,6 +138,14 @@ class ModelCard:
         cal = self.calibration
         if cal:
             lines += ["", f"Calibration data: {json.dumps(cal.get('data', {}))}"]
+        if cal.get("domain"):
+            lines += ["", "Accepted ranges of the domain check (outside them a scan is called "
+                      "\"not calibrated for this scanner\"):", ""]  # fmt: skip
+            for mode, ranges in cal["domain"].items():
+                text = ", ".join(f"{k} {lo:g} to {hi:g}" for k, (lo, hi) in ranges.items())
+                lines.append(f"- {mode}: {text or 'the map only'}")
+            if cal.get("domain_data"):
+                lines += ["", f"Image statistics measured on: {json.dumps(cal['domain_data'])}"]
         train = self.training
         if train:
             lines += ["", "## Training", ""]
@@ -147,6 +155,11 @@ class ModelCard:
                     f"scans at {item.get('pitch_mm')} mm, seeds {item.get('seeds')}, "
                     f"spec sha256 `{item.get('spec_fingerprint', '')[:16]}...`, built "
                     f"spec sha256 `{item.get('fingerprint', '')[:16]}...`"
+                    + (
+                        f", simulator `{item['simulator_version'][:16]}...`"
+                        if item.get("simulator_version")
+                        else ""
+                    )
                 )
             for key in ("init_from", "seed", "steps", "wall_seconds", "device", "final"):
                 if key in train:

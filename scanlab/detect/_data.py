@@ -78,10 +78,11 @@ def check_disjoint(refs: dict[str, tuple[Any, str]], *, heldout: str = "heldout"
 def build_cached(
     spec: Any, cache_dir: Path, *, progress: Progress | None = None, role: str = "data"
 ) -> list[dict[str, Any]]:
-    """Build ``spec`` into ``cache_dir`` (once; keyed by its fingerprint); its manifest items."""
+    """Build ``spec`` into ``cache_dir`` (once; keyed by its fingerprint and the simulator's
+    version, so that scenes of an older simulator are never reused); its manifest items."""
     from scanlab.synth import build_dataset, load_manifest
 
-    folder = Path(cache_dir) / "datasets" / f"{spec.name}-{spec.fingerprint()[:12]}"
+    folder = Path(cache_dir) / "datasets" / f"{spec.name}-{spec.build_fingerprint()[:12]}"
     report = (lambda i, n: progress(role, i, n)) if progress else None
     return load_manifest(build_dataset(spec, folder, progress=report))
 

@@ -35,7 +35,7 @@ from scanlab.errors import SpecError
 if TYPE_CHECKING:
     from scanlab.detect._detector import Detector
 
-__all__ = ["TrainResult", "calibrate", "train"]
+__all__ = ["TrainResult", "calibrate", "recalibrate_domain", "train"]
 
 log = logging.getLogger("scanlab.detect")
 Progress = Callable[[str, int, int], None]
@@ -380,13 +380,7 @@ def calibrate(
     for i, item in enumerate(items):
         if not item.get("clean", True):
             continue
-        scan = read_scan(item["scan_path"])
-        variants = {
-            "dual": scan,
-            "single": as_single_energy(scan),
-            "display": as_display_export(scan),
-        }
-        for mode, variant in variants.items():
+        for mode, variant in _calibration_variants(read_scan(item["scan_path"])).items():
             amap, _, _, record = detector._run(variant, None)
             scores[mode].append(float(amap.max()))
             stats[mode].append(record)
@@ -404,13 +398,60 @@ def calibrate(
     }
 
 
+def _calibration_variants(scan: Any) -> dict[str, Any]:
+    """A clean calibration scan as each input mode reads it: as recorded, its high-energy
+    channel alone, and scanlab's display export without metadata."""
+    return {"dual": scan, "single": as_single_energy(scan), "display": as_display_export(scan)}
+
+
+def recalibrate_domain(
+    card: ModelCard,
+    items: list[dict[str, Any]],
+    *,
+    data: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> ModelCard:
+    """``card`` with the image-statistic ranges of its domain check measured anew on the
+    clean scans among ``items`` (read as :func:`calibrate` reads them).
+
+    The network is not run: those statistics are of its input (at the card's pitch), so
+    the thresholds and the ranges of the map (hot share, regions) are kept. For a model
+    calibrated before a statistic existed or before its ranges were drawn as now; ``data``
+    (what the scans are) is recorded as ``calibration["domain_data"]``.
+    """
+    import copy
+
+    from scanlab.detect._domain import IMAGE_STATISTICS, input_statistics
+    from scanlab.detect._preprocess import scan_to_input
+    from scanlab.io import read_scan
+
+    stats: dict[str, list[dict[str, float]]] = {"dual": [], "single": [], "display": []}
+    clean = [item for item in items if item.get("clean", True)]
+    for i, item in enumerate(clean):
+        for mode, variant in _calibration_variants(read_scan(item["scan_path"])).items():
+            planes, _ = scan_to_input(variant, model_pitch_mm=card.pitch_mm)
+            stats[mode].append(input_statistics(planes))
+        if progress:
+            progress("domain", i + 1, len(clean))
+    new = copy.deepcopy(card)
+    domain = new.calibration.setdefault("domain", {})
+    for mode, records in stats.items():
+        ranges = {k: v for k, v in domain.get(mode, {}).items() if k not in IMAGE_STATISTICS}
+        domain[mode] = {**domain_ranges(records), **ranges}
+    new.calibration["domain_data"] = {**(data or {}), "n_clean_scans": len(clean)}
+    return new
+
+
 def _data_record(role: str, ref: tuple[Any, str]) -> dict[str, Any]:
+    from scanlab.synth import simulator_version
+
     spec, base = ref
     return {
         "role": role,
         "spec": spec.name,
         "spec_fingerprint": base,
         "fingerprint": spec.fingerprint(),
+        "simulator_version": simulator_version(),
         "count": spec.count,
         "seeds": [spec.seed, spec.seed + spec.count - 1],
         "pitch_mm": spec.pitch_mm,
@@ -418,9 +459,13 @@ def _data_record(role: str, ref: tuple[Any, str]) -> dict[str, Any]:
 
 
 def _recipe_hash(config: TrainConfig) -> str:
+    """The checkpoint's key: the recipe and the simulator its data come from (a run resumed
+    after the simulator changed would mix scenes of two simulators)."""
     import hashlib
 
-    text = json.dumps(config.to_dict(), sort_keys=True)
+    from scanlab.synth import simulator_version
+
+    text = json.dumps(config.to_dict(), sort_keys=True) + simulator_version()
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 

@@ -241,9 +241,22 @@ def _read_as(scan: Any, settings: dict[str, Any]) -> Any:
 
         scan = as_display_export(scan)
     if settings.get("pitch_mm"):
-        pitch = float(settings["pitch_mm"])
-        scan = scan.replace(metadata=dataclasses.replace(scan.metadata, pitch_mm=(pitch, pitch)))
+        value = settings["pitch_mm"]
+        pitch = (float(value), float(value)) if isinstance(value, int | float) else value
+        scan = scan.replace(
+            metadata=dataclasses.replace(scan.metadata, pitch_mm=(float(pitch[0]), float(pitch[1])))
+        )
     return scan
+
+
+def _pitch_setting(value: Any) -> float | list[float]:
+    """A pitch option as stored in the settings (JSON): one number, or [row, col]."""
+    values = [value] if isinstance(value, int | float) else list(value)
+    if len(values) not in (1, 2) or not all(
+        isinstance(v, int | float) and 0 < v < 1000 for v in values
+    ):
+        raise SpecError(f"pitch must be one or two positive numbers of mm, got {value!r}")
+    return float(values[0]) if len(values) == 1 else [float(v) for v in values]
 
 
 def _pin_threads(n: int | None) -> None:
@@ -313,6 +326,13 @@ def _evaluate_one(
             {
                 "clean": key.is_clean,
                 "score": float(det.score),
+                # How the scan was read (baselines and own detectors may not say); a
+                # pitch given to the run reaches the detector as the scan's metadata.
+                "pitch_mm": list(getattr(det, "pitch_mm", None) or []) or None,
+                "pitch_source": "option"
+                if settings.get("pitch_mm")
+                else getattr(det, "pitch_source", ""),
+                "in_domain": bool(getattr(det, "in_domain", True)),
                 "threshold": float(det.threshold),
                 "flagged": bool(det.score >= det.threshold),
                 "regions": regions,
@@ -434,7 +454,7 @@ def evaluate_dataset(
     fprs: Sequence[float] = DEFAULT_FPRS,
     matching_rule: str = "overlap",
     input_mode: str = "as-recorded",
-    pitch_mm: float | None = None,
+    pitch_mm: float | tuple[float, float] | None = None,
     n_bootstrap: int = 1000,
     n_overlays: int = 3,
     baseline_data: str | Path | None = None,
@@ -472,8 +492,11 @@ def evaluate_dataset(
     input_mode : {"as-recorded", "single", "display"}
         Read scans as recorded, or as their high-energy channel alone, or as 8-bit display
         exports.
-    pitch_mm : float, optional
-        The pitch to take the scans as having (display exports rarely record one).
+    pitch_mm : float or (float, float), optional
+        The (row, col) pitch to take the scans as having (display exports rarely record
+        one); one value for square pixels. Without it: the scans' metadata, else the pitch
+        the detector measures on the container. Each scan's result records the pitch it was
+        read at and where that came from.
     n_bootstrap : int
         Bootstrap resamples of every interval.
     n_overlays : int
@@ -500,15 +523,14 @@ def evaluate_dataset(
         raise SpecError(f"false-alarm rates must lie strictly between 0 and 1, got {list(fprs)}")
     if n_bootstrap < 2:
         raise SpecError(f"bootstrap count must be at least 2, got {n_bootstrap}")
-    if pitch_mm is not None and not pitch_mm > 0:
-        raise SpecError(f"pitch must be a positive number of mm, got {pitch_mm}")
+    pitch_setting = _pitch_setting(pitch_mm) if pitch_mm is not None else None
     if len(set(detectors)) != len(detectors):
         raise SpecError(f"a detector is named twice: {list(detectors)}")
     items = load_manifest(Path(manifest).resolve())[: limit if limit else None]
     if not items or not detectors:
         raise SpecError(f"{manifest}: nothing to evaluate (no scans or no detectors)")
     _check_scan_ids(items, manifest)
-    settings = {"matching_rule": matching_rule, "input": input_mode, "pitch_mm": pitch_mm}
+    settings = {"matching_rule": matching_rule, "input": input_mode, "pitch_mm": pitch_setting}
     from scanlab.detect._baselines import BASELINE_NAMES
 
     # Unknown names fail here, before minutes are spent fitting a baseline.

@@ -25,6 +25,9 @@ _CSV_FIELDS = (
     "score",
     "threshold",
     "flagged",
+    "pitch_mm",
+    "pitch_source",
+    "in_domain",
     "n_objects",
     "n_detected",
     "false_regions",
@@ -57,6 +60,7 @@ def write_batch_report(results: BatchResults, out: Path) -> dict[str, Path]:
         writer.writerow(
             {
                 **r,
+                "pitch_mm": " x ".join(f"{v:g}" for v in r.get("pitch_mm") or []),
                 "n_objects": len(objects),
                 "n_detected": sum(o["detected"] for o in objects),
                 "error": r.get("error", ""),

@@ -74,6 +74,7 @@ from scanlab.synth._scene import (
 )
 from scanlab.synth._tip import THREAT_LIBRARY, Threat, cut_threat, project_threat, render_threat
 from scanlab.synth._vehicles import VEHICLE_TYPES
+from scanlab.synth._version import simulator_version
 
 __all__ = [
     "CARGO_TYPES",
@@ -139,5 +140,6 @@ __all__ = [
     "render_display",
     "render_export",
     "render_threat",
+    "simulator_version",
     "write_simulated_hosts",
 ]

@@ -22,6 +22,7 @@ from scanlab.synth._concealments import CONCEALMENT_TYPES
 from scanlab.synth._hosts import HostItem, HostPool, HostSpec
 from scanlab.synth._scene import DECLARATION_MODES, Scene, SceneSpec, generate_scene
 from scanlab.synth._vehicles import VEHICLE_TYPES
+from scanlab.synth._version import simulator_version
 
 __all__ = [
     "DatasetSpec",
@@ -176,6 +177,11 @@ class DatasetSpec:
         """sha256 of the spec's canonical JSON: training records it as the data spec hash."""
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
 
+    def build_fingerprint(self) -> str:
+        """sha256 of the spec's fingerprint and :func:`simulator_version`: what the scenes
+        built from it depend on. Builds resume and caches reuse items only when it matches."""
+        return hashlib.sha256(f"{self.fingerprint()}+{simulator_version()}".encode()).hexdigest()
+
 
 def dataset_names() -> tuple[str, ...]:
     """Names of the dataset specs that ship with scanlab."""
@@ -287,7 +293,9 @@ def build_dataset(
     ``spec.yaml`` and ``manifest.json`` listing each item with the sha256 of its files.
     Each finished item is recorded at once in ``.items/<id>.json`` (the manifest comes at
     the end), and items already present with matching hashes are kept, so a build that is
-    interrupted, even killed, resumes where it stopped.
+    interrupted, even killed, resumes where it stopped. Items are kept only when both the
+    spec and the simulator (:func:`scanlab.synth.simulator_version`) are the same as when
+    they were built: a changed simulator builds everything anew.
     """
     from scanlab.io import Representation, write_scan
     from scanlab.io._common import atomic_open
@@ -306,11 +314,11 @@ def build_dataset(
     items: list[dict[str, Any]] = []
     journal = out / ".items"
     journal.mkdir(exist_ok=True)
-    fingerprint = spec.fingerprint()
+    fingerprint = spec.build_fingerprint()
     stamp = journal / "spec.sha256"
     same_journal = stamp.exists() and stamp.read_text().strip() == fingerprint
     stamp.write_text(fingerprint)
-    # Only items built from this very spec are kept: a changed spec builds everything anew.
+    # Only items built from this very spec by this very simulator are kept.
     previous = {
         i["scan_id"]: i
         for i in [
@@ -378,6 +386,8 @@ def build_dataset(
         "scanlab_manifest": 1,
         "name": spec.name,
         "spec_sha256": spec.fingerprint(),
+        "simulator_version": simulator_version(),
+        "build_sha256": fingerprint,
         "items": items,
     }
     with atomic_open(out / "manifest.json", "w") as fh:
@@ -392,7 +402,7 @@ def _previous_items(out: Path, fingerprint: str) -> list[dict[str, Any]]:
         return []
     try:
         doc = json.loads(path.read_text())
-        return list(doc["items"]) if doc.get("spec_sha256") == fingerprint else []
+        return list(doc["items"]) if doc.get("build_sha256") == fingerprint else []
     except (ValueError, KeyError, TypeError, AttributeError):
         return []
 

@@ -59,6 +59,9 @@ def test_tiny_training_run_writes_weights_and_card(tmp_path, cache_dir):
     roles = {d["role"]: d for d in card["training"]["data"]}
     assert roles["concealed"]["spec"] == "train-concealed"
     assert len(roles["concealed"]["spec_fingerprint"]) == 64
+    from scanlab.synth import simulator_version
+
+    assert roles["concealed"]["simulator_version"] == simulator_version()
     assert card["calibration"]["data"]["seeds"] == [398, 399]
     assert yaml.safe_load((out / "recipe.yaml").read_text())["name"] == "tiny-test"
     assert "tiny-test" in (out / "README.md").read_text()
@@ -253,3 +256,21 @@ def test_training_lowers_the_loss(tmp_path, cache_dir):
     val_loss = [h["val_loss"] for h in history]
     assert train_loss[-1] < 0.95 * train_loss[0], train_loss
     assert val_loss[-1] < 0.98 * val_loss[0], val_loss
+
+
+def test_the_data_cache_is_not_reused_by_another_simulator(tmp_path, monkeypatch):
+    import scanlab.synth._dataset as dataset_module
+    from scanlab.detect._data import build_cached
+
+    spec = effective_spec(DataRef("train-normal", 1), 25.0)[0]
+    first = build_cached(spec, tmp_path)
+    again = build_cached(spec, tmp_path)
+    assert [i["scan_path"] for i in again] == [i["scan_path"] for i in first]
+    mtime = first[0]["scan_path"].stat().st_mtime_ns
+    monkeypatch.setattr(dataset_module, "simulator_version", lambda: "f" * 64)
+    other = build_cached(spec, tmp_path)
+    assert other[0]["scan_path"].parent.parent != first[0]["scan_path"].parent.parent
+    assert first[0]["scan_path"].stat().st_mtime_ns == mtime  # the old build is left as it was
+    manifest = json.loads((other[0]["scan_path"].parents[1] / "manifest.json").read_text())
+    assert manifest["simulator_version"] == "f" * 64
+    assert len(list((tmp_path / "datasets").iterdir())) == 2

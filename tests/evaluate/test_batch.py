@@ -3,6 +3,7 @@ and a damaged item is reported without stopping the run."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 
@@ -438,7 +439,7 @@ def test_cli_evaluate_options(dataset, tiny_weights, tmp_path):
             "--bootstrap",
             "20",
             "--pitch",
-            "20",
+            "20,22.5",
             "--overlays",
             "0",
         ],
@@ -447,7 +448,15 @@ def test_cli_evaluate_options(dataset, tiny_weights, tmp_path):
     assert result.exit_code == 0, result.output
     saved = json.loads((tmp_path / "ev" / "metrics.json").read_text())
     assert saved["settings"]["matching_rule"] == "centroid"
-    assert saved["settings"]["pitch_mm"] == 20.0
+    assert saved["settings"]["pitch_mm"] == [20.0, 22.5]
+    # Each scan's result records the pitch it was read at and that it was given.
+    rows = [
+        json.loads(line) for line in (tmp_path / "ev" / "per_scan.jsonl").read_text().splitlines()
+    ]
+    for row in rows:
+        assert row["pitch_mm"] == [20.0, 22.5] and row["pitch_source"] == "option"
+    with open(tmp_path / "ev" / "per_scan.csv", newline="") as fh:
+        assert {r["pitch_mm"] for r in csv.DictReader(fh)} == {"20 x 22.5"}
     assert "detection_rate_at_fpr_0.001" in saved["metrics"][str(tiny_weights)]
     assert "warning" in result.output and "1000" in result.output
     bad = CliRunner().invoke(app, ["evaluate", str(dataset), "-d", "x", "--fa", "2"])

@@ -503,3 +503,13 @@ def test_sealed_exam_asks_the_scan_code_and_shows_its_real_scans(make_napari_vie
     assert _on(widget._sign_in) and not _on(widget._scan_code)
     # Practice: the passphrase opens everything, the scan code included.
     assert widget.open(path, trainee_id="ana", passphrase=passphrase) is not None
+
+
+def test_gui_pitch_reaches_the_detector_assist(make_napari_viewer) -> None:
+    from scanlab.io import Representation, Scan
+
+    _viewer, widgets = create_viewer(viewer=make_napari_viewer(), scan_pitch_mm=(6.0, 6.5))
+    detector = widgets["Detector assist"]._loader("cargo-anomaly-v2")
+    export = Scan(np.full((64, 160), 200, np.uint8), Representation.DISPLAY)
+    got = detector.detect(export)
+    assert got.pitch_mm == (6.0, 6.5) and got.pitch_source == "option"

@@ -231,3 +231,83 @@ def test_a_changed_spec_rebuilds_instead_of_keeping_old_items(tmp_path):
     items = load_manifest(tmp_path, verify=True)
     assert {i["cargo"] for i in items} == {"cotton"}
     assert {i["cargo"] for i in first} != {"cotton"}
+
+
+def test_a_changed_simulator_rebuilds_instead_of_keeping_old_items(tmp_path, monkeypatch):
+    import scanlab.synth._dataset as dataset_module
+
+    spec = DatasetSpec.from_dict({**SMALL, "count": 2, "pitch_mm": 20.0})
+    build_dataset(spec, tmp_path)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["simulator_version"] == dataset_module.simulator_version()
+    first = load_manifest(tmp_path)
+    built = {i["scan_id"]: i["scan_path"].stat().st_mtime_ns for i in first}
+    # Same spec again: every item is kept, none is simulated anew.
+    build_dataset(spec, tmp_path)
+    assert {i["scan_id"]: i["scan_path"].stat().st_mtime_ns for i in first} == built
+    # Same spec, another simulator: nothing of the old build is kept.
+    monkeypatch.setattr(dataset_module, "simulator_version", lambda: "f" * 64)
+    build_dataset(spec, tmp_path)
+    rebuilt = json.loads((tmp_path / "manifest.json").read_text())
+    assert rebuilt["simulator_version"] == "f" * 64
+    assert rebuilt["spec_sha256"] == manifest["spec_sha256"]
+    for item in load_manifest(tmp_path, verify=True):
+        assert item["scan_path"].stat().st_mtime_ns != built[item["scan_id"]]
+
+
+def test_an_interrupted_build_of_another_simulator_is_not_resumed(tmp_path, monkeypatch):
+    import scanlab.synth._dataset as dataset_module
+
+    spec = DatasetSpec.from_dict({**SMALL, "count": 2, "pitch_mm": 20.0})
+    monkeypatch.setattr(dataset_module, "simulator_version", lambda: "0" * 64)
+    build_dataset(spec, tmp_path)
+    # Turn the finished build back into an interrupted one: its items only in the journal.
+    items = json.loads((tmp_path / "manifest.json").read_text())["items"]
+    (tmp_path / "manifest.json").unlink()
+    (tmp_path / ".items").mkdir()
+    (tmp_path / ".items" / "spec.sha256").write_text(spec.build_fingerprint())
+    for item in items:
+        (tmp_path / ".items" / f"{item['scan_id']}.json").write_text(json.dumps(item))
+    old = {i["scan_id"]: (tmp_path / i["scan"]).stat().st_mtime_ns for i in items}
+    monkeypatch.undo()
+    build_dataset(spec, tmp_path)
+    for item in load_manifest(tmp_path, verify=True):
+        assert item["scan_path"].stat().st_mtime_ns != old[item["scan_id"]]
+
+
+def test_simulator_version_follows_code_not_comments(tmp_path, monkeypatch, request):
+    import shutil
+    from pathlib import Path
+
+    import scanlab.synth._version as version
+
+    package = Path(version.__file__).parents[1]
+    copy = tmp_path / "scanlab"
+    for sub in ("synth", "physics"):
+        shutil.copytree(package / sub, copy / sub, ignore=shutil.ignore_patterns("__pycache__"))
+    request.addfinalizer(version.simulator_version.cache_clear)
+    monkeypatch.setattr(version, "_PACKAGE", copy)
+    monkeypatch.setattr(version, "_SIMULATOR", (copy / "synth", copy / "physics"))
+
+    def current() -> str:
+        version.simulator_version.cache_clear()
+        return version.simulator_version()
+
+    base = current()
+    canvas = copy / "synth" / "_canvas.py"
+    source = canvas.read_text()
+    # Comments, docstrings, layout and the shipped specs leave it alone...
+    canvas.write_text("# a new comment\n" + source.replace('"""', '"""Reworded. ', 1) + "\n\n")
+    (copy / "synth" / "specs" / "heldout.yaml").write_text("name: changed\n")
+    assert current() == base
+    # ... code of the scene generator, of the physics and their tables do not.
+    scene = copy / "synth" / "_scene.py"
+    text = scene.read_text()
+    scene.write_text(text + "\nEXTRA_CONSTANT = 1\n")
+    changed_scene = current()
+    assert changed_scene != base
+    scene.write_text(text)
+    assert current() == base
+    table = next((copy / "physics" / "data").iterdir())
+    table.write_bytes(table.read_bytes() + b"\n")
+    assert current() != base
