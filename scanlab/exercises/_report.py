@@ -124,7 +124,7 @@ def _write(exams: list[ClassResults], out: Path) -> list[Path]:
     ]
     # matplotlib (>= 3.11, libraqm) joins Arabic-script letters and orders right-to-left
     # text itself, given a font with the letters.
-    with matplotlib.rc_context(chart_fonts()):
+    with matplotlib.rc_context(chart_fonts()):  # type: ignore[arg-type]
         files += [
             _hit_vs_fa(latest, out / "hit_vs_fa.png"),
             _rating_roc_chart(latest, out / "rating_roc.png"),
