@@ -259,8 +259,8 @@ def install_readout(layer: Layer) -> None:
 
 def retranslate(container: Any, before: str, after: str) -> None:
     """Put the fixed texts of ``container``'s widgets (button texts, labels, label values,
-    tooltips) from language ``before`` into ``after``; texts made from state are not
-    touched (the widget sets them again)."""
+    tooltips) from language ``before`` into ``after``; texts made from state are the
+    widget's to set again, in its ``retranslate_state()`` if it has one (called last)."""
     for widget in container:
         if isinstance(widget, Container):
             retranslate(widget, before, after)
@@ -272,3 +272,6 @@ def retranslate(container: Any, before: str, after: str) -> None:
                 new = retranslated(text, before, after)
                 if new != text:
                     setattr(widget, attr, new)
+    refresh = getattr(container, "retranslate_state", None)
+    if callable(refresh):
+        refresh()
