@@ -53,7 +53,7 @@ def help_texts(command: Any) -> list[str]:
     texts += [getattr(p, "help", None) for p in command.params]
     for sub in getattr(command, "commands", {}).values():
         if isinstance(sub, TranslatedHelp):
-            texts += [sub.help, sub.short_help]
+            texts += [getattr(sub, "help", None), getattr(sub, "short_help", None)]
     return [t for t in texts if t]
 
 
@@ -834,8 +834,7 @@ def detect(
     columns = (N_("scan"), N_("input"), N_("pitch mm"), N_("score"), N_("threshold"),
                N_("flagged"), N_("regions"))  # fmt: skip
     for column in columns:
-        justify = "left" if column in ("scan", "input") else "right"
-        table.add_column(_(column), justify=justify)
+        table.add_column(_(column), justify="left" if column in ("scan", "input") else "right")
     for item in done:
         d = item.detection
         if not d.in_domain:

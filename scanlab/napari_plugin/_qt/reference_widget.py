@@ -122,7 +122,7 @@ class ReferenceWidget(Container):
 
     # --- showing ------------------------------------------------------------------------------
 
-    def show_chosen(self, *_: Any) -> Any:
+    def show_chosen(self, *_args: Any) -> Any:
         """Render the chosen entry in the background (cached after the first time) and put
         it below the scan. Returns the worker."""
         from napari.qt.threading import create_worker
