@@ -34,7 +34,7 @@ class TranslatedHelp:
     (``scanlab._catalogues`` extracts them from the command tree)."""
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
-        with _help_translated(self):
+        with _help_translated(self, ctx):
             super().format_help(ctx, formatter)  # type: ignore[misc]
 
 
@@ -57,16 +57,33 @@ def help_texts(command: Any) -> list[str]:
     return [t for t in texts if t]
 
 
+#: Typer's and click's own words in a help page (module constants of ``typer.rich_utils``
+#: and the ``--help`` option's help), as messages of scanlab's catalogue.
+_HELP_WORDS = {
+    "ARGUMENTS_PANEL_TITLE": N_("Arguments"),
+    "OPTIONS_PANEL_TITLE": N_("Options"),
+    "COMMANDS_PANEL_TITLE": N_("Commands"),
+    "REQUIRED_LONG_STRING": N_("[required]"),
+    "DEFAULT_STRING": N_("[default: {}]"),
+}
+_HELP_OPTION = N_("Show this message and exit.")
+
+
 @contextmanager
-def _help_translated(command: Any) -> Iterator[None]:
+def _help_translated(command: Any, ctx: Any) -> Iterator[None]:
+    import typer.rich_utils
+
     subs = [c for c in getattr(command, "commands", {}).values() if isinstance(c, TranslatedHelp)]
     fields = [(c, a) for c in (command, *subs) for a in ("help", "short_help")]
-    fields += [(p, "help") for p in command.params if getattr(p, "help", None)]
+    fields += [(p, "help") for p in command.get_params(ctx) if getattr(p, "help", None)]
+    fields += [(typer.rich_utils, name) for name in _HELP_WORDS]
     saved = [(obj, attr, getattr(obj, attr)) for obj, attr in fields]
     try:
         for obj, attr, text in saved:
             if text:
-                setattr(obj, attr, _(text))
+                setattr(
+                    obj, attr, _(_HELP_WORDS.get(attr, text) if obj is typer.rich_utils else text)
+                )
         yield
     finally:
         for obj, attr, text in saved:

@@ -21,6 +21,7 @@ __all__ = [
     "camera_of",
     "grid_of",
     "install_readout",
+    "relabel",
     "retranslate",
     "scale_bar_of",
     "scan_ref_of",
@@ -275,3 +276,13 @@ def retranslate(container: Any, before: str, after: str) -> None:
     refresh = getattr(container, "retranslate_state", None)
     if callable(refresh):
         refresh()
+
+
+def relabel(*combos: Any) -> None:
+    """Read the choices of combo boxes anew (their labels in the current language), each
+    keeping the value it had."""
+    for combo in combos:
+        value = combo.value
+        combo.reset_choices()
+        if value is not None and value in combo.choices and combo.value != value:
+            combo.value = value

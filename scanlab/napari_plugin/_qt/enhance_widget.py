@@ -38,7 +38,7 @@ from scanlab.napari_plugin._enhance import (
     with_params,
 )
 from scanlab.napari_plugin._layers import META_KEY, ScanRef, placement
-from scanlab.napari_plugin._qt._util import alive, scan_refs, showing, upsert_layer
+from scanlab.napari_plugin._qt._util import alive, relabel, scan_refs, showing, upsert_layer
 
 if TYPE_CHECKING:
     import napari
@@ -157,7 +157,7 @@ class EnhanceWidget(Container):
     def retranslate_state(self) -> None:
         """The presets' names in the current language (a change of language calls it)."""
         with self._quiet():
-            self._preset.reset_choices()
+            relabel(self._preset)
 
     # --- choices ------------------------------------------------------------------------------
 

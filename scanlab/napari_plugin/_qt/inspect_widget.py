@@ -22,6 +22,7 @@ from scanlab.napari_plugin._qt._util import (
     alive,
     grid_of,
     install_readout,
+    relabel,
     scale_bar_of,
     scan_ref_of,
     scan_refs,
@@ -91,8 +92,7 @@ class InspectWidget(Container):
 
     def retranslate_state(self) -> None:
         """The presets' names in the current language (a change of language calls it)."""
-        for box in (self._left, self._right):
-            box.reset_choices()
+        relabel(self._left, self._right)
 
     # --- readout ------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from psygnal import Signal
 
 from scanlab.errors import ScanlabError
 from scanlab.i18n import _, term
-from scanlab.napari_plugin._qt._util import alive, install_readout, scan_ref_of
+from scanlab.napari_plugin._qt._util import alive, install_readout, relabel, scan_ref_of
 from scanlab.napari_plugin._reference import (
     KINDS,
     REFERENCE_PREFIX,
@@ -98,9 +98,11 @@ class ReferenceWidget(Container):
     def retranslate_state(self) -> None:
         """The lists, the title and the declared goods in the current language (a change
         of language calls it)."""
-        self._kind.reset_choices()
-        self._name.reset_choices()
+        relabel(self._kind, self._name)
+        name = self._name.value
         self.set_declaration(self._declaration)
+        if name in self._name.choices:
+            self._name.value = name  # the declared goods would be chosen anew
         if self.reference is not None:
             self._title.value = reference_title(self.reference)
 
