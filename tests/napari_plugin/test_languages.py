@@ -236,5 +236,9 @@ def test_toolbar_presets_and_reference_follow_the_trainees_language(
         ru.gettext(m) for m in ("Threats", "Concealments", "Declared goods")
     ]
     assert ru.gettext("pistol") in items(reference._name) and reference._kind.value == "threat"
+    from scanlab.napari_plugin._launch import dock_of
+
+    assert dock_of(reference).windowTitle() == ru.gettext("Reference") == "Эталоны"
     widgets["Exercise"]._language.value = "en"
     assert tools._zoom.text == "Zoom box F8" and items(reference._kind)[0] == "Threats"
+    assert dock_of(reference).windowTitle() == "Reference"

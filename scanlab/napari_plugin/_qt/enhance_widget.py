@@ -253,7 +253,7 @@ class EnhanceWidget(Container):
         layer = self._view_layer()
         if layer is not None:
             layer.visible = False
-        self._status.value = "No preset: the scan's channels as read."
+        self._status.value = _("No preset: the scan's channels as read.")
 
     # --- rendering ----------------------------------------------------------------------------
 

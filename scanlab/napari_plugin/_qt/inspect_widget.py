@@ -261,7 +261,9 @@ class InspectWidget(Container):
         grid.spacing = 0.02
         grid.enabled = True
         viewer.reset_view()
-        self._compare_status.value = f"{presets[0]} | {presets[1]}: pan or zoom either one."
+        self._compare_status.value = _("{first} | {second}: pan or zoom either one.").format(
+            first=preset_label(presets[0]), second=preset_label(presets[1])
+        )
         self.compared.emit(names)
 
     def stop_compare(self, *, keep_checkbox: bool = False) -> None:
