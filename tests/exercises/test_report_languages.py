@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import re
 
+import pytest
 from typer.testing import CliRunner
 
 from scanlab.cli import app
@@ -123,3 +124,36 @@ def test_exam_report_cli_lang(results, tmp_path):
     assert "<html lang='ky'" in (out / "report.html").read_text(encoding="utf-8")
     bad = runner.invoke(app, ["exam", "report", str(saved), "--out", str(out), "--lang", "xx"])
     assert bad.exit_code == 1 and "language 'xx' has no catalogue" in bad.output
+
+
+def test_exam_errors_reach_the_instructor_in_their_language(exam_path, tmp_path, monkeypatch):
+    """A wrong passphrase, a package altered after signing: the library's errors that an
+    instructor or trainee meets are in their language, with the file named."""
+    import shutil
+    import zipfile
+
+    from scanlab.errors import TamperError
+    from scanlab.exercises import ExamPackage
+    from scanlab.i18n import use_language
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not the passphrase of this exam\n", encoding="utf-8")
+    secret.chmod(0o600)
+    monkeypatch.setenv("SCANLAB_LANG", "ru")
+    done = CliRunner().invoke(
+        app, ["exam", "tokens", str(exam_path), "t1", "--passphrase-file", str(secret)]
+    )
+    assert done.exit_code == 1
+    said = " ".join(done.output.split())  # rich wraps long lines
+    assert "ошибка:" in said and "неверная парольная фраза для этого экзамена" in said
+    assert exam_path.name in said
+
+    altered = tmp_path / "altered.zip"
+    shutil.copy(exam_path, altered)
+    with zipfile.ZipFile(altered, "a") as zf:
+        zf.writestr("scans/extra.npz", b"not a scan")
+    with use_language("fa"), pytest.raises(TamperError) as caught:
+        ExamPackage.open(altered)
+    said = str(caught.value)
+    assert said.startswith(f"{altered}: بسته آسیب دیده یا تغییر کرده است: ")
+    assert "اضافی ['scans/extra.npz']" in said  # the member added, named
