@@ -274,3 +274,16 @@ def test_help_of_the_instructors_commands_in_their_language(monkeypatch):
     monkeypatch.setenv("SCANLAB_LANG", "en")  # the texts were put back after the page
     english = runner.invoke(app, ["exam", "tokens", "--help"]).output
     assert "Trainee ids." in english and "Arguments" in english
+
+
+def test_a_file_that_is_no_scan_is_refused_in_the_trainees_language(tmp_path):
+    from scanlab.errors import UnsupportedFormatError
+    from scanlab.io import read_scan
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not an image", encoding="utf-8")
+    with use_language("ky"), pytest.raises(UnsupportedFormatError) as caught:
+        read_scan(notes)
+    said = str(caught.value)
+    assert said.startswith(f"{notes}: scanlab окуган эч бир форматтагы сүрөт файлы эмес (")
+    assert "tiff" in said  # the formats it reads, as they are named
