@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from scanlab.i18n import N_, _, format_decimal, term
+from scanlab.i18n import N_, _, display_order, format_decimal, term
 from scanlab.napari_plugin._layers import CLASS_COLOURS, LayerData, scan_layers
 from scanlab.synth import (
     CargoDeclaration,
@@ -123,8 +123,12 @@ def reference_layers(
             "face_color": "transparent",
             "edge_width": 2.0,
             "units": ("mm", "mm"),
-            "features": {"threat_class": [o.threat_class for o in reference.objects]},
-            "text": {"string": "{threat_class}", "size": 10, "anchor": "upper_left",
+            # The caption in the current language, shaped for the canvas (vispy).
+            "features": {
+                "threat_class": [o.threat_class for o in reference.objects],
+                "caption": [display_order(term(o.threat_class)) for o in reference.objects],
+            },
+            "text": {"string": "{caption}", "size": 10, "anchor": "upper_left",
                      "color": colours[0]},
         }  # fmt: skip
         layers.append((boxes, outline, "shapes"))
