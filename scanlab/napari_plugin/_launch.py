@@ -142,6 +142,7 @@ def create_viewer(
     widgets["Reference"].follow(widgets["Exercise"])  # offers the shown scan's declared goods
 
     def follow_language(before: str, after: str) -> None:
+        _window_direction()
         for name, widget in widgets.items():
             if name != "Exercise":
                 retranslate(widget, before, after)
@@ -153,6 +154,7 @@ def create_viewer(
                     label.setText(_(name))
 
     widgets["Exercise"].language_changed.connect(follow_language)
+    _window_direction()
     if path is not None:
         path = Path(path)
         try:
@@ -165,6 +167,20 @@ def create_viewer(
         except (ScanlabError, ValueError, OSError) as exc:
             show_error(_("scanlab cannot open {path}: {error}").format(path=path, error=exc))
     return viewer, widgets
+
+
+def _window_direction() -> None:
+    """The whole window right to left in Dari and Pashto (menus, toolbar, every dock), as
+    Qt's own Persian translation does for Dari; Qt ships none for Pashto."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QApplication
+
+    from scanlab.i18n import is_rtl
+
+    rtl = is_rtl()
+    QApplication.setLayoutDirection(
+        Qt.LayoutDirection.RightToLeft if rtl else Qt.LayoutDirection.LeftToRight
+    )
 
 
 def add_toolbar(viewer: napari.Viewer, *, enhance: Any = None) -> Any:
