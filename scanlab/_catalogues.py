@@ -186,8 +186,8 @@ def glossary_problems(lang: str, po: Any = None) -> list[str]:
         for m in po:
             ids = [m.id] if isinstance(m.id, str) else list(m.id)
             strs = [m.string] if isinstance(m.string, str) else list(m.string)
-            # {fields} are names in the code, not words of the message.
-            if not m.id or not term.search(re.sub(r"\{[^{}]*\}", "", ids[0])):
+            # {fields} and --options are names in the code, not words of the message.
+            if not m.id or not term.search(re.sub(r"\{[^{}]*\}|--[\w-]+", "", ids[0])):
                 continue
             for s in strs:
                 if s and not any(f in s.lower() for f in forms):
