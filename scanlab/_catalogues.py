@@ -37,6 +37,8 @@ def extract() -> Any:
     from babel.messages.extract import extract_from_dir
 
     catalog = Catalog(project="scanlab", domain=DOMAIN, charset="utf-8")
+    _add_data_messages(catalog)
+    _add_cli_help(catalog)
     for filename, lineno, message, comments, context in extract_from_dir(
         str(_PACKAGE),
         method_map=[("**.py", "python")],
@@ -52,6 +54,54 @@ def extract() -> Any:
             context=context,
         )
     return catalog
+
+
+def _add_data_messages(catalog: Any) -> None:
+    """Words people see that come from scanlab's data, not its code: the built-in presets'
+    names (as :func:`scanlab.i18n.term` shows them) and descriptions, the names of the
+    enhancement steps (headings of the Enhance widget's controls), and the reference
+    library's entries and their materials (the Reference widget)."""
+    from scanlab.enhance import STEPS, list_presets, load_preset
+    from scanlab.synth import THREAT_LIBRARY, reference_names
+
+    for kind in ("threat", "concealment", "commodity"):
+        for name in reference_names(kind):
+            where = [("scanlab/synth/_reference.py", 1)]
+            catalog.add(name.replace("_", " "), None, where, auto_comments=[f"reference {kind}"])
+    for _threat_class, material in THREAT_LIBRARY.values():
+        where = [("scanlab/synth/_tip.py", 1)]
+        catalog.add(material.replace("_", " "), None, where, auto_comments=["material"])
+
+    for name in list_presets():
+        where = [(f"scanlab/enhance/presets/{name}.yaml", 1)]
+        catalog.add(name.replace("_", " "), None, where, auto_comments=["preset name"])
+        description = load_preset(name).description
+        if description:
+            catalog.add(description, None, where, auto_comments=["preset description"])
+    for step in STEPS:
+        catalog.add(
+            step.replace("_", " "),
+            None,
+            [("scanlab/enhance/_pipeline.py", 1)],
+            auto_comments=["enhancement step"],
+        )
+
+
+def _add_cli_help(catalog: Any) -> None:
+    """The ``--help`` texts of the trainees' and instructors' commands (those made with
+    :class:`scanlab.cli.TranslatedHelp`), as Typer gives them to click."""
+    import typer.main
+
+    from scanlab.cli import TranslatedHelp, app, help_texts
+
+    def walk(command: Any, path: str) -> None:
+        if isinstance(command, TranslatedHelp):
+            for text in help_texts(command):
+                catalog.add(text, None, [("scanlab/cli.py", 1)], auto_comments=[f"{path} --help"])
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, f"{path} {name}")
+
+    walk(typer.main.get_command(app), "scanlab")
 
 
 def read_catalogue(lang: str) -> Any:
@@ -136,8 +186,8 @@ def glossary_problems(lang: str, po: Any = None) -> list[str]:
         for m in po:
             ids = [m.id] if isinstance(m.id, str) else list(m.id)
             strs = [m.string] if isinstance(m.string, str) else list(m.string)
-            # {fields} are names in the code, not words of the message.
-            if not m.id or not term.search(re.sub(r"\{[^{}]*\}", "", ids[0])):
+            # {fields} and --options are names in the code, not words of the message.
+            if not m.id or not term.search(re.sub(r"\{[^{}]*\}|--[\w-]+", "", ids[0])):
                 continue
             for s in strs:
                 if s and not any(f in s.lower() for f in forms):
@@ -187,7 +237,9 @@ def main(argv: list[str]) -> int:
         if lang != "en"
         for p in catalogue_problems(lang) + glossary_problems(lang)
     ]
-    print("\n".join(problems) or "catalogues: complete, formats and glossary terms agree")
+    count = sum(1 for m in extract() if m.id)
+    ok = f"catalogues: {count} messages, complete in every language; formats and glossary agree"
+    print("\n".join(problems) or ok)
     return 1 if problems else 0
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -22,9 +25,73 @@ from rich.table import Table
 from rich.text import Text
 
 from scanlab.errors import ScanlabError
-from scanlab.i18n import _
+from scanlab.i18n import N_, _
+
+
+class TranslatedHelp:
+    """``--help`` in the user's language (``SCANLAB_LANG``, else the system locale): the
+    help texts of commands made with this class are messages of the catalogue
+    (``scanlab._catalogues`` extracts them from the command tree)."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        with _help_translated(self, ctx):
+            super().format_help(ctx, formatter)  # type: ignore[misc]
+
+
+class _Command(TranslatedHelp, typer.core.TyperCommand):
+    """A trainee's or instructor's command: its help is translated."""
+
+
+class _Group(TranslatedHelp, typer.core.TyperGroup):
+    """A group of trainees' or instructors' commands: its help is translated."""
+
+
+def help_texts(command: Any) -> list[str]:
+    """The help texts of ``command`` (a click command) and its parameters, and for a group
+    those of its translated commands (what ``--help`` lists)."""
+    texts = [command.help, command.short_help]
+    texts += [getattr(p, "help", None) for p in command.params]
+    for sub in getattr(command, "commands", {}).values():
+        if isinstance(sub, TranslatedHelp):
+            texts += [getattr(sub, "help", None), getattr(sub, "short_help", None)]
+    return [t for t in texts if t]
+
+
+#: Typer's and click's own words in a help page (module constants of ``typer.rich_utils``
+#: and the ``--help`` option's help), as messages of scanlab's catalogue.
+_HELP_WORDS = {
+    "ARGUMENTS_PANEL_TITLE": N_("Arguments"),
+    "OPTIONS_PANEL_TITLE": N_("Options"),
+    "COMMANDS_PANEL_TITLE": N_("Commands"),
+    "REQUIRED_LONG_STRING": N_("[required]"),
+    "DEFAULT_STRING": N_("[default: {}]"),
+}
+_HELP_OPTION = N_("Show this message and exit.")
+
+
+@contextmanager
+def _help_translated(command: Any, ctx: Any) -> Iterator[None]:
+    import typer.rich_utils
+
+    subs = [c for c in getattr(command, "commands", {}).values() if isinstance(c, TranslatedHelp)]
+    fields = [(c, a) for c in (command, *subs) for a in ("help", "short_help")]
+    fields += [(p, "help") for p in command.get_params(ctx) if getattr(p, "help", None)]
+    fields += [(typer.rich_utils, name) for name in _HELP_WORDS]
+    saved = [(obj, attr, getattr(obj, attr)) for obj, attr in fields]
+    try:
+        for obj, attr, text in saved:
+            if text:
+                setattr(
+                    obj, attr, _(_HELP_WORDS.get(attr, text) if obj is typer.rich_utils else text)
+                )
+        yield
+    finally:
+        for obj, attr, text in saved:
+            setattr(obj, attr, text)
+
 
 app = typer.Typer(
+    cls=_Group,
     help="scanlab: learn to read X-ray images of cargo.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
@@ -142,15 +209,15 @@ def info_table(paths: list[Path]) -> tuple[Table, list[tuple[Path, ScanlabError]
 
     table = Table(title="scanlab info")
     for col in (
-        "file",
-        "format",
-        "shape",
-        "dtype",
-        "channels",
-        "values",
-        "MeV",
-        "pitch mm",
-        "value range",
+        _("file"),
+        _("format"),
+        _("shape"),
+        _("dtype"),
+        _("channels"),
+        _("values"),
+        _("MeV"),
+        _("pitch mm"),
+        _("value range"),
     ):
         table.add_column(col, overflow="fold")
     failures = []
@@ -176,7 +243,7 @@ def info_table(paths: list[Path]) -> tuple[Table, list[tuple[Path, ScanlabError]
     return table, failures
 
 
-@app.command()
+@app.command(cls=_Command)
 def info(files: Annotated[list[Path], typer.Argument(help="Scan files, any format.")]) -> None:
     """Show shape, type, channels, energies, pitch and value range of scans."""
     table, failures = info_table(files)
@@ -188,7 +255,7 @@ def info(files: Annotated[list[Path], typer.Argument(help="Scan files, any forma
         raise typer.Exit(code=1)
 
 
-@app.command()
+@app.command(cls=_Command)
 def convert(
     inputs: Annotated[list[Path], typer.Argument(help="Input scans, then the output.")],
     to: Annotated[
@@ -199,7 +266,7 @@ def convert(
     from scanlab.io import formats, read_scan, write_scan
 
     if len(inputs) < 2:
-        raise typer.BadParameter("give at least one input and an output")
+        raise typer.BadParameter(_("give at least one input and an output"))
     *sources, target = inputs
     jobs: list[tuple[Path, Path]] = []
     if len(sources) == 1 and not target.is_dir() and to is None:
@@ -208,13 +275,15 @@ def convert(
         known = formats()
         writable = sorted(n for n, f in known.items() if f.write)
         if to not in writable:
-            raise typer.BadParameter(f"--to must name a writable format: {writable}")
+            raise typer.BadParameter(
+                _("--to must name a writable format: {formats}").format(formats=writable)
+            )
         target.mkdir(parents=True, exist_ok=True)
         ext = known[to].extensions[0]
         jobs = [(src, target / (src.name.split(".")[0] + ext)) for src in sources]
     failures = 0
     with progress_bar() as bar:
-        task = bar.add_task("converting", total=len(jobs), visible=len(jobs) > 1)
+        task = bar.add_task(_("converting"), total=len(jobs), visible=len(jobs) > 1)
         for src, dst in jobs:
             try:
                 write_scan(read_scan(src), dst, format=to)
@@ -227,7 +296,7 @@ def convert(
     console.print(_("converted {count} scan(s)").format(count=len(jobs) - failures))
 
 
-@app.command()
+@app.command(cls=_Command)
 def enhance(
     inputs: Annotated[list[Path], typer.Argument(help="Input scans, then the output.")],
     preset: Annotated[str, typer.Option(help="Preset name (see --list).")] = "standard",
@@ -240,7 +309,7 @@ def enhance(
     from scanlab.enhance import Pipeline, enhance_file, load_preset
 
     if len(inputs) < 2:
-        raise typer.BadParameter("give at least one input and an output")
+        raise typer.BadParameter(_("give at least one input and an output"))
     *sources, target = inputs
     try:
         pipe = Pipeline.load(pipeline) if pipeline else load_preset(preset)
@@ -252,7 +321,11 @@ def enhance(
         jobs = [(src, target / f"{src.name.split('.')[0]}.{to}") for src in sources]
     failures = 0
     with progress_bar() as bar:
-        task = bar.add_task(f"enhancing ({pipe.name})", total=len(jobs), visible=len(jobs) > 1)
+        task = bar.add_task(
+            _("enhancing ({pipeline})").format(pipeline=pipe.name),
+            total=len(jobs),
+            visible=len(jobs) > 1,
+        )
         for src, dst in jobs:
             try:
                 enhance_file(src, dst, pipe)
@@ -307,7 +380,9 @@ def synth(
         if count is not None or hosts:
             dataset.check(source=spec)
         with progress_bar() as bar:
-            task = bar.add_task(f"simulating {dataset.name}", total=dataset.count)
+            task = bar.add_task(
+                _("simulating {dataset}").format(dataset=dataset.name), total=dataset.count
+            )
             manifest = build_dataset(
                 dataset, out, progress=lambda done, total: bar.update(task, completed=done)
             )
@@ -397,10 +472,10 @@ def evaluate(
     graded cohorts and compare them with a detector on the same items."""
     detectors = detector or []
     if dataset is None and not cohort:
-        raise typer.BadParameter("give a DATASET to evaluate detectors on, or --cohort files")
+        raise typer.BadParameter(_("give a DATASET to evaluate detectors on, or --cohort files"))
     if dataset is not None:
         if not detectors:
-            raise typer.BadParameter("name at least one --detector to evaluate on the dataset")
+            raise typer.BadParameter(_("name at least one --detector to evaluate on the dataset"))
         options = {
             "scheduler": scheduler,
             "workers": workers,
@@ -417,7 +492,9 @@ def evaluate(
         _evaluate_detectors(dataset, detectors, out, options)
     if cohort:
         if name and len(name) != len(cohort):
-            raise typer.BadParameter(f"give one --name per --cohort ({len(cohort)}), or none")
+            raise typer.BadParameter(
+                _("give one --name per --cohort ({count}), or none").format(count=len(cohort))
+            )
         _compare_cohorts(
             cohort,
             name or [],
@@ -436,7 +513,7 @@ def _evaluate_detectors(
 
     try:
         with progress_bar() as bar:
-            task = bar.add_task("evaluating", total=None)
+            task = bar.add_task(_("evaluating"), total=None)
             results = evaluate_dataset(
                 dataset,
                 detectors,
@@ -453,9 +530,10 @@ def _evaluate_detectors(
         for warning in results.metrics[n].get("warnings", []):
             err_console.print(f"{_warning()} {n}: {warning}")
     for err in results.errors:
-        err_console.print(
-            f"[yellow]skipped[/yellow] {err['scan_id']} ({err['detector']}): {err['error']}"
+        skipped = _("skipped {scan} ({detector}): {error}").format(
+            scan=err["scan_id"], detector=err["detector"], error=err["error"]
         )
+        err_console.print(f"[yellow]{skipped}[/yellow]")
     console.print(_("report: {path}").format(path=out / "report.html"))
     if results.errors:
         # The report covers what ran; the exit status says not everything did (a rerun
@@ -469,8 +547,8 @@ def _evaluate_detectors(
 
 def evaluation_table(results: Any, detectors: list[str]) -> Table:
     """The metrics of a batch evaluation, one column per detector."""
-    table = Table(title="detector evaluation (95 % bootstrap intervals)")
-    table.add_column("metric")
+    table = Table(title=_("detector evaluation (95 % bootstrap intervals)"))
+    table.add_column(_("metric"))
     for n in detectors:
         table.add_column(n)
     for key in results.metrics[detectors[0]]:
@@ -486,12 +564,12 @@ def evaluation_table(results: Any, detectors: list[str]) -> Table:
 
 def comparison_table(comparisons: list[dict[str, Any]]) -> Table:
     """Paired comparisons: AUROC difference, bootstrap and DeLong, McNemar per FA rate."""
-    table = Table(title="paired comparison on the same scans")
+    table = Table(title=_("paired comparison on the same scans"))
     fprs = sorted({f for c in comparisons for f in c.get("mcnemar", {})}, key=float)
-    for col in ("a - b", "AUROC diff.", "paired bootstrap 95 %", "DeLong p"):
+    for col in ("a - b", _("AUROC diff."), _("paired bootstrap 95 %"), _("DeLong p")):
         table.add_column(col)
     for f in fprs:
-        table.add_column(f"McNemar @{float(f):.1%} FA (a/b only, p)")
+        table.add_column(_("McNemar @{rate} FA (a/b only, p)").format(rate=f"{float(f):.1%}"))
     for c in comparisons:
         if "delong" not in c:
             table.add_row(f"{c['a']} - {c['b']}", c.get("note", ""))
@@ -539,8 +617,15 @@ def _compare_cohorts(
         write_cohort_report(comparison, out)
     except ScanlabError as exc:
         raise _fail(exc) from None
-    table = Table(title="cohorts")
-    for col in ("cohort", "exam", "trainees", "hit rate", "false-alarm rate", "detector hit rate"):
+    table = Table(title=_("cohorts"))
+    for col in (
+        _("cohort"),
+        _("exam"),
+        _("trainees"),
+        _("hit rate"),
+        _("false-alarm rate"),
+        _("detector hit rate"),
+    ):
         table.add_column(col)
     for c in comparison.cohorts:
         hit, fa = c.get("hit_rate"), c.get("false_alarm_rate")
@@ -555,15 +640,17 @@ def _compare_cohorts(
         )
     console.print(table)
     if comparison.assist:
-        assist = Table(title="with and without Detector assist, same items (95 % intervals)")
-        for col in ("cohort", "group", "trainees", "hit rate", "false-alarm rate", "d'"):
+        assist = Table(title=_("with and without Detector assist, same items (95 % intervals)"))
+        for col in (_("cohort"), _("group"), _("trainees"), _("hit rate"), _("false-alarm rate"),
+                    _("d'")):  # fmt: skip
             assist.add_column(col)
+        groups = {"with": _("with"), "without": _("without"), "difference": _("with - without")}
         for a in comparison.assist:
             for group in ("with", "without", "difference"):
                 g = a[group]
                 assist.add_row(
                     a["cohort"],
-                    group if group != "difference" else "with - without",
+                    groups[group],
                     str(g.get("trainees", "")),
                     _interval_text(g["hit_rate"]),
                     _interval_text(g["false_alarm_rate"]),
@@ -613,19 +700,25 @@ def train(
     except ScanlabError as exc:
         raise _fail(exc) from None
     table = Table(
-        title=f"{result.card.name}: thresholds at {result.card.false_alarm_rate:.0%} "
-        "false alarms on clean scans"
+        title=_("{model}: thresholds at {rate} false alarms on clean scans").format(
+            model=result.card.name, rate=f"{result.card.false_alarm_rate:.0%}"
+        )
     )
-    table.add_column("input")
-    table.add_column("threshold", justify="right")
+    table.add_column(_("input"))
+    table.add_column(_("threshold"), justify="right")
     for mode, value in result.card.thresholds.items():
         table.add_row(mode, f"{value:.4f}")
     console.print(table)
     final = result.card.training.get("final", {})
     console.print(
-        f"trained {result.card.training['steps']} steps in "
-        f"{result.card.training['wall_seconds']:.0f} s; validation Dice "
-        f"{final.get('val_dice', float('nan')):.3f}; wrote {result.out_dir}"
+        _(
+            "trained {steps} steps in {seconds:.0f} s; validation Dice {dice:.3f}; wrote {path}"
+        ).format(
+            steps=result.card.training["steps"],
+            seconds=result.card.training["wall_seconds"],
+            dice=final.get("val_dice", float("nan")),
+            path=result.out_dir,
+        )
     )
 
 
@@ -660,7 +753,7 @@ def adapt(
         seed=seed,
         threads=threads,
     )
-    labels = {"read": "reading scans", "train": "fine-tuning", "measure": "calibrating"}
+    labels = {"read": _("reading scans"), "train": _("fine-tuning"), "measure": _("calibrating")}
     try:
         with progress_bar() as bar:
             tasks: dict[str, Any] = {}
@@ -685,12 +778,24 @@ def adapt(
     before = m.get("before_adaptation", {})
     mode, threshold = next(iter(result.card.thresholds.items()))
     console.print(
-        f"{result.card.name}: {mode} threshold {threshold:.4f} at {false_alarm_rate:.0%} false "
-        f"alarms on {m['n_scans']} held-out clean scans; false alarms (cross-fitted) "
-        f"{m['false_alarm_rate_cross_fitted']:.1%}, projected threats found "
-        f"{m['tip_found_at_threshold']:.0%}, image AUROC {m['tip_image_auroc']:.3f} "
-        f"(before: {before.get('false_alarm_rate_at_its_threshold', float('nan')):.0%} false "
-        f"alarms, AUROC {before.get('tip_image_auroc', float('nan')):.3f}); wrote {result.out_dir}"
+        _(
+            "{model}: {mode} threshold {threshold:.4f} at {rate} false alarms on {count} "
+            "held-out clean scans; false alarms (cross-fitted) {cross_fitted}, projected "
+            "threats found {found}, image AUROC {auroc:.3f} (before: {rate_before} false "
+            "alarms, AUROC {auroc_before:.3f}); wrote {path}"
+        ).format(
+            model=result.card.name,
+            mode=mode,
+            threshold=threshold,
+            rate=f"{false_alarm_rate:.0%}",
+            count=m["n_scans"],
+            cross_fitted=f"{m['false_alarm_rate_cross_fitted']:.1%}",
+            found=f"{m['tip_found_at_threshold']:.0%}",
+            auroc=m["tip_image_auroc"],
+            rate_before=f"{before.get('false_alarm_rate_at_its_threshold', float('nan')):.0%}",
+            auroc_before=before.get("tip_image_auroc", float("nan")),
+            path=result.out_dir,
+        )
     )
 
 
@@ -719,7 +824,7 @@ def detect(
         raise _fail(exc) from None
     if threshold is not None:
         if not 0.0 < threshold <= 1.0:
-            raise typer.BadParameter("--threshold must be in (0, 1]")
+            raise typer.BadParameter(_("--threshold must be in (0, 1]"))
         detector.card.thresholds = dict.fromkeys(detector.card.thresholds, threshold)
     failures: list[Path] = []
 
@@ -728,7 +833,9 @@ def detect(
         err_console.print(f"{_error()} {exc}")
 
     with progress_bar() as bar:
-        task = bar.add_task(f"detecting ({detector.name})", total=len(scans))
+        task = bar.add_task(
+            _("detecting ({detector})").format(detector=detector.name), total=len(scans)
+        )
         done = detect_files(
             scans,
             out,
@@ -736,15 +843,19 @@ def detect(
             progress=lambda i, n: bar.update(task, completed=i),
             on_error=failed,
         )
-    table = Table(title=f"{detector.name} on {len(done)} scan(s)")
-    for column in ("scan", "input", "pitch mm", "score", "threshold", "flagged", "regions"):
-        table.add_column(column, justify="left" if column in ("scan", "input") else "right")
+    table = Table(
+        title=_("{detector} on {count} scan(s)").format(detector=detector.name, count=len(done))
+    )
+    columns = (N_("scan"), N_("input"), N_("pitch mm"), N_("score"), N_("threshold"),
+               N_("flagged"), N_("regions"))  # fmt: skip
+    for column in columns:
+        table.add_column(_(column), justify="left" if column in ("scan", "input") else "right")
     for item in done:
         d = item.detection
         if not d.in_domain:
-            flagged = "[yellow]not calibrated[/yellow]"
+            flagged = "[yellow]" + _("not calibrated") + "[/yellow]"
         else:
-            flagged = "[red]yes[/red]" if d.is_anomalous else "no"
+            flagged = "[red]" + _("yes") + "[/red]" if d.is_anomalous else _("no")
         table.add_row(
             item.source.name,
             d.input_mode,
@@ -763,11 +874,13 @@ def detect(
         raise typer.Exit(code=1)
 
 
-exam_app = typer.Typer(help="Instructors: build exam packages, grade a class, write reports.")
+exam_app = typer.Typer(
+    cls=_Group, help="Instructors: build exam packages, grade a class, write reports."
+)
 app.add_typer(exam_app, name="exam")
 
 
-@exam_app.command("build")
+@exam_app.command("build", cls=_Command)
 def exam_build(
     spec: Annotated[str, typer.Argument(help="An exam spec name (exam-easy...) or file.")],
     out: Annotated[Path, typer.Argument(help="The exam package file to write (.zip).")],
@@ -803,7 +916,7 @@ def exam_build(
                 changes["assisted"] = assisted
             exam = ExamSpec.from_dict({**loaded.to_dict(), **changes}, source=spec)
         with progress_bar() as bar:
-            task = bar.add_task("building exam", total=None)
+            task = bar.add_task(_("building exam"), total=None)
             path = build_exam(
                 exam,
                 out,
@@ -821,8 +934,7 @@ def exam_build(
     )
     if package.assisted:
         console.print(
-            # Not in the catalogues yet: printed in English until they are updated.
-            "with Detector assist: {trainees}; every other trainee without".format(
+            _("with Detector assist: {trainees}; every other trainee without").format(
                 trainees=", ".join(sorted(package.assisted))
             )
         )
@@ -831,7 +943,7 @@ def exam_build(
         console.print(_("scan code (hand it out when the exam starts): {code}").format(code=code))
 
 
-@exam_app.command("tokens")
+@exam_app.command("tokens", cls=_Command)
 def exam_tokens(
     package: Annotated[Path, typer.Argument(help="The exam package.")],
     trainees: Annotated[list[str], typer.Argument(help="Trainee ids.")],
@@ -849,14 +961,14 @@ def exam_tokens(
     table.add_column(_("trainee"))
     table.add_column(_("token"))
     if pkg.assisted:
-        table.add_column("Detector assist")
+        table.add_column(_("Detector assist"))
     for trainee in trainees:
-        assist = ["with" if pkg.assist_for(trainee) else "without"] if pkg.assisted else []
+        assist = [_("with") if pkg.assist_for(trainee) else _("without")] if pkg.assisted else []
         table.add_row(trainee, keys.token(trainee), *assist)
     console.print(table)
 
 
-@exam_app.command("simulate")
+@exam_app.command("simulate", cls=_Command)
 def exam_simulate(
     package: Annotated[Path, typer.Argument(help="The exam package.")],
     out: Annotated[Path, typer.Argument(help="The submission file to write.")],
@@ -880,7 +992,7 @@ def exam_simulate(
     console.print(_("wrote {path} ({trainee})").format(path=out, trainee=sub.trainee_id))
 
 
-@exam_app.command("grade")
+@exam_app.command("grade", cls=_Command)
 def exam_grade(
     package: Annotated[Path, typer.Argument(help="The exam package.")],
     submissions: Annotated[list[Path], typer.Argument(help="Signed submission files.")],
@@ -909,7 +1021,7 @@ def exam_grade(
     ):
         table.add_column(col)
     if design:
-        table.add_column("Detector assist")
+        table.add_column(_("Detector assist"))
     for t in results.trainees:
         sc = t.overall
         table.add_row(
@@ -918,13 +1030,13 @@ def exam_grade(
             f"{sc.false_alarms}/{sc.n_noise}",
             f"{sc.d_prime:.2f}",
             sc.reliability.split(":")[0],
-            *(["with" if t.assisted else "without"] if design else []),
+            *([_("with") if t.assisted else _("without")] if design else []),
         )
     console.print(table)
     console.print(_("results in {path}").format(path=out))
 
 
-@exam_app.command("report")
+@exam_app.command("report", cls=_Command)
 def exam_report(
     results: Annotated[list[Path], typer.Argument(help="Results files of one or more exams.")],
     out: Annotated[Path, typer.Option(help="Report folder.")] = Path("class-report"),
@@ -944,7 +1056,7 @@ def exam_report(
     )
 
 
-@app.command()
+@app.command(cls=_Command)
 def gui(
     path: Annotated[
         Path | None,
@@ -981,7 +1093,7 @@ def gui(
         raise _fail(exc) from None
 
 
-@app.command()
+@app.command(cls=_Command)
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for everything the demo writes.")] = Path(
         "demo-output"

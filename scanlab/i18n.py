@@ -24,11 +24,13 @@ __all__ = [
     "LANGUAGES",
     "LOCALE_DIR",
     "N_",
+    "RLM",
     "RTL_LANGUAGES",
     "LanguageError",
     "Message",
     "_",
     "babel_locale",
+    "chart_fonts",
     "display_order",
     "format_datetime",
     "format_decimal",
@@ -40,6 +42,7 @@ __all__ = [
     "remembered_language",
     "resolve_language",
     "retranslated",
+    "rtl_lines",
     "set_language",
     "term",
     "translation",
@@ -272,8 +275,10 @@ def term(key: str) -> str:
 
 def display_order(text: str, lang: str | None = None) -> str:
     """``text`` for a renderer that neither joins Arabic letters nor orders right-to-left
-    runs (matplotlib, napari's canvas): in Dari and Pashto, shaped and in display order;
-    in the other languages as it is."""
+    runs (napari's canvas, vispy): in Dari and Pashto, shaped and in display order; in the
+    other languages as it is. Letters that Unicode gives no presentation forms (Pashto's
+    ټ ډ ړ ښ ګ ڼ ...) cannot be joined this way: renderers that shape (matplotlib) take
+    :func:`rtl_lines` instead."""
     if not is_rtl(lang):
         return text
     import arabic_reshaper
@@ -286,6 +291,38 @@ def display_order(text: str, lang: str | None = None) -> str:
 
 
 _MIRRORED = str.maketrans("()[]{}<>", ")(][}{><")
+
+#: RIGHT-TO-LEFT MARK: a paragraph that starts with it is laid out right to left.
+RLM = "\u200f"
+
+
+def rtl_lines(text: str, lang: str | None = None) -> str:
+    """``text`` for a renderer that shapes and orders text itself (matplotlib >= 3.11 with
+    libraqm) but takes each line's direction from its first strong letter: in Dari and
+    Pashto every line starts with a right-to-left mark, so that a line that begins with a
+    name in Latin letters ("exam-easy: ...") still reads from the right. Other languages
+    as they are.
+
+    Examples
+    --------
+    >>> [line.startswith(RLM) for line in rtl_lines("exam-easy: نرخ\\n(n=3)", "fa").split("\\n")]
+    [True, True]
+    """
+    if not is_rtl(lang):
+        return text
+    return "\n".join(RLM + line for line in text.split("\n"))
+
+
+def chart_fonts(lang: str | None = None) -> dict[str, Any]:
+    """matplotlib settings (for ``matplotlib.rc_context``) that draw ``lang``'s charts: for
+    Dari and Pashto a font with every Arabic-script letter Pashto uses (Noto Sans Arabic,
+    Debian's ``fonts-noto-core``; DejaVu Sans lacks ۍ) before DejaVu Sans for Latin
+    letters and digits, and the language tag libraqm shapes by."""
+    code = normalize_language(lang) if lang else get_language()
+    settings: dict[str, Any] = {"text.language": code}
+    if code in RTL_LANGUAGES:
+        settings["font.family"] = ["Noto Sans Arabic", "DejaVu Sans"]
+    return settings
 
 
 def N_(message: str) -> str:

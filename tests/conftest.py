@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -71,6 +72,13 @@ def _english(monkeypatch):
 
     monkeypatch.setenv("SCANLAB_LANG", "en")
     monkeypatch.setattr(scanlab.i18n, "_process_language", None)
+    yield
+    # A Dari or Pashto window turns the whole application right to left: not the next test's.
+    qt_widgets = sys.modules.get("qtpy.QtWidgets")
+    if qt_widgets is not None and qt_widgets.QApplication.instance() is not None:
+        from qtpy.QtCore import Qt
+
+        qt_widgets.QApplication.setLayoutDirection(Qt.LayoutDirection.LeftToRight)
 
 
 @pytest.fixture

@@ -199,3 +199,91 @@ def test_declaration_reads_in_the_officers_language():
     ]
     with use_language("fa"):
         assert "اظهار" not in decl.as_text() and "گیرنده" in decl.as_text()
+
+
+# --- the workstation's words and the command line -------------------------------------------
+
+
+def test_pitch_warning_and_detector_summary_in_russian():
+    import numpy as np
+
+    from scanlab.detect import Detection
+    from scanlab.io import Scan
+    from scanlab.napari_plugin._assist import detection_summary
+    from scanlab.napari_plugin._layers import pitch_warning
+
+    bare = Scan(np.zeros((1, 32, 64), np.uint8), "display")
+    with use_language("ru"):
+        warning = pitch_warning(bare)
+        detection = Detection(0.9, np.zeros((2, 2)), [], 0.5, "display", (7.5, 7.5), "estimate")
+        summary = detection_summary(detection)
+    # The toolbar shows the first sentence: the split at ". " survives the translation.
+    assert warning.split(". ")[0] + "." == (
+        "В метаданных снимка нет шага пикселя: размеры считаются при 5 x 5 мм на пиксель."
+    )
+    assert "scanlab gui --pitch" in warning.split(". ")[1]
+    # Decimals by the Russian locale: 0,90, not 0.90.
+    assert summary.startswith("Оценка 0,90 (порог 0,50): отмечен; областей: 0.")
+    assert summary.endswith("Шаг 7.5 мм (оценка).")
+
+
+def test_preset_and_reference_names_in_the_language():
+    from scanlab.enhance import load_preset
+    from scanlab.napari_plugin._enhance import preset_caption, preset_description, preset_label
+    from scanlab.napari_plugin._reference import choices, reference_title
+    from scanlab.synth import reference_image
+
+    pistol = reference_image("threat", "pistol", pitch_mm=50.0)
+    with use_language("fa"):
+        assert preset_label("high_penetration") == "نفوذ بالا"
+        assert preset_caption("density_highlight") == "باند"
+        assert "تضعیف" in preset_description(load_preset("standard"))
+        assert choices("threat")[0] == ("تفنگچه", "pistol")  # the value stays the key
+        title = reference_title(pistol)
+    # Its class, material and mass come from the rendered object, in Dari.
+    assert title.startswith("تفنگچه: سلاح (فولاد، 2.1 کیلوگرام، ")
+    assert "کانتینر" in title
+    with use_language("ru"):
+        assert choices("commodity")[0] == ("ТН ВЭД 4011 шины", "tyres")
+
+
+def test_help_of_the_instructors_commands_in_their_language(monkeypatch):
+    from typer.testing import CliRunner
+
+    from scanlab.cli import app
+
+    runner = CliRunner()
+    monkeypatch.setattr("typer.rich_utils.MAX_WIDTH", 300)  # one line per help text
+    monkeypatch.setenv("SCANLAB_LANG", "ru")
+    russian = runner.invoke(app, ["exam", "tokens", "--help"])
+    assert russian.exit_code == 0, russian.output
+    ru = i18n.translation("ru")
+    for message in (
+        "The exam package.",
+        "Trainee ids.",
+        "Arguments",
+        "Show this message and exit.",
+    ):
+        assert ru.gettext(message) in russian.output and message not in russian.output
+    listing = runner.invoke(app, ["exam", "--help"]).output
+    assert ru.gettext("Instructors: build exam packages, grade a class, write reports.") in listing
+    assert (
+        ru.gettext("Grade a class: match marks to the keys, score hits, false alarms, d' and A'.")
+        in listing
+    )
+    monkeypatch.setenv("SCANLAB_LANG", "en")  # the texts were put back after the page
+    english = runner.invoke(app, ["exam", "tokens", "--help"]).output
+    assert "Trainee ids." in english and "Arguments" in english
+
+
+def test_a_file_that_is_no_scan_is_refused_in_the_trainees_language(tmp_path):
+    from scanlab.errors import UnsupportedFormatError
+    from scanlab.io import read_scan
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not an image", encoding="utf-8")
+    with use_language("ky"), pytest.raises(UnsupportedFormatError) as caught:
+        read_scan(notes)
+    said = str(caught.value)
+    assert said.startswith(f"{notes}: scanlab окуган эч бир форматтагы сүрөт файлы эмес (")
+    assert "tiff" in said  # the formats it reads, as they are named

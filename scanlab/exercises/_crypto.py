@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from scanlab.errors import PassphraseError, SpecError, TamperError
+from scanlab.i18n import _
 
 __all__ = [
     "KDF_PARAMS",
@@ -87,7 +88,7 @@ def load_signed_json(data: bytes | str, what: str) -> Any:
 
     def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
-        for key, _ in pairs:
+        for key, _value in pairs:
             if key in seen:
                 raise TamperError(f"{what}: the key {key!r} occurs twice in one object")
             seen.add(key)
@@ -119,20 +120,31 @@ def read_passphrase_file(path: str | Path) -> str:
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
-            raise PassphraseError(f"{path}: a passphrase file must be a regular file")
+            raise PassphraseError(
+                _("{path}: a passphrase file must be a regular file").format(path=path)
+            )
         if sys.platform != "win32" and info.st_mode & 0o077:
             raise PassphraseError(
-                f"{path}: passphrase file is readable by others (mode "
-                f"{stat.S_IMODE(info.st_mode):04o}); chmod 600 it"
+                _(
+                    "{path}: passphrase file is readable by others (mode {mode}); chmod 600 it"
+                ).format(path=path, mode=f"{stat.S_IMODE(info.st_mode):04o}")
             )
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise PassphraseError(f"{path}: cannot read the passphrase file: {exc.strerror}") from None
+        raise PassphraseError(
+            _("{path}: cannot read the passphrase file: {error}").format(
+                path=path, error=exc.strerror
+            )
+        ) from None
     except UnicodeDecodeError:
-        raise PassphraseError(f"{path}: the passphrase file is not UTF-8 text") from None
+        raise PassphraseError(
+            _("{path}: the passphrase file is not UTF-8 text").format(path=path)
+        ) from None
     passphrase = text.split("\n", 1)[0].rstrip("\r")
     if not passphrase:
-        raise PassphraseError(f"{path}: the passphrase file's first line is empty")
+        raise PassphraseError(
+            _("{path}: the passphrase file's first line is empty").format(path=path)
+        )
     return passphrase
 
 
@@ -160,7 +172,7 @@ class ExamSecrets:
     @classmethod
     def derive(cls, passphrase: str, salt: bytes, params: dict[str, int]) -> ExamSecrets:
         if not isinstance(passphrase, str) or not passphrase:
-            raise PassphraseError("the passphrase must be a non-empty string")
+            raise PassphraseError(_("the passphrase must not be empty"))
         # NFC so that the same passphrase typed on two keyboards gives the same key.
         secret = unicodedata.normalize("NFC", passphrase).encode("utf-8")
         master = Scrypt(salt=salt, length=32, n=params["n"], r=params["r"], p=params["p"]).derive(
@@ -178,8 +190,10 @@ class ExamSecrets:
         """Secrets for a new package, and the public crypto record its manifest carries."""
         if not isinstance(passphrase, str) or len(passphrase) < MIN_PASSPHRASE_CHARS:
             raise PassphraseError(
-                f"the passphrase must have at least {MIN_PASSPHRASE_CHARS} characters "
-                "(several random words): whoever holds the package can try guesses offline"
+                _(
+                    "the passphrase must have at least {count} characters (several random "
+                    "words): whoever holds the package can try guesses offline"
+                ).format(count=MIN_PASSPHRASE_CHARS)
             )
         salt = os.urandom(16)
         secrets = cls.derive(passphrase, salt, KDF_PARAMS)
@@ -210,7 +224,9 @@ class ExamSecrets:
         try:
             return AESGCM(self.cipher_key).decrypt(blob[:12], blob[12:], context)
         except InvalidTag:
-            raise TamperError(f"{what}: the encrypted answer keys were altered") from None
+            raise TamperError(
+                _("{what}: the encrypted answer keys were altered").format(what=what)
+            ) from None
 
     def sign(self, message: bytes) -> bytes:
         return self.signing_key.sign(message)
@@ -249,7 +265,7 @@ def unseal(code: str, blob: bytes, *, context: bytes, what: str) -> bytes:
         return AESGCM(_code_key(code)).decrypt(blob[:12], blob[12:], context)
     except InvalidTag:
         raise PassphraseError(
-            f"{what}: wrong scan code for this exam's confidential scans"
+            _("{what}: wrong scan code for this exam's confidential scans").format(what=what)
         ) from None
     except SpecError as exc:
         raise PassphraseError(f"{what}: {exc}") from None
@@ -274,9 +290,11 @@ def check_token(exam_id: str, trainee_id: str, token: str) -> None:
     body, check = text[:-_TOKEN_CHECK_CHARS], text[-_TOKEN_CHECK_CHARS:]
     if not hmac.compare_digest(_token_check(exam_id, trainee_id, body), check):
         raise SpecError(
-            f"this token is not the one issued to trainee {trainee_id!r} for this exam: check "
-            "the trainee id and the token as the instructor gave them (a character mistyped, "
-            "or another trainee's token)"
+            _(
+                "this token is not the one issued to trainee {trainee!r} for this exam: check "
+                "the trainee id and the token as the instructor gave them (a character "
+                "mistyped, or another trainee's token)"
+            ).format(trainee=trainee_id)
         )
 
 
@@ -295,13 +313,17 @@ def open_secrets(passphrase: str, crypto: dict[str, Any], *, what: str) -> ExamS
     secrets = ExamSecrets.derive(passphrase, salt, params)
     if not hmac.compare_digest(secrets.check, check):
         raise PassphraseError(
-            f"{what}: wrong passphrase for this exam (or the package was re-signed by someone "
-            "without it)"
+            _(
+                "{what}: wrong passphrase for this exam (or the package was re-signed by "
+                "someone without it)"
+            ).format(what=what)
         )
     if not hmac.compare_digest(secrets.public_key, public_key):
         raise TamperError(
-            f"{what}: the package is signed with a key that this passphrase does not give: "
-            "it was re-signed after it was built"
+            _(
+                "{what}: the package is signed with a key that this passphrase does not give: "
+                "it was re-signed after it was built"
+            ).format(what=what)
         )
     return secrets
 
@@ -311,7 +333,9 @@ def verify_signature(public_key: bytes, signature: bytes, message: bytes, *, wha
         Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
     except (InvalidSignature, ValueError):
         raise TamperError(
-            f"{what}: the signature does not match the manifest (changed after signing)"
+            _("{what}: the signature does not match the manifest (changed after signing)").format(
+                what=what
+            )
         ) from None
 
 
@@ -320,7 +344,7 @@ def normalise_token(token: str) -> bytes:
         raise SpecError(f"a submission token must be a string, got {type(token).__name__}")
     text = "".join(token.split()).replace("-", "").upper()
     if len(text) != 24:
-        raise SpecError("a submission token has 24 letters and digits (dashes optional)")
+        raise SpecError(_("a submission token has 24 letters and digits (dashes optional)"))
     return text.encode("ascii")
 
 
@@ -331,9 +355,11 @@ def sign_body(body: dict[str, Any], token: str) -> str:
 
 def verify_body(body: dict[str, Any], signature: Any, token: str, *, what: str) -> None:
     if not isinstance(signature, str) or not signature:
-        raise TamperError(f"{what}: the submission is not signed")
+        raise TamperError(_("{what}: the submission is not signed").format(what=what))
     if not hmac.compare_digest(sign_body(body, token), signature):
         raise TamperError(
-            f"{what}: the signature does not match: the submission was changed after it was "
-            "signed, or it was signed with another trainee's token"
+            _(
+                "{what}: the signature does not match: the submission was changed after it "
+                "was signed, or it was signed with another trainee's token"
+            ).format(what=what)
         )

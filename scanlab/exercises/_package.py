@@ -33,6 +33,7 @@ from scanlab.exercises._crypto import (
     verify_signature,
 )
 from scanlab.exercises._spec import ExamSpec, load_exam_spec
+from scanlab.i18n import _
 from scanlab.io import Scan, read_scan, write_scan
 from scanlab.synth import (
     DIFFICULTY_LEVELS,
@@ -220,14 +221,22 @@ class ExamPackage:
             manifest, manifest_bytes = _verified(path)
         except TamperError as exc:
             detail = str(exc).removeprefix(f"{path}: ")
-            raise TamperError(f"{path}: package damaged or altered: {detail}") from None
+            raise TamperError(
+                _("{path}: package damaged or altered: {detail}").format(path=path, detail=detail)
+            ) from None
         except ScanlabError:
             raise
         except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-            raise SpecError(f"{path}: cannot read the exam package: {exc.strerror}") from None
+            raise SpecError(
+                _("{path}: cannot read the exam package: {error}").format(
+                    path=path, error=exc.strerror
+                )
+            ) from None
         except Exception as exc:  # zipfile, zlib and json raise many kinds on damaged bytes
             raise TamperError(
-                f"{path}: package damaged or altered ({type(exc).__name__}: {exc})"
+                _("{path}: package damaged or altered: {detail}").format(
+                    path=path, detail=f"{type(exc).__name__}: {exc}"
+                )
             ) from None
         try:
             package = cls(path, manifest, manifest_bytes)
@@ -235,7 +244,9 @@ class ExamPackage:
             raise SpecError(f"{path}: {MANIFEST} misses a field: {exc!r}") from None
         if fingerprint is not None and _norm_fp(fingerprint) != _norm_fp(package.fingerprint):
             raise TamperError(
-                f"{path}: signed with key {package.fingerprint}, not the instructor's {fingerprint}"
+                _("{path}: signed with key {fingerprint}, not the instructor's {expected}").format(
+                    path=path, fingerprint=package.fingerprint, expected=fingerprint
+                )
             )
         return package
 
@@ -291,8 +302,10 @@ class ExamPackage:
         if item.sealed:
             if self._scan_code is None:
                 raise PassphraseError(
-                    f"{self.path}: item {item_id} is a confidential scan: unlock the package "
-                    "with the exam's scan code first"
+                    _(
+                        "{path}: item {item} is a confidential scan: unlock the package with "
+                        "the exam's scan code first"
+                    ).format(path=self.path, item=item_id)
                 )
             data = unseal(
                 self._scan_code, data, context=self._scan_context(member), what=str(self.path)
@@ -719,7 +732,11 @@ def _verified(path: Path) -> tuple[dict[str, Any], bytes]:
         if len(names) != len(listed):
             raise TamperError(f"{path}: a member name occurs twice (a shadowed copy)")
         if MANIFEST not in names:
-            raise SpecError(f"{path}: not a scanlab exam package (no {MANIFEST})")
+            raise SpecError(
+                _("{path}: not a scanlab exam package (no {manifest})").format(
+                    path=path, manifest=MANIFEST
+                )
+            )
         if zf.getinfo(MANIFEST).file_size > _MAX_MANIFEST_BYTES:
             raise TamperError(f"{path}: {MANIFEST} is implausibly large")
         if SIGNATURE in names and zf.getinfo(SIGNATURE).file_size > _MAX_SIGNATURE_BYTES:
@@ -732,7 +749,11 @@ def _verified(path: Path) -> tuple[dict[str, Any], bytes]:
         if manifest.get(_FORMAT_KEY) != _FORMAT_VERSION:
             raise SpecError(f"{path}: {MANIFEST} is not a version-1 scanlab exam manifest")
         if signature_doc is None:
-            raise TamperError(f"{path}: the package is not signed (no {SIGNATURE})")
+            raise TamperError(
+                _("{path}: the package is not signed (no {signature})").format(
+                    path=path, signature=SIGNATURE
+                )
+            )
         try:
             public_key = unb64(manifest["crypto"]["public_key"], f"{path}: public_key")
             signature = unb64(signature_doc["signature"], f"{path}: {SIGNATURE}")
@@ -745,8 +766,12 @@ def _verified(path: Path) -> tuple[dict[str, Any], bytes]:
         expected = {*members, MANIFEST, SIGNATURE}
         if names != expected:
             raise TamperError(
-                f"{path}: members added or removed after signing: "
-                f"extra {sorted(names - expected)}, missing {sorted(expected - names)}"
+                _(
+                    "{path}: members added or removed after signing: extra {extra}, "
+                    "missing {missing}"
+                ).format(
+                    path=path, extra=sorted(names - expected), missing=sorted(expected - names)
+                )
             )
         for name, digest in members.items():
             _check_digest(zf, name, digest, path)
@@ -760,8 +785,10 @@ def _check_digest(zf: zipfile.ZipFile, name: str, digest: Any, path: Path) -> No
             h.update(block)
     if h.hexdigest() != digest:
         raise TamperError(
-            f"{path}: member {name!r} does not match its sha256 in the signed manifest "
-            "(changed after signing)"
+            _(
+                "{path}: member {name!r} does not match its sha256 in the signed manifest "
+                "(changed after signing)"
+            ).format(path=path, name=name)
         )
 
 
@@ -790,7 +817,9 @@ def _check_trainee_id(trainee_id: Any) -> str:
         or not trainee_id.isprintable()
     ):
         raise SpecError(
-            f"trainee_id must be a printable, non-empty string of at most 100 characters, "
-            f"got {trainee_id!r}"
+            _(
+                "trainee id must be a printable, non-empty text of at most 100 characters, "
+                "got {trainee!r}"
+            ).format(trainee=trainee_id)
         )
     return trainee_id

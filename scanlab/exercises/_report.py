@@ -19,11 +19,12 @@ from scanlab.exercises._grading import ClassResults, Scores, TraineeResult
 from scanlab.i18n import (
     N_,
     _,
-    display_order,
+    chart_fonts,
     format_datetime,
     format_decimal,
     get_language,
     is_rtl,
+    rtl_lines,
     term,
 )
 from scanlab.synth import DIFFICULTY_LEVELS
@@ -112,18 +113,25 @@ def write_report(
 
 
 def _write(exams: list[ClassResults], out: Path) -> list[Path]:
+    import matplotlib
+
     out.mkdir(parents=True, exist_ok=True)
     latest = exams[-1]
     files = [
         _scores_csv(exams, out / "scores.csv"),
         _ratings_csv(exams, out / "ratings.csv"),
         _items_csv(exams, out / "items.csv"),
-        _hit_vs_fa(latest, out / "hit_vs_fa.png"),
-        _rating_roc_chart(latest, out / "rating_roc.png"),
-        _by_group(latest, out / "by_class.png"),
-        _by_difficulty(latest, out / "by_difficulty.png"),
-        _progress(exams, out / "progress.png"),
     ]
+    # matplotlib (>= 3.11, libraqm) joins Arabic-script letters and orders right-to-left
+    # text itself, given a font with the letters.
+    with matplotlib.rc_context(chart_fonts()):  # type: ignore[arg-type]
+        files += [
+            _hit_vs_fa(latest, out / "hit_vs_fa.png"),
+            _rating_roc_chart(latest, out / "rating_roc.png"),
+            _by_group(latest, out / "by_class.png"),
+            _by_difficulty(latest, out / "by_difficulty.png"),
+            _progress(exams, out / "progress.png"),
+        ]
     files.insert(0, _html(exams, out / "report.html"))
     return files
 
@@ -279,7 +287,7 @@ def _headers(columns: list[str]) -> list[str]:
 
 
 def _chart(text: str) -> str:
-    return display_order(text)  # matplotlib draws Arabic script unjoined and left to right
+    return rtl_lines(text)  # a line starting with Latin letters would read left to right
 
 
 def _cell(value: Any) -> Any:

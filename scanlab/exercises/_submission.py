@@ -16,6 +16,7 @@ from scanlab.evaluate import Mark
 from scanlab.evaluate._marks import _check_unique_ids
 from scanlab.exercises._crypto import load_signed_json, sign_body, verify_body
 from scanlab.exercises._package import ExamKeys, ExamPackage, _check_trainee_id
+from scanlab.i18n import _, format_datetime
 from scanlab.io._validate import check_regular_file
 
 __all__ = [
@@ -172,8 +173,9 @@ class Submission:
         ``rating``: the clear/suspect call with its confidence (see :class:`ItemResponse`)."""
         if self.submitted is not None:
             raise SpecError(
-                f"submission of {self.trainee_id!r} was handed in at "
-                f"{self.submitted.isoformat()}; it cannot change"
+                _("submission of {trainee!r} was handed in at {when}; it cannot change").format(
+                    trainee=self.trainee_id, when=format_datetime(self.submitted)
+                )
             )
         if not isinstance(item_id, str) or not item_id:
             raise SpecError(f"item_id must be a non-empty string, got {item_id!r}")
@@ -262,13 +264,15 @@ class Submission:
         check_regular_file(path, what="submission")
         try:
             if path.stat().st_size > _MAX_SUBMISSION_BYTES:
-                raise TamperError(f"{path}: submission larger than 64 MiB")
+                raise TamperError(_("{path}: submission larger than 64 MiB").format(path=path))
             raw = path.read_bytes()
         except OSError as exc:
-            raise SpecError(f"{path}: cannot read submission: {exc.strerror}") from None
+            raise SpecError(
+                _("{path}: cannot read submission: {error}").format(path=path, error=exc.strerror)
+            ) from None
         doc = load_signed_json(raw, f"{path}: submission")
         if not isinstance(doc, dict) or doc.get(_FORMAT_KEY) != _FORMAT_VERSION:
-            raise SpecError(f"{path}: not a version-1 scanlab submission")
+            raise SpecError(_("{path}: not a version-1 scanlab submission").format(path=path))
         signature = doc.pop("signature", None)
         value = signature.get("value") if isinstance(signature, dict) else None
         trainee_id = doc.get("trainee_id")
@@ -300,10 +304,16 @@ class Submission:
         """SpecError unless this submission answers exactly ``package``."""
         who = what or f"submission of {self.trainee_id!r}"
         if self.exam_id != package.exam_id:
-            raise SpecError(f"{who}: answers exam {self.exam_id}, not {package.exam_id}")
+            raise SpecError(
+                _("{who}: answers exam {exam}, not {expected}").format(
+                    who=who, exam=self.exam_id, expected=package.exam_id
+                )
+            )
         if self.manifest_sha256 != package.manifest_sha256:
             raise SpecError(
-                f"{who}: answers another version of exam {self.exam_id} (items changed since)"
+                _("{who}: answers another version of exam {exam} (items changed since)").format(
+                    who=who, exam=self.exam_id
+                )
             )
         unknown = sorted(set(self.responses) - set(package.item_ids))
         if unknown:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scanlab.errors import CorruptFileError, ScanlabError, UnsupportedFormatError
+from scanlab.i18n import _
 from scanlab.io._scan import Scan
 from scanlab.io._validate import check_regular_file
 
@@ -81,15 +82,19 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         with open(path, "rb") as fh:
             head = fh.read(512)
     except FileNotFoundError:
-        raise ScanlabError(f"{path}: no such file") from None
+        raise ScanlabError(_("{path}: no such file").format(path=path)) from None
     except IsADirectoryError:
-        raise ScanlabError(f"{path}: is a directory, not a scan file") from None
+        raise ScanlabError(_("{path}: is a directory, not a scan file").format(path=path)) from None
     except OSError as exc:
-        raise ScanlabError(f"{path}: cannot be read: {exc.strerror}") from None
+        raise ScanlabError(
+            _("{path}: cannot be read: {error}").format(path=path, error=exc.strerror)
+        ) from None
     matches = [fmt for fmt in FORMATS.values() if _safe_sniff(fmt, path, head)]
     if not matches:
         raise UnsupportedFormatError(
-            f"{path}: not a scan file in any format scanlab reads ({', '.join(sorted(FORMATS))})"
+            _("{path}: not a scan file in any format scanlab reads ({formats})").format(
+                path=path, formats=", ".join(sorted(FORMATS))
+            )
         )
     suffix = path.suffix.lower()
     for fmt in matches:
@@ -135,12 +140,18 @@ def read_scan(
     except ScanlabError:
         raise
     except MemoryError:
-        raise CorruptFileError(f"{path}: {name} file needs more memory than is available") from None
+        raise CorruptFileError(
+            _("{path}: {format} file needs more memory than is available").format(
+                path=path, format=name
+            )
+        ) from None
     except Exception as exc:
         # Third-party parsers (tifffile, zipfile, zlib, pydicom, Pillow) raise many kinds of
         # error on damaged files; each becomes one error that names the file.
         raise CorruptFileError(
-            f"{path}: damaged or invalid {name} file: {type(exc).__name__}: {exc}"
+            _("{path}: damaged or invalid {format} file: {error}").format(
+                path=path, format=name, error=f"{type(exc).__name__}: {exc}"
+            )
         ) from exc
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from scanlab.errors import ScanlabError, ScanValidationError
+from scanlab.i18n import N_, _
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -46,12 +47,20 @@ def check_regular_file(path: str | os.PathLike[str], *, what: str = "scan file")
     except OSError:
         return
     if stat.S_ISDIR(mode):
-        raise ScanlabError(f"{path}: is a directory, not a {what}")
-    if not stat.S_ISREG(mode):
-        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a device or socket"
         raise ScanlabError(
-            f"{path}: is {kind}, not a regular file; scanlab reads {what}s only from regular files"
+            _("{path}: is a directory, not a {what}").format(path=path, what=_(what))
         )
+    if not stat.S_ISREG(mode):
+        kind = _("a FIFO") if stat.S_ISFIFO(mode) else _("a device or socket")
+        raise ScanlabError(
+            _("{path}: is {kind}, not a regular file; scanlab reads only regular files").format(
+                path=path, kind=kind
+            )
+        )
+
+
+#: The kinds of file :func:`check_regular_file` is told about (``what``), for the catalogue.
+_WHATS = (N_("scan file"), N_("sidecar"), N_("submission"))
 
 
 def detach_small(data: np.ndarray) -> np.ndarray:
@@ -72,13 +81,19 @@ def check_dimensions(
     limit = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
     if rows <= 0 or cols <= 0 or channels <= 0:
         raise ScanValidationError(
-            f"{source}: empty image ({channels} channel(s) of {rows} x {cols} pixels)"
+            _("{source}: empty image ({channels} channel(s) of {rows} x {cols} pixels)").format(
+                source=source, channels=channels, rows=rows, cols=cols
+            )
         )
     total = rows * cols * channels
     if total > limit:
         raise ScanValidationError(
-            f"{source}: {channels} x {rows} x {cols} = {total:,} pixels exceeds the limit of "
-            f"{limit:,} (set max_pixels or SCANLAB_MAX_PIXELS to allow it)"
+            _(
+                "{source}: {channels} x {rows} x {cols} = {total:,} pixels exceeds the limit of "
+                "{limit:,} (set max_pixels or SCANLAB_MAX_PIXELS to allow it)"
+            ).format(
+                source=source, channels=channels, rows=rows, cols=cols, total=total, limit=limit
+            )
         )
 
 
@@ -95,25 +110,35 @@ def check_image(
         arr = arr[np.newaxis]
     if arr.ndim != 3:
         raise ScanValidationError(
-            f"{source}: expected a 2-D (row, col) image or (channel, row, col) stack, "
-            f"got an array of shape {arr.shape}"
+            _(
+                "{source}: expected a 2-D (row, col) image or (channel, row, col) stack, got an "
+                "array of shape {shape}"
+            ).format(source=source, shape=arr.shape)
         )
     if arr.shape[0] not in (1, 2):
         raise ScanValidationError(
-            f"{source}: a scan has 1 or 2 energy channels, got {arr.shape[0]} (shape {arr.shape})"
+            _("{source}: a scan has 1 or 2 energy channels, got {count} (shape {shape})").format(
+                source=source, count=arr.shape[0], shape=arr.shape
+            )
         )
     check_dimensions(
         arr.shape[1], arr.shape[2], channels=arr.shape[0], source=source, max_pixels=max_pixels
     )
     if arr.dtype.newbyteorder("=") not in _NATIVE_DTYPES:
         raise ScanValidationError(
-            f"{source}: unsupported pixel type {arr.dtype} "
-            "(expected uint8, uint16, float32 or float64)"
+            _(
+                "{source}: unsupported pixel type {dtype} (expected uint8, uint16, float32 or "
+                "float64)"
+            ).format(source=source, dtype=arr.dtype)
         )
     if finite and arr.dtype.kind == "f":
         bad = _count_nonfinite(arr)
         if bad:
-            raise ScanValidationError(f"{source}: {bad:,} pixel(s) are NaN or infinite")
+            raise ScanValidationError(
+                _("{source}: {count:,} pixel(s) are NaN or infinite").format(
+                    source=source, count=bad
+                )
+            )
     return arr
 
 

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from scanlab.i18n import _
 from scanlab.io import Scan
 from scanlab.napari_plugin._layers import LayerData, ScanRef, placement
 from scanlab.napari_plugin._progress import steps_of
@@ -107,18 +108,32 @@ def detection_summary(detection: Any) -> str:
     n = len(detection.regions)
     if not getattr(detection, "in_domain", True):
         text = (
-            "Not calibrated for this scanner: run scanlab adapt. "
-            f"Score {score:.2f} (threshold {threshold:.2f}), {n} region(s): do not rely on them."
+            _("Not calibrated for this scanner: run scanlab adapt.")
+            + " "
+            + _(
+                "Score {score:.2f} (threshold {threshold:.2f}), {n} region(s): do not rely on them."
+            ).format(score=score, threshold=threshold, n=n)
         )
     else:
-        flagged = "flagged" if score >= threshold else "not flagged"
+        template = (
+            _("Score {score:.2f} (threshold {threshold:.2f}): flagged; {n} region(s).")
+            if score >= threshold
+            else _("Score {score:.2f} (threshold {threshold:.2f}): not flagged; {n} region(s).")
+        )
         text = (
-            f"Score {score:.2f} (threshold {threshold:.2f}): {flagged}; {n} region(s). "
-            "The detector assists, it does not decide."
+            template.format(score=score, threshold=threshold, n=n)
+            + " "
+            + _("The detector assists, it does not decide.")
         )
     pitch = getattr(detection, "pitch_mm", None)
     if pitch:
-        text += f" Pitch {pitch[0]:g} mm ({detection.pitch_source})."
+        source = {
+            "option": _("given"),
+            "metadata": _("metadata"),
+            "estimate": _("estimate"),
+            "default": _("default"),
+        }.get(detection.pitch_source, detection.pitch_source)
+        text += " " + _("Pitch {pitch:g} mm ({source}).").format(pitch=pitch[0], source=source)
     return text
 
 

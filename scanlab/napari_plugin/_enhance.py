@@ -18,6 +18,7 @@ import numpy as np
 
 import scanlab.enhance
 from scanlab.enhance import PALETTES, Pipeline, Step, list_presets, load_preset
+from scanlab.i18n import N_, _, term
 from scanlab.io import Representation, Scan
 from scanlab.synth import display_to_attenuation
 
@@ -27,6 +28,10 @@ __all__ = [
     "PREVIEW_PIXELS",
     "Param",
     "editable_params",
+    "preset_caption",
+    "preset_choices",
+    "preset_description",
+    "preset_label",
     "presets_for",
     "preview_stride",
     "render",
@@ -51,6 +56,57 @@ PRESET_KEYS: dict[str, str] = {
     "F5": "material",
     "F6": "density_highlight",
 }
+
+#: Short captions of the presets on the toolbar's buttons (their names are longer).
+_CAPTIONS = {
+    "standard": N_("Standard"),
+    "high_penetration": N_("Dense"),
+    "low_density": N_("Thin"),
+    "edges": N_("Edges"),
+    "material": N_("Material"),
+    "density_highlight": N_("Band"),
+}
+
+#: The parameters' names as controls show them.
+_PARAM_LABELS = {
+    "percentiles": N_("percentiles"),
+    "percentile": N_("percentile"),
+    "gamma": N_("gamma"),
+    "amount": N_("amount"),
+    "radius": N_("radius"),
+    "band": N_("band"),
+    "opacity": N_("opacity"),
+    "invert": N_("invert"),
+    "direction": N_("direction"),
+    "palette": N_("palette"),
+    "clip_limit": N_("clip limit"),
+    "size": N_("size"),
+    "sigma_spatial": N_("sigma spatial"),
+}
+
+
+def preset_label(name: str) -> str:
+    """A preset's name as people read it in the current language (``high_penetration``:
+    "high penetration", "высокая проникающая способность"...). The built-in presets' names
+    and descriptions reach the catalogue from their files (``scanlab._catalogues``)."""
+    return term(name)
+
+
+def preset_caption(name: str) -> str:
+    """The short caption of a preset's toolbar button."""
+    return _(_CAPTIONS[name]) if name in _CAPTIONS else preset_label(name)
+
+
+def preset_description(pipeline: Pipeline) -> str:
+    """The pipeline's description in the current language (a built-in preset's is in the
+    catalogue; a user's own pipeline keeps its words)."""
+    return _(pipeline.description) if pipeline.description else ""
+
+
+def preset_choices(scan: Scan) -> list[tuple[str, str]]:
+    """(label, name) pairs of the presets that can render ``scan``, for a picker."""
+    return [(preset_label(name), name) for name in presets_for(scan)]
+
 
 ParamKind = Literal["float", "int", "bool", "choice", "range"]
 
@@ -107,7 +163,8 @@ class Param:
 
     @property
     def label(self) -> str:
-        return self.name.replace("_", " ")
+        """The control's label in the current language."""
+        return _(_PARAM_LABELS[self.name]) if self.name in _PARAM_LABELS else term(self.name)
 
 
 def presets_for(scan: Scan) -> tuple[str, ...]:

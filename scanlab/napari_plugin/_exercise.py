@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from scanlab.errors import ScanlabError, SpecError
 from scanlab.evaluate import Mark, MatchResult, match_marks, read_marks, write_marks
 from scanlab.exercises._submission import CONFIDENCE_LEVELS
-from scanlab.i18n import N_, _, ngettext, term
+from scanlab.i18n import N_, _, format_datetime, ngettext, term
 from scanlab.io import Scan, detect_format, read_scan
 from scanlab.napari_plugin._layers import scrub_scan
 from scanlab.synth import AnswerKey, CargoDeclaration
@@ -131,14 +131,22 @@ class FileExercise:
             scans = sorted(p for p in scans_dir.iterdir() if p.is_file() and _is_scan(p))
             pairs = [(s, k) for s in scans if (k := _key_for(s)) is not None]
             if not pairs:
-                raise SpecError(f"{path}: no scan with an answer key (keys/<scan>.json) found")
+                raise SpecError(
+                    _("{path}: no scan with an answer key (keys/<scan>.json) found").format(
+                        path=path
+                    )
+                )
             return cls(pairs, title=path.name)
         key = _key_for(path)
         if key is None:
             raise SpecError(
-                f"{path}: no answer key found for this scan (looked for "
-                f"{path.parent.parent / 'keys' / (path.stem + '.json')} and "
-                f"{path.with_suffix('.key.json')})"
+                _(
+                    "{path}: no answer key found for this scan (looked for {first} and {second})"
+                ).format(
+                    path=path,
+                    first=path.parent.parent / "keys" / (path.stem + ".json"),
+                    second=path.with_suffix(".key.json"),
+                )
             )
         return cls([(path, key)], title=path.stem)
 
@@ -220,8 +228,10 @@ class ExamExercise:
         if package.sealed:
             if not scan_code or not scan_code.strip():
                 raise SpecError(
-                    f"{package.path}: this exam holds confidential scans: type the scan code "
-                    "your instructor hands out when the exam starts"
+                    _(
+                        "{path}: this exam holds confidential scans: type the scan code your "
+                        "instructor hands out when the exam starts"
+                    ).format(path=package.path)
                 )
             package.unlock(scan_code.strip())  # PassphraseError: not this exam's code
         self.package = package
@@ -819,8 +829,9 @@ class ExerciseSession:
     def _check_open(self, item_id: str | None = None) -> None:
         if self.submitted is not None:
             raise SpecError(
-                f"exercise {self.source.title!r} was submitted at "
-                f"{self.submitted.isoformat(timespec='seconds')}; answers cannot change"
+                _("exercise {title!r} was submitted at {when}; answers cannot change").format(
+                    title=self.source.title, when=format_datetime(self.submitted)
+                )
             )
         if item_id is not None and self._state[item_id].checked:
             raise SpecError(_("{item} was checked; its answers cannot change").format(item=item_id))
@@ -894,4 +905,6 @@ class ExerciseSession:
                     )
                     self._state[item_id].checked = saved.get("checked") is True
         except (OSError, ValueError, TypeError, AttributeError) as exc:
-            raise SpecError(f"{path}: saved progress is damaged: {exc}") from None
+            raise SpecError(
+                _("{path}: saved progress is damaged: {error}").format(path=path, error=exc)
+            ) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scanlab.i18n import N_
 from scanlab.napari_plugin._enhance import DEFAULT_PRESET
 
 if TYPE_CHECKING:
@@ -24,11 +25,11 @@ __all__ = [
 
 #: The docked widgets, in tab order: (display name in napari.yaml, module:class).
 WIDGETS: tuple[tuple[str, str], ...] = (
-    ("Enhance", "enhance_widget:EnhanceWidget"),
-    ("Inspect", "inspect_widget:InspectWidget"),
-    ("Detector assist", "assist_widget:AssistWidget"),
-    ("Exercise", "exercise_widget:ExerciseWidget"),
-    ("Reference", "reference_widget:ReferenceWidget"),
+    (N_("Enhance"), "enhance_widget:EnhanceWidget"),
+    (N_("Inspect"), "inspect_widget:InspectWidget"),
+    (N_("Detector assist"), "assist_widget:AssistWidget"),
+    (N_("Exercise"), "exercise_widget:ExerciseWidget"),
+    (N_("Reference"), "reference_widget:ReferenceWidget"),
 )
 
 
@@ -132,7 +133,7 @@ def create_viewer(
         # In a scroll area: the tallest (Exercise) must not make the window taller than a
         # 1366 x 768 screen.
         viewer.window.add_dock_widget(
-            scrolling(widget.native), name=name, area="right", tabify=True
+            scrolling(widget.native), name=_(name), area="right", tabify=True
         )
         widgets[name] = widget
     _raise_dock(widgets[WIDGETS[0][0]])
@@ -141,11 +142,19 @@ def create_viewer(
     widgets["Reference"].follow(widgets["Exercise"])  # offers the shown scan's declared goods
 
     def follow_language(before: str, after: str) -> None:
+        _window_direction()
         for name, widget in widgets.items():
             if name != "Exercise":
                 retranslate(widget, before, after)
+            dock = dock_of(widget) if name != "Tools" else None
+            if dock is not None:  # the tab's title, and the title bar napari draws
+                dock.setWindowTitle(_(name))
+                label = getattr(getattr(dock, "title", None), "title", None)
+                if label is not None:
+                    label.setText(_(name))
 
     widgets["Exercise"].language_changed.connect(follow_language)
+    _window_direction()
     if path is not None:
         path = Path(path)
         try:
@@ -158,6 +167,20 @@ def create_viewer(
         except (ScanlabError, ValueError, OSError) as exc:
             show_error(_("scanlab cannot open {path}: {error}").format(path=path, error=exc))
     return viewer, widgets
+
+
+def _window_direction() -> None:
+    """The whole window right to left in Dari and Pashto (menus, toolbar, every dock), as
+    Qt's own Persian translation does for Dari; Qt ships none for Pashto."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QApplication
+
+    from scanlab.i18n import is_rtl
+
+    rtl = is_rtl()
+    QApplication.setLayoutDirection(
+        Qt.LayoutDirection.RightToLeft if rtl else Qt.LayoutDirection.LeftToRight
+    )
 
 
 def add_toolbar(viewer: napari.Viewer, *, enhance: Any = None) -> Any:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from scanlab.i18n import _
 from scanlab.io import Representation, Scan
 from scanlab.synth import AnswerKey
 
@@ -145,16 +146,24 @@ def pitch_warning(scan: Scan) -> str:
     if found.source == "metadata":
         return ""
     row_mm, col_mm = scan.metadata.pitch_mm
-    text = f"No pitch in this scan's metadata: sizes assume {row_mm:g} x {col_mm:g} mm per pixel."
+    # The sentences are split at ". " (the toolbar shows the first): translations keep it.
+    text = _(
+        "No pitch in this scan's metadata: sizes assume {row_mm:g} x {col_mm:g} mm per pixel."
+    ).format(row_mm=row_mm, col_mm=col_mm)
     if found.estimate is not None:
         est = found.estimate
         row, col = found.pitch_mm
-        return (
-            f"{text} The {est.container} container in the image measures {row:.1f} x "
-            f"{col:.1f} mm (Detector assist reads it so; scanlab gui --pitch "
-            f"{row:.1f},{col:.1f} to set it)."
+        measured = _(
+            "The {container} container in the image measures {row:.1f} x {col:.1f} mm "
+            "(Detector assist reads it so; {command} to set it)."
+        ).format(
+            container=est.container,
+            row=row,
+            col=col,
+            command=f"scanlab gui --pitch {row:.1f},{col:.1f}",  # typed as it is: dots
         )
-    return f"{text} No container to measure it on: give it (scanlab gui --pitch)."
+        return f"{text} {measured}"
+    return text + " " + _("No container to measure it on: give it (scanlab gui --pitch).")
 
 
 def scrub_scan(scan: Scan) -> Scan:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from scanlab.errors import ScanlabError
+from scanlab.i18n import _
 from scanlab.io import Scan, detect_format, read_scan
 from scanlab.napari_plugin._layers import LayerData, scan_layers
 
@@ -71,7 +72,9 @@ def read_scans(path: str | Sequence[str]) -> list[LayerData]:
                 scan_layers(scan, name=scan.metadata.scan_id or Path(p).stem, source=str(p))
             )
         except ScanlabError as exc:
-            _notify_error(f"scanlab could not open {Path(p).name}: {exc}")
+            _notify_error(
+                _("scanlab could not open {name}: {error}").format(name=Path(p).name, error=exc)
+            )
     return layers or _NO_LAYERS
 
 

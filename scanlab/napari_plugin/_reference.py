@@ -7,16 +7,32 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from scanlab.i18n import N_, _, display_order, format_decimal, term
 from scanlab.napari_plugin._layers import CLASS_COLOURS, LayerData, scan_layers
-from scanlab.synth import CargoDeclaration, Reference, declared_commodities, reference_names
+from scanlab.synth import (
+    CargoDeclaration,
+    Reference,
+    declared_commodities,
+    reference_names,
+)
 from scanlab.synth._declaration import COMMODITIES
+from scanlab.synth._reference import _CONCEALMENT_CARGO, _DEFAULT_CARGO
 
 __all__ = [
+    "KINDS",
     "REFERENCE_PREFIX",
     "choices",
     "place_below",
     "reference_layers",
+    "reference_title",
 ]
+
+#: The libraries, as the widget names them.
+KINDS = {
+    "threat": N_("Threats"),
+    "concealment": N_("Concealments"),
+    "commodity": N_("Declared goods"),
+}
 
 #: Every reference layer's name starts with this (the widget replaces them as one).
 REFERENCE_PREFIX = "reference: "
@@ -25,20 +41,46 @@ _GAP_MM = 400.0
 
 
 def choices(kind: str, declaration: CargoDeclaration | None = None) -> list[tuple[str, str]]:
-    """(label, name) pairs for the widget's list. Commodities the declaration names come
-    first, marked "declared"; each commodity shows its HS code."""
+    """(label, name) pairs for the widget's list, in the current language. Commodities the
+    declaration names come first, marked "declared"; each commodity shows its HS code."""
     names = list(reference_names(kind))
     if kind != "commodity":
-        return [(name.replace("_", " "), name) for name in names]
+        return [(term(name), name) for name in names]
     declared = declared_commodities(declaration)
     ordered = declared + [n for n in names if n not in declared]
-    return [
-        (
-            f"{'declared: ' if n in declared else ''}HS {COMMODITIES[n][0]} {n.replace('_', ' ')}",
-            n,
+    out = []
+    for n in ordered:
+        label = _("HS {hs} {commodity}").format(hs=COMMODITIES[n][0], commodity=term(n))
+        out.append((_("declared: {goods}").format(goods=label) if n in declared else label, n))
+    return out
+
+
+def reference_title(reference: Reference) -> str:
+    """What the reference shows, in the current language: the commodity's HS code and
+    description, or the objects (class, material, mass, difficulty) and where they are."""
+    name, kind = reference.name, reference.kind
+    if kind == "commodity":
+        hs, description = COMMODITIES[name]
+        return _("HS {hs} {description}: a clean 20 ft container, 80 % full").format(
+            hs=hs, description=_(description)
         )
-        for n in ordered
-    ]
+    objects = ", ".join(
+        _("{threat_class} ({material}, {mass} kg, {difficulty})").format(
+            threat_class=term(o.threat_class),
+            material=term(o.material),
+            mass=format_decimal(o.mass_kg, 1),
+            difficulty=term(o.difficulty.level),
+        )
+        for o in reference.objects
+    )
+    if kind == "concealment":
+        cargo = _CONCEALMENT_CARGO.get(name, _DEFAULT_CARGO)
+        return _("{name}: {objects} in a 20 ft container of {cargo}").format(
+            name=term(name), objects=objects, cargo=term(cargo)
+        )
+    return _("{name}: {objects}, projected into an empty 20 ft container").format(
+        name=term(name), objects=objects
+    )
 
 
 def place_below(extents: Iterable[Sequence[Sequence[float]]]) -> tuple[float, float]:
@@ -81,8 +123,12 @@ def reference_layers(
             "face_color": "transparent",
             "edge_width": 2.0,
             "units": ("mm", "mm"),
-            "features": {"threat_class": [o.threat_class for o in reference.objects]},
-            "text": {"string": "{threat_class}", "size": 10, "anchor": "upper_left",
+            # The caption in the current language, shaped for the canvas (vispy).
+            "features": {
+                "threat_class": [o.threat_class for o in reference.objects],
+                "caption": [display_order(term(o.threat_class)) for o in reference.objects],
+            },
+            "text": {"string": "{caption}", "size": 10, "anchor": "upper_left",
                      "color": colours[0]},
         }  # fmt: skip
         layers.append((boxes, outline, "shapes"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import re
 
+import pytest
 from typer.testing import CliRunner
 
 from scanlab.cli import app
@@ -50,25 +51,67 @@ def test_report_in_dari_is_right_to_left_and_english_keeps_its_columns(results, 
     assert header[:5] == ["exam", "exam_id", "trainee", "breakdown", "group"]
 
 
-def test_chart_labels_are_translated_and_shaped(results, tmp_path, monkeypatch):
-    """Every text matplotlib draws is the translation, and in Dari it is shaped (Arabic
-    presentation forms) in display order, since matplotlib does neither."""
+def _drawn_titles(monkeypatch) -> list[tuple[str, object]]:
+    """(text, font properties) of every title and axis label the report's charts save."""
     from matplotlib.figure import Figure
 
-    drawn: list[str] = []
+    drawn: list[tuple[str, object]] = []
     original = Figure.savefig
 
     def record(fig, *args, **kwargs):
         for ax in fig.axes:
-            drawn.extend([ax.get_title(), ax.get_xlabel(), ax.get_ylabel()])
+            for text in (ax.title, ax.xaxis.label, ax.yaxis.label):
+                if text.get_text():
+                    drawn.append((text.get_text(), text.get_fontproperties()))
         return original(fig, *args, **kwargs)
 
     monkeypatch.setattr(Figure, "savefig", record)
+    return drawn
+
+
+def test_chart_labels_are_translated_in_logical_order_and_right_to_left(
+    results, tmp_path, monkeypatch
+):
+    """Every title matplotlib draws is the translation, given in logical order (matplotlib
+    >= 3.11 shapes and orders it; text shaped beforehand would come out reversed) with
+    every line marked right to left."""
+    drawn = _drawn_titles(monkeypatch)
     write_report(results, tmp_path / "fa", lang="fa")
-    titles = [t for t in drawn if t]
+    titles = [t for t, _ in drawn]
     assert titles and not any(re.search("[a-z]{4}", t.replace("test-exam", "")) for t in titles)
-    shaped = [t for t in titles if re.search("[\ufb50-\ufdff\ufe70-\ufeff]", t)]
-    assert len(shaped) == len(titles)
+    assert not any(re.search("[\ufb50-\ufdff\ufe70-\ufeff]", t) for t in titles)
+    assert all(line.startswith("\u200f") for t in titles for line in t.split("\n"))
+    fa = translation("fa")
+    assert "\u200f" + fa.gettext("hit rate by concealment") in titles
+
+
+def test_pashto_letters_are_joined_on_charts(results, tmp_path, monkeypatch):
+    """Pashto's own letters (ټ ګ ښ ...) have no Arabic presentation forms in Unicode, so
+    only a shaping engine joins them: the chart's font has them, and the glyphs drawn for
+    them are the font's joined (initial, medial, final) forms, by the font's glyph names."""
+    from matplotlib.font_manager import findfont
+    from matplotlib.ft2font import FT2Font, LoadFlags
+
+    drawn = _drawn_titles(monkeypatch)
+    write_report(results, tmp_path / "ps", lang="ps")
+    ps = translation("ps")
+    wanted = "\u200f" + ps.gettext("progress across exams")  # په ازموینو کې پرمختګ
+    assert "ګ" in wanted
+    text, props = next(d for d in drawn if d[0] == wanted)
+    font = FT2Font(findfont(props))
+    pashto = "ټډړږښګڼېۍځڅ"
+    assert all(font.get_char_index(ord(ch)) for ch in pashto), font.fname
+    font.set_size(12, 72)
+    names = {
+        (item.char, font.get_glyph_name(item.glyph_index))
+        for item in font._layout(text, LoadFlags.NO_HINTING)
+    }
+    # پرمختګ: ګ ends the word after ت, which joins forward: its final form.
+    assert ("ګ", "uni06AB.fina") in names, sorted(names)
+    # A word started by a Pashto letter joins it too: ټول ("all") by the same route.
+    word = "\u200f" + "ټول"
+    starts = [font.get_glyph_name(i.glyph_index) for i in font._layout(word, LoadFlags.NO_HINTING)]
+    assert "uni067C.init" in starts
 
 
 def test_exam_report_cli_lang(results, tmp_path):
@@ -81,3 +124,36 @@ def test_exam_report_cli_lang(results, tmp_path):
     assert "<html lang='ky'" in (out / "report.html").read_text(encoding="utf-8")
     bad = runner.invoke(app, ["exam", "report", str(saved), "--out", str(out), "--lang", "xx"])
     assert bad.exit_code == 1 and "language 'xx' has no catalogue" in bad.output
+
+
+def test_exam_errors_reach_the_instructor_in_their_language(exam_path, tmp_path, monkeypatch):
+    """A wrong passphrase, a package altered after signing: the library's errors that an
+    instructor or trainee meets are in their language, with the file named."""
+    import shutil
+    import zipfile
+
+    from scanlab.errors import TamperError
+    from scanlab.exercises import ExamPackage
+    from scanlab.i18n import use_language
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not the passphrase of this exam\n", encoding="utf-8")
+    secret.chmod(0o600)
+    monkeypatch.setenv("SCANLAB_LANG", "ru")
+    done = CliRunner().invoke(
+        app, ["exam", "tokens", str(exam_path), "t1", "--passphrase-file", str(secret)]
+    )
+    assert done.exit_code == 1
+    said = " ".join(done.output.split())  # rich wraps long lines
+    assert "ошибка:" in said and "неверная парольная фраза для этого экзамена" in said
+    assert exam_path.name in said
+
+    altered = tmp_path / "altered.zip"
+    shutil.copy(exam_path, altered)
+    with zipfile.ZipFile(altered, "a") as zf:
+        zf.writestr("scans/extra.npz", b"not a scan")
+    with use_language("fa"), pytest.raises(TamperError) as caught:
+        ExamPackage.open(altered)
+    said = str(caught.value)
+    assert said.startswith(f"{altered}: بسته آسیب دیده یا تغییر کرده است: ")
+    assert "اضافی ['scans/extra.npz']" in said  # the member added, named

@@ -1,5 +1,7 @@
 """Screenshots of the Exercise widget with results in each trainee language, for the docs:
-``docs/screenshots/exercise-results-<lang>.png`` (Dari and Pashto right to left).
+``docs/screenshots/exercise-results-<lang>.png`` (Dari and Pashto right to left), the
+Reference widget in Russian and Dari (``reference-threat-<lang>.png``), and a class report
+chart in Pashto (``report-by-class-ps.png``: Pashto's own letters joined).
 
 Run from the repository root under a display::
 
@@ -28,10 +30,14 @@ LANGS = ("ru", "ky", "fa", "ps")
 
 def main() -> int:
     # Beside this script, which runs as a script (pytest's importlib mode has no path).
-    from _shots import settle, show_window, wait
+    from _shots import close_toasts, settle, show_window, wait
 
     tmp = Path(tempfile.mkdtemp(prefix="scanlab-shots-"))
     os.environ["SCANLAB_PROGRESS_DIR"] = str(tmp / "progress")
+
+    from scanlab.napari_plugin._launch import prefer_qt6
+
+    prefer_qt6()  # as scanlab gui does
 
     from scanlab.napari_plugin._launch import _raise_dock, create_viewer
     from scanlab.napari_plugin._samples import sample_dataset_dir
@@ -87,17 +93,58 @@ def main() -> int:
     marks.mode = "pan_zoom"
     panel.set_verdict(True)
     panel.submit()
+
+    def shoot(name: str) -> None:
+        close_toasts()
+        settle(1.0)
+        image = viewer.screenshot(canvas_only=False, flash=False)
+        Image.fromarray(np.asarray(image)).save(OUT / name)
+        print(f"wrote {OUT / name}")
+
+    reference = widgets["Reference"]
     for lang in LANGS:
         panel.set_language(lang)
         render()
         _raise_dock(panel)
-        settle(1.0)
-        image = viewer.screenshot(canvas_only=False, flash=False)
-        name = OUT / f"exercise-results-{lang}.png"
-        Image.fromarray(np.asarray(image)).save(name)
-        print(f"wrote {name}")
+        shoot(f"exercise-results-{lang}.png")
+        if lang in ("ru", "fa"):  # the reference library below the scan, its words too
+            _raise_dock(reference)
+            reference.choose("threat", "cocaine_bricks")
+            reference.show_chosen()
+            wait(lambda: reference.reference is not None)
+            shoot(f"reference-threat-{lang}.png")
+            reference.remove()
     viewer.close()
+    _pashto_report(tmp)
     return 0
+
+
+def _pashto_report(tmp: Path) -> None:
+    """A class report in Pashto: its chart of hit rates by class and concealment."""
+    from scanlab.exercises import (
+        ExamPackage,
+        ExamSpec,
+        build_exam,
+        grade,
+        simulate_trainee,
+        write_report,
+    )
+
+    passphrase = "correct horse battery staple"
+    exam = build_exam(
+        ExamSpec(name="week-3", seed=11, count=6, clean_share=0.34, pitch_mm=20.0, max_tries=2),
+        tmp / "week-3.zip",
+        passphrase,
+    )
+    package = ExamPackage.open(exam)
+    keys = package.keys(passphrase)
+    subs = [
+        simulate_trainee(package, b, seed=0, passphrase=keys)
+        for b in ("perfect", "random", "misses:narcotics", "clicks_everywhere")
+    ]
+    write_report(grade(package, subs, keys), tmp / "report-ps", lang="ps")
+    shutil.copy(tmp / "report-ps" / "by_class.png", OUT / "report-by-class-ps.png")
+    print(f"wrote {OUT / 'report-by-class-ps.png'}")
 
 
 if __name__ == "__main__":

@@ -84,7 +84,7 @@ def main() -> int:
     reference.show_chosen()
     wait(lambda: reference.reference is not None and reference.reference.name == "cocaine_bricks")
     shoot("reference-threat.png", "Reference")
-    reference._kind.value = "Declared goods"
+    reference._kind.value = "commodity"
     reference.set_declaration(panel.session.item.declaration if panel.session else None)
     reference.show_chosen()
     wait(lambda: reference.reference is not None and reference.reference.kind == "commodity")

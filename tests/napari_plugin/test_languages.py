@@ -207,3 +207,38 @@ def test_submit_confirmation_in_pashto(make_napari_viewer, exercise_dir):
     not_visited = ps.gettext("not visited").capitalize()
     assert f"{not_visited}: 2 " in str(seen["text"])
     assert ps.gettext("After submitting, nothing can change.") in str(seen["text"])
+
+
+def test_toolbar_presets_and_reference_follow_the_trainees_language(
+    make_napari_viewer, exercise_dir
+):
+    """The workstation's other words (toolbar, preset picker and description, Reference
+    library) switch with the Exercise widget's language box, and back."""
+    from scanlab.enhance import load_preset
+
+    _viewer, widgets = create_viewer(exercise_dir, viewer=make_napari_viewer())
+    tools, enhance, reference = widgets["Tools"], widgets["Enhance"], widgets["Reference"]
+    assert tools._zoom.text == "Zoom box F8" and tools._presets["standard"].text == "Standard F1"
+    widgets["Exercise"]._language.value = "ru"
+    ru = translation("ru")
+    assert tools._zoom.text == ru.gettext("Zoom box") + " F8" == "Рамка масштаба F8"
+    assert tools._presets["high_penetration"].text == ru.gettext("Dense") + " F2"
+    assert tools._whole.tooltip == ru.gettext("Show the whole scan (F9)")
+
+    def items(combo) -> list[str]:
+        return [combo.native.itemText(i) for i in range(combo.native.count())]
+
+    assert ru.gettext("high penetration") in items(enhance._preset)
+    assert "high_penetration" in enhance._preset.choices  # the values stay the keys
+    assert enhance._preset.value == "standard"  # relabelled, not reset
+    assert enhance._about.value == ru.gettext(load_preset(enhance._preset.value).description)
+    assert items(reference._kind) == [
+        ru.gettext(m) for m in ("Threats", "Concealments", "Declared goods")
+    ]
+    assert ru.gettext("pistol") in items(reference._name) and reference._kind.value == "threat"
+    from scanlab.napari_plugin._launch import dock_of
+
+    assert dock_of(reference).windowTitle() == ru.gettext("Reference") == "Эталоны"
+    widgets["Exercise"]._language.value = "en"
+    assert tools._zoom.text == "Zoom box F8" and items(reference._kind)[0] == "Threats"
+    assert dock_of(reference).windowTitle() == "Reference"

@@ -64,7 +64,7 @@ def test_reference_below_the_scan_with_the_declared_goods_first(
     assert "weapon" in widget._title.value
 
     # The declared goods come first and are chosen: one click shows a clean load of them.
-    widget._kind.value = "Declared goods"
+    widget._kind.value = "commodity"
     exercise.go_to(0)
     widget.set_declaration(exercise.session.item.declaration)
     assert widget._name.value == goods.commodity

@@ -21,6 +21,7 @@ __all__ = [
     "camera_of",
     "grid_of",
     "install_readout",
+    "relabel",
     "retranslate",
     "scale_bar_of",
     "scan_ref_of",
@@ -259,8 +260,8 @@ def install_readout(layer: Layer) -> None:
 
 def retranslate(container: Any, before: str, after: str) -> None:
     """Put the fixed texts of ``container``'s widgets (button texts, labels, label values,
-    tooltips) from language ``before`` into ``after``; texts made from state are not
-    touched (the widget sets them again)."""
+    tooltips) from language ``before`` into ``after``; texts made from state are the
+    widget's to set again, in its ``retranslate_state()`` if it has one (called last)."""
     for widget in container:
         if isinstance(widget, Container):
             retranslate(widget, before, after)
@@ -272,3 +273,16 @@ def retranslate(container: Any, before: str, after: str) -> None:
                 new = retranslated(text, before, after)
                 if new != text:
                     setattr(widget, attr, new)
+    refresh = getattr(container, "retranslate_state", None)
+    if callable(refresh):
+        refresh()
+
+
+def relabel(*combos: Any) -> None:
+    """Read the choices of combo boxes anew (their labels in the current language), each
+    keeping the value it had."""
+    for combo in combos:
+        value = combo.value
+        combo.reset_choices()
+        if value is not None and value in combo.choices and combo.value != value:
+            combo.value = value

@@ -24,19 +24,21 @@ from psygnal import Signal
 from qtpy.QtCore import QTimer
 
 from scanlab.enhance import Pipeline, load_preset
-from scanlab.i18n import _
+from scanlab.i18n import _, term
 from scanlab.napari_plugin._enhance import (
     DEFAULT_PRESET,
     PRESET_KEYS,
     Param,
     editable_params,
-    presets_for,
+    preset_choices,
+    preset_description,
+    preset_label,
     preview_stride,
     render,
     with_params,
 )
 from scanlab.napari_plugin._layers import META_KEY, ScanRef, placement
-from scanlab.napari_plugin._qt._util import alive, scan_refs, showing, upsert_layer
+from scanlab.napari_plugin._qt._util import alive, relabel, scan_refs, showing, upsert_layer
 
 if TYPE_CHECKING:
     import napari
@@ -152,14 +154,19 @@ class EnhanceWidget(Container):
                 return
         raise KeyError(f"preset {self._preset.value!r} has no parameter {name!r}")
 
+    def retranslate_state(self) -> None:
+        """The presets' names in the current language (a change of language calls it)."""
+        with self._quiet():
+            relabel(self._preset)
+
     # --- choices ------------------------------------------------------------------------------
 
     def _scan_choices(self, _widget: Any = None) -> list[str]:
         return list(scan_refs(self._viewer))
 
-    def _preset_choices(self, _widget: Any = None) -> list[str]:
+    def _preset_choices(self, _widget: Any = None) -> list[tuple[str, str]]:
         ref = self._ref()
-        return list(presets_for(ref.scan)) if ref else []
+        return preset_choices(ref.scan) if ref else []
 
     def _ref(self) -> ScanRef | None:
         name = getattr(self, "_scan", None) and self._scan.value
@@ -215,7 +222,7 @@ class EnhanceWidget(Container):
             self._hide_view()
             return
         self._pipeline = load_preset(name)
-        self._about.value = self._pipeline.description
+        self._about.value = preset_description(self._pipeline)
         self._build_controls(editable_params(self._pipeline, value_max=_value_max(ref)))
         self._request()
 
@@ -226,7 +233,7 @@ class EnhanceWidget(Container):
         for p in params:
             if p.step_index != step:  # one heading per pipeline step
                 step = p.step_index
-                title = p.step_name.replace("_", " ").capitalize()
+                title = term(p.step_name).capitalize()
                 self._params.append(Label(label=" ", value=f"<i>{title}</i>"))
             widget = _control(p)
             widget.changed.connect(self._request)
@@ -246,7 +253,7 @@ class EnhanceWidget(Container):
         layer = self._view_layer()
         if layer is not None:
             layer.visible = False
-        self._status.value = "No preset: the scan's channels as read."
+        self._status.value = _("No preset: the scan's channels as read.")
 
     # --- rendering ----------------------------------------------------------------------------
 
@@ -326,7 +333,7 @@ class EnhanceWidget(Container):
         else:
             what = f"{cols} x {rows}"
         self._status.value = _("{preset}: {what} rendered in {ms:.0f} ms").format(
-            preset=pipeline.name, what=what, ms=seconds * 1000
+            preset=preset_label(pipeline.name), what=what, ms=seconds * 1000
         )
         info = RenderInfo(ref.scan_id, pipeline.name, stride, seconds, name)
         self.last_render = info

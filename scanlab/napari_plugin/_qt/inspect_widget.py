@@ -10,7 +10,7 @@ from psygnal import Signal
 
 from scanlab.enhance import load_preset
 from scanlab.i18n import _
-from scanlab.napari_plugin._enhance import presets_for, render
+from scanlab.napari_plugin._enhance import preset_choices, preset_label, render
 from scanlab.napari_plugin._inspect import (
     compare_grid_shape,
     line_lengths_mm,
@@ -22,6 +22,7 @@ from scanlab.napari_plugin._qt._util import (
     alive,
     grid_of,
     install_readout,
+    relabel,
     scale_bar_of,
     scan_ref_of,
     scan_refs,
@@ -88,6 +89,10 @@ class InspectWidget(Container):
             install_readout(layer)
         self._on_removed()
         self._on_scale_bar()
+
+    def retranslate_state(self) -> None:
+        """The presets' names in the current language (a change of language calls it)."""
+        relabel(self._left, self._right)
 
     # --- readout ------------------------------------------------------------------------------
 
@@ -176,9 +181,9 @@ class InspectWidget(Container):
     def _scan_choices(self, _widget: Any = None) -> list[str]:
         return list(scan_refs(self._viewer))
 
-    def _preset_choices(self, _widget: Any = None) -> list[str]:
+    def _preset_choices(self, _widget: Any = None) -> list[tuple[str, str]]:
         ref = scan_refs(self._viewer).get(self._scan.value) if hasattr(self, "_scan") else None
-        return list(presets_for(ref.scan)) if ref else []
+        return preset_choices(ref.scan) if ref else []
 
     def _on_scan(self, *_: Any) -> None:
         for box, preferred in ((self._left, "standard"), (self._right, "material")):
@@ -216,7 +221,7 @@ class InspectWidget(Container):
             return
         presets = [self._left.value, self._right.value]
         self._compare_status.value = _("Rendering {first} and {second}...").format(
-            first=presets[0], second=presets[1]
+            first=preset_label(presets[0]), second=preset_label(presets[1])
         )
 
         def work() -> list[Any]:
@@ -256,7 +261,9 @@ class InspectWidget(Container):
         grid.spacing = 0.02
         grid.enabled = True
         viewer.reset_view()
-        self._compare_status.value = f"{presets[0]} | {presets[1]}: pan or zoom either one."
+        self._compare_status.value = _("{first} | {second}: pan or zoom either one.").format(
+            first=preset_label(presets[0]), second=preset_label(presets[1])
+        )
         self.compared.emit(names)
 
     def stop_compare(self, *, keep_checkbox: bool = False) -> None:

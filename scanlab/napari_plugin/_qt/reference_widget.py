@@ -9,22 +9,23 @@ from magicgui.widgets import ComboBox, Container, Label, PushButton
 from psygnal import Signal
 
 from scanlab.errors import ScanlabError
-from scanlab.napari_plugin._qt._util import alive, install_readout, scan_ref_of
+from scanlab.i18n import _, term
+from scanlab.napari_plugin._qt._util import alive, install_readout, relabel, scan_ref_of
 from scanlab.napari_plugin._reference import (
+    KINDS,
     REFERENCE_PREFIX,
     choices,
     place_below,
     reference_layers,
+    reference_title,
 )
-from scanlab.synth import CargoDeclaration, Reference, reference_image
+from scanlab.synth import CargoDeclaration, Reference, declared_commodities, reference_image
+from scanlab.synth._declaration import COMMODITIES
 
 if TYPE_CHECKING:
     import napari
 
 __all__ = ["ReferenceWidget"]
-
-#: The kinds of reference, as the widget names them.
-_KINDS = {"Threats": "threat", "Concealments": "concealment", "Declared goods": "commodity"}
 
 
 class ReferenceWidget(Container):
@@ -46,10 +47,10 @@ class ReferenceWidget(Container):
         self._viewer = viewer
         self._pitch_mm = pitch_mm
         self._declaration: CargoDeclaration | None = None
-        self._kind = ComboBox(label="Library", choices=list(_KINDS), value="Threats")
-        self._name = ComboBox(label="Show", choices=self._name_choices)
-        self._show = PushButton(text="Show below the scan")
-        self._hide = PushButton(text="Remove")
+        self._kind = ComboBox(label=_("Library"), choices=_kind_choices, value="threat")
+        self._name = ComboBox(label=_("Show"), choices=self._name_choices)
+        self._show = PushButton(text=_("Show below the scan"))
+        self._hide = PushButton(text=_("Remove"))
         self._title = Label(value="")
         self._title.native.setWordWrap(True)
         self._declared = Label(value="")
@@ -72,26 +73,38 @@ class ReferenceWidget(Container):
     # --- choices ------------------------------------------------------------------------------
 
     def _name_choices(self, *_: Any) -> list[tuple[str, str]]:
-        return choices(_KINDS[self._kind.value], self._declaration)
+        return choices(self._kind.value, self._declaration)
 
     def set_declaration(self, declaration: CargoDeclaration | None) -> None:
         """The declaration beside the shown scan: its goods come first under Declared goods
         (and are chosen), so one click shows a clean load of what is declared."""
         self._declaration = declaration
         self._name.reset_choices()
-        declared = [
-            label.removeprefix("declared: ")
-            for label, _ in choices("commodity", declaration)
-            if label.startswith("declared: ")
-        ]
-        if self._kind.value == "Declared goods" and declared:
+        declared = declared_commodities(declaration)
+        if self._kind.value == "commodity" and declared:
             self._name.value = self._name_choices()[0][1]
         if declaration is None:
-            self._declared.value = "No declaration with this scan."
+            self._declared.value = _("No declaration with this scan.")
         elif declared:
-            self._declared.value = "Declared goods in the library: " + ", ".join(declared)
+            self._declared.value = _("Declared goods in the library: {goods}").format(
+                goods=", ".join(
+                    _("HS {hs} {commodity}").format(hs=COMMODITIES[n][0], commodity=term(n))
+                    for n in declared
+                )
+            )
         else:
-            self._declared.value = "The declared goods have no clean load in the library."
+            self._declared.value = _("The declared goods have no clean load in the library.")
+
+    def retranslate_state(self) -> None:
+        """The lists, the title and the declared goods in the current language (a change
+        of language calls it)."""
+        relabel(self._kind, self._name)
+        name = self._name.value
+        self.set_declaration(self._declaration)
+        if name in self._name.choices:
+            self._name.value = name  # the declared goods would be chosen anew
+        if self.reference is not None:
+            self._title.value = reference_title(self.reference)
 
     def follow(self, exercise: Any) -> None:
         """Keep to the Exercise widget's shown scan: its declaration's goods are offered."""
@@ -106,18 +119,18 @@ class ReferenceWidget(Container):
 
     def choose(self, kind: str, name: str) -> None:
         """Pick an entry: ``kind`` one of "threat", "concealment", "commodity"."""
-        self._kind.value = next(k for k, v in _KINDS.items() if v == kind)
+        self._kind.value = kind
         self._name.value = name
 
     # --- showing ------------------------------------------------------------------------------
 
-    def show_chosen(self, *_: Any) -> Any:
+    def show_chosen(self, *_args: Any) -> Any:
         """Render the chosen entry in the background (cached after the first time) and put
         it below the scan. Returns the worker."""
         from napari.qt.threading import create_worker
 
-        kind, name = _KINDS[self._kind.value], self._name.value
-        self._title.value = f"Rendering {name.replace('_', ' ')}..."
+        kind, name = self._kind.value, self._name.value
+        self._title.value = _("Rendering {name}...").format(name=term(name))
         worker = create_worker(reference_image, kind, name, pitch_mm=self._pitch_mm)
         worker.returned.connect(self._on_rendered)
         worker.errored.connect(self._on_error)
@@ -126,7 +139,8 @@ class ReferenceWidget(Container):
 
     def _on_error(self, exc: Exception) -> None:
         if self._alive():
-            self._title.value = f"Cannot render it: {exc}" if isinstance(exc, ScanlabError) else ""
+            failed = _("Cannot render it: {error}").format(error=exc)
+            self._title.value = failed if isinstance(exc, ScanlabError) else ""
             if not isinstance(exc, ScanlabError):
                 raise exc
 
@@ -135,7 +149,7 @@ class ReferenceWidget(Container):
             return
         self.reference = reference
         self._place(reference)
-        self._title.value = reference.title
+        self._title.value = reference_title(reference)
         self.rendered.emit(reference)
 
     def _place(self, reference: Reference) -> None:
@@ -173,3 +187,7 @@ class ReferenceWidget(Container):
         self._placed = None
         for layer in [ly for ly in self._viewer.layers if ly.name.startswith(REFERENCE_PREFIX)]:
             self._viewer.layers.remove(layer)
+
+
+def _kind_choices(_widget: Any = None) -> list[tuple[str, str]]:
+    return [(_(label), kind) for kind, label in KINDS.items()]

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 from magicgui.widgets import Container, Label, PushButton
 from psygnal import Signal
 
-from scanlab.napari_plugin._enhance import PRESET_KEYS
+from scanlab.i18n import _
+from scanlab.napari_plugin._enhance import PRESET_KEYS, preset_caption, preset_label
 from scanlab.napari_plugin._layers import ScanRef, pitch_warning
 from scanlab.napari_plugin._qt._util import camera_of, scan_ref_of, scan_refs, zoom_to_box
 
@@ -20,15 +21,6 @@ __all__ = ["TOOL_KEYS", "ToolbarWidget"]
 #: Keys of the view tools (the presets have theirs in ``PRESET_KEYS``).
 TOOL_KEYS: dict[str, str] = {"F8": "zoom box", "F9": "whole scan"}
 
-#: Short button captions of the presets.
-_CAPTIONS = {
-    "standard": "Standard",
-    "high_penetration": "Dense",
-    "low_density": "Thin",
-    "edges": "Edges",
-    "material": "Material",
-    "density_highlight": "Band",
-}
 #: A drag shorter than this (screen pixels) is a click: no zoom.
 _MIN_BOX_PX = 8
 
@@ -53,19 +45,13 @@ class ToolbarWidget(Container):
         self.native.layout().setSpacing(2)
         self._presets: dict[str, PushButton] = {}
         if enhance is not None:
-            for key, name in PRESET_KEYS.items():
-                button = PushButton(text=f"{_CAPTIONS.get(name, name)} {key}")
-                button.tooltip = f"Show the scan through the {name} preset ({key})"
+            for name in PRESET_KEYS.values():
+                button = PushButton()
                 button.changed.connect(lambda *_, n=name: self._preset(n))
                 self._presets[name] = button
                 self.append(button)
-        self._zoom = PushButton(text="Zoom box F8")
-        self._zoom.tooltip = (
-            "Drag a box on the scan to zoom to it (F8; F8 again cancels). Alt + drag does "
-            "the same in the pan/zoom tool."
-        )
-        self._whole = PushButton(text="Whole scan F9")
-        self._whole.tooltip = "Show the whole scan (F9)"
+        self._zoom = PushButton()
+        self._whole = PushButton()
         self._pitch = Label(value="")
         self._pitch.native.setStyleSheet("color: #e67e22; font-weight: bold")
         self.extend([self._zoom, self._whole, self._pitch])
@@ -74,11 +60,30 @@ class ToolbarWidget(Container):
 
         self._boxing: dict[str, Any] | None = None
         self._pitch_of: tuple[Any, str] | None = None  # (scan, warning) last computed
+        self.retranslate_state()
         self._bind_keys()
         viewer.mouse_drag_callbacks.append(self._drag)
         for event in ("inserted", "removed", "renamed"):
             getattr(viewer.layers.events, event).connect(self._refresh_pitch)
         viewer.layers.selection.events.active.connect(self._refresh_pitch)
+
+    def retranslate_state(self) -> None:
+        """The buttons' captions and tooltips and the pitch warning in the current language
+        (a change of language calls it)."""
+        for key, name in PRESET_KEYS.items():
+            if name in self._presets:
+                self._presets[name].text = f"{preset_caption(name)} {key}"
+                self._presets[name].tooltip = _(
+                    "Show the scan through the {preset} preset ({key})"
+                ).format(preset=preset_label(name), key=key)
+        self._zoom.text = _("Zoom box") + " F8"
+        self._zoom.tooltip = _(
+            "Drag a box on the scan to zoom to it (F8; F8 again cancels). Alt + drag does "
+            "the same in the pan/zoom tool."
+        )
+        self._whole.text = _("Whole scan") + " F9"
+        self._whole.tooltip = _("Show the whole scan (F9)")
+        self._pitch_of = None
         self._refresh_pitch()
 
     # --- presets ------------------------------------------------------------------------------
