@@ -261,6 +261,8 @@ class HostDisplay:
     residual: float = 0.0
     #: Grey level of air (full scale when None): many exports show air a little below white.
     air_grey: float | None = None
+    #: For an estimated curve: the other family's best misfit less the chosen one's.
+    family_margin: float = 0.0
 
     def to_attenuation(self, scan: Scan) -> np.ndarray:
         """Attenuation of a display scan through the curve's inverse (air at ``air_grey``)."""
@@ -269,6 +271,15 @@ class HostDisplay:
     def record(self) -> dict[str, Any]:
         """The curve as ``attributes["display"]`` records it, with the air grey level."""
         return {**self.curve.as_dict(), **({"air_grey": self.air_grey} if self.air_grey else {})}
+
+    def provenance(self) -> dict[str, Any]:
+        """The curve and how it was obtained (with the fit's misfits when estimated)."""
+        fit = (
+            {"residual": self.residual, "family_margin": self.family_margin}
+            if self.method == "estimated"
+            else {}
+        )
+        return {**self.record(), "method": self.method, **fit}
 
 
 def estimate_air_grey(scan: Scan) -> float | None:
@@ -299,12 +310,16 @@ def _air_rows(attenuation: np.ndarray, *, floor: float) -> np.ndarray:
 def estimate_display_curve(scan: Scan, *, min_bins: int = 5) -> HostDisplay:
     """Estimate the display curve of an 8-bit export from how its noise grows with darkness.
 
-    Quantum noise in attenuation grows as ``exp(A / 2)`` (``sigma_T`` goes as ``sqrt(T)``).
-    In flat patches the grey-level noise at each grey level is the attenuation noise times
-    the slope of the curve there, so the curve whose inverse turns the measured grey noise
-    into an ``exp(A / 2)`` law best is the export's. The search is over scanlab's curve
-    family (``render_display``); with too few usable grey levels (noise below one grey
-    level, or an image without flat areas) scanlab's own curve is assumed and said so.
+    Quantum noise in transmission grows as ``sqrt(T)``. In flat patches the grey-level noise
+    at each grey level is the transmission noise times the slope of the curve there, so the
+    curve whose inverse turns the measured grey noise into a ``sqrt(T)`` law best is the
+    export's. The search runs over both of scanlab's curve families
+    (:class:`scanlab.synth.DisplayCurve`): the log curves (log-like displays) and the power
+    curves in transmission (linear and gamma-lifted exports), so the family is chosen by the
+    image too; ``HostDisplay.family_margin`` says how much better the chosen family fits
+    than the best curve of the other one. With too few usable grey levels (noise below one
+    grey level, as after a vendor's noise reduction and JPEG, or an image without flat
+    areas) scanlab's own curve is assumed and said so: state the curve in the host spec.
 
     Examples
     --------
@@ -326,34 +341,55 @@ def estimate_display_curve(scan: Scan, *, min_bins: int = 5) -> HostDisplay:
     levels, sigmas = levels[good], sigmas[good]
     if levels.size < min_bins:
         return HostDisplay(DisplayCurve("log", **_SCANLAB_CURVE), "assumed", air_grey=air)
-    best: tuple[float, float, float, float] | None = None
-    for black in (6.0, 8.0, 10.0, 12.0):
-        for power in np.arange(0.35, 1.31, 0.05):
-            for contrast in np.geomspace(0.1, 2.0, 30):
-                e_b = math.exp(-contrast * black**power)
-                level = levels * (1 - e_b) + e_b
-                a = (-np.log(level) / contrast) ** (1 / power)
-                # dA/dL of the inverse curve, by the chain rule.
-                slope = (
-                    (1 - e_b) / (level * contrast * power) * a ** (1 - power)
-                    if power != 1
-                    else (1 - e_b) / (level * contrast)
-                )
-                log_sigma_a = np.log(sigmas * slope + 1e-12)
-                resid = log_sigma_a - a / 2
-                cost = float(np.mean((resid - resid.mean()) ** 2))
-                if best is None or cost < best[0]:
-                    best = (cost, float(contrast), float(power), black)
-    assert best is not None
-    cost, contrast, power, black = best
+    best: dict[str, tuple[float, DisplayCurve]] = {}
+    for curve in _candidate_curves():
+        # The inverse's slope dT/dL by a central difference; log10(sigma_T) - log10(T) / 2
+        # is constant for the right curve.
+        t = curve.to_transmission(levels)
+        dt = (
+            curve.to_transmission(np.minimum(levels + 1e-3, 1.0))
+            - curve.to_transmission(np.maximum(levels - 1e-3, 0.0))
+        ) / 2e-3
+        if not (np.all(t > 0) and np.all(dt > 0)):
+            continue
+        resid = np.log(sigmas * dt) - 0.5 * np.log(t)
+        cost = float(np.mean((resid - resid.mean()) ** 2))
+        if cost < best.get(curve.kind, (math.inf,))[0]:
+            best[curve.kind] = (cost, curve)
+    cost, curve = min(best.values(), key=lambda v: v[0])
+    other = [v[0] for k, v in best.items() if k != curve.kind]
     return HostDisplay(
-        DisplayCurve(
-            "log", contrast=round(contrast, 4), power=round(power, 3), black_attenuation=black
-        ),
+        curve,
         "estimated",
         residual=round(cost, 4),
         air_grey=air,
+        family_margin=round(min(other) - cost, 4) if other else 0.0,
     )
+
+
+@functools.cache
+def _candidate_curves() -> tuple[DisplayCurve, ...]:
+    """The curves the noise law is fitted over: log curves, and power curves from near-linear
+    to strongly gamma-lifted (a clipped white point is a grey-level scale, which the air
+    level already takes out)."""
+    out = []
+    for black in (6.0, 8.0, 10.0, 12.0):
+        for power in np.arange(0.35, 1.31, 0.05):
+            for contrast in np.geomspace(0.1, 2.0, 30):
+                out.append(
+                    DisplayCurve(
+                        "log",
+                        contrast=round(float(contrast), 4),
+                        power=round(float(power), 3),
+                        black_attenuation=black,
+                    )
+                )
+    for gamma in np.arange(0.3, 1.51, 0.025):
+        for black_t in (0.0, 0.002, 0.005, 0.01):
+            out.append(
+                DisplayCurve("power", gamma=round(float(gamma), 3), black_transmission=black_t)
+            )
+    return tuple(out)
 
 
 def _noise_by_level(grey: np.ndarray, *, block: int = 8, bins: int = 24) -> tuple[Any, Any]:
@@ -660,9 +696,7 @@ class Host:
             "real_host": True,
             "host_sha256": self.sha256,
             "host_representation": self.scan.representation.value,
-            "display_curve": (
-                {**self.curve.record(), "method": self.curve.method} if self.curve else None
-            ),
+            "display_curve": self.curve.provenance() if self.curve else None,
             "pitch_mm": list(self.pitch_mm),
             "pitch_source": self.pitch_source,
             "image_blur_px": list(self.image_blur_px),

@@ -16,6 +16,7 @@ from scanlab.errors import SpecError
 from scanlab.io import Representation, Scan, ScanMetadata, read_scan
 from scanlab.synth import (
     THREAT_LIBRARY,
+    VENDOR_PIPELINES,
     AnswerKey,
     DatasetSpec,
     HostSpec,
@@ -83,6 +84,46 @@ def test_display_curve_is_estimated_from_how_noise_grows(contrast, power):
     err_estimated = np.median(np.abs(curve.to_attenuation(shown) - reference)[:, usable])
     err_assumed = np.median(np.abs(display_to_attenuation(shown) - reference)[:, usable])
     assert err_estimated < 0.4 * err_assumed
+
+
+@pytest.mark.parametrize("pipeline", ["linear", "gamma-lifted", "log"])
+def test_the_curve_family_is_chosen_from_the_noise_of_each_vendor_curve(pipeline):
+    # Known answer: a noisy ramp shown through each vendor pipeline's tone curve, the
+    # record removed. Transmission-linear and gamma-lifted exports are told from log-like
+    # ones by how their grey noise falls (sqrt(T) times a constant or a power-law slope).
+    truth, scan = poisson_ramp()
+    true_curve = VENDOR_PIPELINES[pipeline].curve
+    shown = render_display(scan, curve=true_curve, rng=np.random.default_rng(0))
+    shown.metadata.attributes.pop("display")
+    got = estimate_display_curve(shown)
+    assert got.method == "estimated"
+    reference = display_to_attenuation(shown, curve=true_curve)
+    usable = truth[0] < 4
+    err = np.median(np.abs(got.to_attenuation(shown) - reference)[:, usable])
+    err_assumed = np.median(np.abs(display_to_attenuation(shown) - reference)[:, usable])
+    assert err < 0.1
+    assert err < 0.2 * err_assumed
+    if pipeline == "gamma-lifted":
+        assert got.curve.kind == "power"
+        assert got.curve.gamma == pytest.approx(true_curve.gamma, abs=0.1)
+    elif pipeline == "log":
+        assert got.curve.kind == "log"
+        assert got.family_margin > 0
+    else:  # a log curve of power 1 is T ** contrast: the same near-linear curve
+        assert got.curve.kind == "power" or got.curve.power == pytest.approx(1.0)
+        slope = got.curve.gamma if got.curve.kind == "power" else got.curve.contrast
+        assert slope == pytest.approx(true_curve.gamma, abs=0.1)
+
+
+def test_how_the_curve_was_obtained_is_in_the_provenance():
+    _, scan = poisson_ramp()
+    shown = render_display(
+        scan, curve=VENDOR_PIPELINES["gamma-lifted"].curve, rng=np.random.default_rng(0)
+    )
+    shown.metadata.attributes.pop("display")
+    record = estimate_display_curve(shown).provenance()
+    assert record["method"] == "estimated" and record["kind"] == "power"
+    assert record["residual"] >= 0 and record["family_margin"] > 0
 
 
 def test_a_curve_is_assumed_and_said_so_when_noise_is_below_one_grey_level():
@@ -409,6 +450,8 @@ def test_dataset_on_hosts_records_provenance_but_no_path(tmp_path):
         assert (key.declaration is not None) == has_declaration
         assert (it["declaration"] is not None) == has_declaration
         assert it["clean"] == (not key.objects)
+        # How the curve of these bare JPEGs was obtained (noise below a grey level: assumed).
+        assert key.attributes["display_curve"]["method"] == "assumed"
         scan = read_scan(it["scan_path"])
         assert scan.representation is Representation.DISPLAY
         assert scan.metadata.attributes["display"]["power"] > 0
