@@ -689,6 +689,9 @@ class Host:
     image_blur_px: tuple[float, float]
     noise_blur_px: tuple[float, float]
     saturated: np.ndarray
+    #: The luminance quantisation table of a JPEG host (its file's own): items are
+    #: compressed as the host was, so projected threats carry the export's JPEG artefacts.
+    jpeg_table: tuple[int, ...] | None = None
 
     def provenance(self) -> dict[str, Any]:
         """What a key and a manifest record of the host: no path, no pixels."""
@@ -809,7 +812,41 @@ def _load_host(path: str, pitch_key: tuple[float, ...] | None, display_key: Any)
     host = analyse_host(scan, sha256=file_sha256(file), pitch_mm=pitch_key, display=display)
     # The path stays here, in the cache key: the host itself only knows its sha256.
     host.scan = host.scan.replace(source=f"<host {host.sha256[:12]}>")
+    host.jpeg_table = _jpeg_table(file)
     return host
+
+
+def _jpeg_table(file: Path) -> tuple[int, ...] | None:
+    """The luminance quantisation table of a JPEG file (None for any other format)."""
+    from PIL import Image
+
+    try:
+        with Image.open(file) as im:
+            tables = getattr(im, "quantization", None) if im.format == "JPEG" else None
+    except OSError:
+        return None
+    return tuple(int(v) for v in tables[0]) if tables else None
+
+
+def _as_compressed(host: np.ndarray, item: np.ndarray, table: Sequence[int]) -> np.ndarray:
+    """``item`` (a grey uint8 image made from ``host``) with each 8 x 8 JPEG block that
+    differs from the host's JPEG-compressed with the host's table, as the vendor's software
+    compressed the host; the blocks left as they were keep the host's own pixels."""
+    import io
+
+    from PIL import Image
+
+    changed = item != host
+    if not changed.any():
+        return item
+    buf = io.BytesIO()
+    Image.fromarray(item).save(buf, format="JPEG", qtables=[list(table)])
+    decoded = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("L"))
+    rows, cols = item.shape
+    pad = ((0, -rows % 8), (0, -cols % 8))
+    blocks = np.pad(changed, pad).reshape((rows + pad[0][1]) // 8, 8, -1, 8).any(axis=(1, 3))
+    touched = np.repeat(np.repeat(blocks, 8, axis=0), 8, axis=1)[:rows, :cols]
+    return np.where(touched, decoded, item)
 
 
 def load_host(path: str | Path, spec: HostSpec) -> Host:
@@ -1013,6 +1050,9 @@ def make_host_item(
         )
         objects.append(obj)
         taken |= obj.full_mask(host.attenuation.shape).astype(np.uint8)
+    if host.jpeg_table is not None and objects and scan.data.dtype == np.uint8:
+        pixels = _as_compressed(host.scan.data[0], scan.data[0], host.jpeg_table)
+        scan = scan.replace(data=pixels[None])
     decl, consistent = declaration if declaration else (None, True)
     key = AnswerKey(
         scan_id=item_id,
@@ -1272,6 +1312,7 @@ def write_simulated_hosts(
     blur_px: float = 1.0,
     curve: DisplayCurve | None = None,
     quality: int = 92,
+    pipeline: str | None = None,
 ) -> list[Path]:
     """Write ``count`` clean simulated scans as bare 8-bit JPEG exports: stand-ins for a
     site's own scans (no real scans ship with scanlab).
@@ -1279,12 +1320,15 @@ def write_simulated_hosts(
     Each is a loaded vehicle with nothing hidden, blurred by ``blur_px`` (a vendor's
     smoothing), shown through ``curve`` (scanlab's by default) and saved as a grey JPEG
     without any metadata, so that pitch and display curve must be stated or estimated as
-    for a real export.
+    for a real export. With ``pipeline`` (a name in :data:`scanlab.synth.VENDOR_PIPELINES`)
+    each is instead exported as that vendor's software does (:func:`render_export`: cropped
+    to the body, tilted, blurred in transmission, denoised, sharpened, its tone curve and
+    its JPEG), and ``blur_px``, ``curve`` and ``quality`` are the pipeline's.
     """
     from PIL import Image
 
     from scanlab.synth._dataset import DatasetSpec, sample_scene_spec
-    from scanlab.synth._display import render_display
+    from scanlab.synth._display import render_display, render_export
     from scanlab.synth._scene import generate_scene
 
     folder = Path(folder)
@@ -1294,6 +1338,16 @@ def write_simulated_hosts(
     for i in range(count):
         rng = np.random.default_rng([seed, i, 0x4057])
         scene = generate_scene(sample_scene_spec(draw, rng), seed * 1000 + i, pitch_mm=pitch_mm)
+        path = folder / f"site-scan-{i:03d}.jpg"
+        if pipeline is not None:
+            body = tuple(scene.key.attributes["body_px"])
+            export = render_export(scene.scan, pipeline, body_px=body, rng=rng)
+            if export.encoded is not None:  # the vendor's own JPEG bytes
+                path.write_bytes(export.encoded)
+            else:
+                Image.fromarray(export.scan.data[0]).save(path, quality=quality)
+            paths.append(path)
+            continue
         att = scene.scan.to_attenuation()
         if blur_px > 0:
             smooth = np.stack(
@@ -1301,7 +1355,6 @@ def write_simulated_hosts(
             )
             att = att.replace(data=smooth)
         shown = render_display(att, curve=curve, rng=rng)
-        path = folder / f"site-scan-{i:03d}.jpg"
         Image.fromarray(shown.data[0]).save(path, quality=quality)
         paths.append(path)
     return paths

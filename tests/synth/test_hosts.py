@@ -29,6 +29,7 @@ from scanlab.synth import (
     estimate_display_curve,
     find_cargo_region,
     generate_scene,
+    load_host,
     load_manifest,
     make_host_item,
     projection_quality,
@@ -313,6 +314,49 @@ def test_host_items_place_threats_inside_the_load_and_keep_the_rest_of_the_image
         assert item.key.attributes["real_host"] is True
         assert item.key.attributes["host_sha256"] == "0" * 64
         assert item.key.declaration is None
+
+
+def dct_misfit(grey: np.ndarray, table: np.ndarray, blocks: np.ndarray) -> float:
+    """Mean distance from integers of the 8 x 8 DCT coefficients over the JPEG table, in the
+    blocks given: near 0 for pixels a JPEG coder wrote with that table, 0.25 for others."""
+    out = []
+    for br, bc in blocks:
+        block = grey[8 * br : 8 * br + 8, 8 * bc : 8 * bc + 8].astype(np.float32) - 128
+        q = cv2.dct(block).ravel() / table
+        out.append(np.abs(q - np.rint(q)).mean())
+    return float(np.mean(out))
+
+
+def test_items_on_jpeg_hosts_are_compressed_as_the_host_was(tmp_path):
+    (path,) = write_simulated_hosts(tmp_path, 1, seed=4, pipeline="log")
+    spec = HostSpec(paths=[str(path)], threats={"cocaine_bricks": 1.0})
+    host = load_host(path, spec)
+    with Image.open(path) as im:
+        table = np.array(im.quantization[0], float)  # natural order
+    assert host.jpeg_table == tuple(table.astype(int))
+    item = make_host_item(host, spec, item_id="j", n_threats=1, rng=np.random.default_rng(0))
+    raw = make_host_item(
+        dataclasses.replace(host, jpeg_table=None),
+        spec,
+        item_id="j",
+        n_threats=1,
+        rng=np.random.default_rng(0),
+    )
+    before, after = host.scan.data[0], item.scan.data[0]
+    rows, cols = before.shape[0] // 8, before.shape[1] // 8
+    changed = (after != before)[: 8 * rows, : 8 * cols].reshape(rows, 8, cols, 8).any(axis=(1, 3))
+    touched = np.argwhere(changed)
+    assert len(touched) > 4
+    # Blocks the threat did not touch keep the host's pixels; the touched ones are JPEG
+    # blocks of the host's own table (as the host's blocks are), which the uncompressed
+    # projection's are not.
+    assert np.array_equal(
+        after[: 8 * rows, : 8 * cols][~np.repeat(np.repeat(changed, 8, 0), 8, 1)],
+        before[: 8 * rows, : 8 * cols][~np.repeat(np.repeat(changed, 8, 0), 8, 1)],
+    )
+    assert dct_misfit(before, table, touched) < 0.04
+    assert dct_misfit(after, table, touched) < 0.04
+    assert dct_misfit(raw.scan.data[0], table, touched) > 0.07
 
 
 def test_saturated_areas_take_only_classes_that_can_hide_there():
