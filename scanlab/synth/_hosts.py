@@ -1053,6 +1053,11 @@ def make_host_item(
     if host.jpeg_table is not None and objects and scan.data.dtype == np.uint8:
         pixels = _as_compressed(host.scan.data[0], scan.data[0], host.jpeg_table)
         scan = scan.replace(data=pixels[None])
+    # The check of each projection, for the instructor: its edges against the host's own.
+    view = item_view(scan)
+    quality = [
+        {"object_id": obj.object_id, **projection_quality(view, obj).record()} for obj in objects
+    ]
     decl, consistent = declaration if declaration else (None, True)
     key = AnswerKey(
         scan_id=item_id,
@@ -1065,6 +1070,7 @@ def make_host_item(
             "source": "real_host",
             **host.provenance(),
             "tip": scan.metadata.attributes.get("tip", []),
+            "projection_quality": quality,
         },
     )
     public = {k: v for k, v in scan.metadata.attributes.items() if k == "display"}
@@ -1099,6 +1105,14 @@ class ProjectionQuality:
         if self.n_threat_edges == 0:
             return True
         return abs(self.z_sharpness) <= 2 and abs(self.z_noise) <= 2
+
+    def record(self) -> dict[str, Any]:
+        """The figures as an answer key keeps them (NaN as None), with ``plausible``."""
+        d = {
+            k: (None if isinstance(v, float) and math.isnan(v) else v)
+            for k, v in dataclasses.asdict(self).items()
+        }
+        return {**d, "plausible": self.plausible}
 
 
 def edge_features(
