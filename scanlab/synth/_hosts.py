@@ -1331,13 +1331,14 @@ def write_simulated_hosts(
     """Write ``count`` clean simulated scans as bare 8-bit JPEG exports: stand-ins for a
     site's own scans (no real scans ship with scanlab).
 
-    Each is a loaded vehicle with nothing hidden, blurred by ``blur_px`` (a vendor's
-    smoothing), shown through ``curve`` (scanlab's by default) and saved as a grey JPEG
-    without any metadata, so that pitch and display curve must be stated or estimated as
-    for a real export. With ``pipeline`` (a name in :data:`scanlab.synth.VENDOR_PIPELINES`)
-    each is instead exported as that vendor's software does (:func:`render_export`: cropped
-    to the body, tilted, blurred in transmission, denoised, sharpened, its tone curve and
-    its JPEG), and ``blur_px``, ``curve`` and ``quality`` are the pipeline's.
+    Each is a loaded vehicle with nothing hidden, blurred by ``blur_px`` in transmission (a
+    scanner's and a vendor's smoothing), shown through ``curve`` (scanlab's by default) and
+    saved as a grey JPEG without any metadata, so that pitch and display curve must be
+    stated or estimated as for a real export. With ``pipeline`` (a name in
+    :data:`scanlab.synth.VENDOR_PIPELINES`) each is instead exported as that vendor's
+    software does (:func:`render_export`: cropped to the body, tilted, blurred in
+    transmission, denoised, sharpened, its tone curve and its JPEG), and ``blur_px``,
+    ``curve`` and ``quality`` are the pipeline's.
     """
     from PIL import Image
 
@@ -1363,11 +1364,16 @@ def write_simulated_hosts(
             paths.append(path)
             continue
         att = scene.scan.to_attenuation()
-        if blur_px > 0:
-            smooth = np.stack(
-                [cv2.GaussianBlur(a, (0, 0), blur_px) for a in att.data.astype(np.float32)]
+        if blur_px > 0:  # in transmission: a scanner's and a vendor's blur mix intensities
+            smooth = -np.log(
+                np.stack(
+                    [
+                        cv2.GaussianBlur(np.exp(-a), (0, 0), blur_px)
+                        for a in np.clip(att.data.astype(np.float32), 0, 30)
+                    ]
+                )
             )
-            att = att.replace(data=smooth)
+            att = att.replace(data=smooth.astype(np.float32))
         shown = render_display(att, curve=curve, rng=rng)
         Image.fromarray(shown.data[0]).save(path, quality=quality)
         paths.append(path)

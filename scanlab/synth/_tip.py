@@ -474,17 +474,30 @@ def _blur_patch(
     patch: np.ndarray, mask: np.ndarray, blur_px: float | tuple[float, float]
 ) -> tuple[np.ndarray, np.ndarray]:
     """The patch seen through the host's blur, padded so that its soft rim is kept; the
-    mask (the answer) stays the object's own outline."""
+    mask (the answer) stays the object's own outline.
+
+    A scanner's blur (focal spot, detector cross-talk, the export's resampling) mixes
+    intensities, not attenuations: the threat's transmission is blurred, which over a host
+    that is smooth at that scale is what the scanner would have shown (an edge of a dense
+    object is then sharper on its dark side than a blurred attenuation makes it).
+    """
     s_row, s_col = _sigmas(blur_px)
     if max(s_row, s_col) <= 0.05:
         return patch, mask
     pad_r, pad_c = math.ceil(3 * s_row), math.ceil(3 * s_col)
     padded = np.pad(patch, ((0, 0), (pad_r, pad_r), (pad_c, pad_c)))
     blurred = [
-        cv2.GaussianBlur(p, (0, 0), sigmaX=max(s_col, 1e-3), sigmaY=max(s_row, 1e-3))
+        -np.log(
+            cv2.GaussianBlur(
+                np.exp(-np.clip(p, 0.0, 30.0)),
+                (0, 0),
+                sigmaX=max(s_col, 1e-3),
+                sigmaY=max(s_row, 1e-3),
+            )
+        )
         for p in padded
     ]
-    return np.stack(blurred), np.pad(mask, ((pad_r, pad_r), (pad_c, pad_c)))
+    return np.stack(blurred).astype(np.float32), np.pad(mask, ((pad_r, pad_r), (pad_c, pad_c)))
 
 
 def _correlated_noise(

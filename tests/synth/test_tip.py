@@ -80,6 +80,34 @@ def test_noise_is_matched_to_the_host():
     assert inside.sum() == obj.area_px
 
 
+def test_the_hosts_blur_mixes_the_threats_transmission_not_its_attenuation():
+    # A scanner blurs intensities: across the edge of a dense slab (A = 3) the image is the
+    # step in transmission blurred (reference: scipy's Gaussian filter of that step), half
+    # way up at the edge in transmission, where a blurred attenuation would be at 22 %.
+    from scipy.ndimage import gaussian_filter
+
+    host = flat_host(level=1.0, sigma=1e-6, shape=(120, 160))
+    slab = Threat(
+        np.full((2, 60, 60), 3.0, np.float32),
+        np.ones((60, 60), bool),
+        "narcotics",
+        "cocaine",
+        1.0,
+        5.0,
+        "slab",
+    )
+    new, obj = project_threat(host, slab, row=60, col=80, blur_px=2.0, rng=np.random.default_rng(0))
+    r0, c0, r1, c1 = obj.bbox
+    step = np.ones(host.shape, np.float32)
+    step[r0:r1, c0:c1] = np.exp(-3.0)
+    reference = gaussian_filter(step, 2.0, mode="nearest")[60, c0 - 6 : c0 + 7]
+    shown = np.exp(-(new.data[0] - host.data[0]))[60, c0 - 6 : c0 + 7]
+    # (The slab's resampling onto the host's grid softens its outline by a fraction of a
+    # pixel before the blur: hence the tolerance.)
+    np.testing.assert_allclose(shown, reference, atol=0.05)
+    assert shown[5:7].mean() == pytest.approx((1 + np.exp(-3.0)) / 2, abs=0.05)
+
+
 def grey_noise(grey: np.ndarray) -> float:
     return float(np.std(np.diff(grey.astype(np.float32), axis=1)) / np.sqrt(2))
 
