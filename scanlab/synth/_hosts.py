@@ -643,19 +643,27 @@ def _floor_underside(
     # pallets) span less of it, the gaps between stacks left out.
     best = float(share_of.max())
     runs = [run for run in runs if share_of[run].max() >= best - 0.1]
-    # A run followed closely (within 4 % of the body's height, a few centimetres) by a line
-    # that turns darker and then by a run along more of the length is goods ending just
-    # above the floor (rounded bales; the floor runs under the gaps between them too): the
-    # floor is the later one. The chassis below the floor spans no more of the length.
+    # A run followed closely (within 4 % of the body's height, a few centimetres) by a line that
+    # turns darker and then by a run along more of the length, or by a run where the image turns
+    # far lighter, is goods ending just above the floor (rounded bales; the floor runs under the
+    # gaps between them too): the floor is the later one. The chassis below the floor spans no
+    # more of the length.
+    # How much lighter the image turns across a run: under a floor lie air and the chassis's
+    # cross members, far lighter than the plywood seen along the width; under goods that
+    # end just above the floor lies the floor itself, hardly lighter.
+    drop = np.median(body[r - k] - body[r + k], axis=1)
+
+    def fall(run: np.ndarray) -> float:
+        return float(drop[run].max())
+
     step = None
     for run, nxt in zip(runs, [*runs[1:], None], strict=True):
-        if (
-            nxt is not None
-            and nxt[0] - run[-1] <= 0.04 * (r[run[-1]] - roof)
-            and share_of[nxt].max() > share_of[run].max() + 0.01
-        ):
+        if nxt is not None and nxt[0] - run[-1] <= 0.04 * (r[run[-1]] - roof):
             between = darker[int(run[-1]) + 1 : int(nxt[0])]
-            if between.size and (between.mean(axis=1) >= 0.3).any():
+            line = float(between.mean(axis=1).max()) if between.size else 0.0
+            later = share_of[nxt].max() > share_of[run].max() + 0.01 or fall(nxt) > 2 * fall(run)
+            # A line turning darker along (almost) the whole length is the floor's top.
+            if (line >= 0.3 and later) or line >= 0.95:
                 continue
         step = int(r[run[0]])
         break
