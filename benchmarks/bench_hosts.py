@@ -1,22 +1,24 @@
 """Can a simple classifier tell projected threat edges from a real host's own edges?
 
-Run: ``.venv/bin/python benchmarks/bench_hosts.py [--seeds 3 --hosts 10 --items 6]``.
+Run: ``.venv/bin/python benchmarks/bench_hosts.py [--seeds 3 --hosts 10 --items 6]
+[--pipelines scanlab,linear,gamma-lifted,log] [--curve stated|estimate] [--naive]``.
 
-Hosts are clean simulated scans written as bare 8-bit JPEG exports (blurred like a
-vendor's smoothing, no metadata: the display curve, pitch and blur are estimated as for a
-real export). Threats are projected into them as exams do
-(:func:`scanlab.synth.make_host_item`) and, for reference, naively (no blur or noise
-matching). Every edge of each item is found by one detector, in the grey levels a trainee
-sees; those on a threat's outline are the positives, the host's own edges of similar step
-the negatives. A logistic regression on the edge's
-sharpness (gradient over step) and the noise beside it over its step is trained on four
-fifths of the items and scores the edges of the other fifth; the AUROC printed is the mean
-over the five held-out folds, and the spread over independent sets of hosts (``--seeds``)
-says how far one figure can be trusted (with a few hosts it moves by 0.1). 0.5:
-indistinguishable. Below 0.5 the classifier learnt a
-direction that does not hold on new items; ``max(AUROC, 1 - AUROC)``, the separability,
-is what the goal (at most 0.65) is checked against.
-"""
+Hosts are clean simulated scans written as bare 8-bit JPEG exports (blurred like a vendor's
+smoothing, no metadata: the display curve, pitch and blur are estimated as for a real
+export), or exported through scanlab's vendor pipelines (``--pipelines``: blur in
+transmission, noise reduction, sharpening, each vendor's tone curve, JPEG; their curve is
+stated as an instructor would, or estimated with ``--curve estimate``). Threats are
+projected into them as exams do (:func:`scanlab.synth.make_host_item`) and, with
+``--naive``, for reference without blur or noise matching. Every edge of each item is found
+by one detector, in the grey levels a trainee sees; those on a threat's outline are the
+positives, the host's own edges of similar step the negatives. A logistic regression on the
+edge's sharpness (gradient over step) and the noise beside it over its step is trained on
+four fifths of the items and scores the edges of the other fifth; the AUROC printed is the
+mean over the five held-out folds, and the spread over independent sets of hosts
+(``--seeds``) says how far one figure can be trusted (with a few hosts it moves by 0.1).
+0.5: indistinguishable. Below 0.5 the classifier learnt a direction that does not hold on
+new items; ``max(AUROC, 1 - AUROC)``, the separability, is what the goal (at most 0.65) is
+checked against."""
 
 from __future__ import annotations
 
@@ -29,7 +31,13 @@ from pathlib import Path
 import numpy as np
 
 from scanlab.errors import SpecError
-from scanlab.synth import HostSpec, load_host, make_host_item, write_simulated_hosts
+from scanlab.synth import (
+    VENDOR_PIPELINES,
+    HostSpec,
+    load_host,
+    make_host_item,
+    write_simulated_hosts,
+)
 from scanlab.synth._hosts import boundary_edges, item_view
 
 
@@ -112,28 +120,54 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=6, help="items per host")
     parser.add_argument("--seeds", type=int, default=3, help="independent sets of hosts")
     parser.add_argument("--blur", type=float, default=1.2, help="export blur sigma (px)")
+    parser.add_argument(
+        "--pipelines",
+        default="scanlab",
+        help="comma-separated host exports: 'scanlab' (blurred, scanlab's curve, JPEG) or "
+        "vendor pipelines of scanlab.synth.VENDOR_PIPELINES (linear, gamma-lifted, log)",
+    )
+    parser.add_argument(
+        "--naive", action="store_true", help="also project without blur or noise matching"
+    )
+    parser.add_argument(
+        "--curve",
+        choices=("stated", "estimate"),
+        default="stated",
+        help="vendor hosts' display curve: stated (the pipeline's) or estimated from the image",
+    )
     args = parser.parse_args()
-    results: dict[bool, list[float]] = {True: [], False: []}
-    for seed in range(11, 11 + args.seeds):
-        with tempfile.TemporaryDirectory(prefix="scanlab-bench-hosts-") as tmp:
-            paths = write_simulated_hosts(Path(tmp), args.hosts, seed=seed, blur_px=args.blur)
-            spec = HostSpec(paths=[tmp])
-            for matched in (True, False):
-                start = time.perf_counter()
-                x, y, groups = edge_table(paths, spec, args.items, matched=matched)
-                score = held_out_auroc(x, y, groups)
-                results[matched].append(score)
-                name = "matched (scanlab)" if matched else "naive (no blur/noise matching)"
-                print(
-                    f"seed {seed} {name:32s} AUROC {score:.3f}  ({len(np.unique(groups))} "
-                    f"items, {int(y.sum())} threat edges, {int((1 - y).sum())} host edges; "
-                    f"{time.perf_counter() - start:.1f} s)",
-                    flush=True,
+    results: dict[tuple[str, bool], list[float]] = {}
+    for pipeline in args.pipelines.split(","):
+        vendor = None if pipeline == "scanlab" else VENDOR_PIPELINES[pipeline]
+        display: str | dict[str, float] = "estimate"
+        if vendor is not None and args.curve == "stated":
+            display = vendor.curve.as_dict()
+        for seed in range(11, 11 + args.seeds):
+            with tempfile.TemporaryDirectory(prefix="scanlab-bench-hosts-") as tmp:
+                paths = write_simulated_hosts(
+                    Path(tmp),
+                    args.hosts,
+                    seed=seed,
+                    blur_px=args.blur,
+                    pipeline=None if vendor is None else pipeline,
                 )
-    for matched in (True, False):
-        v = np.array(results[matched])
+                spec = HostSpec(paths=[tmp], display=display)
+                for matched in (True, False) if args.naive else (True,):
+                    start = time.perf_counter()
+                    x, y, groups = edge_table(paths, spec, args.items, matched=matched)
+                    score = held_out_auroc(x, y, groups)
+                    results.setdefault((pipeline, matched), []).append(score)
+                    name = f"{pipeline} " + ("matched" if matched else "naive")
+                    print(
+                        f"seed {seed} {name:24s} AUROC {score:.3f}  ({len(np.unique(groups))} "
+                        f"items, {int(y.sum())} threat edges, {int((1 - y).sum())} host edges; "
+                        f"{time.perf_counter() - start:.1f} s)",
+                        flush=True,
+                    )
+    for (pipeline, matched), scores in results.items():
+        v = np.array(scores)
         sep = np.maximum(v, 1 - v)
-        name = "matched (scanlab)" if matched else "naive (no blur/noise matching)"
+        name = f"{pipeline} " + ("matched (scanlab)" if matched else "naive (no matching)")
         print(
             f"{name:32s} AUROC {v.mean():.3f} (min {v.min():.3f}, max {v.max():.3f}, "
             f"sd {v.std(ddof=1) if len(v) > 1 else 0.0:.3f} over {len(v)} seeds), "

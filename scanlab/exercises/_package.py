@@ -145,6 +145,16 @@ class ExamKeys:
         exam starts. See :meth:`ExamPackage.unlock`."""
         return self._secrets.scan_code(self.exam_id)
 
+    def projection_check(self) -> list[dict[str, Any]]:
+        """The projection-quality record of every threat projected into a real host (item
+        id, object id, edge sharpness and noise against the host's own edges, ``plausible``):
+        the items to look at before use are those with ``plausible`` False."""
+        return [
+            {"item_id": item_id, **record}
+            for item_id, key in sorted(self.answer_keys.items())
+            for record in key.attributes.get("projection_quality", [])
+        ]
+
     def difficulty_summary(self) -> dict[str, dict[str, float]]:
         """Per measured level: number of objects and mean of each difficulty factor.
 

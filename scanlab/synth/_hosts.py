@@ -261,6 +261,8 @@ class HostDisplay:
     residual: float = 0.0
     #: Grey level of air (full scale when None): many exports show air a little below white.
     air_grey: float | None = None
+    #: For an estimated curve: the other family's best misfit less the chosen one's.
+    family_margin: float = 0.0
 
     def to_attenuation(self, scan: Scan) -> np.ndarray:
         """Attenuation of a display scan through the curve's inverse (air at ``air_grey``)."""
@@ -269,6 +271,15 @@ class HostDisplay:
     def record(self) -> dict[str, Any]:
         """The curve as ``attributes["display"]`` records it, with the air grey level."""
         return {**self.curve.as_dict(), **({"air_grey": self.air_grey} if self.air_grey else {})}
+
+    def provenance(self) -> dict[str, Any]:
+        """The curve and how it was obtained (with the fit's misfits when estimated)."""
+        fit = (
+            {"residual": self.residual, "family_margin": self.family_margin}
+            if self.method == "estimated"
+            else {}
+        )
+        return {**self.record(), "method": self.method, **fit}
 
 
 def estimate_air_grey(scan: Scan) -> float | None:
@@ -299,12 +310,16 @@ def _air_rows(attenuation: np.ndarray, *, floor: float) -> np.ndarray:
 def estimate_display_curve(scan: Scan, *, min_bins: int = 5) -> HostDisplay:
     """Estimate the display curve of an 8-bit export from how its noise grows with darkness.
 
-    Quantum noise in attenuation grows as ``exp(A / 2)`` (``sigma_T`` goes as ``sqrt(T)``).
-    In flat patches the grey-level noise at each grey level is the attenuation noise times
-    the slope of the curve there, so the curve whose inverse turns the measured grey noise
-    into an ``exp(A / 2)`` law best is the export's. The search is over scanlab's curve
-    family (``render_display``); with too few usable grey levels (noise below one grey
-    level, or an image without flat areas) scanlab's own curve is assumed and said so.
+    Quantum noise in transmission grows as ``sqrt(T)``. In flat patches the grey-level noise
+    at each grey level is the transmission noise times the slope of the curve there, so the
+    curve whose inverse turns the measured grey noise into a ``sqrt(T)`` law best is the
+    export's. The search runs over both of scanlab's curve families
+    (:class:`scanlab.synth.DisplayCurve`): the log curves (log-like displays) and the power
+    curves in transmission (linear and gamma-lifted exports), so the family is chosen by the
+    image too; ``HostDisplay.family_margin`` says how much better the chosen family fits
+    than the best curve of the other one. With too few usable grey levels (noise below one
+    grey level, as after a vendor's noise reduction and JPEG, or an image without flat
+    areas) scanlab's own curve is assumed and said so: state the curve in the host spec.
 
     Examples
     --------
@@ -326,34 +341,55 @@ def estimate_display_curve(scan: Scan, *, min_bins: int = 5) -> HostDisplay:
     levels, sigmas = levels[good], sigmas[good]
     if levels.size < min_bins:
         return HostDisplay(DisplayCurve("log", **_SCANLAB_CURVE), "assumed", air_grey=air)
-    best: tuple[float, float, float, float] | None = None
-    for black in (6.0, 8.0, 10.0, 12.0):
-        for power in np.arange(0.35, 1.31, 0.05):
-            for contrast in np.geomspace(0.1, 2.0, 30):
-                e_b = math.exp(-contrast * black**power)
-                level = levels * (1 - e_b) + e_b
-                a = (-np.log(level) / contrast) ** (1 / power)
-                # dA/dL of the inverse curve, by the chain rule.
-                slope = (
-                    (1 - e_b) / (level * contrast * power) * a ** (1 - power)
-                    if power != 1
-                    else (1 - e_b) / (level * contrast)
-                )
-                log_sigma_a = np.log(sigmas * slope + 1e-12)
-                resid = log_sigma_a - a / 2
-                cost = float(np.mean((resid - resid.mean()) ** 2))
-                if best is None or cost < best[0]:
-                    best = (cost, float(contrast), float(power), black)
-    assert best is not None
-    cost, contrast, power, black = best
+    best: dict[str, tuple[float, DisplayCurve]] = {}
+    for curve in _candidate_curves():
+        # The inverse's slope dT/dL by a central difference; log10(sigma_T) - log10(T) / 2
+        # is constant for the right curve.
+        t = curve.to_transmission(levels)
+        dt = (
+            curve.to_transmission(np.minimum(levels + 1e-3, 1.0))
+            - curve.to_transmission(np.maximum(levels - 1e-3, 0.0))
+        ) / 2e-3
+        if not (np.all(t > 0) and np.all(dt > 0)):
+            continue
+        resid = np.log(sigmas * dt) - 0.5 * np.log(t)
+        cost = float(np.mean((resid - resid.mean()) ** 2))
+        if cost < best.get(curve.kind, (math.inf,))[0]:
+            best[curve.kind] = (cost, curve)
+    cost, curve = min(best.values(), key=lambda v: v[0])
+    other = [v[0] for k, v in best.items() if k != curve.kind]
     return HostDisplay(
-        DisplayCurve(
-            "log", contrast=round(contrast, 4), power=round(power, 3), black_attenuation=black
-        ),
+        curve,
         "estimated",
         residual=round(cost, 4),
         air_grey=air,
+        family_margin=round(min(other) - cost, 4) if other else 0.0,
     )
+
+
+@functools.cache
+def _candidate_curves() -> tuple[DisplayCurve, ...]:
+    """The curves the noise law is fitted over: log curves, and power curves from near-linear
+    to strongly gamma-lifted (a clipped white point is a grey-level scale, which the air
+    level already takes out)."""
+    out = []
+    for black in (6.0, 8.0, 10.0, 12.0):
+        for power in np.arange(0.35, 1.31, 0.05):
+            for contrast in np.geomspace(0.1, 2.0, 30):
+                out.append(
+                    DisplayCurve(
+                        "log",
+                        contrast=round(float(contrast), 4),
+                        power=round(float(power), 3),
+                        black_attenuation=black,
+                    )
+                )
+    for gamma in np.arange(0.3, 1.51, 0.025):
+        for black_t in (0.0, 0.002, 0.005, 0.01):
+            out.append(
+                DisplayCurve("power", gamma=round(float(gamma), 3), black_transmission=black_t)
+            )
+    return tuple(out)
 
 
 def _noise_by_level(grey: np.ndarray, *, block: int = 8, bins: int = 24) -> tuple[Any, Any]:
@@ -607,19 +643,27 @@ def _floor_underside(
     # pallets) span less of it, the gaps between stacks left out.
     best = float(share_of.max())
     runs = [run for run in runs if share_of[run].max() >= best - 0.1]
-    # A run followed closely (within 4 % of the body's height, a few centimetres) by a line
-    # that turns darker and then by a run along more of the length is goods ending just
-    # above the floor (rounded bales; the floor runs under the gaps between them too): the
-    # floor is the later one. The chassis below the floor spans no more of the length.
+    # A run followed closely (within 4 % of the body's height, a few centimetres) by a line that
+    # turns darker and then by a run along more of the length, or by a run where the image turns
+    # far lighter, is goods ending just above the floor (rounded bales; the floor runs under the
+    # gaps between them too): the floor is the later one. The chassis below the floor spans no
+    # more of the length.
+    # How much lighter the image turns across a run: under a floor lie air and the chassis's
+    # cross members, far lighter than the plywood seen along the width; under goods that
+    # end just above the floor lies the floor itself, hardly lighter.
+    drop = np.median(body[r - k] - body[r + k], axis=1)
+
+    def fall(run: np.ndarray) -> float:
+        return float(drop[run].max())
+
     step = None
     for run, nxt in zip(runs, [*runs[1:], None], strict=True):
-        if (
-            nxt is not None
-            and nxt[0] - run[-1] <= 0.04 * (r[run[-1]] - roof)
-            and share_of[nxt].max() > share_of[run].max() + 0.01
-        ):
+        if nxt is not None and nxt[0] - run[-1] <= 0.04 * (r[run[-1]] - roof):
             between = darker[int(run[-1]) + 1 : int(nxt[0])]
-            if between.size and (between.mean(axis=1) >= 0.3).any():
+            line = float(between.mean(axis=1).max()) if between.size else 0.0
+            later = share_of[nxt].max() > share_of[run].max() + 0.01 or fall(nxt) > 2 * fall(run)
+            # A line turning darker along (almost) the whole length is the floor's top.
+            if (line >= 0.3 and later) or line >= 0.95:
                 continue
         step = int(r[run[0]])
         break
@@ -653,6 +697,9 @@ class Host:
     image_blur_px: tuple[float, float]
     noise_blur_px: tuple[float, float]
     saturated: np.ndarray
+    #: The luminance quantisation table of a JPEG host (its file's own): items are
+    #: compressed as the host was, so projected threats carry the export's JPEG artefacts.
+    jpeg_table: tuple[int, ...] | None = None
 
     def provenance(self) -> dict[str, Any]:
         """What a key and a manifest record of the host: no path, no pixels."""
@@ -660,9 +707,7 @@ class Host:
             "real_host": True,
             "host_sha256": self.sha256,
             "host_representation": self.scan.representation.value,
-            "display_curve": (
-                {**self.curve.record(), "method": self.curve.method} if self.curve else None
-            ),
+            "display_curve": self.curve.provenance() if self.curve else None,
             "pitch_mm": list(self.pitch_mm),
             "pitch_source": self.pitch_source,
             "image_blur_px": list(self.image_blur_px),
@@ -775,7 +820,41 @@ def _load_host(path: str, pitch_key: tuple[float, ...] | None, display_key: Any)
     host = analyse_host(scan, sha256=file_sha256(file), pitch_mm=pitch_key, display=display)
     # The path stays here, in the cache key: the host itself only knows its sha256.
     host.scan = host.scan.replace(source=f"<host {host.sha256[:12]}>")
+    host.jpeg_table = _jpeg_table(file)
     return host
+
+
+def _jpeg_table(file: Path) -> tuple[int, ...] | None:
+    """The luminance quantisation table of a JPEG file (None for any other format)."""
+    from PIL import Image
+
+    try:
+        with Image.open(file) as im:
+            tables = getattr(im, "quantization", None) if im.format == "JPEG" else None
+    except OSError:
+        return None
+    return tuple(int(v) for v in tables[0]) if tables else None
+
+
+def _as_compressed(host: np.ndarray, item: np.ndarray, table: Sequence[int]) -> np.ndarray:
+    """``item`` (a grey uint8 image made from ``host``) with each 8 x 8 JPEG block that
+    differs from the host's JPEG-compressed with the host's table, as the vendor's software
+    compressed the host; the blocks left as they were keep the host's own pixels."""
+    import io
+
+    from PIL import Image
+
+    changed = item != host
+    if not changed.any():
+        return item
+    buf = io.BytesIO()
+    Image.fromarray(item).save(buf, format="JPEG", qtables=[list(table)])
+    decoded = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("L"))
+    rows, cols = item.shape
+    pad = ((0, -rows % 8), (0, -cols % 8))
+    blocks = np.pad(changed, pad).reshape((rows + pad[0][1]) // 8, 8, -1, 8).any(axis=(1, 3))
+    touched = np.repeat(np.repeat(blocks, 8, axis=0), 8, axis=1)[:rows, :cols]
+    return np.where(touched, decoded, item)
 
 
 def load_host(path: str | Path, spec: HostSpec) -> Host:
@@ -979,6 +1058,14 @@ def make_host_item(
         )
         objects.append(obj)
         taken |= obj.full_mask(host.attenuation.shape).astype(np.uint8)
+    if host.jpeg_table is not None and objects and scan.data.dtype == np.uint8:
+        pixels = _as_compressed(host.scan.data[0], scan.data[0], host.jpeg_table)
+        scan = scan.replace(data=pixels[None])
+    # The check of each projection, for the instructor: its edges against the host's own.
+    view = item_view(scan)
+    quality = [
+        {"object_id": obj.object_id, **projection_quality(view, obj).record()} for obj in objects
+    ]
     decl, consistent = declaration if declaration else (None, True)
     key = AnswerKey(
         scan_id=item_id,
@@ -991,6 +1078,7 @@ def make_host_item(
             "source": "real_host",
             **host.provenance(),
             "tip": scan.metadata.attributes.get("tip", []),
+            "projection_quality": quality,
         },
     )
     public = {k: v for k, v in scan.metadata.attributes.items() if k == "display"}
@@ -1025,6 +1113,14 @@ class ProjectionQuality:
         if self.n_threat_edges == 0:
             return True
         return abs(self.z_sharpness) <= 2 and abs(self.z_noise) <= 2
+
+    def record(self) -> dict[str, Any]:
+        """The figures as an answer key keeps them (NaN as None), with ``plausible``."""
+        d = {
+            k: (None if isinstance(v, float) and math.isnan(v) else v)
+            for k, v in dataclasses.asdict(self).items()
+        }
+        return {**d, "plausible": self.plausible}
 
 
 def edge_features(
@@ -1238,19 +1334,24 @@ def write_simulated_hosts(
     blur_px: float = 1.0,
     curve: DisplayCurve | None = None,
     quality: int = 92,
+    pipeline: str | None = None,
 ) -> list[Path]:
     """Write ``count`` clean simulated scans as bare 8-bit JPEG exports: stand-ins for a
     site's own scans (no real scans ship with scanlab).
 
-    Each is a loaded vehicle with nothing hidden, blurred by ``blur_px`` (a vendor's
-    smoothing), shown through ``curve`` (scanlab's by default) and saved as a grey JPEG
-    without any metadata, so that pitch and display curve must be stated or estimated as
-    for a real export.
+    Each is a loaded vehicle with nothing hidden, blurred by ``blur_px`` in transmission (a
+    scanner's and a vendor's smoothing), shown through ``curve`` (scanlab's by default) and
+    saved as a grey JPEG without any metadata, so that pitch and display curve must be
+    stated or estimated as for a real export. With ``pipeline`` (a name in
+    :data:`scanlab.synth.VENDOR_PIPELINES`) each is instead exported as that vendor's
+    software does (:func:`render_export`: cropped to the body, tilted, blurred in
+    transmission, denoised, sharpened, its tone curve and its JPEG), and ``blur_px``,
+    ``curve`` and ``quality`` are the pipeline's.
     """
     from PIL import Image
 
     from scanlab.synth._dataset import DatasetSpec, sample_scene_spec
-    from scanlab.synth._display import render_display
+    from scanlab.synth._display import render_display, render_export
     from scanlab.synth._scene import generate_scene
 
     folder = Path(folder)
@@ -1260,14 +1361,28 @@ def write_simulated_hosts(
     for i in range(count):
         rng = np.random.default_rng([seed, i, 0x4057])
         scene = generate_scene(sample_scene_spec(draw, rng), seed * 1000 + i, pitch_mm=pitch_mm)
-        att = scene.scan.to_attenuation()
-        if blur_px > 0:
-            smooth = np.stack(
-                [cv2.GaussianBlur(a, (0, 0), blur_px) for a in att.data.astype(np.float32)]
-            )
-            att = att.replace(data=smooth)
-        shown = render_display(att, curve=curve, rng=rng)
         path = folder / f"site-scan-{i:03d}.jpg"
+        if pipeline is not None:
+            body = tuple(scene.key.attributes["body_px"])
+            export = render_export(scene.scan, pipeline, body_px=body, rng=rng)
+            if export.encoded is not None:  # the vendor's own JPEG bytes
+                path.write_bytes(export.encoded)
+            else:
+                Image.fromarray(export.scan.data[0]).save(path, quality=quality)
+            paths.append(path)
+            continue
+        att = scene.scan.to_attenuation()
+        if blur_px > 0:  # in transmission: a scanner's and a vendor's blur mix intensities
+            smooth = -np.log(
+                np.stack(
+                    [
+                        cv2.GaussianBlur(np.exp(-a), (0, 0), blur_px)
+                        for a in np.clip(att.data.astype(np.float32), 0, 30)
+                    ]
+                )
+            )
+            att = att.replace(data=smooth.astype(np.float32))
+        shown = render_display(att, curve=curve, rng=rng)
         Image.fromarray(shown.data[0]).save(path, quality=quality)
         paths.append(path)
     return paths

@@ -14,7 +14,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -294,15 +294,41 @@ def project_threat(
         )
     before = att[0, rr0:rr1, cc0:cc1].copy()
     margin = 16
+    win = (slice(max(rr0 - margin, 0), rr1 + margin), slice(max(cc0 - margin, 0), cc1 + margin))
+    s_col = _sigmas(noise_blur_px)[1]
+    # Neighbouring columns share correlated noise: their difference understates it.
+    correlated = (
+        1.0 / math.sqrt(max(1.0 - math.exp(-1.0 / (4.0 * s_col * s_col)), 1e-3))
+        if s_col > 0.05
+        else 1.0
+    )
+    dithered = False
+    full = float(2 ** (8 * host.data.dtype.itemsize) - 1)
     for c in range(channels):
-        window = att[c, max(rr0 - margin, 0) : rr1 + margin, max(cc0 - margin, 0) : cc1 + margin]
-        sigma = local_noise_sigma(window)
-        s_col = _sigmas(noise_blur_px)[1]
-        if s_col > 0.05:
-            # Neighbouring columns share correlated noise: their difference understates it.
-            sigma /= math.sqrt(max(1.0 - math.exp(-1.0 / (4.0 * s_col * s_col)), 1e-3))
         extra = patch[c]
-        noise_sd = sigma * np.sqrt(np.expm1(np.clip(extra, 0.0, 20.0)))
+        if host.representation is Representation.DISPLAY:
+            # Quantum noise in attenuation at each host pixel, sigma_A = k exp(A / 2), with k
+            # from the grey-level noise around the spot less the rounding to grey levels.
+            k, dithered = _display_noise_scale(
+                np.asarray(host.data[0][win], dtype=np.float32),
+                att[0][win],
+                curve,
+                full=full,
+                air_grey=air_grey,
+            )
+            sigma: Any = correlated * k * np.exp(np.clip(att[c, rr0:rr1, cc0:cc1], 0.0, 20.0) / 2)
+            variance = sigma**2 * np.expm1(np.clip(extra, 0.0, 20.0))
+            if dithered:
+                # The host's pixels carry their own rounding (1/12 level^2, in attenuation
+                # per grey level of each pixel) into the projected ones, which are rounded
+                # again: their quantum noise is added less that, so rounding counts once.
+                grey = np.asarray(host.data[0, rr0:rr1, cc0:cc1], dtype=np.float32)
+                per_level = _attenuation_per_level(grey, curve, scale=air_grey or full)
+                variance = np.maximum(variance - per_level**2 / 12, 0.0)
+            noise_sd = np.sqrt(variance)
+        else:
+            sigma = correlated * local_noise_sigma(att[c][win])
+            noise_sd = sigma * np.sqrt(np.expm1(np.clip(extra, 0.0, 20.0)))
         noise = _correlated_noise(rng, extra.shape, noise_blur_px)
         att[c, rr0:rr1, cc0:cc1] += extra + noise_sd * noise
     tip_record = {
@@ -326,6 +352,8 @@ def project_threat(
             Scan(window, Representation.ATTENUATION, ScanMetadata(energies_mev=(1.0,))),
             curve=curve,
             bits=bits,
+            # Rounded as the host was: with the grain of rounding where the host shows it.
+            rng=rng if dithered else None,
         ).data[0]
         if air_grey is not None:  # the export shows air at this grey, not at white
             rendered = np.rint(rendered * (air_grey / (2**bits - 1))).astype(host.data.dtype)
@@ -388,6 +416,54 @@ def display_attenuation(
     return display_to_attenuation(scan.replace(data=relative), curve=curve)
 
 
+def _display_noise_scale(
+    grey: np.ndarray,
+    attenuation: np.ndarray,
+    curve: DisplayCurve,
+    *,
+    full: float,
+    air_grey: float | None = None,
+) -> tuple[float, bool]:
+    """``k`` of the quantum noise ``sigma_A = k exp(A / 2)`` of a display image's patch, and
+    whether the patch shows the grain of rounding to grey levels (noise of at least the
+    1/12 level^2 that rounding a noisy or dithered signal leaves; a denoised export's flat
+    areas show none).
+
+    Measured in grey levels, where the export's noise is: neighbour differences small enough
+    to be noise (not edges) give the pixel variance, less the 1/12 level^2 that rounding to
+    grey levels adds (which rendering the projected pixels adds again); each pixel's grey
+    noise is ``k exp(A / 2)`` over the curve's slope in attenuation per grey level there.
+    The inverted curve cannot give this: one grey level spans a large step of attenuation
+    in the dark range, which would read as noise there.
+    """
+    diff = np.diff(grey, axis=1).ravel()
+    mad = 1.4826 * float(np.median(np.abs(diff - np.median(diff))))
+    small = diff[np.abs(diff) <= max(4.0, 4.0 * mad)]
+    if small.size < 10:
+        return 0.0, False
+    total = float(np.mean(small**2)) / 2
+    var = max(total - 1.0 / 12, 0.0)
+    grain = total >= 1.0 / 12
+    scale = float(air_grey) if air_grey else full
+    inner = (grey >= 1) & (grey <= scale - 1)  # clipped pixels carry no noise
+    if var == 0.0 or not inner.any():
+        return 0.0, grain
+    per_level = _attenuation_per_level(grey, curve, scale=scale)
+    gain = np.exp(np.clip(attenuation, 0.0, 20.0)) / np.maximum(per_level, 1e-6) ** 2
+    return math.sqrt(var / float(np.mean(gain[inner]))), grain
+
+
+def _attenuation_per_level(grey: np.ndarray, curve: DisplayCurve, *, scale: float) -> np.ndarray:
+    """The step of attenuation that one grey level spans at each pixel (``scale``: the grey
+    of air)."""
+    rel = grey / np.float32(scale)
+    step = np.float32(0.5 / scale)
+    return np.abs(
+        np.log(curve.to_transmission(np.clip(rel - step, 0, 1)))
+        - np.log(curve.to_transmission(np.clip(rel + step, 0, 1)))
+    )
+
+
 def _sigmas(value: float | tuple[float, float]) -> tuple[float, float]:
     if isinstance(value, int | float):
         return float(value), float(value)
@@ -398,17 +474,30 @@ def _blur_patch(
     patch: np.ndarray, mask: np.ndarray, blur_px: float | tuple[float, float]
 ) -> tuple[np.ndarray, np.ndarray]:
     """The patch seen through the host's blur, padded so that its soft rim is kept; the
-    mask (the answer) stays the object's own outline."""
+    mask (the answer) stays the object's own outline.
+
+    A scanner's blur (focal spot, detector cross-talk, the export's resampling) mixes
+    intensities, not attenuations: the threat's transmission is blurred, which over a host
+    that is smooth at that scale is what the scanner would have shown (an edge of a dense
+    object is then sharper on its dark side than a blurred attenuation makes it).
+    """
     s_row, s_col = _sigmas(blur_px)
     if max(s_row, s_col) <= 0.05:
         return patch, mask
     pad_r, pad_c = math.ceil(3 * s_row), math.ceil(3 * s_col)
     padded = np.pad(patch, ((0, 0), (pad_r, pad_r), (pad_c, pad_c)))
     blurred = [
-        cv2.GaussianBlur(p, (0, 0), sigmaX=max(s_col, 1e-3), sigmaY=max(s_row, 1e-3))
+        -np.log(
+            cv2.GaussianBlur(
+                np.exp(-np.clip(p, 0.0, 30.0)),
+                (0, 0),
+                sigmaX=max(s_col, 1e-3),
+                sigmaY=max(s_row, 1e-3),
+            )
+        )
         for p in padded
     ]
-    return np.stack(blurred), np.pad(mask, ((pad_r, pad_r), (pad_c, pad_c)))
+    return np.stack(blurred).astype(np.float32), np.pad(mask, ((pad_r, pad_r), (pad_c, pad_c)))
 
 
 def _correlated_noise(

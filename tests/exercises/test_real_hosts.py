@@ -93,6 +93,18 @@ def test_real_host_items_are_sealed_and_carry_provenance_but_no_path(site, exam)
         key = keys.answer_keys[it.item_id]
         assert key.attributes["real_host"] is True
         assert key.attributes["host_sha256"] == it.host_sha256
+    # Every projected threat is checked against its host's own edges, and only those.
+    checked = keys.projection_check()
+    projected = {
+        (it.item_id, o.object_id) for it in real for o in keys.answer_keys[it.item_id].objects
+    }
+    assert {(c["item_id"], c["object_id"]) for c in checked} == projected
+    assert projected  # the exam has threats on real hosts
+    for c in checked:
+        if c["n_threat_edges"] == 0:  # nothing at the outline stands above the noise
+            assert c["plausible"] and c["z_sharpness"] is None
+        else:
+            assert c["plausible"] == (abs(c["z_sharpness"]) <= 2 and abs(c["z_noise"]) <= 2)
 
 
 def test_declarations_only_where_the_instructor_gave_one_and_verdicts_only_there(site, exam):
@@ -162,4 +174,5 @@ def test_cli_builds_datasets_and_exams_on_hosts(site, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "scan code" in result.output
+    assert "projection check:" in result.output
     assert all(it.real_host for it in ExamPackage.open(tmp_path / "e.zip").items)

@@ -16,6 +16,7 @@ from scanlab.errors import SpecError
 from scanlab.io import Representation, Scan, ScanMetadata, read_scan
 from scanlab.synth import (
     THREAT_LIBRARY,
+    VENDOR_PIPELINES,
     AnswerKey,
     DatasetSpec,
     HostSpec,
@@ -28,6 +29,7 @@ from scanlab.synth import (
     estimate_display_curve,
     find_cargo_region,
     generate_scene,
+    load_host,
     load_manifest,
     make_host_item,
     projection_quality,
@@ -83,6 +85,46 @@ def test_display_curve_is_estimated_from_how_noise_grows(contrast, power):
     err_estimated = np.median(np.abs(curve.to_attenuation(shown) - reference)[:, usable])
     err_assumed = np.median(np.abs(display_to_attenuation(shown) - reference)[:, usable])
     assert err_estimated < 0.4 * err_assumed
+
+
+@pytest.mark.parametrize("pipeline", ["linear", "gamma-lifted", "log"])
+def test_the_curve_family_is_chosen_from_the_noise_of_each_vendor_curve(pipeline):
+    # Known answer: a noisy ramp shown through each vendor pipeline's tone curve, the
+    # record removed. Transmission-linear and gamma-lifted exports are told from log-like
+    # ones by how their grey noise falls (sqrt(T) times a constant or a power-law slope).
+    truth, scan = poisson_ramp()
+    true_curve = VENDOR_PIPELINES[pipeline].curve
+    shown = render_display(scan, curve=true_curve, rng=np.random.default_rng(0))
+    shown.metadata.attributes.pop("display")
+    got = estimate_display_curve(shown)
+    assert got.method == "estimated"
+    reference = display_to_attenuation(shown, curve=true_curve)
+    usable = truth[0] < 4
+    err = np.median(np.abs(got.to_attenuation(shown) - reference)[:, usable])
+    err_assumed = np.median(np.abs(display_to_attenuation(shown) - reference)[:, usable])
+    assert err < 0.1
+    assert err < 0.2 * err_assumed
+    if pipeline == "gamma-lifted":
+        assert got.curve.kind == "power"
+        assert got.curve.gamma == pytest.approx(true_curve.gamma, abs=0.1)
+    elif pipeline == "log":
+        assert got.curve.kind == "log"
+        assert got.family_margin > 0
+    else:  # a log curve of power 1 is T ** contrast: the same near-linear curve
+        assert got.curve.kind == "power" or got.curve.power == pytest.approx(1.0)
+        slope = got.curve.gamma if got.curve.kind == "power" else got.curve.contrast
+        assert slope == pytest.approx(true_curve.gamma, abs=0.1)
+
+
+def test_how_the_curve_was_obtained_is_in_the_provenance():
+    _, scan = poisson_ramp()
+    shown = render_display(
+        scan, curve=VENDOR_PIPELINES["gamma-lifted"].curve, rng=np.random.default_rng(0)
+    )
+    shown.metadata.attributes.pop("display")
+    record = estimate_display_curve(shown).provenance()
+    assert record["method"] == "estimated" and record["kind"] == "power"
+    assert record["residual"] >= 0 and record["family_margin"] > 0
 
 
 def test_a_curve_is_assumed_and_said_so_when_noise_is_below_one_grey_level():
@@ -163,21 +205,25 @@ def test_cargo_region_matches_the_simulators_load_space(vehicle):
 
 
 @pytest.mark.parametrize(
-    ("cargo", "pipeline", "seed"),
+    ("cargo", "pipeline", "seed", "vehicle"),
     [
-        ("frozen_beef", "linear", 2),
-        ("frozen_beef", "log", 1),
-        ("cotton", "gamma-lifted", 1),
-        ("sugar", "log", 2),
-        ("rice", "gamma-lifted", 4),
+        ("frozen_beef", "linear", 2, "container_20ft"),
+        ("frozen_beef", "log", 1, "container_20ft"),
+        ("cotton", "gamma-lifted", 1, "container_20ft"),
+        ("sugar", "log", 2, "container_20ft"),
+        ("rice", "gamma-lifted", 4, "container_20ft"),
+        # Goods ending a few centimetres above the floor along the whole length (rounded
+        # bales, sacks): the floor's top and its far lighter underside lie below them.
+        ("cotton", "linear", 2, "container_40ft"),
+        ("sugar", "log", 2, "container_40ft"),
     ],
 )
-def test_floor_and_roof_of_dense_loads_in_vendor_exports(cargo, pipeline, seed):
+def test_floor_and_roof_of_dense_loads_in_vendor_exports(cargo, pipeline, seed, vehicle):
     # A full container of dense goods, exported as a vendor does (cropped to the body a few
     # rows above the roof, tilted, smoothed, its own tone curve, JPEG) and read back bare:
     # the goods darken the rows above the floor as much as the floor itself.
     pitch = 10.0
-    sc = generate_scene(SceneSpec("container_20ft", cargo, 1.0, []), seed, pitch_mm=pitch)
+    sc = generate_scene(SceneSpec(vehicle, cargo, 1.0, []), seed, pitch_mm=pitch)
     export = render_export(
         sc.scan,
         pipeline,
@@ -193,7 +239,7 @@ def test_floor_and_roof_of_dense_loads_in_vendor_exports(cargo, pipeline, seed):
     region = analyse_host(bare).region
     # The simulator's load space (top of the floor, underside of the roof), moved onto the
     # export by its own geometry, in the middle of the container.
-    _, height = vehicle_extent_mm("container_20ft")
+    _, height = vehicle_extent_mm(vehicle)
     space = sc.layout.cargo
     m, col = export.matrix, (space.x0 + space.x1) / 2 / pitch
     floor, ceiling = (
@@ -274,6 +320,49 @@ def test_host_items_place_threats_inside_the_load_and_keep_the_rest_of_the_image
         assert item.key.declaration is None
 
 
+def dct_misfit(grey: np.ndarray, table: np.ndarray, blocks: np.ndarray) -> float:
+    """Mean distance from integers of the 8 x 8 DCT coefficients over the JPEG table, in the
+    blocks given: near 0 for pixels a JPEG coder wrote with that table, 0.25 for others."""
+    out = []
+    for br, bc in blocks:
+        block = grey[8 * br : 8 * br + 8, 8 * bc : 8 * bc + 8].astype(np.float32) - 128
+        q = cv2.dct(block).ravel() / table
+        out.append(np.abs(q - np.rint(q)).mean())
+    return float(np.mean(out))
+
+
+def test_items_on_jpeg_hosts_are_compressed_as_the_host_was(tmp_path):
+    (path,) = write_simulated_hosts(tmp_path, 1, seed=4, pipeline="log")
+    spec = HostSpec(paths=[str(path)], threats={"cocaine_bricks": 1.0})
+    host = load_host(path, spec)
+    with Image.open(path) as im:
+        table = np.array(im.quantization[0], float)  # natural order
+    assert host.jpeg_table == tuple(table.astype(int))
+    item = make_host_item(host, spec, item_id="j", n_threats=1, rng=np.random.default_rng(0))
+    raw = make_host_item(
+        dataclasses.replace(host, jpeg_table=None),
+        spec,
+        item_id="j",
+        n_threats=1,
+        rng=np.random.default_rng(0),
+    )
+    before, after = host.scan.data[0], item.scan.data[0]
+    rows, cols = before.shape[0] // 8, before.shape[1] // 8
+    changed = (after != before)[: 8 * rows, : 8 * cols].reshape(rows, 8, cols, 8).any(axis=(1, 3))
+    touched = np.argwhere(changed)
+    assert len(touched) > 4
+    # Blocks the threat did not touch keep the host's pixels; the touched ones are JPEG
+    # blocks of the host's own table (as the host's blocks are), which the uncompressed
+    # projection's are not.
+    assert np.array_equal(
+        after[: 8 * rows, : 8 * cols][~np.repeat(np.repeat(changed, 8, 0), 8, 1)],
+        before[: 8 * rows, : 8 * cols][~np.repeat(np.repeat(changed, 8, 0), 8, 1)],
+    )
+    assert dct_misfit(before, table, touched) < 0.04
+    assert dct_misfit(after, table, touched) < 0.04
+    assert dct_misfit(raw.scan.data[0], table, touched) > 0.07
+
+
 def test_saturated_areas_take_only_classes_that_can_hide_there():
     sc = scene("container_20ft", "rice", 5, 10.0)
     att = sc.scan.to_attenuation().high
@@ -324,7 +413,7 @@ def test_projection_quality_flags_edges_sharper_than_the_hosts(tmp_path):
     spec = HostSpec(paths=["-"], threats={"cocaine_bricks": 1.0, "cash_bricks": 1.0})
     sharp_host = dataclasses.replace(host, image_blur_px=(0.0, 0.0), noise_blur_px=(0.0, 0.0))
     z_matched, z_sharp = [], []
-    for seed in range(4):
+    for seed in range(8):  # some threats show no edge above the noise: enough to have five
         for h, out in ((host, z_matched), (sharp_host, z_sharp)):
             item = make_host_item(
                 h, spec, item_id="q", n_threats=1, rng=np.random.default_rng(seed)
@@ -409,6 +498,8 @@ def test_dataset_on_hosts_records_provenance_but_no_path(tmp_path):
         assert (key.declaration is not None) == has_declaration
         assert (it["declaration"] is not None) == has_declaration
         assert it["clean"] == (not key.objects)
+        # How the curve of these bare JPEGs was obtained (noise below a grey level: assumed).
+        assert key.attributes["display_curve"]["method"] == "assumed"
         scan = read_scan(it["scan_path"])
         assert scan.representation is Representation.DISPLAY
         assert scan.metadata.attributes["display"]["power"] > 0

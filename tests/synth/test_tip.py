@@ -12,6 +12,8 @@ from scanlab.errors import SpecError
 from scanlab.io import Representation, Scan, ScanMetadata, example_scan, read_scan, write_scan
 from scanlab.synth import (
     THREAT_LIBRARY,
+    VENDOR_PIPELINES,
+    DisplayCurve,
     SceneSpec,
     cut_threat,
     generate_scene,
@@ -19,6 +21,7 @@ from scanlab.synth import (
     render_display,
     render_threat,
 )
+from scanlab.synth._tip import Threat
 
 
 def flat_host(level: float = 2.0, sigma: float = 0.01, shape=(120, 200), seed=0) -> Scan:
@@ -75,6 +78,72 @@ def test_noise_is_matched_to_the_host():
     expected = sigma * np.sqrt(np.expm1(extra))
     assert measured == pytest.approx(expected, rel=0.25)
     assert inside.sum() == obj.area_px
+
+
+def test_the_hosts_blur_mixes_the_threats_transmission_not_its_attenuation():
+    # A scanner blurs intensities: across the edge of a dense slab (A = 3) the image is the
+    # step in transmission blurred (reference: scipy's Gaussian filter of that step), half
+    # way up at the edge in transmission, where a blurred attenuation would be at 22 %.
+    from scipy.ndimage import gaussian_filter
+
+    host = flat_host(level=1.0, sigma=1e-6, shape=(120, 160))
+    slab = Threat(
+        np.full((2, 60, 60), 3.0, np.float32),
+        np.ones((60, 60), bool),
+        "narcotics",
+        "cocaine",
+        1.0,
+        5.0,
+        "slab",
+    )
+    new, obj = project_threat(host, slab, row=60, col=80, blur_px=2.0, rng=np.random.default_rng(0))
+    r0, c0, r1, c1 = obj.bbox
+    step = np.ones(host.shape, np.float32)
+    step[r0:r1, c0:c1] = np.exp(-3.0)
+    reference = gaussian_filter(step, 2.0, mode="nearest")[60, c0 - 6 : c0 + 7]
+    shown = np.exp(-(new.data[0] - host.data[0]))[60, c0 - 6 : c0 + 7]
+    # (The slab's resampling onto the host's grid softens its outline by a fraction of a
+    # pixel before the blur: hence the tolerance.)
+    np.testing.assert_allclose(shown, reference, atol=0.05)
+    assert shown[5:7].mean() == pytest.approx((1 + np.exp(-3.0)) / 2, abs=0.05)
+
+
+def grey_noise(grey: np.ndarray) -> float:
+    return float(np.std(np.diff(grey.astype(np.float32), axis=1)) / np.sqrt(2))
+
+
+@pytest.mark.parametrize("curve_name", ["linear", "gamma-lifted", "log", "scanlab"])
+@pytest.mark.parametrize("photons", [3000, 30000])
+def test_a_slab_projected_into_a_display_host_is_as_grainy_as_the_host_behind_as_much(
+    curve_name, photons
+):
+    # Independent reference: the same total attenuation simulated natively (Poisson photons
+    # shown through the curve and rounded with dither) beside the spot. The slab's pixels
+    # must show the grey-level noise those pixels show: its quantum noise grows as exp(A / 2)
+    # and is seen through the curve's slope at the darker level; rounding counts once.
+    curve = DisplayCurve() if curve_name == "scanlab" else VENDOR_PIPELINES[curve_name].curve
+    rng = np.random.default_rng(0)
+    extra = 1.5
+    truth = np.full((200, 400), 1.0)
+    truth[:, 200:] += extra
+    att = -np.log(np.maximum(rng.poisson(photons * np.exp(-truth)) / photons, 1e-5))
+    meta = ScanMetadata(energies_mev=(6.0,), pitch_mm=(5.0, 5.0))
+    host = render_display(
+        Scan(att[None].astype(np.float32), Representation.ATTENUATION, meta), curve=curve, rng=rng
+    )
+    slab = Threat(
+        np.full((2, 120, 120), extra, np.float32),
+        np.ones((120, 120), bool),
+        "narcotics",
+        "cocaine",
+        1.0,
+        5.0,
+        "slab",
+    )
+    new, _ = project_threat(host, slab, row=100, col=100, rng=rng, display=curve)
+    projected, native = new.data[0, 50:150, 50:150], new.data[0, 50:150, 250:350]
+    assert projected.mean() == pytest.approx(native.mean(), abs=1.0)
+    assert grey_noise(projected) == pytest.approx(grey_noise(native), rel=0.12)
 
 
 def test_counts_host_round_trips_through_a_file(tmp_path):
