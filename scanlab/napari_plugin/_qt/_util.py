@@ -28,6 +28,7 @@ __all__ = [
     "show_scan",
     "showing",
     "upsert_layer",
+    "wrapping",
     "zoom_to_box",
 ]
 
@@ -41,6 +42,24 @@ def alive(widget: Any) -> Callable[[], bool]:
     state = {"alive": True}
     widget.native.destroyed.connect(lambda *_: state.update(alive=False))
     return lambda: state["alive"]
+
+
+def wrapping(label: Label) -> Label:
+    """``label`` wrapping its text to the width of its dock.
+
+    magicgui gives a label a fixed width (its size hint, about half a dock for a long text),
+    so a word-wrapped label stayed that narrow, or cut a long line where the dock was
+    narrower; a preferred width with height for width lets the layout wrap it to the space
+    there is."""
+    from qtpy.QtWidgets import QSizePolicy
+
+    native = label.native
+    native.setWordWrap(True)
+    policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+    policy.setHeightForWidth(True)
+    native.setSizePolicy(policy)
+    native.setMinimumWidth(0)
+    return label
 
 
 def showing(viewer: napari.Viewer, ref: ScanRef) -> bool:
@@ -201,10 +220,13 @@ def show_scan(
         ref = scan_ref_of(layer)
         if ref is None or ref.scan_id not in old_ids or layer in out or layer in stale:
             continue
-        if ref.role == "view" and new_ref is not None:
+        if ref.role in _FOLLOWING_ROLES and new_ref is not None:
+            # Shown again when its widget has rendered the new scan into it; one the user
+            # had hidden stays hidden.
+            stale_flag = layer.visible
             layer.metadata = {**layer.metadata, META_KEY: replace(ref, scan=new_ref.scan)}
             layer.visible = False
-            layer.metadata[_STALE] = True
+            layer.metadata[_STALE] = stale_flag
             renames.append((layer, layer.name.replace(ref.label, new_ref.label, 1)))
         elif ref.role not in ("marks",):
             stale.append(layer)
@@ -220,6 +242,10 @@ def show_scan(
 
 #: Metadata flag of a rendering that still shows the previous scan (hidden meanwhile).
 _STALE = "scanlab_stale"
+#: Roles of renderings that follow the scan shown: the Enhance widget's view, Inspect's
+#: side-by-side views and Detector assist's overlays (each widget renders the new scan into
+#: them).
+_FOLLOWING_ROLES = ("view", "compare", "anomaly", "regions")
 
 
 def _slot(layer: Layer) -> tuple[str, str, int] | None:

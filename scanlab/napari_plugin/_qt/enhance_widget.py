@@ -36,7 +36,7 @@ from scanlab.napari_plugin._enhance import (
     with_params,
 )
 from scanlab.napari_plugin._layers import META_KEY, ScanRef, placement
-from scanlab.napari_plugin._qt._util import alive, scan_refs, showing, upsert_layer
+from scanlab.napari_plugin._qt._util import alive, scan_refs, showing, upsert_layer, wrapping
 
 if TYPE_CHECKING:
     import napari
@@ -79,12 +79,12 @@ class EnhanceWidget(Container):
         self._scan = ComboBox(label=_("Scan"), choices=self._scan_choices, nullable=True)
         self._preset = ComboBox(label=_("Preset"), choices=self._preset_choices, nullable=True)
         self._about = Label(value="")
-        self._about.native.setWordWrap(True)
+        wrapping(self._about)
         self._params: Container[ValueWidget] = Container(labels=True)
         self.native.setMinimumWidth(380)
         self._reset = PushButton(text=_("Reset parameters"))
         self._status = Label(value=_("Open a scan, then pick a preset."))
-        self._status.native.setWordWrap(True)
+        wrapping(self._status)
         header = Container(widgets=[self._scan, self._preset], labels=True)
         self.extend([header, self._about, self._params, self._reset, self._status])
 

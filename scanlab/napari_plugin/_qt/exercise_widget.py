@@ -62,6 +62,7 @@ from scanlab.napari_plugin._qt._util import (
     retranslate,
     scan_ref_of,
     show_scan,
+    wrapping,
     zoom_to_box,
 )
 from scanlab.synth import THREAT_CLASSES
@@ -176,7 +177,7 @@ class ExerciseWidget(Container):
         )
         self._start = PushButton(text=_("Start exam"))
         self._sign_in_note = Label(value="")
-        self._sign_in_note.native.setWordWrap(True)  # an error says which field and why
+        wrapping(self._sign_in_note)  # an error says which field and why
         self._sign_in: Container[Any] = Container(
             widgets=[
                 self._trainee,
@@ -195,7 +196,7 @@ class ExerciseWidget(Container):
         self._warned: set[str] = set()  # time warnings given on the shown scan
         self._build_progress = ProgressBar(value=0, min=0, max=1, visible=False)
         self._title = Label(value=_("No exercise open."))
-        self._title.native.setWordWrap(True)  # long exam names fit a narrow dock
+        wrapping(self._title)  # long exam names fit a narrow dock
         self._clock = Label(value="")
         self._prev = PushButton(text=_("< Previous (PgUp)"))
         self._next = PushButton(text=_("Next (PgDn) >"))

@@ -9,7 +9,7 @@ from magicgui.widgets import ComboBox, Container, Label, PushButton
 from psygnal import Signal
 
 from scanlab.errors import ScanlabError
-from scanlab.napari_plugin._qt._util import alive, install_readout, scan_ref_of
+from scanlab.napari_plugin._qt._util import alive, install_readout, scan_ref_of, wrapping
 from scanlab.napari_plugin._reference import (
     REFERENCE_PREFIX,
     choices,
@@ -51,9 +51,9 @@ class ReferenceWidget(Container):
         self._show = PushButton(text="Show below the scan")
         self._hide = PushButton(text="Remove")
         self._title = Label(value="")
-        self._title.native.setWordWrap(True)
+        wrapping(self._title)
         self._declared = Label(value="")
-        self._declared.native.setWordWrap(True)
+        wrapping(self._declared)
         self.extend(
             [
                 Container(widgets=[self._kind, self._name], labels=True),
