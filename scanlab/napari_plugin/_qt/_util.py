@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from magicgui.widgets import Container, Label
 
 from scanlab.i18n import retranslated
@@ -25,6 +27,7 @@ __all__ = [
     "scale_bar_of",
     "scan_ref_of",
     "scan_refs",
+    "set_scale",
     "show_scan",
     "showing",
     "upsert_layer",
@@ -159,7 +162,7 @@ def _kind(layer: Any) -> str:
 def _update(layer: Any, data: Any, kwargs: dict[str, Any], kind: str) -> None:
     layer.metadata.update(kwargs.get("metadata", {}))
     stale = layer.metadata.pop(_STALE, False)  # hidden while it showed the previous scan
-    layer.scale = kwargs.get("scale", layer.scale)
+    set_scale(layer, kwargs.get("scale", layer.scale), redraw=False)
     if kind == "shapes":
         layer.data = []
         if len(data):
@@ -205,7 +208,7 @@ def show_scan(
             install_readout(layer)
         else:
             layer.metadata = dict(kwargs["metadata"])
-            layer.scale = kwargs["scale"]
+            set_scale(layer, kwargs["scale"], redraw=False)
             layer.data = data
             if "contrast_limits" in kwargs:
                 low, high = kwargs["contrast_limits"]
@@ -253,6 +256,18 @@ def _slot(layer: Layer) -> tuple[str, str, int] | None:
     if ref is None or ref.role not in _SCAN_ROLES:
         return None
     return (_kind(layer), ref.role, ref.channel)
+
+
+def set_scale(layer: Layer, scale: Any, *, redraw: bool = True) -> None:
+    """Set a layer's scale (mm per pixel) only when it changes: napari's setter re-slices
+    and redraws the layer and makes the viewer recompute its extent even for the same
+    value (a tenth of a second for a 40 ft scan), and scans of one exercise share a pitch.
+    ``redraw=False`` when new data follows at once, which redraws the layer anyway."""
+    if np.array_equal(np.asarray(layer.scale, dtype=float), np.asarray(scale, dtype=float)):
+        return
+    block = getattr(layer, "_block_refresh", None)  # napari's own, private
+    with block() if block is not None and not redraw else nullcontext():
+        layer.scale = scale
 
 
 def install_readout(layer: Layer) -> None:

@@ -90,6 +90,7 @@ class EnhanceWidget(Container):
 
         self._pipeline: Pipeline | None = None
         self._controls: dict[tuple[int, str], ValueWidget] = {}
+        self._built: list[Param] = []  # the parameters the controls were built for
         self._generation = 0
         self._shown: tuple[int, int] = (0, 0)  # (generation, -stride) of the layer now
         self._pending: int | None = None
@@ -210,7 +211,7 @@ class EnhanceWidget(Container):
         if name is None:
             self._pipeline = None
             self._params.clear()
-            self._controls = {}
+            self._controls, self._built = {}, []
             self._about.value = ""
             self._hide_view()
             return
@@ -220,6 +221,17 @@ class EnhanceWidget(Container):
         self._request()
 
     def _build_controls(self, params: list[Param]) -> None:
+        if params == self._built and len(self._controls) == len(params):
+            # The same controls (the next scan, the same preset): set back to the preset's
+            # values rather than built anew (a tenth of a second per slider on 2 cores).
+            for p in params:
+                widget = self._controls[p.key]
+                value = tuple(p.value) if p.kind == "range" else p.value
+                if _value(widget) != value:
+                    with widget.changed.blocked():
+                        widget.value = value
+            return
+        self._built = list(params)
         self._params.clear()
         self._controls = {}
         step = -1

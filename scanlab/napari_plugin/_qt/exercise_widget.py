@@ -61,6 +61,7 @@ from scanlab.napari_plugin._qt._util import (
     alive,
     retranslate,
     scan_ref_of,
+    set_scale,
     show_scan,
     wrapping,
     zoom_to_box,
@@ -615,7 +616,7 @@ class ExerciseWidget(Container):
         if layer is None or layer not in self._viewer.layers:
             return self._add_marks_layer(ref, item_id)
         layer.metadata = {META_KEY: ref.with_role("marks")}
-        layer.scale = ref.pitch_mm
+        set_scale(layer, ref.pitch_mm)
         layer.editable = True
         layer.text.visible = True
         self._load_marks(self.session.marks(item_id))
@@ -670,6 +671,9 @@ class ExerciseWidget(Container):
         if layer is None:
             return
         data, kinds, columns = shapes_from_marks(marks)
+        if not data and not len(layer.data):  # nothing shown, nothing to show: no redraw
+            self._saved.value = _saved_text(0)
+            return
         with self._guard():
             layer.selected_data = set()
             layer.data = []
