@@ -217,8 +217,12 @@ class EnhanceWidget(Container):
             return
         self._pipeline = load_preset(name)
         self._about.value = self._pipeline.description
-        self._build_controls(editable_params(self._pipeline, value_max=_value_max(ref)))
+        params = editable_params(self._pipeline, value_max=_value_max(ref))
+        if params != self._built:
+            self._controls = {}  # the preset's own values meanwhile (``pipeline``)
+        # Rendering starts first: the controls are built while the worker renders.
         self._request()
+        self._build_controls(params)
 
     def _build_controls(self, params: list[Param]) -> None:
         if params == self._built and len(self._controls) == len(params):
