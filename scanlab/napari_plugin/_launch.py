@@ -191,9 +191,10 @@ def add_toolbar(viewer: napari.Viewer, *, enhance: Any = None) -> Any:
     from scanlab.napari_plugin._qt.toolbar_widget import ToolbarWidget
 
     window = viewer.window._qt_window
+    before = getattr(viewer.window, _TOOLS_ATTR, None)
+    if before is not None:
+        before.detach()  # its keys and mouse go to the new one
     for old in window.findChildren(QToolBar, _TOOLBAR):  # one toolbar per window, the newest
-        if hasattr(old, "scanlab_tools"):
-            old.scanlab_tools.detach()
         window.removeToolBar(old)
         old.deleteLater()
     tools = ToolbarWidget(viewer, enhance=enhance)
@@ -201,13 +202,15 @@ def add_toolbar(viewer: napari.Viewer, *, enhance: Any = None) -> Any:
     bar.setObjectName(_TOOLBAR)
     bar.setMovable(False)
     bar.addWidget(tools.native)
-    bar.scanlab_tools = tools  # type: ignore[attr-defined]
+    setattr(viewer.window, _TOOLS_ATTR, tools)
     window.addToolBar(bar)
     return tools
 
 
 #: Object name of the toolbar :func:`add_toolbar` puts above the canvas.
 _TOOLBAR = "scanlab-tools"
+#: Attribute of a viewer's window holding the toolbar's widget.
+_TOOLS_ATTR = "_scanlab_tools"
 
 
 def apply_mode(viewer: napari.Viewer, widgets: dict[str, Any], mode: str) -> None:

@@ -145,6 +145,7 @@ class Magnifier(QObject):
         qimage = QImage(image.tobytes(), cols, rows, 3 * cols, QImage.Format.Format_RGB888)
         pixmap = QPixmap.fromImage(qimage)
         pixmap.setDevicePixelRatio(cols / LOUPE_PX)  # sharp on a high-density screen
+        _crosshair(pixmap)
         self._label.setPixmap(pixmap)
         left, top = loupe_position((x, y), size, LOUPE_PX + 4)
         self._label.move(left, top)
@@ -232,6 +233,21 @@ class Magnifier(QObject):
                 if 0 <= local[0] < width and 0 <= local[1] < height:
                     return view
         return canvas.view
+
+
+def _crosshair(pixmap: QPixmap) -> None:
+    """Short ticks around the loupe's centre: the spot under the cursor, left uncovered."""
+    from qtpy.QtGui import QColor, QPainter, QPen
+
+    painter = QPainter(pixmap)
+    painter.setPen(QPen(QColor("#00e5ff"), 1.5))
+    mid, gap, tick = LOUPE_PX / 2, 6, 10
+    for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+        painter.drawLine(
+            round(mid + dx * gap), round(mid + dy * gap),
+            round(mid + dx * (gap + tick)), round(mid + dy * (gap + tick)),
+        )  # fmt: skip
+    painter.end()
 
 
 def _cursor_on(widget: Any) -> tuple[float, float] | None:
