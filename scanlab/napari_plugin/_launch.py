@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -115,8 +116,9 @@ def create_viewer(
     # Every widget starts in the trainee's language: given, else chosen last time.
     set_language(lang or remembered_language(default_progress_dir()))
     viewer = viewer or napari.Viewer(title="scanlab")
-    widgets: dict[str, Any] | None = getattr(viewer.window, _WIDGETS_ATTR, None)
-    if widgets is not None:  # docked already: a second set would double every dock and key
+    docked = getattr(viewer.window, _WIDGETS_ATTR, None)
+    if docked:  # docked already: a second set would double every dock and key
+        widgets = dict(docked)
         if lang is not None:
             widgets["Exercise"].set_language(lang)
         _open(viewer, widgets, path, fingerprint)
@@ -152,7 +154,9 @@ def create_viewer(
                 retranslate(widget, before, after)
 
     widgets["Exercise"].language_changed.connect(follow_language)
-    setattr(viewer.window, _WIDGETS_ATTR, widgets)
+    # Held weakly: the docks own the widgets, and a closed window must not keep them (and
+    # the exercise session, answer keys included) alive through the viewer.
+    setattr(viewer.window, _WIDGETS_ATTR, weakref.WeakValueDictionary(widgets))
     _open(viewer, widgets, path, fingerprint)
     return viewer, widgets
 
@@ -191,7 +195,8 @@ def add_toolbar(viewer: napari.Viewer, *, enhance: Any = None) -> Any:
     from scanlab.napari_plugin._qt.toolbar_widget import ToolbarWidget
 
     window = viewer.window._qt_window
-    before = getattr(viewer.window, _TOOLS_ATTR, None)
+    held = getattr(viewer.window, _TOOLS_ATTR, None)
+    before = held() if held is not None else None
     if before is not None:
         before.detach()  # its keys and mouse go to the new one
     for old in window.findChildren(QToolBar, _TOOLBAR):  # one toolbar per window, the newest
@@ -202,7 +207,7 @@ def add_toolbar(viewer: napari.Viewer, *, enhance: Any = None) -> Any:
     bar.setObjectName(_TOOLBAR)
     bar.setMovable(False)
     bar.addWidget(tools.native)
-    setattr(viewer.window, _TOOLS_ATTR, tools)
+    setattr(viewer.window, _TOOLS_ATTR, weakref.ref(tools))  # the toolbar owns it
     window.addToolBar(bar)
     return tools
 

@@ -245,7 +245,7 @@ def test_a_second_setup_docks_nothing_twice(make_napari_viewer, exercise_dir, qt
     window = viewer.window._qt_window
     docks = len(window.findChildren(QDockWidget))
     again, widgets2 = create_viewer(exercise_dir, viewer=viewer)
-    assert again is viewer and widgets2 is widgets
+    assert again is viewer and all(widgets2[name] is w for name, w in widgets.items())
     assert len([b for b in window.findChildren(QToolBar) if b.objectName() == "scanlab-tools"]) == 1
     assert len(window.findChildren(QDockWidget)) == docks
     assert widgets["Exercise"].session is not None  # the path opened in the same widgets
