@@ -1,6 +1,6 @@
 """How fast the trainee's workstation answers on 40 ft container scans (920 x 3,060, dual
 energy, 5 mm): the next scan on screen, a preset change to its first frame, Detector assist
-on a scan after the first.
+on a scan after the first (run again by itself on each scan shown, once run).
 
 Run from the repository root under a display, on two cores::
 
@@ -187,11 +187,16 @@ def main() -> int:
         assist._model.value = args.detector
         for i in range(n + 1):
             index = i % n
-            exercise.go_to(index)
-            settle()
             start = time.perf_counter()
             done = assist.result
-            assist.run()
+            if i == 0:  # the first run loads the detector; it is not timed
+                exercise.go_to(index)
+                settle()
+                assist.run()
+            else:
+                # Once run, Detector assist runs again on each scan shown: timed from the
+                # key press to the new scan's overlays drawn.
+                exercise.go_to(index)
             # Polled every 10 ms: the detector's threads need the cores, as in the app's
             # idle event loop.
             wait(
@@ -200,7 +205,7 @@ def main() -> int:
                 poll=0.01,
             )
             draw()
-            if i:  # the first run loads the detector
+            if i:
                 assist_ms.append(time.perf_counter() - start)
                 detector = assist._detectors[args.detector]
                 scan = exercise.session.scan(ids[index])
@@ -231,7 +236,7 @@ def main() -> int:
     for preset, values in preset_ms.items():
         line(f"preset change to {preset}, first frame", values, "preset")
     if assist_ms:
-        line("Detector assist on a later scan, drawn", assist_ms, "assist")
+        line("Detector assist on the next scan, drawn", assist_ms, "assist")
         line("  of which the detector alone (same scan)", detect_ms)
     else:
         print(f"Detector assist: no trained {args.detector} in models/, not timed")

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from scanlab.errors import SpecError
-from scanlab.exercises._grading import ClassResults, TraineeResult, grade
+from scanlab.exercises._grading import ClassResults, TraineeResult, _ratings_roc, grade
 from scanlab.exercises._package import ExamKeys, ExamPackage
 from scanlab.exercises._submission import Submission, submission_from_detections
 
@@ -72,6 +72,9 @@ class CohortComparison:
     assist: list[dict[str, Any]] = field(default_factory=list)
     #: Per cohort label, each trainee's overall (hit rate, false-alarm rate, d').
     trainees: dict[str, dict[str, tuple[float, float, float]]] = field(default_factory=dict)
+    #: Per cohort label, each trainee's area under the ROC of their clear/suspect ratings
+    #: (trainees who did not rate both kinds of scan are left out).
+    rating_areas: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def _item_counts(trainee: TraineeResult) -> dict[str, tuple[int, int, int, int]]:
@@ -88,6 +91,40 @@ def _item_counts(trainee: TraineeResult) -> dict[str, tuple[int, int, int, int]]
     }
 
 
+def _item_ratings(trainee: TraineeResult) -> dict[str, tuple[int, bool]]:
+    """Per rated item: (the clear/suspect rating, whether the scan holds an object)."""
+    return {it.item_id: (it.rating, not it.clean) for it in trainee.items if it.rating is not None}
+
+
+def _rating_area(pairs: Sequence[tuple[int, bool]]) -> float:
+    """Area under the ROC of pooled (rating, signal) pairs; NaN without both kinds."""
+    from scanlab.evaluate import rating_roc
+
+    signal = [r for r, is_signal in pairs if is_signal]
+    noise = [r for r, is_signal in pairs if not is_signal]
+    return rating_roc(signal, noise).area if signal and noise else math.nan
+
+
+def _rating_entry(pairs: Sequence[tuple[int, bool]]) -> dict[str, Any]:
+    """The ratings of a group pooled: rated scans of each kind, the ROC area and the d' it
+    implies, each (estimate, low, high) with its 95 % interval (None without both kinds)."""
+    from scanlab.evaluate import rating_roc
+
+    signal = [r for r, is_signal in pairs if is_signal]
+    noise = [r for r, is_signal in pairs if not is_signal]
+    out: dict[str, Any] = {
+        "rated_signal": len(signal),
+        "rated_noise": len(noise),
+        "rating_area": None,
+        "rating_d_prime": None,
+    }
+    if signal and noise:
+        roc = rating_roc(signal, noise)
+        out["rating_area"] = (roc.area, roc.area_low, roc.area_high)
+        out["rating_d_prime"] = (roc.d_prime, roc.d_prime_low, roc.d_prime_high)
+    return out
+
+
 def compare_assist(
     trainees: Sequence[TraineeResult],
     assisted: Collection[str],
@@ -99,16 +136,18 @@ def compare_assist(
 
     Only items that both groups answered count. Each group's hits, signal trials, false
     alarms and noise trials are pooled over its trainees: hit and false-alarm rates with
-    Wilson intervals, d' (log-linear rates) with the Gourevitch-Galanter interval. The
-    differences (with minus without) have percentile intervals from a bootstrap over
-    items (the same resampled items for both groups, so the comparison stays paired).
+    Wilson intervals, d' (log-linear rates) with the Gourevitch-Galanter interval. Their
+    clear/suspect ratings of those items are pooled too: the area under the ratings ROC
+    (Newcombe interval) and the d' it implies. The differences (with minus without) have
+    percentile intervals from a bootstrap over items (the same resampled items for both
+    groups, so the comparison stays paired).
 
     Returns
     -------
     dict
         ``with``, ``without`` (each ``trainees``, ``hit_rate``, ``false_alarm_rate``,
-        ``d_prime`` as (estimate, low, high), and the pooled counts), ``difference`` and
-        ``n_items``.
+        ``d_prime``, ``rating_area``, ``rating_d_prime`` as (estimate, low, high), and the
+        pooled counts), ``difference`` (the same, ``rating_area`` included) and ``n_items``.
     """
     from scanlab.evaluate import d_prime, d_prime_ci, rate_ci, rates_with_correction
 
@@ -129,6 +168,11 @@ def compare_assist(
     counts = {
         g: np.array([[sum(c[i][k] for c in cs) for k in range(4)] for i in items], dtype=float)
         for g, cs in per_trainee.items()
+    }
+    # rated[g][i] = the (rating, signal) pairs group g gave item i
+    rated = {
+        g: [[r[i] for t in ts if i in (r := _item_ratings(t))] for i in items]
+        for g, ts in groups.items()
     }
 
     def scores(total: np.ndarray) -> tuple[float, float, float]:
@@ -163,6 +207,7 @@ def compare_assist(
             h, f = rates_with_correction(hits, signal, fas, noise)
             ci = d_prime_ci(h, f, signal, noise)
             entry["d_prime"] = (ci.estimate, ci.low, ci.high)
+        entry.update(_rating_entry([p for pairs in rated[g] for p in pairs]))
         out[g] = entry
     point = np.subtract(scores(counts["with"].sum(0)), scores(counts["without"].sum(0)))
     rng = np.random.default_rng(seed)
@@ -174,6 +219,20 @@ def compare_assist(
         )
     draws_arr = np.array(draws)
     diff: dict[str, Any] = {}
+    areas = {g: _rating_area([p for pairs in rated[g] for p in pairs]) for g in groups}
+    area_point = areas["with"] - areas["without"]
+    area_draws = []
+    rng = np.random.default_rng(seed + 1)
+    for _ in range(n_bootstrap if math.isfinite(area_point) else 0):
+        ix = rng.integers(0, len(items), len(items))
+        pooled = {g: [p for i in ix for p in rated[g][i]] for g in groups}
+        area_draws.append(_rating_area(pooled["with"]) - _rating_area(pooled["without"]))
+    finite = np.array([d for d in area_draws if math.isfinite(d)])
+    if math.isfinite(area_point) and finite.size >= n_bootstrap / 2:
+        low, high = np.quantile(finite, [0.025, 0.975])
+        diff["rating_area"] = (float(area_point), float(low), float(high))
+    else:
+        diff["rating_area"] = None
     for k, name in enumerate(("hit_rate", "false_alarm_rate", "d_prime")):
         col = draws_arr[:, k][np.isfinite(draws_arr[:, k])]
         if math.isfinite(point[k]) and col.size >= n_bootstrap / 2:
@@ -211,6 +270,15 @@ def _pooled(trainees: Sequence[TraineeResult]) -> dict[str, Any]:
     d = [t.overall.d_prime for t in trainees if math.isfinite(t.overall.d_prime)]
     out["mean_d_prime"] = float(np.mean(d)) if d else math.nan
     out["sd_d_prime"] = float(np.std(d, ddof=1)) if len(d) > 1 else math.nan
+    # The clear/suspect ratings: every trainee's pooled, and the mean of each one's area.
+    pooled = _ratings_roc([it for t in trainees for it in t.items])
+    out["rated_signal"] = sum(t.n_rated[0] for t in trainees)
+    out["rated_noise"] = sum(t.n_rated[1] for t in trainees)
+    if pooled is not None:
+        out["rating_area"] = (pooled.area, pooled.area_low, pooled.area_high)
+        out["rating_d_prime"] = (pooled.d_prime, pooled.d_prime_low, pooled.d_prime_high)
+    areas = [t.ratings.area for t in trainees if t.ratings is not None]
+    out["mean_rating_area"] = float(np.mean(areas)) if areas else math.nan
     return out
 
 
@@ -284,6 +352,9 @@ def compare_cohorts(
         out.trainees[label] = {
             t.trainee_id: (t.overall.hit_rate, t.overall.fa_rate, t.overall.d_prime) for t in humans
         }
+        out.rating_areas[label] = {
+            t.trainee_id: t.ratings.area for t in humans if t.ratings is not None
+        }
         with_assist = (
             {t.trainee_id for t in humans if t.assisted} if assisted is None else set(assisted)
         )
@@ -339,8 +410,23 @@ def compare_cohorts(
     return out
 
 
+def _flat(row: dict[str, Any]) -> dict[str, Any]:
+    """A CSV row: an (estimate, low, high) triple becomes three columns (``name``,
+    ``name_low``, ``name_high``); nested dicts stay out."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, dict):
+            continue
+        if isinstance(value, tuple | list) and len(value) == 3:
+            out[key], out[f"{key}_low"], out[f"{key}_high"] = value
+        else:
+            out[key] = value
+    return out
+
+
 def write_cohort_report(comparison: CohortComparison, out: str | Path) -> list[Path]:
-    """``cohorts.csv``, ``objects.csv``, ``humans_vs_detector.png`` and ``cohorts.html``."""
+    """``cohorts.csv``, ``objects.csv``, ``humans_vs_detector.png``, ``trainees.png``,
+    ``ratings.png`` and ``cohorts.html``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -353,7 +439,7 @@ def write_cohort_report(comparison: CohortComparison, out: str | Path) -> list[P
     paths = []
     for name, rows in (("cohorts.csv", comparison.cohorts), ("objects.csv", comparison.objects)):
         buffer = io.StringIO()
-        flat = [{k: v for k, v in r.items() if not isinstance(v, dict)} for r in rows]
+        flat = [_flat(r) for r in rows]
         fields = sorted({k for r in flat for k in r})
         writer = csv.DictWriter(buffer, fieldnames=fields)
         writer.writeheader()
@@ -379,6 +465,7 @@ def write_cohort_report(comparison: CohortComparison, out: str | Path) -> list[P
     plt.close(fig)
     paths.append(out / "humans_vs_detector.png")
     paths.append(_trainee_chart(comparison, out / "trainees.png"))
+    paths.append(_ratings_chart(comparison, out / "ratings.png"))
 
     def rate(v: Any) -> str:
         if isinstance(v, tuple | list) and len(v) == 3:
@@ -390,6 +477,8 @@ def write_cohort_report(comparison: CohortComparison, out: str | Path) -> list[P
         f"<td>{html.escape(c['exam'])}</td><td>{c['trainees']}</td>"
         f"<td>{rate(c.get('hit_rate'))}</td><td>{rate(c.get('false_alarm_rate'))}</td>"
         f"<td>{rate(c.get('mean_d_prime'))} &plusmn; {rate(c.get('sd_d_prime'))}</td>"
+        f"<td>{rate(c.get('rating_area'))}</td><td>{rate(c.get('rating_d_prime'))}</td>"
+        f"<td>{rate(c.get('mean_rating_area'))}</td>"
         f"<td>{rate((c.get('detector') or {}).get('hit_rate'))}</td>"
         f"<td>{rate((c.get('detector') or {}).get('false_alarm_rate'))}</td></tr>"
         for c in comparison.cohorts
@@ -411,10 +500,17 @@ def write_cohort_report(comparison: CohortComparison, out: str | Path) -> list[P
 table{{border-collapse:collapse}}</style></head><body><h1>Cohorts and the detector</h1>
 <table><tr><th>cohort</th><th>exam</th><th>trainees</th><th>hit rate [95 %]</th>
 <th>false alarms [95 %]</th>
-<th>d' mean &plusmn; sd</th><th>detector hit rate</th><th>detector false alarms</th></tr>
+<th>d' mean &plusmn; sd</th><th>ratings: ROC area [95 %], pooled</th>
+<th>ratings: d' [95 %], pooled</th><th>ratings: mean of each trainee's area</th>
+<th>detector hit rate</th><th>detector false alarms</th></tr>
 {table}</table>
+<p>Ratings: every trainee's clear/suspect call with its confidence (1-4) on each scan,
+pooled into one ROC per cohort (signal: scans with an object; noise: clean scans); its
+area with Newcombe's interval, and the d' that area implies. Trainees place their criteria
+differently, so the pooled area lies at or below the mean of their own areas.</p>
 <img src="humans_vs_detector.png" alt="humans vs detector">
 <img src="trainees.png" alt="each trainee's hit and false-alarm rate">
+<img src="ratings.png" alt="the ratings' ROC area of each cohort and trainee">
 {_assist_html(comparison.assist)}
 <h2>Where most trainees and the detector disagree</h2><ul>{items or "<li>nowhere</li>"}</ul>
 </body></html>"""
@@ -434,7 +530,8 @@ def _assist_html(assist: list[dict[str, Any]]) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(a['cohort'])}</td><td>{label}</td>"
         f"<td>{a[g].get('trainees', '')}</td><td>{rate(a[g]['hit_rate'])}</td>"
-        f"<td>{rate(a[g]['false_alarm_rate'])}</td><td>{rate(a[g]['d_prime'])}</td></tr>"
+        f"<td>{rate(a[g]['false_alarm_rate'])}</td><td>{rate(a[g]['d_prime'])}</td>"
+        f"<td>{rate(a[g].get('rating_area'))}</td></tr>"
         for a in assist
         for g, label in (
             ("with", "with Detector assist"),
@@ -444,9 +541,10 @@ def _assist_html(assist: list[dict[str, Any]]) -> str:
     )
     return f"""<h2>Humans with and without Detector assist, on the same items</h2>
 <p>Pooled over each group's trainees; rates with Wilson 95 % intervals, d' with the
-Gourevitch-Galanter interval; differences with a 95 % bootstrap interval over items.</p>
+Gourevitch-Galanter interval, the ratings' ROC area with Newcombe's; differences with a
+95 % bootstrap interval over items.</p>
 <table><tr><th>cohort</th><th>group</th><th>trainees</th><th>hit rate</th>
-<th>false-alarm rate</th><th>d'</th></tr>{rows}</table>"""
+<th>false-alarm rate</th><th>d'</th><th>ratings: ROC area</th></tr>{rows}</table>"""
 
 
 def _trainee_chart(comparison: CohortComparison, path: Path) -> Path:
@@ -489,6 +587,48 @@ def _trainee_chart(comparison: CohortComparison, path: Path) -> Path:
     ax.set_ylabel("hit rate (objects found)")
     ax.set_title("trainees by cohort")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    with atomic_open(path) as fh:
+        fig.savefig(fh, format="png", dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _ratings_chart(comparison: CohortComparison, path: Path) -> Path:
+    """Per cohort, the area under the pooled ratings ROC with its 95 % interval (black)
+    and each trainee's own area (dots)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from scanlab.io._common import atomic_open
+
+    labels = [c["cohort"] for c in comparison.cohorts]
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.3 * len(labels) + 2), 4))
+    for k, cohort in enumerate(comparison.cohorts):
+        area = cohort.get("rating_area")
+        if area is not None:
+            ax.errorbar(
+                [k], [area[0]], yerr=[[area[0] - area[1]], [area[2] - area[0]]],
+                color="black", marker="s", capsize=5, lw=2,
+                label="cohort, pooled [95 %]" if k == 0 else None,
+            )  # fmt: skip
+        own = sorted(comparison.rating_areas.get(cohort["cohort"], {}).values())
+        if own:
+            spread = np.linspace(-0.15, 0.15, len(own)) if len(own) > 1 else [0.0]
+            ax.scatter(
+                k + 0.25 + np.asarray(spread), own, s=18, alpha=0.8, color="C0",
+                label="each trainee" if k == 0 else None,
+            )  # fmt: skip
+    ax.axhline(0.5, color="0.7", lw=0.8, ls="--")
+    ax.set_xticks(np.arange(len(labels)), labels, rotation=20)
+    ax.set_xlim(-0.6, len(labels) - 0.4)
+    ax.set_ylim(-0.03, 1.05)
+    ax.set_ylabel("area under the ratings ROC")
+    ax.set_title("clear/suspect ratings by cohort")
+    if any(c.get("rating_area") is not None for c in comparison.cohorts):
+        ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     with atomic_open(path) as fh:
         fig.savefig(fh, format="png", dpi=110)

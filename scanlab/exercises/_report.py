@@ -491,28 +491,60 @@ def _by_difficulty(ex: ClassResults, path: Path) -> Path:
 
 
 def _progress(exams: list[ClassResults], path: Path) -> Path:
-    fig = _figure(8.0, 4.5)
-    ax = fig.add_subplot()
+    """Each trainee's d' from the marks (top) and area under the ratings ROC (bottom) in
+    every exam, in order, with their 95 % intervals; the class's pooled ratings in black."""
+    fig = _figure(8.0, 7.0)
+    marks_ax, ratings_ax = fig.subplots(2, 1, sharex=True)
     trainees = list(dict.fromkeys(t.trainee_id for ex in exams for t in ex.trainees))
     x = np.arange(len(exams))
-    for tid in trainees:
+    for k, tid in enumerate(trainees):
+        colour = f"C{k % 10}"
         d, lo, hi = [], [], []
         for ex in exams:
             s = next((t.overall for t in ex.trainees if t.trainee_id == tid), _EMPTY)
             d.append(s.d_prime)
             lo.append(s.d_prime - s.d_prime_low)
             hi.append(s.d_prime_high - s.d_prime)
-        ax.errorbar(x, d, yerr=[lo, hi], marker="o", capsize=3, label=tid)
-    ax.axhline(0, color="0.6", lw=0.8)
-    ax.set_xticks(x, [ex.exam_name for ex in exams], fontsize=8)
-    ax.set(
+        marks_ax.errorbar(x, d, yerr=[lo, hi], marker="o", capsize=3, label=tid, color=colour)
+        area = _rating_series([_trainee_ratings(ex, tid) for ex in exams])
+        # Side by side within an exam, so that the intervals stay apart.
+        offset = 0.25 * (k - (len(trainees) - 1) / 2) / max(len(trainees), 1)
+        ratings_ax.errorbar(x + offset, area[0], yerr=area[1:], marker="o", capsize=3, color=colour)
+    pooled = _rating_series([ex.pooled_ratings() for ex in exams])
+    ratings_ax.errorbar(
+        x, pooled[0], yerr=pooled[1:], color="black", lw=2.5, marker="s", capsize=4,
+        label=_chart(_("class, pooled")),
+    )  # fmt: skip
+    marks_ax.axhline(0, color="0.6", lw=0.8)
+    ratings_ax.axhline(0.5, color="0.6", lw=0.8)
+    ratings_ax.set_xticks(x, [ex.exam_name for ex in exams], fontsize=8)
+    marks_ax.set(
         ylabel=_chart(_("d' (log-linear), 95 % interval")),
         title=_chart(_("progress across exams")),
     )
-    _number_ticks(ax, x_too=False)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ratings_ax.set(
+        ylim=(-0.03, 1.05),
+        ylabel=_chart(_("area under the ratings ROC,\n95 % interval")),
+    )
+    for ax in (marks_ax, ratings_ax):
+        _number_ticks(ax, x_too=False)
+    marks_ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ratings_ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.savefig(path)
     return path
+
+
+def _trainee_ratings(ex: ClassResults, trainee_id: str) -> RatingRoc | None:
+    return next((t.ratings for t in ex.trainees if t.trainee_id == trainee_id), None)
+
+
+def _rating_series(rocs: list[RatingRoc | None]) -> tuple[list[float], list[float], list[float]]:
+    """Areas of ``rocs`` and their interval's distances below and above (NaN where an exam
+    has no ratings of both kinds), as ``errorbar`` takes them."""
+    area = [r.area if r is not None else math.nan for r in rocs]
+    low = [r.area - r.area_low if r is not None else math.nan for r in rocs]
+    high = [r.area_high - r.area if r is not None else math.nan for r in rocs]
+    return area, low, high
 
 
 # --- HTML --------------------------------------------------------------------------------
@@ -526,6 +558,10 @@ def _rate(count: int, n: int, s_low: float, s_high: float) -> str:
     if not n:
         return "–"
     return f"{count}/{n} = {_f(count / n)} [{_f(s_low)}, {_f(s_high)}]"
+
+
+def _area_cell(roc: RatingRoc | None) -> str:
+    return "–" if roc is None else f"{_f(roc.area)} [{_f(roc.area_low)}, {_f(roc.area_high)}]"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -611,6 +647,12 @@ def _html(exams: list[ClassResults], path: Path) -> Path:
             _f(next((t.overall.d_prime for t in e.trainees if t.trainee_id == tid), math.nan))
             for tid in everyone
         ]
+        for e in exams
+    ]
+    rating_progress_rows = [
+        [e.exam_name, format_datetime(e.exam_created)]
+        + [_area_cell(_trainee_ratings(e, tid)) for tid in everyone]
+        + [_area_cell(e.pooled_ratings())]
         for e in exams
     ]
     esc = html.escape
@@ -762,7 +804,12 @@ def _html(exams: list[ClassResults], path: Path) -> Path:
     parts += [
         "<h2>" + esc(_("Progress")) + "</h2>",
         "<img src='progress.png' alt='" + esc(_("d' across exams")) + "'>",
+        "<p class='note'>" + esc(_("d' from the marks, each exam:")) + "</p>",
         _table([_("exam"), _("created"), *everyone], progress_rows),
+        "<p class='note'>"
+        + esc(_("Area under the ROC of the clear/suspect ratings [95 %], each exam:"))
+        + "</p>",
+        _table([_("exam"), _("created"), *everyone, POOLED], rating_progress_rows),
         "<p class='note'>"
         + esc(
             _(

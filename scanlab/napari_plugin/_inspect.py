@@ -1,4 +1,5 @@
-"""What the Inspect widget reports: the physical value under the cursor and ruler lengths in mm."""
+"""What the Inspect widget reports (the physical value under the cursor, ruler lengths in mm)
+and the geometry of the view tools (zoom to a box, the magnifier)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,19 @@ import numpy as np
 
 from scanlab.io import Representation, Scan
 
-__all__ = ["box_view", "compare_grid_shape", "line_lengths_mm", "readout", "world_to_pixel"]
+__all__ = [
+    "MAGNIFICATIONS",
+    "box_view",
+    "compare_grid_shape",
+    "line_lengths_mm",
+    "loupe_position",
+    "magnified_rect",
+    "readout",
+    "world_to_pixel",
+]
+
+#: The magnifier's choices: how many times the region under the cursor is enlarged.
+MAGNIFICATIONS = (2, 3, 4)
 
 #: Below this high-energy attenuation the low/high ratio is noise (a few % of the beam).
 _RATIO_MIN_ATTENUATION = 0.05
@@ -102,3 +115,49 @@ def compare_grid_shape(shape: tuple[int, int], n_views: int = 2) -> tuple[int, i
     """
     rows, cols = shape
     return (n_views, 1) if cols >= rows else (1, n_views)
+
+
+def magnified_rect(
+    rect: Sequence[float], point: Sequence[float], magnification: float
+) -> tuple[float, float, float, float]:
+    """The camera rectangle (left, bottom, width, height, in scene units) that shows
+    ``magnification`` times larger what ``rect`` shows, with ``point`` (a scene position)
+    staying where it is on the screen: the view a magnifier at ``point`` draws.
+
+    Examples
+    --------
+    >>> magnified_rect((0, 0, 1200, 600), (300, 150), 3)  # point a quarter across: stays
+    (200.0, 100.0, 400.0, 200.0)
+    >>> magnified_rect((0, 0, 1200, 600), (600, 300), 2)
+    (300.0, 150.0, 600.0, 300.0)
+    """
+    left, bottom, width, height = (float(v) for v in rect)
+    x, y = (float(v) for v in point[:2])
+    m = float(magnification)
+    if not m > 0:
+        raise ValueError(f"magnification must be positive, got {magnification}")
+    return (x - (x - left) / m, y - (y - bottom) / m, width / m, height / m)
+
+
+def loupe_position(
+    cursor_px: Sequence[float], canvas_px: tuple[int, int], size_px: int, *, gap_px: int = 24
+) -> tuple[int, int]:
+    """Top-left corner (x, y in canvas pixels) of a square magnifier of ``size_px`` beside
+    the cursor: above and to the right of it, flipped to the other side where the canvas
+    (width, height) ends, and never over the cursor's own spot unless the canvas is too
+    small for that.
+
+    Examples
+    --------
+    >>> loupe_position((100, 400), (800, 600), 200)  # room above right
+    (124, 176)
+    >>> loupe_position((700, 100), (800, 600), 200)  # at the top-right corner: below left
+    (476, 124)
+    """
+    x, y = (float(v) for v in cursor_px[:2])
+    width, height = canvas_px
+    left = x + gap_px if x + gap_px + size_px <= width else x - gap_px - size_px
+    top = y - gap_px - size_px if y - gap_px - size_px >= 0 else y + gap_px
+    left = min(max(left, 0.0), max(width - size_px, 0))
+    top = min(max(top, 0.0), max(height - size_px, 0))
+    return round(left), round(top)

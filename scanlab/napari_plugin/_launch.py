@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -97,16 +98,16 @@ def create_viewer(
     (None: its channels as read).
 
     Returns the viewer and the widgets by name. A file napari cannot open is reported in a
-    notification, not raised, as when it is dropped on the window.
+    notification, not raised, as when it is dropped on the window. The widgets and the
+    toolbar are docked once per viewer: called again on the same viewer, it opens ``path``
+    in the widgets already there (in ``lang`` when given).
     """
     import functools
     import importlib
 
     import napari
-    from napari.utils.notifications import show_error
 
-    from scanlab.errors import ScanlabError
-    from scanlab.i18n import _, remembered_language, resolve_language, set_language
+    from scanlab.i18n import remembered_language, resolve_language, set_language
     from scanlab.napari_plugin._assist import load_detector
     from scanlab.napari_plugin._exercise import default_progress_dir
     from scanlab.napari_plugin._qt._util import retranslate
@@ -116,8 +117,15 @@ def create_viewer(
     # Every widget starts in the trainee's language: given, else chosen last time.
     set_language(lang or remembered_language(default_progress_dir()))
     viewer = viewer or napari.Viewer(title="scanlab")
+    docked = getattr(viewer.window, _WIDGETS_ATTR, None)
+    if docked:  # docked already: a second set would double every dock and key
+        widgets = dict(docked)
+        if lang is not None:
+            widgets["Exercise"].set_language(lang)
+        _open(viewer, widgets, path, fingerprint)
+        return viewer, widgets
     prefer_scanlab_reader(viewer)
-    widgets: dict[str, Any] = {}
+    widgets = {}
     options: dict[str, dict[str, Any]] = {}
     if scan_pitch_mm is not None:
         loader = functools.partial(load_detector, scan_pitch_mm=scan_pitch_mm)
@@ -155,18 +163,38 @@ def create_viewer(
 
     widgets["Exercise"].language_changed.connect(follow_language)
     _window_direction()
-    if path is not None:
-        path = Path(path)
-        try:
-            if is_exercise(path):
-                exam_options = {"fingerprint": fingerprint} if fingerprint else {}
-                widgets["Exercise"].open(path, **exam_options)
-                _raise_dock(widgets["Exercise"])
-            else:
-                viewer.open(path, plugin="scanlab")
-        except (ScanlabError, ValueError, OSError) as exc:
-            show_error(_("scanlab cannot open {path}: {error}").format(path=path, error=exc))
+    # Held weakly: the docks own the widgets, and a closed window must not keep them (and
+    # the exercise session, answer keys included) alive through the viewer.
+    setattr(viewer.window, _WIDGETS_ATTR, weakref.WeakValueDictionary(widgets))
+    _open(viewer, widgets, path, fingerprint)
     return viewer, widgets
+
+
+#: Attribute of a viewer's window holding the widgets :func:`create_viewer` docked in it.
+_WIDGETS_ATTR = "_scanlab_widgets"
+
+
+def _open(
+    viewer: napari.Viewer, widgets: dict[str, Any], path: Path | None, fingerprint: str | None
+) -> None:
+    """Open a scan or an exercise in the workstation; what cannot be opened is notified."""
+    from napari.utils.notifications import show_error
+
+    from scanlab.errors import ScanlabError
+    from scanlab.i18n import _
+
+    if path is None:
+        return
+    path = Path(path)
+    try:
+        if is_exercise(path):
+            exam_options = {"fingerprint": fingerprint} if fingerprint else {}
+            widgets["Exercise"].open(path, **exam_options)
+            _raise_dock(widgets["Exercise"])
+        else:
+            viewer.open(path, plugin="scanlab")
+    except (ScanlabError, ValueError, OSError) as exc:
+        show_error(_("scanlab cannot open {path}: {error}").format(path=path, error=exc))
 
 
 def _window_direction() -> None:
@@ -189,13 +217,28 @@ def add_toolbar(viewer: napari.Viewer, *, enhance: Any = None) -> Any:
 
     from scanlab.napari_plugin._qt.toolbar_widget import ToolbarWidget
 
+    window = viewer.window._qt_window
+    held = getattr(viewer.window, _TOOLS_ATTR, None)
+    before = held() if held is not None else None
+    if before is not None:
+        before.detach()  # its keys and mouse go to the new one
+    for old in window.findChildren(QToolBar, _TOOLBAR):  # one toolbar per window, the newest
+        window.removeToolBar(old)
+        old.deleteLater()
     tools = ToolbarWidget(viewer, enhance=enhance)
-    bar = QToolBar("scanlab tools", viewer.window._qt_window)
-    bar.setObjectName("scanlab-tools")
+    bar = QToolBar("scanlab tools", window)
+    bar.setObjectName(_TOOLBAR)
     bar.setMovable(False)
     bar.addWidget(tools.native)
-    viewer.window._qt_window.addToolBar(bar)
+    setattr(viewer.window, _TOOLS_ATTR, weakref.ref(tools))  # the toolbar owns it
+    window.addToolBar(bar)
     return tools
+
+
+#: Object name of the toolbar :func:`add_toolbar` puts above the canvas.
+_TOOLBAR = "scanlab-tools"
+#: Attribute of a viewer's window holding the toolbar's widget.
+_TOOLS_ATTR = "_scanlab_tools"
 
 
 def apply_mode(viewer: napari.Viewer, widgets: dict[str, Any], mode: str) -> None:

@@ -76,6 +76,7 @@ def test_cohorts_and_detector_on_the_same_items(package, keys, results, tmp_path
         "objects.csv",
         "humans_vs_detector.png",
         "trainees.png",
+        "ratings.png",
         "cohorts.html",
     }
 
@@ -170,3 +171,63 @@ def test_assist_assignment_comes_from_the_package(package, results, tmp_path):
     old.write_text(json.dumps(doc))
     with pytest.raises(Exception, match="'assisted' must be true or false"):
         ClassResults.load(old)
+
+
+def brute_force_area(pairs) -> float:
+    """P(a scan with an object is rated above a clean one), ties half: every pair counted."""
+    signal = [r for r, is_signal in pairs if is_signal]
+    noise = [r for r, is_signal in pairs if not is_signal]
+    wins = sum((s > n) + 0.5 * (s == n) for s in signal for n in noise)
+    return wins / (len(signal) * len(noise))
+
+
+def _rated(trainee, items=None):
+    return [
+        (it.rating, not it.clean)
+        for it in trainee.items
+        if it.rating is not None and (items is None or it.item_id in items)
+    ]
+
+
+def test_cohorts_compare_the_ratings_roc(results, tmp_path):
+    """Each cohort's clear/suspect ratings pooled into one ROC, and each trainee's own area,
+    against pair counts made here; the same in the CSV, the page and the assist table."""
+    import csv
+
+    from scanlab.exercises import compare_assist
+
+    spring = tmp_path / "spring.json"
+    results.save(spring)
+    comparison = compare_cohorts([spring])
+    cohort = comparison.cohorts[0]
+    humans = results.trainees
+    pooled = [p for t in humans for p in _rated(t)]
+    assert cohort["rated_signal"] == sum(s for _, s in pooled)
+    assert cohort["rated_noise"] == sum(not s for _, s in pooled)
+    area, low, high = cohort["rating_area"]
+    assert area == pytest.approx(brute_force_area(pooled))
+    assert low <= area <= high and 0.0 <= low and high <= 1.0
+    own = {t.trainee_id: brute_force_area(_rated(t)) for t in humans}
+    assert comparison.rating_areas["spring"] == pytest.approx(own)
+    assert cohort["mean_rating_area"] == pytest.approx(np.mean(list(own.values())))
+    assert own["perfect"] == 1.0 and own["misses:narcotics"] == 0.75
+
+    write_cohort_report(comparison, tmp_path / "rep")
+    rows = list(csv.DictReader((tmp_path / "rep" / "cohorts.csv").read_text().splitlines()))
+    assert float(rows[0]["rating_area"]) == pytest.approx(area)
+    assert float(rows[0]["rating_area_low"]) == pytest.approx(low)
+    assert float(rows[0]["hit_rate_high"]) == pytest.approx(cohort["hit_rate"][2])
+    page = (tmp_path / "rep" / "cohorts.html").read_text()
+    assert f"{area:.2f} [{low:.2f}, {high:.2f}]" in page and "ratings.png" in page
+    png = (tmp_path / "rep" / "ratings.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+
+    # With and without Detector assist: the ratings of the items both groups answered.
+    report = compare_assist(humans, {"perfect"}, n_bootstrap=200)
+    with_area = brute_force_area(_rated(humans[0]))
+    without_area = brute_force_area([p for t in humans[1:] for p in _rated(t)])
+    assert report["with"]["rating_area"][0] == pytest.approx(with_area)
+    assert report["without"]["rating_area"][0] == pytest.approx(without_area)
+    diff = report["difference"]["rating_area"]
+    assert diff[0] == pytest.approx(with_area - without_area)
+    assert diff[1] <= diff[0] <= diff[2]

@@ -58,3 +58,47 @@ def test_report_states_the_ratings_roc(results, tmp_path):
     assert f"0.75 [{d.area_low:.2f}, {d.area_high:.2f}]" in page
     items = list(csv.DictReader((tmp_path / "report" / "items.csv").read_text().splitlines()))
     assert {r["rating"] for r in items if r["trainee"] == "perfect"} == {"4", "-4"}
+
+
+def test_progress_follows_the_ratings_across_exams(results, tmp_path):
+    """The progress table gives each trainee's ratings ROC area, exam by exam, as pair
+    counts made here find it, with the class pooled; a trainee absent from an exam gets a
+    dash."""
+    import html
+
+    from scanlab.exercises._grading import ItemOutcome
+
+    def area(items) -> float:
+        signal = [it.rating for it in items if it.rating is not None and not it.clean]
+        noise = [it.rating for it in items if it.rating is not None and it.clean]
+        wins = sum((s > n) + 0.5 * (s == n) for s in signal for n in noise)
+        return wins / (len(signal) * len(noise))
+
+    # Week 1: "random" was away; "perfect" called every scan suspect at 4 (area 0.5).
+    perfect = results.trainee("perfect")
+    flat: list[ItemOutcome] = [dataclasses.replace(it, rating=4) for it in perfect.items]
+    from scanlab.exercises._grading import _ratings_roc
+
+    week1_perfect = dataclasses.replace(perfect, items=flat, ratings=_ratings_roc(flat))
+    earlier = dataclasses.replace(
+        results,
+        exam_id="earlier",
+        exam_name="week-1",
+        exam_created="2026-01-05T09:00:00+00:00",
+        trainees=[week1_perfect, results.trainee("misses:narcotics")],
+    )
+    write_report([earlier, results], tmp_path / "report")
+    page = html.unescape((tmp_path / "report" / "report.html").read_text())
+    table = page.split("Area under the ROC of the clear/suspect ratings")[1].split("</table>")[0]
+    rows = [row for row in table.split("<tr>")[2:]]
+    week1, week2 = rows
+    assert "week-1" in week1 and "test-exam" in week2
+    assert area(flat) == 0.5 and "<td>0.50 [" in week1
+    assert "<td>–</td>" in week1  # random was away
+    for t in results.trainees:
+        roc = t.ratings
+        assert abs(roc.area - area(t.items)) < 1e-9
+        assert f"<td>{roc.area:.2f} [{roc.area_low:.2f}, {roc.area_high:.2f}]</td>" in week2
+    pooled = results.pooled_ratings()
+    assert abs(pooled.area - area([it for t in results.trainees for it in t.items])) < 1e-9
+    assert f"{pooled.area:.2f} [{pooled.area_low:.2f}, {pooled.area_high:.2f}]" in week2

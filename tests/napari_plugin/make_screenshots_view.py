@@ -1,5 +1,5 @@
-"""Screenshots of the workstation on a 1366 x 768 screen: the toolbar, the zoom box and the
-pitch warning (``docs/screenshots/workstation-*.png``).
+"""Screenshots of the workstation on a 1366 x 768 screen: the toolbar, the magnifier, the zoom
+box and the pitch warning (``docs/screenshots/workstation-*.png``).
 
 Run from the repository root under a display of that size::
 
@@ -64,6 +64,24 @@ def main() -> int:
     scan_id = "sample-00002"
     wait(lambda: (r := enhance.last_render) is not None and r.stride == 1 and r.scan_id == scan_id)
     shoot("workstation-1366x768.png")
+
+    # The magnifier (F7) over the first object of the scan's key, at 3x.
+    from scanlab.synth import AnswerKey
+
+    obj = AnswerKey.load(exercise / "keys" / f"{scan_id}.json").objects[0]
+    pitch = viewer.layers[f"{scan_id} [high]"].scale[-2:]
+    r0, c0, r1, c1 = obj.bbox
+    centre_mm = (0.5 * (r0 + r1) * pitch[0], 0.5 * (c0 + c1) * pitch[1])
+    camera = viewer.scene.camera
+    size = viewer.window._qt_viewer.canvas.native.size()
+    x = (centre_mm[1] - camera.center[-1]) * camera.zoom + size.width() / 2
+    y = (centre_mm[0] - camera.center[-2]) * camera.zoom + size.height() / 2
+    tools.magnifier.start()
+    tools.magnifier.move_to((x, y))
+    wait(lambda: tools.magnifier.visible)
+    print(f"magnifier on {obj.threat_class} at canvas ({x:.0f}, {y:.0f})")
+    shoot("workstation-magnifier.png")
+    tools.magnifier.stop()
 
     # The zoom box being dragged over the container's front, then the view it gives.
     box_mm = (0.0, 1600.0, 4600.0, 7900.0)  # (row0, col0, row1, col1)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from magicgui.widgets import Container, Label
 
 from scanlab.i18n import retranslated
@@ -26,9 +28,11 @@ __all__ = [
     "scale_bar_of",
     "scan_ref_of",
     "scan_refs",
+    "set_scale",
     "show_scan",
     "showing",
     "upsert_layer",
+    "wrapping",
     "zoom_to_box",
 ]
 
@@ -42,6 +46,24 @@ def alive(widget: Any) -> Callable[[], bool]:
     state = {"alive": True}
     widget.native.destroyed.connect(lambda *_: state.update(alive=False))
     return lambda: state["alive"]
+
+
+def wrapping(label: Label) -> Label:
+    """``label`` wrapping its text to the width of its dock.
+
+    magicgui gives a label a fixed width (its size hint, about half a dock for a long text),
+    so a word-wrapped label stayed that narrow, or cut a long line where the dock was
+    narrower; a preferred width with height for width lets the layout wrap it to the space
+    there is."""
+    from qtpy.QtWidgets import QSizePolicy
+
+    native = label.native
+    native.setWordWrap(True)
+    policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+    policy.setHeightForWidth(True)
+    native.setSizePolicy(policy)
+    native.setMinimumWidth(0)
+    return label
 
 
 def showing(viewer: napari.Viewer, ref: ScanRef) -> bool:
@@ -141,7 +163,7 @@ def _kind(layer: Any) -> str:
 def _update(layer: Any, data: Any, kwargs: dict[str, Any], kind: str) -> None:
     layer.metadata.update(kwargs.get("metadata", {}))
     stale = layer.metadata.pop(_STALE, False)  # hidden while it showed the previous scan
-    layer.scale = kwargs.get("scale", layer.scale)
+    set_scale(layer, kwargs.get("scale", layer.scale), redraw=False)
     if kind == "shapes":
         layer.data = []
         if len(data):
@@ -187,7 +209,7 @@ def show_scan(
             install_readout(layer)
         else:
             layer.metadata = dict(kwargs["metadata"])
-            layer.scale = kwargs["scale"]
+            set_scale(layer, kwargs["scale"], redraw=False)
             layer.data = data
             if "contrast_limits" in kwargs:
                 low, high = kwargs["contrast_limits"]
@@ -202,10 +224,13 @@ def show_scan(
         ref = scan_ref_of(layer)
         if ref is None or ref.scan_id not in old_ids or layer in out or layer in stale:
             continue
-        if ref.role == "view" and new_ref is not None:
+        if ref.role in _FOLLOWING_ROLES and new_ref is not None:
+            # Shown again when its widget has rendered the new scan into it; one the user
+            # had hidden stays hidden.
+            stale_flag = layer.visible
             layer.metadata = {**layer.metadata, META_KEY: replace(ref, scan=new_ref.scan)}
             layer.visible = False
-            layer.metadata[_STALE] = True
+            layer.metadata[_STALE] = stale_flag
             renames.append((layer, layer.name.replace(ref.label, new_ref.label, 1)))
         elif ref.role not in ("marks",):
             stale.append(layer)
@@ -221,6 +246,10 @@ def show_scan(
 
 #: Metadata flag of a rendering that still shows the previous scan (hidden meanwhile).
 _STALE = "scanlab_stale"
+#: Roles of renderings that follow the scan shown: the Enhance widget's view, Inspect's
+#: side-by-side views and Detector assist's overlays (each widget renders the new scan into
+#: them).
+_FOLLOWING_ROLES = ("view", "compare", "anomaly", "regions")
 
 
 def _slot(layer: Layer) -> tuple[str, str, int] | None:
@@ -228,6 +257,18 @@ def _slot(layer: Layer) -> tuple[str, str, int] | None:
     if ref is None or ref.role not in _SCAN_ROLES:
         return None
     return (_kind(layer), ref.role, ref.channel)
+
+
+def set_scale(layer: Layer, scale: Any, *, redraw: bool = True) -> None:
+    """Set a layer's scale (mm per pixel) only when it changes: napari's setter re-slices
+    and redraws the layer and makes the viewer recompute its extent even for the same
+    value (a tenth of a second for a 40 ft scan), and scans of one exercise share a pitch.
+    ``redraw=False`` when new data follows at once, which redraws the layer anyway."""
+    if np.array_equal(np.asarray(layer.scale, dtype=float), np.asarray(scale, dtype=float)):
+        return
+    block = getattr(layer, "_block_refresh", None)  # napari's own, private
+    with block() if block is not None and not redraw else nullcontext():
+        layer.scale = scale
 
 
 def install_readout(layer: Layer) -> None:

@@ -27,7 +27,7 @@ from scanlab.napari_plugin._assist import (
     detector_names,
     load_detector,
 )
-from scanlab.napari_plugin._qt._util import alive, scan_refs, showing, upsert_layer
+from scanlab.napari_plugin._qt._util import alive, scan_refs, showing, upsert_layer, wrapping
 
 if TYPE_CHECKING:
     import napari
@@ -69,10 +69,15 @@ class AssistWidget(Container):
         self._overlay = CheckBox(text=_("Show anomaly map"), value=True)
         self._opacity = FloatSlider(label=_("Map opacity"), min=0.0, max=1.0, step=0.05, value=0.8)
         self._boxes = CheckBox(text=_("Show regions"), value=True)
+        self._follow = CheckBox(text=_("Run again on each scan shown"), value=True)
+        self._follow.tooltip = _(
+            "Once run, the detector runs on every scan shown next, and its map and regions "
+            "follow in the same layers"
+        )
         self._status = Label(
             value="" if names else _("No trained detector in models/; train one first.")
         )
-        self._status.native.setWordWrap(True)
+        wrapping(self._status)
         self.extend(
             [
                 Container(widgets=[self._scan, self._model], labels=True),
@@ -81,6 +86,7 @@ class AssistWidget(Container):
                 self._overlay,
                 Container(widgets=[self._opacity], labels=True),
                 self._boxes,
+                self._follow,
                 self._status,
             ]
         )
@@ -90,6 +96,8 @@ class AssistWidget(Container):
         self._detectors: dict[str, SupportsDetect] = {}
         self._worker: Any = None
         self.result: Any = None
+        self._shown: Any = None  # the ScanRef of the result on screen
+        self._tried: Any = None  # the ScanRef of the last run
         self._alive = alive(self)
 
         self._run.changed.connect(self.run)
@@ -109,6 +117,21 @@ class AssistWidget(Container):
         self._scan.reset_choices()
         if self._scan.value is None and self._scan.choices:
             self._scan.value = self._scan.choices[-1]
+        self._follow_scan()
+
+    def _follow_scan(self) -> None:
+        """Run on the scan now shown if the map and regions of the one before came along to
+        it (the next scan of an exercise, shown in the same layers): they are updated in
+        place when the detector is done."""
+        if not (self._follow.value and self.enabled and self._shown is not None):
+            return
+        ref = scan_refs(self._viewer).get(self._scan.value) if self._scan.value else None
+        if ref is None or self._worker is not None or ref.scan is self._shown.scan:
+            return
+        if self._tried is not None and ref.scan is self._tried.scan:
+            return  # tried already (and failed): the Run button tries again
+        if f"{ref.scan_id} [anomaly map]" in self._viewer.layers:
+            self.run()
 
     @property
     def busy(self) -> bool:
@@ -123,6 +146,7 @@ class AssistWidget(Container):
         if ref is None or name is None or self._worker is not None:
             return
         loader, cache = self._loader, self._detectors
+        self._tried = ref
 
         def work() -> Any:
             if name not in cache:
@@ -163,11 +187,13 @@ class AssistWidget(Container):
         self._worker = None
         self._run.enabled = True
         self._progress.visible = False
+        if self._alive():
+            self._follow_scan()  # the scan may have changed while the detector ran
 
     def _show(self, ref: Any, detection: Any) -> None:
         if not (self._alive() and showing(self._viewer, ref)):
             return
-        self.result = detection
+        self.result, self._shown = detection, ref
         for layer_data in anomaly_layers(detection, ref):
             upsert_layer(self._viewer, layer_data)
         self._on_visibility()

@@ -61,7 +61,9 @@ from scanlab.napari_plugin._qt._util import (
     alive,
     retranslate,
     scan_ref_of,
+    set_scale,
     show_scan,
+    wrapping,
     zoom_to_box,
 )
 from scanlab.synth import THREAT_CLASSES
@@ -176,7 +178,7 @@ class ExerciseWidget(Container):
         )
         self._start = PushButton(text=_("Start exam"))
         self._sign_in_note = Label(value="")
-        self._sign_in_note.native.setWordWrap(True)  # an error says which field and why
+        wrapping(self._sign_in_note)  # an error says which field and why
         self._sign_in: Container[Any] = Container(
             widgets=[
                 self._trainee,
@@ -195,7 +197,7 @@ class ExerciseWidget(Container):
         self._warned: set[str] = set()  # time warnings given on the shown scan
         self._build_progress = ProgressBar(value=0, min=0, max=1, visible=False)
         self._title = Label(value=_("No exercise open."))
-        self._title.native.setWordWrap(True)  # long exam names fit a narrow dock
+        wrapping(self._title)  # long exam names fit a narrow dock
         self._clock = Label(value="")
         self._prev = PushButton(text=_("< Previous (PgUp)"))
         self._next = PushButton(text=_("Next (PgDn) >"))
@@ -614,7 +616,7 @@ class ExerciseWidget(Container):
         if layer is None or layer not in self._viewer.layers:
             return self._add_marks_layer(ref, item_id)
         layer.metadata = {META_KEY: ref.with_role("marks")}
-        layer.scale = ref.pitch_mm
+        set_scale(layer, ref.pitch_mm)
         layer.editable = True
         layer.text.visible = True
         self._load_marks(self.session.marks(item_id))
@@ -669,6 +671,9 @@ class ExerciseWidget(Container):
         if layer is None:
             return
         data, kinds, columns = shapes_from_marks(marks)
+        if not data and not len(layer.data):  # nothing shown, nothing to show: no redraw
+            self._saved.value = _saved_text(0)
+            return
         with self._guard():
             layer.selected_data = set()
             layer.data = []

@@ -28,6 +28,7 @@ from scanlab.napari_plugin._qt._util import (
     scan_refs,
     showing,
     upsert_layer,
+    wrapping,
 )
 
 if TYPE_CHECKING:
@@ -47,11 +48,11 @@ class InspectWidget(Container):
         self.native.setMinimumWidth(380)
         self._viewer = viewer
         self._readout = Label(value=_("Move the cursor over a scan."))
-        self._readout.native.setWordWrap(True)
+        wrapping(self._readout)
         self._scale_bar = CheckBox(text=_("Scale bar (mm)"), value=True)
         self._add_ruler = PushButton(text=_("Add ruler (draw lines)"))
         self._lengths = Label(value="")
-        self._lengths.native.setWordWrap(True)
+        wrapping(self._lengths)
         self._scan = ComboBox(label=_("Scan"), choices=self._scan_choices, nullable=True)
         self._left = ComboBox(label=_("First view"), choices=self._preset_choices)
         self._right = ComboBox(label=_("Second view"), choices=self._preset_choices)
@@ -74,7 +75,8 @@ class InspectWidget(Container):
         )
         self._ruler: Shapes | None = None
         self._hidden: list[Any] = []
-        self._compare_layers: list[str] = []
+        self._compare_layers: list[Any] = []
+        self._compared: ScanRef | None = None  # the scan the side-by-side views show
         self._worker: Any = None
         self._alive = alive(self)
 
@@ -85,6 +87,8 @@ class InspectWidget(Container):
         viewer.cursor.events.position.connect(self._on_cursor)
         viewer.layers.events.inserted.connect(self._on_inserted)
         viewer.layers.events.removed.connect(self._on_removed)
+        # The next scan of an exercise is shown in the same layers, renamed (show_scan).
+        viewer.layers.events.renamed.connect(self._on_removed)
         for layer in viewer.layers:
             install_readout(layer)
         self._on_removed()
@@ -186,10 +190,15 @@ class InspectWidget(Container):
         return preset_choices(ref.scan) if ref else []
 
     def _on_scan(self, *_: Any) -> None:
+        if self._scan.value is None and self._left.choices:
+            return  # between two scans (renamed one layer at a time): the choices stay
         for box, preferred in ((self._left, "standard"), (self._right, "material")):
+            chosen = box.value  # the trainee's choice stays for the next scan
             box.reset_choices()
-            if preferred in box.choices:
-                box.value = preferred
+            for name in (chosen, preferred):
+                if name in box.choices:
+                    box.value = name
+                    break
         if self._right.value == self._left.value and len(self._right.choices) > 1:
             self._right.value = next(c for c in self._right.choices if c != self._left.value)
 
@@ -204,6 +213,11 @@ class InspectWidget(Container):
             self._scan.value = self._scan.choices[-1]
         if self._scan.value != before or not self._left.choices:
             self._on_scan()
+        if self._compare.value and self._compared is not None and self._worker is None:
+            current = scan_refs(self._viewer).get(self._scan.value) if self._scan.value else None
+            if current is not None and current.scan is not self._compared.scan:
+                # The scan changed under the side-by-side view: render the new one into it.
+                self.start_compare()
 
     def _on_compare(self, *_: Any) -> None:
         if self._compare.value:
@@ -230,19 +244,25 @@ class InspectWidget(Container):
         worker = create_worker(work)
         worker.returned.connect(lambda images: self._show_compare(ref, presets, images))
         worker.errored.connect(lambda exc: setattr(self._compare_status, "value", str(exc)))
+        worker.finished.connect(self._on_finished)
         self._worker = worker
         worker.start()
+
+    def _on_finished(self) -> None:
+        self._worker = None
+        if self._alive():
+            self._on_removed()  # the scan may have changed while the views rendered
 
     def _show_compare(self, ref: ScanRef, presets: list[str], images: list[Any]) -> None:
         if not (self._compare.value and self._alive() and showing(self._viewer, ref)):
             return
-        self.stop_compare(keep_checkbox=True)
         viewer = self._viewer
-        self._hidden = [layer for layer in viewer.layers if layer.visible]
-        for layer in self._hidden:
-            layer.visible = False
-        names = []
-        for preset, image in zip(presets, images, strict=True):
+        old = [layer for layer in self._compare_layers if layer in viewer.layers]
+        if len(old) != len(presets):  # the views are made anew
+            self.stop_compare(keep_checkbox=True)
+            old = []
+        layers = []
+        for k, (preset, image) in enumerate(zip(presets, images, strict=True)):
             kwargs: dict[str, Any] = {
                 "name": f"{ref.scan_id} [{preset}]",
                 **placement(ref),
@@ -251,10 +271,18 @@ class InspectWidget(Container):
             kwargs["rgb"] = image.ndim == 3
             if image.ndim == 2:
                 kwargs.update(colormap="gray", contrast_limits=[0.0, 255.0])
+            if old:  # another scan or preset in the same layer (upsert finds it by name)
+                old[k].name = kwargs["name"]
             layer = upsert_layer(viewer, (image, kwargs, "image"))
+            layers.append(layer)
+        self._compare_layers, self._compared = layers, ref
+        # Only the two views are shown in the grid; the rest comes back when it ends.
+        for layer in viewer.layers:
+            if layer.visible and layer not in layers:
+                layer.visible = False
+                self._hidden.append(layer)
+        for layer in layers:
             layer.visible = True
-            names.append(layer.name)
-        self._compare_layers = names
         grid = grid_of(viewer)
         grid.stride = 1
         grid.shape = compare_grid_shape(ref.scan.shape)
@@ -264,16 +292,16 @@ class InspectWidget(Container):
         self._compare_status.value = _("{first} | {second}: pan or zoom either one.").format(
             first=preset_label(presets[0]), second=preset_label(presets[1])
         )
-        self.compared.emit(names)
+        self.compared.emit([layer.name for layer in layers])
 
     def stop_compare(self, *, keep_checkbox: bool = False) -> None:
         """Leave the grid, remove the two views and show the layers shown before."""
         viewer = self._viewer
         grid_of(viewer).enabled = False
-        for name in self._compare_layers:
-            if name in viewer.layers:
-                viewer.layers.remove(name)
-        self._compare_layers = []
+        for layer in self._compare_layers:
+            if layer in viewer.layers:
+                viewer.layers.remove(layer)
+        self._compare_layers, self._compared = [], None
         for layer in self._hidden:
             if layer in viewer.layers:
                 layer.visible = True

@@ -10,7 +10,13 @@ from psygnal import Signal
 
 from scanlab.errors import ScanlabError
 from scanlab.i18n import _, term
-from scanlab.napari_plugin._qt._util import alive, install_readout, relabel, scan_ref_of
+from scanlab.napari_plugin._qt._util import (
+    alive,
+    install_readout,
+    relabel,
+    scan_ref_of,
+    wrapping,
+)
 from scanlab.napari_plugin._reference import (
     KINDS,
     REFERENCE_PREFIX,
@@ -52,9 +58,9 @@ class ReferenceWidget(Container):
         self._show = PushButton(text=_("Show below the scan"))
         self._hide = PushButton(text=_("Remove"))
         self._title = Label(value="")
-        self._title.native.setWordWrap(True)
+        wrapping(self._title)
         self._declared = Label(value="")
-        self._declared.native.setWordWrap(True)
+        wrapping(self._declared)
         self.extend(
             [
                 Container(widgets=[self._kind, self._name], labels=True),

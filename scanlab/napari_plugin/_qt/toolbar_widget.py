@@ -1,15 +1,16 @@
-"""The workstation's toolbar: one click (or one key) per preset, a zoom box, the whole scan,
-and a warning when the scan shown records no pixel pitch."""
+"""The workstation's toolbar: one click (or one key) per preset, a magnifier, a zoom box,
+the whole scan, and a warning when the scan shown records no pixel pitch."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from magicgui.widgets import Container, Label, PushButton
+from magicgui.widgets import ComboBox, Container, Label, PushButton
 from psygnal import Signal
 
 from scanlab.i18n import _
 from scanlab.napari_plugin._enhance import PRESET_KEYS, preset_caption, preset_label
+from scanlab.napari_plugin._inspect import MAGNIFICATIONS
 from scanlab.napari_plugin._layers import ScanRef, pitch_warning
 from scanlab.napari_plugin._qt._util import camera_of, scan_ref_of, scan_refs, zoom_to_box
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["TOOL_KEYS", "ToolbarWidget"]
 
 #: Keys of the view tools (the presets have theirs in ``PRESET_KEYS``).
-TOOL_KEYS: dict[str, str] = {"F8": "zoom box", "F9": "whole scan"}
+TOOL_KEYS: dict[str, str] = {"F7": "magnifier", "F8": "zoom box", "F9": "whole scan"}
 
 #: A drag shorter than this (screen pixels) is a click: no zoom.
 _MIN_BOX_PX = 8
@@ -50,22 +51,34 @@ class ToolbarWidget(Container):
                 button.changed.connect(lambda *_, n=name: self._preset(n))
                 self._presets[name] = button
                 self.append(button)
+        from scanlab.napari_plugin._qt.magnifier import Magnifier
+
+        self.magnifier = Magnifier(viewer)
+        self._loupe = PushButton()
+        self._power = ComboBox(
+            choices=[(f"{m}x", m) for m in MAGNIFICATIONS], value=self.magnifier.magnification
+        )
         self._zoom = PushButton()
         self._whole = PushButton()
         self._pitch = Label(value="")
         self._pitch.native.setStyleSheet("color: #e67e22; font-weight: bold")
-        self.extend([self._zoom, self._whole, self._pitch])
+        self.extend([self._loupe, self._power, self._zoom, self._whole, self._pitch])
+        self._loupe.changed.connect(self.magnifier.toggle)
+        self._power.changed.connect(self._set_power)
+        self.magnifier.toggled.connect(lambda on: self._loupe.native.setDown(on))
         self._zoom.changed.connect(self.toggle_zoom_box)
         self._whole.changed.connect(self.whole_scan)
 
         self._boxing: dict[str, Any] | None = None
         self._pitch_of: tuple[Any, str] | None = None  # (scan, warning) last computed
+        self._keys: dict[str, Any] = {}
         self.retranslate_state()
         self._bind_keys()
         viewer.mouse_drag_callbacks.append(self._drag)
         for event in ("inserted", "removed", "renamed"):
             getattr(viewer.layers.events, event).connect(self._refresh_pitch)
         viewer.layers.selection.events.active.connect(self._refresh_pitch)
+        self.native.destroyed.connect(self.detach)
 
     def retranslate_state(self) -> None:
         """The buttons' captions and tooltips and the pitch warning in the current language
@@ -83,14 +96,41 @@ class ToolbarWidget(Container):
         )
         self._whole.text = _("Whole scan") + " F9"
         self._whole.tooltip = _("Show the whole scan (F9)")
+        self._loupe.text = _("Magnifier") + " F7"
+        self._loupe.tooltip = _(
+            "A loupe beside the cursor shows the scan under it enlarged, at the scan's own "
+            "resolution (F7 turns it on and off)"
+        )
+        self._power.tooltip = _("How many times the magnifier enlarges")
         self._pitch_of = None
         self._refresh_pitch()
+
+    def detach(self, *_: Any) -> None:
+        """Let go of the viewer: its keys, mouse and layer events (a toolbar that replaces
+        this one binds them anew)."""
+        viewer = self._viewer
+        if not self._keys:
+            return  # detached already
+        self.magnifier.stop()
+        for key in self._keys:
+            viewer.bind_key(key, None)
+        self._keys = {}
+        if self._drag in viewer.mouse_drag_callbacks:
+            viewer.mouse_drag_callbacks.remove(self._drag)
+        for event in ("inserted", "removed", "renamed"):
+            getattr(viewer.layers.events, event).disconnect(self._refresh_pitch)
+        viewer.layers.selection.events.active.disconnect(self._refresh_pitch)
 
     # --- presets ------------------------------------------------------------------------------
 
     def _preset(self, name: str) -> None:
         if self._enhance is not None and name in self._enhance._preset.choices:
             self._enhance.set_preset(name)
+
+    # --- magnifier ----------------------------------------------------------------------------
+
+    def _set_power(self, value: int) -> None:
+        self.magnifier.magnification = int(value)
 
     # --- zoom ---------------------------------------------------------------------------------
 
@@ -157,7 +197,7 @@ class ToolbarWidget(Container):
 
     def _bind_keys(self) -> None:
         viewer = self._viewer
-        actions = {"F8": self.toggle_zoom_box, "F9": self.whole_scan}
+        actions = {"F7": self.magnifier.toggle, "F8": self.toggle_zoom_box, "F9": self.whole_scan}
 
         def call(action: Any) -> Any:
             def on_key(_viewer: Any) -> None:
@@ -166,13 +206,8 @@ class ToolbarWidget(Container):
             return on_key
 
         for key, action in actions.items():
-            viewer.bind_key(key, call(action), overwrite=True)
-
-        def unbind(*_: Any) -> None:
-            for key in actions:
-                viewer.bind_key(key, None)
-
-        self.native.destroyed.connect(unbind)
+            self._keys[key] = call(action)
+            viewer.bind_key(key, self._keys[key], overwrite=True)
 
     # --- pitch --------------------------------------------------------------------------------
 
