@@ -107,7 +107,7 @@ def create_viewer(
 
     import napari
 
-    from scanlab.i18n import remembered_language, resolve_language, set_language
+    from scanlab.i18n import _, remembered_language, resolve_language, set_language
     from scanlab.napari_plugin._assist import load_detector
     from scanlab.napari_plugin._exercise import default_progress_dir
     from scanlab.napari_plugin._qt._util import retranslate
