@@ -5,8 +5,12 @@ the tests that cover it; ``[tool.mutmut]`` holds the settings every module share
 module this makes a working folder ``mutants/<module>/`` holding links to ``scanlab/`` and
 ``tests/`` and a pyproject.toml whose ``[tool.mutmut]`` mutates that module alone and selects
 those tests alone, then runs ``mutmut run`` there under ``nice``, so a module's run pays for its
-own tests only (mutmut's stats run, its clean run, and every mutant's run). The wall time of each
-run is kept in ``mutants/<module>/run.json``; ``benchmarks/mutation_report.py`` prints both.
+own tests only (mutmut's stats run, its clean run, and every mutant's run). mutmut itself runs,
+for each mutant, only the tests that called the mutated function in its stats run, stops them at
+the first failure (``-x``) and gives them a time limit from their own duration in that run. An
+exam or scan set the tests build from code outside the module is built once for the whole run
+(``SCANLAB_TEST_BUILD_CACHE``, see tests/conftest.py). The wall time of each run is kept in
+``mutants/<module>/run.json``; ``benchmarks/mutation_report.py`` prints both.
 
     python benchmarks/mutate.py                              # every module, every mutant
     python benchmarks/mutate.py scanlab/evaluate/_sdt.py     # one module
@@ -20,6 +24,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -111,6 +116,10 @@ def run(
     rerun: bool = False,
 ) -> float:
     work = prepare(module, tests)
+    if not rerun:
+        # mutmut copies the package into mutants/ once and never refreshes a copied file: a
+        # new run starts from a fresh copy, so that it never tests yesterday's code.
+        shutil.rmtree(work / "mutants", ignore_errors=True)
     mutmut = Path(sys.executable).with_name("mutmut")
     names: list[str] = []
     if sample:
@@ -126,7 +135,18 @@ def run(
     # One thread per mutant: the jobs share the cores, and BLAS or OpenMP threads spinning
     # beside them would eat each mutant's CPU-time limit.
     threads = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
-    env = {**os.environ, **threads, "PYTHONPATH": str(work)}
+    # The exam and the scan sets the tests build with code outside the module are built once
+    # for the whole run, not once per mutant (tests/conftest.py, built_once); afresh for each
+    # run, so that a run never reads what older code built.
+    cache = work / "build-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    cache.mkdir()
+    env = {
+        **os.environ,
+        **threads,
+        "PYTHONPATH": str(work),
+        "SCANLAB_TEST_BUILD_CACHE": str(cache),
+    }
     start = time.perf_counter()
     subprocess.run(cmd, cwd=work, env=env, check=False)
     seconds = time.perf_counter() - start

@@ -6,6 +6,8 @@ import importlib
 import importlib.util
 import os
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -55,6 +57,43 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
     _fail_if_an_extra_is_missing(report)
     return report
+
+
+#: ``benchmarks/mutate.py`` sets this to a folder of its own for a module's mutation run: there
+#: an exam or scan set that tests build with code outside the mutated module is built once and
+#: read by every mutant's tests, instead of once per mutant (20 s of each mutant's run on the
+#: test exam). Unset, as in every ordinary run, each session builds its own under its tmp path.
+BUILD_CACHE = os.environ.get("SCANLAB_TEST_BUILD_CACHE")
+
+
+def _built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]
+) -> Path:
+    if BUILD_CACHE is None:
+        folder = tmp_path_factory.mktemp(name)
+        build(folder)
+        return folder
+    import fcntl  # mutation runs fork, so they run on POSIX only
+    import shutil
+
+    folder = Path(BUILD_CACHE) / name
+    with open(Path(BUILD_CACHE) / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / ".built").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            build(folder)
+            (folder / ".built").touch()
+    return folder
+
+
+@pytest.fixture(scope="session")
+def built_once(tmp_path_factory) -> Callable[[str, Callable[[Path], object]], Path]:
+    """``built_once(name, build)``: a folder that ``build(folder)`` filled, for tests that
+    only read it: a fresh tmp folder, or under a mutation run the one kept under
+    ``SCANLAB_TEST_BUILD_CACHE`` (built by the first run to ask, under a lock, so that mutants
+    run side by side never see half of it)."""
+    return lambda name, build: _built_once(tmp_path_factory, name, build)
 
 
 @pytest.fixture(autouse=True)

@@ -84,8 +84,15 @@ def predict_tiled(
     if (prows, pcols) != (rows, cols):
         planes = np.pad(planes, ((0, 0), (0, prows - rows), (0, pcols - cols)), mode="edge")
     tile = max(tile_px // align * align, align)
-    th, tw = min(tile, prows), min(tile, pcols)
     overlap = math.ceil(overlap_px / align) * align
+    if tile < 2 * overlap:
+        # Neighbours would then share less than the ramps assume, and a pixel could get no
+        # weight from any tile.
+        raise SpecError(
+            f"predict_tiled: rounded to multiples of align={align}, tile_px={tile_px} and "
+            f"overlap_px={overlap_px} become {tile} and {overlap}: need tile >= 2 * overlap"
+        )
+    th, tw = min(tile, prows), min(tile, pcols)
     row_starts = tile_starts(prows, th, overlap, align)
     col_starts = tile_starts(pcols, tw, overlap, align)
     total = np.zeros((prows, pcols), dtype=np.float64)

@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-torch.set_num_threads(2)
+# Two threads, or one where OMP_NUM_THREADS says so: mutation runs (benchmarks/mutate.py) fork
+# each mutant's tests from a process that ran them already, and a forked child of a process
+# whose OpenMP team had two threads waits forever at its first convolution.
+torch.set_num_threads(min(2, torch.get_num_threads()))
 
 from scanlab.detect import ModelCard  # noqa: E402
 from scanlab.detect._weights import save_weights  # noqa: E402

@@ -13,6 +13,12 @@ from scanlab.detect.torch_model import CargoUNet
 from scanlab.errors import SpecError
 
 
+def test_tile_starts_by_hand():
+    assert tile_starts(10, 4, 1) == [0, 3, 6]  # no alignment unless asked
+    assert tile_starts(10, 4, 1, 2) == [0, 2, 4, 6]
+    assert tile_starts(10, 10, 3) == tile_starts(10, 16, 3) == [0]
+
+
 def test_tile_starts_cover_and_align():
     for length, tile, overlap in [(1000, 512, 64), (513, 512, 96), (100, 512, 64), (4000, 256, 32)]:
         starts = tile_starts(length, tile, overlap, 8)
@@ -43,10 +49,69 @@ def test_tiled_equals_untiled_for_a_convolutional_net():
 
 
 def test_bad_tiling_parameters():
-    with pytest.raises(SpecError):
-        predict_tiled(lambda x: x[:, 0], np.zeros((1, 10, 10)), tile_px=16, overlap_px=12)
-    with pytest.raises(SpecError):
-        predict_tiled(lambda x: x[:, 0], np.zeros((10, 10)))
+    def pointwise(x):
+        return x[:, 0]
+
+    planes = np.zeros((1, 10, 10))
+    need = r"need tile_px >= 2 \* overlap_px >= 0 and batch_size >= 1, got tile_px=16, overlap_px"
+    with pytest.raises(SpecError, match=need):
+        predict_tiled(pointwise, planes, tile_px=16, overlap_px=12)
+    with pytest.raises(SpecError, match="batch_size=0"):
+        predict_tiled(pointwise, planes, tile_px=16, overlap_px=4, batch_size=0)
+    with pytest.raises(SpecError, match="overlap_px=-1"):
+        predict_tiled(pointwise, planes, tile_px=16, overlap_px=-1)
+    with pytest.raises(SpecError, match="tile_px=4"):  # a tile smaller than the alignment
+        predict_tiled(pointwise, planes, tile_px=4, overlap_px=0, align=8)
+    with pytest.raises(SpecError, match=r"planes must be \(C, row, col\), got \(10, 10\)"):
+        predict_tiled(pointwise, np.zeros((10, 10)))
+    # 16 and 8 are fine as given, but rounded up to align=16 the overlap is the whole tile:
+    # neighbours one tile apart would leave the pixels by each seam without any weight.
+    with pytest.raises(SpecError, match="become 16 and 16: need tile >= 2 \\* overlap"):
+        predict_tiled(pointwise, np.zeros((1, 8, 64)), tile_px=16, overlap_px=8, align=16)
+
+
+def test_the_smallest_legal_settings_work():
+    """One-pixel tiles without overlap and one tile per call: each pixel is its own tile."""
+    planes = np.random.default_rng(3).random((1, 5, 7)).astype(np.float32)
+    calls = []
+
+    def pointwise(x):
+        calls.append(x.shape)
+        return x[:, 0] + 1.0
+
+    out = predict_tiled(pointwise, planes, tile_px=1, overlap_px=0, batch_size=1)
+    np.testing.assert_allclose(out, planes[0] + 1.0, rtol=1e-6)
+    assert calls == [(1, 1, 1, 1)] * 35
+
+
+def test_defaults_tile_512_with_96_overlap_four_tiles_a_call():
+    """The defaults (tile 512, overlap 96, no alignment, 4 tiles a call) on 8 x 2001 float64
+    planes: the starts by hand are 0, 416, 832, 1248 (steps of 512 - 96) and 2001 - 512 =
+    1489, read back from a plane holding each column's index; the network gets float32 and
+    the map comes back float32 and whole."""
+    cols = np.broadcast_to(np.arange(2001, dtype=np.float64), (8, 2001))
+    planes = np.stack([cols, np.ones_like(cols)])
+    calls = []
+
+    def recorder(x):
+        calls.append((x.shape, x.dtype, x[:, 0, 0, 0].tolist()))
+        return x[:, 0] * 0.5
+
+    out = predict_tiled(recorder, planes)
+    assert out.dtype == np.float32 and out.shape == (8, 2001)
+    np.testing.assert_allclose(out, cols * 0.5, rtol=1e-6)
+    assert calls == [
+        ((4, 2, 8, 512), np.float32, [0.0, 416.0, 832.0, 1248.0]),
+        ((1, 2, 8, 512), np.float32, [1489.0]),
+    ]
+
+
+def test_a_network_that_drops_a_tile_is_an_error():
+    def drops_one(x):
+        return x[:-1, 0]
+
+    with pytest.raises(ValueError, match="zip"):
+        predict_tiled(drops_one, np.zeros((1, 8, 200)), tile_px=64, overlap_px=16)
 
 
 def test_neighbouring_tiles_blend_with_complementary_raised_cosine_ramps():
@@ -82,13 +147,25 @@ def test_sizes_off_the_alignment_are_padded_and_cropped_back():
     seen = []
 
     def pointwise(x: np.ndarray) -> np.ndarray:
-        seen.append(x.shape[2:])
+        seen.append(x.shape[1:])
         return x[:, 0] * 3.0
 
     out = predict_tiled(pointwise, planes, tile_px=64, overlap_px=16, align=8)
     assert out.shape == (101, 333)
     np.testing.assert_allclose(out, planes[0] * 3.0, rtol=1e-6)
-    assert all(h % 8 == 0 and w % 8 == 0 for h, w in seen)
+    assert all(c == 1 and h % 8 == 0 and w % 8 == 0 for c, h, w in seen)
+    # Every tile starts on a multiple of 8 (read back from planes of row and column indices):
+    # steps of 64 - 16 = 48 up to the last start, 104 - 64 = 40 for the 104 padded rows (so
+    # 0 and 40) and 336 - 64 = 272 for the 336 columns (0, 48, ..., 240 and 272).
+    rows, cols = np.indices((101, 333), dtype=np.float32)
+    starts = set()
+
+    def start(x: np.ndarray) -> np.ndarray:
+        starts.update(zip(x[:, 0, 0, 0].tolist(), x[:, 1, 0, 0].tolist(), strict=True))
+        return x[:, 0]
+
+    predict_tiled(start, np.stack([rows, cols]), tile_px=64, overlap_px=16, align=8)
+    assert starts == set(itertools.product([0, 40], [0, 48, 96, 144, 192, 240, 272]))
 
     def mean3(x: np.ndarray) -> np.ndarray:
         p = np.pad(x[:, 0], ((0, 0), (1, 1), (1, 1)), mode="edge")

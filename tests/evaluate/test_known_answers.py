@@ -24,7 +24,7 @@ PERFECT, INVERTED, CONSTANT, BLIND = (
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
+def dataset(built_once):
     spec = DatasetSpec.from_dict(
         {
             "name": "known",
@@ -38,9 +38,7 @@ def dataset(tmp_path_factory):
             "format": "npz",
         }
     )
-    out = tmp_path_factory.mktemp("known")
-    build_dataset(spec, out)
-    return out
+    return built_once("known", lambda out: build_dataset(spec, out))
 
 
 @pytest.fixture(scope="module")

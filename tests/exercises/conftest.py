@@ -52,8 +52,11 @@ def make_spec():
 
 
 @pytest.fixture(scope="session")
-def exam_path(tmp_path_factory):
-    return build_exam(small_spec(), tmp_path_factory.mktemp("exam") / "exam.zip", PASSPHRASE)
+def exam_path(built_once):
+    def build(folder):
+        build_exam(small_spec(), folder / "exam.zip", PASSPHRASE)
+
+    return built_once("exam", build) / "exam.zip"
 
 
 @pytest.fixture(scope="session")
