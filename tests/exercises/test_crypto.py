@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import sys
 import zipfile
 
 import pytest
@@ -25,8 +26,11 @@ from scanlab.exercises._crypto import (
     fingerprint,
     normalise_token,
     open_secrets,
+    read_passphrase_file,
+    seal,
     sign_body,
     unb64,
+    unseal,
     verify_body,
     verify_signature,
 )
@@ -103,6 +107,31 @@ def test_tokens_are_truncated_hmac_sha256_in_base32(secrets):
     assert secrets.token("exam-1", "alice") != secrets.token("exam-1", "bob")
 
 
+def test_scan_codes_and_sealed_scans_against_the_primitives(secrets):
+    # The scan code: base32 of the first 15 bytes of HMAC-SHA256(token key, "scan-code" 0x01
+    # exam id), 24 letters in groups of 6; the sealing key: HKDF-SHA256 of those 24 letters.
+    raw = hmac.new(secrets.token_key, b"scan-code\x01exam-1", hashlib.sha256).digest()
+    text = base64.b32encode(raw[:15]).decode()
+    code = secrets.scan_code("exam-1")
+    assert code == "-".join(text[i : i + 6] for i in range(0, 24, 6))
+    assert code != secrets.scan_code("exam-2")
+    info = b"scanlab-exam/confidential-scans"
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(text.encode())
+    blob = seal(code, b"a real scan", context=b"item-001")
+    assert len(blob) == 12 + len(b"a real scan") + 16  # nonce, ciphertext, tag
+    assert AESGCM(key).decrypt(blob[:12], blob[12:], b"item-001") == b"a real scan"
+    assert seal(code, b"a real scan", context=b"item-001") != blob  # a fresh nonce each time
+    # Any spelling of the code opens it (as for tokens); the item's context is bound in.
+    spelled = code.lower().replace("-", " ")
+    assert unseal(spelled, blob, context=b"item-001", what="x") == b"a real scan"
+    with pytest.raises(PassphraseError, match=r"^x: wrong scan code for this exam's confidential"):
+        unseal(code, blob, context=b"item-002", what="x")
+    with pytest.raises(PassphraseError, match=r"^x: wrong scan code"):
+        unseal(secrets.scan_code("exam-2"), blob, context=b"item-001", what="x")
+    with pytest.raises(PassphraseError, match=r"^x: "):
+        unseal("not a code", blob, context=b"item-001", what="x")
+
+
 def test_submission_signature_is_hmac_of_canonical_json(secrets):
     token = secrets.token("exam-1", "alice")
     body = {"b": [1, 2], "a": "é"}
@@ -148,3 +177,34 @@ def test_open_secrets_checks_every_field(secrets):
         with pytest.raises(TamperError, match="crypto record is incomplete"):
             open_secrets("correct horse battery staple", broken, what="p")
     assert KDF_PARAMS == {"n": 2**17, "r": 8, "p": 1}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_a_passphrase_file_is_its_owners_first_line(tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"horse battery\r\nsecond line\n")
+    for mode in (0o600, 0o400, 0o700):
+        secret.chmod(mode)
+        assert read_passphrase_file(str(secret)) == "horse battery"
+    for mode in (0o640, 0o620, 0o604, 0o602, 0o610, 0o601):  # any bit for group or others
+        secret.chmod(mode)
+        with pytest.raises(PassphraseError) as err:
+            read_passphrase_file(secret)
+        assert str(err.value) == (
+            f"{secret}: passphrase file is readable by others (mode {mode:04o}); chmod 600 it"
+        )
+    secret.chmod(0o600)
+    secret.write_bytes(b"\nthe passphrase on line 2\n")
+    with pytest.raises(PassphraseError, match=r"^.*secret: the passphrase file's first line is e"):
+        read_passphrase_file(secret)
+    secret.write_bytes(b"\xff\xfe not utf-8")
+    with pytest.raises(PassphraseError, match=r"^.*secret: the passphrase file is not UTF-8 text$"):
+        read_passphrase_file(secret)
+    missing = tmp_path / "missing"
+    with pytest.raises(
+        PassphraseError,
+        match=r"^.*missing: cannot read the passphrase file: No such file or directory$",
+    ):
+        read_passphrase_file(missing)
+    with pytest.raises(PassphraseError, match=r"^.*: a passphrase file must be a regular file$"):
+        read_passphrase_file(tmp_path)
