@@ -98,8 +98,9 @@ def _check(metrics, truth):
 
 
 def test_known_answers_in_process(dataset, truth, tmp_path):
+    # No overlay pictures (three quarters of the run): the CLI test below draws them.
     results = evaluate_dataset(
-        dataset, [PERFECT, INVERTED, CONSTANT, BLIND], tmp_path / "ev", n_bootstrap=50
+        dataset, [PERFECT, INVERTED, CONSTANT, BLIND], tmp_path / "ev", n_bootstrap=50, n_overlays=0
     )
     assert not results.errors
     _check(results.metrics, truth)
@@ -151,7 +152,7 @@ def test_a_map_beyond_one_keeps_its_pixel_ranking(dataset, tmp_path):
     """A detector whose map is unbounded (the baselines') is scored on its ranking of pixels:
     the perfect map raised to 5..15 keeps pixel AUROC 1 (clipped at 1 it would tie at 0.5)."""
     unbounded = f"{DETECTORS}:unbounded"
-    metrics = evaluate_dataset(dataset, [unbounded], tmp_path / "eval", workers=0).metrics
+    metrics = evaluate_dataset(dataset, [unbounded], tmp_path / "eval", n_overlays=0).metrics
     assert _value(metrics[unbounded], "pixel_auroc") == 1.0
     assert _value(metrics[unbounded], "aupro_0.3") == pytest.approx(1.0, abs=1e-3)
     assert _value(metrics[unbounded], "image_auroc") == 1.0
