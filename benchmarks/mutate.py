@@ -16,6 +16,7 @@ exam or scan set the tests build from code outside the module is built once for 
     python benchmarks/mutate.py scanlab/evaluate/_sdt.py     # one module
     python benchmarks/mutate.py --sample 30 scanlab/exercises/_grading.py  # 30 at random
     python benchmarks/mutate.py --survivors scanlab/evaluate/_sdt.py  # after new tests
+    python benchmarks/mutate.py --mutants '*x_area_ci*' scanlab/evaluate/_sdt.py  # by name
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import time
 import tomllib
+from fnmatch import fnmatch
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,6 +116,7 @@ def run(
     sample: int | None,
     niceness: int,
     rerun: bool = False,
+    only: list[str] | None = None,
 ) -> float:
     work = prepare(module, tests)
     if not rerun:
@@ -128,6 +131,11 @@ def run(
         print(f"== {module}: a random sample (seed 0) of {len(names)} of {len(every)} mutants")
     if rerun:
         names = survivors(work)
+        if not names:
+            return 0.0
+    if only:
+        names = [n for n in (names or mutant_names(work)) if any(fnmatch(n, o) for o in only)]
+        print(f"== {module}: the {len(names)} mutants named by {' '.join(only)}")
         if not names:
             return 0.0
     cmd = ["nice", "-n", str(niceness), str(mutmut), "run", "--max-children", str(jobs), *names]
@@ -154,7 +162,14 @@ def run(
         return seconds
     (work / "run.json").write_text(
         json.dumps(
-            {"module": module, "tests": tests, "sample": sample, "jobs": jobs, "seconds": seconds}
+            {
+                "module": module,
+                "tests": tests,
+                "sample": sample,
+                "only": only,
+                "jobs": jobs,
+                "seconds": seconds,
+            }
         ),
         "utf-8",
     )
@@ -170,7 +185,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sample", type=int, default=None, help="check N mutants drawn at random (seed 0)"
     )
-    parser.add_argument("--nice", type=int, default=15, help="niceness of the mutation runs")
+    parser.add_argument(
+        "--mutants", nargs="+", default=None, help="only the mutants these names (with *) match"
+    )
+    parser.add_argument("--nice", type=int, default=10, help="niceness of the mutation runs")
     parser.add_argument(
         "--survivors",
         action="store_true",
@@ -189,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             sample=args.sample,
             niceness=args.nice,
             rerun=args.survivors,
+            only=args.mutants,
         )
         print(f"== {module}: {seconds / 60:.1f} min", flush=True)
     return 0
