@@ -127,6 +127,29 @@ def test_known_answers_through_the_cli(dataset, truth, tmp_path):
     cells = [c.strip() for c in row.split("│")[2:-1]]
     assert [c.split()[0] for c in cells] == ["1.000", "0.000", "0.500", "1.000"]
     _check(json.loads((tmp_path / "ev" / "metrics.json").read_text())["metrics"], truth)
+    # The overlays: each detector's 3 highest-scoring clean scans and 3 lowest-scoring scans
+    # with a missed object. Every map here is flat on the clean scans and on the scans it
+    # misses, so the ties fall in the dataset's order, read from the answer keys.
+    keys = [(i["scan_id"], AnswerKey.load(i["key_path"])) for i in load_manifest(dataset)]
+    clean = [s for s, k in keys if k.is_clean][:3]
+    concealed = [s for s, k in keys if not k.is_clean][:3]
+    armed = [s for s, k in keys if any(o.threat_class == "weapon" for o in k.objects)][:3]
+    drawn = {
+        str(p.relative_to(tmp_path / "ev" / "overlays"))
+        for p in (tmp_path / "ev" / "overlays").rglob("*.png")
+    }
+    expected = set()
+    for name, missed in [
+        ("perfect", []),
+        ("inverted", concealed),
+        ("constant", concealed),
+        ("blind_to_weapons", armed),
+    ]:
+        expected |= {
+            f"known_detectors.py_{name}/false-alarm-{k}-{s}.png" for k, s in enumerate(clean, 1)
+        }
+        expected |= {f"known_detectors.py_{name}/miss-{k}-{s}.png" for k, s in enumerate(missed, 1)}
+    assert drawn == expected
 
 
 @pytest.mark.slow
