@@ -350,3 +350,23 @@ def test_a_damaged_results_file_is_named(results, tmp_path):
         SpecError, match=rf"^{re.escape(str(path))}: invalid class results: KeyError\('trainees'\)$"
     ):
         ClassResults.load(path)
+
+
+def test_results_from_before_assist_read_as_unassisted_and_a_bad_flag_is_named(results, tmp_path):
+    """``assisted`` came later: a results file without it is read as no trainee assisted;
+    one that is not true or false names the trainee."""
+    path = results.save(tmp_path / "results.json")
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assisted = {t["trainee_id"]: t["assisted"] for t in doc["trainees"]}
+    assert assisted == {b: b in ("perfect", "misses:narcotics") for b in assisted}  # ASSISTED
+    for t in doc["trainees"]:
+        del t["assisted"]
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    assert [t.assisted for t in ClassResults.load(path).trainees] == [False] * 4
+    doc["trainees"][1]["assisted"] = "yes"
+    name = doc["trainees"][1]["trainee_id"]
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    message = f"TypeError(\"trainee {name!r}: 'assisted' must be true or false\")"
+    with pytest.raises(SpecError) as err:
+        ClassResults.load(path)
+    assert str(err.value) == f"{path}: invalid class results: {message}"
