@@ -7,6 +7,8 @@ import itertools
 import json
 import math
 import re
+import sys
+import zipfile
 from statistics import NormalDist
 
 import numpy as np
@@ -111,6 +113,16 @@ def test_results_round_trip(results, tmp_path):
     assert set(perfect["scores"]["by_difficulty"]) == {"easy", "medium", "hard"}
     assert perfect["scores"]["by_class"]["narcotics"]["hit_rate"] == 1.0
     assert perfect["scores"]["by_concealment"]
+    # The ratings ROC (test_ratings_give_each_trainee_a_roc's, by hand): every pair of the 6
+    # scans with an object (rated 4) and the 2 clean ones (-4) ranked right; its d_a needs two
+    # points and is null, not NaN.
+    ratings = perfect["scores"]["ratings"]
+    assert (ratings["area"], ratings["area_high"]) == (1.0, 1.0)
+    assert ratings["d_prime"] == pytest.approx(math.sqrt(2) * z(12.5 / 13), abs=1e-12)
+    assert ratings["d_a"] is None
+    # Written for the owner alone: the outcomes give away most of the answer key.
+    if sys.platform != "win32":
+        assert path.stat().st_mode & 0o777 == 0o600
 
 
 def test_scores_as_json_and_back():
@@ -370,3 +382,34 @@ def test_results_from_before_assist_read_as_unassisted_and_a_bad_flag_is_named(r
     with pytest.raises(SpecError) as err:
         ClassResults.load(path)
     assert str(err.value) == f"{path}: invalid class results: {message}"
+
+
+def test_graded_from_the_files_with_the_exam_id_and_assist_of_the_package(
+    exam_path, submissions, keys, passphrase, tmp_path
+):
+    """Given the package's path and submission files (not opened objects), grading opens
+    them; each result carries the exam's id and whether the package assigned that trainee
+    Detector assist (the exam spec's ``assisted``: perfect and misses:narcotics)."""
+    files = [
+        s.save(tmp_path / f"{i}.json", token=keys.token(s.trainee_id))
+        for i, s in enumerate(submissions.values())
+    ]
+    res = grade(str(exam_path), files, passphrase)
+    with zipfile.ZipFile(exam_path) as zf:
+        exam_id = json.loads(zf.read("exam.json"))["exam_id"]
+    assert res.exam_id == exam_id
+    assert {t.trainee_id: t.exam_id for t in res.trainees} == dict.fromkeys(submissions, exam_id)
+    assert {t.trainee_id: t.assisted for t in res.trainees} == {
+        b: b in ("perfect", "misses:narcotics") for b in submissions
+    }
+
+
+def test_a_file_that_is_not_class_results_is_named(tmp_path):
+    path = tmp_path / "other.json"
+    for doc in ([1, 2], {"format": "something else"}, {}):
+        path.write_text(json.dumps(doc), encoding="utf-8")
+        with pytest.raises(SpecError) as err:
+            ClassResults.load(path)
+        assert str(err.value) == f"{path}: not a version-1 scanlab class results file"
+    with pytest.raises(SpecError, match=r"^<results>: not a version-1 scanlab class results"):
+        ClassResults.from_dict([])
