@@ -133,6 +133,9 @@ def run(
         names = survivors(work)
         if not names:
             return 0.0
+        # The tests changed since: which of them call which function is recorded afresh
+        # (mutmut would only add the new tests' calls to the old record).
+        (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
     if only:
         names = [n for n in (names or mutant_names(work)) if any(fnmatch(n, o) for o in only)]
         print(f"== {module}: the {len(names)} mutants named by {' '.join(only)}")

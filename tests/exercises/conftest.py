@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from scanlab.exercises import ExamKeys, ExamPackage, ExamSpec, build_exam, grade, simulate_trainee
@@ -40,6 +42,14 @@ def small_spec(**changes) -> ExamSpec:
     return ExamSpec(**(fields | changes))
 
 
+def _shared(fixture_name: str, config: pytest.Config) -> str:
+    """Session scope, except in mutmut's stats run (``make mutate``), which records the
+    functions each test calls to choose the tests it runs on a mutant of them: there each test
+    opens, derives and grades its own, so that a test reading the shared results is linked to
+    the grading code that made them, not only the test that happened to make them first."""
+    return "function" if os.environ.get("MUTANT_UNDER_TEST") == "stats" else "session"
+
+
 @pytest.fixture(scope="session")
 def passphrase() -> str:
     return PASSPHRASE
@@ -59,22 +69,22 @@ def exam_path(built_once):
     return built_once("exam", build) / "exam.zip"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope=_shared)
 def package(exam_path) -> ExamPackage:
     return ExamPackage.open(exam_path)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope=_shared)
 def keys(package) -> ExamKeys:
     return package.keys(PASSPHRASE)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope=_shared)
 def submissions(package, keys):
     """One signed submission per simulated behaviour (trainee id = behaviour)."""
     return {b: simulate_trainee(package, b, seed=0, passphrase=keys) for b in BEHAVIOURS}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope=_shared)
 def results(package, submissions):
     return grade(package, list(submissions.values()), PASSPHRASE)
