@@ -241,6 +241,35 @@ def test_matches_brute_force_on_random_scenes(make_object):
     assert total_hits >= 40  # the scenes do exercise the assignment
 
 
+def test_the_assignment_has_the_largest_total_weight_by_brute_force():
+    """The Hungarian step alone, on random weight matrices of 1-5 rows and columns (some
+    entries zero, as for marks that do not touch an object; every third with integer weights,
+    so that optima tie): every row or every column is assigned once, and no assignment of
+    the same size, tried one by one, weighs more."""
+    from scanlab.evaluate._matching import _hungarian_max
+
+    rng = np.random.default_rng(11)
+    for case in range(300):
+        n, m = (int(v) for v in rng.integers(1, 6, size=2))
+        w = rng.random((n, m)) * (rng.random((n, m)) < 0.7)
+        if case % 3 == 0:
+            w = np.round(w * 4)
+        pairs = _hungarian_max(w)
+        rows, cols = [a for a, _ in pairs], [b for _, b in pairs]
+        assert len(pairs) == min(n, m), case
+        assert len(set(rows)) == len(set(cols)) == len(pairs), case
+        assert all(0 <= a < n for a in rows) and all(0 <= b < m for b in cols), case
+        if n <= m:
+            best = max(
+                sum(w[i, c] for i, c in enumerate(p)) for p in itertools.permutations(range(m), n)
+            )
+        else:
+            best = max(
+                sum(w[r, j] for j, r in enumerate(p)) for p in itertools.permutations(range(n), m)
+            )
+        assert sum(w[a, b] for a, b in pairs) == pytest.approx(best, abs=1e-12), case
+
+
 def test_many_marks_on_a_large_scan(make_object):
     # Speed is measured in benchmarks/, never asserted here: a timed assertion fails on a
     # busy machine (it broke the mutation runs) without any bug.
