@@ -139,12 +139,27 @@ def test_scores_as_json_and_back():
         12.5,
     )
     assert d["d_prime"] == pytest.approx(z(5.5 / 7) - z(1.5 / 3), abs=1e-12)
+    # The 95 % bounds by hand: Wilson's for 5 of 6 and 1 of 2; Gourevitch & Galanter's for
+    # d' from the corrected rates H = 5.5 / 7 and F = 1.5 / 3.
+    q = z(0.975)
+    for (k, n), name in [((5, 6), "hit_rate"), ((1, 2), "fa_rate")]:
+        centre = (k / n + q * q / (2 * n)) / (1 + q * q / n)
+        half = q / (1 + q * q / n) * math.sqrt(k / n * (1 - k / n) / n + q * q / (4 * n * n))
+        assert (d[f"{name}_low"], d[f"{name}_high"]) == pytest.approx(
+            (centre - half, centre + half)
+        )
+    h, f = 5.5 / 7, 1.5 / 3
+    pdf = NormalDist().pdf
+    se = math.sqrt(h * (1 - h) / (6 * pdf(z(h)) ** 2) + f * (1 - f) / (2 * pdf(z(f)) ** 2))
+    assert (d["d_prime_low"], d["d_prime_high"]) == pytest.approx(
+        (d["d_prime"] - q * se, d["d_prime"] + q * se)
+    )
     assert Scores.from_dict(d) == s
     # No clean scans and no times: the undefined figures are null in JSON, NaN when read back.
     empty = Scores.from_counts(n_signal=5, hits=3, n_noise=0, false_alarms=0)
     e = json.loads(json.dumps(empty.to_dict(), allow_nan=False))
     assert e["hit_rate"] == 0.6 and e["fa_rate"] is None and e["d_prime"] is None
-    assert e["mean_time_s"] is None and e["n_noise"] == 0
+    assert e["mean_time_s"] is None and e["n_noise"] == 0 and e["n_scans"] == 0
     back = Scores.from_dict(e)
     assert (back.hits, back.n_signal, back.hit_rate) == (3, 5, 0.6)
     assert math.isnan(back.mean_time_s) and math.isnan(back.d_prime)
@@ -293,6 +308,21 @@ def test_ratings_give_each_trainee_a_roc(results, submissions, keys):
     all_signal = [r for s, _ in everyone for r in s]
     all_noise = [r for _, n in everyone for r in n]
     assert pooled.area == pytest.approx(_pairs_area(all_signal, all_noise))
+
+
+def test_no_roc_unless_both_kinds_of_scan_were_rated(package, submissions, keys):
+    """Ratings on the scans with an object alone (or on the clean ones alone) give no ROC:
+    its area needs pairs of one of each."""
+    for rated_clean in (False, True):
+        sub = Submission.start(package, "half-rater")
+        for item_id, response in submissions["perfect"].responses.items():
+            clean = keys.answer_keys[item_id].is_clean
+            sub.record(item_id, marks=response.marks, time_spent_s=1.0,
+                       rating=response.rating if clean == rated_clean else None)  # fmt: skip
+        sub.sign(keys.token("half-rater"))
+        result = grade(package, [sub], keys).trainee("half-rater")
+        assert result.n_rated == ((0, 2) if rated_clean else (6, 0))
+        assert result.ratings is None
 
 
 def test_submissions_without_ratings_still_grade(package, submissions, keys, tmp_path):
