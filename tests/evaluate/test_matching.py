@@ -270,6 +270,20 @@ def test_the_assignment_has_the_largest_total_weight_by_brute_force():
         assert sum(w[a, b] for a, b in pairs) == pytest.approx(best, abs=1e-12), case
 
 
+def test_a_hit_outweighs_a_right_class(make_object, box):
+    """Objects A (cash) and B (weapon) side by side; mark 1 (weapon) straddles both, mark 2
+    (cash) is B's box. Pairing mark 1 with B would get a class right but leave mark 2 nothing
+    to hit: two hits with no class right beat one hit with its class right."""
+    a = make_object("A", "cash", (0, 0, 10, 10))
+    b = make_object("B", "weapon", (0, 20, 10, 30))
+    key = AnswerKey("two", (10, 30), [a, b])
+    straddling = box("m1", (0, 5, 10, 25), "weapon")  # half of each object (IoU 0.2 each)
+    on_b = box("m2", (0, 20, 10, 30), "cash")
+    res = match_marks(key, [straddling, on_b])
+    assert {(h.object_id, h.mark_id) for h in res.hits} == {("A", "m1"), ("B", "m2")}
+    assert not any(h.class_correct for h in res.hits)
+
+
 def test_many_marks_on_a_large_scan(make_object):
     # Speed is measured in benchmarks/, never asserted here: a timed assertion fails on a
     # busy machine (it broke the mutation runs) without any bug.
@@ -295,10 +309,15 @@ def test_bad_arguments(four_object_key, box, make_object):
     m = box("m", (0, 0, 3, 3), "cash")
     with pytest.raises(SpecError, match="rule"):
         match_marks(four_object_key, [m], rule="nearest")
-    with pytest.raises(SpecError, match="min_iou"):
-        match_marks(four_object_key, [m], min_iou=0.0)
-    with pytest.raises(SpecError, match="more than once"):
+    for bad in (0.0, 1.5):
+        with pytest.raises(SpecError, match="min_iou"):
+            match_marks(four_object_key, [m], min_iou=bad)
+    with pytest.raises(SpecError, match=r"^match_marks: marks: mark_id 'm' occurs more than once$"):
         match_marks(four_object_key, [m, m])
+    # min_iou = 1 is allowed: only a mark on exactly the object's pixels matches by IoU.
+    o1 = four_object_key.objects[0]
+    exact = box("exact", o1.bbox, o1.threat_class)
+    assert [h.object_id for h in match_marks(four_object_key, [exact], min_iou=1.0).hits] == ["o1"]
     # Keys that no matching could make sense of cannot even be built.
     with pytest.raises(SpecError, match="not unique"):
         AnswerKey("dup", (20, 20), [make_object("x", "cash", (0, 0, 2, 2))] * 2)
