@@ -66,9 +66,10 @@ detector-table: $(STAMP)
 		$(foreach d,$(DETECTORS),--detector $(d))
 
 # Mutation testing (mutmut), one module at a time with only the tests that cover it: see
-# benchmarks/mutate.py and [tool.scanlab.mutate] in pyproject.toml; runs under nice -n 15.
+# benchmarks/mutate.py and [tool.scanlab.mutate] in pyproject.toml; runs under nice -n 10.
 # MUTATE_ONLY="scanlab/evaluate/_sdt.py" runs one module; MUTATE_ARGS="--sample 10" checks a
-# tenth of the mutants, MUTATE_ARGS="--survivors" only the last run's survivors (after new tests).
+# tenth of the mutants, MUTATE_ARGS="--survivors" only the last run's survivors (after new tests),
+# MUTATE_ARGS="--mutants '*x_area_ci*'" only the mutants those names match.
 MUTATE_ONLY ?=
 MUTATE_ARGS ?=
 mutate: $(STAMP)

@@ -270,6 +270,26 @@ def test_the_assignment_has_the_largest_total_weight_by_brute_force():
         assert sum(w[a, b] for a, b in pairs) == pytest.approx(best, abs=1e-12), case
 
 
+def test_the_thresholds_are_inclusive_and_a_scan_without_marks_overlaps_nothing(make_object):
+    """On a 10 x 10 object: a 10 x 10 mark 6 columns over shares 40 pixels, IoU 40 / 160 =
+    0.25 exactly, a hit at min_iou 0.25; a 10 x 20 mark over its last 5 columns covers
+    exactly half of the object (50 of 100, IoU 0.2), a hit at min_iou 0.5 by the half rule.
+    A mark whose centroid falls on the column just past the object is no hit by centroid."""
+    obj = make_object("o", "cash", (0, 0, 10, 10))
+    key = AnswerKey("k", (20, 40), [obj])
+
+    def rect(mark_id, r0, c0, r1, c1):  # covering pixels r0..r1 - 1, c0..c1 - 1
+        return Mark(mark_id, "rectangle", [(r0, c0), (r1 - 1, c1 - 1)], "cash")
+
+    assert match_marks(key, [rect("a", 0, 6, 10, 16)], min_iou=0.25).hit_rate == 1.0
+    assert match_marks(key, [rect("a", 0, 6, 10, 16)], min_iou=0.26).hit_rate == 0.0
+    res = match_marks(key, [rect("b", 0, 5, 10, 25)], min_iou=0.5)
+    assert res.hit_rate == 1.0 and res.overlap == {"o": pytest.approx(0.2)}
+    beside = Mark("c", "rectangle", [(3.0, 8.0), (7.0, 12.0)], "cash")  # centroid (5, 10)
+    assert match_marks(key, [beside], rule="centroid").hit_rate == 0.0
+    assert match_marks(key, []).overlap == {"o": 0.0}
+
+
 def test_a_hit_outweighs_a_right_class(make_object, box):
     """Objects A (cash) and B (weapon) side by side; mark 1 (weapon) straddles both, mark 2
     (cash) is B's box. Pairing mark 1 with B would get a class right but leave mark 2 nothing
