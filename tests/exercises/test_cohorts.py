@@ -72,6 +72,7 @@ def test_cohorts_and_detector_on_the_same_items(package, keys, results, tmp_path
     assert blind.cohorts[0]["detector"]["hit_rate"] == 0.0
     files = write_cohort_report(oracle, tmp_path / "rep")
     assert {p.name for p in files} == {
+        "assist.csv",  # the test exam gives two of its trainees Detector assist
         "cohorts.csv",
         "objects.csv",
         "humans_vs_detector.png",
@@ -104,6 +105,7 @@ def test_assist_comparison_pools_the_same_items(results):
     humans = results.trainees
     assisted = {humans[0].trainee_id}
     report = compare_assist(humans, assisted, n_bootstrap=200)
+    assert report["used"] is None  # simulated submissions record no use of it
 
     def pooled(ts):
         hits = sum(len(it.hits) for t in ts for it in t.items)
