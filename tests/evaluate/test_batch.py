@@ -304,6 +304,57 @@ def test_relative_paths_under_a_scheduler_reach_workers_in_other_folders(
     assert not (elsewhere / os.path.relpath(tmp_path / "ev")).exists()
 
 
+@pytest.mark.slow
+def test_a_running_cluster_gets_batched_tasks_pinned_to_its_cores(
+    dataset, tiny_weights, tmp_path, monkeypatch
+):
+    """On a scheduler started elsewhere (here one worker with 2 Dask threads), scans go in
+    chunks of about a quarter per worker, and each task pins torch and OpenCV to the
+    worker machine's cores shared out among its task slots (2), not torch's default."""
+    from dask.distributed import Client, LocalCluster
+
+    import scanlab.evaluate._batch as batch
+
+    chunks: list[list[str]] = []
+
+    def recording(tasks, size):
+        out = batch_chunks(tasks, size)
+        chunks.extend([item["scan_id"] for item in items] for items, _, _ in out)
+        return out
+
+    batch_chunks = batch._chunks
+    monkeypatch.setattr(batch, "_chunks", recording)
+
+    def threads() -> tuple[int, int]:
+        import cv2
+
+        return torch.get_num_threads(), cv2.getNumThreads()
+
+    def oversubscribe() -> None:
+        import cv2
+
+        torch.set_num_threads(7)
+        cv2.setNumThreads(7)
+
+    with (
+        LocalCluster(n_workers=1, threads_per_worker=2, dashboard_address=":0") as cluster,
+        Client(cluster) as client,
+    ):
+        client.run(oversubscribe)
+        results = evaluate_dataset(
+            dataset, [str(tiny_weights)], tmp_path / "ev", scheduler=cluster.scheduler_address,
+            n_bootstrap=20,
+        )  # fmt: skip
+        pinned = set(client.run(threads).values())
+    cores = len(os.sched_getaffinity(0))
+    assert pinned == {(max(1, cores // 2), max(1, cores // 2))}
+    # 5 scans, 1 worker: ceil(5 / 4) = 2 per task.
+    assert [len(c) for c in chunks] == [2, 2, 1]
+    assert sorted(s for c in chunks for s in c) == sorted(
+        r["scan_id"] for r in results.per_scan[str(tiny_weights)]
+    )
+
+
 @pytest.fixture(scope="module")
 def other_weights(tmp_path_factory):
     """A second random network, so that two detectors can be compared."""
