@@ -459,7 +459,11 @@ def evaluate(
         "evaluation"
     ),
     scheduler: Annotated[
-        str | None, typer.Option(help="Address of a running Dask scheduler, tcp://host:port.")
+        str | None,
+        typer.Option(
+            help="A running Dask scheduler: tcp://host:port (or host:port, tls://host:port), "
+            "or the scheduler file it wrote (dask scheduler --scheduler-file sched.json)."
+        ),
     ] = None,
     workers: Annotated[int, typer.Option(help="Local Dask workers (0: in this process).")] = 2,
     threads_per_worker: Annotated[

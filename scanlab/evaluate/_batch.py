@@ -502,7 +502,10 @@ def evaluate_dataset(
         Output folder: ``results/``, ``per_scan.csv``, ``per_scan.jsonl``, ``metrics.json``,
         ``roc.png``, ``froc.png``, ``roc.csv``, ``froc.csv``, ``overlays/``, ``report.html``.
     scheduler : str, optional
-        Address of a running Dask scheduler (``tcp://host:8786``).
+        A running Dask scheduler: its address as :class:`dask.distributed.Client` takes it
+        (``tcp://host:8786``, ``host:8786``, ``tls://host:8786`` with Dask's TLS settings)
+        or the JSON file it wrote with ``dask scheduler --scheduler-file`` (a name ending in
+        ``.json``; how dask-mpi and HPC batch scripts hand the address over).
     workers : int
         Without ``scheduler``: 0 runs in this process; n > 0 starts a local Dask cluster of
         n worker processes.
@@ -549,6 +552,8 @@ def evaluate_dataset(
         raise SpecError(f"false-alarm rates must lie strictly between 0 and 1, got {list(fprs)}")
     if n_bootstrap < 2:
         raise SpecError(f"bootstrap count must be at least 2, got {n_bootstrap}")
+    if scheduler is not None and scheduler.endswith(".json") and not Path(scheduler).is_file():
+        raise SpecError(f"{scheduler}: no such Dask scheduler file")
     pitch_setting = _pitch_setting(pitch_mm) if pitch_mm is not None else None
     if len(set(detectors)) != len(detectors):
         raise SpecError(f"a detector is named twice: {list(detectors)}")
@@ -662,6 +667,8 @@ def _run_on_dask(
             env=env,
         )
         client = Client(cluster)
+    elif scheduler.endswith(".json"):
+        client = Client(scheduler_file=scheduler)
     else:
         client = Client(scheduler)
     try:

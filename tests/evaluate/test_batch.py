@@ -341,11 +341,18 @@ def test_a_running_cluster_gets_batched_tasks_pinned_to_its_cores(
         Client(cluster) as client,
     ):
         client.run(oversubscribe)
+        # Reached through a scheduler file, as dask-mpi and HPC batch scripts hand it over.
+        scheduler_file = tmp_path / "scheduler.json"
+        scheduler_file.write_text(json.dumps({"address": cluster.scheduler_address}))
         results = evaluate_dataset(
-            dataset, [str(tiny_weights)], tmp_path / "ev", scheduler=cluster.scheduler_address,
+            dataset, [str(tiny_weights)], tmp_path / "ev", scheduler=str(scheduler_file),
             n_bootstrap=20,
         )  # fmt: skip
         pinned = set(client.run(threads).values())
+    with pytest.raises(SpecError, match=r"no-such\.json: no such Dask scheduler file"):
+        evaluate_dataset(
+            dataset, [str(tiny_weights)], tmp_path / "ev2", scheduler=str(tmp_path / "no-such.json")
+        )
     cores = len(os.sched_getaffinity(0))
     assert pinned == {(max(1, cores // 2), max(1, cores // 2))}
     # 5 scans, 1 worker: ceil(5 / 4) = 2 per task.
