@@ -521,6 +521,37 @@ def test_cli_evaluate_options(dataset, tiny_weights, tmp_path):
     assert bad.exit_code != 0 and "--fa" in bad.output
 
 
+def test_cli_compares_a_detector_with_a_baseline_on_single_energy(dataset, tiny_weights, tmp_path):
+    """A README row's options through the CLI: --input, a baseline (-d local-background
+    fitted on --baseline-data), the paired comparison in the summary, metrics.json and
+    report, with F1-max and pixel precision-recall among the metrics."""
+    name = str(tiny_weights)
+    args = ["evaluate", str(dataset), "-d", name, "-d", "local-background", "--workers", "0"]
+    options = ["--input", "single", "--baseline-data", str(dataset), "--fa", "0.5"]
+    out = tmp_path / "ev"
+    result = CliRunner().invoke(
+        app,
+        [*args, *options, "--bootstrap", "20", "--overlays", "0", "--out", str(out)],
+        env={"COLUMNS": "250"},
+    )
+    assert result.exit_code == 0, result.output
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["settings"]["input"] == "single"
+    (comparison,) = saved["comparisons"]
+    assert (comparison["a"], comparison["b"]) == (name, "local-background")
+    row = next(line for line in result.output.splitlines() if " - local-background" in line)
+    assert f"{comparison['auroc_difference']:+.3f}" in row
+    assert f"{comparison['delong']['p_value']:.3g}" in row
+    mc = comparison["mcnemar"]["0.5"]
+    assert f"{mc['only_a']}/{mc['only_b']}, p={mc['p_value']:.3g}" in row
+    for key in ("f1_max", "pixel_average_precision", "pixel_f1_max"):
+        assert key in result.output
+        for metrics in saved["metrics"].values():
+            assert 0.0 <= metrics[key]["value"] <= 1.0
+    page = (out / "report.html").read_text()
+    assert "Paired comparison" in page and "DeLong" in page and "pixel F1-max" in page
+
+
 def test_read_as_leaves_display_exports_and_sets_the_pitch():
     from scanlab.evaluate._batch import _read_as
     from scanlab.io import example_scan

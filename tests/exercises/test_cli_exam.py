@@ -268,7 +268,8 @@ def test_assist_use_recorded_from_session_to_report(tmp_path, passphrase, monkey
     assert outcomes["eve"][items[0]]["assist_runs"] is None
 
     out = tmp_path / "study"
-    result = runner.invoke(app, ["evaluate", "--cohort", str(graded), "--out", str(out)], env=env)
+    args = ["evaluate", "--cohort", str(graded), "--name", "spring 2026", "--out", str(out)]
+    result = runner.invoke(app, args, env=env)
     assert result.exit_code == 0, result.output
     n_objects = {i: len(keys.answer_keys[i].objects) for i in items}
     clean = [i for i in items if keys.answer_keys[i].is_clean]
@@ -276,6 +277,7 @@ def test_assist_use_recorded_from_session_to_report(tmp_path, passphrase, monkey
     unused = [(t, i) for t in ("ana", "cem", "ben", "dan") for i in items if (t, i) not in used]
     table = (out / "cohorts" / "assist.csv").read_text().splitlines()
     rows = {(r["basis"], r["group"]): r for r in csv.DictReader(table)}
+    assert {r["cohort"] for r in rows.values()} == {"spring 2026"}  # --name, not the file's
     # As used: every object found where the output was seen, none elsewhere (eve's items
     # hold no record and stay out); the noise trials are the clean items of each group.
     with_used, without_used = rows["used", "with"], rows["used", "without"]
