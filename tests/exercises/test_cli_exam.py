@@ -143,8 +143,9 @@ def test_assist_design_from_build_to_report(tmp_path, passphrase):
     with_hits = by_id["ana"]["hits"] + by_id["cem"]["hits"]
     with_signal = by_id["ana"]["n_signal"] + by_id["cem"]["n_signal"]
     assert with_hits == with_signal  # perfect trainees
-    with_row = next(r for r in _rows(result.output) if r[1] == "with")
-    assert with_row[:3] == ["spring", "with", "2"] and with_row[3].startswith("1.00 [")
+    with_row = next(r for r in _rows(result.output) if r[1:3] == ["assigned", "with"])
+    assert with_row[3] == "2" and with_row[4].startswith("1.00 [")
+    assert "spring: the submissions do not record Detector assist use" in result.output
     page = (out / "cohorts" / "cohorts.html").read_text()
     assert "Humans with and without Detector assist" in page
 
