@@ -7,12 +7,14 @@ command before it runs, and prints the table in the README's Markdown from the
 Results are kept in ``--out``: a rerun resumes and only recomputes the table.
 
 A row is one entry of ``RUNS``; ``--detector NAME`` adds a detector (a new model, e.g.
-``cargo-anomaly-v2``) to every run. Runs serially in this process (``--workers 0``) at
-low priority; the full table (200 + 100 + 100 scans, PaDiM fitted on 60 clean training scans)
-takes about two hours on 2 cores busy with other jobs (1-14 s per scan and detector).
+``cargo-anomaly-v2``) to every run, and ``--only NAME`` keeps only the named detectors in
+every run (a model's rows without recomputing the others'). Runs serially in this process
+(``--workers 0``) at low priority; the full table (200 + 100 + 100 scans, PaDiM fitted on 60
+clean training scans) takes about two hours on 2 cores busy with other jobs (1-14 s per scan
+and detector).
 
 Run: .venv/bin/python benchmarks/detector_table.py [--count 200] [--mode-count 100]
-     [--detector cargo-anomaly-v2] [--out detector-table]
+     [--detector cargo-anomaly-v2] [--only cargo-anomaly-v2] [--out detector-table]
 """
 
 from __future__ import annotations
@@ -111,6 +113,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=200, help="held-out scans, dual energy")
     parser.add_argument("--mode-count", type=int, default=100, help="scans, single and display")
     parser.add_argument("--detector", action="append", default=[], help="add to every run")
+    parser.add_argument("--only", action="append", default=[], help="keep only these detectors")
     parser.add_argument("--bootstrap", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=0, help="Dask workers (0: serial)")
     parser.add_argument("--out", type=Path, default=Path("detector-table"))
@@ -121,6 +124,8 @@ def main() -> None:
     runs = []
     for run in RUNS:
         detectors = run.detectors + tuple(d for d in args.detector if d not in run.detectors)
+        if args.only:
+            detectors = tuple(d for d in detectors if d in args.only)
         out = args.out / f"eval-{run.input_mode}"
         runs.append((run._replace(detectors=detectors), counts[run.count_option], out))
     if not args.table_only:

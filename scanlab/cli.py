@@ -459,7 +459,11 @@ def evaluate(
         "evaluation"
     ),
     scheduler: Annotated[
-        str | None, typer.Option(help="Address of a running Dask scheduler, tcp://host:port.")
+        str | None,
+        typer.Option(
+            help="A running Dask scheduler: tcp://host:port (or host:port, tls://host:port), "
+            "or the scheduler file it wrote (dask scheduler --scheduler-file sched.json)."
+        ),
     ] = None,
     workers: Annotated[int, typer.Option(help="Local Dask workers (0: in this process).")] = 2,
     threads_per_worker: Annotated[
@@ -640,23 +644,41 @@ def _compare_cohorts(
         )
     console.print(table)
     if comparison.assist:
+        from scanlab.exercises._cohorts import _adherence_text
+
         assist = Table(title=_("with and without Detector assist, same items (95 % intervals)"))
-        for col in (_("cohort"), _("group"), _("trainees"), _("hit rate"), _("false-alarm rate"),
-                    _("d'")):  # fmt: skip
+        for col in (_("cohort"), "basis", _("group"), _("trainees"), _("hit rate"),
+                    _("false-alarm rate"), _("d'")):  # fmt: skip
             assist.add_column(col)
         groups = {"with": _("with"), "without": _("without"), "difference": _("with - without")}
         for a in comparison.assist:
-            for group in ("with", "without", "difference"):
-                g = a[group]
-                assist.add_row(
-                    a["cohort"],
-                    groups[group],
-                    str(g.get("trainees", "")),
-                    _interval_text(g["hit_rate"]),
-                    _interval_text(g["false_alarm_rate"]),
-                    _interval_text(g["d_prime"]),
-                )
+            for basis, entry in (("assigned", a), ("used", a["used"])):
+                if entry is None:
+                    continue
+                for group in ("with", "without", "difference"):
+                    g = entry[group]
+                    who = str(g.get("trainees", ""))
+                    if "trainee_items" in g:
+                        who += f" ({g['trainee_items']} items)"
+                    assist.add_row(
+                        a["cohort"],
+                        basis,
+                        groups[group],
+                        who,
+                        _interval_text(g["hit_rate"]),
+                        _interval_text(g["false_alarm_rate"]),
+                        _interval_text(g["d_prime"]),
+                    )
         console.print(assist)
+        for a in comparison.assist:
+            if a["used"] is None:
+                console.print(f"{a['cohort']}: the submissions do not record Detector assist use")
+            else:
+                ad = a["used"]["adherence"]
+                console.print(
+                    f"{a['cohort']}: {_adherence_text(ad['assigned'], 'trainees assigned it')}; "
+                    f"{_adherence_text(ad['not_assigned'], 'the others')}"
+                )
     console.print(_("cohort report: {path}").format(path=out / "cohorts.html"))
 
 

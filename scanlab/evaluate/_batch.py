@@ -16,6 +16,7 @@ import functools
 import hashlib
 import json
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -281,10 +282,35 @@ def _evaluate_chunk(
     out: str,
     settings: dict[str, Any],
     threads: int | None,
+    slots_by_host: dict[str, int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Several items in one Dask task: fewer round trips when scans are small."""
+    """Several items in one Dask task: fewer round trips when scans are small.
+
+    ``threads``: the numeric libraries' threads for this task; None on a cluster whose
+    workers this process did not start: then the cores of the worker's machine shared out
+    among the task slots (Dask threads of all workers) that ``slots_by_host`` counts on it.
+    """
+    if threads is None and slots_by_host:
+        threads = _host_share(slots_by_host)
     _pin_threads(threads)
     return [_evaluate_one(item, detector_name, model, out, settings) for item in items]
+
+
+def _host_share(slots_by_host: dict[str, int]) -> int:
+    """This Dask worker's machine's cores (those it may run on) divided by the tasks that
+    may run there at once, at least 1."""
+    from dask.distributed import get_worker
+
+    host = get_worker().address.rsplit("://", 1)[-1].rsplit(":", 1)[0]
+    return max(1, available_cores() // max(slots_by_host.get(host, 1), 1))
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its affinity, as a job queue or container sets
+    it), else the machine's."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _evaluate_one(
@@ -476,13 +502,17 @@ def evaluate_dataset(
         Output folder: ``results/``, ``per_scan.csv``, ``per_scan.jsonl``, ``metrics.json``,
         ``roc.png``, ``froc.png``, ``roc.csv``, ``froc.csv``, ``overlays/``, ``report.html``.
     scheduler : str, optional
-        Address of a running Dask scheduler (``tcp://host:8786``).
+        A running Dask scheduler: its address as :class:`dask.distributed.Client` takes it
+        (``tcp://host:8786``, ``host:8786``, ``tls://host:8786`` with Dask's TLS settings)
+        or the JSON file it wrote with ``dask scheduler --scheduler-file`` (a name ending in
+        ``.json``; how dask-mpi and HPC batch scripts hand the address over).
     workers : int
         Without ``scheduler``: 0 runs in this process; n > 0 starts a local Dask cluster of
         n worker processes.
     threads_per_worker : int, optional
-        Threads each worker's torch and OpenCV may use; default the machine's cores shared
-        out among the local workers (one on a remote scheduler unless given).
+        Threads each task's torch and OpenCV may use; default the machine's cores shared
+        out among the local workers, and on a running scheduler each worker machine's cores
+        shared out among the Dask threads of the workers on it.
     chunk_size : int, optional
         Scans per Dask task; default about four tasks per worker and detector.
     fprs : sequence of float
@@ -508,7 +538,6 @@ def evaluate_dataset(
     progress : callable, optional
         ``progress(done, total)`` after each task (finished earlier ones count at once).
     """
-    import os
 
     from scanlab.evaluate._matching import MATCH_RULES
     from scanlab.synth import load_manifest
@@ -523,6 +552,8 @@ def evaluate_dataset(
         raise SpecError(f"false-alarm rates must lie strictly between 0 and 1, got {list(fprs)}")
     if n_bootstrap < 2:
         raise SpecError(f"bootstrap count must be at least 2, got {n_bootstrap}")
+    if scheduler is not None and scheduler.endswith(".json") and not Path(scheduler).is_file():
+        raise SpecError(f"{scheduler}: no such Dask scheduler file")
     pitch_setting = _pitch_setting(pitch_mm) if pitch_mm is not None else None
     if len(set(detectors)) != len(detectors):
         raise SpecError(f"a detector is named twice: {list(detectors)}")
@@ -562,7 +593,7 @@ def evaluate_dataset(
                     progress(len(done), total)
         else:
             if threads_per_worker is None and scheduler is None:
-                threads_per_worker = max(1, (os.cpu_count() or 1) // max(workers, 1))
+                threads_per_worker = max(1, available_cores() // max(workers, 1))
             done.extend(
                 _run_on_dask(
                     tasks,
@@ -636,14 +667,33 @@ def _run_on_dask(
             env=env,
         )
         client = Client(cluster)
+    elif scheduler.endswith(".json"):
+        client = Client(scheduler_file=scheduler)
     else:
         client = Client(scheduler)
     try:
-        n_workers = max(len(client.scheduler_info().get("workers", {})), workers, 1)
+        info = client.scheduler_info().get("workers", {})
+        n_workers = max(len(info), workers, 1)
         n_detectors = len({name for _, name, _ in tasks})
         size = chunk_size or max(1, math.ceil(len(tasks) / (4 * n_workers * n_detectors)))
+        # On a cluster started elsewhere, each task pins its libraries to its machine's cores
+        # shared out among the task slots there (several workers may share a machine).
+        slots_by_host: dict[str, int] = {}
+        for address, worker in info.items():
+            host = worker.get("host") or address.rsplit("://", 1)[-1].rsplit(":", 1)[0]
+            slots_by_host[host] = slots_by_host.get(host, 0) + int(worker.get("nthreads", 1))
         futures = [
-            client.submit(_evaluate_chunk, items, name, model, out, settings, threads, pure=False)
+            client.submit(
+                _evaluate_chunk,
+                items,
+                name,
+                model,
+                out,
+                settings,
+                threads,
+                slots_by_host,
+                pure=False,
+            )
             for items, name, model in _chunks(tasks, size)
         ]
         finished: list[dict[str, Any]] = []

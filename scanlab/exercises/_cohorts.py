@@ -132,25 +132,36 @@ def compare_assist(
     n_bootstrap: int = 1000,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Trainees who worked with Detector assist against those who did not, on the same items.
+    """Trainees who worked with Detector assist against those who did not, on the same items:
+    as assigned, and as it was actually used.
 
-    Only items that both groups answered count. Each group's hits, signal trials, false
-    alarms and noise trials are pooled over its trainees: hit and false-alarm rates with
-    Wilson intervals, d' (log-linear rates) with the Gourevitch-Galanter interval. Their
+    Only items that both assigned groups answered count. Each group's hits, signal trials,
+    false alarms and noise trials are pooled: hit and false-alarm rates with Wilson
+    intervals, d' (log-linear rates) with the Gourevitch-Galanter interval. Their
     clear/suspect ratings of those items are pooled too: the area under the ratings ROC
-    (Newcombe interval) and the d' it implies. The differences (with minus without) have
-    percentile intervals from a bootstrap over items (the same resampled items for both
-    groups, so the comparison stays paired).
+    (Newcombe interval) and the d' it implies. The differences
+    (with minus without) have percentile intervals from a bootstrap over items (the same
+    resampled items for both groups, so the comparison stays paired).
+
+    "As assigned" (``with``, ``without``) compares the trainees the package gave Detector
+    assist with the others: the comparison the design randomises. "As used" (``used``)
+    compares, trainee by item, the items on which the detector's map or regions were on
+    screen (:attr:`ItemOutcome.assist_used`) with those on which they were not, whoever
+    the trainee; a trainee chooses when to look, so read it beside the assigned one, not
+    instead of it. It needs submissions that record the use (the Exercise widget does).
 
     Returns
     -------
     dict
         ``with``, ``without`` (each ``trainees``, ``hit_rate``, ``false_alarm_rate``,
         ``d_prime``, ``rating_area``, ``rating_d_prime`` as (estimate, low, high), and the
-        pooled counts), ``difference`` (the same, ``rating_area`` included) and ``n_items``.
+        pooled counts), ``difference`` (the same, ``rating_area`` included),
+        ``n_items``, and ``used``: None when no submission recorded the use, else the
+        same three entries per trainee and item (each group also counts its
+        ``trainee_items``) with ``adherence``: per assigned group (``assigned``,
+        ``not_assigned``), the items recorded, those with the detector's output seen (with
+        a Wilson interval on the share) and the mean seconds it was on screen then.
     """
-    from scanlab.evaluate import d_prime, d_prime_ci, rate_ci, rates_with_correction
-
     groups = {
         "with": [t for t in trainees if t.trainee_id in assisted],
         "without": [t for t in trainees if t.trainee_id not in assisted],
@@ -160,88 +171,172 @@ def compare_assist(
             "compare_assist: needs trainees both with and without Detector assist "
             f"(assisted: {sorted(assisted)})"
         )
-    per_trainee = {g: [_item_counts(t) for t in ts] for g, ts in groups.items()}
-    items = sorted(set.intersection(*(set(c) for cs in per_trainee.values() for c in cs)))
+    per_trainee = {t.trainee_id: _item_counts(t) for t in trainees}
+    items = sorted(
+        set.intersection(*(set(per_trainee[t.trainee_id]) for ts in groups.values() for t in ts))
+    )
     if not items:
         raise SpecError("compare_assist: the two groups answered no item in common")
-    # counts[g][i] = pooled (hits, signal, fas, noise) of group g on item i
-    counts = {
-        g: np.array([[sum(c[i][k] for c in cs) for k in range(4)] for i in items], dtype=float)
-        for g, cs in per_trainee.items()
-    }
+    column = {item: i for i, item in enumerate(items)}
+
+    def counts(cells: list[tuple[TraineeResult, str]]) -> np.ndarray:
+        """Pooled (hits, signal, false alarms, noise) per item of the given (trainee, item)."""
+        out = np.zeros((len(items), 4))
+        for trainee, item in cells:
+            out[column[item]] += per_trainee[trainee.trainee_id][item]
+        return out
+
+    assigned = {g: counts([(t, i) for t in ts for i in items]) for g, ts in groups.items()}
     # rated[g][i] = the (rating, signal) pairs group g gave item i
     rated = {
         g: [[r[i] for t in ts if i in (r := _item_ratings(t))] for i in items]
         for g, ts in groups.items()
     }
-
-    def scores(total: np.ndarray) -> tuple[float, float, float]:
-        hits, signal, fas, noise = total
-        hit = hits / signal if signal else math.nan
-        fa = fas / noise if noise else math.nan
-        if signal and noise:
-            h, f = rates_with_correction(int(hits), int(signal), int(fas), int(noise))
-            return hit, fa, d_prime(h, f)
-        return hit, fa, math.nan
-
     out: dict[str, Any] = {"n_items": len(items)}
-    for g, c in counts.items():
-        hits, signal, fas, noise = (int(v) for v in c.sum(axis=0))
-        entry: dict[str, Any] = {
+    for g, c in assigned.items():
+        out[g] = {
             "trainees": len(groups[g]),
-            "hits": hits,
-            "signal_trials": signal,
-            "false_alarms": fas,
-            "noise_trials": noise,
-            "hit_rate": None,
-            "false_alarm_rate": None,
-            "d_prime": None,
+            **_group_scores(c),
+            **_rating_entry([p for pairs in rated[g] for p in pairs]),
         }
-        if signal:
-            ci = rate_ci(hits, signal)
-            entry["hit_rate"] = (ci.estimate, ci.low, ci.high)
-        if noise:
-            ci = rate_ci(fas, noise)
-            entry["false_alarm_rate"] = (ci.estimate, ci.low, ci.high)
-        if signal and noise:
-            h, f = rates_with_correction(hits, signal, fas, noise)
-            ci = d_prime_ci(h, f, signal, noise)
-            entry["d_prime"] = (ci.estimate, ci.low, ci.high)
-        entry.update(_rating_entry([p for pairs in rated[g] for p in pairs]))
-        out[g] = entry
-    point = np.subtract(scores(counts["with"].sum(0)), scores(counts["without"].sum(0)))
-    rng = np.random.default_rng(seed)
+    out["difference"] = _paired_difference(assigned, n_bootstrap=n_bootstrap, seed=seed)
+    out["difference"]["rating_area"] = _rating_area_difference(
+        rated, len(items), n_bootstrap=n_bootstrap, seed=seed
+    )
+
+    outcome = {(t.trainee_id, it.item_id): it for t in trainees for it in t.items}
+    recorded = [
+        (t, i) for t in trainees for i in items if outcome[t.trainee_id, i].assist_used is not None
+    ]
+    out["used"] = None
+    if recorded:
+        cells = {
+            "with": [(t, i) for t, i in recorded if outcome[t.trainee_id, i].assist_used],
+            "without": [(t, i) for t, i in recorded if not outcome[t.trainee_id, i].assist_used],
+        }
+        used_counts = {g: counts(c) for g, c in cells.items()}
+        used: dict[str, Any] = {"n_items": len(items)}
+        for g, c in used_counts.items():
+            used[g] = {
+                "trainees": len({t.trainee_id for t, _ in cells[g]}),
+                "trainee_items": len(cells[g]),
+                **_group_scores(c),
+            }
+        used["difference"] = _paired_difference(used_counts, n_bootstrap=n_bootstrap, seed=seed)
+        used["adherence"] = {
+            name: _adherence(
+                [outcome[t.trainee_id, i] for t, i in recorded if (t.trainee_id in assisted) == yes]
+            )
+            for name, yes in (("assigned", True), ("not_assigned", False))
+        }
+        out["used"] = used
+    return out
+
+
+def _rating_area_difference(
+    rated: dict[str, list[list[tuple[int, bool]]]], n_items: int, *, n_bootstrap: int, seed: int
+) -> tuple[float, float, float] | None:
+    """With minus without, the area under each group's pooled ratings ROC, with a percentile
+    interval from a bootstrap over the same resampled items for both groups; None where it
+    is undefined in the data or in more than half of the resamples."""
+    groups = ("with", "without")
+    areas = {g: _rating_area([p for pairs in rated[g] for p in pairs]) for g in groups}
+    point = areas["with"] - areas["without"]
+    if not math.isfinite(point):
+        return None
+    rng = np.random.default_rng(seed + 1)
     draws = []
     for _ in range(n_bootstrap):
-        ix = rng.integers(0, len(items), len(items))
-        draws.append(
-            np.subtract(scores(counts["with"][ix].sum(0)), scores(counts["without"][ix].sum(0)))
-        )
-    draws_arr = np.array(draws)
-    diff: dict[str, Any] = {}
-    areas = {g: _rating_area([p for pairs in rated[g] for p in pairs]) for g in groups}
-    area_point = areas["with"] - areas["without"]
-    area_draws = []
-    rng = np.random.default_rng(seed + 1)
-    for _ in range(n_bootstrap if math.isfinite(area_point) else 0):
-        ix = rng.integers(0, len(items), len(items))
+        ix = rng.integers(0, n_items, n_items)
         pooled = {g: [p for i in ix for p in rated[g][i]] for g in groups}
-        area_draws.append(_rating_area(pooled["with"]) - _rating_area(pooled["without"]))
-    finite = np.array([d for d in area_draws if math.isfinite(d)])
-    if math.isfinite(area_point) and finite.size >= n_bootstrap / 2:
-        low, high = np.quantile(finite, [0.025, 0.975])
-        diff["rating_area"] = (float(area_point), float(low), float(high))
-    else:
-        diff["rating_area"] = None
+        draws.append(_rating_area(pooled["with"]) - _rating_area(pooled["without"]))
+    finite = np.array([d for d in draws if math.isfinite(d)])
+    if finite.size < n_bootstrap / 2:
+        return None
+    low, high = np.quantile(finite, [0.025, 0.975])
+    return float(point), float(low), float(high)
+
+
+def _scores(total: np.ndarray) -> tuple[float, float, float]:
+    """Hit rate, false-alarm rate and d' (log-linear rates) of pooled counts."""
+    from scanlab.evaluate import d_prime, rates_with_correction
+
+    hits, signal, fas, noise = total
+    hit = hits / signal if signal else math.nan
+    fa = fas / noise if noise else math.nan
+    if signal and noise:
+        h, f = rates_with_correction(int(hits), int(signal), int(fas), int(noise))
+        return hit, fa, d_prime(h, f)
+    return hit, fa, math.nan
+
+
+def _group_scores(per_item: np.ndarray) -> dict[str, Any]:
+    """Pooled counts of a group with Wilson intervals on its rates and the
+    Gourevitch-Galanter interval on its d'."""
+    from scanlab.evaluate import d_prime_ci, rate_ci, rates_with_correction
+
+    hits, signal, fas, noise = (int(v) for v in per_item.sum(axis=0))
+    entry: dict[str, Any] = {
+        "hits": hits,
+        "signal_trials": signal,
+        "false_alarms": fas,
+        "noise_trials": noise,
+        "hit_rate": None,
+        "false_alarm_rate": None,
+        "d_prime": None,
+    }
+    if signal:
+        ci = rate_ci(hits, signal)
+        entry["hit_rate"] = (ci.estimate, ci.low, ci.high)
+    if noise:
+        ci = rate_ci(fas, noise)
+        entry["false_alarm_rate"] = (ci.estimate, ci.low, ci.high)
+    if signal and noise:
+        h, f = rates_with_correction(hits, signal, fas, noise)
+        ci = d_prime_ci(h, f, signal, noise)
+        entry["d_prime"] = (ci.estimate, ci.low, ci.high)
+    return entry
+
+
+def _paired_difference(
+    counts: dict[str, np.ndarray], *, n_bootstrap: int, seed: int
+) -> dict[str, Any]:
+    """With minus without, each score with a percentile interval from a bootstrap over items
+    (both groups resampled on the same items); None where it is undefined in the data or
+    in more than half of the resamples."""
+    point = np.subtract(_scores(counts["with"].sum(0)), _scores(counts["without"].sum(0)))
+    rng = np.random.default_rng(seed)
+    n_items = len(counts["with"])
+    draws = []
+    for _ in range(n_bootstrap):
+        ix = rng.integers(0, n_items, n_items)
+        draws.append(
+            np.subtract(_scores(counts["with"][ix].sum(0)), _scores(counts["without"][ix].sum(0)))
+        )
+    draws_arr = np.array(draws).reshape(-1, 3)
+    diff: dict[str, Any] = {}
     for k, name in enumerate(("hit_rate", "false_alarm_rate", "d_prime")):
         col = draws_arr[:, k][np.isfinite(draws_arr[:, k])]
-        if math.isfinite(point[k]) and col.size >= n_bootstrap / 2:
+        if math.isfinite(point[k]) and col.size >= n_bootstrap / 2 and col.size:
             low, high = np.quantile(col, [0.025, 0.975])
             diff[name] = (float(point[k]), float(low), float(high))
         else:
             diff[name] = None
-    out["difference"] = diff
-    return out
+    return diff
+
+
+def _adherence(outcomes: list[Any]) -> dict[str, Any]:
+    """Items recorded, items with the detector's output seen (share with a Wilson interval),
+    and the mean seconds it was on screen on those."""
+    from scanlab.evaluate import rate_ci
+
+    used = [it for it in outcomes if it.assist_used]
+    entry: dict[str, Any] = {"items": len(outcomes), "used": len(used), "share": None}
+    if outcomes:
+        ci = rate_ci(len(used), len(outcomes))
+        entry["share"] = (ci.estimate, ci.low, ci.high)
+    entry["mean_visible_s"] = float(np.mean([it.assist_visible_s for it in used])) if used else None
+    return entry
 
 
 def _pooled(trainees: Sequence[TraineeResult]) -> dict[str, Any]:
@@ -426,7 +521,8 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
 
 def write_cohort_report(comparison: CohortComparison, out: str | Path) -> list[Path]:
     """``cohorts.csv``, ``objects.csv``, ``humans_vs_detector.png``, ``trainees.png``,
-    ``ratings.png`` and ``cohorts.html``."""
+    ``ratings.png``, ``cohorts.html`` and, with trainees with and without Detector assist,
+    ``assist.csv`` (a row per cohort, basis, as assigned or as used, and group)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -437,7 +533,10 @@ def write_cohort_report(comparison: CohortComparison, out: str | Path) -> list[P
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, rows in (("cohorts.csv", comparison.cohorts), ("objects.csv", comparison.objects)):
+    tables = [("cohorts.csv", comparison.cohorts), ("objects.csv", comparison.objects)]
+    if comparison.assist:
+        tables.append(("assist.csv", _assist_rows(comparison.assist)))
+    for name, rows in tables:
         buffer = io.StringIO()
         flat = [_flat(r) for r in rows]
         fields = sorted({k for r in flat for k in r})
@@ -527,24 +626,76 @@ def _assist_html(assist: list[dict[str, Any]]) -> str:
     def rate(v: Any) -> str:
         return "-" if not v else f"{v[0]:.2f} [{v[1]:.2f}, {v[2]:.2f}]"
 
-    rows = "".join(
-        f"<tr><td>{html.escape(a['cohort'])}</td><td>{label}</td>"
-        f"<td>{a[g].get('trainees', '')}</td><td>{rate(a[g]['hit_rate'])}</td>"
-        f"<td>{rate(a[g]['false_alarm_rate'])}</td><td>{rate(a[g]['d_prime'])}</td>"
-        f"<td>{rate(a[g].get('rating_area'))}</td></tr>"
-        for a in assist
-        for g, label in (
-            ("with", "with Detector assist"),
-            ("without", "without"),
-            ("difference", "with &minus; without"),
-        )
-    )
+    rows = []
+    notes = []
+    for a in assist:
+        cohort = html.escape(a["cohort"])
+        used = a.get("used")
+        for basis, entry in (("as assigned", a), ("as used, per item", used)):
+            if entry is None:
+                continue
+            for g, label in (
+                ("with", "with Detector assist"),
+                ("without", "without"),
+                ("difference", "with &minus; without"),
+            ):
+                e = entry[g]
+                who = e.get("trainees", "")
+                if "trainee_items" in e:
+                    who = f"{who} ({e['trainee_items']} trainee-items)"
+                rows.append(
+                    f"<tr><td>{cohort}</td><td>{basis}</td><td>{label}</td><td>{who}</td>"
+                    f"<td>{rate(e['hit_rate'])}</td><td>{rate(e['false_alarm_rate'])}</td>"
+                    f"<td>{rate(e['d_prime'])}</td><td>{rate(e.get('rating_area'))}</td></tr>"
+                )
+        if used is None:
+            notes.append(f"<li>{cohort}: the submissions do not record the use.</li>")
+        else:
+            ad = used["adherence"]
+            notes.append(
+                f"<li>{cohort}: {_adherence_text(ad['assigned'], 'assigned it')}; "
+                f"{_adherence_text(ad['not_assigned'], 'the others')}.</li>"
+            )
     return f"""<h2>Humans with and without Detector assist, on the same items</h2>
-<p>Pooled over each group's trainees; rates with Wilson 95 % intervals, d' with the
-Gourevitch-Galanter interval, the ratings' ROC area with Newcombe's; differences with a
-95 % bootstrap interval over items.</p>
-<table><tr><th>cohort</th><th>group</th><th>trainees</th><th>hit rate</th>
-<th>false-alarm rate</th><th>d'</th><th>ratings: ROC area</th></tr>{rows}</table>"""
+<p>Pooled over each group; rates with Wilson 95 % intervals, d' with the
+Gourevitch-Galanter interval, the ratings' ROC area (as assigned) with Newcombe's;
+differences with a 95 % bootstrap interval over items.
+"As assigned" compares the trainees the exam gave Detector assist with the others (the
+randomised comparison); "as used" compares, trainee by item, the items on which the
+detector's map or regions were on screen with those on which they were not (trainees choose
+when to look: read it beside the assigned comparison).</p>
+<table><tr><th>cohort</th><th>basis</th><th>group</th><th>trainees</th><th>hit rate</th>
+<th>false-alarm rate</th><th>d'</th><th>ratings: ROC area</th></tr>{"".join(rows)}</table>
+<p>Detector assist actually used:</p><ul>{"".join(notes)}</ul>"""
+
+
+def _assist_rows(assist: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The assist comparisons flat: estimate, low and high of each score in columns."""
+    rows = []
+    for a in assist:
+        for basis, entry in (("assigned", a), ("used", a.get("used"))):
+            if entry is None:
+                continue
+            for group in ("with", "without", "difference"):
+                row: dict[str, Any] = {"cohort": a["cohort"], "basis": basis, "group": group}
+                for k, v in entry[group].items():
+                    if k in ("hit_rate", "false_alarm_rate", "d_prime"):
+                        row[k], row[f"{k}_low"], row[f"{k}_high"] = v or ("", "", "")
+                    else:
+                        row[k] = v
+                rows.append(row)
+    return rows
+
+
+def _adherence_text(entry: dict[str, Any], who: str) -> str:
+    """'used it on 7 of 8 items (0.88 [0.53, 0.98]), 12.5 s on screen per item' or so."""
+    text = f"{who} used it on {entry['used']} of {entry['items']} item(s)"
+    share = entry["share"]
+    if share:
+        text += f" ({share[0]:.2f} [{share[1]:.2f}, {share[2]:.2f}])"
+    if entry["mean_visible_s"] is not None:
+        text += f", its output on screen {entry['mean_visible_s']:.1f} s per item used"
+    return text
 
 
 def _trainee_chart(comparison: CohortComparison, path: Path) -> Path:

@@ -193,6 +193,15 @@ class ItemOutcome:
     #: The clear/suspect call with its confidence (-4..-1 clear, 1..4 suspect); None: not
     #: given (a submission from before ratings, or a detector's).
     rating: int | None = None
+    #: Detector assist on this item: runs, and seconds its output was on screen; None: not
+    #: recorded (a submission from before it, or a detector's).
+    assist_runs: int | None = None
+    assist_visible_s: float | None = None
+
+    @property
+    def assist_used(self) -> bool | None:
+        """Whether the detector's output was on screen over this item; None: not recorded."""
+        return None if self.assist_visible_s is None else self.assist_visible_s > 0
 
     @property
     def over_time(self) -> bool:
@@ -465,6 +474,8 @@ def _grade_one(
                 time_limit_s=exam_item.time_limit_s,
                 answered=answered,
                 rating=response.rating,
+                assist_runs=response.assist_runs,
+                assist_visible_s=response.assist_visible_s,
             )
         )
     return _trainee_result(sub.trainee_id, sub.exam_id, items, objects)

@@ -56,6 +56,12 @@ class ItemResponse:
         The trainee's call on the whole scan with its confidence: 1 to
         :data:`CONFIDENCE_LEVELS` "suspect", -1 to -4 "clear", the size saying how sure
         (4: sure). None when not given (submissions from before ratings, detectors).
+    assist_runs : int, optional
+        How many times Detector assist was run on this scan.
+    assist_visible_s : float, optional
+        Seconds the detector's anomaly map or regions were on screen over this scan (shown
+        and not hidden), summed over the times it was open. Both None when use was not
+        recorded (submissions from before it, detectors); 0 when Detector assist was not used.
     """
 
     marks: list[Mark] = field(default_factory=list)
@@ -64,6 +70,8 @@ class ItemResponse:
     started: datetime | None = None
     finished: datetime | None = None
     rating: int | None = None
+    assist_runs: int | None = None
+    assist_visible_s: float | None = None
 
     def __post_init__(self) -> None:
         self.marks = list(self.marks)
@@ -89,6 +97,23 @@ class ItemResponse:
                 f"rating must be 1 to {CONFIDENCE_LEVELS} (suspect), -1 to "
                 f"-{CONFIDENCE_LEVELS} (clear) or None, got {r!r}"
             )
+        n = self.assist_runs
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
+            raise SpecError(f"assist_runs must be a count >= 0 or None, got {n!r}")
+        v = self.assist_visible_s
+        if v is not None:
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise SpecError(f"assist_visible_s must be seconds >= 0 or None, got {v!r}")
+            if v < 0:
+                raise SpecError(f"assist_visible_s must be seconds >= 0 or None, got {v!r}")
+            self.assist_visible_s = float(v)
+        if (n is None) != (v is None):
+            raise SpecError("assist_runs and assist_visible_s are recorded together, or neither")
+
+    @property
+    def assist_used(self) -> bool | None:
+        """Whether the detector's output was on screen over this scan; None: not recorded."""
+        return None if self.assist_visible_s is None else self.assist_visible_s > 0
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -100,6 +125,9 @@ class ItemResponse:
         }
         if self.rating is not None:  # absent, the body is signed as before ratings existed
             d["rating"] = self.rating
+        if self.assist_runs is not None:  # likewise for the record of Detector assist
+            d["assist_runs"] = self.assist_runs
+            d["assist_visible_s"] = self.assist_visible_s
         return d
 
     @classmethod
@@ -119,6 +147,8 @@ class ItemResponse:
             started=d.get("started"),
             finished=d.get("finished"),
             rating=d.get("rating"),
+            assist_runs=d.get("assist_runs"),
+            assist_visible_s=d.get("assist_visible_s"),
         )
 
 
@@ -168,9 +198,12 @@ class Submission:
         started: datetime | None = None,
         finished: datetime | None = None,
         rating: int | None = None,
+        assist_runs: int | None = None,
+        assist_visible_s: float | None = None,
     ) -> ItemResponse:
         """Set the response to one item (replacing any earlier one); unsigns the submission.
-        ``rating``: the clear/suspect call with its confidence (see :class:`ItemResponse`)."""
+        ``rating``: the clear/suspect call with its confidence; ``assist_runs`` and
+        ``assist_visible_s``: the use of Detector assist on it (see :class:`ItemResponse`)."""
         if self.submitted is not None:
             raise SpecError(
                 _("submission of {trainee!r} was handed in at {when}; it cannot change").format(
@@ -181,7 +214,14 @@ class Submission:
             raise SpecError(f"item_id must be a non-empty string, got {item_id!r}")
         try:
             response = ItemResponse(
-                list(marks), declaration_consistent, time_spent_s, started, finished, rating
+                list(marks),
+                declaration_consistent,
+                time_spent_s,
+                started,
+                finished,
+                rating,
+                assist_runs,
+                assist_visible_s,
             )
         except SpecError as exc:
             raise SpecError(f"item {item_id}: {exc}") from None

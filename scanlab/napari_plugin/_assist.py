@@ -6,7 +6,7 @@ progress while it works; the Qt widget drives that generator from a napari ``thr
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Collection, Generator, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -14,13 +14,15 @@ import numpy as np
 
 from scanlab.i18n import _
 from scanlab.io import Scan
-from scanlab.napari_plugin._layers import LayerData, ScanRef, placement
+from scanlab.napari_plugin._layers import META_KEY, LayerData, ScanRef, placement
 from scanlab.napari_plugin._progress import steps_of
 
 __all__ = [
     "ANOMALY_COLOURMAP",
+    "ASSIST_ROLES",
     "SupportsDetect",
     "anomaly_layers",
+    "assist_on_screen",
     "default_detector",
     "detection_steps",
     "detection_summary",
@@ -40,6 +42,11 @@ ANOMALY_COLOURMAP: dict[str, Any] = {
     ],
     "controls": [0.0, 0.3, 0.7, 1.0],
 }
+
+
+#: The roles (:class:`~scanlab.napari_plugin._layers.ScanRef`) of the layers that
+#: :func:`anomaly_layers` lays over a scan.
+ASSIST_ROLES = ("anomaly", "regions")
 
 
 class SupportsDetect(Protocol):
@@ -177,3 +184,33 @@ def anomaly_layers(detection: Any, ref: ScanRef, *, name: str = "") -> list[Laye
         "metadata": {"scanlab": ref.with_role("regions")},
     }
     return [(amap, map_kwargs, "image"), (boxes, region_kwargs, "shapes")]
+
+
+def assist_on_screen(layers: Iterable[Any], scan_ids: Collection[str]) -> bool:
+    """Whether Detector assist's output over one of the scans ``scan_ids`` is on screen:
+    its anomaly map or regions among ``layers``, visible and not fully transparent.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from scanlab.napari_plugin._layers import META_KEY, ScanRef
+    >>> scan = SimpleNamespace(metadata=SimpleNamespace(scan_id="item-1"), source="")
+    >>> ref = ScanRef(scan, role="anomaly")
+    >>> layer = SimpleNamespace(visible=True, opacity=0.8, metadata={META_KEY: ref})
+    >>> assist_on_screen([layer], {"item-1"}), assist_on_screen([layer], {"item-2"})
+    (True, False)
+    >>> layer.opacity = 0.0
+    >>> assist_on_screen([layer], {"item-1"})
+    False
+    """
+    for layer in layers:
+        ref = layer.metadata.get(META_KEY)
+        if (
+            isinstance(ref, ScanRef)
+            and ref.role in ASSIST_ROLES
+            and ref.scan_id in scan_ids
+            and layer.visible
+            and float(layer.opacity) > 0
+        ):
+            return True
+    return False

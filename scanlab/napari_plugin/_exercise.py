@@ -270,12 +270,15 @@ class ExamExercise:
 
         sub = Submission.start(self.package, self.trainee_id)
         for item in self.items:
+            runs, visible_s = session.assist_use(item.item_id)
             sub.record(
                 item.item_id,
                 marks=session.marks(item.item_id),
                 declaration_consistent=session.declaration_answer(item.item_id),
                 time_spent_s=session.time_spent_s(item.item_id),
                 rating=session.rating(item.item_id),
+                assist_runs=runs,
+                assist_visible_s=round(visible_s, 3),
             )
         return sub.submit(path, token=self.token)
 
@@ -561,6 +564,8 @@ class _ItemState:
     visited: bool = False
     rating: int | None = None  # -4..-1 clear, 1..4 suspect; the size is the confidence
     checked: bool = False  # practice: the key was shown for this scan, answers are final
+    assist_runs: int = 0  # Detector assist runs on this scan
+    assist_visible_s: float = 0.0  # seconds its map or regions were on screen over it
 
 
 class ExerciseSession:
@@ -597,6 +602,7 @@ class ExerciseSession:
         self.submitted: datetime | None = None
         self.result: ExerciseResult | None = None
         self._clock_from: float | None = None  # when the shown scan's clock started; None: stopped
+        self._assist_from: float | None = None  # since when Detector assist's output is shown
         self._undo: dict[str, list[list[Mark]]] = {}
         self._restore()
 
@@ -610,7 +616,7 @@ class ExerciseSession:
         """Make item ``index`` (clamped to the exercise) the current one; its clock waits
         for :meth:`scan_shown`."""
         self._add_elapsed()
-        self._clock_from = None
+        self._clock_from = self._assist_from = None  # the detector's layers go with the scan
         self.current = min(max(int(index), 0), len(self.items) - 1)
         self._save_state()
         return self.item
@@ -696,6 +702,39 @@ class ExerciseSession:
 
     def rating(self, item_id: str | None = None) -> int | None:
         return self._state[item_id or self.item.item_id].rating
+
+    # --- Detector assist, as used -------------------------------------------------------------
+
+    def assist_ran(self, item_id: str | None = None) -> None:
+        """Detector assist was run on an item's scan (default: the current one)."""
+        item_id = item_id or self.item.item_id
+        if self.submitted is None and not self._state[item_id].checked:
+            self._state[item_id].assist_runs += 1
+            self._save_state()
+
+    def set_assist_visible(self, visible: bool) -> None:
+        """Detector assist's anomaly map or regions over the current scan came on screen
+        (True) or went (False). Their time on screen counts like the scan's own: while it
+        is shown, until it is submitted (or, in practice, checked)."""
+        self._add_elapsed()
+        if visible and self._assist_from is None:
+            self._assist_from = time.monotonic()
+        elif not visible and self._assist_from is not None:
+            self._assist_from = None
+        else:
+            return
+        self._save_state()
+
+    def assist_use(self, item_id: str | None = None) -> tuple[int, float]:
+        """How often Detector assist ran on an item's scan, and for how many seconds its
+        output was on screen over it (counting the time it is shown now)."""
+        item_id = item_id or self.item.item_id
+        state = self._state[item_id]
+        seconds = state.assist_visible_s
+        start = self._assist_from
+        if item_id == self.item.item_id and start is not None and self._open(item_id):
+            seconds += time.monotonic() - start
+        return state.assist_runs, seconds
 
     @property
     def practice(self) -> bool:
@@ -840,12 +879,21 @@ class ExerciseSession:
                 _("the time for {item} is up; its answers cannot change").format(item=item_id)
             )
 
+    def _open(self, item_id: str) -> bool:
+        """The item's clocks run (not yet submitted, nor checked in practice)."""
+        return self.submitted is None and not self._state[item_id].checked
+
     def _add_elapsed(self) -> None:
         now = time.monotonic()
         state = self._state[self.item.item_id]
-        if self._clock_from is not None and self.submitted is None and not state.checked:
+        if not self._open(self.item.item_id):
+            return
+        if self._clock_from is not None:
             state.time_spent_s += now - self._clock_from
             self._clock_from = now
+        if self._assist_from is not None:
+            state.assist_visible_s += now - self._assist_from
+            self._assist_from = now
 
     def _save_state(self) -> None:
         from scanlab.io._common import atomic_open
@@ -863,6 +911,8 @@ class ExerciseSession:
                     "visited": s.visited,
                     "rating": s.rating,
                     "checked": s.checked,
+                    "assist_runs": s.assist_runs,
+                    "assist_visible_s": round(s.assist_visible_s, 3),
                 }
                 for item_id, s in self._state.items()
             },
@@ -904,6 +954,10 @@ class ExerciseSession:
                         else None
                     )
                     self._state[item_id].checked = saved.get("checked") is True
+                    runs = saved.get("assist_runs", 0)  # absent from progress saved before
+                    self._state[item_id].assist_runs = max(int(runs), 0)
+                    seconds = float(saved.get("assist_visible_s", 0.0))
+                    self._state[item_id].assist_visible_s = max(seconds, 0.0)
         except (OSError, ValueError, TypeError, AttributeError) as exc:
             raise SpecError(
                 _("{path}: saved progress is damaged: {error}").format(path=path, error=exc)

@@ -148,6 +148,8 @@ def create_viewer(
     widgets["Tools"] = add_toolbar(viewer, enhance=widgets["Enhance"])
     widgets["Exercise"].mode_changed.connect(lambda mode: apply_mode(viewer, widgets, mode))
     widgets["Reference"].follow(widgets["Exercise"])  # offers the shown scan's declared goods
+    # Each run of Detector assist on an exam's scan is recorded in the submission.
+    widgets["Detector assist"].finished.connect(widgets["Exercise"].assist_ran)
 
     def follow_language(before: str, after: str) -> None:
         _window_direction()

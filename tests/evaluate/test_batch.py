@@ -304,6 +304,64 @@ def test_relative_paths_under_a_scheduler_reach_workers_in_other_folders(
     assert not (elsewhere / os.path.relpath(tmp_path / "ev")).exists()
 
 
+@pytest.mark.slow
+def test_a_running_cluster_gets_batched_tasks_pinned_to_its_cores(
+    dataset, tiny_weights, tmp_path, monkeypatch
+):
+    """On a scheduler started elsewhere (here one worker with 2 Dask threads), scans go in
+    chunks of about a quarter per worker, and each task pins torch and OpenCV to the
+    worker machine's cores shared out among its task slots (2), not torch's default."""
+    from dask.distributed import Client, LocalCluster
+
+    import scanlab.evaluate._batch as batch
+
+    chunks: list[list[str]] = []
+
+    def recording(tasks, size):
+        out = batch_chunks(tasks, size)
+        chunks.extend([item["scan_id"] for item in items] for items, _, _ in out)
+        return out
+
+    batch_chunks = batch._chunks
+    monkeypatch.setattr(batch, "_chunks", recording)
+
+    def threads() -> tuple[int, int]:
+        import cv2
+
+        return torch.get_num_threads(), cv2.getNumThreads()
+
+    def oversubscribe() -> None:
+        import cv2
+
+        torch.set_num_threads(7)
+        cv2.setNumThreads(7)
+
+    with (
+        LocalCluster(n_workers=1, threads_per_worker=2, dashboard_address=":0") as cluster,
+        Client(cluster) as client,
+    ):
+        client.run(oversubscribe)
+        # Reached through a scheduler file, as dask-mpi and HPC batch scripts hand it over.
+        scheduler_file = tmp_path / "scheduler.json"
+        scheduler_file.write_text(json.dumps({"address": cluster.scheduler_address}))
+        results = evaluate_dataset(
+            dataset, [str(tiny_weights)], tmp_path / "ev", scheduler=str(scheduler_file),
+            n_bootstrap=20,
+        )  # fmt: skip
+        pinned = set(client.run(threads).values())
+    with pytest.raises(SpecError, match=r"no-such\.json: no such Dask scheduler file"):
+        evaluate_dataset(
+            dataset, [str(tiny_weights)], tmp_path / "ev2", scheduler=str(tmp_path / "no-such.json")
+        )
+    cores = len(os.sched_getaffinity(0))
+    assert pinned == {(max(1, cores // 2), max(1, cores // 2))}
+    # 5 scans, 1 worker: ceil(5 / 4) = 2 per task.
+    assert [len(c) for c in chunks] == [2, 2, 1]
+    assert sorted(s for c in chunks for s in c) == sorted(
+        r["scan_id"] for r in results.per_scan[str(tiny_weights)]
+    )
+
+
 @pytest.fixture(scope="module")
 def other_weights(tmp_path_factory):
     """A second random network, so that two detectors can be compared."""
@@ -461,6 +519,37 @@ def test_cli_evaluate_options(dataset, tiny_weights, tmp_path):
     assert "warning" in result.output and "1000" in result.output
     bad = CliRunner().invoke(app, ["evaluate", str(dataset), "-d", "x", "--fa", "2"])
     assert bad.exit_code != 0 and "--fa" in bad.output
+
+
+def test_cli_compares_a_detector_with_a_baseline_on_single_energy(dataset, tiny_weights, tmp_path):
+    """A README row's options through the CLI: --input, a baseline (-d local-background
+    fitted on --baseline-data), the paired comparison in the summary, metrics.json and
+    report, with F1-max and pixel precision-recall among the metrics."""
+    name = str(tiny_weights)
+    args = ["evaluate", str(dataset), "-d", name, "-d", "local-background", "--workers", "0"]
+    options = ["--input", "single", "--baseline-data", str(dataset), "--fa", "0.5"]
+    out = tmp_path / "ev"
+    result = CliRunner().invoke(
+        app,
+        [*args, *options, "--bootstrap", "20", "--overlays", "0", "--out", str(out)],
+        env={"COLUMNS": "250"},
+    )
+    assert result.exit_code == 0, result.output
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["settings"]["input"] == "single"
+    (comparison,) = saved["comparisons"]
+    assert (comparison["a"], comparison["b"]) == (name, "local-background")
+    row = next(line for line in result.output.splitlines() if " - local-background" in line)
+    assert f"{comparison['auroc_difference']:+.3f}" in row
+    assert f"{comparison['delong']['p_value']:.3g}" in row
+    mc = comparison["mcnemar"]["0.5"]
+    assert f"{mc['only_a']}/{mc['only_b']}, p={mc['p_value']:.3g}" in row
+    for key in ("f1_max", "pixel_average_precision", "pixel_f1_max"):
+        assert key in result.output
+        for metrics in saved["metrics"].values():
+            assert 0.0 <= metrics[key]["value"] <= 1.0
+    page = (out / "report.html").read_text()
+    assert "Paired comparison" in page and "DeLong" in page and "pixel F1-max" in page
 
 
 def test_read_as_leaves_display_exports_and_sets_the_pitch():

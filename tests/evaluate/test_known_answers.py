@@ -63,6 +63,14 @@ def _check(metrics, truth):
     assert _value(inverted, "image_auroc") == 0.0
     assert _value(constant, "image_auroc") == 0.5
     assert _value(perfect, "average_precision") == 1.0
+    # F1-max: 1 for the perfect detector; the constant one ties every scan, so its only
+    # threshold flags all of them: precision = the concealed share q, recall 1.
+    q = (truth["n"] - truth["clean"]) / truth["n"]
+    assert _value(perfect, "f1_max") == 1.0
+    assert _value(constant, "f1_max") == pytest.approx(2 * q / (1 + q))
+    # Pixel precision-recall: the perfect map ranks every object pixel above every other.
+    assert _value(perfect, "pixel_average_precision") == pytest.approx(1.0)
+    assert _value(perfect, "pixel_f1_max") == pytest.approx(1.0)
     for fpr in ("0.01", "0.05"):
         assert _value(perfect, f"detection_rate_at_fpr_{fpr}") == 1.0
         assert _value(inverted, f"detection_rate_at_fpr_{fpr}") == 0.0

@@ -72,6 +72,7 @@ def test_cohorts_and_detector_on_the_same_items(package, keys, results, tmp_path
     assert blind.cohorts[0]["detector"]["hit_rate"] == 0.0
     files = write_cohort_report(oracle, tmp_path / "rep")
     assert {p.name for p in files} == {
+        "assist.csv",  # the test exam gives two of its trainees Detector assist
         "cohorts.csv",
         "objects.csv",
         "humans_vs_detector.png",
@@ -97,6 +98,24 @@ def test_cohorts_are_labelled_by_file_or_name(results, tmp_path):
     assert "spring" in page and "autumn" in page
 
 
+def test_tied_trainees_stay_apart_in_the_chart(results, tmp_path, monkeypatch):
+    """Two identical cohorts: every trainee of both is a point of its own, none on another,
+    each with its own legend entry (cohort and trainee id)."""
+    import matplotlib.pyplot as plt
+
+    figures = []
+    close = plt.close
+    monkeypatch.setattr(plt, "close", lambda fig=None: figures.append(fig) or close(fig))
+    named = compare_cohorts([results, results], names=["A", "A"])
+    write_cohort_report(named, tmp_path / "rep")
+    (ax,) = next(f for f in figures if f.axes[0].get_title() == "trainees by cohort").axes
+    points = [tuple(np.round(c.get_offsets()[0], 9)) for c in ax.collections]
+    humans = [t.trainee_id for t in results.trainees]
+    assert len(points) == 2 * len(humans) == len(set(points))
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert sorted(labels) == sorted(f"{c}: {t}" for c in ("A (1)", "A (2)") for t in humans)
+
+
 def test_assist_comparison_pools_the_same_items(results):
     """Hit rate and d' with and without Detector assist, against counts made by hand."""
     from scanlab.evaluate import d_prime, rates_with_correction
@@ -105,6 +124,7 @@ def test_assist_comparison_pools_the_same_items(results):
     humans = results.trainees
     assisted = {humans[0].trainee_id}
     report = compare_assist(humans, assisted, n_bootstrap=200)
+    assert report["used"] is None  # simulated submissions record no use of it
 
     def pooled(ts):
         hits = sum(len(it.hits) for t in ts for it in t.items)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import UTC, datetime
 
@@ -92,7 +93,10 @@ def test_edit_in_memory_after_signing_is_rejected(submissions, package, keys):
 
 
 def test_other_trainees_token_is_rejected(tmp_path, submissions, keys):
-    path = submissions["random"].save(tmp_path / "r.json", token=keys.token("perfect"))
+    # A copy: saving signs, and the fixture's submission is shared with other modules.
+    path = copy.deepcopy(submissions["random"]).save(
+        tmp_path / "r.json", token=keys.token("perfect")
+    )
     with pytest.raises(TamperError, match="another trainee's token"):
         Submission.load(path, keys)
     with pytest.raises(TamperError):
@@ -144,3 +148,28 @@ def test_detection_tuples_are_checked(package, keys):
         )
     with pytest.raises(SpecError, match="no item 'item-999'"):
         submission_from_detections(package, {"item-999": []}, detector_id="d", token="x" * 24)
+
+
+def test_detector_assist_use_is_recorded_checked_and_optional(tmp_path, package, keys):
+    """Runs and seconds on screen go into the signed body only when recorded: a body
+    without them (every submission from before) is byte for byte what it was."""
+    token = keys.token("ana")
+    sub = Submission.start(package, "ana")
+    sub.record("item-002", marks=[], assist_runs=2, assist_visible_s=14)
+    sub.record("item-003", marks=[], assist_runs=1, assist_visible_s=0.0)
+    sub.record("item-004", marks=[])
+    items = sub.body()["items"]
+    assert (items["item-002"]["assist_runs"], items["item-002"]["assist_visible_s"]) == (2, 14.0)
+    assert "assist_runs" not in items["item-004"] and "assist_visible_s" not in items["item-004"]
+    resumed = Submission.load(sub.save(tmp_path / "ana.json", token=token), keys)
+    used = {k: r.assist_used for k, r in resumed.responses.items()}
+    assert used == {"item-002": True, "item-003": False, "item-004": None}
+    for bad, match in [
+        ({"assist_runs": -1, "assist_visible_s": 0.0}, "assist_runs must be a count"),
+        ({"assist_runs": True, "assist_visible_s": 0.0}, "assist_runs must be a count"),
+        ({"assist_runs": 1, "assist_visible_s": -2.0}, "assist_visible_s must be seconds"),
+        ({"assist_runs": 1, "assist_visible_s": float("nan")}, "assist_visible_s must be"),
+        ({"assist_runs": 1}, "recorded together"),
+    ]:
+        with pytest.raises(SpecError, match=f"item-005: .*{match}"):
+            sub.record("item-005", marks=[], **bad)

@@ -412,6 +412,53 @@ def test_exam_shows_detector_assist_only_to_the_trainees_assigned_it(
     assert shown == {"ana": (True, True, True), "ben": (False, False, False)}
 
 
+def test_exam_records_detector_assist_as_used(
+    make_napari_viewer, qtbot, tmp_path, monkeypatch, stub_detector
+) -> None:
+    """An assigned trainee runs Detector assist: each run, and the seconds its map or regions
+    are on screen over each scan (hidden by its check boxes, taken away with the scan), go
+    into the signed submission."""
+    import scanlab.napari_plugin._exercise as exercise
+    from scanlab.exercises import ExamPackage, ExamSpec, Submission, build_exam
+
+    spec = ExamSpec(
+        name="assist", seed=5, count=2, clean_share=0.5, pitch_mm=20.0, assisted=["ana"]
+    )
+    passphrase = "the instructor's passphrase"
+    path = build_exam(spec, tmp_path / "exam.zip", passphrase)
+    package = ExamPackage.open(path)
+    keys = package.keys(passphrase)
+    now = [1000.0]
+    monkeypatch.setattr(exercise.time, "monotonic", lambda: now[0])
+    viewer, widgets = create_viewer(
+        path, viewer=make_napari_viewer(), fingerprint=package.fingerprint
+    )
+    widget, assist = widgets["Exercise"], widgets["Detector assist"]
+    assist._loader = lambda name: stub_detector
+    widget._trainee.value, widget._token.value = "ana", keys.token("ana")
+    session = widget.start_exam()
+    first, second = (it.item_id for it in session.items)
+    now[0] += 4.0  # looking without it
+    with qtbot.waitSignal(assist.finished, timeout=20000):
+        assist.run()
+    qtbot.waitUntil(lambda: not assist.busy, timeout=5000)
+    now[0] += 7.0  # map and regions on screen
+    assist._overlay.value = False
+    now[0] += 3.0  # the regions alone
+    assist._boxes.value = False
+    now[0] += 5.0  # neither
+    assist._overlay.value = True
+    now[0] += 2.0
+    widget.next_item()  # the detector's layers go with the scan
+    now[0] += 6.0
+    assert session.assist_use(first) == (1, 12.0) and session.assist_use(second) == (0, 0.0)
+    assert not any("[anomaly map]" in layer.name for layer in viewer.layers)
+    widget.submit()
+    sub = Submission.load(session.folder / "submission.json", keys, package=package)
+    assert (sub.responses[first].assist_runs, sub.responses[first].assist_visible_s) == (1, 12.0)
+    assert (sub.responses[second].assist_runs, sub.responses[second].assist_used) == (0, False)
+
+
 def test_practice_keeps_detector_and_layer_controls(gui) -> None:
     viewer, widget = gui
     qt_viewer = viewer.window._qt_viewer

@@ -33,6 +33,7 @@ from scanlab.i18n import (
     remembered_language,
     term,
 )
+from scanlab.napari_plugin._assist import assist_on_screen
 from scanlab.napari_plugin._exercise import (
     CONFIDENCE_LEVELS,
     ExerciseResult,
@@ -279,6 +280,11 @@ class ExerciseWidget(Container):
         self._zoom.changed.connect(self._zoom_to_chosen)
         self._submit.changed.connect(self.request_submit)
         self._bind_viewer_keys()
+        # Detector assist's layers coming, going, shown or hidden: its use is recorded.
+        viewer.layers.events.inserted.connect(self._on_layer_inserted)
+        viewer.layers.events.removed.connect(self._follow_assist)
+        for layer in viewer.layers:
+            self._watch_layer(layer)
         self.native.setToolTip(_shortcuts_text())
         self._alive = alive(self)
         self._prefetch = prefetch = LayerPrefetch(self._scan_layers)
@@ -573,6 +579,7 @@ class ExerciseWidget(Container):
         self._shown = item.item_id
         if session.submitted is None:
             session.scan_shown()  # its clock runs from now: loading was not counted
+            self._follow_assist()
         self._warned = set()
         self._update_controls()
         self.item_shown.emit(item.item_id)
@@ -581,6 +588,30 @@ class ExerciseWidget(Container):
         self._prefetch.prepare(
             ids[j] for j in (session.current + 1, session.current - 1) if 0 <= j < len(ids)
         )
+
+    # --- Detector assist, as used -------------------------------------------------------------
+
+    def assist_ran(self, *_args: Any) -> None:
+        """Detector assist finished a run on the shown scan (its ``finished`` signal)."""
+        if self.session is not None and self._shown is not None:
+            self.session.assist_ran(self._shown)
+
+    def _on_layer_inserted(self, event: Any) -> None:
+        self._watch_layer(event.value)
+        self._follow_assist()
+
+    def _watch_layer(self, layer: Any) -> None:
+        layer.events.visible.connect(self._follow_assist)
+        layer.events.opacity.connect(self._follow_assist)
+
+    def _follow_assist(self, *_: Any) -> None:
+        """Tell the session whether Detector assist's map or regions over the shown scan are
+        on screen: the time they are is recorded in the submission."""
+        session = self.session
+        if session is None or self._shown is None or session.submitted is not None:
+            return
+        scan_ids = {ref.scan_id for layer in self._layers if (ref := scan_ref_of(layer))}
+        session.set_assist_visible(assist_on_screen(self._viewer.layers, scan_ids))
 
     def _scan_layers(self, item_id: str) -> list[LayerData]:
         """The layers of an item's scan (called in the prefetch thread too)."""
