@@ -405,9 +405,8 @@ class Canvas:
             weights.append(np.full(r.size, share * dist / (dist + 0.5 * (y0 + y1))))
         a, b, w = np.concatenate(starts), np.concatenate(stops), np.concatenate(weights)
         source = np.tile(np.arange(r.size), len(spans))
-        if np.all(np.abs(a - np.tile(r, len(spans))) < 0.02) and np.all(
-            np.abs(b - np.tile(r + 1.0, len(spans))) < 0.02
-        ):
+        row = r[source]
+        if np.all(np.abs(a - row) < 0.02) and np.all(np.abs(b - row - 1.0) < 0.02):
             return fp
         t0 = np.floor(a).astype(np.int64)
         n = np.ceil(b).astype(np.int64) - t0
