@@ -88,8 +88,8 @@ def _add_data_messages(catalog: Any) -> None:
 
 
 def _add_cli_help(catalog: Any) -> None:
-    """The ``--help`` texts of the trainees' and instructors' commands (those made with
-    :class:`scanlab.cli.TranslatedHelp`), as Typer gives them to click."""
+    """The ``--help`` texts of the commands (those made with
+    :class:`scanlab.cli.TranslatedHelp`: every command), as Typer gives them to click."""
     import typer.main
 
     from scanlab.cli import TranslatedHelp, app, help_texts

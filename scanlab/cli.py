@@ -37,13 +37,18 @@ class TranslatedHelp:
         with _help_translated(self, ctx):
             super().format_help(ctx, formatter)  # type: ignore[misc]
 
+    def format_usage(self, ctx: Any, formatter: Any) -> None:
+        # The click Typer vendors writes "Usage: " as it is, in every language.
+        pieces = self.collect_usage_pieces(ctx)  # type: ignore[attr-defined]
+        formatter.write_usage(ctx.command_path, " ".join(pieces), prefix=_("Usage:") + " ")
+
 
 class _Command(TranslatedHelp, typer.core.TyperCommand):
-    """A trainee's or instructor's command: its help is translated."""
+    """A command whose help is translated (every scanlab command)."""
 
 
 class _Group(TranslatedHelp, typer.core.TyperGroup):
-    """A group of trainees' or instructors' commands: its help is translated."""
+    """A group of commands whose help is translated."""
 
 
 def help_texts(command: Any) -> list[str]:
@@ -357,7 +362,7 @@ def _with_hosts(block: dict[str, Any] | None, paths: list[Path]) -> dict[str, An
     return {**(block or {}), "paths": [str(p.resolve()) for p in paths]}
 
 
-@app.command()
+@app.command(cls=_Command)
 def synth(
     spec: Annotated[str, typer.Argument(help="A shipped spec name or a YAML/JSON spec file.")],
     out: Annotated[Path, typer.Argument(help="Output folder (scans, keys, manifest.json).")],
@@ -403,7 +408,7 @@ def _fa_list(text: str) -> list[float]:
     return values
 
 
-@app.command()
+@app.command(cls=_Command)
 def evaluate(
     dataset: Annotated[
         Path | None, typer.Argument(help="A dataset folder or its manifest.json.")
@@ -686,7 +691,7 @@ def _interval_text(v: Any) -> str:
     return f"{v[0]:.2f} [{v[1]:.2f}, {v[2]:.2f}]" if v else "-"
 
 
-@app.command()
+@app.command(cls=_Command)
 def train(
     config: Annotated[str, typer.Argument(help="A shipped recipe name or a YAML/JSON recipe.")],
     out: Annotated[
@@ -744,7 +749,7 @@ def train(
     )
 
 
-@app.command()
+@app.command(cls=_Command)
 def adapt(
     clean: Annotated[
         list[Path], typer.Argument(help="Clean scans of the site, any format (JPEG exports too).")
@@ -821,7 +826,7 @@ def adapt(
     )
 
 
-@app.command()
+@app.command(cls=_Command)
 def detect(
     scans: Annotated[list[Path], typer.Argument(help="Scan files, any format (JPEG/PNG too).")],
     out: Annotated[Path, typer.Option(help="Folder for anomaly maps (TIFF) and regions (JSON).")],

@@ -276,6 +276,38 @@ def test_help_of_the_instructors_commands_in_their_language(monkeypatch):
     assert "Trainee ids." in english and "Arguments" in english
 
 
+@pytest.mark.parametrize(
+    ("command", "help_text", "option"),
+    [
+        ("synth", "Override the spec's number of scans.", "--count"),
+        ("evaluate", "Evaluate only the first N scans.", "--limit"),
+        ("train", "Torch device (cpu, cuda); default CUDA when present.", "--device"),
+        ("adapt", "Fine-tuning steps.", "--steps"),
+        ("detect", "Override the calibrated threshold.", "--threshold"),
+    ],
+)
+def test_help_of_the_researchers_commands_in_their_language(
+    monkeypatch, command, help_text, option
+):
+    from typer.testing import CliRunner
+
+    from scanlab.cli import app
+
+    runner = CliRunner()
+    monkeypatch.setattr("typer.rich_utils.MAX_WIDTH", 300)  # one line per help text
+    monkeypatch.setenv("SCANLAB_LANG", "fa")
+    page = runner.invoke(app, [command, "--help"])
+    assert page.exit_code == 0, page.output
+    fa = i18n.translation("fa")
+    line = next(line for line in page.output.splitlines() if option in line)
+    assert fa.gettext(help_text) in line and help_text not in line
+    # click's own "Usage:" too, from scanlab's catalogue (click has no Dari).
+    assert page.output.strip().startswith("استفاده:") and "Usage:" not in page.output
+    monkeypatch.setenv("SCANLAB_LANG", "en")  # and put back after the page
+    english = runner.invoke(app, [command, "--help"]).output
+    assert help_text in english and english.strip().startswith("Usage:")
+
+
 def test_a_file_that_is_no_scan_is_refused_in_the_trainees_language(tmp_path):
     from scanlab.errors import UnsupportedFormatError
     from scanlab.io import read_scan
