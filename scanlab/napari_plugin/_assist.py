@@ -14,7 +14,7 @@ import numpy as np
 
 from scanlab.i18n import _
 from scanlab.io import Scan
-from scanlab.napari_plugin._layers import META_KEY, LayerData, ScanRef, placement
+from scanlab.napari_plugin._layers import META_KEY, LayerData, ScanRef, named, placement
 from scanlab.napari_plugin._progress import steps_of
 
 __all__ = [
@@ -183,7 +183,7 @@ def anomaly_layers(detection: Any, ref: ScanRef, *, name: str = "") -> list[Laye
         "text": {"string": "{score:.2f}", "color": "#ff3030", "size": 10, "anchor": "upper_left"},
         "metadata": {"scanlab": ref.with_role("regions")},
     }
-    return [(amap, map_kwargs, "image"), (boxes, region_kwargs, "shapes")]
+    return [(amap, named(map_kwargs), "image"), (boxes, named(region_kwargs), "shapes")]
 
 
 def assist_on_screen(layers: Iterable[Any], scan_ids: Collection[str]) -> bool:

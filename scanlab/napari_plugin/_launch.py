@@ -110,7 +110,7 @@ def create_viewer(
     from scanlab.i18n import _, remembered_language, resolve_language, set_language
     from scanlab.napari_plugin._assist import load_detector
     from scanlab.napari_plugin._exercise import default_progress_dir
-    from scanlab.napari_plugin._qt._util import retranslate
+    from scanlab.napari_plugin._qt._util import retitle_layers, retranslate
 
     if lang is not None:
         lang = resolve_language(lang)  # a language without a catalogue is refused first
@@ -153,6 +153,7 @@ def create_viewer(
 
     def follow_language(before: str, after: str) -> None:
         _window_direction()
+        retitle_layers(viewer)
         for name, widget in widgets.items():
             if name != "Exercise":
                 retranslate(widget, before, after)

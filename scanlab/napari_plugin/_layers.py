@@ -15,22 +15,26 @@ from typing import Any
 
 import numpy as np
 
-from scanlab.i18n import _
+from scanlab.i18n import N_, _, get_language, term
 from scanlab.io import Representation, Scan
 from scanlab.synth import AnswerKey
 
 __all__ = [
     "CLASS_COLOURS",
+    "NAME_KEY",
+    "REFERENCE_PREFIX",
     "LayerData",
     "LayerPrefetch",
     "ScanRef",
     "answer_key_layer",
     "display_limits",
     "layer_scale",
+    "named",
     "pitch_warning",
     "placement",
     "scan_layers",
     "scrub_scan",
+    "shown_name",
 ]
 
 #: A napari layer-data tuple: (data, layer keyword arguments, layer type).
@@ -51,6 +55,65 @@ CLASS_COLOURS: Mapping[str, str] = {
 
 #: Metadata key under which every scanlab layer keeps its ScanRef.
 META_KEY = "scanlab"
+#: Metadata key of a layer's name as scanlab knows it, in English ("scan-1 [anomaly map]"):
+#: widgets find their layers by it, while the layer list shows the name in the trainee's
+#: language (:func:`shown_name`), which changes when the trainee changes language.
+NAME_KEY = "scanlab_name"
+#: Every reference layer's name starts with this (the Reference widget replaces them as one).
+REFERENCE_PREFIX = "reference: "
+#: The words in brackets of layer names ("scan-1 [high]"), as the catalogue holds them.
+LAYER_WORDS = (
+    N_("high"),
+    N_("low"),
+    N_("vendor material"),
+    N_("answer key"),
+    N_("enhanced"),
+    N_("ruler"),
+    N_("anomaly map"),
+    N_("detector regions"),
+    N_("where"),
+)
+_REFERENCE = N_("reference: {name}")
+
+
+def shown_name(name: str) -> str:
+    """A layer's name as scanlab knows it (English) as the layer list shows it in the
+    current language: the word in brackets (a channel, an overlay, a preset) and a
+    reference's prefix and entry translated; the scan's own name stays as it is.
+
+    Examples
+    --------
+    >>> from scanlab.i18n import use_language
+    >>> with use_language("ru"):
+    ...     shown_name("lane2-0041 [anomaly map]"), shown_name("reference: pistol [where]")
+    ('lane2-0041 [карта аномалий]', 'эталон: пистолет [где]')
+    >>> shown_name("lane2-0041 [high]")
+    'lane2-0041 [high]'
+    """
+    if get_language() == "en":
+        return name
+    head, word = name, ""
+    if name.endswith("]") and " [" in name:
+        head, _sep, word = name[:-1].rpartition(" [")
+    if head.startswith(REFERENCE_PREFIX):
+        head = _(_REFERENCE).format(name=term(head[len(REFERENCE_PREFIX) :]))
+    return f"{head} [{_layer_word(word)}]" if word else head
+
+
+def _layer_word(word: str) -> str:
+    said = _(word)
+    if said != word:
+        return said
+    said = term(word)  # a preset's key ("density_band") as its name is translated
+    return said if said != word.replace("_", " ") else word
+
+
+def named(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Layer keyword arguments whose ``name`` (English, as scanlab finds the layer) is kept
+    in the metadata under :data:`NAME_KEY` and shown in the current language."""
+    metadata = dict(kwargs.get("metadata") or {})
+    key = metadata.setdefault(NAME_KEY, kwargs["name"])
+    return {**kwargs, "name": shown_name(key), "metadata": metadata}
 
 
 @dataclass(frozen=True, eq=False)
@@ -201,7 +264,7 @@ def scan_layers(scan: Scan, *, name: str | None = None, source: str = "") -> lis
             "metadata": {META_KEY: ref, **common_meta},
             "visible": channel == 0,
         }
-        layers.append((image, kwargs, "image"))
+        layers.append((image, named(kwargs), "image"))
     if scan.material is not None:
         ref = ScanRef(shown, "vendor_material")
         kwargs = {
@@ -211,7 +274,7 @@ def scan_layers(scan: Scan, *, name: str | None = None, source: str = "") -> lis
             "visible": False,
             "opacity": 0.5,
         }
-        layers.insert(0, (scan.material, kwargs, "labels"))
+        layers.insert(0, (scan.material, named(kwargs), "labels"))
     return layers
 
 
@@ -284,7 +347,7 @@ def answer_key_layer(key: AnswerKey, ref: ScanRef, *, name: str | None = None) -
         "metadata": {META_KEY: ref.with_role("key")},
         "visible": False,
     }
-    return (polygons, kwargs, "shapes")
+    return (polygons, named(kwargs), "shapes")
 
 
 def _outline(obj: Any) -> list[tuple[float, float]]:

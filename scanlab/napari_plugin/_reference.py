@@ -8,7 +8,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from scanlab.i18n import N_, _, display_order, format_decimal, term
-from scanlab.napari_plugin._layers import CLASS_COLOURS, LayerData, scan_layers
+from scanlab.napari_plugin._layers import (
+    CLASS_COLOURS,
+    NAME_KEY,
+    REFERENCE_PREFIX,
+    LayerData,
+    named,
+    scan_layers,
+)
 from scanlab.synth import (
     CargoDeclaration,
     Reference,
@@ -34,8 +41,6 @@ KINDS = {
     "commodity": N_("Declared goods"),
 }
 
-#: Every reference layer's name starts with this (the widget replaces them as one).
-REFERENCE_PREFIX = "reference: "
 #: Space between the scans and a reference placed below them.
 _GAP_MM = 400.0
 
@@ -101,8 +106,9 @@ def reference_layers(
     name = f"{REFERENCE_PREFIX}{reference.name.replace('_', ' ')}"
     image = [layer for layer in scan_layers(reference.scan, name=name) if layer[2] == "image"]
     data, kwargs, kind = image[-1]  # channel 0 (high energy) comes last
-    kwargs = {**kwargs, "name": name, "translate": origin_mm, "visible": True}
-    layers: list[LayerData] = [(data, kwargs, kind)]
+    metadata = {k: v for k, v in kwargs["metadata"].items() if k != NAME_KEY}
+    kwargs = {**kwargs, "name": name, "metadata": metadata, "translate": origin_mm}
+    layers: list[LayerData] = [(data, named({**kwargs, "visible": True}), kind)]
     if reference.objects:
         row_mm, col_mm = reference.scan.metadata.pitch_mm
         boxes = [
@@ -131,5 +137,5 @@ def reference_layers(
             "text": {"string": "{caption}", "size": 10, "anchor": "upper_left",
                      "color": colours[0]},
         }  # fmt: skip
-        layers.append((boxes, outline, "shapes"))
+        layers.append((boxes, named(outline), "shapes"))
     return layers

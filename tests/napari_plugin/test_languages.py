@@ -242,3 +242,85 @@ def test_toolbar_presets_and_reference_follow_the_trainees_language(
     widgets["Exercise"]._language.value = "en"
     assert tools._zoom.text == "Zoom box F8" and items(reference._kind)[0] == "Threats"
     assert dock_of(reference).windowTitle() == "Reference"
+
+
+def test_layer_names_follow_the_language_and_widgets_still_find_their_layers(
+    make_napari_viewer, exercise_dir, qtbot, stub_detector
+):
+    """The layer list speaks the trainee's language; the widgets find their layers by the
+    name kept in the metadata, so that a run, a toggle or a ruler after a change of language
+    updates the same layers instead of adding others."""
+    from scanlab.napari_plugin._qt.assist_widget import AssistWidget
+
+    viewer, widgets = create_viewer(exercise_dir, viewer=make_napari_viewer())
+    first = widgets["Exercise"].session.item.item_id
+    assist = AssistWidget(viewer, loader=lambda name: stub_detector, names=("stub",))
+    with qtbot.waitSignal(assist.finished, timeout=20000):
+        assist.run()
+    ruler = widgets["Inspect"].add_ruler()
+    english = {layer.name for layer in viewer.layers}
+    assert {f"{first} [high]", f"{first} [anomaly map]", f"{first} [ruler]"} <= english
+
+    widgets["Exercise"]._language.value = "ps"
+    ps = translation("ps")
+    names = [layer.name for layer in viewer.layers]
+    for word in ("high", "low", "anomaly map", "detector regions", "ruler", "your marks"):
+        assert f"{first} [{ps.gettext(word)}]" in names, word
+    assert not any("[" + w in n for n in names for w in ("high", "anomaly", "ruler", "your"))
+    assert f"{first} [{ps.gettext('anomaly map')}]" == f"{first} [د ناسموالي نقشه]"
+
+    count = len(viewer.layers)
+    with qtbot.waitSignal(assist.finished, timeout=20000):
+        assist.run()  # again, in Pashto: the same map and regions are updated
+    assert len(viewer.layers) == count
+    amap = next(ly for ly in viewer.layers if ly.name == f"{first} [{ps.gettext('anomaly map')}]")
+    assist._overlay.value = False  # the toggle finds its layer too
+    assert not amap.visible
+    assert widgets["Inspect"].add_ruler() is ruler and len(viewer.layers) == count
+
+    widgets["Exercise"]._language.value = "en"
+    assert {layer.name for layer in viewer.layers} == english
+
+
+@pytest.mark.parametrize("lang", ["ky", "ps"])
+def test_file_dialog_speaks_kyrgyz_and_pashto(make_napari_viewer, exercise_dir, lang):
+    """Qt ships no Kyrgyz or Pashto: the Open dialog's labels, buttons and tool tips come
+    from scanlab's catalogue, and in Pashto it is laid out right to left."""
+    from qtpy.QtCore import Qt, QTimer
+    from qtpy.QtWidgets import QDialogButtonBox, QFileDialog, QToolButton
+
+    widget = create_viewer(exercise_dir, viewer=make_napari_viewer(), lang=lang)[1]["Exercise"]
+    opened = widget.session
+    seen: dict[str, object] = {}
+
+    def answer() -> None:
+        dialog = widget._dialog
+        if dialog is None:
+            QTimer.singleShot(20, answer)
+            return
+        labels = QFileDialog.DialogLabel
+        seen["labels"] = [
+            dialog.labelText(getattr(labels, k))
+            for k in ("LookIn", "FileName", "FileType", "Accept", "Reject")
+        ]
+        box = dialog.findChild(QDialogButtonBox)
+        seen["buttons"] = sorted(b.text() for b in box.buttons())
+        tips = {b.objectName(): b.toolTip() for b in dialog.findChildren(QToolButton)}
+        seen["tips"] = [tips.get(n) for n in ("backButton", "toParentButton", "newFolderButton")]
+        seen["title"] = dialog.windowTitle()
+        seen["rtl"] = dialog.layoutDirection() == Qt.LayoutDirection.RightToLeft
+        dialog.reject()
+
+    QTimer.singleShot(0, answer)
+    widget._choose_file()
+    catalogue = translation(lang)
+    words = ["Look in:", "File name:", "Files of type:", "Open", "Cancel"]
+    assert seen["labels"] == [catalogue.gettext(w) for w in words]
+    assert not set(seen["labels"]) & set(words)  # none left in English
+    assert seen["buttons"] == sorted(catalogue.gettext(w) for w in ("Open", "Cancel"))
+    assert seen["tips"] == [
+        catalogue.gettext(w) for w in ("Back", "Parent folder", "Create a new folder")
+    ]
+    assert seen["title"] == catalogue.gettext("Open an exercise")
+    assert seen["rtl"] is (lang == "ps")
+    assert widget.session is opened  # cancelled: the exercise open stays

@@ -10,9 +10,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from magicgui.widgets import Container, Label
 
-from scanlab.i18n import retranslated
+from scanlab.i18n import N_, _, retranslated
 from scanlab.napari_plugin._inspect import box_view, readout, world_to_pixel
-from scanlab.napari_plugin._layers import META_KEY, LayerData, ScanRef
+from scanlab.napari_plugin._layers import (
+    META_KEY,
+    NAME_KEY,
+    LayerData,
+    ScanRef,
+    named,
+    shown_name,
+)
 
 if TYPE_CHECKING:
     import napari
@@ -21,9 +28,14 @@ if TYPE_CHECKING:
 __all__ = [
     "alive",
     "camera_of",
+    "file_dialog",
+    "find_layer",
     "grid_of",
     "install_readout",
+    "layer_key",
     "relabel",
+    "rename_layer",
+    "retitle_layers",
     "retranslate",
     "scale_bar_of",
     "scan_ref_of",
@@ -64,6 +76,48 @@ def wrapping(label: Label) -> Label:
     native.setSizePolicy(policy)
     native.setMinimumWidth(0)
     return label
+
+
+#: The words of Qt's own file dialog that it lets a program set (labels and buttons), and
+#: the tool buttons' tips (found by the object names Qt gives them), as messages of
+#: scanlab's catalogue: Qt ships no Kyrgyz or Pashto, so Qt alone would say them in English.
+_DIALOG_LABELS = {
+    "LookIn": N_("Look in:"),
+    "FileName": N_("File name:"),
+    "FileType": N_("Files of type:"),
+    "Accept": N_("Open"),
+    "Reject": N_("Cancel"),
+}
+_DIALOG_TIPS = {
+    "backButton": N_("Back"),
+    "forwardButton": N_("Forward"),
+    "toParentButton": N_("Parent folder"),
+    "newFolderButton": N_("Create a new folder"),
+    "listModeButton": N_("List view"),
+    "detailModeButton": N_("Detail view"),
+}
+
+
+def file_dialog(parent: Any, title: str, filters: str) -> Any:
+    """A dialog to open one existing file, in the current language and direction.
+
+    Qt's own dialog, not the desktop's: its words are then scanlab's (a desktop's dialog
+    speaks the desktop's language, and none has Pashto where Qt has none), and it looks the
+    same in every classroom. Shown with ``exec()``; ``selectedFiles()`` gives the choice."""
+    from qtpy.QtWidgets import QFileDialog, QToolButton
+
+    dialog = QFileDialog(parent, title, "", filters)
+    dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+    dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+    dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
+    for label, text in _DIALOG_LABELS.items():
+        dialog.setLabelText(getattr(QFileDialog.DialogLabel, label), _(text))
+    for button in dialog.findChildren(QToolButton):
+        if (tip := _DIALOG_TIPS.get(button.objectName())) is not None:
+            button.setToolTip(_(tip))
+    if parent is not None:
+        dialog.setLayoutDirection(parent.layoutDirection())
+    return dialog
 
 
 def showing(viewer: napari.Viewer, ref: ScanRef) -> bool:
@@ -118,13 +172,38 @@ def scan_refs(viewer: napari.Viewer) -> dict[str, ScanRef]:
     return out
 
 
+def layer_key(layer: Layer) -> str:
+    """The name scanlab knows ``layer`` by (English): its :data:`NAME_KEY`, else its name."""
+    return str(layer.metadata.get(NAME_KEY, layer.name))
+
+
+def find_layer(viewer: napari.Viewer, name: str) -> Layer | None:
+    """The layer scanlab knows by ``name`` (in English, whatever language the layer list
+    shows), or None."""
+    return next((layer for layer in viewer.layers if layer_key(layer) == name), None)
+
+
+def rename_layer(layer: Layer, name: str) -> None:
+    """Give ``layer`` the name ``name`` (English), shown in the current language."""
+    layer.metadata[NAME_KEY] = name
+    layer.name = shown_name(name)
+
+
+def retitle_layers(viewer: napari.Viewer) -> None:
+    """Show scanlab's layers' names in the current language (after a change of language)."""
+    for layer in viewer.layers:
+        if NAME_KEY in layer.metadata:
+            layer.name = shown_name(layer.metadata[NAME_KEY])
+
+
 def upsert_layer(viewer: napari.Viewer, layer_data: LayerData) -> Layer:
-    """Add a layer, or update the one of the same name and kind in place (keeping the user's
-    visibility and opacity); an image that changes between grey and RGB is replaced."""
+    """Add a layer, or update the one of the same name (as scanlab knows it: see
+    :func:`find_layer`) and kind in place (keeping the user's visibility and opacity); an
+    image that changes between grey and RGB is replaced."""
     data, kwargs, kind = layer_data
-    name = kwargs["name"]
-    if name in viewer.layers:
-        layer = viewer.layers[name]
+    kwargs = named(kwargs)
+    layer = find_layer(viewer, kwargs["metadata"][NAME_KEY])
+    if layer is not None:
         same_kind = _kind(layer) == kind
         if kind == "image" and same_kind:
             same_kind = bool(layer.rgb) == (getattr(data, "ndim", 2) == 3)
@@ -162,6 +241,8 @@ def _kind(layer: Any) -> str:
 
 def _update(layer: Any, data: Any, kwargs: dict[str, Any], kind: str) -> None:
     layer.metadata.update(kwargs.get("metadata", {}))
+    if layer.name != kwargs["name"]:
+        layer.name = kwargs["name"]
     stale = layer.metadata.pop(_STALE, False)  # hidden while it showed the previous scan
     set_scale(layer, kwargs.get("scale", layer.scale), redraw=False)
     if kind == "shapes":
@@ -216,7 +297,7 @@ def show_scan(
                 lo_range, hi_range = layer.contrast_limits_range
                 layer.contrast_limits_range = (min(low, lo_range), max(high, hi_range))
                 layer.contrast_limits = [low, high]
-            renames.append((layer, kwargs["name"]))
+            renames.append((layer, _key_of(kwargs)))
         out.append(layer)
     new_ref = scan_ref_of(out[-1]) if out else None
     stale: list[Layer] = list(free.values())
@@ -231,7 +312,7 @@ def show_scan(
             layer.metadata = {**layer.metadata, META_KEY: replace(ref, scan=new_ref.scan)}
             layer.visible = False
             layer.metadata[_STALE] = stale_flag
-            renames.append((layer, layer.name.replace(ref.label, new_ref.label, 1)))
+            renames.append((layer, layer_key(layer).replace(ref.label, new_ref.label, 1)))
         elif ref.role not in ("marks",):
             stale.append(layer)
     if stale:
@@ -240,8 +321,13 @@ def show_scan(
                 viewer.layers.remove(layer)
     # Renamed last: widgets that follow renames then find the new scan everywhere.
     for layer, name in renames:
-        layer.name = name
+        rename_layer(layer, name)
     return out
+
+
+def _key_of(kwargs: dict[str, Any]) -> str:
+    """The name scanlab knows a layer by, from its keyword arguments."""
+    return str((kwargs.get("metadata") or {}).get(NAME_KEY, kwargs["name"]))
 
 
 #: Metadata flag of a rendering that still shows the previous scan (hidden meanwhile).

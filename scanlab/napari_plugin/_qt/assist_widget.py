@@ -27,7 +27,14 @@ from scanlab.napari_plugin._assist import (
     detector_names,
     load_detector,
 )
-from scanlab.napari_plugin._qt._util import alive, scan_refs, showing, upsert_layer, wrapping
+from scanlab.napari_plugin._qt._util import (
+    alive,
+    find_layer,
+    scan_refs,
+    showing,
+    upsert_layer,
+    wrapping,
+)
 
 if TYPE_CHECKING:
     import napari
@@ -130,7 +137,7 @@ class AssistWidget(Container):
             return
         if self._tried is not None and ref.scan is self._tried.scan:
             return  # tried already (and failed): the Run button tries again
-        if f"{ref.scan_id} [anomaly map]" in self._viewer.layers:
+        if find_layer(self._viewer, f"{ref.scan_id} [anomaly map]") is not None:
             self.run()
 
     @property
@@ -203,9 +210,8 @@ class AssistWidget(Container):
     def _on_visibility(self, *_: Any) -> None:
         ref_name = self._scan.value
         for suffix, box in (("[anomaly map]", self._overlay), ("[detector regions]", self._boxes)):
-            name = f"{ref_name} {suffix}"
-            if name in self._viewer.layers:
-                layer = self._viewer.layers[name]
+            layer = find_layer(self._viewer, f"{ref_name} {suffix}")
+            if layer is not None:
                 layer.visible = bool(box.value)
                 if suffix == "[anomaly map]":
                     layer.opacity = float(self._opacity.value)

@@ -40,6 +40,7 @@ from scanlab.napari_plugin._enhance import (
 from scanlab.napari_plugin._layers import META_KEY, ScanRef, placement
 from scanlab.napari_plugin._qt._util import (
     alive,
+    find_layer,
     relabel,
     scan_refs,
     showing,
@@ -265,9 +266,7 @@ class EnhanceWidget(Container):
 
     def _view_layer(self) -> Any:
         ref = self._ref()
-        layers = self._viewer.layers
-        name = f"{ref.label} [enhanced]" if ref is not None else ""
-        return layers[name] if name in layers else None  # noqa: SIM401 (a list, no get)
+        return find_layer(self._viewer, f"{ref.label} [enhanced]") if ref is not None else None
 
     def _hide_view(self) -> None:
         """No preset: the scan's own channels show (the rendering is kept, hidden)."""

@@ -50,6 +50,7 @@ from scanlab.napari_plugin._exercise import (
 from scanlab.napari_plugin._layers import (
     CLASS_COLOURS,
     META_KEY,
+    NAME_KEY,
     LayerData,
     LayerPrefetch,
     ScanRef,
@@ -60,6 +61,7 @@ from scanlab.napari_plugin._marking import marks_from_shapes, result_shapes, sha
 from scanlab.napari_plugin._progress import steps_of
 from scanlab.napari_plugin._qt._util import (
     alive,
+    file_dialog,
     retranslate,
     scan_ref_of,
     set_scale,
@@ -194,6 +196,7 @@ class ExerciseWidget(Container):
         )
         self._pending: tuple[Path, str | None] | None = None
         self._question: Any = None  # the open confirmation box
+        self._dialog: Any = None  # the open file dialog
         self.mode = ""
         self._warned: set[str] = set()  # time warnings given on the shown scan
         self._build_progress = ProgressBar(value=0, min=0, max=1, visible=False)
@@ -468,16 +471,18 @@ class ExerciseWidget(Container):
         return self.open(source)
 
     def _choose_file(self, *_args: Any) -> None:
-        from qtpy.QtWidgets import QFileDialog
-
-        path, _filter = QFileDialog.getOpenFileName(
+        dialog = file_dialog(
             self.native,
             _("Open an exercise"),
-            "",
             _("Exam packages (*.zip);;Scans with keys (*.*)"),
         )
-        if path:
-            self._open_reporting(path)
+        self._dialog = dialog  # for tests, to answer it
+        try:
+            chosen = dialog.selectedFiles() if dialog.exec() else []
+        finally:
+            self._dialog = None
+        if chosen:
+            self._open_reporting(chosen[0])
 
     def _open_reporting(self, path: str | Path, **options: Any) -> None:
         try:
@@ -620,7 +625,8 @@ class ExerciseWidget(Container):
             return []
         layers = scan_layers(session.scan(item_id), name=item_id)
         for _data, kwargs, _kind in layers:
-            kwargs["metadata"] = {META_KEY: kwargs["metadata"][META_KEY]}  # no free metadata
+            meta = kwargs["metadata"]  # no free metadata: the scan and the layer's name only
+            kwargs["metadata"] = {META_KEY: meta[META_KEY], NAME_KEY: meta[NAME_KEY]}
         return layers
 
     def _clear_layers(self) -> None:
@@ -651,7 +657,7 @@ class ExerciseWidget(Container):
         layer.editable = True
         layer.text.visible = True
         self._load_marks(self.session.marks(item_id))
-        layer.name = f"{item_id} [your marks]"
+        layer.name = f"{item_id} [{_(_YOUR_MARKS)}]"
         if self.session.submitted is not None or self.session.out_of_time(item_id):
             _freeze(layer)
         return layer

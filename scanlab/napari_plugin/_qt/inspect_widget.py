@@ -17,12 +17,14 @@ from scanlab.napari_plugin._inspect import (
     readout,
     world_to_pixel,
 )
-from scanlab.napari_plugin._layers import META_KEY, ScanRef, placement
+from scanlab.napari_plugin._layers import META_KEY, ScanRef, named, placement
 from scanlab.napari_plugin._qt._util import (
     alive,
+    find_layer,
     grid_of,
     install_readout,
     relabel,
+    rename_layer,
     scale_bar_of,
     scan_ref_of,
     scan_refs,
@@ -134,9 +136,9 @@ class InspectWidget(Container):
             self._lengths.value = _("Open a scan first.")
             return None
         name = f"{ref.scan_id} [ruler]"
-        if name not in self._viewer.layers:
-            layer = self._viewer.add_shapes(
-                name=name,
+        self._ruler = find_layer(self._viewer, name)
+        if self._ruler is None:
+            self._ruler = self._viewer.add_shapes(
                 ndim=2,
                 **placement(ref),
                 shape_type="line",
@@ -149,10 +151,9 @@ class InspectWidget(Container):
                     "size": 11,
                     "anchor": "upper_left",
                 },
-                metadata={META_KEY: ref.with_role("ruler")},
+                **named({"name": name, "metadata": {META_KEY: ref.with_role("ruler")}}),
             )
-            layer.events.data.connect(self._on_ruler_changed)
-        self._ruler = self._viewer.layers[name]
+            self._ruler.events.data.connect(self._on_ruler_changed)
         self._viewer.layers.selection.active = self._ruler
         self._ruler.mode = "add_line"
         return self._ruler
@@ -272,7 +273,7 @@ class InspectWidget(Container):
             if image.ndim == 2:
                 kwargs.update(colormap="gray", contrast_limits=[0.0, 255.0])
             if old:  # another scan or preset in the same layer (upsert finds it by name)
-                old[k].name = kwargs["name"]
+                rename_layer(old[k], kwargs["name"])
             layer = upsert_layer(viewer, (image, kwargs, "image"))
             layers.append(layer)
         self._compare_layers, self._compared = layers, ref

@@ -13,6 +13,7 @@ from scanlab.i18n import _, term
 from scanlab.napari_plugin._qt._util import (
     alive,
     install_readout,
+    layer_key,
     relabel,
     scan_ref_of,
     wrapping,
@@ -167,7 +168,7 @@ class ReferenceWidget(Container):
             if (ref := scan_ref_of(layer)) is not None and ref.role == "channel"
         ]
         origin = place_below(extents)
-        shown = [ly for ly in self._viewer.layers if ly.name.startswith(REFERENCE_PREFIX)]
+        shown = [ly for ly in self._viewer.layers if layer_key(ly).startswith(REFERENCE_PREFIX)]
         if shown and reference is self._placed:  # the next scan: moved, not re-added
             for layer in shown:
                 layer.translate = origin
@@ -191,7 +192,8 @@ class ReferenceWidget(Container):
 
     def _remove_layers(self) -> None:
         self._placed = None
-        for layer in [ly for ly in self._viewer.layers if ly.name.startswith(REFERENCE_PREFIX)]:
+        ours = [ly for ly in self._viewer.layers if layer_key(ly).startswith(REFERENCE_PREFIX)]
+        for layer in ours:
             self._viewer.layers.remove(layer)
 
 
