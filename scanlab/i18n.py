@@ -43,6 +43,7 @@ __all__ = [
     "resolve_language",
     "retranslated",
     "rtl_lines",
+    "set_canvas_forms",
     "set_language",
     "term",
     "translation",
@@ -273,21 +274,69 @@ def term(key: str) -> str:
     return _(key.replace("_", " "))
 
 
+# Letter -> (isolated, initial, medial, final) characters of the letters Unicode gives no
+# presentation forms (Pashto's), as a font on the canvas draws them (set_canvas_forms).
+_canvas_forms: dict[str, tuple[str, str, str, str]] = {}
+
+
+def set_canvas_forms(forms: dict[str, tuple[str, str, str, str]]) -> None:
+    """Let :func:`display_order` join letters that Unicode gives no presentation forms
+    (Pashto's ټ ډ ړ ښ ګ ڼ ۍ ځ څ), with the characters a font that the canvas draws with
+    has for their forms: letter -> (isolated, initial, medial, final), a form the letter
+    does not take empty. The napari viewer registers such a font and calls this
+    (``scanlab.napari_plugin._canvas_font``)."""
+    global _canvas_forms
+    _canvas_forms = dict(forms)
+    _canvas_reshaper.cache_clear()
+
+
 def display_order(text: str, lang: str | None = None) -> str:
     """``text`` for a renderer that neither joins Arabic letters nor orders right-to-left
-    runs (napari's canvas, vispy): in Dari and Pashto, shaped and in display order; in the
-    other languages as it is. Letters that Unicode gives no presentation forms (Pashto's
-    ټ ډ ړ ښ ګ ڼ ...) cannot be joined this way: renderers that shape (matplotlib) take
-    :func:`rtl_lines` instead."""
+    runs (napari's canvas, vispy): in Dari and Pashto, shaped (each letter the character of
+    its joined form) and in display order, line by line; in the other languages as it is.
+    Pashto's own letters are joined only with the characters :func:`set_canvas_forms` was
+    given (Unicode has none for them); renderers that shape (matplotlib) take
+    :func:`rtl_lines` instead.
+
+    Examples
+    --------
+    >>> [hex(ord(c)) for c in display_order("بل", "fa")]  # lam final, then beh initial
+    ['0xfede', '0xfe91']
+    """
     if not is_rtl(lang):
         return text
-    import arabic_reshaper
+    return "\n".join(_display_line(line) for line in text.split("\n"))
+
+
+def _display_line(line: str) -> str:
     from bidi import get_display
 
-    visual = str(get_display(arabic_reshaper.reshape(text), base_dir="R"))
+    forms = _canvas_forms
+    shaped = _canvas_reshaper().reshape(line)
+    # The private-use characters of the extra forms have no right-to-left direction:
+    # ordered as the letters they stand for, then put back. Every Arabic letter of a
+    # line laid out right to left is at embedding level 1, so the letters come out in
+    # exactly the reverse of their order in the text.
+    letter_of = {c: letter for letter, shapes in forms.items() for c in shapes if c}
+    drawn = [c for c in shaped if c in letter_of]
+    visual = str(get_display("".join(letter_of.get(c, c) for c in shaped), base_dir="R"))
+    if drawn:
+        shapes = iter(reversed(drawn))
+        visual = "".join(next(shapes) if c in forms else c for c in visual)
     # python-bidi >= 0.5 leaves out mirroring: brackets in the right-to-left line face the
     # wrong way. scanlab's messages bracket only within right-to-left text, so all flip.
     return visual.translate(_MIRRORED)
+
+
+@cache
+def _canvas_reshaper() -> Any:
+    import arabic_reshaper
+
+    reshaper = arabic_reshaper.ArabicReshaper()
+    # The letters table is the reshaper's own (letter -> its four forms); the extra
+    # letters join and are joined to by the same rules.
+    reshaper.letters = {**reshaper.letters, **_canvas_forms}
+    return reshaper
 
 
 _MIRRORED = str.maketrans("()[]{}<>", ")(][}{><")

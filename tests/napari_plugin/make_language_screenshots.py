@@ -40,6 +40,7 @@ def main() -> int:
     prefer_qt6()  # as scanlab gui does
 
     from scanlab.napari_plugin._launch import _raise_dock, create_viewer
+    from scanlab.napari_plugin._qt._util import find_layer
     from scanlab.napari_plugin._samples import sample_dataset_dir
     from scanlab.synth import AnswerKey
 
@@ -69,7 +70,7 @@ def main() -> int:
         change of language after submitting does, removes the old one)."""
         enhance.last_render = None
         item = panel.session.item.item_id if panel.session else ""
-        viewer.layers.selection.active = viewer.layers[f"{item} [high]"]
+        viewer.layers.selection.active = find_layer(viewer, f"{item} [high]")
         enhance.set_preset("material")  # a change of preset renders the scan anew
         enhance.set_preset("standard")
         wait(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from magicgui.widgets import Container, Label
 
-from scanlab.i18n import N_, _, retranslated
+from scanlab.i18n import N_, _, retranslated, set_canvas_forms
 from scanlab.napari_plugin._inspect import box_view, readout, world_to_pixel
 from scanlab.napari_plugin._layers import (
     META_KEY,
@@ -31,6 +31,7 @@ __all__ = [
     "file_dialog",
     "find_layer",
     "grid_of",
+    "install_canvas_font",
     "install_readout",
     "layer_key",
     "relabel",
@@ -118,6 +119,40 @@ def file_dialog(parent: Any, title: str, filters: str) -> Any:
     if parent is not None:
         dialog.setLayoutDirection(parent.layoutDirection())
     return dialog
+
+
+# The canvas font's forms once registered with Qt (once per process), or None where it
+# could not be.
+_canvas_font: list[dict[str, tuple[str, str, str, str]] | None] = []
+
+
+def install_canvas_font() -> bool:
+    """Register with Qt the font that draws Pashto's own letters joined on the canvas
+    (:mod:`scanlab.napari_plugin._canvas_font`, made from Noto Sans Arabic) and let the
+    captions use it. False, and Pashto's letters left unjoined there, where Noto Sans
+    Arabic is not installed (Debian's ``fonts-noto-core`` has it)."""
+    if not _canvas_font:
+        _canvas_font.append(_register_canvas_font())
+    forms = _canvas_font[0]
+    if forms is not None:
+        set_canvas_forms(forms)
+    return forms is not None
+
+
+def _register_canvas_font() -> dict[str, tuple[str, str, str, str]] | None:
+    from matplotlib import font_manager
+    from qtpy.QtCore import QByteArray
+    from qtpy.QtGui import QFontDatabase
+
+    from scanlab.errors import ScanlabError
+    from scanlab.napari_plugin._canvas_font import canvas_font
+
+    wanted = font_manager.FontProperties(family="Noto Sans Arabic")
+    try:
+        data, forms = canvas_font(font_manager.findfont(wanted, fallback_to_default=False))
+    except (ValueError, ScanlabError):
+        return None
+    return forms if QFontDatabase.addApplicationFontFromData(QByteArray(data)) >= 0 else None
 
 
 def showing(viewer: napari.Viewer, ref: ScanRef) -> bool:

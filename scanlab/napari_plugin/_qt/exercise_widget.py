@@ -62,6 +62,7 @@ from scanlab.napari_plugin._progress import steps_of
 from scanlab.napari_plugin._qt._util import (
     alive,
     file_dialog,
+    install_canvas_font,
     retranslate,
     scan_ref_of,
     set_scale,
@@ -142,6 +143,7 @@ class ExerciseWidget(Container):
         self._chosen_language = lang or remembered_language(progress_dir or default_progress_dir())
         i18n.set_language(self._chosen_language)
         super().__init__(labels=False)
+        install_canvas_font()  # the captions it draws on the canvas join Pashto's letters
         self.native.setMinimumWidth(380)
         self._viewer = viewer
         self._progress_dir = progress_dir

@@ -12,6 +12,7 @@ from scanlab.errors import ScanlabError
 from scanlab.i18n import _, term
 from scanlab.napari_plugin._qt._util import (
     alive,
+    install_canvas_font,
     install_readout,
     layer_key,
     relabel,
@@ -50,6 +51,7 @@ class ReferenceWidget(Container):
 
     def __init__(self, viewer: napari.viewer.Viewer, *, pitch_mm: float = 10.0) -> None:
         super().__init__(labels=False)
+        install_canvas_font()  # the captions it draws on the canvas join Pashto's letters
         self.native.setMinimumWidth(320)
         self._viewer = viewer
         self._pitch_mm = pitch_mm
