@@ -555,7 +555,14 @@ def _evaluate_detectors(
 
 
 def evaluation_table(results: Any, detectors: list[str]) -> Table:
-    """The metrics of a batch evaluation, one column per detector."""
+    """The metrics of a batch evaluation, one column per detector: in English by their keys
+    (as ``metrics.json`` has them, which scripts read), in another language by name."""
+    from scanlab.evaluate._report import metric_label
+    from scanlab.i18n import get_language
+
+    def label(key: str) -> str:
+        return key if get_language() == "en" else metric_label(key, _)
+
     table = Table(title=_("detector evaluation (95 % bootstrap intervals)"))
     table.add_column(_("metric"))
     for n in detectors:
@@ -564,10 +571,11 @@ def evaluation_table(results: Any, detectors: list[str]) -> Table:
         values: list[Any] = [results.metrics[n].get(key) for n in detectors]
         if all(isinstance(v, dict) and "value" in v for v in values):
             table.add_row(
-                key, *(f"{v['value']:.3f} [{v['low']:.3f}, {v['high']:.3f}]" for v in values)
+                label(key),
+                *(f"{v['value']:.3f} [{v['low']:.3f}, {v['high']:.3f}]" for v in values),
             )
         elif all(isinstance(v, int | float) for v in values):
-            table.add_row(key, *(f"{v:g}" for v in values))
+            table.add_row(label(key), *(f"{v:g}" for v in values))
     return table
 
 

@@ -308,6 +308,73 @@ def test_help_of_the_researchers_commands_in_their_language(
     assert help_text in english and english.strip().startswith("Usage:")
 
 
+def test_evaluate_table_names_its_metrics_in_the_language():
+    """In English the table keeps the metrics' keys (metrics.json's, which scripts read);
+    in another language each row is the metric's name."""
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from scanlab.cli import evaluation_table
+
+    interval = {"value": 0.9, "low": 0.8, "high": 0.95}
+    metrics = {
+        "n_scans": 12,
+        "image_auroc": interval,
+        "detection_rate_at_fpr_0.01": interval,
+        "pixel_f1_max": interval,
+    }
+    results = SimpleNamespace(metrics={"v2": metrics})
+
+    def shown(lang: str) -> str:
+        console = Console(record=True, width=200)
+        with use_language(lang):
+            console.print(evaluation_table(results, ["v2"]))
+        return console.export_text()
+
+    russian = shown("ru")
+    ru = i18n.translation("ru")
+    for name in ("scans evaluated", "image AUROC", "pixel F1-max"):
+        assert ru.gettext(name) != name and ru.gettext(name) in russian
+    assert "доля обнаружения при 1.0% ложных тревог" in russian
+    assert not any(key in russian for key in metrics)
+    english = shown("en")
+    assert all(key in english for key in metrics)
+
+
+def test_instructors_errors_in_their_language(tmp_path):
+    """A results file of another kind, an exam spec with an unknown field and a package
+    whose member name occurs twice are refused in the instructor's language."""
+    import zipfile
+
+    from scanlab.errors import SpecError, TamperError
+    from scanlab.exercises import ClassResults, ExamPackage, load_exam_spec
+
+    results = tmp_path / "results.json"
+    results.write_text("{}", encoding="utf-8")
+    with use_language("ru"), pytest.raises(SpecError) as caught:
+        ClassResults.load(results)
+    assert str(caught.value) == f"{results}: это не файл результатов группы scanlab версии 1"
+
+    spec = tmp_path / "exam.yaml"
+    spec.write_text("name: drill\ncolour: red\n", encoding="utf-8")
+    with use_language("fa"), pytest.raises(SpecError) as caught:
+        load_exam_spec(spec)
+    said = str(caught.value)
+    assert said.startswith(f"{spec}: فیلدهای ناشناخته ['colour']؛ شناخته‌شده: [")
+
+    package = tmp_path / "exam.zip"
+    with zipfile.ZipFile(package, "w") as zf:
+        zf.writestr("manifest.json", "{}")
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            zf.writestr("manifest.json", "{}")
+    with use_language("ps"), pytest.raises(TamperError) as caught:
+        ExamPackage.open(package)
+    said = str(caught.value)  # within "package damaged or altered", in Pashto too
+    assert said.startswith(f"{package}: بسته زیانمنه یا بدله شوې ده: ")
+    assert said.endswith(": د یو غړي نوم دوه ځله راغلی (یوه پټه کاپي)")
+
+
 def test_a_file_that_is_no_scan_is_refused_in_the_trainees_language(tmp_path):
     from scanlab.errors import UnsupportedFormatError
     from scanlab.io import read_scan

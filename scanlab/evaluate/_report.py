@@ -11,12 +11,49 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from scanlab.i18n import N_
 from scanlab.io._common import atomic_open
 
 if TYPE_CHECKING:
     from scanlab.evaluate._batch import BatchResults
 
-__all__ = ["write_batch_report", "write_overlays"]
+__all__ = ["METRIC_LABELS", "metric_label", "write_batch_report", "write_overlays"]
+
+#: What the metrics of a batch evaluation are called in its report and table, as messages
+#: of the catalogue (the report is in English; ``scanlab evaluate``'s table translates them).
+METRIC_LABELS = {
+    "n_scans": N_("scans evaluated"),
+    "n_clean": N_("clean scans"),
+    "n_objects": N_("concealed objects"),
+    "n_errors": N_("scans that failed"),
+    "image_auroc": N_("image AUROC"),
+    "average_precision": N_("average precision"),
+    "f1_max": N_("image F1-max"),
+    "pixel_auroc": N_("pixel AUROC"),
+    "pixel_average_precision": N_("pixel average precision"),
+    "pixel_f1_max": N_("pixel F1-max"),
+    "aupro_0.3": N_("AUPRO (false-positive rate up to 0.3)"),
+    "false_alarm_rate_at_threshold": N_("false-alarm rate at the detector's threshold"),
+    "seconds_per_scan": N_("seconds per scan (one worker)"),
+}
+_DETECTION_RATE = N_("detection rate at {rate} false alarms")
+
+
+def metric_label(key: str, translate: Any = None) -> str:
+    """The name of the metric ``key`` of a batch evaluation, passed through ``translate``
+    (e.g. :func:`scanlab.i18n._`; default English); an unknown key is its own name.
+
+    Examples
+    --------
+    >>> metric_label("image_auroc"), metric_label("detection_rate_at_fpr_0.01")
+    ('image AUROC', 'detection rate at 1.0% false alarms')
+    """
+    say = translate or str
+    if key.startswith("detection_rate_at_fpr_"):
+        rate = float(key.rsplit("_", 1)[1])
+        return say(_DETECTION_RATE).format(rate=f"{rate:.1%}")
+    return say(METRIC_LABELS[key]) if key in METRIC_LABELS else key
+
 
 _CSV_FIELDS = (
     "detector",
@@ -292,31 +329,15 @@ def _fmt(entry: Any) -> str:
 def _html(results: BatchResults) -> str:
     names = list(results.per_scan)
     head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
-    keys = [
-        ("n_scans", "scans evaluated"),
-        ("n_clean", "clean scans"),
-        ("n_objects", "concealed objects"),
-        ("n_errors", "scans that failed"),
-        ("image_auroc", "image AUROC"),
-        ("average_precision", "average precision"),
-        ("f1_max", "image F1-max"),
-    ]
-    for key in next(iter(results.metrics.values()), {}):
-        if key.startswith("detection_rate_at_fpr_"):
-            keys.append((key, f"detection rate at {float(key.rsplit('_', 1)[1]):.1%} false alarms"))
-    keys += [
-        ("pixel_auroc", "pixel AUROC"),
-        ("pixel_average_precision", "pixel average precision"),
-        ("pixel_f1_max", "pixel F1-max"),
-        ("aupro_0.3", "AUPRO (FPR &le; 0.3)"),
-        ("false_alarm_rate_at_threshold", "false-alarm rate at the detector's threshold"),
-        ("seconds_per_scan", "seconds per scan (one worker)"),
-    ]
+    first = ["n_scans", "n_clean", "n_objects", "n_errors", "image_auroc", "average_precision"]
+    keys = [*first, "f1_max"]
+    keys += [k for k in next(iter(results.metrics.values()), {}) if k.startswith("detection_rate")]
+    keys += [k for k in METRIC_LABELS if k not in keys]
     body = "".join(
-        f"<tr><td>{label}</td>"
+        f"<tr><td>{html.escape(metric_label(key))}</td>"
         + "".join(f"<td>{_fmt(results.metrics.get(n, {}).get(key))}</td>" for n in names)
         + "</tr>"
-        for key, label in keys
+        for key in keys
     )
     warnings = "".join(
         f"<li>{html.escape(n)}: {html.escape(w)}</li>"

@@ -25,6 +25,7 @@ from scanlab.evaluate import (
 )
 from scanlab.exercises._package import ExamKeys, ExamPackage
 from scanlab.exercises._submission import ItemResponse, Submission
+from scanlab.i18n import _
 from scanlab.synth import CONCEALMENT_METHODS, DIFFICULTY_LEVELS, THREAT_CLASSES
 
 __all__ = [
@@ -305,7 +306,9 @@ class ClassResults:
         for t in self.trainees:
             if t.trainee_id == trainee_id:
                 return t
-        raise SpecError(f"exam {self.exam_name}: no trainee {trainee_id!r}")
+        raise SpecError(
+            _("exam {exam}: no trainee {trainee!r}").format(exam=self.exam_name, trainee=trainee_id)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -324,7 +327,9 @@ class ClassResults:
     @classmethod
     def from_dict(cls, d: Any, *, source: str | Path = "<results>") -> ClassResults:
         if not isinstance(d, dict) or d.get(_FORMAT_KEY) != _FORMAT_VERSION:
-            raise SpecError(f"{source}: not a version-1 scanlab class results file")
+            raise SpecError(
+                _("{path}: not a version-1 scanlab class results file").format(path=source)
+            )
         try:
             return cls(
                 exam_id=str(d["exam_id"]),
@@ -338,7 +343,9 @@ class ClassResults:
                 graded_at=str(d["graded_at"]),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise SpecError(f"{source}: invalid class results: {exc!r}") from None
+            raise SpecError(
+                _("{path}: invalid class results: {error}").format(path=source, error=repr(exc))
+            ) from None
 
     def save(self, path: str | Path) -> Path:
         """Write the results as JSON, readable by the owner only (0600): they tell, item by
@@ -357,9 +364,13 @@ class ClassResults:
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise SpecError(f"{path}: cannot read results: {exc.strerror}") from None
+            raise SpecError(
+                _("{path}: cannot read results: {error}").format(path=path, error=exc.strerror)
+            ) from None
         except ValueError as exc:
-            raise SpecError(f"{path}: results are not valid JSON: {exc}") from None
+            raise SpecError(
+                _("{path}: results are not valid JSON: {error}").format(path=path, error=exc)
+            ) from None
         return cls.from_dict(doc, source=path)
 
 
@@ -406,7 +417,9 @@ def grade(
         else:
             sub = Submission.load(entry, keys, package=pkg)
         if sub.trainee_id in seen:
-            raise SpecError(f"two submissions from trainee {sub.trainee_id!r}")
+            raise SpecError(
+                _("two submissions from trainee {trainee!r}").format(trainee=sub.trainee_id)
+            )
         seen.add(sub.trainee_id)
         result = _grade_one(pkg, keys, sub, rule=rule, min_iou=min_iou, require_class=require_class)
         result.assisted = pkg.assist_for(sub.trainee_id)

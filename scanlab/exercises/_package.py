@@ -268,7 +268,11 @@ class ExamPackage:
         for it in self.items:
             if it.item_id == item_id:
                 return it
-        raise SpecError(f"{self.path}: no item {item_id!r}; items are {self.item_ids}")
+        raise SpecError(
+            _("{path}: no item {item!r}; items are {items}").format(
+                path=self.path, item=item_id, items=self.item_ids
+            )
+        )
 
     @property
     def item_ids(self) -> list[str]:
@@ -347,7 +351,11 @@ class ExamPackage:
         }
         missing = set(self.item_ids) - set(answer_keys)
         if missing:
-            raise TamperError(f"{self.path}: no answer key for item(s) {sorted(missing)}")
+            raise TamperError(
+                _("{path}: no answer key for item(s) {items}").format(
+                    path=self.path, items=sorted(missing)
+                )
+            )
         spec = ExamSpec.from_dict(doc["spec"]) if doc.get("spec") else None
         return ExamKeys(self.exam_id, spec, answer_keys, secrets)
 
@@ -355,7 +363,11 @@ class ExamPackage:
         """Keys from a passphrase, or keys already opened (scrypt once, not per call)."""
         if isinstance(passphrase, ExamKeys):
             if passphrase.exam_id != self.exam_id:
-                raise SpecError(f"{self.path}: keys of exam {passphrase.exam_id} given")
+                raise SpecError(
+                    _("{path}: the keys given are another exam's ({exam})").format(
+                        path=self.path, exam=passphrase.exam_id
+                    )
+                )
             return passphrase
         return self.keys(passphrase)
 
@@ -373,16 +385,23 @@ class ExamPackage:
             with zipfile.ZipFile(self.path) as zf:
                 data = zf.read(name)
         except (FileNotFoundError, PermissionError) as exc:
-            raise SpecError(f"{self.path}: cannot read the exam package: {exc.strerror}") from None
+            raise SpecError(
+                _("{path}: cannot read the exam package: {error}").format(
+                    path=self.path, error=exc.strerror
+                )
+            ) from None
         except Exception as exc:  # zipfile, zlib and friends raise many kinds on damaged bytes
             raise TamperError(
-                f"{self.path}: package damaged or altered: cannot read member {name!r} "
-                f"({type(exc).__name__}: {exc})"
+                _(
+                    "{path}: package damaged or altered: cannot read member {name!r} ({detail})"
+                ).format(path=self.path, name=name, detail=f"{type(exc).__name__}: {exc}")
             ) from None
         if hashlib.sha256(data).hexdigest() != digest:
             raise TamperError(
-                f"{self.path}: package damaged or altered: member {name!r} changed since the "
-                "package was opened"
+                _(
+                    "{path}: package damaged or altered: member {name!r} changed since the "
+                    "package was opened"
+                ).format(path=self.path, name=name)
             )
         return data
 
@@ -740,7 +759,9 @@ def _verified(path: Path) -> tuple[dict[str, Any], bytes]:
         listed = zf.namelist()
         names = set(listed)
         if len(names) != len(listed):
-            raise TamperError(f"{path}: a member name occurs twice (a shadowed copy)")
+            raise TamperError(
+                _("{path}: a member name occurs twice (a shadowed copy)").format(path=path)
+            )
         if MANIFEST not in names:
             raise SpecError(
                 _("{path}: not a scanlab exam package (no {manifest})").format(
@@ -748,16 +769,20 @@ def _verified(path: Path) -> tuple[dict[str, Any], bytes]:
                 )
             )
         if zf.getinfo(MANIFEST).file_size > _MAX_MANIFEST_BYTES:
-            raise TamperError(f"{path}: {MANIFEST} is implausibly large")
+            raise TamperError(_too_large(path, MANIFEST))
         if SIGNATURE in names and zf.getinfo(SIGNATURE).file_size > _MAX_SIGNATURE_BYTES:
-            raise TamperError(f"{path}: {SIGNATURE} is implausibly large")
+            raise TamperError(_too_large(path, SIGNATURE))
         manifest_bytes = zf.read(MANIFEST)
         signature_doc = (
             _json(zf.read(SIGNATURE), f"{path}: {SIGNATURE}") if SIGNATURE in names else None
         )
         manifest = _json(manifest_bytes, f"{path}: {MANIFEST}")
         if manifest.get(_FORMAT_KEY) != _FORMAT_VERSION:
-            raise SpecError(f"{path}: {MANIFEST} is not a version-1 scanlab exam manifest")
+            raise SpecError(
+                _("{path}: {manifest} is not a version-1 scanlab exam manifest").format(
+                    path=path, manifest=MANIFEST
+                )
+            )
         if signature_doc is None:
             raise TamperError(
                 _("{path}: the package is not signed (no {signature})").format(
@@ -768,11 +793,15 @@ def _verified(path: Path) -> tuple[dict[str, Any], bytes]:
             public_key = unb64(manifest["crypto"]["public_key"], f"{path}: public_key")
             signature = unb64(signature_doc["signature"], f"{path}: {SIGNATURE}")
         except (KeyError, TypeError) as exc:
-            raise TamperError(f"{path}: signature record incomplete: {exc!r}") from None
+            raise TamperError(
+                _("{path}: signature record incomplete: {error}").format(path=path, error=repr(exc))
+            ) from None
         verify_signature(public_key, signature, manifest_bytes, what=str(path))
         members = manifest.get("members")
         if not isinstance(members, dict):
-            raise TamperError(f"{path}: {MANIFEST} has no member list")
+            raise TamperError(
+                _("{path}: {manifest} has no member list").format(path=path, manifest=MANIFEST)
+            )
         expected = {*members, MANIFEST, SIGNATURE}
         if names != expected:
             raise TamperError(
@@ -833,3 +862,7 @@ def _check_trainee_id(trainee_id: Any) -> str:
             ).format(trainee=trainee_id)
         )
     return trainee_id
+
+
+def _too_large(path: Any, member: str) -> str:
+    return _("{path}: {member} is implausibly large").format(path=path, member=member)

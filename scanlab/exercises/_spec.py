@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from scanlab.errors import SpecError
+from scanlab.i18n import _
 from scanlab.synth import DIFFICULTY_LEVELS, DatasetSpec, HostSpec, load_dataset_spec
 
 __all__ = ["ExamSpec", "load_exam_spec"]
@@ -119,14 +120,20 @@ class ExamSpec:
         build exams as they are.
         """
         if not isinstance(raw, Mapping):
-            raise SpecError(f"{source}: an exam spec must be a mapping")
+            raise SpecError(_("{path}: an exam spec must be a mapping").format(path=source))
         known = set(cls.__dataclass_fields__)
         raw = {k: v for k, v in raw.items() if k not in _DATASET_ONLY}
         unknown = set(raw) - known
         if unknown:
-            raise SpecError(f"{source}: unknown field(s) {sorted(unknown)}; known: {sorted(known)}")
+            raise SpecError(
+                _("{path}: unknown field(s) {fields}; known: {known}").format(
+                    path=source, fields=sorted(unknown), known=sorted(known)
+                )
+            )
         if "name" not in raw:
-            raise SpecError(f"{source}: field 'name' is required")
+            raise SpecError(
+                _("{path}: field {field!r} is required").format(path=source, field="name")
+            )
         if raw.get("hosts") is not None:
             # Relative host paths are the spec file's neighbours, not the working folder's.
             base = Path(source).parent if Path(source).is_file() else None
@@ -233,5 +240,7 @@ def load_exam_spec(name_or_path: str | Path) -> ExamSpec:
         text = path.read_text(encoding="utf-8")
         raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (OSError, ValueError, yaml.YAMLError) as exc:
-        raise SpecError(f"{path}: cannot parse the exam spec: {exc}") from None
+        raise SpecError(
+            _("{path}: cannot parse the exam spec: {error}").format(path=path, error=exc)
+        ) from None
     return ExamSpec.from_dict(raw, source=path)

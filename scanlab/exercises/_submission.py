@@ -317,7 +317,9 @@ class Submission:
         value = signature.get("value") if isinstance(signature, dict) else None
         trainee_id = doc.get("trainee_id")
         if not isinstance(trainee_id, str):
-            raise TamperError(f"{path}: field 'trainee_id' is missing")
+            raise TamperError(
+                _("{path}: field {field!r} is missing").format(path=path, field="trainee_id")
+            )
         # Verify the bytes as written, before anything is parsed into objects.
         verify_body(doc, value, _token(secret, trainee_id), what=str(path))
         try:
@@ -333,7 +335,9 @@ class Submission:
                 signature=str(value),
             )
         except KeyError as exc:
-            raise SpecError(f"{path}: submission misses field {exc}") from None
+            raise SpecError(
+                _("{path}: field {field!r} is missing").format(path=path, field=exc.args[0])
+            ) from None
         except SpecError as exc:
             raise SpecError(f"{path}: {exc}") from None
         if package is not None:
@@ -357,7 +361,9 @@ class Submission:
             )
         unknown = sorted(set(self.responses) - set(package.item_ids))
         if unknown:
-            raise SpecError(f"{who}: responses to unknown item(s) {unknown}")
+            raise SpecError(
+                _("{who}: responses to unknown item(s) {items}").format(who=who, items=unknown)
+            )
 
 
 def submission_from_detections(

@@ -108,7 +108,7 @@ class FileExercise:
 
     def __init__(self, pairs: Sequence[tuple[Path, Path]], *, title: str = "") -> None:
         if not pairs:
-            raise SpecError("an exercise needs at least one scan with its answer key")
+            raise SpecError(_("an exercise needs at least one scan with its answer key"))
         self._pairs = {Path(s).stem: (Path(s), Path(k)) for s, k in pairs}
         self.items = [
             ExerciseItem(item_id, _sidecar_declaration(scan_path))

@@ -1,7 +1,9 @@
 """Screenshots of the Exercise widget with results in each trainee language, for the docs:
 ``docs/screenshots/exercise-results-<lang>.png`` (Dari and Pashto right to left), the
-Reference widget in Russian and Dari (``reference-threat-<lang>.png``), and a class report
-chart in Pashto (``report-by-class-ps.png``: Pashto's own letters joined).
+Reference widget in Russian and Dari (``reference-threat-<lang>.png``), a class report
+chart in Pashto (``report-by-class-ps.png``: Pashto's own letters joined), and the Open
+dialog in Pashto (``open-dialog-ps.png``: Qt has no Pashto; the words are scanlab's).
+``open-dialog`` as the argument takes the dialog's alone.
 
 Run from the repository root under a display::
 
@@ -117,7 +119,36 @@ def main() -> int:
             reference.remove()
     viewer.close()
     _pashto_report(tmp)
+    _open_dialog(exercise)
     return 0
+
+
+def _open_dialog(exercise: Path) -> None:
+    """The Exercise widget's Open dialog in Pashto, over the exercise's folder."""
+    from _shots import settle
+    from qtpy.QtCore import QTimer
+
+    from scanlab.napari_plugin._launch import create_viewer
+
+    viewer, widgets = create_viewer(None, lang="ps")
+    panel = widgets["Exercise"]
+
+    def take() -> None:
+        dialog = panel._dialog
+        if dialog is None:
+            QTimer.singleShot(50, take)
+            return
+        dialog.setDirectory(str(exercise / "scans"))
+        dialog.selectNameFilter(dialog.nameFilters()[-1])  # scans with keys: files show
+        dialog.resize(820, 460)
+        settle(1.0)
+        dialog.grab().save(str(OUT / "open-dialog-ps.png"))
+        print(f"wrote {OUT / 'open-dialog-ps.png'}")
+        dialog.reject()
+
+    QTimer.singleShot(0, take)
+    panel._choose_file()
+    viewer.close()
 
 
 def _pashto_report(tmp: Path) -> None:
@@ -149,4 +180,12 @@ def _pashto_report(tmp: Path) -> None:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["open-dialog"]:
+        from scanlab.napari_plugin._launch import prefer_qt6
+        from scanlab.napari_plugin._samples import sample_dataset_dir
+
+        prefer_qt6()
+
+        _open_dialog(sample_dataset_dir())
+        sys.exit(0)
     sys.exit(main())
