@@ -113,17 +113,20 @@ class Detector:
                 f"detectors read a scanlab.io.Scan (read_scan(path), or Scan(array, "
                 f"'attenuation')), got {type(scan).__name__}"
             )
+        from scanlab.detect._inference import reuse_freed_memory
+
         pitch = self.resolve_pitch(scan, pitch_mm)
         planes, mode = scan_to_input(scan, model_pitch_mm=self.pitch_mm, pitch_mm=pitch.pitch_mm)
         stats = input_statistics(planes)
-        prob = predict_tiled(
-            self._predict,
-            planes,
-            tile_px=self.card.tile_px,
-            overlap_px=self.card.overlap_px,
-            align=self._stride,
-            batch_size=self.batch_size,
-        )
+        with reuse_freed_memory():
+            prob = predict_tiled(
+                self._predict,
+                planes,
+                tile_px=self.card.tile_px,
+                overlap_px=self.card.overlap_px,
+                align=self._stride,
+                batch_size=self.batch_size,
+            )
         k = int(self.card.smoothing_px)
         if k > 1:
             prob = cv2.blur(prob, (k, k), borderType=cv2.BORDER_REFLECT)
