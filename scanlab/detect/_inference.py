@@ -9,6 +9,7 @@ import copy
 import ctypes
 import functools
 import platform
+import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -158,20 +159,31 @@ def reuse_freed_memory() -> Iterator[None]:
     network over a batch of tiles allocates some 600 MB of activations, and those page
     faults took about as long as the convolutions (150,000 per pass). Raising the mmap and
     trim thresholds makes the freed activations' memory serve the next ones. On leaving,
-    the thresholds go back to glibc's defaults; memory already held is reused by later
-    passes. Elsewhere than glibc it does nothing.
+    the thresholds go back to glibc's defaults (when no other thread is within such a block);
+    memory already held is reused by later passes. Elsewhere than glibc it does nothing.
     """
     libc = _glibc()
     if libc is None:
         yield
         return
-    libc.mallopt(_M_MMAP_THRESHOLD, _KEEP)
-    libc.mallopt(_M_TRIM_THRESHOLD, _KEEP)
+    global _holders
+    with _holders_lock:  # detectors may run in several threads (scanlab evaluate on Dask)
+        _holders += 1
+        if _holders == 1:
+            libc.mallopt(_M_MMAP_THRESHOLD, _KEEP)
+            libc.mallopt(_M_TRIM_THRESHOLD, _KEEP)
     try:
         yield
     finally:
-        libc.mallopt(_M_TRIM_THRESHOLD, _DEFAULT_THRESHOLD)
-        libc.mallopt(_M_MMAP_THRESHOLD, _DEFAULT_THRESHOLD)
+        with _holders_lock:
+            _holders -= 1
+            if _holders == 0:
+                libc.mallopt(_M_TRIM_THRESHOLD, _DEFAULT_THRESHOLD)
+                libc.mallopt(_M_MMAP_THRESHOLD, _DEFAULT_THRESHOLD)
+
+
+_holders = 0
+_holders_lock = threading.Lock()
 
 
 @functools.cache
