@@ -17,12 +17,14 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "2")
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
+from unittest import mock  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -123,11 +125,37 @@ def reference_seconds(detector: Any, weights: str, scan: Scan) -> float:
     return min(times)
 
 
-def speed(detector: Any, weights: str) -> dict[str, float]:
+def previous_detector(detector: Any, weights: str) -> Any:
+    """The detector as it ran before :class:`InferenceUNet`: batch norm folded and
+    channels-last, but each ReLU a pass of its own and the 1 x 1 reduction after upsampling."""
+    import copy
+
+    from scanlab.detect._inference import fold_batch_norm
+
+    folded = fold_batch_norm(cargo_unet(weights=weights).eval())
+    folded = folded.to(memory_format=torch.channels_last)
+    previous = copy.copy(detector)
+    previous._net = lambda x: folded(x.contiguous(memory_format=torch.channels_last))
+    return previous
+
+
+def timed(detector: Any, scan: Scan, repeat: int = 3) -> list[float]:
+    """Seconds of ``repeat`` full detections, after one to warm up."""
+    detector(scan)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        detector(scan)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def speed(detector: Any, weights: str) -> dict[str, Any]:
     """Full-resolution inference on a 1,000 x 3,000 scan: a 40 ft container at 5 mm (920 x
     3,060 pixels) cut to 3,000 columns and given 80 more rows of air above. The machine's
     load average (1 minute) before and after is printed with it: on a shared machine the
-    time says little without it."""
+    time says little without it. The previous inference path (without InferenceUNet and
+    without reusing freed memory) is timed before it and their maps compared."""
     from scanlab.synth import SceneSpec, generate_scene
 
     scene = generate_scene(
@@ -137,18 +165,19 @@ def speed(detector: Any, weights: str) -> dict[str, float]:
     scan = scene.replace(data=np.pad(scene.data[:, :, :3000], ((0, 0), (rows, 0), (0, 0)), "edge"))
     assert scan.shape == (1000, 3000), scan.shape
     load_before = os.getloadavg()[0]
-    detector(scan)  # warm up
-    times = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        detector(scan)
-        times.append(time.perf_counter() - t0)
+    # The plain reference and the previous path first: the new path leaves freed memory
+    # held by the process (reuse_freed_memory), which would then speed them up too.
+    reference = reference_seconds(detector, weights, scan)
+    previous = previous_detector(detector, weights)
+    with mock.patch("scanlab.detect._inference.reuse_freed_memory", contextlib.nullcontext):
+        previous_times = timed(previous, scan)
+        before = previous(scan)
+    times = timed(detector, scan)
     tracemalloc.start()
-    detector(scan)
+    now = detector(scan)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     mp = scan.shape[0] * scan.shape[1] / 1e6
-    reference = reference_seconds(detector, weights, scan)
     # A bare 8-bit export of the same scan: its pitch is measured on the container first.
     from scanlab.detect import estimate_pitch
     from scanlab.io import Representation
@@ -167,6 +196,9 @@ def speed(detector: Any, weights: str) -> dict[str, float]:
         "shape": list(scan.shape),
         "seconds": round(min(times), 3),
         "seconds_per_megapixel": round(min(times) / mp, 3),
+        "previous_seconds": round(min(previous_times), 3),
+        "speedup_vs_previous": round(min(previous_times) / min(times), 2),
+        "max_map_difference_vs_previous": float(np.abs(now.anomaly_map - before.anomaly_map).max()),
         "reference_seconds": round(reference, 3),
         "speedup_vs_reference": round(reference / min(times), 2),
         "bare_export_seconds": round(min(export_times), 3),

@@ -113,8 +113,13 @@ def main() -> None:
         out, n = share_not_calibrated(detector, foreign)
         print(f"    foreign scanner, clean exports      {out:3d} of {n}")
         if args.write:
-            new.save(folder / "card.json")
-            (folder / "README.md").write_text(new.to_markdown(), encoding="utf-8")
+            # The card as it is now, with only the domain check's ranges and their record
+            # changed: another benchmark may have recorded figures in it meanwhile.
+            current = ModelCard.load(folder / "card.json")
+            for key in ("domain", "domain_data"):
+                current.calibration[key] = new.calibration[key]
+            current.save(folder / "card.json")
+            (folder / "README.md").write_text(current.to_markdown(), encoding="utf-8")
             print(f"  wrote {folder / 'card.json'}")
     print(f"\ntook {time.perf_counter() - t0:.0f} s")
 

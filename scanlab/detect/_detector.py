@@ -3,9 +3,8 @@ calibrated thresholds, from a scan to a :class:`~scanlab.detect.Detection`."""
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -37,7 +36,8 @@ class Detector:
     Parameters
     ----------
     model : CargoUNet
-        The network (its weights are copied; batch norm is folded for speed).
+        The network (its weights are copied and run as an :class:`InferenceUNet`, which
+        folds batch norm and fuses each convolution with its ReLU for speed).
     card : ModelCard
         Pitch, tiling, smoothing and the calibrated thresholds per input mode.
     device : str, optional
@@ -61,13 +61,13 @@ class Detector:
     ) -> None:
         import torch
 
+        from scanlab.detect._inference import InferenceUNet
+
         self.card = card
         self.scan_pitch_mm = scan_pitch_mm
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.batch_size = int(batch_size)
-        # Channels-last convolutions are about 1.7 times faster on CPU (oneDNN).
-        net = _fold_batch_norm(copy.deepcopy(model).eval()).to(self.device)
-        self._net = net.to(memory_format=torch.channels_last)
+        self._net = InferenceUNet(model).to(self.device)
         self._stride = model.stride
 
     @property
@@ -113,17 +113,20 @@ class Detector:
                 f"detectors read a scanlab.io.Scan (read_scan(path), or Scan(array, "
                 f"'attenuation')), got {type(scan).__name__}"
             )
+        from scanlab.detect._inference import reuse_freed_memory
+
         pitch = self.resolve_pitch(scan, pitch_mm)
         planes, mode = scan_to_input(scan, model_pitch_mm=self.pitch_mm, pitch_mm=pitch.pitch_mm)
         stats = input_statistics(planes)
-        prob = predict_tiled(
-            self._predict,
-            planes,
-            tile_px=self.card.tile_px,
-            overlap_px=self.card.overlap_px,
-            align=self._stride,
-            batch_size=self.batch_size,
-        )
+        with reuse_freed_memory():
+            prob = predict_tiled(
+                self._predict,
+                planes,
+                tile_px=self.card.tile_px,
+                overlap_px=self.card.overlap_px,
+                align=self._stride,
+                batch_size=self.batch_size,
+            )
         k = int(self.card.smoothing_px)
         if k > 1:
             prob = cv2.blur(prob, (k, k), borderType=cv2.BORDER_REFLECT)
@@ -184,24 +187,8 @@ class Detector:
         import torch
 
         with torch.inference_mode():
-            tiles = torch.from_numpy(x).to(self.device)
-            logits = self._net(tiles.contiguous(memory_format=torch.channels_last))
+            logits = self._net(torch.from_numpy(x).to(self.device))
             return torch.sigmoid(logits)[:, 0].float().cpu().numpy()
 
     def __repr__(self) -> str:
         return f"Detector({self.name!r}, pitch_mm={self.pitch_mm:g}, device={self.device})"
-
-
-def _fold_batch_norm(model: Any) -> Any:
-    """Fold each conv + batch-norm pair of the (eval-mode) model into one conv."""
-    from torch import nn
-    from torch.nn.utils.fusion import fuse_conv_bn_eval
-
-    for module in model.modules():
-        if isinstance(module, nn.Sequential):
-            for i in range(len(module) - 1):
-                conv, bn = module[i], module[i + 1]
-                if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
-                    module[i] = fuse_conv_bn_eval(conv, bn)
-                    module[i + 1] = nn.Identity()
-    return model
