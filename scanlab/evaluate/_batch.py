@@ -586,12 +586,23 @@ def evaluate_dataset(
         raise SpecError(f"false-alarm rates must lie strictly between 0 and 1, got {list(fprs)}")
     if n_bootstrap < 2:
         raise SpecError(f"bootstrap count must be at least 2, got {n_bootstrap}")
+    # A limit of 0 or below would slice the manifest (all scans, or all but the last few),
+    # and a negative worker count starts a Dask cluster without workers that never ends.
+    for what, value, least in (
+        ("limit", limit, 1),
+        ("workers", workers, 0),
+        ("threads per worker", threads_per_worker, 1),
+        ("chunk size", chunk_size, 1),
+        ("overlays", n_overlays, 0),
+    ):
+        if value is not None and value < least:
+            raise SpecError(f"{what} must be at least {least}, got {value}")
     if scheduler is not None and scheduler.endswith(".json") and not Path(scheduler).is_file():
         raise SpecError(f"{scheduler}: no such Dask scheduler file")
     pitch_setting = _pitch_setting(pitch_mm) if pitch_mm is not None else None
     if len(set(detectors)) != len(detectors):
         raise SpecError(f"a detector is named twice: {list(detectors)}")
-    items = load_manifest(Path(manifest).resolve())[: limit if limit else None]
+    items = load_manifest(Path(manifest).resolve())[:limit]
     if not items or not detectors:
         raise SpecError(f"{manifest}: nothing to evaluate (no scans or no detectors)")
     _check_scan_ids(items, manifest)
