@@ -8,13 +8,15 @@ Results are kept in ``--out``: a rerun resumes and only recomputes the table.
 
 A row is one entry of ``RUNS``; ``--detector NAME`` adds a detector (a new model, e.g.
 ``cargo-anomaly-v2``) to every run, and ``--only NAME`` keeps only the named detectors in
-every run (a model's rows without recomputing the others'). Runs serially in this process
+every run (a model's rows without recomputing the others'); ``--input display`` runs only
+that input mode's ``scanlab evaluate`` (repeat for more). Runs serially in this process
 (``--workers 0``) at low priority; the full table (200 + 100 + 100 scans, PaDiM fitted on 60
 clean training scans) takes about two hours on 2 cores busy with other jobs (1-14 s per scan
 and detector).
 
 Run: .venv/bin/python benchmarks/detector_table.py [--count 200] [--mode-count 100]
-     [--detector cargo-anomaly-v2] [--only cargo-anomaly-v2] [--out detector-table]
+     [--detector cargo-anomaly-v2] [--only cargo-anomaly-v2] [--input display]
+     [--out detector-table]
 """
 
 from __future__ import annotations
@@ -114,6 +116,13 @@ def main() -> None:
     parser.add_argument("--mode-count", type=int, default=100, help="scans, single and display")
     parser.add_argument("--detector", action="append", default=[], help="add to every run")
     parser.add_argument("--only", action="append", default=[], help="keep only these detectors")
+    parser.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        choices=[run.input_mode for run in RUNS],
+        help="run only these input modes (repeat; default: all)",
+    )
     parser.add_argument("--bootstrap", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=0, help="Dask workers (0: serial)")
     parser.add_argument("--out", type=Path, default=Path("detector-table"))
@@ -123,6 +132,8 @@ def main() -> None:
     counts = {"count": args.count, "mode_count": args.mode_count}
     runs = []
     for run in RUNS:
+        if args.input and run.input_mode not in args.input:
+            continue
         detectors = run.detectors + tuple(d for d in args.detector if d not in run.detectors)
         if args.only:
             detectors = tuple(d for d in detectors if d in args.only)

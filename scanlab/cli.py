@@ -25,7 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from scanlab.errors import ScanlabError
-from scanlab.i18n import N_, _
+from scanlab.i18n import N_, _, ngettext
 
 
 class TranslatedHelp:
@@ -660,10 +660,11 @@ def _compare_cohorts(
         from scanlab.exercises._cohorts import _adherence_text
 
         assist = Table(title=_("with and without Detector assist, same items (95 % intervals)"))
-        for col in (_("cohort"), "basis", _("group"), _("trainees"), _("hit rate"),
+        for col in (_("cohort"), _("basis"), _("group"), _("trainees"), _("hit rate"),
                     _("false-alarm rate"), _("d'")):  # fmt: skip
             assist.add_column(col)
         groups = {"with": _("with"), "without": _("without"), "difference": _("with - without")}
+        bases = {"assigned": _("as assigned"), "used": _("as used")}
         for a in comparison.assist:
             for basis, entry in (("assigned", a), ("used", a["used"])):
                 if entry is None:
@@ -672,10 +673,15 @@ def _compare_cohorts(
                     g = entry[group]
                     who = str(g.get("trainees", ""))
                     if "trainee_items" in g:
-                        who += f" ({g['trainee_items']} items)"
+                        n = g["trainee_items"]
+                        who = ngettext(
+                            "{trainees} ({count} trainee-item)",
+                            "{trainees} ({count} trainee-items)",
+                            n,
+                        ).format(trainees=who, count=n)
                     assist.add_row(
                         a["cohort"],
-                        basis,
+                        bases[basis],
                         groups[group],
                         who,
                         _interval_text(g["hit_rate"]),
@@ -685,12 +691,16 @@ def _compare_cohorts(
         console.print(assist)
         for a in comparison.assist:
             if a["used"] is None:
-                console.print(f"{a['cohort']}: the submissions do not record Detector assist use")
+                console.print(
+                    _("{cohort}: the submissions do not record Detector assist use").format(
+                        cohort=a["cohort"]
+                    )
+                )
             else:
                 ad = a["used"]["adherence"]
                 console.print(
-                    f"{a['cohort']}: {_adherence_text(ad['assigned'], 'trainees assigned it')}; "
-                    f"{_adherence_text(ad['not_assigned'], 'the others')}"
+                    f"{a['cohort']}: {_adherence_text(ad['assigned'], assigned=True)}; "
+                    f"{_adherence_text(ad['not_assigned'], assigned=False)}"
                 )
     console.print(_("cohort report: {path}").format(path=out / "cohorts.html"))
 

@@ -2,12 +2,12 @@
 
 Each (detector, scan) pair is one task. Its result is written atomically to
 ``OUT/results/<folder>-<fingerprint>/<scan_id>.json`` as soon as it is done (the fingerprint
-is of the weights and card, so two models of one name never share results, and a retrained
-model never reuses stale ones), so an interrupted run continues where it stopped, no
-finished result is lost or duplicated, and an item that failed is tried again. Everything a metric
-needs is in those files (image score, regions with scores, matched objects, the scan's pixel
-histograms), so the aggregate metrics are the same whether the tasks ran serially, on two
-local workers or on a remote cluster.
+is of the weights and card and of how pixels are binned, so two models of one name never
+share results, and a retrained model never reuses stale ones), so an interrupted run
+continues where it stopped, no finished result is lost or duplicated, and an item that
+failed is tried again. Everything a metric needs is in those files (image score, regions
+with scores, matched objects, the scan's pixel histograms), so the aggregate metrics are the
+same whether the tasks ran serially, on two local workers or on a remote cluster.
 """
 
 from __future__ import annotations
@@ -43,8 +43,15 @@ __all__ = [
 
 #: False-alarm rates at which detection rates are reported.
 DEFAULT_FPRS = (0.01, 0.05)
-#: Bins of the per-scan pixel histograms (anomaly maps lie in [0, 1]).
+#: Bins of the per-scan pixel histograms, equal in the logit of the score (see
+#: :func:`pixel_ranks`).
 PIXEL_BINS = 1000
+#: Pixel scores are binned on their logit clipped to +-PIXEL_LOGIT (scores within 1.1e-7 of
+#: 0 or of 1 share the end bins).
+PIXEL_LOGIT = 16.0
+#: How the pixel histograms are binned: part of every results folder's name, so results
+#: binned otherwise (before the logit bins: 1000 equal bins of the score) are not reused.
+_PIXEL_BINNING = f"logit +-{PIXEL_LOGIT:g}, {PIXEL_BINS} bins"
 #: Region-score thresholds of the FROC curve.
 FROC_THRESHOLDS = tuple(round(float(t), 3) for t in np.linspace(0.02, 0.98, 49))
 
@@ -113,15 +120,19 @@ def _model(name: str, out: Path) -> _Model:
             target, digest = str(file), file_sha256(file)
         else:
             digest = hashlib.sha256(target.encode()).hexdigest()
+        digest = hashlib.sha256(f"{digest} {_PIXEL_BINNING}".encode()).hexdigest()
         model = _Model(f"{target}:{attr}", f"{_safe(Path(target).stem)}-{attr}-{digest[:16]}")
         _detector(model.weights, model.key)  # a factory that fails is an error of the run
         return model
     if name in BASELINE_NAMES:
         path = (out / "baselines" / f"{name}.npz").resolve()
-        digest = hashlib.sha256(f"{file_sha256(path)} {_UNBOUNDED_PIXELS}".encode()).hexdigest()
-        return _Model(str(path), f"{name}-{digest[:16]}")
+        text = f"{file_sha256(path)} {_UNBOUNDED_PIXELS} {_PIXEL_BINNING}"
+        return _Model(str(path), f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:16]}")
     folder = resolve_weights(name).resolve()
-    return _Model(str(folder), f"{_safe(folder.name)}-{weights_fingerprint(folder)[:16]}")
+    text = f"{weights_fingerprint(folder)} {_PIXEL_BINNING}"
+    return _Model(
+        str(folder), f"{_safe(folder.name)}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+    )
 
 
 def _factory_spec(name: str) -> tuple[str, str] | None:
@@ -342,7 +353,7 @@ def _evaluate_one(
         amap = pixel_scores(det.anomaly_map, detector, float(det.threshold))
         truth = key.label_image() > 0
         hist = PixelHistogram.from_images(
-            [truth], [amap], score_range=(0.0, 1.0), n_bins=PIXEL_BINS
+            [truth], [pixel_ranks(amap)], score_range=(0.0, 1.0), n_bins=PIXEL_BINS
         )
         flagged = [_region_mark(i, r) for i, r in enumerate(regions) if r["score"] >= det.threshold]
         match = match_marks(key, flagged, rule=matching_rule)
@@ -418,6 +429,29 @@ def pixel_scores(anomaly_map: Any, detector: Any, threshold: float) -> np.ndarra
     scale = threshold if math.isfinite(threshold) and threshold > 0 else 1.0
     amap = np.maximum(amap, 0.0)
     return amap / (amap + scale)
+
+
+def pixel_ranks(scores: np.ndarray) -> np.ndarray:
+    """Pixel scores in [0, 1] spread for binning: their logit, clipped to +-PIXEL_LOGIT and
+    mapped back onto [0, 1] linearly.
+
+    The pixel metrics (AUROC, average precision, F1-max, AUPRO) depend only on how pixels
+    rank, and the histograms keep the ranking only between bins: pixels sharing a bin
+    count as ties. A detector's map is mostly near 0: on v2's held-out scans 72 % of clean
+    pixels and 2 % of object pixels lie below 0.001, so 1000 equal bins of the score tied
+    them all and gave pixel AUROC 0.964 where the exact figure is 0.971. Equal bins of the
+    logit are as fine near 0 and 1 as in between (a bin spans 3 % of the odds), and give
+    0.971 there.
+
+    Examples
+    --------
+    >>> pixel_ranks(np.array([0.0, 1e-4, 1e-3, 0.5, 1.0])).round(4).tolist()
+    [0.0, 0.2122, 0.2842, 0.5, 1.0]
+    """
+    p = np.clip(np.asarray(scores, dtype=np.float64), 0.0, 1.0)
+    with np.errstate(divide="ignore"):
+        logit = np.log(p) - np.log1p(-p)
+    return (np.clip(logit, -PIXEL_LOGIT, PIXEL_LOGIT) + PIXEL_LOGIT) / (2 * PIXEL_LOGIT)
 
 
 def _froc_counts(key: Any, regions: list[dict[str, Any]], rule: str) -> tuple[list[int], list[int]]:
@@ -552,12 +586,23 @@ def evaluate_dataset(
         raise SpecError(f"false-alarm rates must lie strictly between 0 and 1, got {list(fprs)}")
     if n_bootstrap < 2:
         raise SpecError(f"bootstrap count must be at least 2, got {n_bootstrap}")
+    # A limit of 0 or below would slice the manifest (all scans, or all but the last few),
+    # and a negative worker count starts a Dask cluster without workers that never ends.
+    for what, value, least in (
+        ("limit", limit, 1),
+        ("workers", workers, 0),
+        ("threads per worker", threads_per_worker, 1),
+        ("chunk size", chunk_size, 1),
+        ("overlays", n_overlays, 0),
+    ):
+        if value is not None and value < least:
+            raise SpecError(f"{what} must be at least {least}, got {value}")
     if scheduler is not None and scheduler.endswith(".json") and not Path(scheduler).is_file():
         raise SpecError(f"{scheduler}: no such Dask scheduler file")
     pitch_setting = _pitch_setting(pitch_mm) if pitch_mm is not None else None
     if len(set(detectors)) != len(detectors):
         raise SpecError(f"a detector is named twice: {list(detectors)}")
-    items = load_manifest(Path(manifest).resolve())[: limit if limit else None]
+    items = load_manifest(Path(manifest).resolve())[:limit]
     if not items or not detectors:
         raise SpecError(f"{manifest}: nothing to evaluate (no scans or no detectors)")
     _check_scan_ids(items, manifest)

@@ -18,7 +18,9 @@ import numpy as np
 from scanlab.errors import SpecError
 from scanlab.exercises._grading import ClassResults, TraineeResult, _ratings_roc, grade
 from scanlab.exercises._package import ExamKeys, ExamPackage
+from scanlab.exercises._report import _headers
 from scanlab.exercises._submission import Submission, submission_from_detections
+from scanlab.i18n import _, ngettext, use_language
 
 __all__ = [
     "CohortComparison",
@@ -246,7 +248,7 @@ def _rating_area_difference(
         return None
     rng = np.random.default_rng(seed + 1)
     draws = []
-    for _ in range(n_bootstrap):
+    for _draw in range(n_bootstrap):
         ix = rng.integers(0, n_items, n_items)
         pooled = {g: [p for i in ix for p in rated[g][i]] for g in groups}
         draws.append(_rating_area(pooled["with"]) - _rating_area(pooled["without"]))
@@ -308,7 +310,7 @@ def _paired_difference(
     rng = np.random.default_rng(seed)
     n_items = len(counts["with"])
     draws = []
-    for _ in range(n_bootstrap):
+    for _draw in range(n_bootstrap):
         ix = rng.integers(0, n_items, n_items)
         draws.append(
             np.subtract(_scores(counts["with"][ix].sum(0)), _scores(counts["without"][ix].sum(0)))
@@ -540,9 +542,15 @@ def write_cohort_report(comparison: CohortComparison, out: str | Path) -> list[P
         buffer = io.StringIO()
         flat = [_flat(r) for r in rows]
         fields = sorted({k for r in flat for k in r})
-        writer = csv.DictWriter(buffer, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(flat)
+        header = fields
+        if name == "assist.csv":  # read by instructors: in their order and language
+            fields = [k for k in _ASSIST_COLUMNS if k in fields] + [
+                k for k in fields if k not in _ASSIST_COLUMNS
+            ]
+            header = _headers(fields)
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(header)
+        writer.writerows([r.get(k, "") for k in fields] for r in flat)
         with atomic_open(out / name, "w") as fh:
             fh.write(buffer.getvalue())
         paths.append(out / name)
@@ -652,10 +660,12 @@ def _assist_html(assist: list[dict[str, Any]]) -> str:
             notes.append(f"<li>{cohort}: the submissions do not record the use.</li>")
         else:
             ad = used["adherence"]
-            notes.append(
-                f"<li>{cohort}: {_adherence_text(ad['assigned'], 'assigned it')}; "
-                f"{_adherence_text(ad['not_assigned'], 'the others')}.</li>"
-            )
+            with use_language("en"):  # the cohort page is in English throughout
+                said = [
+                    _adherence_text(ad[k], assigned=k == "assigned")
+                    for k in ("assigned", "not_assigned")
+                ]
+            notes.append(f"<li>{cohort}: {html.escape('; '.join(said))}.</li>")
     return f"""<h2>Humans with and without Detector assist, on the same items</h2>
 <p>Pooled over each group; rates with Wilson 95 % intervals, d' with the
 Gourevitch-Galanter interval, the ratings' ROC area (as assigned) with Newcombe's;
@@ -667,6 +677,28 @@ when to look: read it beside the assigned comparison).</p>
 <table><tr><th>cohort</th><th>basis</th><th>group</th><th>trainees</th><th>hit rate</th>
 <th>false-alarm rate</th><th>d'</th><th>ratings: ROC area</th></tr>{"".join(rows)}</table>
 <p>Detector assist actually used:</p><ul>{"".join(notes)}</ul>"""
+
+
+#: The columns of ``assist.csv`` in the order it gives them (see :data:`_report._COLUMN_NAMES`
+#: for their names in other languages).
+_ASSIST_COLUMNS = (
+    "cohort",
+    "basis",
+    "group",
+    "trainees",
+    "trainee_items",
+    "signal_trials",
+    "hits",
+    *(f"hit_rate{s}" for s in ("", "_low", "_high")),
+    "noise_trials",
+    "false_alarms",
+    *(f"false_alarm_rate{s}" for s in ("", "_low", "_high")),
+    *(f"d_prime{s}" for s in ("", "_low", "_high")),
+    "rated_signal",
+    "rated_noise",
+    *(f"rating_area{s}" for s in ("", "_low", "_high")),
+    *(f"rating_d_prime{s}" for s in ("", "_low", "_high")),
+)
 
 
 def _assist_rows(assist: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -687,15 +719,32 @@ def _assist_rows(assist: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def _adherence_text(entry: dict[str, Any], who: str) -> str:
-    """'used it on 7 of 8 items (0.88 [0.53, 0.98]), 12.5 s on screen per item' or so."""
-    text = f"{who} used it on {entry['used']} of {entry['items']} item(s)"
+def _adherence_text(entry: dict[str, Any], *, assigned: bool) -> str:
+    """'trainees assigned Detector assist used it on 7 of 8 items (0.88 [0.53, 0.98]), its
+    output on screen 12.5 s per item used' or so, in the current language; ``assigned``:
+    of the trainees the exam gave Detector assist, else of the others."""
+    n = entry["items"]
+    if assigned:
+        text = ngettext(
+            "trainees assigned Detector assist used it on {used} of {items} item",
+            "trainees assigned Detector assist used it on {used} of {items} items",
+            n,
+        )
+    else:
+        text = ngettext(
+            "the others used Detector assist on {used} of {items} item",
+            "the others used Detector assist on {used} of {items} items",
+            n,
+        )
+    out = text.format(used=entry["used"], items=n)
     share = entry["share"]
     if share:
-        text += f" ({share[0]:.2f} [{share[1]:.2f}, {share[2]:.2f}])"
+        out += f" ({share[0]:.2f} [{share[1]:.2f}, {share[2]:.2f}])"
     if entry["mean_visible_s"] is not None:
-        text += f", its output on screen {entry['mean_visible_s']:.1f} s per item used"
-    return text
+        out += _(", its output on screen {seconds:.1f} s per item used").format(
+            seconds=entry["mean_visible_s"]
+        )
+    return out
 
 
 def _trainee_chart(comparison: CohortComparison, path: Path) -> Path:
@@ -715,7 +764,7 @@ def _trainee_chart(comparison: CohortComparison, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 5))
     seen: dict[tuple[float, float], int] = {}
     for k, (label, trainees) in enumerate(comparison.trainees.items()):
-        for trainee, (hit, fa, _) in sorted(trainees.items()):
+        for trainee, (hit, fa, _rated) in sorted(trainees.items()):
             if not (math.isfinite(hit) and math.isfinite(fa)):
                 continue
             spot = (round(hit, 6), round(fa, 6))

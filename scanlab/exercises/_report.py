@@ -277,6 +277,24 @@ _COLUMN_NAMES = {
     "time_limit_s": N_("time limit (s)"),
     "answered": N_("answered"),
     "rating": N_("rating"),
+    # assist.csv of the cohort report (scanlab evaluate --cohort)
+    "cohort": N_("cohort"),
+    "basis": N_("basis"),
+    "trainees": N_("trainees"),
+    "trainee_items": N_("trainee-items"),
+    "signal_trials": N_("signal trials"),
+    "noise_trials": N_("noise trials"),
+    "false_alarm_rate": N_("false-alarm rate"),
+    "false_alarm_rate_low": N_("false-alarm rate, 95 % low"),
+    "false_alarm_rate_high": N_("false-alarm rate, 95 % high"),
+    "rated_signal": N_("rated scans with an object"),
+    "rated_noise": N_("rated clean scans"),
+    "rating_area": N_("ratings: ROC area"),
+    "rating_area_low": N_("ratings: ROC area, 95 % low"),
+    "rating_area_high": N_("ratings: ROC area, 95 % high"),
+    "rating_d_prime": N_("ratings: d'"),
+    "rating_d_prime_low": N_("ratings: d', 95 % low"),
+    "rating_d_prime_high": N_("ratings: d', 95 % high"),
 }
 
 

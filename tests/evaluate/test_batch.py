@@ -459,6 +459,23 @@ def test_changed_settings_recompute_and_input_modes_reach_the_detector(
         evaluate_dataset(dataset, [name], tmp_path / "ev", input_mode="colour")
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "said"),
+    [
+        ("limit", 0, "limit must be at least 1, got 0"),  # sliced: every scan
+        ("limit", -2, "limit must be at least 1, got -2"),  # sliced: all but the last two
+        ("workers", -1, "workers must be at least 0, got -1"),  # a cluster that never ends
+        ("threads_per_worker", 0, "threads per worker must be at least 1, got 0"),
+        ("chunk_size", 0, "chunk size must be at least 1, got 0"),
+        ("n_overlays", -1, "overlays must be at least 0, got -1"),
+    ],
+)
+def test_counts_out_of_range_are_refused_before_any_work(dataset, tmp_path, option, value, said):
+    with pytest.raises(SpecError, match=said):
+        evaluate_dataset(dataset, ["local-background"], tmp_path / "ev", **{option: value})
+    assert not (tmp_path / "ev").exists()
+
+
 def test_local_background_baseline_is_fitted_and_compared(dataset, tiny_weights, tmp_path):
     name = str(tiny_weights)
     results = evaluate_dataset(

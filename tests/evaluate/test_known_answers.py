@@ -9,6 +9,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -187,3 +188,28 @@ def test_a_map_beyond_one_keeps_its_pixel_ranking(dataset, tmp_path):
     assert _value(metrics[unbounded], "pixel_auroc") == 1.0
     assert _value(metrics[unbounded], "aupro_0.3") == pytest.approx(1.0, abs=1e-3)
     assert _value(metrics[unbounded], "image_auroc") == 1.0
+
+
+def test_pixel_auroc_of_a_map_near_zero_is_the_exact_one(dataset, tmp_path):
+    """Pixel scores all below 0.001 (as most of v2's map is) keep their ranking through the
+    per-scan histograms: batch evaluation's pixel AUROC agrees with the exact Mann-Whitney
+    figure of every pixel (1000 equal bins of the score tied them all: 0.5)."""
+    from scipy.stats import mannwhitneyu
+
+    from scanlab.evaluate._batch import _import_detector
+    from scanlab.io import read_scan
+
+    name = f"{DETECTORS}:faint"
+    detector = _import_detector(str(DETECTORS), "faint", name)  # as evaluation loads it
+    pos, neg = [], []
+    for item in load_manifest(dataset):
+        key = AnswerKey.load(item["key_path"])
+        amap = detector(read_scan(item["scan_path"])).anomaly_map
+        truth = key.label_image() > 0
+        pos.append(amap[truth])
+        neg.append(amap[~truth])
+    pos_all, neg_all = np.concatenate(pos), np.concatenate(neg)
+    exact = mannwhitneyu(pos_all, neg_all).statistic / (pos_all.size * neg_all.size)
+    assert 0.6 < exact < 0.95 and neg_all.max() < 1e-3
+    metrics = evaluate_dataset(dataset, [name], tmp_path / "eval", n_overlays=0).metrics[name]
+    assert _value(metrics, "pixel_auroc") == pytest.approx(exact, abs=2e-3)

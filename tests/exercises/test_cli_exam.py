@@ -143,7 +143,7 @@ def test_assist_design_from_build_to_report(tmp_path, passphrase):
     with_hits = by_id["ana"]["hits"] + by_id["cem"]["hits"]
     with_signal = by_id["ana"]["n_signal"] + by_id["cem"]["n_signal"]
     assert with_hits == with_signal  # perfect trainees
-    with_row = next(r for r in _rows(result.output) if r[1:3] == ["assigned", "with"])
+    with_row = next(r for r in _rows(result.output) if r[1:3] == ["as assigned", "with"])
     assert with_row[3] == "2" and with_row[4].startswith("1.00 [")
     assert "spring: the submissions do not record Detector assist use" in result.output
     page = (out / "cohorts" / "cohorts.html").read_text()
@@ -299,8 +299,50 @@ def test_assist_use_recorded_from_session_to_report(tmp_path, passphrase, monkey
     assert (assigned_with["trainees"], assigned_without["trainees"]) == ("2", "3")
     # Adherence: ana saw it on 4 of 6 items, cem on 5 of 6 (ran once and hid it).
     seconds = [10.0, 20.0, 5.0, 5.0] + [8.0] * 5
-    text = "used it on 9 of 12 item(s) (0.75 [0.47, 0.91]), its output on screen "
-    assert text + f"{sum(seconds) / 9:.1f} s per item used" in result.output
-    assert "the others used it on 0 of 12 item(s)" in result.output
+    said = " ".join(result.output.split())  # rich wraps long lines
+    text = "spring 2026: trainees assigned Detector assist used it on 9 of 12 items "
+    text += f"(0.75 [0.47, 0.91]), its output on screen {sum(seconds) / 9:.1f} s per item used"
+    assert text + "; the others used Detector assist on 0 of 12 items" in said
+    used_row = next(r for r in _rows(result.output) if r[1:3] == ["as used", "with"])
+    assert used_row[3] == "2 (9 trainee-items)"
     page = (out / "cohorts" / "cohorts.html").read_text()
-    assert "as used, per item" in page and "9 of 12 item(s)" in page
+    assert "as used, per item" in page and "used it on 9 of 12 items (0.75" in page
+
+    # In the instructor's language: the table's basis and groups, the adherence line and
+    # assist.csv's headers (its cells stay machine-readable), the page stays English.
+    from scanlab.i18n import translation
+
+    ru = translation("ru")
+    russian = runner.invoke(app, args, env={**env, "SCANLAB_LANG": "ru"})
+    assert russian.exit_code == 0, russian.output
+    said = " ".join(russian.output.split())
+    used_row = next(r for r in _rows(russian.output) if r[1] == ru.gettext("as used"))
+    assert used_row[3] == ru.ngettext(
+        "{trainees} ({count} trainee-item)", "{trainees} ({count} trainee-items)", 9
+    ).format(trainees=2, count=9)
+    assigned = ru.ngettext(
+        "trainees assigned Detector assist used it on {used} of {items} item",
+        "trainees assigned Detector assist used it on {used} of {items} items",
+        12,
+    ).format(used=9, items=12)
+    on_screen = ru.gettext(", its output on screen {seconds:.1f} s per item used").replace(
+        "{seconds:.1f}",
+        f"{sum(seconds) / 9:.1f}".replace(".", ","),  # a decimal comma
+    )
+    assert f"spring 2026: {assigned} (0.75 [0.47, 0.91]){on_screen}; " in said
+    others = ru.ngettext(
+        "the others used Detector assist on {used} of {items} item",
+        "the others used Detector assist on {used} of {items} items",
+        12,
+    ).format(used=0, items=12)
+    assert others in said and "the others used" not in said
+    header, *body = list(csv.reader((out / "cohorts" / "assist.csv").read_text().splitlines()))
+    assert header[:5] == [
+        ru.gettext(m) for m in ("cohort", "basis", "group", "trainees", "trainee-items")
+    ]
+    assert ru.gettext("false-alarm rate, 95 % low") in header
+    assert [r[:3] for r in body[:2]] == [
+        ["spring 2026", "assigned", "with"],
+        ["spring 2026", "assigned", "without"],
+    ]
+    assert "as used, per item" in (out / "cohorts" / "cohorts.html").read_text()
