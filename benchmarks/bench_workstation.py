@@ -1,6 +1,7 @@
 """How fast the trainee's workstation answers on 40 ft container scans (920 x 3,060, dual
 energy, 5 mm): the next scan on screen, a preset change to its first frame, Detector assist
-on a scan after the first (run again by itself on each scan shown, once run).
+on a scan after the first (run again by itself on each scan shown, once run), with and
+without running ahead on the next scan.
 
 Run from the repository root under a display, on two cores::
 
@@ -25,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 GOALS_MS = {"next scan": 500.0, "preset": 300.0, "assist": 2000.0}
 
@@ -100,6 +102,13 @@ def main() -> int:
             and (stride is None or r.stride == stride)
         )
 
+    def cpu_times() -> Any:
+        """CPU seconds (main thread, whole process): less sensitive to the machine's load
+        than wall time (the polling loop adds a little to both)."""
+        import numpy as np
+
+        return np.array([time.thread_time(), time.process_time()])
+
     def settle() -> None:
         wait(lambda: enhance._worker is None and not enhance._full_timer.isActive())
         draw()
@@ -110,12 +119,14 @@ def main() -> int:
 
     # --- next scan: the workstation's path -----------------------------------------------------
     on_screen, first_frame, full = [], [], []
+    cpu: dict[str, list[Any]] = {"next scan": [], "preset": []}
     for i in range(1, args.repeat * n):
         index = i % n
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), cpu_times()
         exercise.go_to(index)
         draw()
         on_screen.append(time.perf_counter() - start)
+        cpu["next scan"].append(cpu_times() - cpu_start)
         wait(lambda i=index: rendered(ids[i]))
         draw()
         first_frame.append(time.perf_counter() - start)
@@ -168,15 +179,19 @@ def main() -> int:
     for _ in range(args.repeat):
         for preset in presets:
             before = enhance.last_render
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), cpu_times()
             enhance.set_preset(preset)
             wait(lambda b=before, p=preset: enhance.last_render is not b and rendered(scan_id, p))
             draw()
             preset_ms[preset].append(time.perf_counter() - start)
+            cpu["preset"].append(cpu_times() - cpu_start)
             settle()
 
     # --- Detector assist on the scans after the first --------------------------------------
-    assist_ms: list[float] = []
+    # Without running ahead: the detector runs when the trainee moves on. Ahead: it ran on
+    # the next scan while the trainee looked at this one (waited for here, as a trainee
+    # looks at a scan longer than the detector takes).
+    assist_ms: dict[bool, list[float]] = {False: [], True: []}
     detect_ms: list[float] = []
     from scanlab.napari_plugin._assist import detector_names
 
@@ -185,42 +200,56 @@ def main() -> int:
 
         torch.set_num_threads(args.cores)
         assist._model.value = args.detector
-        for i in range(n + 1):
-            index = i % n
-            start = time.perf_counter()
-            done = assist.result
-            if i == 0:  # the first run loads the detector; it is not timed
-                exercise.go_to(index)
+        for ahead in (False, True):
+            assist.run_ahead = ahead
+            assist._close_ahead()  # nothing kept from the pass before
+            for i in range(n + 1):
+                index = i % n
+                done = assist.result
+                if i == 0:  # the first run loads the detector; it is not timed
+                    exercise.go_to(index)
+                    settle()
+                    assist.run()
+                else:
+                    if ahead:
+                        wait(lambda: assist.ahead_idle, timeout=600, poll=0.01)
+                    settle()
+                    start = time.perf_counter()
+                    # Once run, Detector assist runs again on each scan shown: timed from
+                    # the key press to the new scan's overlays drawn.
+                    exercise.go_to(index)
+                # Polled every 10 ms: the detector's threads need the cores, as in the app's
+                # idle event loop.
+                wait(
+                    lambda d=done: assist.result is not d and assist._worker is None,
+                    timeout=600,
+                    poll=0.01,
+                )
+                draw()
+                if i:
+                    assist_ms[ahead].append(time.perf_counter() - start)
+                if i and not ahead:
+                    wait(lambda: assist.ahead_idle, timeout=600, poll=0.01)
+                    detector = assist._detectors[args.detector]
+                    scan = exercise.session.scan(ids[index])
+                    t0 = time.perf_counter()
+                    detector.detect(scan)
+                    detect_ms.append(time.perf_counter() - t0)
                 settle()
-                assist.run()
-            else:
-                # Once run, Detector assist runs again on each scan shown: timed from the
-                # key press to the new scan's overlays drawn.
-                exercise.go_to(index)
-            # Polled every 10 ms: the detector's threads need the cores, as in the app's
-            # idle event loop.
-            wait(
-                lambda d=done: assist.result is not d and assist._worker is None,
-                timeout=600,
-                poll=0.01,
-            )
-            draw()
-            if i:
-                assist_ms.append(time.perf_counter() - start)
-                detector = assist._detectors[args.detector]
-                scan = exercise.session.scan(ids[index])
-                t0 = time.perf_counter()
-                detector.detect(scan)
-                detect_ms.append(time.perf_counter() - t0)
-            settle()
 
-    def line(label: str, values: list[float], goal: str | None = None, ref: float = 0) -> None:
+    def line(
+        label: str,
+        values: list[float],
+        goal: str | None = None,
+        ref: float = 0,
+        ref_label: str = "reference",
+    ) -> None:
         ms = 1000 * statistics.median(values)
         text = f"{label:44s} {ms:7.0f} ms (n={len(values)}, max {1000 * max(values):.0f})"
         if goal:
             text += f"  goal <= {GOALS_MS[goal]:.0f}: {'met' if ms <= GOALS_MS[goal] else 'MISSED'}"
         if ref:
-            text += f"  reference/this {ref / ms:.1f}x"
+            text += f"  {ref_label}/this {ref / ms:.1f}x"
         print(text)
 
     shape = exercise.session.scan(ids[0]).shape
@@ -235,9 +264,23 @@ def main() -> int:
     line("next scan, preset at full resolution", full)
     for preset, values in preset_ms.items():
         line(f"preset change to {preset}, first frame", values, "preset")
-    if assist_ms:
-        line("Detector assist on the next scan, drawn", assist_ms, "assist")
+    for what, spent in cpu.items():
+        main_ms, all_ms = (1000 * statistics.median([v[k] for v in spent]) for k in (0, 1))
+        print(
+            f"CPU per {what:10s} main thread {main_ms:5.0f} ms, all threads {all_ms:5.0f} ms "
+            f"(median, n={len(spent)}; next scan: until on screen; preset: to first frame)"
+        )
+    if assist_ms[False]:
+        line("Detector assist on the next scan, drawn", assist_ms[False], "assist")
         line("  of which the detector alone (same scan)", detect_ms)
+        behind = 1000 * statistics.median(assist_ms[False])
+        line(
+            "Detector assist run ahead, next scan drawn",
+            assist_ms[True],
+            "assist",
+            behind,
+            "not ahead",
+        )
     else:
         print(f"Detector assist: no trained {args.detector} in models/, not timed")
     viewer.close()
