@@ -26,8 +26,10 @@ __all__ = [
     "DEFAULT_PRESET",
     "PRESET_KEYS",
     "PREVIEW_PIXELS",
+    "WHOLE_FIRST_PIXELS",
     "Param",
     "editable_params",
+    "first_stride",
     "preset_caption",
     "preset_choices",
     "preset_description",
@@ -41,6 +43,10 @@ __all__ = [
 #: Pixels of a live preview: a 1,500 x 6,000 scan is previewed at stride 3 (1 Mpx), which
 #: renders in tens of milliseconds however the preset is set.
 PREVIEW_PIXELS = 2**20
+
+#: Pixels up to which a preset or scan just chosen is rendered whole at once, without a
+#: preview first: 4 Mpx (a 40 ft container at 5 mm is 2.8).
+WHOLE_FIRST_PIXELS = 2**22
 
 #: The preset every scan is shown through when it opens (``scanlab gui --preset``): the
 #: console view, windowed on the scan's own percentiles, air white. None shows the scan's
@@ -270,6 +276,23 @@ def preview_stride(shape: tuple[int, int], max_pixels: int = PREVIEW_PIXELS) -> 
     """
     rows, cols = shape
     return max(1, math.ceil(math.sqrt(rows * cols / max_pixels)))
+
+
+def first_stride(shape: tuple[int, int], max_pixels: int = WHOLE_FIRST_PIXELS) -> int:
+    """Subsampling of the first frame of a preset or scan just chosen: none up to
+    ``max_pixels``, else a preview's (:func:`preview_stride`).
+
+    A preview shown first costs a second rendering, a second texture and two changes of
+    the layer's scale (each makes napari recompute the viewer's extent), more than the
+    whole of a 40 ft scan takes to render; a slider's moves keep the preview.
+
+    Examples
+    --------
+    >>> first_stride((920, 3060)), first_stride((1500, 6000))
+    (1, 3)
+    """
+    rows, cols = shape
+    return 1 if rows * cols <= max_pixels else preview_stride(shape)
 
 
 def render(scan: Scan, pipeline: Pipeline, *, stride: int = 1) -> np.ndarray:
