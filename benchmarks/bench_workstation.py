@@ -172,6 +172,7 @@ def main() -> int:
             ndim=2,
             name=f"{ids[index]} [your marks]",
             scale=viewer.layers[-1].scale,
+            units=("mm", "mm"),
             metadata={META_KEY: ref.with_role("marks")},
         )
         viewer.reset_view()

@@ -160,7 +160,9 @@ class DetectionAhead:
     A run under way is never stopped in the middle (a detector cannot be), unless its
     ``detect`` takes ``progress=callback(done, total)``: then it stops at its next step. A
     result is given only for the very scan it was made from (:meth:`result`), so that a scan
-    read again, or another scan under the same key, never gets another's map.
+    read again, or another scan under the same key, never gets another's map. With
+    ``quiet_s``, the scans after the first wait until :meth:`want` has not been called for
+    that long (the trainee has settled on a scan) before their run starts.
 
     Examples
     --------
@@ -181,9 +183,12 @@ class DetectionAhead:
     >>> ahead.close()
     """
 
-    def __init__(self, load: Callable[[], SupportsDetect]) -> None:
+    def __init__(self, load: Callable[[], SupportsDetect], *, quiet_s: float = 0.0) -> None:
         self._load = load
         self._detector: SupportsDetect | None = None
+        self._quiet_s = quiet_s
+        self._first: str | None = None  # the key wanted first (the scan on screen)
+        self._moved = threading.Event()  # set by each want()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scanlab-assist")
         self._lock = threading.Lock()
         self._futures: dict[str, Future[tuple[Scan, Any]]] = {}
@@ -194,6 +199,8 @@ class DetectionAhead:
         wanted = dict(reversed(scans))  # the first of a repeated key wins
         order = list(dict.fromkeys(key for key, _scan in scans))
         with self._lock:
+            self._first = order[0] if order else None
+            self._moved.set()
             for key, future in list(self._futures.items()):
                 scan = wanted.get(key)
                 stale = future.done() and isinstance(scan, Scan) and not self._made_of(future, scan)
@@ -248,6 +255,8 @@ class DetectionAhead:
             return all(future.done() for future in self._futures.values())
 
     def close(self) -> None:
+        self._quiet_s = 0.0
+        self._moved.set()
         with self._lock:
             for future in self._futures.values():
                 future.cancel()
@@ -261,6 +270,15 @@ class DetectionAhead:
         return future.result()[0] is scan
 
     def _run(self, key: str, scan: Scan | Callable[[], Scan]) -> tuple[Scan, Any]:
+        this = self.future(key)
+        # A scan ahead waits for quiet_s without a want(): the trainee's moves, and the
+        # workstation drawing the scan they moved to, have the cores first.
+        while key != self._first and self._quiet_s > 0:
+            self._moved.clear()
+            if not self._moved.wait(self._quiet_s):
+                break
+            if self.future(key) is not this:
+                raise _NoLongerWanted(key)
         if self._detector is None:
             self._detector = self._load()
         detector = self._detector
@@ -268,7 +286,6 @@ class DetectionAhead:
             scan = scan()
         if "progress" not in inspect.signature(detector.detect).parameters:
             return scan, detector.detect(scan)
-        this = self.future(key)
 
         def progress(done: int, total: int) -> None:
             if self.future(key) is not this:

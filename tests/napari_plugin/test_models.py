@@ -439,6 +439,23 @@ def test_detection_ahead_runs_the_shown_scan_first_then_its_neighbours_in_order(
     ahead.close()
 
 
+def test_detection_ahead_starts_on_neighbours_once_the_trainee_settles() -> None:
+    import time
+
+    a, b = _scans(2)
+    detector = _Gated()
+    detector.gate.set()
+    ahead = DetectionAhead(lambda: detector, quiet_s=30.0)
+    ahead.want([("a", a), ("b", lambda: b)])
+    _wait_until(lambda: detector.finished == ["s0"])
+    time.sleep(0.1)
+    assert detector.started == ["s0"]  # b waits for 30 s without a move
+    ahead.want([("b", b), ("a", a)])  # moved on to b: it is the scan on screen now, at once
+    _wait_until(lambda: detector.finished == ["s0", "s1"], timeout=10)
+    assert ahead.result("b", b) == float(b.data.sum()) and ahead.result("a", a) is not None
+    ahead.close()
+
+
 def test_detection_ahead_stops_a_run_no_longer_wanted_at_its_next_step() -> None:
     a, b = _scans(2)
     detector = _Gated(steps=50)

@@ -42,6 +42,10 @@ if TYPE_CHECKING:
 
 __all__ = ["AssistWidget"]
 
+#: Seconds a trainee stays on a scan before the detector starts on its neighbours: moving
+#: on, and drawing the scan moved to, have the cores first.
+AHEAD_QUIET_S = 1.0
+
 
 class AssistWidget(Container):
     """Run a trained detector on a scan; the viewer stays live while it works.
@@ -250,7 +254,7 @@ class AssistWidget(Container):
                     cache[name] = loader(name)
                 return cache[name]
 
-            self._ahead, self._ahead_name = DetectionAhead(load), name
+            self._ahead, self._ahead_name = DetectionAhead(load, quiet_s=AHEAD_QUIET_S), name
         return self._ahead
 
     def _close_ahead(self) -> None:
