@@ -26,10 +26,8 @@ __all__ = [
     "DEFAULT_PRESET",
     "PRESET_KEYS",
     "PREVIEW_PIXELS",
-    "WHOLE_FIRST_PIXELS",
     "Param",
     "editable_params",
-    "first_stride",
     "preset_caption",
     "preset_choices",
     "preset_description",
@@ -43,10 +41,6 @@ __all__ = [
 #: Pixels of a live preview: a 1,500 x 6,000 scan is previewed at stride 3 (1 Mpx), which
 #: renders in tens of milliseconds however the preset is set.
 PREVIEW_PIXELS = 2**20
-
-#: Pixels up to which a preset or scan just chosen is rendered whole at once, without a
-#: preview first: 4 Mpx (a 40 ft container at 5 mm is 2.8).
-WHOLE_FIRST_PIXELS = 2**22
 
 #: The preset every scan is shown through when it opens (``scanlab gui --preset``): the
 #: console view, windowed on the scan's own percentiles, air white. None shows the scan's
@@ -266,33 +260,35 @@ def with_params(pipeline: Pipeline, values: Mapping[tuple[int, str], Any]) -> Pi
     return Pipeline(tuple(steps), name=pipeline.name, description=pipeline.description)
 
 
-def preview_stride(shape: tuple[int, int], max_pixels: int = PREVIEW_PIXELS) -> int:
-    """Smallest subsampling step that brings ``shape`` under ``max_pixels``.
+def preview_stride(
+    shape: tuple[int, int],
+    max_pixels: int = PREVIEW_PIXELS,
+    *,
+    screen_px_per_pixel: float | None = None,
+) -> int:
+    """Subsampling step of a preview: the smallest that brings ``shape`` under
+    ``max_pixels``, or coarser as long as the screen shows no more.
+
+    ``screen_px_per_pixel`` is how many screen pixels one scan pixel covers in the view (the
+    camera's zoom times the pitch): a scan zoomed out to fit the canvas, several scan pixels
+    to a screen pixel, is previewed at that stride (a 40 ft container in a 640 px wide canvas
+    at every 4th pixel rather than every 2nd), a quarter of the pixels to render and upload
+    with nothing lost on screen.
 
     Examples
     --------
     >>> preview_stride((1500, 6000)), preview_stride((460, 940))
     (3, 1)
+    >>> preview_stride((920, 3060)), preview_stride((920, 3060), screen_px_per_pixel=0.21)
+    (2, 4)
+    >>> preview_stride((920, 3060), screen_px_per_pixel=1.5)  # zoomed in
+    2
     """
     rows, cols = shape
-    return max(1, math.ceil(math.sqrt(rows * cols / max_pixels)))
-
-
-def first_stride(shape: tuple[int, int], max_pixels: int = WHOLE_FIRST_PIXELS) -> int:
-    """Subsampling of the first frame of a preset or scan just chosen: none up to
-    ``max_pixels``, else a preview's (:func:`preview_stride`).
-
-    A preview shown first costs a second rendering, a second texture and two changes of
-    the layer's scale (each makes napari recompute the viewer's extent), more than the
-    whole of a 40 ft scan takes to render; a slider's moves keep the preview.
-
-    Examples
-    --------
-    >>> first_stride((920, 3060)), first_stride((1500, 6000))
-    (1, 3)
-    """
-    rows, cols = shape
-    return 1 if rows * cols <= max_pixels else preview_stride(shape)
+    stride = max(1, math.ceil(math.sqrt(rows * cols / max_pixels)))
+    if screen_px_per_pixel is not None and 0 < screen_px_per_pixel < 1:
+        stride = max(stride, int(1 / screen_px_per_pixel))
+    return stride
 
 
 def render(scan: Scan, pipeline: Pipeline, *, stride: int = 1) -> np.ndarray:

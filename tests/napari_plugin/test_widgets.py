@@ -75,9 +75,11 @@ def test_enhance_presets_and_parameters_change_the_image(viewer, qtbot) -> None:
 
 
 def test_enhance_previews_a_large_scan_then_renders_it_whole(make_napari_viewer, qtbot, tmp_path):
-    """A preset just chosen on a scan the size of a 40 ft container (2.9 Mpx) is rendered
-    whole at once, and its controls come with its first frame; a slider's moves are
-    previewed subsampled first, then rendered whole."""
+    """A scan the size of a 40 ft container (2.9 Mpx) is previewed subsampled, every 2nd
+    pixel or coarser while a screen pixel still covers a preview pixel, then rendered whole;
+    another preset's controls come once its first frame is on screen."""
+    from scanlab.napari_plugin._qt._util import camera_of
+
     path = write_scan(example_scan(rows=1200, cols=2400, seed=2), tmp_path / "big.npz")[0]
     viewer = make_napari_viewer()
     viewer.open(path, plugin="scanlab")
@@ -92,8 +94,11 @@ def test_enhance_previews_a_large_scan_then_renders_it_whole(make_napari_viewer,
         return len(seen) > after and seen[-1].stride == 1
 
     widget.set_preset("edges")
+    assert widget._controls == {} and widget._due  # not yet: the first frame first
     qtbot.waitUntil(whole, timeout=20000)
-    assert [r.stride for r in seen] == [1]
+    preview, _ = (r.stride for r in seen)
+    on_screen = 5.0 * camera_of(viewer).zoom  # screen pixels per scan pixel (5 mm)
+    assert preview == 2 or preview * on_screen <= 1 < (preview + 1) * on_screen
     qtbot.waitUntil(lambda: widget._due is None, timeout=5000)
     labels = {w.label for w in widget._controls.values()}
     assert labels == {"amount", "radius", "direction", "percentiles"}
@@ -103,8 +108,8 @@ def test_enhance_previews_a_large_scan_then_renders_it_whole(make_napari_viewer,
     assert (layer.data[..., 0] == layer.data[..., 2]).all()
 
     widget.set_param("amount", 2.0)
-    qtbot.waitUntil(lambda: whole(after=1), timeout=20000)
-    assert [r.stride for r in seen] == [1, 2, 1]
+    qtbot.waitUntil(lambda: whole(after=2), timeout=20000)
+    assert [r.stride for r in seen] == [preview, 1, preview, 1]
     assert layer.data.shape == (1200, 2400, 3) and tuple(layer.scale) == (5.0, 5.0)
 
 

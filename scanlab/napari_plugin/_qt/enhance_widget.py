@@ -30,7 +30,6 @@ from scanlab.napari_plugin._enhance import (
     PRESET_KEYS,
     Param,
     editable_params,
-    first_stride,
     preset_choices,
     preset_description,
     preset_label,
@@ -41,6 +40,7 @@ from scanlab.napari_plugin._enhance import (
 from scanlab.napari_plugin._layers import META_KEY, ScanRef, placement
 from scanlab.napari_plugin._qt._util import (
     alive,
+    camera_of,
     relabel,
     scan_refs,
     showing,
@@ -71,10 +71,10 @@ class RenderInfo:
 class EnhanceWidget(Container):
     """Pick a preset, move its parameters, see the scan re-rendered as you drag.
 
-    While a slider moves, the scan is rendered subsampled (about 1 Mpx) in a background
-    worker; once it rests for a quarter of a second, at full resolution. A preset or scan
-    just chosen is rendered whole at once up to 4 Mpx (a 40 ft container), a larger scan
-    previewed first. The controls of another preset are built once its first frame is on
+    While a slider moves, or once a preset or scan is chosen, the scan is rendered
+    subsampled (about 1 Mpx, or coarser as long as the view shows no more: see
+    :func:`preview_stride`) in a background worker; once it rests for a quarter of a second,
+    at full resolution. The controls of another preset are built once its first frame is on
     screen. The result is a layer ``<scan> [enhanced]`` above the scan's channels.
     """
 
@@ -239,14 +239,14 @@ class EnhanceWidget(Container):
         params = editable_params(self._pipeline, value_max=_value_max(ref))
         if params == self._built and len(self._controls) == len(params):
             self._due = None
-            self._request(whole=True)
+            self._request()
             self._build_controls(params)
             return
         # Another preset's controls: built once its first frame is on screen (building
         # sliders takes the main thread tens of milliseconds), the preset's own values
         # rendered meanwhile (``pipeline``).
         self._controls, self._due = {}, params
-        self._request(whole=True)
+        self._request()
 
     def _build_due(self) -> None:
         if self._due is not None and self._alive():
@@ -299,16 +299,16 @@ class EnhanceWidget(Container):
 
     # --- rendering ----------------------------------------------------------------------------
 
-    def _request(self, *_: Any, whole: bool = False) -> None:
-        """Render anew: a preview while a slider moves; a preset or scan just chosen
-        (``whole``) at full resolution at once when that is quick (:func:`first_stride`)."""
+    def _request(self, *_: Any) -> None:
+        """Render anew: a preview first, no finer than the view shows, then the whole."""
         ref = self._ref()
         if ref is None or self._pipeline is None:
             return
         self._generation += 1
         self._full_timer.stop()
-        shape = ref.scan.shape
-        self._queue(first_stride(shape) if whole else preview_stride(shape))
+        zoom = float(camera_of(self._viewer).zoom)  # screen pixels per mm
+        on_screen = zoom * min(ref.pitch_mm)
+        self._queue(preview_stride(ref.scan.shape, screen_px_per_pixel=on_screen))
 
     def _queue(self, stride: int) -> None:
         self._pending = stride
