@@ -275,6 +275,10 @@ def test_detector_assist_runs_ahead_and_shows_each_scan_its_own_map(
     np.testing.assert_array_equal(shown_map(FIRST), expected(FIRST))
     # The first's run was kept (the first is next to the second), the third read again.
     assert detector.seen == [FIRST, SECOND, THIRD, FIRST, THIRD]
+    # A run counts (in the submission) when its result is shown: the third's second run,
+    # ahead, was never shown.
+    runs = [exercise.session.assist_use(item)[0] for item in (FIRST, SECOND, THIRD)]
+    assert runs == [2, 3, 1]
 
 
 def test_side_by_side_follows_the_next_scan(make_napari_viewer, exercise_dir, qtbot) -> None:
