@@ -279,6 +279,8 @@ class DetectionAhead:
                 break
             if self.future(key) is not this:
                 raise _NoLongerWanted(key)
+        if self.future(key) is not this:  # forgotten meanwhile, or closed
+            raise _NoLongerWanted(key)
         if self._detector is None:
             self._detector = self._load()
         detector = self._detector
