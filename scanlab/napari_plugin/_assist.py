@@ -1,12 +1,16 @@
 """Detector assist: run :mod:`scanlab.detect` on a scan with progress, and its result as layers.
 
-Plain Python. The detector runs in a helper thread so that :func:`detection_steps` can yield
-progress while it works; the Qt widget drives that generator from a napari ``thread_worker``.
+Plain Python. :class:`DetectionAhead` runs the detector in a background thread, on the scan
+shown and ahead on those about to be shown; the Qt widget waits for it in a napari
+``thread_worker`` that yields progress.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Generator, Iterable
+import inspect
+import threading
+from collections.abc import Callable, Collection, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -15,16 +19,15 @@ import numpy as np
 from scanlab.i18n import _
 from scanlab.io import Scan
 from scanlab.napari_plugin._layers import META_KEY, LayerData, ScanRef, named, placement
-from scanlab.napari_plugin._progress import steps_of
 
 __all__ = [
     "ANOMALY_COLOURMAP",
     "ASSIST_ROLES",
+    "DetectionAhead",
     "SupportsDetect",
     "anomaly_layers",
     "assist_on_screen",
     "default_detector",
-    "detection_steps",
     "detection_summary",
     "detector_names",
     "load_detector",
@@ -144,13 +147,159 @@ def detection_summary(detection: Any) -> str:
     return text
 
 
-def detection_steps(detector: SupportsDetect, scan: Scan) -> Generator[tuple[int, int], None, Any]:
-    """Run ``detector`` on ``scan``, yielding ``(done, total)`` progress; return its Detection.
+class DetectionAhead:
+    """Detector results for the scan on screen and the scans about to be shown, computed one
+    at a time in a background thread and kept per scan.
 
-    A detector whose ``detect`` takes ``progress=callback(done, total)`` (for example tiles
-    processed) reports real progress; any other yields ``(0, 0)`` (busy) until it is done.
+    ``load()`` gives the detector; it is called in the background thread before the first
+    run (loading weights takes seconds). Each scan comes as ``(key, scan)``, where ``scan``
+    is the :class:`~scanlab.io.Scan` or a function giving it (called in the background
+    thread: for example waiting for the next scan to be read). :meth:`want` says which
+    scans matter now, most wanted first: the runs not started are put in that order, those
+    of scans no longer wanted are cancelled, and kept results of other scans are forgotten.
+    A run under way is never stopped in the middle (a detector cannot be), unless its
+    ``detect`` takes ``progress=callback(done, total)``: then it stops at its next step. A
+    result is given only for the very scan it was made from (:meth:`result`), so that a scan
+    read again, or another scan under the same key, never gets another's map. With
+    ``quiet_s``, the scans after the first wait until :meth:`want` has not been called for
+    that long (the trainee has settled on a scan) before their run starts.
+
+    Examples
+    --------
+    >>> class Sums:
+    ...     def detect(self, scan):
+    ...         return float(scan.data.sum())
+    >>> from scanlab.io import example_scan
+    >>> first, second = (example_scan(rows=32, cols=64, seed=s) for s in (1, 2))
+    >>> ahead = DetectionAhead(Sums)  # made (loaded) in the background, at its first run
+    >>> ahead.want([("a", first), ("b", lambda: second)])
+    >>> ahead.wait("b") == float(second.data.sum())
+    True
+    >>> ahead.result("b", second) == float(second.data.sum()), ahead.result("b", first)
+    (True, None)
+    >>> ahead.want([("b", second)])  # "a" is forgotten
+    >>> ahead.result("a", first) is None
+    True
+    >>> ahead.close()
     """
-    return (yield from steps_of(detector.detect, scan))
+
+    def __init__(self, load: Callable[[], SupportsDetect], *, quiet_s: float = 0.0) -> None:
+        self._load = load
+        self._detector: SupportsDetect | None = None
+        self._quiet_s = quiet_s
+        self._first: str | None = None  # the key wanted first (the scan on screen)
+        self._moved = threading.Event()  # set by each want()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scanlab-assist")
+        self._lock = threading.Lock()
+        self._futures: dict[str, Future[tuple[Scan, Any]]] = {}
+        self._progress: dict[str, tuple[int, int]] = {}
+
+    def want(self, scans: Sequence[tuple[str, Scan | Callable[[], Scan]]]) -> None:
+        """Keep or compute the results of ``scans``, in this order; forget every other."""
+        wanted = dict(reversed(scans))  # the first of a repeated key wins
+        order = list(dict.fromkeys(key for key, _scan in scans))
+        with self._lock:
+            self._first = order[0] if order else None
+            self._moved.set()
+            for key, future in list(self._futures.items()):
+                scan = wanted.get(key)
+                stale = future.done() and isinstance(scan, Scan) and not self._made_of(future, scan)
+                # Not started: cancelled, and put back below in the wanted order.
+                if key not in wanted or stale or future.cancel():
+                    future.cancel()
+                    del self._futures[key]
+                    self._progress.pop(key, None)
+            for key in order:
+                if key not in self._futures:
+                    self._futures[key] = self._pool.submit(self._run, key, wanted[key])
+
+    def future(self, key: str) -> Future[tuple[Scan, Any]] | None:
+        """The run for ``key`` (done or not): its result is ``(scan, detection)``."""
+        with self._lock:
+            return self._futures.get(key)
+
+    def result(self, key: str, scan: Scan) -> Any:
+        """The detection made of ``scan`` under ``key`` if it is done, else None."""
+        future = self.future(key)
+        if future is None or not future.done() or not self._made_of(future, scan):
+            return None
+        return future.result()[1]
+
+    def wait(self, key: str, timeout: float | None = None) -> Any:
+        """The detection for ``key``, waiting for it (its error is raised here)."""
+        future = self.future(key)
+        if future is None:
+            raise KeyError(key)
+        return future.result(timeout)[1]
+
+    def forget(self, key: str) -> None:
+        """Drop the result (or run) for ``key``: the next :meth:`want` runs it again."""
+        with self._lock:
+            future = self._futures.pop(key, None)
+        if future is not None:
+            future.cancel()
+
+    @property
+    def loaded(self) -> bool:
+        """The detector is loaded (its first run has begun)."""
+        return self._detector is not None
+
+    def progress(self, key: str) -> tuple[int, int]:
+        """``(done, total)`` of the run for ``key``: ``(0, 0)`` when unknown."""
+        return self._progress.get(key, (0, 0))
+
+    @property
+    def idle(self) -> bool:
+        """No run under way or waiting."""
+        with self._lock:
+            return all(future.done() for future in self._futures.values())
+
+    def close(self) -> None:
+        self._quiet_s = 0.0
+        self._moved.set()
+        with self._lock:
+            for future in self._futures.values():
+                future.cancel()
+            self._futures.clear()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    @staticmethod
+    def _made_of(future: Future[tuple[Scan, Any]], scan: Scan) -> bool:
+        if future.cancelled() or future.exception() is not None:
+            return False
+        return future.result()[0] is scan
+
+    def _run(self, key: str, scan: Scan | Callable[[], Scan]) -> tuple[Scan, Any]:
+        this = self.future(key)
+        # A scan ahead waits for quiet_s without a want(): the trainee's moves, and the
+        # workstation drawing the scan they moved to, have the cores first.
+        while key != self._first and self._quiet_s > 0:
+            self._moved.clear()
+            if not self._moved.wait(self._quiet_s):
+                break
+            if self.future(key) is not this:
+                raise _NoLongerWanted(key)
+        if self.future(key) is not this:  # forgotten meanwhile, or closed
+            raise _NoLongerWanted(key)
+        if self._detector is None:
+            self._detector = self._load()
+        detector = self._detector
+        if not isinstance(scan, Scan):
+            scan = scan()
+        if "progress" not in inspect.signature(detector.detect).parameters:
+            return scan, detector.detect(scan)
+
+        def progress(done: int, total: int) -> None:
+            if self.future(key) is not this:
+                raise _NoLongerWanted(key)
+            self._progress[key] = (int(done), int(total))
+
+        detect: Callable[..., Any] = detector.detect
+        return scan, detect(scan, progress=progress)
+
+
+class _NoLongerWanted(Exception):
+    """Stops a run whose scan is no longer wanted (raised from its progress callback)."""
 
 
 def anomaly_layers(detection: Any, ref: ScanRef, *, name: str = "") -> list[LayerData]:

@@ -260,16 +260,35 @@ def with_params(pipeline: Pipeline, values: Mapping[tuple[int, str], Any]) -> Pi
     return Pipeline(tuple(steps), name=pipeline.name, description=pipeline.description)
 
 
-def preview_stride(shape: tuple[int, int], max_pixels: int = PREVIEW_PIXELS) -> int:
-    """Smallest subsampling step that brings ``shape`` under ``max_pixels``.
+def preview_stride(
+    shape: tuple[int, int],
+    max_pixels: int = PREVIEW_PIXELS,
+    *,
+    screen_px_per_pixel: float | None = None,
+) -> int:
+    """Subsampling step of a preview: the smallest that brings ``shape`` under
+    ``max_pixels``, or coarser as long as the screen shows no more.
+
+    ``screen_px_per_pixel`` is how many screen pixels one scan pixel covers in the view (the
+    camera's zoom times the pitch): a scan zoomed out to fit the canvas, several scan pixels
+    to a screen pixel, is previewed at that stride (a 40 ft container in a 640 px wide canvas
+    at every 4th pixel rather than every 2nd), a quarter of the pixels to render and upload
+    with nothing lost on screen.
 
     Examples
     --------
     >>> preview_stride((1500, 6000)), preview_stride((460, 940))
     (3, 1)
+    >>> preview_stride((920, 3060)), preview_stride((920, 3060), screen_px_per_pixel=0.21)
+    (2, 4)
+    >>> preview_stride((920, 3060), screen_px_per_pixel=1.5)  # zoomed in
+    2
     """
     rows, cols = shape
-    return max(1, math.ceil(math.sqrt(rows * cols / max_pixels)))
+    stride = max(1, math.ceil(math.sqrt(rows * cols / max_pixels)))
+    if screen_px_per_pixel is not None and 0 < screen_px_per_pixel < 1:
+        stride = max(stride, int(1 / screen_px_per_pixel))
+    return stride
 
 
 def render(scan: Scan, pipeline: Pipeline, *, stride: int = 1) -> np.ndarray:

@@ -150,6 +150,8 @@ def create_viewer(
     widgets["Reference"].follow(widgets["Exercise"])  # offers the shown scan's declared goods
     # Each run of Detector assist on an exam's scan is recorded in the submission.
     widgets["Detector assist"].finished.connect(widgets["Exercise"].assist_ran)
+    # Once run, it runs ahead on the scans the trainee may look at next.
+    widgets["Exercise"].scans_around.connect(widgets["Detector assist"].scans_around)
 
     def follow_language(before: str, after: str) -> None:
         _window_direction()

@@ -293,6 +293,9 @@ class LayerPrefetch:
     >>> cache.prepare(["a", "b"])
     >>> cache.take("b"), cache.take("c")
     ([('B', {}, 'image')], [('C', {}, 'image')])
+    >>> cache.prepare(["a"], ready={"b": [("shown", {}, "image")]})
+    >>> cache.peek("b").result(), cache.peek("c") is None
+    ([('shown', {}, 'image')], True)
     >>> cache.close()
     """
 
@@ -301,15 +304,30 @@ class LayerPrefetch:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scanlab-prefetch")
         self._futures: dict[str, Future[list[LayerData]]] = {}
 
-    def prepare(self, keys: Iterable[str]) -> None:
-        """Start preparing ``keys`` (in order) and forget any other prepared scan."""
-        wanted = list(dict.fromkeys(keys))
+    def prepare(
+        self, keys: Iterable[str], *, ready: Mapping[str, list[LayerData]] | None = None
+    ) -> None:
+        """Start preparing ``keys`` (in order) and forget any other prepared scan.
+
+        ``ready`` holds layers there already (the scan on screen): kept, so that coming
+        back to it shows the very same scan (a detector result made for it still applies)
+        without reading it again."""
+        ready = dict(ready or {})
+        wanted = list(dict.fromkeys([*keys, *ready]))
         for key in list(self._futures):
             if key not in wanted:
                 self._futures.pop(key).cancel()
+        for key, layers in ready.items():
+            done: Future[list[LayerData]] = Future()
+            done.set_result(layers)
+            self._futures[key] = done
         for key in wanted:
             if key not in self._futures:
                 self._futures[key] = self._pool.submit(self._load, key)
+
+    def peek(self, key: str) -> Future[list[LayerData]] | None:
+        """The preparation of ``key`` (done or under way), left in place; None if none."""
+        return self._futures.get(key)
 
     def take(self, key: str) -> list[LayerData]:
         """The layers of ``key``: prepared (waiting for them if under way), else loaded now.

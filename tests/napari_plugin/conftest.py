@@ -68,3 +68,25 @@ class StubDetector:
 @pytest.fixture
 def stub_detector() -> StubDetector:
     return StubDetector()
+
+
+@pytest.fixture
+def tiny_detector_dir(tmp_path: Path) -> Path:
+    """A randomly initialised tiny CargoUNet (seeded) saved with its card: a real detector
+    that reads a scan in well under a second."""
+    torch = pytest.importorskip("torch")
+    from scanlab.detect import ModelCard
+    from scanlab.detect._weights import save_weights
+    from scanlab.detect.torch_model import CargoUNet
+
+    torch.manual_seed(0)
+    card = ModelCard(
+        name="tiny",
+        architecture={"name": "CargoUNet", "in_channels": 4, "widths": [4, 8]},
+        pitch_mm=20.0,
+        thresholds={"dual": 0.5, "single": 0.5, "display": 0.5},
+        tile_px=64,
+        overlap_px=32,
+        smoothing_px=1,
+    )
+    return save_weights(CargoUNet(4, (4, 8)).eval(), card, tmp_path / "tiny")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from scanlab.enhance import load_preset
 from scanlab.errors import SpecError
 from scanlab.evaluate import Mark
 from scanlab.io import Scan, ScanMetadata, example_scan, write_scan
-from scanlab.napari_plugin._assist import anomaly_layers, detection_steps
+from scanlab.napari_plugin._assist import DetectionAhead, anomaly_layers
 from scanlab.napari_plugin._enhance import (
     editable_params,
     presets_for,
@@ -344,20 +345,153 @@ def test_steps_of_reraises_in_the_caller() -> None:
         next(steps)
 
 
-def test_detection_steps_and_layers(stub_detector, dual_scan: Scan) -> None:
+def test_detection_ahead_reports_progress_and_lays_the_result_over_the_scan(
+    stub_detector, dual_scan: Scan
+) -> None:
     ref = ScanRef(dual_scan.to_attenuation())
-    steps = detection_steps(stub_detector, ref.scan)
-    progress = []
-    while True:
-        try:
-            progress.append(next(steps))
-        except StopIteration as stop:
-            detection = stop.value
-            break
-    assert progress == [(0, 0), (1, 3), (2, 3), (3, 3)]
+    seen: list[tuple[int, int]] = []
+
+    class Watched:
+        def detect(self, scan, progress=None):
+            return stub_detector.detect(scan, progress=lambda *p: (seen.append(p), progress(*p)))
+
+    ahead = DetectionAhead(Watched)
+    ahead.want([("scan", ref.scan)])
+    detection = ahead.wait("scan", timeout=10)
+    assert seen == [(1, 3), (2, 3), (3, 3)] and ahead.progress("scan") == (3, 3)
+    assert ahead.result("scan", ref.scan) is detection and ahead.idle
     (amap, map_kw, _), (boxes, box_kw, kind) = anomaly_layers(detection, ref)
     assert amap.shape == dual_scan.shape and map_kw["scale"] == dual_scan.metadata.pitch_mm
     assert kind == "shapes" and len(boxes) == 1 and box_kw["features"]["score"] == [0.9]
+    ahead.close()
+
+
+class _Gated:
+    """Records the scans it reads (by id) and waits for ``gate`` before each result;
+    with ``steps``, reports progress in that many steps, each waiting for the gate."""
+
+    def __init__(self, steps: int = 0) -> None:
+        import threading
+
+        self.gate = threading.Event()
+        self.started: list[str] = []
+        self.finished: list[str] = []
+        if steps:
+            self.steps = steps
+            self.detect = self._detect_in_steps
+
+    def detect(self, scan):
+        self.started.append(scan.metadata.scan_id)
+        assert self.gate.wait(10)
+        self.finished.append(scan.metadata.scan_id)
+        return float(scan.data.sum())
+
+    def _detect_in_steps(self, scan, progress=None):
+        self.started.append(scan.metadata.scan_id)
+        for step in range(self.steps):
+            assert self.gate.wait(10)
+            progress(step + 1, self.steps)
+        self.finished.append(scan.metadata.scan_id)
+        return float(scan.data.sum())
+
+
+def _scans(n: int) -> list[Scan]:
+    scans = []
+    for i in range(n):
+        scan = example_scan(rows=32, cols=64, seed=i)
+        scans.append(scan.replace(metadata=replace(scan.metadata, scan_id=f"s{i}")))
+    return scans
+
+
+def _wait_until(condition, timeout: float = 10.0) -> None:
+    import time
+
+    end = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.005)
+
+
+def test_detection_ahead_runs_the_shown_scan_first_then_its_neighbours_in_order() -> None:
+    a, b, c, d = _scans(4)
+    detector = _Gated()
+    ahead = DetectionAhead(lambda: detector)
+    ahead.want([("a", a), ("b", lambda: b), ("c", lambda: c)])
+    _wait_until(lambda: detector.started == ["s0"])
+    # The trainee moves on to c before a is done: c first, then d, then b; a, under way,
+    # is left to finish (its detector cannot be stopped) and then forgotten.
+    ahead.want([("c", c), ("d", lambda: d), ("b", lambda: b)])
+    detector.gate.set()
+    _wait_until(lambda: ahead.idle)
+    assert detector.started == ["s0", "s2", "s3", "s1"]
+    assert ahead.future("a") is None and ahead.result("a", a) is None
+    # Each result is its own scan's (a sum, worked out here), and only for that very scan.
+    assert ahead.result("c", c) == float(c.data.sum())
+    assert ahead.result("d", d) == float(d.data.sum())
+    assert ahead.result("b", b) == float(b.data.sum())
+    assert ahead.result("c", d) is None
+    reread = c.replace(data=c.data.copy())  # the same scan read again: another object
+    assert ahead.result("c", reread) is None
+    ahead.want([("c", reread)])  # it gets its own run
+    _wait_until(lambda: ahead.idle)
+    assert detector.started[-1] == "s2" and ahead.result("c", reread) == float(c.data.sum())
+    assert ahead.result("b", b) is None  # forgotten: no longer wanted
+    ahead.close()
+
+
+def test_detection_ahead_starts_on_neighbours_once_the_trainee_settles() -> None:
+    import time
+
+    a, b = _scans(2)
+    detector = _Gated()
+    detector.gate.set()
+    ahead = DetectionAhead(lambda: detector, quiet_s=30.0)
+    ahead.want([("a", a), ("b", lambda: b)])
+    _wait_until(lambda: detector.finished == ["s0"])
+    time.sleep(0.1)
+    assert detector.started == ["s0"]  # b waits for 30 s without a move
+    ahead.want([("b", b), ("a", a)])  # moved on to b: it is the scan on screen now, at once
+    _wait_until(lambda: detector.finished == ["s0", "s1"], timeout=10)
+    assert ahead.result("b", b) == float(b.data.sum()) and ahead.result("a", a) is not None
+    ahead.close()
+
+
+def test_detection_ahead_stops_a_run_no_longer_wanted_at_its_next_step() -> None:
+    a, b = _scans(2)
+    detector = _Gated(steps=50)
+    ahead = DetectionAhead(lambda: detector)
+    ahead.want([("a", a)])
+    _wait_until(lambda: detector.started == ["s0"])
+    ahead.want([("b", b)])
+    detector.gate.set()
+    _wait_until(lambda: ahead.idle)
+    assert detector.started == ["s0", "s1"] and detector.finished == ["s1"]
+    assert ahead.result("b", b) == float(b.data.sum()) and ahead.progress("b") == (50, 50)
+    ahead.close()
+
+
+def test_detection_ahead_raises_a_failed_run_and_runs_it_again_when_forgotten() -> None:
+    (a,) = _scans(1)
+    calls: list[int] = []
+
+    class Flaky:
+        def detect(self, scan):
+            calls.append(1)
+            if len(calls) == 1:
+                raise RuntimeError("out of memory")
+            return "ok"
+
+    ahead = DetectionAhead(Flaky)
+    ahead.want([("a", a)])
+    with pytest.raises(RuntimeError, match="out of memory"):
+        ahead.wait("a", timeout=10)
+    assert ahead.result("a", a) is None
+    ahead.want([("a", a)])  # a failure is kept: not retried by itself
+    assert len(calls) == 1
+    ahead.forget("a")
+    ahead.want([("a", a)])
+    assert ahead.wait("a", timeout=10) == "ok" and len(calls) == 2
+    ahead.close()
 
 
 def test_undo_puts_back_the_marks_before_each_change(exercise_dir) -> None:

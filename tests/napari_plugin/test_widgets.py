@@ -75,25 +75,42 @@ def test_enhance_presets_and_parameters_change_the_image(viewer, qtbot) -> None:
 
 
 def test_enhance_previews_a_large_scan_then_renders_it_whole(make_napari_viewer, qtbot, tmp_path):
+    """A scan the size of a 40 ft container (2.9 Mpx) is previewed subsampled, every 2nd
+    pixel or coarser while a screen pixel still covers a preview pixel, then rendered whole;
+    another preset's controls come once its first frame is on screen."""
+    from scanlab.napari_plugin._qt._util import camera_of
+
     path = write_scan(example_scan(rows=1200, cols=2400, seed=2), tmp_path / "big.npz")[0]
     viewer = make_napari_viewer()
     viewer.open(path, plugin="scanlab")
     widget = EnhanceWidget(viewer)
-    strides: set[int] = set()
+    seen: list = []  # the renderings shown, in turn
 
-    def done() -> bool:
+    def whole(after: int = 0) -> bool:
+        """An ``edges`` rendering at full resolution shown after the ``after`` first."""
         render = widget.last_render
-        if render is not None:
-            strides.add(render.stride)
-        return render is not None and render.stride == 1
+        if render is not None and render.preset == "edges" and all(render is not r for r in seen):
+            seen.append(render)
+        return len(seen) > after and seen[-1].stride == 1
 
     widget.set_preset("edges")
-    qtbot.waitUntil(done, timeout=20000)
-    assert strides == {2, 1}
+    assert widget._controls == {} and widget._due  # not yet: the first frame first
+    qtbot.waitUntil(whole, timeout=20000)
+    preview, _ = (r.stride for r in seen)
+    on_screen = 5.0 * camera_of(viewer).zoom  # screen pixels per scan pixel (5 mm)
+    assert preview == 2 or preview * on_screen <= 1 < (preview + 1) * on_screen
+    qtbot.waitUntil(lambda: widget._due is None, timeout=5000)
+    labels = {w.label for w in widget._controls.values()}
+    assert labels == {"amount", "radius", "direction", "percentiles"}
     layer = viewer.layers[f"{widget._scan.value} [enhanced]"]
     # Grey presets are shown as RGB (three equal channels): one layer for every preset.
     assert layer.data.shape == (1200, 2400, 3) and tuple(layer.scale) == (5.0, 5.0)
     assert (layer.data[..., 0] == layer.data[..., 2]).all()
+
+    widget.set_param("amount", 2.0)
+    qtbot.waitUntil(lambda: whole(after=2), timeout=20000)
+    assert [r.stride for r in seen] == [preview, 1, preview, 1]
+    assert layer.data.shape == (1200, 2400, 3) and tuple(layer.scale) == (5.0, 5.0)
 
 
 # --- inspect ------------------------------------------------------------------------------

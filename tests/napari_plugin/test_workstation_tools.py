@@ -14,7 +14,7 @@ from scanlab.napari_plugin._launch import create_viewer
 
 pytestmark = pytest.mark.napari
 
-FIRST, SECOND = "sample-00000", "sample-00003"
+FIRST, SECOND, THIRD = "sample-00000", "sample-00003", "sample-00004"
 
 
 def _press(viewer, key: str) -> None:
@@ -142,6 +142,7 @@ def test_detector_assist_follows_the_next_scan_in_its_layers(
 
     viewer, widgets = create_viewer(exercise_dir, viewer=make_napari_viewer())
     assist = widgets["Detector assist"]
+    assist.run_ahead = False  # run on each scan as it is shown (ahead: the test below)
     detector = Recording()
     assist._model.choices = ("recording",)
     assist._detectors["recording"] = detector  # as if loaded
@@ -176,6 +177,108 @@ def test_detector_assist_follows_the_next_scan_in_its_layers(
     qtbot.wait(300)
     assert not assist.busy and detector.seen == [FIRST, SECOND]
     assert not amap.visible
+
+
+def test_detector_assist_runs_ahead_and_shows_each_scan_its_own_map(
+    make_napari_viewer, exercise_dir: Path, tiny_detector_dir: Path, qtbot
+) -> None:
+    """Once run, Detector assist runs a (tiny, real) detector on the next and previous
+    scans in the background: moving on shows their result at once, with no run on screen.
+    A result made for one scan is never shown on another, whatever the timing: the trainee
+    moving on while the detector works on a scan no longer shown, or coming back."""
+    import threading
+
+    from scanlab.detect import load_detector
+    from scanlab.napari_plugin._qt._util import scan_ref_of
+
+    tiny = load_detector(tiny_detector_dir)
+
+    class Gated:
+        """The tiny detector, recording what it reads and waiting for ``gate`` first."""
+
+        def __init__(self) -> None:
+            self.gate = threading.Event()
+            self.gate.set()
+            self.seen: list[str] = []
+
+        def detect(self, scan):
+            self.seen.append(scan.metadata.scan_id)
+            assert self.gate.wait(30)
+            return tiny.detect(scan)
+
+    viewer, widgets = create_viewer(exercise_dir, viewer=make_napari_viewer())
+    assist, exercise = widgets["Detector assist"], widgets["Exercise"]
+    detector = Gated()
+    assist._model.choices = ("tiny",)
+    assist._loader = lambda name: detector
+    assist._model.value = "tiny"
+    amap = viewer.layers  # replaced below by the map layer
+    maps: dict[str, np.ndarray] = {}
+
+    def expected(scan_id: str) -> np.ndarray:
+        """The map of the scan shown, worked out here by the detector itself."""
+        if scan_id not in maps:
+            scan = scan_ref_of(viewer.layers[f"{scan_id} [high]"]).scan
+            maps[scan_id] = tiny.detect(scan).anomaly_map
+        return maps[scan_id]
+
+    def shown_map(scan_id: str) -> np.ndarray:
+        layer = viewer.layers[f"{scan_id} [anomaly map]"]
+        assert layer is amap and layer.visible
+        assert scan_ref_of(layer).scan is scan_ref_of(viewer.layers[f"{scan_id} [high]"]).scan
+        return layer.data
+
+    with qtbot.waitSignal(assist.finished, timeout=30000):
+        assist.run()
+    amap = viewer.layers[f"{FIRST} [anomaly map]"]
+    np.testing.assert_array_equal(shown_map(FIRST), expected(FIRST))
+    qtbot.waitUntil(lambda: assist.ahead_idle, timeout=30000)
+    assert detector.seen == [FIRST, SECOND]  # the next scan, ahead (there is no previous)
+
+    # The next scan: its result is there already, shown without a run.
+    with qtbot.waitSignal(assist.finished, timeout=5000):
+        _press(viewer, "PageDown")
+    assert not assist.busy
+    np.testing.assert_array_equal(shown_map(SECOND), expected(SECOND))
+    qtbot.waitUntil(lambda: assist.ahead_idle, timeout=30000)
+    assert detector.seen == [FIRST, SECOND, THIRD]  # the previous one was kept
+
+    with qtbot.waitSignal(assist.finished, timeout=5000):
+        _press(viewer, "PageDown")
+    assert not assist.busy
+    np.testing.assert_array_equal(shown_map(THIRD), expected(THIRD))
+    qtbot.waitUntil(lambda: assist.ahead_idle, timeout=30000)
+    assert detector.seen == [FIRST, SECOND, THIRD]
+
+    # Back to the second: FIRST (forgotten two scans away) is run ahead again, held up.
+    detector.gate.clear()
+    with qtbot.waitSignal(assist.finished, timeout=5000):
+        _press(viewer, "PageUp")
+    np.testing.assert_array_equal(shown_map(SECOND), expected(SECOND))
+    qtbot.waitUntil(lambda: detector.seen[-1] == FIRST, timeout=10000)
+    # On to the first while its run is under way: nothing of SECOND's shown on it meanwhile.
+    _press(viewer, "PageUp")
+    qtbot.waitUntil(lambda: assist.busy, timeout=5000)
+    assert not amap.visible and scan_ref_of(amap).scan_id == FIRST
+    # And back to the second before the first's result comes: shown from what was kept.
+    with qtbot.waitSignal(assist.finished, timeout=5000):
+        _press(viewer, "PageDown")
+    np.testing.assert_array_equal(shown_map(SECOND), expected(SECOND))
+    detector.gate.set()  # the first's result comes now, for a scan no longer shown
+    qtbot.waitUntil(lambda: assist.ahead_idle and not assist.busy, timeout=30000)
+    qtbot.wait(100)
+    np.testing.assert_array_equal(shown_map(SECOND), expected(SECOND))
+    assert exercise.session.item.item_id == SECOND
+    with qtbot.waitSignal(assist.finished, timeout=5000):
+        _press(viewer, "PageUp")
+    assert not assist.busy
+    np.testing.assert_array_equal(shown_map(FIRST), expected(FIRST))
+    # The first's run was kept (the first is next to the second), the third read again.
+    assert detector.seen == [FIRST, SECOND, THIRD, FIRST, THIRD]
+    # A run counts (in the submission) when its result is shown: the third's second run,
+    # ahead, was never shown.
+    runs = [exercise.session.assist_use(item)[0] for item in (FIRST, SECOND, THIRD)]
+    assert runs == [2, 3, 1]
 
 
 def test_side_by_side_follows_the_next_scan(make_napari_viewer, exercise_dir, qtbot) -> None:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "alive",
+    "awaits_scan",
     "camera_of",
     "file_dialog",
     "find_layer",
@@ -343,7 +344,8 @@ def show_scan(
         if ref.role in _FOLLOWING_ROLES and new_ref is not None:
             # Shown again when its widget has rendered the new scan into it; one the user
             # had hidden stays hidden.
-            stale_flag = layer.visible
+            # Still waiting since an earlier switch (hidden): what the user had is kept.
+            stale_flag = layer.metadata.get(_STALE, layer.visible)
             layer.metadata = {**layer.metadata, META_KEY: replace(ref, scan=new_ref.scan)}
             layer.visible = False
             layer.metadata[_STALE] = stale_flag
@@ -371,6 +373,12 @@ _STALE = "scanlab_stale"
 #: side-by-side views and Detector assist's overlays (each widget renders the new scan into
 #: them).
 _FOLLOWING_ROLES = ("view", "compare", "anomaly", "regions")
+
+
+def awaits_scan(layer: Layer) -> bool:
+    """``layer`` (a rendering or overlay) still shows the previous scan, hidden until its
+    widget renders the scan now shown into it (see :func:`show_scan`)."""
+    return _STALE in layer.metadata
 
 
 def _slot(layer: Layer) -> tuple[str, str, int] | None:

@@ -1,9 +1,10 @@
 """The Detector assist widget: run the anomaly detector in the background, overlay its map
-and outline its regions."""
+and outline its regions; once run, ahead on the scans to be shown next."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import CancelledError
 from typing import TYPE_CHECKING, Any
 
 from magicgui.widgets import (
@@ -19,16 +20,17 @@ from psygnal import Signal
 
 from scanlab.i18n import _
 from scanlab.napari_plugin._assist import (
+    DetectionAhead,
     SupportsDetect,
     anomaly_layers,
     default_detector,
-    detection_steps,
     detection_summary,
     detector_names,
     load_detector,
 )
 from scanlab.napari_plugin._qt._util import (
     alive,
+    awaits_scan,
     find_layer,
     scan_refs,
     showing,
@@ -40,6 +42,10 @@ if TYPE_CHECKING:
     import napari
 
 __all__ = ["AssistWidget"]
+
+#: Seconds a trainee stays on a scan before the detector starts on its neighbours: moving
+#: on, and drawing the scan moved to, have the cores first.
+AHEAD_QUIET_S = 1.0
 
 
 class AssistWidget(Container):
@@ -53,6 +59,10 @@ class AssistWidget(Container):
         notebooks pass their own (any object with ``detect(scan)``).
     names : sequence of str, optional
         Detectors to offer; default the trained ones in ``models/``.
+    run_ahead : bool
+        While "Run again on each scan shown" is on, run the detector in the background on
+        the scans an exercise shows next (:meth:`scans_around`), so that their result is
+        shown as soon as the trainee moves on.
     """
 
     finished = Signal(object)
@@ -63,6 +73,7 @@ class AssistWidget(Container):
         *,
         loader: Callable[[str], SupportsDetect] | None = None,
         names: tuple[str, ...] | None = None,
+        run_ahead: bool = True,
     ) -> None:
         super().__init__(labels=False)
         self.native.setMinimumWidth(380)
@@ -105,9 +116,17 @@ class AssistWidget(Container):
         self.result: Any = None
         self._shown: Any = None  # the ScanRef of the result on screen
         self._tried: Any = None  # the ScanRef of the last run
+        self.run_ahead = run_ahead
+        self._ahead: DetectionAhead | None = None
+        self._ahead_name: str | None = None
+        # The scans around the one an exercise shows: [(key, scan), (key, scan getter)...].
+        self._around: list[tuple[str, Any]] = []
+        self._follow_due = False
         self._alive = alive(self)
+        self.native.destroyed.connect(lambda *_: self._close_ahead())
 
         self._run.changed.connect(self.run)
+        self._follow.changed.connect(self._on_follow)
         self._overlay.changed.connect(self._on_visibility)
         self._boxes.changed.connect(self._on_visibility)
         self._opacity.changed.connect(self._on_visibility)
@@ -127,51 +146,97 @@ class AssistWidget(Container):
         self._follow_scan()
 
     def _follow_scan(self) -> None:
-        """Run on the scan now shown if the map and regions of the one before came along to
-        it (the next scan of an exercise, shown in the same layers): they are updated in
-        place when the detector is done."""
-        if not (self._follow.value and self.enabled and self._shown is not None):
+        """Show the result on the scan now shown if the map and regions of the one before
+        came along to it (the next scan of an exercise, shown in the same layers): from
+        what was run ahead, else run now. Called on layer events, so put off until the
+        layers (and the exercise's :meth:`scans_around`) have settled."""
+        if self._follow_due or not (self._follow.value and self._shown is not None):
             return
-        ref = scan_refs(self._viewer).get(self._scan.value) if self._scan.value else None
-        if ref is None or self._worker is not None or ref.scan is self._shown.scan:
+        from qtpy.QtCore import QTimer
+
+        self._follow_due = True
+        QTimer.singleShot(0, self._follow_now)
+
+    def _follow_now(self) -> None:
+        self._follow_due = False
+        if not (self._alive() and self._follow.value and self.enabled and self._shown):
             return
-        if self._tried is not None and ref.scan is self._tried.scan:
+        ref = self._shown_ref()
+        amap = find_layer(self._viewer, f"{ref.scan_id} [anomaly map]") if ref else None
+        if ref is None or amap is None:
+            return
+        if not awaits_scan(amap) and ref.scan is self._shown.scan:
+            return  # its result is on screen
+        if self._tried is not None and ref.scan is self._tried.scan and self._worker is None:
             return  # tried already (and failed): the Run button tries again
-        if find_layer(self._viewer, f"{ref.scan_id} [anomaly map]") is not None:
-            self.run()
+        self._start(ref)
+
+    def scans_around(self, scans: Sequence[tuple[str, Any]]) -> None:
+        """The scan an exercise shows and those it may show next, as ``(key, scan)``: the
+        shown one first with its :class:`~scanlab.io.Scan`, then its neighbours with a
+        function giving their scan (for example waiting for it to be read). While
+        following, the detector runs on them in this order (:class:`DetectionAhead`)."""
+        self._around = list(scans)
+        if self._ahead is not None and self._following():
+            shown = self._shown_ref()
+            self._ahead.want(self._wanted(shown) if shown is not None else self._around)
 
     @property
     def busy(self) -> bool:
         return self._worker is not None
 
+    @property
+    def ahead_idle(self) -> bool:
+        """No detector run under way or waiting, for the scan shown or ahead."""
+        return self._ahead is None or self._ahead.idle
+
     def run(self, *_args: Any) -> None:
-        """Load the detector (first time only) and run it on the chosen scan in a worker."""
+        """Show the chosen scan's result: the one run ahead when there is one, else load the
+        detector (first time only) and run it in the background."""
+        ref = scan_refs(self._viewer).get(self._scan.value) if self._scan.value else None
+        if ref is None or self._model.value is None:
+            return
+        ahead = self._ahead_of(self._model.value)
+        future = ahead.future(self._key_of(ref))
+        if future is not None and future.done() and (future.cancelled() or future.exception()):
+            ahead.forget(self._key_of(ref))  # failed before: asked again
+        self._start(ref)
+
+    def _start(self, ref: Any) -> None:
+        name = self._model.value
+        if name is None:
+            return
+        ahead, key = self._ahead_of(name), self._key_of(ref)
+        self._tried = ref
+        ahead.want(self._wanted(ref))
+        if self._worker is not None:  # waiting for another scan's result: not any more
+            self._worker.quit()
+            self._worker = None
+        done = ahead.result(key, ref.scan)
+        if done is not None:
+            self._show(ref, done)
+            self._idle()
+            return
         from napari.qt.threading import create_worker
 
-        ref = scan_refs(self._viewer).get(self._scan.value) if self._scan.value else None
-        name = self._model.value
-        if ref is None or name is None or self._worker is not None:
-            return
-        loader, cache = self._loader, self._detectors
-        self._tried = ref
-
         def work() -> Any:
-            if name not in cache:
-                yield (_("Loading detector"), 0, 0)
-                cache[name] = loader(name)
-            steps = detection_steps(cache[name], ref.scan)
             while True:
+                future = ahead.future(key)
+                if future is None:
+                    return None
                 try:
-                    done, total = next(steps)
-                except StopIteration as stop:
-                    return stop.value
-                yield (_("Detecting"), done, total)
+                    return future.result(timeout=0.05)[1]
+                except TimeoutError:
+                    what = _("Detecting") if ahead.loaded else _("Loading detector")
+                    yield (what, *ahead.progress(key))
+                except CancelledError:
+                    return None
 
         worker = create_worker(work)
         worker.yielded.connect(self._on_progress)
         worker.returned.connect(lambda detection: self._show(ref, detection))
         worker.errored.connect(self._on_error)
-        worker.finished.connect(self._on_finished)
+        worker.finished.connect(lambda: self._on_finished(worker))
         self._worker = worker
         self._run.enabled = False
         self._progress.visible = True
@@ -179,6 +244,49 @@ class AssistWidget(Container):
             detector=name, scan=ref.scan_id
         )
         worker.start()
+
+    def _ahead_of(self, name: str) -> DetectionAhead:
+        if self._ahead is None or self._ahead_name != name:
+            self._close_ahead()
+            loader, cache = self._loader, self._detectors
+
+            def load() -> SupportsDetect:
+                if name not in cache:
+                    cache[name] = loader(name)
+                return cache[name]
+
+            self._ahead, self._ahead_name = DetectionAhead(load, quiet_s=AHEAD_QUIET_S), name
+        return self._ahead
+
+    def _close_ahead(self) -> None:
+        if self._ahead is not None:
+            self._ahead.close()
+            self._ahead = None
+
+    def _following(self) -> bool:
+        return bool(self._follow.value and self.enabled and self._shown is not None)
+
+    def _key_of(self, ref: Any) -> str:
+        """An exercise's key for a scan it shows (:meth:`scans_around`), else its id."""
+        for key, scan in self._around[:1]:
+            if scan is ref.scan:
+                return key
+        return str(ref.scan_id)
+
+    def _shown_ref(self) -> Any:
+        return scan_refs(self._viewer).get(self._scan.value) if self._scan.value else None
+
+    def _wanted(self, ref: Any) -> list[tuple[str, Any]]:
+        """``ref``'s scan first, then (following, run ahead) the exercise's neighbours."""
+        wanted: list[tuple[str, Any]] = [(self._key_of(ref), ref.scan)]
+        if self.run_ahead and self._follow.value and self.enabled:
+            wanted += self._around[1:]
+        return wanted
+
+    def _on_follow(self, *_: Any) -> None:
+        shown = self._shown_ref()
+        if self._ahead is not None and shown is not None:
+            self._ahead.want(self._wanted(shown))  # off: nothing more ahead
 
     def _on_progress(self, update: tuple[str, int, int]) -> None:
         what, done, total = update
@@ -190,15 +298,20 @@ class AssistWidget(Container):
     def _on_error(self, exc: Exception) -> None:
         self._status.value = _("Detector failed: {error}").format(error=exc)
 
-    def _on_finished(self) -> None:
+    def _on_finished(self, worker: Any) -> None:
+        if worker is not self._worker:
+            return  # quit for another scan's run
         self._worker = None
-        self._run.enabled = True
-        self._progress.visible = False
         if self._alive():
+            self._idle()
             self._follow_scan()  # the scan may have changed while the detector ran
 
+    def _idle(self) -> None:
+        self._run.enabled = True
+        self._progress.visible = False
+
     def _show(self, ref: Any, detection: Any) -> None:
-        if not (self._alive() and showing(self._viewer, ref)):
+        if detection is None or not (self._alive() and showing(self._viewer, ref)):
             return
         self.result, self._shown = detection, ref
         for layer_data in anomaly_layers(detection, ref):

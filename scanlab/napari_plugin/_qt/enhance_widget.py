@@ -40,6 +40,7 @@ from scanlab.napari_plugin._enhance import (
 from scanlab.napari_plugin._layers import META_KEY, ScanRef, placement
 from scanlab.napari_plugin._qt._util import (
     alive,
+    camera_of,
     find_layer,
     relabel,
     scan_refs,
@@ -71,9 +72,11 @@ class RenderInfo:
 class EnhanceWidget(Container):
     """Pick a preset, move its parameters, see the scan re-rendered as you drag.
 
-    While a slider moves, the scan is rendered subsampled (about 1 Mpx) in a background
-    worker; once it rests for a quarter of a second, at full resolution. The result is a
-    layer ``<scan> [enhanced]`` above the scan's channels.
+    While a slider moves, or once a preset or scan is chosen, the scan is rendered
+    subsampled (about 1 Mpx, or coarser as long as the view shows no more: see
+    :func:`preview_stride`) in a background worker; once it rests for a quarter of a second,
+    at full resolution. The controls of another preset are built once its first frame is on
+    screen. The result is a layer ``<scan> [enhanced]`` above the scan's channels.
     """
 
     rendered = Signal(object)
@@ -101,6 +104,7 @@ class EnhanceWidget(Container):
         self._pipeline: Pipeline | None = None
         self._controls: dict[tuple[int, str], ValueWidget] = {}
         self._built: list[Param] = []  # the parameters the controls were built for
+        self._due: list[Param] | None = None  # controls to build once the first frame shows
         self._generation = 0
         self._shown: tuple[int, int] = (0, 0)  # (generation, -stride) of the layer now
         self._pending: int | None = None
@@ -110,7 +114,7 @@ class EnhanceWidget(Container):
         self._full_timer = QTimer(self.native)
         self._full_timer.setSingleShot(True)
         self._full_timer.setInterval(FULL_RESOLUTION_DELAY_MS)
-        self._full_timer.timeout.connect(lambda: self._queue(1))
+        self._full_timer.timeout.connect(self._full_resolution)
 
         self._scan.changed.connect(self._on_scan)
         self._preset.changed.connect(self._on_preset)
@@ -157,6 +161,7 @@ class EnhanceWidget(Container):
 
     def set_param(self, name: str, value: Any, *, step_index: int | None = None) -> None:
         """Set one parameter control (the first of that name unless ``step_index`` given)."""
+        self._build_due()
         for (index, param), widget in self._controls.items():
             if param == name and step_index in (None, index):
                 widget.value = value
@@ -226,18 +231,32 @@ class EnhanceWidget(Container):
         if name is None:
             self._pipeline = None
             self._params.clear()
-            self._controls, self._built = {}, []
+            self._controls, self._built, self._due = {}, [], None
             self._about.value = ""
             self._hide_view()
             return
         self._pipeline = load_preset(name)
         self._about.value = preset_description(self._pipeline)
         params = editable_params(self._pipeline, value_max=_value_max(ref))
-        if params != self._built:
-            self._controls = {}  # the preset's own values meanwhile (``pipeline``)
-        # Rendering starts first: the controls are built while the worker renders.
+        if params == self._built and len(self._controls) == len(params):
+            self._due = None
+            self._request()
+            self._build_controls(params)
+            return
+        # Another preset's controls: built once its first frame is on screen (building
+        # sliders takes the main thread tens of milliseconds), the preset's own values
+        # rendered meanwhile (``pipeline``).
+        self._controls, self._due = {}, params
         self._request()
-        self._build_controls(params)
+
+    def _build_due(self) -> None:
+        if self._due is not None and self._alive():
+            params, self._due = self._due, None
+            self._build_controls(params)
+
+    def _full_resolution(self) -> None:
+        self._queue(1)
+        self._build_due()  # while the worker renders
 
     def _build_controls(self, params: list[Param]) -> None:
         if params == self._built and len(self._controls) == len(params):
@@ -280,12 +299,15 @@ class EnhanceWidget(Container):
     # --- rendering ----------------------------------------------------------------------------
 
     def _request(self, *_: Any) -> None:
+        """Render anew: a preview first, no finer than the view shows, then the whole."""
         ref = self._ref()
         if ref is None or self._pipeline is None:
             return
         self._generation += 1
         self._full_timer.stop()
-        self._queue(preview_stride(ref.scan.shape))
+        zoom = float(camera_of(self._viewer).zoom)  # screen pixels per mm
+        on_screen = zoom * min(ref.pitch_mm)
+        self._queue(preview_stride(ref.scan.shape, screen_px_per_pixel=on_screen))
 
     def _queue(self, stride: int) -> None:
         self._pending = stride
@@ -314,9 +336,13 @@ class EnhanceWidget(Container):
         self._worker = None
         if self._pending is not None:
             self._start_pending()
+        elif self._due is not None and not self._full_timer.isActive():
+            # The first frame was the whole scan: the controls follow once it is drawn.
+            QTimer.singleShot(0, self._build_due)
 
     def _on_error(self, exc: Exception) -> None:
         self._status.value = _("Cannot render: {error}").format(error=exc)
+        self._build_due()
 
     def _show(
         self,

@@ -4,7 +4,7 @@ you did. Every change is on disk at once (see :class:`ExerciseSession`)."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,6 +77,7 @@ if TYPE_CHECKING:
     from napari.layers import Shapes
 
     from scanlab.evaluate import Mark
+    from scanlab.io import Scan
 
 __all__ = ["PRACTICE_PASSPHRASE", "SHORTCUTS", "ExerciseWidget"]
 
@@ -130,6 +131,10 @@ class ExerciseWidget(Container):
     mode_changed = Signal(str)
     #: (language before, language now): the other docked widgets follow the trainee's choice.
     language_changed = Signal(str, str)
+    #: The scan shown and those next to it, as ``[(item id, scan), (item id, function
+    #: giving the scan)...]`` (the shown one first; empty when the exercise closes): Detector
+    #: assist runs ahead on them.
+    scans_around = Signal(object)
 
     def __init__(
         self,
@@ -402,6 +407,7 @@ class ExerciseWidget(Container):
     def close_exercise(self) -> None:
         self._shown = None
         self._prefetch.prepare([])
+        self.scans_around.emit([])
         self._clear_layers()
         self.session = None
         self._pending = None
@@ -590,10 +596,13 @@ class ExerciseWidget(Container):
         self._warned = set()
         self._update_controls()
         self.item_shown.emit(item.item_id)
-        # The neighbours are read while this scan is looked at.
+        # The neighbours are read while this scan is looked at; this one is kept for coming
+        # back to it (the very same scan: what was computed on it still applies).
         ids = [i.item_id for i in session.items]
-        self._prefetch.prepare(
-            ids[j] for j in (session.current + 1, session.current - 1) if 0 <= j < len(ids)
+        around = [ids[j] for j in (session.current + 1, session.current - 1) if 0 <= j < len(ids)]
+        self._prefetch.prepare(around, ready={item.item_id: new})
+        self.scans_around.emit(
+            [(item.item_id, ref.scan), *((key, self._prepared_scan(key)) for key in around)]
         )
 
     # --- Detector assist, as used -------------------------------------------------------------
@@ -630,6 +639,18 @@ class ExerciseWidget(Container):
             meta = kwargs["metadata"]  # no free metadata: the scan and the layer's name only
             kwargs["metadata"] = {META_KEY: meta[META_KEY], NAME_KEY: meta[NAME_KEY]}
         return layers
+
+    def _prepared_scan(self, item_id: str) -> Callable[[], Scan]:
+        """A function giving the scan the prefetch prepares for ``item_id`` (waiting for it),
+        the very one its layers will show."""
+        future = self._prefetch.peek(item_id)
+
+        def scan() -> Scan:
+            if future is None:
+                raise LookupError(item_id)
+            return future.result()[-1][1]["metadata"][META_KEY].scan
+
+        return scan
 
     def _clear_layers(self) -> None:
         """Remove the item's layers, and those other widgets made of its scan (renderings,
