@@ -208,3 +208,35 @@ def test_a_passphrase_file_is_its_owners_first_line(tmp_path):
         read_passphrase_file(missing)
     with pytest.raises(PassphraseError, match=r"^.*: a passphrase file must be a regular file$"):
         read_passphrase_file(tmp_path)
+
+
+def test_a_new_packages_record_names_its_primitives_and_a_fresh_salt():
+    # The record a manifest carries (what a reader needs to re-derive the keys): scrypt at
+    # KDF_PARAMS over a 16-byte (128-bit) random salt, AES-256-GCM, Ed25519, the 16-byte
+    # passphrase check and the 32-byte public key.
+    secrets, record = ExamSecrets.new("correct horse battery staple")
+    assert record == {
+        "kdf": "scrypt",
+        "salt": record["salt"],
+        **KDF_PARAMS,
+        "passphrase_check": b64(secrets.check),
+        "cipher": "AES-256-GCM",
+        "signature": "Ed25519",
+        "public_key": b64(secrets.public_key),
+    }
+    salt = unb64(record["salt"], "salt")
+    assert len(salt) == 16 and len(secrets.check) == 16 and len(secrets.public_key) == 32
+    master = Scrypt(salt=salt, length=32, n=2**17, r=8, p=1).derive(b"correct horse battery staple")
+    info = b"scanlab-exam/answer-keys"
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master)
+    assert secrets.cipher_key == key
+    with pytest.raises(PassphraseError, match="at least 12 characters"):
+        ExamSecrets.new("eleven char")
+
+
+def test_a_signature_that_is_not_text_is_not_a_signature(secrets):
+    token = secrets.token("exam-1", "alice")
+    body = {"a": 1}
+    for bad in (12345, b"bytes", ["list"], {"sig": "x"}):
+        with pytest.raises(TamperError, match=r"^s: the submission is not signed$"):
+            verify_body(body, bad, token, what="s")
