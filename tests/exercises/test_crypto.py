@@ -240,3 +240,23 @@ def test_a_signature_that_is_not_text_is_not_a_signature(secrets):
     for bad in (12345, b"bytes", ["list"], {"sig": "x"}):
         with pytest.raises(TamperError, match=r"^s: the submission is not signed$"):
             verify_body(body, bad, token, what="s")
+
+
+def test_signed_documents_that_two_readers_could_read_two_ways_are_refused():
+    from scanlab.exercises._crypto import MAX_JSON_DEPTH, load_signed_json
+
+    assert load_signed_json(b'{"a": [1, {"b": 2}]}', "m") == {"a": [1, {"b": 2}]}
+    with pytest.raises(TamperError, match=r"^m: the key 'a' occurs twice in one object$"):
+        load_signed_json('{"b": 1, "c": {"a": 1, "a": 2}}', "m")
+    # 32 levels of nesting are read; 33 are refused, however the levels are made.
+    assert MAX_JSON_DEPTH == 32
+    load_signed_json("[" * 32 + "]" * 32, "m")
+    for deep in ("[" * 33 + "]" * 33, '{"k":' * 33 + "1" + "}" * 33):
+        with pytest.raises(TamperError, match=r"^m: nested more than 32 levels deep$"):
+            load_signed_json(deep, "m")
+    with pytest.raises(TamperError, match=r"^m: nested more than 32 levels deep$"):
+        load_signed_json("[" * 100_000 + "]" * 100_000, "m")  # past Python's recursion limit
+    with pytest.raises(TamperError, match=r"^m: not valid JSON: "):
+        load_signed_json(b'{"a": ', "m")
+    with pytest.raises(TamperError, match=r"^m: not valid JSON: "):
+        load_signed_json(b"\xff\xfe{}", "m")
