@@ -409,3 +409,61 @@ def test_a_single_energy_scanner_has_no_material_curves():
     )
     with pytest.raises(MissingChannelError, match="'one' has one energy; material needs two"):
         en.material_curves(one)
+
+
+def test_the_views_use_the_scanner_they_are_given():
+    # 9 cm of iron seen by the 9 MV scanner: its own curves call it metal (blue); the 6 MV
+    # scanner's curves, high-Z (purple: red and blue above green).
+    nine = get_scanner("scanlab-9MV-dual")
+    c = ratio_curve("iron", [9.0], scanner=nine)
+    high = np.full((5, 5), c.attenuation_high[0], np.float32)
+    low = high * np.float32(c.ratio[0])
+    assert MATERIAL_CLASSES[en.material_classes(high, low, scanner=nine.name)[2, 2]] == "metal"
+    assert MATERIAL_CLASSES[en.material_classes(high, low)[2, 2]] == "high_z"
+    for view in (en.material_colour, en.metal_only):
+        r, g, b = view(high, low, scanner=nine.name)[2, 2]
+        assert b > g > r, view.__name__
+        r, g, b = view(high, low)[2, 2]
+        assert r > g and b > g, view.__name__
+
+
+def test_thin_organic_material_is_organic_not_high_z():
+    # 15 cm of polyethylene: a high-energy attenuation of 0.92, inside the classifiable range
+    # at the default smoothing (0.77 up), and organic like any thicker polyethylene.
+    c = ratio_curve("polyethylene", [15.0], scanner=get_scanner(SCANNER))
+    assert 0.77 < c.attenuation_high[0] < 1.0
+    high = np.full((9, 9), c.attenuation_high[0], np.float32)
+    classes = en.material_classes(high, high * np.float32(c.ratio[0]))
+    assert {MATERIAL_CLASSES[k] for k in classes.ravel()} == {"organic"}
+
+
+def test_every_view_smooths_by_one_pixel_unless_told_otherwise(acquisition):
+    high, low = attenuation(acquisition)
+    for view in (en.material_colour, en.organic_only, en.metal_only):
+        assert np.array_equal(view(high, low), view(high, low, radius=1.0)), view.__name__
+        assert not np.array_equal(view(high, low), view(high, low, radius=2.0)), view.__name__
+
+
+def test_brightness_falls_linearly_through_the_window_in_256_levels():
+    # Attenuations 0, 0.1, ..., 1.0 along a row: too thin to classify at any smoothing
+    # (grey). The window (0th to 100th percentile) is 0 to 1: brightness 1 - 0.8 x, quantised
+    # to the nearest of 256 levels. Below the window (x < 0) stays white; above, 0.2.
+    x = np.linspace(0.0, 1.0, 11, dtype=np.float32)
+    high = np.repeat(x[None, :], 3, axis=0)
+    assert (en.material_classes(high, high, radius=0.0) == 0).all()
+    rgb = en.material_colour(high, high, radius=0.0, percentiles=(0.0, 100.0))
+    expected = 1.0 - 0.8 * np.floor(x * 255 + 0.5) / 255
+    np.testing.assert_allclose(rgb[1], np.repeat(expected[:, None], 3, axis=1), atol=1e-6)
+    beyond = high.copy()
+    beyond[0, 0], beyond[0, 1] = -50.0, 50.0  # far outside the window (0.5 to 99.5 %)
+    rgb = en.material_colour(beyond, beyond, radius=0.0, percentiles=(5.0, 95.0))
+    np.testing.assert_allclose(rgb[0, 0], [1.0, 1.0, 1.0], atol=1e-6)
+    np.testing.assert_allclose(rgb[0, 1], [0.2, 0.2, 0.2], atol=1e-6)
+
+
+def test_a_window_of_no_width_leaves_the_image_white():
+    # Every percentile of a flat image is the same value: nothing to stretch, all white.
+    high = np.full((4, 4), 0.05, np.float32)
+    high[0, 0] = 0.2
+    rgb = en.material_colour(high, high, radius=0.0, percentiles=(10.0, 90.0))
+    np.testing.assert_array_equal(rgb, np.ones((4, 4, 3), np.float32))

@@ -208,3 +208,21 @@ def test_compare_errors_name_the_function_and_the_problem():
         threshold_at_fpr([0, 0, 1], [0.1, 0.2], fpr=0.1)
     with pytest.raises(SpecError, match="same length"):
         mcnemar_test([1, 0, 1], [1, 0])
+
+
+def test_compare_detectors_goes_on_past_a_pair_it_cannot_compare_and_is_reproducible():
+    # "few" has 1 clean scan: both its pairs get a note, and the pair after them is still
+    # compared. Two clean and two concealed scans are enough (DeLong needs two of each).
+    per_scan = {
+        "few": _rows([0.3], [0.9, 0.2]),
+        "a": _rows([0.1, 0.2], [0.8, 0.9]),
+        "b": _rows([0.3, 0.1], [0.2, 0.9]),
+    }
+    first = compare_detectors(per_scan, fprs=(0.5,), n_bootstrap=100)
+    assert [(e["a"], e["b"]) for e in first] == [("few", "a"), ("few", "b"), ("a", "b")]
+    assert "note" in first[0] and "note" in first[1]
+    ab = first[2]
+    assert (ab["n_concealed"], ab["n_clean"]) == (2, 2) and "note" not in ab
+    assert ab["auroc_a"] == 1.0 and ab["auroc_b"] == pytest.approx(0.75)
+    # The same results give the same report: the bootstrap is seeded.
+    assert compare_detectors(per_scan, fprs=(0.5,), n_bootstrap=100) == first
