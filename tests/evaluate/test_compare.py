@@ -226,3 +226,21 @@ def test_compare_detectors_goes_on_past_a_pair_it_cannot_compare_and_is_reproduc
     assert ab["auroc_a"] == 1.0 and ab["auroc_b"] == pytest.approx(0.75)
     # The same results give the same report: the bootstrap is seeded.
     assert compare_detectors(per_scan, fprs=(0.5,), n_bootstrap=100) == first
+
+
+def test_compare_detectors_draws_n_bootstrap_resamples(monkeypatch):
+    import scanlab.evaluate._compare as compare
+
+    calls = []
+
+    def counting(y, s):
+        calls.append(1)
+        return auroc(y, s)
+
+    monkeypatch.setattr(compare, "auroc", counting)
+    rng = np.random.default_rng(4)
+    clean = [float(v) for v in rng.normal(size=20)]
+    concealed = [float(v) for v in rng.normal(size=20) + 1]
+    per_scan = {"a": _rows(clean, concealed), "b": _rows(concealed, clean)}
+    compare_detectors(per_scan, fprs=(0.1,), n_bootstrap=30)
+    assert len(calls) == 2 * (1 + 30)  # no resample of 40 scans lacks a kind (p = 2^-39)
