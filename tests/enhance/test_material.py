@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -252,9 +254,10 @@ def test_without_smoothing_the_range_is_where_one_pixels_noise_is_below_the_marg
 def hand_curves(boundary: float) -> en.MaterialCurves:
     """Curves made by hand: every class boundary at R = ``boundary`` at every attenuation
     from 0 to 12 (so R above it is organic and R below it high-Z), one-pixel noise below
-    the margin from an attenuation of 0.5 to 11 (the classifiable range at any radius)."""
+    the margin from an attenuation of 0.5 to 11 and equal to it elsewhere (the classifiable
+    range without smoothing: noise must be below the margin)."""
     grid = np.arange(0.0, 12.0 + 0.005, 0.01)
-    noise = np.where((grid >= 0.5 - 1e-9) & (grid <= 11.0 + 1e-9), 0.0, 1.0)
+    noise = np.where((grid >= 0.5 - 1e-9) & (grid <= 11.0 + 1e-9), 0.0, 0.5)
     return en.MaterialCurves(
         scanner="by hand",
         attenuation_high=grid,
@@ -370,16 +373,17 @@ def test_ratio_image_is_the_plain_quotient_unless_asked_to_smooth():
     np.testing.assert_allclose(en.ratio_image(high, low), low / high, rtol=1e-6)
 
 
-def test_smoothing_reflects_the_edge_pixels_as_scipy_reflect_does():
+@pytest.mark.parametrize("radius", [1.0, 2.0, 0.5])
+def test_smoothing_reflects_the_edge_pixels_as_scipy_reflect_does(radius):
     from scipy import ndimage
 
     # A ramp: smoothing the edge depends on how the border is extended. "reflect" repeats
     # the edge pixel (d c b a | a b c d), where OpenCV's default would not (d c b | a b c d).
     high = np.full((6, 16), 2.0, np.float32)
     low = high * (1.0 + np.linspace(0.0, 1.0, 16, dtype=np.float32))[None, :]
-    ratio = en.ratio_image(high, low, radius=1.0)
+    ratio = en.ratio_image(high, low, radius=radius)
     expected = (
-        ndimage.gaussian_filter(low.astype(np.float64), 1.0, truncate=4.0, mode="reflect") / 2.0
+        ndimage.gaussian_filter(low.astype(np.float64), radius, truncate=4.0, mode="reflect") / 2.0
     )
     np.testing.assert_allclose(ratio, expected, rtol=1e-5)
 
@@ -392,6 +396,8 @@ def test_smoothing_reflects_the_edge_pixels_as_scipy_reflect_does():
         (lambda h, lo: en.material_colour(h[0], lo[0]), "material_colour"),
         (lambda h, lo: en.organic_only(h, lo[:4]), "organic_only"),
         (lambda h, lo: en.material_colour(h, lo, percentiles=(0.0, 120.0)), "material_colour"),
+        (lambda h, lo: en.organic_only(h, lo * np.nan), "organic_only"),
+        (lambda h, lo: en.ratio_image(h, lo[:4]), "ratio_image"),
     ],
 )
 def test_each_view_names_itself_and_the_problem(call, name):
@@ -467,3 +473,39 @@ def test_a_window_of_no_width_leaves_the_image_white():
     high[0, 0] = 0.2
     rgb = en.material_colour(high, high, radius=0.0, percentiles=(10.0, 90.0))
     np.testing.assert_array_equal(rgb, np.ones((4, 4, 3), np.float32))
+
+
+def test_range_defaults_and_a_scanner_that_can_decide_nothing():
+    curves = en.material_curves(SCANNER)
+    assert curves.classifiable_range() == curves.classifiable_range(radius=1.0)
+    assert curves.classifiable_range() != curves.classifiable_range(radius=2.0)
+    hopeless = en.MaterialCurves(
+        "by hand",
+        curves.attenuation_high,
+        curves.reference_ratio,
+        curves.boundaries,
+        np.full(curves.attenuation_high.size, 1.0),
+        np.full(curves.attenuation_high.size, 0.01),
+    )
+    assert hopeless.classifiable_range(radius=0.0) == (math.inf, -math.inf)
+
+
+def test_a_ratio_on_a_boundary_belongs_to_the_lighter_class():
+    # Every boundary at R = 1.1: a pixel with R exactly 1.1 is not below any: organic.
+    curves = hand_curves(float(np.float32(1.1)))
+    high = np.ones((2, 2), np.float32)
+    classes = en.material_classes(high, high * np.float32(1.1), radius=0.0, curves=curves)
+    assert {MATERIAL_CLASSES[k] for k in classes.ravel()} == {"organic"}
+    classes = en.material_classes(high, high * np.float32(1.09), radius=0.0, curves=curves)
+    assert {MATERIAL_CLASSES[k] for k in classes.ravel()} == {"high_z"}
+
+
+def test_counts_in_either_channel_are_refused_with_the_way_to_convert_them():
+    att = np.ones((4, 4), np.float32)
+    for high, low in ((att, att.astype(np.uint16)), (att.astype(np.uint16), att)):
+        with pytest.raises(
+            ScanValidationError,
+            match=r"^material_classes: expects attenuation \(-ln T\) as floats, got .*; "
+            r"convert counts with Scan\.to_attenuation\(\) or log_view\(\)$",
+        ):
+            en.material_classes(high, low)

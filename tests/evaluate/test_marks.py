@@ -218,3 +218,12 @@ def test_file_errors_name_the_file(tmp_path):
     not_a_list.write_text(json.dumps({"scanlab_marks": 1, "marks": {"a": 1}}))
     with pytest.raises(SpecError, match=r"not_a_list\.json: field 'marks' must be a list"):
         read_marks(not_a_list)
+
+
+def test_vertex_and_version_errors_name_the_mark_and_the_file(tmp_path):
+    with pytest.raises(SpecError, match=r"^mark 'm2': vertices must be finite"):
+        Mark("m2", "rectangle", [(0, 0), (float("nan"), 1)], "cash")
+    newer = tmp_path / "newer.json"
+    newer.write_text(json.dumps({"scanlab_marks": 2, "marks": []}))
+    with pytest.raises(SpecError, match=r"newer\.json: scanlab_marks version 2 is not supported"):
+        read_marks(newer)
