@@ -260,3 +260,22 @@ def test_signed_documents_that_two_readers_could_read_two_ways_are_refused():
         load_signed_json(b'{"a": ', "m")
     with pytest.raises(TamperError, match=r"^m: not valid JSON: "):
         load_signed_json(b"\xff\xfe{}", "m")
+
+
+def test_damaged_fields_and_bad_input_are_refused_by_name(secrets):
+    # Base64 with a character outside its alphabet is refused, not decoded without it.
+    assert unb64("QUJD", "w") == b"ABC"
+    for junk in ("QUJD!", "QU JD", "QUJD\n"):
+        with pytest.raises(TamperError, match=r"^w is not valid base64$"):
+            unb64(junk, "w")
+    record = secrets.record(SALT, KDF_PARAMS)
+    for field in ("salt", "passphrase_check", "public_key"):
+        with pytest.raises(TamperError, match=rf"p: crypto field '{field}' is not valid base64"):
+            open_secrets("correct horse battery staple", {**record, field: "QUJD!"}, what="p")
+    blob = secrets.encrypt(b"key", context=b"item-1")
+    with pytest.raises(TamperError, match=r"^x: the encrypted answer keys were altered$"):
+        secrets.decrypt(blob[:-1] + bytes([blob[-1] ^ 1]), context=b"item-1", what="x")
+    with pytest.raises(PassphraseError, match=r"^the passphrase must not be empty$"):
+        ExamSecrets.derive("", SALT, CHEAP)
+    with pytest.raises(SpecError, match=r"^a submission token must be a string, got int$"):
+        normalise_token(123)  # type: ignore[arg-type]
