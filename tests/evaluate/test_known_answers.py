@@ -187,3 +187,27 @@ def test_a_map_beyond_one_keeps_its_pixel_ranking(dataset, tmp_path):
     assert _value(metrics[unbounded], "pixel_auroc") == 1.0
     assert _value(metrics[unbounded], "aupro_0.3") == pytest.approx(1.0, abs=1e-3)
     assert _value(metrics[unbounded], "image_auroc") == 1.0
+
+
+def test_overlays_leave_out_a_scan_that_failed(dataset, tmp_path):
+    # The constant detector ties every scan, so its top false alarm is the first clean scan
+    # and its first miss the first concealed scan, in the dataset's order. With the first
+    # clean scan failed, the false alarm drawn is the second.
+    from scanlab.evaluate._report import write_overlays
+
+    results = evaluate_dataset(dataset, [CONSTANT], tmp_path / "ev", n_bootstrap=20, n_overlays=0)
+    items = load_manifest(dataset)
+    keys = [(i["scan_id"], AnswerKey.load(i["key_path"])) for i in items]
+    clean = [s for s, k in keys if k.is_clean]
+    concealed = [s for s, k in keys if not k.is_clean]
+    failed = {"detector": CONSTANT, "scan_id": clean[0], "error": "damaged"}
+    results.per_scan[CONSTANT] = [
+        failed if r["scan_id"] == clean[0] else r for r in results.per_scan[CONSTANT]
+    ]
+    drawn = write_overlays(results, items, tmp_path / "ev", n=1)
+    assert [(o["kind"], o["scan_id"]) for o in drawn[CONSTANT]] == [
+        ("false-alarm", clean[1]),
+        ("miss", concealed[0]),
+    ]
+    for o in drawn[CONSTANT]:
+        assert (tmp_path / "ev" / o["path"]).read_bytes()[:4] == b"\x89PNG"
