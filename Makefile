@@ -69,7 +69,9 @@ detector-table: $(STAMP)
 # benchmarks/mutate.py and [tool.scanlab.mutate] in pyproject.toml; runs under nice -n 10.
 # MUTATE_ONLY="scanlab/evaluate/_sdt.py" runs one module; MUTATE_ARGS="--sample 10" checks a
 # tenth of the mutants, MUTATE_ARGS="--survivors" only the last run's survivors (after new tests),
-# MUTATE_ARGS="--mutants '*x_area_ci*'" only the mutants those names match.
+# MUTATE_ARGS="--mutants '*x_area_ci*'" only the mutants those names match; on a loaded machine
+# MUTATE_ARGS="--timeout-constant 20" gives each mutant 20 s more before it counts as a timeout,
+# and MUTATE_ARGS="--survivors --timeouts" rechecks the last run's survivors and timeouts.
 MUTATE_ONLY ?=
 MUTATE_ARGS ?=
 mutate: $(STAMP)

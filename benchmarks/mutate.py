@@ -37,9 +37,22 @@ ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "mutants"
 
 
-#: Modules that the code building the test exam or scan sets calls (build_exam encrypts the
-#: answer keys and signs the package): their runs build them afresh for every mutant.
-BUILDERS_CALL = {"scanlab/exercises/_crypto.py"}
+#: Modules whose functions the code building the test exam or scan sets calls *and* that the
+#: tests exercise only through what was built: their runs build them afresh for every mutant
+#: (otherwise the build read from the cache, made by unmutated code, hides those mutants).
+#: exercises/_crypto.py was here (build_exam encrypts the answer keys and signs the package,
+#: and ExamSecrets.new had no test of its own: a cached exam hid its mutants); each of its
+#: build-time functions (new, record, encrypt, seal, sign, token, scan_code) is now tested
+#: directly in tests/exercises/test_crypto.py, and a mutant that reads a package differently
+#: fails on the cached one, as it would on a package built before the change. Afresh, a
+#: _crypto mutant took minutes at a load of 25 (the exam is built in each).
+BUILDERS_CALL: set[str] = set()
+#: mutmut's wall limit on a mutant is 4 x (its tests' time in the stats run + this constant). In
+#: the stats run the exam is built once, by the first test to ask; a mutant of a module in
+#: BUILDERS_CALL builds it again (20 s on a quiet machine, minutes at a load of 20) inside
+#: tests that took a fraction of a second there, so with [tool.mutmut]'s 5 s most of its
+#: mutants were stopped as timeouts, and counted as killed, while building the exam.
+BUILD_TIMEOUT_CONSTANT = 120.0
 
 
 def modules_and_tests(pyproject: Path = ROOT / "pyproject.toml") -> dict[str, list[str]]:
@@ -54,10 +67,16 @@ def workdir(module: str) -> Path:
 
 
 def module_pyproject(
-    module: str, tests: list[str], pyproject: Path = ROOT / "pyproject.toml"
+    module: str,
+    tests: list[str],
+    pyproject: Path = ROOT / "pyproject.toml",
+    *,
+    timeout_constant: float | None = None,
 ) -> str:
     """The project's pyproject.toml (pytest keeps its settings) with a ``[tool.mutmut]`` table
-    that mutates ``module`` alone and runs ``tests`` alone."""
+    that mutates ``module`` alone and runs ``tests`` alone (and ``timeout_constant``, when
+    given, for [tool.mutmut]'s; for a module in BUILDERS_CALL at least BUILD_TIMEOUT_CONSTANT).
+    """
     text = pyproject.read_text("utf-8")
     shared = tomllib.loads(text)["tool"]["mutmut"]
     head, sep, tail = text.partition("\n[tool.mutmut]\n")
@@ -66,20 +85,28 @@ def module_pyproject(
     # Whatever table follows [tool.mutmut] is kept.
     rest = tail[tail.find("\n[") :] if "\n[" in tail else ""
     table = {**shared, "only_mutate": [module], "pytest_add_cli_args_test_selection": tests}
+    if timeout_constant is not None:
+        table["timeout_constant"] = float(timeout_constant)
+    if module in BUILDERS_CALL:
+        table["timeout_constant"] = max(
+            float(table.get("timeout_constant", 0.0)), BUILD_TIMEOUT_CONSTANT
+        )
     lines = [f"{key} = {json.dumps(value)}" for key, value in table.items()]
     out = head + "\n[tool.mutmut]\n" + "\n".join(lines) + "\n" + rest
     tomllib.loads(out)  # JSON strings and arrays of strings are valid TOML; checked anyway
     return out
 
 
-def prepare(module: str, tests: list[str]) -> Path:
+def prepare(module: str, tests: list[str], *, timeout_constant: float | None = None) -> Path:
     work = workdir(module)
     work.mkdir(parents=True, exist_ok=True)
     for name in ("scanlab", "tests"):
         link = work / name
         if not link.is_symlink():
             link.symlink_to(Path(os.path.relpath(ROOT / name, work)))
-    (work / "pyproject.toml").write_text(module_pyproject(module, tests), "utf-8")
+    (work / "pyproject.toml").write_text(
+        module_pyproject(module, tests, timeout_constant=timeout_constant), "utf-8"
+    )
     return work
 
 
@@ -100,8 +127,9 @@ def mutant_names(work: Path) -> list[str]:
     return sorted(names)
 
 
-def survivors(work: Path) -> list[str]:
-    """The mutants of the last run in ``work`` that no test killed."""
+def survivors(work: Path, statuses: tuple[str, ...] = ("survived",)) -> list[str]:
+    """The mutants of the last run in ``work`` that no test killed (or of other
+    ``statuses``: ``timeout`` for those stopped at their time limit)."""
     mutmut = Path(sys.executable).with_name("mutmut")
     out = subprocess.run(
         [str(mutmut), "results"], cwd=work, capture_output=True, text=True, check=True
@@ -109,7 +137,7 @@ def survivors(work: Path) -> list[str]:
     return [
         line.split(":")[0].strip()
         for line in out.splitlines()
-        if line.strip().endswith(": survived")
+        if line.rpartition(":")[2].strip() in statuses
     ]
 
 
@@ -121,9 +149,11 @@ def run(
     sample: int | None,
     niceness: int,
     rerun: bool = False,
+    timeouts: bool = False,
     only: list[str] | None = None,
+    timeout_constant: float | None = None,
 ) -> float:
-    work = prepare(module, tests)
+    work = prepare(module, tests, timeout_constant=timeout_constant)
     if not rerun:
         # mutmut copies the package into mutants/ once and never refreshes a copied file: a
         # new run starts from a fresh copy, so that it never tests yesterday's code.
@@ -135,7 +165,7 @@ def run(
         names = sorted(random.Random(0).sample(every, min(sample, len(every))))
         print(f"== {module}: a random sample (seed 0) of {len(names)} of {len(every)} mutants")
     if rerun:
-        names = survivors(work)
+        names = survivors(work, ("survived", "timeout") if timeouts else ("survived",))
         if not names:
             return 0.0
         # The tests changed since: which of them call which function is recorded afresh
@@ -198,9 +228,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--nice", type=int, default=10, help="niceness of the mutation runs")
     parser.add_argument(
+        "--timeout-constant",
+        type=float,
+        default=None,
+        help="seconds for [tool.mutmut]'s timeout_constant (more on a loaded machine)",
+    )
+    parser.add_argument(
         "--survivors",
         action="store_true",
         help="run only the last run's survivors again (new tests)",
+    )
+    parser.add_argument(
+        "--timeouts",
+        action="store_true",
+        help="with --survivors: the mutants stopped at their time limit too (a longer limit)",
     )
     args = parser.parse_args(argv)
     table = modules_and_tests()
@@ -215,7 +256,9 @@ def main(argv: list[str] | None = None) -> int:
             sample=args.sample,
             niceness=args.nice,
             rerun=args.survivors,
+            timeouts=args.timeouts,
             only=args.mutants,
+            timeout_constant=args.timeout_constant,
         )
         print(f"== {module}: {seconds / 60:.1f} min", flush=True)
     return 0

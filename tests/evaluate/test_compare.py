@@ -10,6 +10,8 @@ import pytest
 
 from scanlab.errors import SpecError
 from scanlab.evaluate import (
+    auroc,
+    compare_detectors,
     delong_test,
     detection_rate_at_fpr,
     mcnemar_test,
@@ -116,3 +118,129 @@ def test_threshold_at_fpr_is_the_detection_rate_rule():
         t = threshold_at_fpr(y, s, fpr=fpr)
         assert np.mean(s[y] > t) == detection_rate_at_fpr(y, s, fpr=fpr)
         assert np.mean(s[~y] > t) <= fpr
+
+
+def _rows(clean, concealed):
+    return [{"scan_id": f"c{i}", "clean": True, "score": s} for i, s in enumerate(clean)] + [
+        {"scan_id": f"t{i}", "clean": False, "score": s} for i, s in enumerate(concealed)
+    ]
+
+
+def test_compare_detectors_by_hand():
+    # Five clean scans c0-c4 and five concealed t0-t4, three detectors.
+    #   a: clean 0.1-0.5, concealed 0.6-1.0: AUROC 1.
+    #   b: concealed 0.4, 0.95, 0.6, 0.05, 0.8 beat 3, 5, 4, 0, 4 of its clean scores
+    #      (0.5, 0.1, 0.9, 0.3, 0.2): AUROC 16/25 = 0.64.
+    #   c: one failed scan (c1) and four others: in common with a or b, 1 clean and 3
+    #      concealed scans, too few to compare.
+    per_scan = {
+        "a": _rows([0.1, 0.2, 0.3, 0.4, 0.5], [0.6, 0.7, 0.8, 0.9, 1.0]),
+        "b": _rows([0.5, 0.1, 0.9, 0.3, 0.2], [0.4, 0.95, 0.6, 0.05, 0.8]),
+        "c": [
+            {"scan_id": "c0", "clean": True, "score": 0.3},
+            {"scan_id": "c1", "error": "unreadable"},
+            {"scan_id": "t0", "clean": False, "score": 0.9},
+            {"scan_id": "t1", "clean": False, "score": 0.2},
+            {"scan_id": "t2", "clean": False, "score": 0.7},
+        ],
+    }
+    ab, ac, bc = compare_detectors(per_scan, fprs=(0.2, 0.0), n_bootstrap=200)
+    assert (ab["a"], ab["b"], ac["a"], ac["b"], bc["a"], bc["b"]) == ("a", "b", "a", "c", "b", "c")
+    assert (ab["n_scans"], ab["n_concealed"], ab["n_clean"]) == (10, 5, 5)
+    for entry in (ac, bc):
+        assert (entry["n_scans"], entry["n_concealed"], entry["n_clean"]) == (4, 3, 1)
+        assert entry["note"] == "fewer than two concealed or two clean scans in common"
+        assert "delong" not in entry and "mcnemar" not in entry
+    assert ab["auroc_a"] == 1.0 and ab["auroc_b"] == pytest.approx(0.64)
+    assert ab["auroc_difference"] == pytest.approx(0.36)
+    y = [False] * 5 + [True] * 5
+    sa = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    sb = [0.5, 0.1, 0.9, 0.3, 0.2, 0.4, 0.95, 0.6, 0.05, 0.8]
+    _, var, p = _delong_brute_force(y, sa, sb)
+    half = NormalDist().inv_cdf(0.975) * math.sqrt(var)
+    assert ab["delong"]["se"] == pytest.approx(math.sqrt(var))
+    assert ab["delong"]["z"] == pytest.approx(0.36 / math.sqrt(var))
+    assert ab["delong"]["p_value"] == pytest.approx(p)
+    assert ab["delong"]["low"] == pytest.approx(0.36 - half)
+    assert ab["delong"]["high"] == pytest.approx(0.36 + half)
+    boot = ab["bootstrap"]
+    assert boot["low"] < 0.36 < boot["high"] and boot["high"] <= 1.0 and boot["se"] > 0
+    # At 20 % false alarms each detector's threshold is its second-highest clean score
+    # (a: 0.4, b: 0.5): a detects all five concealed scans, b three (0.95, 0.6, 0.8), so
+    # two are a's alone: p = 2 * (1/2)^2 = 0.5. At 0 %, the highest (a: 0.5, b: 0.9):
+    # a five, b one (0.95): four a's alone, p = 2 * (1/2)^4 = 0.125.
+    assert ab["mcnemar"]["0.2"] == {
+        "only_a": 2,
+        "only_b": 0,
+        "both": 3,
+        "neither": 0,
+        "p_value": pytest.approx(0.5),
+    }
+    assert ab["mcnemar"]["0"] == {
+        "only_a": 4,
+        "only_b": 0,
+        "both": 1,
+        "neither": 0,
+        "p_value": pytest.approx(0.125),
+    }
+
+
+def test_paired_bootstrap_draws_the_number_of_resamples_asked_for(monkeypatch):
+    import scanlab.evaluate._compare as compare
+
+    calls = []
+
+    def counting(y, s):
+        calls.append(1)
+        return auroc(y, s)
+
+    monkeypatch.setattr(compare, "auroc", counting)
+    rng = np.random.default_rng(1)
+    y = np.arange(40) % 2 == 0  # 20 of each: no resample of 40 lacks one kind (p = 2^-39)
+    paired_auroc_bootstrap(y, rng.normal(size=40) + y, rng.normal(size=40), n=30, seed=0)
+    assert len(calls) == 2 * (1 + 30)  # both detectors on all the scans, then 30 resamples
+
+
+def test_compare_errors_name_the_function_and_the_problem():
+    with pytest.raises(SpecError, match=r"^threshold_at_fpr: fpr must be in \[0, 1\], got 1.5"):
+        threshold_at_fpr([0, 0, 1], [0.1, 0.2, 0.9], fpr=1.5)
+    with pytest.raises(SpecError, match=r"^threshold_at_fpr: "):
+        threshold_at_fpr([0, 0, 1], [0.1, 0.2], fpr=0.1)
+    with pytest.raises(SpecError, match="same length"):
+        mcnemar_test([1, 0, 1], [1, 0])
+
+
+def test_compare_detectors_goes_on_past_a_pair_it_cannot_compare_and_is_reproducible():
+    # "few" has 1 clean scan: both its pairs get a note, and the pair after them is still
+    # compared. Two clean and two concealed scans are enough (DeLong needs two of each).
+    per_scan = {
+        "few": _rows([0.3], [0.9, 0.2]),
+        "a": _rows([0.1, 0.2], [0.8, 0.9]),
+        "b": _rows([0.3, 0.1], [0.2, 0.9]),
+    }
+    first = compare_detectors(per_scan, fprs=(0.5,), n_bootstrap=100)
+    assert [(e["a"], e["b"]) for e in first] == [("few", "a"), ("few", "b"), ("a", "b")]
+    assert "note" in first[0] and "note" in first[1]
+    ab = first[2]
+    assert (ab["n_concealed"], ab["n_clean"]) == (2, 2) and "note" not in ab
+    assert ab["auroc_a"] == 1.0 and ab["auroc_b"] == pytest.approx(0.75)
+    # The same results give the same report: the bootstrap is seeded.
+    assert compare_detectors(per_scan, fprs=(0.5,), n_bootstrap=100) == first
+
+
+def test_compare_detectors_draws_n_bootstrap_resamples(monkeypatch):
+    import scanlab.evaluate._compare as compare
+
+    calls = []
+
+    def counting(y, s):
+        calls.append(1)
+        return auroc(y, s)
+
+    monkeypatch.setattr(compare, "auroc", counting)
+    rng = np.random.default_rng(4)
+    clean = [float(v) for v in rng.normal(size=20)]
+    concealed = [float(v) for v in rng.normal(size=20) + 1]
+    per_scan = {"a": _rows(clean, concealed), "b": _rows(concealed, clean)}
+    compare_detectors(per_scan, fprs=(0.1,), n_bootstrap=30)
+    assert len(calls) == 2 * (1 + 30)  # no resample of 40 scans lacks a kind (p = 2^-39)

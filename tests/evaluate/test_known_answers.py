@@ -213,3 +213,27 @@ def test_pixel_auroc_of_a_map_near_zero_is_the_exact_one(dataset, tmp_path):
     assert 0.6 < exact < 0.95 and neg_all.max() < 1e-3
     metrics = evaluate_dataset(dataset, [name], tmp_path / "eval", n_overlays=0).metrics[name]
     assert _value(metrics, "pixel_auroc") == pytest.approx(exact, abs=2e-3)
+
+
+def test_overlays_leave_out_a_scan_that_failed(dataset, tmp_path):
+    # The constant detector ties every scan, so its top false alarm is the first clean scan
+    # and its first miss the first concealed scan, in the dataset's order. With the first
+    # clean scan failed, the false alarm drawn is the second.
+    from scanlab.evaluate._report import write_overlays
+
+    results = evaluate_dataset(dataset, [CONSTANT], tmp_path / "ev", n_bootstrap=20, n_overlays=0)
+    items = load_manifest(dataset)
+    keys = [(i["scan_id"], AnswerKey.load(i["key_path"])) for i in items]
+    clean = [s for s, k in keys if k.is_clean]
+    concealed = [s for s, k in keys if not k.is_clean]
+    failed = {"detector": CONSTANT, "scan_id": clean[0], "error": "damaged"}
+    results.per_scan[CONSTANT] = [
+        failed if r["scan_id"] == clean[0] else r for r in results.per_scan[CONSTANT]
+    ]
+    drawn = write_overlays(results, items, tmp_path / "ev", n=1)
+    assert [(o["kind"], o["scan_id"]) for o in drawn[CONSTANT]] == [
+        ("false-alarm", clean[1]),
+        ("miss", concealed[0]),
+    ]
+    for o in drawn[CONSTANT]:
+        assert (tmp_path / "ev" / o["path"]).read_bytes()[:4] == b"\x89PNG"

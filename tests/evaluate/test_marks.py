@@ -168,3 +168,62 @@ def test_write_marks_refuses_duplicate_ids(tmp_path):
     with pytest.raises(SpecError, match="more than once"):
         write_marks(tmp_path / "m.json", [m, m])
     assert not (tmp_path / "m.json").exists()
+
+
+@pytest.mark.parametrize("shape", [(5, 20), (20, 5)])
+def test_clipping_uses_each_axis_of_a_non_square_image(shape):
+    # A mark from row 3 to 10 and column 2 to 4 on a 5 x 20 image keeps rows 3-4 (2 x 3
+    # pixels); on a 20 x 5 image, all 8 rows and columns 2-4 (8 x 3).
+    m = Mark("m", "rectangle", [(3, 2), (10, 4)], "cash")
+    rows = min(shape[0], 11) - 3
+    mask = m.mask(shape)
+    assert mask.dtype == bool and mask.shape == shape
+    assert mask.sum() == rows * 3 and mask[3 : 3 + rows, 2:5].all()
+    r0, c0, local = m.local_mask(shape)
+    assert (r0, c0, local.shape, local.dtype) == (3, 2, (rows, 3), np.dtype(bool))
+    # A mark below the image's last row (but within its width) covers nothing.
+    below = Mark("b", "rectangle", [(shape[0] + 1, 0), (shape[0] + 3, 2)], "cash")
+    assert not below.mask(shape).any()
+
+
+def test_a_detector_mark_may_have_confidence_zero():
+    assert Mark("d", "rectangle", [(0, 0), (1, 1)], "cash", confidence=0.0).confidence == 0.0
+    with pytest.raises(SpecError, match=r"^mark 'd': confidence must be in \[0, 1\], got -0.1"):
+        Mark("d", "rectangle", [(0, 0), (1, 1)], "cash", confidence=-0.1)
+
+
+@pytest.mark.parametrize("field", ["created", "modified"])
+def test_a_bad_timestamp_names_the_mark_and_the_field(field):
+    with pytest.raises(
+        SpecError, match=rf"^mark 'm7': {field} must be an ISO 8601 string or datetime, got 'x'"
+    ):
+        Mark("m7", "rectangle", [(0, 0), (1, 1)], "cash", **{field: "x"})
+
+
+def test_from_dict_messages_name_the_mark_and_the_type():
+    with pytest.raises(SpecError, match=r"^a mark must be a JSON object, got list$"):
+        Mark.from_dict(["not", "a", "dict"])  # type: ignore[arg-type]
+    with pytest.raises(SpecError, match=r"^mark 'm3': missing field\(s\) \['threat_class'\]$"):
+        Mark.from_dict({"mark_id": "m3", "shape": "rectangle", "vertices": [[0, 0], [1, 1]]})
+    # Without an id, the mark is named '?'.
+    with pytest.raises(SpecError, match=r"^mark '\?': missing field\(s\) \['mark_id'\]$"):
+        Mark.from_dict({"shape": "rectangle", "vertices": [[0, 0], [1, 1]], "threat_class": "cash"})
+
+
+def test_file_errors_name_the_file(tmp_path):
+    m = Mark("same", "rectangle", [(0, 0), (1, 1)], "cash")
+    with pytest.raises(SpecError, match=r"m\.json: mark_id 'same' occurs more than once"):
+        write_marks(tmp_path / "m.json", [m, m])
+    not_a_list = tmp_path / "not_a_list.json"
+    not_a_list.write_text(json.dumps({"scanlab_marks": 1, "marks": {"a": 1}}))
+    with pytest.raises(SpecError, match=r"not_a_list\.json: field 'marks' must be a list"):
+        read_marks(not_a_list)
+
+
+def test_vertex_and_version_errors_name_the_mark_and_the_file(tmp_path):
+    with pytest.raises(SpecError, match=r"^mark 'm2': vertices must be finite"):
+        Mark("m2", "rectangle", [(0, 0), (float("nan"), 1)], "cash")
+    newer = tmp_path / "newer.json"
+    newer.write_text(json.dumps({"scanlab_marks": 2, "marks": []}))
+    with pytest.raises(SpecError, match=r"newer\.json: scanlab_marks version 2 is not supported"):
+        read_marks(newer)

@@ -208,3 +208,74 @@ def test_a_passphrase_file_is_its_owners_first_line(tmp_path):
         read_passphrase_file(missing)
     with pytest.raises(PassphraseError, match=r"^.*: a passphrase file must be a regular file$"):
         read_passphrase_file(tmp_path)
+
+
+def test_a_new_packages_record_names_its_primitives_and_a_fresh_salt():
+    # The record a manifest carries (what a reader needs to re-derive the keys): scrypt at
+    # KDF_PARAMS over a 16-byte (128-bit) random salt, AES-256-GCM, Ed25519, the 16-byte
+    # passphrase check and the 32-byte public key.
+    secrets, record = ExamSecrets.new("correct horse battery staple")
+    assert record == {
+        "kdf": "scrypt",
+        "salt": record["salt"],
+        **KDF_PARAMS,
+        "passphrase_check": b64(secrets.check),
+        "cipher": "AES-256-GCM",
+        "signature": "Ed25519",
+        "public_key": b64(secrets.public_key),
+    }
+    salt = unb64(record["salt"], "salt")
+    assert len(salt) == 16 and len(secrets.check) == 16 and len(secrets.public_key) == 32
+    master = Scrypt(salt=salt, length=32, n=2**17, r=8, p=1).derive(b"correct horse battery staple")
+    info = b"scanlab-exam/answer-keys"
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master)
+    assert secrets.cipher_key == key
+    with pytest.raises(PassphraseError, match="at least 12 characters"):
+        ExamSecrets.new("eleven char")
+
+
+def test_a_signature_that_is_not_text_is_not_a_signature(secrets):
+    token = secrets.token("exam-1", "alice")
+    body = {"a": 1}
+    for bad in (12345, b"bytes", ["list"], {"sig": "x"}):
+        with pytest.raises(TamperError, match=r"^s: the submission is not signed$"):
+            verify_body(body, bad, token, what="s")
+
+
+def test_signed_documents_that_two_readers_could_read_two_ways_are_refused():
+    from scanlab.exercises._crypto import MAX_JSON_DEPTH, load_signed_json
+
+    assert load_signed_json(b'{"a": [1, {"b": 2}]}', "m") == {"a": [1, {"b": 2}]}
+    with pytest.raises(TamperError, match=r"^m: the key 'a' occurs twice in one object$"):
+        load_signed_json('{"b": 1, "c": {"a": 1, "a": 2}}', "m")
+    # 32 levels of nesting are read; 33 are refused, however the levels are made.
+    assert MAX_JSON_DEPTH == 32
+    load_signed_json("[" * 32 + "]" * 32, "m")
+    for deep in ("[" * 33 + "]" * 33, '{"k":' * 33 + "1" + "}" * 33):
+        with pytest.raises(TamperError, match=r"^m: nested more than 32 levels deep$"):
+            load_signed_json(deep, "m")
+    with pytest.raises(TamperError, match=r"^m: nested more than 32 levels deep$"):
+        load_signed_json("[" * 100_000 + "]" * 100_000, "m")  # past Python's recursion limit
+    with pytest.raises(TamperError, match=r"^m: not valid JSON: "):
+        load_signed_json(b'{"a": ', "m")
+    with pytest.raises(TamperError, match=r"^m: not valid JSON: "):
+        load_signed_json(b"\xff\xfe{}", "m")
+
+
+def test_damaged_fields_and_bad_input_are_refused_by_name(secrets):
+    # Base64 with a character outside its alphabet is refused, not decoded without it.
+    assert unb64("QUJD", "w") == b"ABC"
+    for junk in ("QUJD!", "QU JD", "QUJD\n"):
+        with pytest.raises(TamperError, match=r"^w is not valid base64$"):
+            unb64(junk, "w")
+    record = secrets.record(SALT, KDF_PARAMS)
+    for field in ("salt", "passphrase_check", "public_key"):
+        with pytest.raises(TamperError, match=rf"p: crypto field '{field}' is not valid base64"):
+            open_secrets("correct horse battery staple", {**record, field: "QUJD!"}, what="p")
+    blob = secrets.encrypt(b"key", context=b"item-1")
+    with pytest.raises(TamperError, match=r"^x: the encrypted answer keys were altered$"):
+        secrets.decrypt(blob[:-1] + bytes([blob[-1] ^ 1]), context=b"item-1", what="x")
+    with pytest.raises(PassphraseError, match=r"^the passphrase must not be empty$"):
+        ExamSecrets.derive("", SALT, CHEAP)
+    with pytest.raises(SpecError, match=r"^a submission token must be a string, got int$"):
+        normalise_token(123)  # type: ignore[arg-type]

@@ -1,0 +1,196 @@
+"""The files of a batch evaluation written from results made by hand (no detector runs):
+tables, curve points and the HTML report hold exactly the figures given, worked out here."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from scanlab.evaluate._batch import BatchResults
+from scanlab.evaluate._report import write_batch_report
+
+A, B = "det a", "det<b>"
+
+
+def _row(detector, scan_id, clean, score, detected=(), **extra):
+    objects = [{"object_id": f"o{k}", "detected": d} for k, d in enumerate(detected)]
+    return {
+        "detector": detector,
+        "scan_id": scan_id,
+        "clean": clean,
+        "score": score,
+        "threshold": 0.5,
+        "flagged": score > 0.5,
+        "pitch_mm": [5.0, 4.5],
+        "pitch_source": "metadata",
+        "in_domain": True,
+        "objects": objects,
+        "false_regions": 1,
+        "seconds": 0.25,
+        "pixels": [1, 2, 3],
+        "froc": {"x": 1},
+        **extra,
+    }
+
+
+def _interval(value, low, high):
+    return {"value": value, "low": low, "high": high}
+
+
+@pytest.fixture
+def results():
+    # det a: clean scans s1 (0.1), s2 (0.4); concealed s3 (0.35, one of two objects found)
+    # and s4 (0.8, its object found); s5 failed. det<b>: every scan clean, so no ROC.
+    per_scan = {
+        A: [
+            _row(A, "s1", True, 0.1),
+            _row(A, "s2", True, 0.4),
+            _row(A, "s3", False, 0.35, (True, False)),
+            _row(A, "s4", False, 0.8, (True,)),
+            {"detector": A, "scan_id": "s5", "error": "s5.npz: damaged"},
+        ],
+        B: [_row(B, "s1", True, 0.2), _row(B, "s2", True, 0.3)],
+    }
+    metrics = {
+        A: {
+            "n_scans": 4,
+            "n_clean": 2,
+            "n_objects": 3,
+            "n_errors": 1,
+            "image_auroc": _interval(0.75, 0.5, 1.0),
+            "detection_rate_at_fpr_0.01": _interval(0.5, 0.0, 1.0),
+            "pixel_auroc": 0.9125,
+            "warnings": ["only 2 clean scans"],
+            "recall_by_class": {"cash": {"recall": 0.5, "low": 0.09, "high": 0.91, "n": 2}},
+            "froc": {
+                "thresholds": [0.8, 0.35],
+                "mean_false_positives": [0.25, 1.0],
+                "sensitivity": [1 / 3, 2 / 3],
+            },
+        },
+        B: {"n_scans": 2, "n_clean": 2, "image_auroc": None},
+    }
+    comparisons = [
+        {
+            "a": A,
+            "b": B,
+            "n_scans": 4,
+            "auroc_difference": 0.25,
+            "delong": {"se": 0.1, "z": 2.5, "p_value": 0.0124, "low": -0.1, "high": 0.6},
+            "bootstrap": {"low": -0.05, "high": 0.55, "se": 0.15},
+            "mcnemar": {
+                "0.05": {"only_a": 2, "only_b": 0, "both": 1, "neither": 0, "p_value": 0.5},
+                "0.01": {"only_a": 1, "only_b": 1, "both": 0, "neither": 1, "p_value": 1.0},
+            },
+        },
+        {"a": B, "b": "det c", "n_scans": 2, "note": "fewer than two concealed scans"},
+    ]
+    return BatchResults(
+        per_scan=per_scan,
+        metrics=metrics,
+        errors=[per_scan[A][-1]],
+        comparisons=comparisons,
+        settings={"matching": "overlap", "pitch": None},
+        overlays={A: [{"kind": "miss", "scan_id": "s3", "score": 0.35, "path": "overlays/x.png"}]},
+    )
+
+
+def test_per_scan_tables(results, tmp_path):
+    paths = write_batch_report(results, tmp_path / "ev")
+    assert set(paths) == {"csv", "jsonl", "metrics", "roc", "froc", "roc_csv", "froc_csv", "html"}
+    with open(paths["csv"], newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["detector"], r["scan_id"]) for r in rows] == [
+        (A, "s1"), (A, "s2"), (A, "s3"), (A, "s4"), (A, "s5"), (B, "s1"), (B, "s2"),
+    ]  # fmt: skip
+    s3 = rows[2]
+    assert (s3["clean"], s3["score"], s3["flagged"], s3["pitch_mm"]) == (
+        "False", "0.35", "False", "5 x 4.5",
+    )  # fmt: skip
+    assert (s3["n_objects"], s3["n_detected"], s3["false_regions"], s3["error"]) == (
+        "2", "1", "1", "",
+    )  # fmt: skip
+    assert (rows[4]["error"], rows[4]["n_objects"], rows[4]["pitch_mm"]) == (
+        "s5.npz: damaged", "0", "",
+    )  # fmt: skip
+    lines = [json.loads(line) for line in paths["jsonl"].read_text().splitlines()]
+    assert len(lines) == 7 and all("pixels" not in r and "froc" not in r for r in lines)
+    assert lines[2]["objects"] == [
+        {"object_id": "o0", "detected": True},
+        {"object_id": "o1", "detected": False},
+    ]
+    saved = json.loads(paths["metrics"].read_text())
+    assert saved["metrics"] == results.metrics and saved["settings"] == results.settings
+    assert saved["comparisons"] == results.comparisons and saved["errors"] == results.errors
+    assert saved["overlays"] == results.overlays
+
+
+def test_curve_points(results, tmp_path):
+    paths = write_batch_report(results, tmp_path / "ev")
+    with open(paths["roc_csv"], newline="") as fh:
+        roc = list(csv.reader(fh))
+    # det a, called positive at score >= t: t = inf none; 0.8: s4 (tpr 1/2); 0.4: s2 too
+    # (fpr 1/2); 0.35: s3 (tpr 1); 0.1: s1 (fpr 1). det<b> has no concealed scan: no curve.
+    assert roc == [
+        ["detector", "threshold", "false_alarm_rate", "detection_rate"],
+        [A, "inf", "0", "0"],
+        [A, "0.8", "0", "0.5"],
+        [A, "0.4", "0.5", "0.5"],
+        [A, "0.35", "0.5", "1"],
+        [A, "0.1", "1", "1"],
+    ]
+    with open(paths["froc_csv"], newline="") as fh:
+        froc = list(csv.reader(fh))
+    assert froc == [
+        ["detector", "threshold", "mean_false_regions_per_scan", "sensitivity"],
+        [A, "0.8", "0.25", "0.333333"],
+        [A, "0.35", "1", "0.666667"],
+    ]
+    for name in ("roc", "froc"):
+        assert paths[name].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_html_report(results, tmp_path):
+    page = write_batch_report(results, tmp_path / "ev")["html"].read_text()
+    assert "<th>det a</th><th>det&lt;b&gt;</th>" in page
+    assert "<p>Settings: matching overlap.</p>" in page  # None settings left out
+    assert "<li>det a: only 2 clean scans</li>" in page
+    assert (
+        "<tr><td>image AUROC</td><td>0.750 <small>[0.500, 1.000]</small></td><td>n/a</td></tr>"
+        in page
+    )
+    assert "<tr><td>scans evaluated</td><td>4</td><td>2</td></tr>" in page
+    assert "<tr><td>scans that failed</td><td>1</td><td>n/a</td></tr>" in page
+    assert (
+        "<tr><td>detection rate at 1.0% false alarms</td>"
+        "<td>0.500 <small>[0.000, 1.000]</small></td><td>n/a</td></tr>" in page
+    )
+    assert "<tr><td>pixel AUROC</td><td>0.912</td><td>n/a</td></tr>" in page
+    assert "<h2>Recall per threat class (at each detector's threshold)</h2>" in page
+    assert "<tr><td>cash</td><td>50% <small>[9%, 91%] n=2</small></td><td>-</td></tr>" in page
+    # The comparisons, rates in increasing order: 1 % then 5 %.
+    assert (
+        "<th>McNemar at 1.0% FA<br><small>a only / b only, p</small></th>"
+        "<th>McNemar at 5.0% FA<br><small>a only / b only, p</small></th>" in page
+    )
+    assert (
+        "<tr><td>det a &minus; det&lt;b&gt; <small>(4 scans)</small></td><td>+0.250</td>"
+        "<td>[-0.050, +0.550]</td><td>[-0.100, +0.600], p = 0.0124</td>"
+        "<td>1 / 1, p = 1</td><td>2 / 0, p = 0.5</td></tr>" in page
+    )
+    assert (
+        "<tr><td>det&lt;b&gt; &minus; det c</td><td colspan='5'>"
+        "fewer than two concealed scans</td></tr>" in page
+    )
+    assert "<figcaption>miss: s3 (score 0.350)</figcaption>" in page
+    assert '<img src="overlays/x.png" alt="miss">' in page
+    assert "<li>det a / s5: s5.npz: damaged</li>" in page
+
+
+def test_html_report_of_one_detector_without_failures(tmp_path):
+    one = BatchResults(per_scan={A: [_row(A, "s1", True, 0.1), _row(A, "s2", False, 0.9)]})
+    page = write_batch_report(one, tmp_path / "ev")["html"].read_text()
+    assert "<p>One detector only: nothing to compare.</p>" in page
+    assert "<ul><li>none</li></ul>" in page and "<p>none drawn</p>" in page
