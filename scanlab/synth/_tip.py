@@ -458,7 +458,15 @@ def _into_display(
     threat_level = curve.to_grey(np.exp(-(base + added))) * np.float32(scale)
     change = threat_level - host_level
     if amount > 0:
-        change = _sharpened(change, amount, radius)
+        # The halos of the threat's outline: its change over the host's local mean level.
+        # The host's own detail in ``change`` was sharpened by the export already.
+        mean = cv2.GaussianBlur(base, (0, 0), max(radius, 1e-3), borderType=cv2.BORDER_REFLECT)
+        smooth = curve.to_grey(np.exp(-(mean + added))) - curve.to_grey(np.exp(-mean))
+        change = (
+            change
+            + _sharpened(smooth * np.float32(scale), amount, radius)
+            - smooth * np.float32(scale)
+        )
     level: np.ndarray = grey[er0:er1, ec0:ec1] + change
     level[inner] += curve.to_grey(t_noisy) * np.float32(scale) - threat_level[inner]
     if dithered:  # rounded as the host was: with the grain of rounding where it shows it

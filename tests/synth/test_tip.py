@@ -297,3 +297,44 @@ def test_quantum_noise_is_added_in_transmission_so_nearly_black_spots_stay_dark(
     native = new.data[0, 50:150, 250:350].astype(float)
     assert projected.mean() == pytest.approx(native.mean(), abs=0.3)
     assert projected.max() <= native.max() + 1
+
+
+def test_the_hosts_own_detail_under_a_threat_is_not_sharpened_twice():
+    # Goods' fine detail was sharpened with the rest of the export. Under a projected slab it
+    # must look as it does under a slab drawn natively before the export's sharpening
+    # (reference), not sharpened a second time along with the slab's outline.
+    from scipy.ndimage import gaussian_filter
+
+    curve = VENDOR_PIPELINES["log"].curve
+    amount, sigma = 1.0, 0.8
+    rng = np.random.default_rng(3)
+    detail = 0.15 * gaussian_filter(rng.standard_normal((200, 300)), 0.7)
+    truth = (1.5 + detail).astype(np.float32)
+    native = truth.copy()
+    native[40:160, 150:270] += 1.0
+
+    def export(att: np.ndarray) -> np.ndarray:
+        grey = curve.to_grey(np.exp(-att)).astype(np.float64) * 255
+        return np.clip(np.rint(unsharp(grey, amount, sigma)), 0, 255).astype(np.uint8)
+
+    meta = ScanMetadata(energies_mev=(6.0,), pitch_mm=(5.0, 5.0), attributes={"display": {}})
+    host = Scan(export(truth)[None], Representation.DISPLAY, meta)
+    slab = Threat(
+        np.full((2, 120, 120), 1.0, np.float32),
+        np.ones((120, 120), bool),
+        "narcotics",
+        "cocaine",
+        1.0,
+        5.0,
+        "slab",
+    )
+    new, _ = project_threat(
+        host, slab, row=100, col=210, rng=rng, display=curve, sharpen=(amount, sigma)
+    )
+    inside = (slice(60, 140), slice(170, 250))
+    projected = new.data[0][inside].astype(float)
+    reference = export(native)[inside].astype(float)
+    # The detail's contrast: the projected pixels regressed on the reference's (the grain
+    # the projection adds is independent of it and leaves the slope alone).
+    p, r = projected - projected.mean(), reference - reference.mean()
+    assert float((p * r).sum() / (r * r).sum()) == pytest.approx(1.0, abs=0.1)
