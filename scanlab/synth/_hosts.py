@@ -443,6 +443,24 @@ def _noise_by_level(grey: np.ndarray, *, block: int = 8, bins: int = 24) -> tupl
     return np.array(levels), np.array(sigmas)
 
 
+def grain_by_level(scan: Scan) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    """A display export's grain: (grey levels, grey-level noise sigma) in its flat areas,
+    ascending, rounding included (what the eye sees there); None with fewer than two levels.
+
+    A vendor's noise reduction smooths flat areas by how their grain compares with its
+    threshold, so how grainy each grey looks is the export's own, not the quantum law's.
+    """
+    grey = np.asarray(scan.data[0], dtype=np.float32)
+    full = float(np.iinfo(scan.data.dtype).max) if scan.data.dtype.kind == "u" else 1.0
+    levels, sigmas = _noise_by_level(grey / full)
+    if len(levels) < 2:
+        return None
+    return (
+        tuple(round(float(v) * full, 3) for v in levels),
+        tuple(round(float(v) * full, 4) for v in sigmas),
+    )
+
+
 def estimate_blur(attenuation: np.ndarray) -> tuple[tuple[float, float], tuple[float, float]]:
     """Gaussian sigmas (row, col) in pixels of a scan's image blur and of its noise blur.
 
@@ -853,6 +871,9 @@ class Host:
     #: ``stated``, ``estimated`` or ``none``.
     sharpen: tuple[float, float] = (0.0, 0.0)
     sharpen_source: str = "none"
+    #: A display host's grain: (grey levels, grey-level noise sigma there) in its flat areas
+    #: (:func:`grain_by_level`), which its export's noise reduction set.
+    grain: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
     def provenance(self) -> dict[str, Any]:
         """What a key and a manifest record of the host: no path, no pixels."""
@@ -976,6 +997,7 @@ def analyse_host(
         saturated,
         sharpen=amount_sigma,
         sharpen_source=sharpen_source,
+        grain=grain_by_level(scan) if curve is not None else None,
     )
 
 
@@ -1240,6 +1262,7 @@ def make_host_item(
             display=curve,
             air_grey=air_grey,
             sharpen=host.sharpen,
+            grain=host.grain,
         )
         objects.append(obj)
         taken |= obj.full_mask(host.attenuation.shape).astype(np.uint8)

@@ -3,7 +3,8 @@
 Projection is multiplicative in transmission, i.e. additive in attenuation, channel by
 channel. The threat's extra attenuation also removes photons, so the noise of the host grows
 where the threat lies: Gaussian noise of variance ``sigma_host^2 (1/T - 1)`` is added, with
-``sigma_host`` the host's local noise measured around the insertion point.
+``sigma_host`` the host's local noise measured around the insertion point (into a display
+export: in transmission, and sharpened as the export was).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import dataclasses
 import functools
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -235,6 +237,7 @@ def project_threat(
     display: DisplayCurve | None = None,
     air_grey: float | None = None,
     sharpen: tuple[float, float] = (0.0, 0.0),
+    grain: tuple[Sequence[float], Sequence[float]] | None = None,
 ) -> tuple[Scan, KeyObject]:
     """Project ``threat`` into ``host`` centred at (row, col); return the new scan and key entry.
 
@@ -253,7 +256,10 @@ def project_threat(
     changed nothing. ``sharpen`` is the (amount, sigma in px) of the unsharp masking the
     host's export software applied to its grey levels: the threat's change of grey is
     sharpened alike, so that its outline carries the host's halos, and the added grain is
-    given the texture that sharpening gives the host's.
+    given the texture that sharpening gives the host's. ``grain`` is the host's grain, its
+    grey-level noise sigma at grey levels (ascending) measured in its flat areas: a vendor's
+    noise reduction sets how grainy each grey looks, which the quantum law does not know, so
+    projected pixels at a grey within the measured range get the grain the host shows there.
 
     Examples
     --------
@@ -340,6 +346,7 @@ def project_threat(
             correlated=correlated,
             noise_blur_px=noise_blur_px,
             sharpen=sharpen,
+            grain=grain,
             rng=rng,
         )
         new = host.replace(data=data, metadata=meta)
@@ -408,6 +415,7 @@ def _into_display(
     correlated: float,
     noise_blur_px: float | tuple[float, float],
     sharpen: tuple[float, float],
+    grain: tuple[Sequence[float], Sequence[float]] | None = None,
     rng: np.random.Generator,
 ) -> np.ndarray:
     """The display host's grey image (row, col) with ``extra`` attenuation added at ``box``.
@@ -417,8 +425,10 @@ def _into_display(
     sharpened as the host was (its halos reach beyond the threat). Quantum noise is added in
     transmission, where it arises: ``sigma_T = k sqrt(T)`` with ``k`` measured in the host's
     grey levels around the spot (see :func:`_display_noise_scale`); in attenuation its
-    linearised law would throw specks of light into nearly black pixels. Pixels the threat
-    changes nothing in keep the host's values.
+    linearised law would throw specks of light into nearly black pixels. Where ``grain``
+    covers the grey a projected pixel takes, its noise is instead what brings the grain it
+    carries from the host (scaled by the curve's slope) up to the host's grain at that grey.
+    Pixels the threat changes nothing in keep the host's values.
     """
     rr0, cc0, rr1, cc1 = box
     grey = np.asarray(host.data[0], dtype=np.float32)
@@ -468,7 +478,25 @@ def _into_display(
             - smooth * np.float32(scale)
         )
     level: np.ndarray = grey[er0:er1, ec0:ec1] + change
-    level[inner] += curve.to_grey(t_noisy) * np.float32(scale) - threat_level[inner]
+    added_grain = curve.to_grey(t_noisy) * np.float32(scale) - threat_level[inner]
+    if grain is not None and len(grain[0]) >= 2:
+        levels = np.asarray(grain[0], dtype=np.float32)
+        sigmas = np.asarray(grain[1], dtype=np.float32)
+        new_level, old_level = threat_level[inner], host_level[inner]
+        # The host's grain each pixel carries, through the curve's slope at the two levels.
+        step = np.float32(1e-3)
+        slope_new = curve.to_grey(np.exp(-(base + added)[inner] - step)) - curve.to_grey(
+            np.exp(-(base + added)[inner])
+        )
+        slope_old = curve.to_grey(np.exp(-base[inner] - step)) - curve.to_grey(np.exp(-base[inner]))
+        ratio = np.abs(slope_new) / np.maximum(np.abs(slope_old), np.float32(1e-9))
+        carried = np.interp(old_level, levels, sigmas) * ratio
+        target = np.interp(new_level, levels, sigmas)
+        rounding = 1.0 / 12 if dithered else 0.0
+        wanted = np.sqrt(np.maximum(target**2 - carried**2 - rounding, 0.0))
+        covered = (new_level >= levels[0]) & (new_level <= levels[-1]) & (x > 0)
+        added_grain = np.where(covered, wanted * noise, added_grain).astype(np.float32)
+    level[inner] += added_grain
     if dithered:  # rounded as the host was: with the grain of rounding where it shows it
         level += rng.uniform(-0.5, 0.5, size=level.shape).astype(np.float32)
     changed = np.abs(change) >= 0.05

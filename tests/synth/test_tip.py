@@ -338,3 +338,41 @@ def test_the_hosts_own_detail_under_a_threat_is_not_sharpened_twice():
     # the projection adds is independent of it and leaves the slope alone).
     p, r = projected - projected.mean(), reference - reference.mean()
     assert float((p * r).sum() / (r * r).sum()) == pytest.approx(1.0, abs=0.1)
+
+
+@pytest.mark.parametrize("curve_name", ["linear", "gamma-lifted"])
+def test_a_slab_in_a_denoised_export_is_as_grainy_as_the_host_at_that_grey(curve_name):
+    # A vendor's noise reduction (OpenCV's bilateral filter, as render_export applies it)
+    # smooths flat areas by how their grain compares with its threshold: how grainy each grey
+    # looks is the export's own. Reference: the slab's total attenuation drawn natively and
+    # exported alike. The host also shows a staircase of levels, where its grain is measured.
+    from scanlab.synth._hosts import grain_by_level
+
+    curve = VENDOR_PIPELINES[curve_name].curve
+    rng = np.random.default_rng(0)
+    photons, extra = 3000, 1.5
+    truth = np.full((320, 400), 1.0)
+    truth[:, 200:] += extra
+    for i, level in enumerate(np.linspace(0.2, 4.0, 20)):
+        truth[220:320, 20 * i : 20 * i + 20] = level
+    att = -np.log(np.maximum(rng.poisson(photons * np.exp(-truth)) / photons, 1e-5))
+    grey = curve.to_grey(np.exp(-att).astype(np.float32)) * np.float32(255)
+    grey = cv2.bilateralFilter(grey, 5, 3.0, 1.5) + rng.uniform(-0.5, 0.5, grey.shape)
+    pixels = np.clip(np.rint(grey), 0, 255).astype(np.uint8)
+    meta = ScanMetadata(energies_mev=(6.0,), pitch_mm=(5.0, 5.0))
+    host = Scan(pixels[None], Representation.DISPLAY, meta)
+    slab = Threat(
+        np.full((2, 120, 120), extra, np.float32),
+        np.ones((120, 120), bool),
+        "narcotics",
+        "cocaine",
+        1.0,
+        5.0,
+        "slab",
+    )
+    grain = grain_by_level(host)
+    assert grain is not None
+    new, _ = project_threat(host, slab, row=100, col=100, rng=rng, display=curve, grain=grain)
+    projected, native = new.data[0, 50:150, 50:150], new.data[0, 50:150, 250:350]
+    assert projected.astype(float).mean() == pytest.approx(native.astype(float).mean(), abs=1.0)
+    assert grey_noise(projected) == pytest.approx(grey_noise(native), rel=0.15)
