@@ -177,7 +177,8 @@ def main() -> None:
                     name = f"{pipeline} " + ("matched" if matched else "naive")
                     # Each statistic alone (above 0.5: larger on threat edges): which one
                     # separates.
-                    alone = [auroc(y, x[:, j]) for j in range(x.shape[1])]
+                    ok = np.isfinite(x).all(axis=1)
+                    alone = [auroc(y[ok], x[ok, j]) for j in range(x.shape[1])]
                     print(
                         f"seed {seed} {name:24s} AUROC {score:.3f}  ({len(np.unique(groups))} "
                         f"items, {int(y.sum())} threat edges, {int((1 - y).sum())} host edges; "
