@@ -1,7 +1,8 @@
 """Can a simple classifier tell projected threat edges from a real host's own edges?
 
 Run: ``.venv/bin/python benchmarks/bench_hosts.py [--seeds 3 --hosts 10 --items 6]
-[--pipelines scanlab,linear,gamma-lifted,log] [--curve stated|estimate] [--naive]``.
+[--pipelines scanlab,linear,gamma-lifted,log] [--curve stated|estimate]
+[--sharpen estimate|stated|none] [--naive]``.
 
 Hosts are clean simulated scans written as bare 8-bit JPEG exports (blurred like a vendor's
 smoothing, no metadata: the display curve, pitch and blur are estimated as for a real
@@ -115,6 +116,8 @@ def held_out_auroc(x: np.ndarray, y: np.ndarray, groups: np.ndarray, *, folds: i
 
 
 def main() -> None:
+    from scanlab.evaluate import auroc
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hosts", type=int, default=10, help="simulated host exports per seed")
     parser.add_argument("--items", type=int, default=6, help="items per host")
@@ -135,6 +138,13 @@ def main() -> None:
         default="stated",
         help="vendor hosts' display curve: stated (the pipeline's) or estimated from the image",
     )
+    parser.add_argument(
+        "--sharpen",
+        choices=("stated", "estimate", "none"),
+        default="estimate",
+        help="vendor hosts' unsharp masking: stated (the pipeline's), estimated from the "
+        "halos at the image's edges, or not reproduced",
+    )
     args = parser.parse_args()
     results: dict[tuple[str, bool], list[float]] = {}
     for pipeline in args.pipelines.split(","):
@@ -142,6 +152,13 @@ def main() -> None:
         display: str | dict[str, float] = "estimate"
         if vendor is not None and args.curve == "stated":
             display = vendor.curve.as_dict()
+        sharpen: str | dict[str, float] = args.sharpen
+        if args.sharpen == "stated":
+            sharpen = (
+                {"amount": vendor.sharpen, "sigma_px": vendor.sharpen_sigma_px}
+                if vendor is not None and vendor.sharpen > 0
+                else "none"
+            )
         for seed in range(11, 11 + args.seeds):
             with tempfile.TemporaryDirectory(prefix="scanlab-bench-hosts-") as tmp:
                 paths = write_simulated_hosts(
@@ -151,16 +168,21 @@ def main() -> None:
                     blur_px=args.blur,
                     pipeline=None if vendor is None else pipeline,
                 )
-                spec = HostSpec(paths=[tmp], display=display)
+                spec = HostSpec(paths=[tmp], display=display, sharpen=sharpen)
                 for matched in (True, False) if args.naive else (True,):
                     start = time.perf_counter()
                     x, y, groups = edge_table(paths, spec, args.items, matched=matched)
                     score = held_out_auroc(x, y, groups)
                     results.setdefault((pipeline, matched), []).append(score)
                     name = f"{pipeline} " + ("matched" if matched else "naive")
+                    # Each statistic alone (above 0.5: larger on threat edges): which one
+                    # separates.
+                    ok = np.isfinite(x).all(axis=1)
+                    alone = [auroc(y[ok], x[ok, j]) for j in range(x.shape[1])]
                     print(
                         f"seed {seed} {name:24s} AUROC {score:.3f}  ({len(np.unique(groups))} "
                         f"items, {int(y.sum())} threat edges, {int((1 - y).sum())} host edges; "
+                        f"alone: sharpness {alone[0]:.3f}, noise {alone[1]:.3f}; "
                         f"{time.perf_counter() - start:.1f} s)",
                         flush=True,
                     )

@@ -91,6 +91,11 @@ class HostSpec:
         noise, or stated as a :class:`scanlab.synth.DisplayCurve` record (``kind``, and its
         parameters) with, optionally, ``air_grey``, the grey level of air when it is not
         white.
+    sharpen : "estimate", "none" or mapping
+        The unsharp masking of exports that were sharpened (most vendors' detail
+        enhancement): estimated from the halos at the host's own edges, left out, or stated
+        as ``{amount: ..., sigma_px: ...}`` (grey-level unsharp masking ``g + amount (g -
+        gaussian(g, sigma_px))``). Projected threats are sharpened alike.
     declarations : str or None
         A CSV of declarations (see :func:`read_declarations`); without one no verdict is asked.
     confidential : bool
@@ -111,6 +116,7 @@ class HostSpec:
     max_threats: int = 1
     pitch_mm: float | list[float] | None = None
     display: str | dict[str, float] = "estimate"
+    sharpen: str | dict[str, float] = "estimate"
     declarations: str | None = None
     confidential: bool = False
     rotation_deg: list[float] = field(default_factory=lambda: [-2.0, 2.0])
@@ -196,6 +202,23 @@ class HostSpec:
                 DisplayCurve.from_record(dict(self.display))
             except (SpecError, TypeError, ValueError) as exc:
                 raise fail("display", f"is not a display curve: {exc}") from None
+        if isinstance(self.sharpen, Mapping):
+            values = dict(self.sharpen)
+            if (
+                set(values) != {"amount", "sigma_px"}
+                or not all(
+                    isinstance(v, int | float) and not isinstance(v, bool) for v in values.values()
+                )
+                or not 0 <= values["amount"] <= 5
+                or not 0.2 <= values["sigma_px"] <= 10
+            ):
+                raise fail(
+                    "sharpen",
+                    "must be 'estimate', 'none' or {amount: 0-5, sigma_px: 0.2-10}, got "
+                    f"{self.sharpen!r}",
+                )
+        elif self.sharpen not in ("estimate", "none"):
+            raise fail("sharpen", f"must be 'estimate', 'none' or a mapping, got {self.sharpen!r}")
         for key in ("rotation_deg", "scale"):
             pair = getattr(self, key)
             if (
@@ -420,6 +443,24 @@ def _noise_by_level(grey: np.ndarray, *, block: int = 8, bins: int = 24) -> tupl
     return np.array(levels), np.array(sigmas)
 
 
+def grain_by_level(scan: Scan) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    """A display export's grain: (grey levels, grey-level noise sigma) in its flat areas,
+    ascending, rounding included (what the eye sees there); None with fewer than two levels.
+
+    A vendor's noise reduction smooths flat areas by how their grain compares with its
+    threshold, so how grainy each grey looks is the export's own, not the quantum law's.
+    """
+    grey = np.asarray(scan.data[0], dtype=np.float32)
+    full = float(np.iinfo(scan.data.dtype).max) if scan.data.dtype.kind == "u" else 1.0
+    levels, sigmas = _noise_by_level(grey / full)
+    if len(levels) < 2:
+        return None
+    return (
+        tuple(round(float(v) * full, 3) for v in levels),
+        tuple(round(float(v) * full, 4) for v in sigmas),
+    )
+
+
 def estimate_blur(attenuation: np.ndarray) -> tuple[tuple[float, float], tuple[float, float]]:
     """Gaussian sigmas (row, col) in pixels of a scan's image blur and of its noise blur.
 
@@ -490,6 +531,132 @@ def edge_blur(
             round(float(np.median(sharpness_to_sigma(f[:, 0]))), 3) if len(f) >= min_edges else None
         )
     return out[0], out[1]
+
+
+_PROFILE_HALF = 7
+
+
+def _edge_profiles(image: np.ndarray, *, reach: int = 8) -> np.ndarray:
+    """Profiles across the image's strongest isolated step edges (row, ``2 * 7 + 1``),
+    centred on the gradient's peak and scaled to run from 0 to 1."""
+    img = np.asarray(image, dtype=np.float32)
+    points, axes = host_edges(img, limit=800)
+    rows, cols = img.shape
+    noise = max(local_noise_sigma(img), 0.3)
+    half = _PROFILE_HALF
+    out = []
+    for (r, c), ax in zip(points, axes, strict=True):
+        if ax == 1:
+            if not (reach + 3 <= c < cols - reach - 3 and 3 <= r < rows - 3):
+                continue
+            band = img[r - 2 : r + 3, c - reach - 3 : c + reach + 4]
+        else:
+            if not (reach + 3 <= r < rows - reach - 3 and 3 <= c < cols - 3):
+                continue
+            band = img[r - reach - 3 : r + reach + 4, c - 2 : c + 3].T
+        line = band.mean(axis=0)
+        grads = np.abs(line[2:] - line[:-2]) / 2
+        mid = reach + 1 + int(np.argmax(grads[reach : reach + 5]))
+        p = line[mid - half : mid + half + 1]
+        if len(p) != 2 * half + 1:
+            continue
+        low, high = float(p[:2].mean()), float(p[-2:].mean())
+        step = high - low
+        # A step well above the noise, straight along the edge (its five lines alike), and
+        # not a thin line (whose gradient is its whole contrast).
+        straight = float(np.abs(band - line).mean()) < 0.15 * abs(step)
+        if abs(step) < 10 * noise or grads[mid - 1] > 0.55 * abs(step) or not straight:
+            continue
+        out.append((p - low) / step)
+    return np.array(out, dtype=np.float64).reshape(-1, 2 * half + 1)
+
+
+@functools.cache
+def _sharpening_models() -> tuple[np.ndarray, tuple[tuple[float, float, float], ...], int]:
+    """Unit-norm, zero-mean edge profiles of a Gaussian-blurred step (blur b) after unsharp
+    masking (amount a, sigma s), each at several sub-pixel offsets: (models, keys, offsets)."""
+    from scipy.special import erf
+
+    x = np.arange(-_PROFILE_HALF, _PROFILE_HALF + 1, dtype=np.float64)
+    shifts = np.linspace(-1.0, 1.0, 11)
+    models, keys = [], []
+    for b in np.arange(0.3, 3.01, 0.15):
+        for a in np.round(np.arange(0.0, 2.01, 0.1), 2):
+            for s in (0.6, 0.8, 1.0, 1.3, 1.6, 2.0, 2.5, 3.0) if a > 0 else (1.0,):
+                c = math.hypot(b, s)
+                for d in shifts:
+                    step_b = 0.5 * (1 + erf((x - d) / (b * math.sqrt(2))))
+                    step_c = 0.5 * (1 + erf((x - d) / (c * math.sqrt(2))))
+                    models.append(step_b + a * (step_b - step_c))
+                keys.append((round(float(b), 3), float(a), float(s) if a > 0 else 0.0))
+    m = np.array(models)
+    m -= m.mean(axis=1, keepdims=True)
+    m /= np.linalg.norm(m, axis=1, keepdims=True)
+    return m, tuple(keys), len(shifts)
+
+
+def estimate_sharpening(image: np.ndarray, *, min_edges: int = 20) -> tuple[float, float]:
+    """(amount, sigma in px) of the unsharp masking an export's software applied, from the
+    halos at its own step edges; (0, 0) when it shows none or has too few clean edges.
+
+    Unsharp masking ``g + a (g - gaussian(g, s))`` leaves a light rim on the light side of
+    every edge and a dark one on the dark side, of a size and reach set by ``a`` and ``s``.
+    Profiles across the image's strongest straight, isolated steps are fitted, each at its
+    own sub-pixel position, step and offset, by a blurred step so sharpened; the model whose
+    median misfit over the edges is least is the export's. Sharpening is reported only where
+    the edges show both rims (the median profile dips below its dark side and rises above
+    its light side by 2 % of the step or more: a tone curve's bend or a blur leaves one at
+    most) and the sharpened model fits them clearly better than a blurred step alone (its
+    misfit under 0.7 of that one's).
+    """
+    profiles = _edge_profiles(image)
+    if len(profiles) < min_edges:
+        return 0.0, 0.0
+    typical = np.median(profiles, axis=0)
+    dark_rim = -float(typical[: _PROFILE_HALF - 1].min())
+    light_rim = float(typical[_PROFILE_HALF + 2 :].max()) - 1.0
+    if min(dark_rim, light_rim) < 0.02:
+        return 0.0, 0.0
+    centred = profiles - profiles.mean(axis=1, keepdims=True)
+    norm = np.maximum((centred**2).sum(axis=1), 1e-9)
+    models, keys, offsets = _sharpening_models()
+    best = np.full(len(keys), np.inf)
+    chunk = 2000 * offsets
+    for start in range(0, len(models), chunk):
+        corr = centred @ models[start : start + chunk].T
+        misfit = 1 - np.where(corr > 0, corr, 0) ** 2 / norm[:, None]
+        per_key = misfit.reshape(len(profiles), -1, offsets).min(axis=2)
+        k0 = start // offsets
+        best[k0 : k0 + per_key.shape[1]] = np.median(per_key, axis=0)
+    _, amount, sigma = keys[int(np.argmin(best))]
+    unsharpened = min(v for v, k in zip(best, keys, strict=True) if k[1] == 0)
+    if amount == 0 or float(best.min()) > 0.7 * unsharpened:
+        return 0.0, 0.0
+    return round(amount, 2), round(sigma, 2)
+
+
+def _usm_sharpness(blur: float, amount: float, radius: float) -> float:
+    """Gradient over step at a Gaussian-blurred step (``blur`` px) after unsharp masking."""
+    wide = math.hypot(blur, radius)
+    g_blur = math.erf(1 / (max(blur, 1e-3) * math.sqrt(2))) / 2
+    g_wide = math.erf(1 / (wide * math.sqrt(2))) / 2
+    return g_blur + amount * (g_blur - g_wide)
+
+
+def blur_before_sharpening(measured: float, amount: float, radius: float) -> float:
+    """The Gaussian blur (px) an edge had before unsharp masking (``amount``, ``radius`` px)
+    made it look as sharp as one of blur ``measured`` (:func:`sharpness_to_sigma`)."""
+    target = math.erf(1 / (max(measured, 1e-3) * math.sqrt(2))) / 2
+    if _usm_sharpness(0.05, amount, radius) <= target:
+        return 0.05
+    lo, hi = 0.05, 20.0
+    for _ in range(60):  # the sharpness falls as the blur grows
+        mid = (lo + hi) / 2
+        if _usm_sharpness(mid, amount, radius) > target:
+            lo = mid
+        else:
+            hi = mid
+    return round((lo + hi) / 2, 3)
 
 
 @dataclass(frozen=True)
@@ -700,6 +867,13 @@ class Host:
     #: The luminance quantisation table of a JPEG host (its file's own): items are
     #: compressed as the host was, so projected threats carry the export's JPEG artefacts.
     jpeg_table: tuple[int, ...] | None = None
+    #: The export's unsharp masking (amount, sigma in px), and how it was obtained:
+    #: ``stated``, ``estimated`` or ``none``.
+    sharpen: tuple[float, float] = (0.0, 0.0)
+    sharpen_source: str = "none"
+    #: A display host's grain: (grey levels, grey-level noise sigma there) in its flat areas
+    #: (:func:`grain_by_level`), which its export's noise reduction set.
+    grain: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
     def provenance(self) -> dict[str, Any]:
         """What a key and a manifest record of the host: no path, no pixels."""
@@ -712,6 +886,11 @@ class Host:
             "pitch_source": self.pitch_source,
             "image_blur_px": list(self.image_blur_px),
             "noise_blur_px": list(self.noise_blur_px),
+            "sharpen": {
+                "amount": self.sharpen[0],
+                "sigma_px": self.sharpen[1],
+                "method": self.sharpen_source,
+            },
             "cargo_region": self.region.to_dict(),
         }
 
@@ -731,8 +910,10 @@ def analyse_host(
     sha256: str = "",
     pitch_mm: float | Sequence[float] | None = None,
     display: str | Mapping[str, float] = "estimate",
+    sharpen: str | Mapping[str, float] = "estimate",
 ) -> Host:
-    """Analyse a clean scan for projection: curve, attenuation, region, pitch, blur.
+    """Analyse a clean scan for projection: curve, attenuation, region, pitch, blur and
+    (for a display export) its sharpening.
 
     ``pitch_mm`` is used when the file records none (a bare image export); without either,
     the pitch is measured from the container: its interior height, and its length as the
@@ -781,6 +962,20 @@ def analyse_host(
     image_blur, noise_blur = estimate_blur(
         np.asarray(scan.data[0], dtype=np.float32) if curve is not None else att
     )
+    amount_sigma, sharpen_source = (0.0, 0.0), "none"
+    if curve is not None and isinstance(sharpen, Mapping):
+        amount_sigma = (float(sharpen["amount"]), float(sharpen["sigma_px"]))
+        sharpen_source = "stated"
+    elif curve is not None and sharpen == "estimate":
+        amount_sigma = estimate_sharpening(np.asarray(scan.data[0], dtype=np.float32))
+        sharpen_source = "estimated"
+    if amount_sigma[0] > 0:
+        # The edges were measured as the sharpening left them; the threat is blurred to
+        # the blur before it, and then sharpened alike.
+        image_blur = (
+            blur_before_sharpening(image_blur[0], *amount_sigma),
+            blur_before_sharpening(image_blur[1], *amount_sigma),
+        )
     meta = dataclasses.replace(
         scan.metadata,
         pitch_mm=pitch,
@@ -800,6 +995,9 @@ def analyse_host(
         image_blur,
         noise_blur,
         saturated,
+        sharpen=amount_sigma,
+        sharpen_source=sharpen_source,
+        grain=grain_by_level(scan) if curve is not None else None,
     )
 
 
@@ -813,11 +1011,16 @@ def _pitch_from_region(region: CargoRegion) -> tuple[float, float]:
 
 
 @functools.lru_cache(maxsize=4)
-def _load_host(path: str, pitch_key: tuple[float, ...] | None, display_key: Any) -> Host:
+def _load_host(
+    path: str, pitch_key: tuple[float, ...] | None, display_key: Any, sharpen_key: Any
+) -> Host:
     file = Path(path)
     scan = read_scan(file)
     display = dict(display_key) if isinstance(display_key, tuple) else display_key
-    host = analyse_host(scan, sha256=file_sha256(file), pitch_mm=pitch_key, display=display)
+    sharpen = dict(sharpen_key) if isinstance(sharpen_key, tuple) else sharpen_key
+    host = analyse_host(
+        scan, sha256=file_sha256(file), pitch_mm=pitch_key, display=display, sharpen=sharpen
+    )
     # The path stays here, in the cache key: the host itself only knows its sha256.
     host.scan = host.scan.replace(source=f"<host {host.sha256[:12]}>")
     host.jpeg_table = _jpeg_table(file)
@@ -868,8 +1071,11 @@ def load_host(path: str | Path, spec: HostSpec) -> Host:
     display_key = (
         tuple(sorted(spec.display.items())) if isinstance(spec.display, Mapping) else spec.display
     )
+    sharpen_key = (
+        tuple(sorted(spec.sharpen.items())) if isinstance(spec.sharpen, Mapping) else spec.sharpen
+    )
     try:
-        return _load_host(str(path), pitch_key, display_key)
+        return _load_host(str(path), pitch_key, display_key, sharpen_key)
     except SpecError:
         raise
     except ScanlabError as exc:
@@ -1055,6 +1261,8 @@ def make_host_item(
             noise_blur_px=host.noise_blur_px,
             display=curve,
             air_grey=air_grey,
+            sharpen=host.sharpen,
+            grain=host.grain,
         )
         objects.append(obj)
         taken |= obj.full_mask(host.attenuation.shape).astype(np.uint8)

@@ -3,7 +3,8 @@
 Projection is multiplicative in transmission, i.e. additive in attenuation, channel by
 channel. The threat's extra attenuation also removes photons, so the noise of the host grows
 where the threat lies: Gaussian noise of variance ``sigma_host^2 (1/T - 1)`` is added, with
-``sigma_host`` the host's local noise measured around the insertion point.
+``sigma_host`` the host's local noise measured around the insertion point (into a display
+export: in transmission, and sharpened as the export was).
 """
 
 from __future__ import annotations
@@ -12,15 +13,16 @@ import dataclasses
 import functools
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from scanlab.errors import CalibrationError, MissingChannelError, SpecError
-from scanlab.io import Representation, Scan, ScanMetadata
+from scanlab.io import Representation, Scan
 from scanlab.synth._answer_key import THREAT_CLASSES, KeyObject, mask_to_polygon
 from scanlab.synth._canvas import Canvas
 from scanlab.synth._concealments import Concealed, _brick_block, _human, _pistol, _rifle
@@ -234,6 +236,8 @@ def project_threat(
     noise_blur_px: float | tuple[float, float] = 0.0,
     display: DisplayCurve | None = None,
     air_grey: float | None = None,
+    sharpen: tuple[float, float] = (0.0, 0.0),
+    grain: tuple[Sequence[float], Sequence[float]] | None = None,
 ) -> tuple[Scan, KeyObject]:
     """Project ``threat`` into ``host`` centred at (row, col); return the new scan and key entry.
 
@@ -249,7 +253,13 @@ def project_threat(
     display curve of an 8-bit export (see :func:`scanlab.synth.estimate_display_curve`),
     else the recorded one or scanlab's, and ``air_grey`` the grey level that export shows
     air at when it is not white. A display host keeps its pixels wherever the threat
-    changed nothing.
+    changed nothing. ``sharpen`` is the (amount, sigma in px) of the unsharp masking the
+    host's export software applied to its grey levels: the threat's change of grey is
+    sharpened alike, so that its outline carries the host's halos, and the added grain is
+    given the texture that sharpening gives the host's. ``grain`` is the host's grain, its
+    grey-level noise sigma at grey levels (ascending) measured in its flat areas: a vendor's
+    noise reduction sets how grainy each grey looks, which the quantum law does not know, so
+    projected pixels at a grey within the measured range get the grain the host shows there.
 
     Examples
     --------
@@ -260,7 +270,7 @@ def project_threat(
     >>> obj.threat_class, obj.concealment, new.metadata.scan_id == host.metadata.scan_id
     ('weapon', 'tip', True)
     """
-    from scanlab.synth._display import DisplayCurve, render_display
+    from scanlab.synth._display import DisplayCurve
     from scanlab.synth._scene import measure_difficulty
 
     pitch = host.metadata.pitch_mm
@@ -302,35 +312,13 @@ def project_threat(
         if s_col > 0.05
         else 1.0
     )
-    dithered = False
-    full = float(2 ** (8 * host.data.dtype.itemsize) - 1)
-    for c in range(channels):
-        extra = patch[c]
-        if host.representation is Representation.DISPLAY:
-            # Quantum noise in attenuation at each host pixel, sigma_A = k exp(A / 2), with k
-            # from the grey-level noise around the spot less the rounding to grey levels.
-            k, dithered = _display_noise_scale(
-                np.asarray(host.data[0][win], dtype=np.float32),
-                att[0][win],
-                curve,
-                full=full,
-                air_grey=air_grey,
-            )
-            sigma: Any = correlated * k * np.exp(np.clip(att[c, rr0:rr1, cc0:cc1], 0.0, 20.0) / 2)
-            variance = sigma**2 * np.expm1(np.clip(extra, 0.0, 20.0))
-            if dithered:
-                # The host's pixels carry their own rounding (1/12 level^2, in attenuation
-                # per grey level of each pixel) into the projected ones, which are rounded
-                # again: their quantum noise is added less that, so rounding counts once.
-                grey = np.asarray(host.data[0, rr0:rr1, cc0:cc1], dtype=np.float32)
-                per_level = _attenuation_per_level(grey, curve, scale=air_grey or full)
-                variance = np.maximum(variance - per_level**2 / 12, 0.0)
-            noise_sd = np.sqrt(variance)
-        else:
+    if host.representation is not Representation.DISPLAY:  # (a display host: below)
+        for c in range(channels):
+            extra = patch[c]
             sigma = correlated * local_noise_sigma(att[c][win])
             noise_sd = sigma * np.sqrt(np.expm1(np.clip(extra, 0.0, 20.0)))
-        noise = _correlated_noise(rng, extra.shape, noise_blur_px)
-        att[c, rr0:rr1, cc0:cc1] += extra + noise_sd * noise
+            noise = _correlated_noise(rng, extra.shape, noise_blur_px)
+            att[c, rr0:rr1, cc0:cc1] += extra + noise_sd * noise
     tip_record = {
         "threat": threat.name,
         "row": int(row),
@@ -346,22 +334,21 @@ def project_threat(
         },
     )
     if host.representation is Representation.DISPLAY:
-        window = att[:, rr0:rr1, cc0:cc1]
-        bits = 8 * host.data.dtype.itemsize
-        rendered = render_display(
-            Scan(window, Representation.ATTENUATION, ScanMetadata(energies_mev=(1.0,))),
-            curve=curve,
-            bits=bits,
-            # Rounded as the host was: with the grain of rounding where the host shows it.
-            rng=rng if dithered else None,
-        ).data[0]
-        if air_grey is not None:  # the export shows air at this grey, not at white
-            rendered = np.rint(rendered * (air_grey / (2**bits - 1))).astype(host.data.dtype)
-        # Only where the threat changed the attenuation: elsewhere the host's own pixels
-        # stay as they were (no round trip through the curve).
         data = host.data.copy()
-        changed = window[0] != before
-        data[0, rr0:rr1, cc0:cc1][changed] = rendered[changed]
+        data[0] = _into_display(
+            host,
+            att[0],
+            patch[0],
+            (rr0, cc0, rr1, cc1),
+            curve=curve,
+            air_grey=air_grey,
+            noise_window=win,
+            correlated=correlated,
+            noise_blur_px=noise_blur_px,
+            sharpen=sharpen,
+            grain=grain,
+            rng=rng,
+        )
         new = host.replace(data=data, metadata=meta)
     elif host.representation is Representation.ATTENUATION:
         new = host.replace(data=att.astype(np.float32), metadata=meta)
@@ -414,6 +401,118 @@ def display_attenuation(
         return display_to_attenuation(scan, curve=curve)
     relative = np.clip(np.asarray(scan.data[:1], dtype=np.float32) / np.float32(air_grey), 0, 1)
     return display_to_attenuation(scan.replace(data=relative), curve=curve)
+
+
+def _into_display(
+    host: Scan,
+    att: np.ndarray,
+    extra: np.ndarray,
+    box: tuple[int, int, int, int],
+    *,
+    curve: DisplayCurve,
+    air_grey: float | None,
+    noise_window: tuple[slice, slice],
+    correlated: float,
+    noise_blur_px: float | tuple[float, float],
+    sharpen: tuple[float, float],
+    grain: tuple[Sequence[float], Sequence[float]] | None = None,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The display host's grey image (row, col) with ``extra`` attenuation added at ``box``.
+
+    The threat's change of grey level is worked out through the curve from the host's
+    attenuation (``att``, the inverted display) and, when the host's export was sharpened,
+    sharpened as the host was (its halos reach beyond the threat). Quantum noise is added in
+    transmission, where it arises: ``sigma_T = k sqrt(T)`` with ``k`` measured in the host's
+    grey levels around the spot (see :func:`_display_noise_scale`); in attenuation its
+    linearised law would throw specks of light into nearly black pixels. Where ``grain``
+    covers the grey a projected pixel takes, its noise is instead what brings the grain it
+    carries from the host (scaled by the curve's slope) up to the host's grain at that grey.
+    Pixels the threat changes nothing in keep the host's values.
+    """
+    rr0, cc0, rr1, cc1 = box
+    grey = np.asarray(host.data[0], dtype=np.float32)
+    full = float(2 ** (8 * host.data.dtype.itemsize) - 1)
+    scale = float(air_grey) if air_grey else full
+    k, dithered = _display_noise_scale(
+        grey[noise_window], att[noise_window], curve, full=full, air_grey=air_grey
+    )
+    a_host = np.clip(att[rr0:rr1, cc0:cc1], 0.0, 20.0)
+    x = np.clip(extra, 0.0, 20.0)
+    # The variance in attenuation the threat adds, sigma_A^2 = k^2 exp(A) (exp(x) - 1).
+    variance = (correlated * k) ** 2 * np.exp(a_host) * np.expm1(x)
+    if dithered:
+        # The host's pixels carry their own rounding (1/12 level^2, in attenuation per grey
+        # level of each pixel) into the projected ones, which are rounded again: their
+        # quantum noise is added less that, so rounding counts once.
+        per_level = _attenuation_per_level(grey[rr0:rr1, cc0:cc1], curve, scale=scale)
+        variance = np.maximum(variance - per_level**2 / 12, 0.0)
+    amount, radius = sharpen
+    noise = _correlated_noise(rng, extra.shape, noise_blur_px, sharpen=sharpen)
+    t_clean = np.exp(-(a_host + x))
+    t_noisy = np.maximum(t_clean * (1 + np.sqrt(variance) * noise), np.float32(1e-7))
+    # The change of grey the threat makes, over a window wide enough for the halos.
+    pad = math.ceil(3 * radius) if amount > 0 else 0
+    rows, cols = grey.shape
+    er0, ec0, er1, ec1 = (
+        max(rr0 - pad, 0),
+        max(cc0 - pad, 0),
+        min(rr1 + pad, rows),
+        min(cc1 + pad, cols),
+    )
+    inner = (slice(rr0 - er0, rr1 - er0), slice(cc0 - ec0, cc1 - ec0))
+    base = np.clip(att[er0:er1, ec0:ec1], 0.0, 20.0)
+    added = np.zeros_like(base)
+    added[inner] = x
+    host_level = curve.to_grey(np.exp(-base)) * np.float32(scale)
+    threat_level = curve.to_grey(np.exp(-(base + added))) * np.float32(scale)
+    change = threat_level - host_level
+    if amount > 0:
+        # The halos of the threat's outline: its change over the host's local mean level.
+        # The host's own detail in ``change`` was sharpened by the export already.
+        mean = cv2.GaussianBlur(base, (0, 0), max(radius, 1e-3), borderType=cv2.BORDER_REFLECT)
+        smooth = curve.to_grey(np.exp(-(mean + added))) - curve.to_grey(np.exp(-mean))
+        change = (
+            change
+            + _sharpened(smooth * np.float32(scale), amount, radius)
+            - smooth * np.float32(scale)
+        )
+    level: np.ndarray = grey[er0:er1, ec0:ec1] + change
+    added_grain = curve.to_grey(t_noisy) * np.float32(scale) - threat_level[inner]
+    if grain is not None and len(grain[0]) >= 2:
+        levels = np.asarray(grain[0], dtype=np.float32)
+        sigmas = np.asarray(grain[1], dtype=np.float32)
+        new_level, old_level = threat_level[inner], host_level[inner]
+        # The host's grain each pixel carries, through the curve's slope at the two levels.
+        step = np.float32(1e-3)
+        slope_new = curve.to_grey(np.exp(-(base + added)[inner] - step)) - curve.to_grey(
+            np.exp(-(base + added)[inner])
+        )
+        slope_old = curve.to_grey(np.exp(-base[inner] - step)) - curve.to_grey(np.exp(-base[inner]))
+        ratio = np.abs(slope_new) / np.maximum(np.abs(slope_old), np.float32(1e-9))
+        carried = np.interp(old_level, levels, sigmas) * ratio
+        target = np.interp(new_level, levels, sigmas)
+        rounding = 1.0 / 12 if dithered else 0.0
+        wanted = np.sqrt(np.maximum(target**2 - carried**2 - rounding, 0.0))
+        covered = (new_level >= levels[0]) & (new_level <= levels[-1]) & (x > 0)
+        added_grain = np.where(covered, wanted * noise, added_grain).astype(np.float32)
+    level[inner] += added_grain
+    if dithered:  # rounded as the host was: with the grain of rounding where it shows it
+        level += rng.uniform(-0.5, 0.5, size=level.shape).astype(np.float32)
+    changed = np.abs(change) >= 0.05
+    changed[inner] |= x > 0
+    out = np.asarray(host.data[0]).copy()
+    window = out[er0:er1, ec0:ec1]
+    window[changed] = np.clip(np.rint(level[changed]), 0, full).astype(out.dtype)
+    return out
+
+
+def _sharpened(image: np.ndarray, amount: float, radius: float) -> np.ndarray:
+    """Unsharp masking: ``image + amount (image - gaussian(image, radius))``."""
+    blurred = cv2.GaussianBlur(
+        image.astype(np.float32), (0, 0), max(radius, 1e-3), borderType=cv2.BORDER_REFLECT
+    )
+    return (image + np.float32(amount) * (image - blurred)).astype(np.float32)
 
 
 def _display_noise_scale(
@@ -501,20 +600,32 @@ def _blur_patch(
 
 
 def _correlated_noise(
-    rng: np.random.Generator, shape: tuple[int, ...], blur_px: float | tuple[float, float]
+    rng: np.random.Generator,
+    shape: tuple[int, ...],
+    blur_px: float | tuple[float, float],
+    *,
+    sharpen: tuple[float, float] = (0.0, 0.0),
 ) -> np.ndarray:
-    """Unit-variance Gaussian noise with the correlation of noise blurred by ``blur_px``."""
+    """Unit-variance Gaussian noise with the correlation of noise blurred by ``blur_px``
+    and then sharpened by unsharp masking ``sharpen`` (amount, sigma in px)."""
     white = rng.standard_normal(shape).astype(np.float32)
     s_row, s_col = _sigmas(blur_px)
-    if max(s_row, s_col) <= 0.05:
+    amount, radius = sharpen
+    blurs = max(s_row, s_col) > 0.05
+    if not blurs and amount <= 0:
         return white
     sx, sy = max(s_col, 1e-3), max(s_row, 1e-3)
-    blurred = cv2.GaussianBlur(white, (0, 0), sigmaX=sx, sigmaY=sy, borderType=cv2.BORDER_REFLECT)
-    size = 2 * math.ceil(4 * max(sx, sy)) + 1
+
+    def shape_noise(a: np.ndarray) -> np.ndarray:
+        if blurs:
+            a = cv2.GaussianBlur(a, (0, 0), sigmaX=sx, sigmaY=sy, borderType=cv2.BORDER_REFLECT)
+        return _sharpened(a, amount, radius) if amount > 0 else a
+
+    size = 2 * math.ceil(4 * max(sx if blurs else 0, sy if blurs else 0, radius, 0.5)) + 1
     impulse = np.zeros((size, size), np.float32)
     impulse[size // 2, size // 2] = 1.0
-    kernel = cv2.GaussianBlur(impulse, (0, 0), sigmaX=sx, sigmaY=sy)
-    return blurred / np.float32(math.sqrt(float((kernel**2).sum())))
+    kernel = shape_noise(impulse)
+    return shape_noise(white) / np.float32(math.sqrt(float((kernel**2).sum())))
 
 
 def _warp(

@@ -39,7 +39,7 @@ from scanlab.synth import (
     write_simulated_hosts,
 )
 from scanlab.synth._canvas import Canvas
-from scanlab.synth._hosts import item_view
+from scanlab.synth._hosts import blur_before_sharpening, estimate_sharpening, item_view
 from scanlab.synth._scene import _decomposition, _density
 from scanlab.synth._vehicles import draw_vehicle, vehicle_extent_mm
 
@@ -170,6 +170,70 @@ def test_noise_blur_is_measured_from_the_correlation_of_neighbouring_pixels():
     assert max(row_w, col_w) < 0.4  # white noise: (almost) uncorrelated
     assert row_c == pytest.approx(1.0, abs=0.15)
     assert col_c == pytest.approx(1.0, abs=0.15)
+
+
+def sharpened_blocks(blur: float, amount: float, sigma: float, seed: int = 1) -> np.ndarray:
+    """Grey rectangles blurred and then sharpened by scipy's filters (the reference unsharp
+    mask ``g + amount (g - gaussian(g, sigma))``), with grain and rounding."""
+    from scipy.ndimage import gaussian_filter
+
+    rng = np.random.default_rng(seed)
+    img = np.full((300, 600), 200.0)
+    for _ in range(60):
+        r, c = rng.integers(10, 260), rng.integers(10, 540)
+        img[r : r + rng.integers(15, 40), c : c + rng.integers(15, 60)] = rng.uniform(40, 180)
+    img = gaussian_filter(img, blur)
+    if amount:
+        img = img + amount * (img - gaussian_filter(img, sigma))
+    img += 0.8 * rng.standard_normal(img.shape) + rng.uniform(-0.5, 0.5, img.shape)
+    return np.clip(np.rint(img), 0, 255).astype(np.float32)
+
+
+def rim_and_gradient(blur: float, amount: float, sigma: float) -> tuple[float, float]:
+    """The light rim beyond a unit step and the (central-difference) gradient over it at the
+    edge, after blur and sharpening; the edge lies on pixel 100's centre."""
+    from scipy.ndimage import gaussian_filter1d
+
+    step = np.zeros(200)
+    step[100], step[101:] = 0.5, 1
+    edge = gaussian_filter1d(step, blur)
+    edge = edge + amount * (edge - gaussian_filter1d(edge, sigma))
+    return float(edge.max() - 1), float(edge[101] - edge[99]) / 2
+
+
+@pytest.mark.parametrize(
+    ("blur", "amount", "sigma"), [(0.8, 0.0, 1.0), (0.6, 0.5, 2.0), (0.8, 1.5, 1.3)]
+)
+def test_the_exports_sharpening_is_measured_from_the_halos_at_its_own_edges(blur, amount, sigma):
+    img = sharpened_blocks(blur, amount, sigma)
+    found = estimate_sharpening(img)
+    if amount == 0:
+        assert found == (0.0, 0.0)
+        return
+    assert found[0] > 0
+    # What a trainee sees of it: the rim beside a step and the step's steepness, made again
+    # from the measured sharpening and the blur the edges had before it.
+    (_, col), _ = estimate_blur(img)
+    before = blur_before_sharpening(col, *found)
+    rim, grad = rim_and_gradient(before, *found)
+    true_rim, true_grad = rim_and_gradient(blur, amount, sigma)
+    assert rim == pytest.approx(true_rim, rel=0.5)
+    assert grad == pytest.approx(true_grad, rel=0.3)
+
+
+def test_the_blur_before_sharpening_is_what_sharpening_made_look_sharper():
+    # A step blurred by 1.2 px looks (central-difference gradient over step) as blurred as it
+    # is; sharpened by amount 1 over 1 px it looks far sharper. Undoing the sharpening gives
+    # back how it looked before (reference: scipy's filters on a drawn step).
+    from scipy.special import erfinv
+
+    def looks(grad: float) -> float:
+        return float(1 / (np.sqrt(2) * erfinv(2 * grad)))
+
+    before = looks(rim_and_gradient(1.2, 0.0, 1.0)[1])
+    after = looks(rim_and_gradient(1.2, 1.0, 1.0)[1])
+    assert after < before - 0.2
+    assert blur_before_sharpening(after, 1.0, 1.0) == pytest.approx(before, abs=0.05)
 
 
 # --- the cargo space -------------------------------------------------------------------------
@@ -461,6 +525,8 @@ def test_declarations_csv(tmp_path):
         ({"paths": "x", "share": 2}, "hosts.share"),
         ({"paths": "x", "display": {"kind": "sigmoid"}}, "hosts.display"),
         ({"paths": "x", "display": {"hue": 2}}, "hosts.display"),
+        ({"paths": "x", "sharpen": {"amount": 1}}, "hosts.sharpen"),
+        ({"paths": "x", "sharpen": "strong"}, "hosts.sharpen"),
         ({"share": 1}, "paths"),
     ],
 )

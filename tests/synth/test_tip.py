@@ -218,3 +218,161 @@ def test_bad_projection_requests():
         )
     with pytest.raises(SpecError, match="unknown threat"):
         render_threat("bomb")
+
+
+def unsharp(grey: np.ndarray, amount: float, sigma: float) -> np.ndarray:
+    """Reference unsharp masking (scipy), as an export's software sharpens its grey levels."""
+    from scipy.ndimage import gaussian_filter
+
+    return grey + amount * (grey - gaussian_filter(grey, sigma, mode="reflect"))
+
+
+@pytest.mark.parametrize(("amount", "sigma"), [(1.0, 0.8), (0.5, 2.0)])
+def test_a_threat_in_a_sharpened_export_carries_the_exports_halos(amount, sigma):
+    # Independent reference: the slab drawn into the scan natively, shown through the curve
+    # and sharpened as the export was (scipy's unsharp mask). The projected slab's outline
+    # must show the same light and dark rims; unsharpened, it would show none.
+    curve = VENDOR_PIPELINES["log"].curve
+    truth = np.full((200, 300), 1.0, np.float32)
+    native = truth.copy()
+    native[40:160, 150:270] += 1.0
+
+    def export(att: np.ndarray) -> np.ndarray:
+        grey = curve.to_grey(np.exp(-att)).astype(np.float64) * 255
+        return np.clip(np.rint(unsharp(grey, amount, sigma)), 0, 255).astype(np.uint8)
+
+    meta = ScanMetadata(energies_mev=(6.0,), pitch_mm=(5.0, 5.0), attributes={"display": {}})
+    host = Scan(export(truth)[None], Representation.DISPLAY, meta)
+    slab = Threat(
+        np.full((2, 120, 120), 1.0, np.float32),
+        np.ones((120, 120), bool),
+        "narcotics",
+        "cocaine",
+        1.0,
+        5.0,
+        "slab",
+    )
+    new, obj = project_threat(
+        host,
+        slab,
+        row=100,
+        col=210,
+        rng=np.random.default_rng(0),
+        display=curve,
+        sharpen=(amount, sigma),
+    )
+    assert obj.bbox == (40, 150, 160, 270)
+    reference = export(native).astype(float)
+    np.testing.assert_allclose(new.data[0, 100, 140:160], reference[100, 140:160], atol=1.0)
+    np.testing.assert_allclose(new.data[0, 30:50, 210], reference[30:50, 210], atol=1.0)
+    rim = reference[100, 146:150].max() - reference[100, 140]
+    assert rim >= 2  # the reference does show a light rim beside the slab
+
+
+def test_quantum_noise_is_added_in_transmission_so_nearly_black_spots_stay_dark():
+    # Few photons behind a dense spot: Poisson counts give a mean grey that noise in
+    # attenuation, exp(-(A + n)), would lift (E exp(-n) > 1) and specks of light. Reference:
+    # the same total attenuation simulated natively beside the spot.
+    curve = VENDOR_PIPELINES["linear"].curve
+    rng = np.random.default_rng(0)
+    photons, extra = 300, 2.0
+    truth = np.full((200, 400), 2.5)
+    truth[:, 200:] += extra
+    att = -np.log(np.maximum(rng.poisson(photons * np.exp(-truth)) / photons, 1e-5))
+    meta = ScanMetadata(energies_mev=(6.0,), pitch_mm=(5.0, 5.0))
+    host = render_display(
+        Scan(att[None].astype(np.float32), Representation.ATTENUATION, meta), curve=curve, rng=rng
+    )
+    slab = Threat(
+        np.full((2, 120, 120), extra, np.float32),
+        np.ones((120, 120), bool),
+        "narcotics",
+        "cocaine",
+        1.0,
+        5.0,
+        "slab",
+    )
+    new, _ = project_threat(host, slab, row=100, col=100, rng=rng, display=curve)
+    projected = new.data[0, 50:150, 50:150].astype(float)
+    native = new.data[0, 50:150, 250:350].astype(float)
+    assert projected.mean() == pytest.approx(native.mean(), abs=0.3)
+    assert projected.max() <= native.max() + 1
+
+
+def test_the_hosts_own_detail_under_a_threat_is_not_sharpened_twice():
+    # Goods' fine detail was sharpened with the rest of the export. Under a projected slab it
+    # must look as it does under a slab drawn natively before the export's sharpening
+    # (reference), not sharpened a second time along with the slab's outline.
+    from scipy.ndimage import gaussian_filter
+
+    curve = VENDOR_PIPELINES["log"].curve
+    amount, sigma = 1.0, 0.8
+    rng = np.random.default_rng(3)
+    detail = 0.15 * gaussian_filter(rng.standard_normal((200, 300)), 0.7)
+    truth = (1.5 + detail).astype(np.float32)
+    native = truth.copy()
+    native[40:160, 150:270] += 1.0
+
+    def export(att: np.ndarray) -> np.ndarray:
+        grey = curve.to_grey(np.exp(-att)).astype(np.float64) * 255
+        return np.clip(np.rint(unsharp(grey, amount, sigma)), 0, 255).astype(np.uint8)
+
+    meta = ScanMetadata(energies_mev=(6.0,), pitch_mm=(5.0, 5.0), attributes={"display": {}})
+    host = Scan(export(truth)[None], Representation.DISPLAY, meta)
+    slab = Threat(
+        np.full((2, 120, 120), 1.0, np.float32),
+        np.ones((120, 120), bool),
+        "narcotics",
+        "cocaine",
+        1.0,
+        5.0,
+        "slab",
+    )
+    new, _ = project_threat(
+        host, slab, row=100, col=210, rng=rng, display=curve, sharpen=(amount, sigma)
+    )
+    inside = (slice(60, 140), slice(170, 250))
+    projected = new.data[0][inside].astype(float)
+    reference = export(native)[inside].astype(float)
+    # The detail's contrast: the projected pixels regressed on the reference's (the grain
+    # the projection adds is independent of it and leaves the slope alone).
+    p, r = projected - projected.mean(), reference - reference.mean()
+    assert float((p * r).sum() / (r * r).sum()) == pytest.approx(1.0, abs=0.1)
+
+
+@pytest.mark.parametrize("curve_name", ["linear", "gamma-lifted"])
+def test_a_slab_in_a_denoised_export_is_as_grainy_as_the_host_at_that_grey(curve_name):
+    # A vendor's noise reduction (OpenCV's bilateral filter, as render_export applies it)
+    # smooths flat areas by how their grain compares with its threshold: how grainy each grey
+    # looks is the export's own. Reference: the slab's total attenuation drawn natively and
+    # exported alike. The host also shows a staircase of levels, where its grain is measured.
+    from scanlab.synth._hosts import grain_by_level
+
+    curve = VENDOR_PIPELINES[curve_name].curve
+    rng = np.random.default_rng(0)
+    photons, extra = 3000, 1.5
+    truth = np.full((320, 400), 1.0)
+    truth[:, 200:] += extra
+    for i, level in enumerate(np.linspace(0.2, 4.0, 20)):
+        truth[220:320, 20 * i : 20 * i + 20] = level
+    att = -np.log(np.maximum(rng.poisson(photons * np.exp(-truth)) / photons, 1e-5))
+    grey = curve.to_grey(np.exp(-att).astype(np.float32)) * np.float32(255)
+    grey = cv2.bilateralFilter(grey, 5, 3.0, 1.5) + rng.uniform(-0.5, 0.5, grey.shape)
+    pixels = np.clip(np.rint(grey), 0, 255).astype(np.uint8)
+    meta = ScanMetadata(energies_mev=(6.0,), pitch_mm=(5.0, 5.0))
+    host = Scan(pixels[None], Representation.DISPLAY, meta)
+    slab = Threat(
+        np.full((2, 120, 120), extra, np.float32),
+        np.ones((120, 120), bool),
+        "narcotics",
+        "cocaine",
+        1.0,
+        5.0,
+        "slab",
+    )
+    grain = grain_by_level(host)
+    assert grain is not None
+    new, _ = project_threat(host, slab, row=100, col=100, rng=rng, display=curve, grain=grain)
+    projected, native = new.data[0, 50:150, 50:150], new.data[0, 50:150, 250:350]
+    assert projected.astype(float).mean() == pytest.approx(native.astype(float).mean(), abs=1.0)
+    assert grey_noise(projected) == pytest.approx(grey_noise(native), rel=0.15)
