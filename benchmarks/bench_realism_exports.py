@@ -10,7 +10,9 @@ vendor export (:func:`scanlab.synth.render_export`: crop to the container plus a
 strip, tone curve, noise reduction, sharpening, JPEG; each export's pipeline drawn around the
 compressive ``log`` member of the vendor family by default, whose grey levels of walls and
 loads come closest to the real set's; ``--pipeline linear`` for the transmission-linear one;
-scenes scanned by the drive-through portal preset by default), and runs ``compare.py`` on each
+scenes scanned by the drive-through portal preset by default; each container near-empty,
+part-loaded or full in the real set's shares for its commodity, ``--all-full`` for full
+boxes only), and runs ``compare.py`` on each
 commodity's exports and on all of them. Prints the cross-validated logistic AUROC (0.5: the
 statistics cannot tell the sets apart; 1.0: always), the number of single statistics above
 0.9, and the statistics that separate most. The real images are never read: only their statistics.
@@ -37,6 +39,7 @@ from scanlab.synth import (
     SceneSpec,
     generate_scene,
     random_pipeline,
+    real_goods_fill,
     render_export,
 )
 
@@ -46,9 +49,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def render_goods(
-    goods: str, n: int, out: Path, pipeline: str, seed0: int, scanner: str
+    goods: str, n: int, out: Path, pipeline: str, seed0: int, scanner: str, traffic: bool = True
 ) -> tuple[int, float]:
-    """Render ``n`` exports of one commodity into ``out``; (count, seconds)."""
+    """Render ``n`` exports of one commodity into ``out``; (count, seconds). With ``traffic``
+    each container is near-empty, part-loaded or full in the real set's shares for the
+    commodity (:func:`scanlab.synth.real_goods_fill`), else full (fill 0.75-1)."""
     cargo, vehicles = GOODS[goods]
     vehicles = tuple(v for v in vehicles if v in VEHICLE_TYPES) or ("container_40ft",)
     out.mkdir(parents=True, exist_ok=True)
@@ -56,7 +61,7 @@ def render_goods(
     for i in range(n):
         rng = np.random.default_rng([seed0, i])
         vehicle = vehicles[i % len(vehicles)]
-        fill = float(rng.uniform(0.75, 1.0))
+        fill = real_goods_fill(goods, rng) if traffic else float(rng.uniform(0.75, 1.0))
         scene = generate_scene(
             SceneSpec(vehicle, cargo, fill, scanner=scanner), seed=seed0 * 1000 + i
         )
@@ -98,6 +103,11 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=8, help="separating statistics to show")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
+        "--all-full",
+        action="store_true",
+        help="every container full (fill 0.75-1), not the real set's mix of load levels",
+    )
+    parser.add_argument(
         "--scanner",
         default="scanlab-6MV-portal",
         choices=scanner_names(),
@@ -115,7 +125,13 @@ def main() -> None:
                 print(f"{goods}: cargo type {cargo!r} is not simulated; skipped")
                 continue
             n, seconds = render_goods(
-                goods, args.per_goods, out / cargo, args.pipeline, 100 + k, args.scanner
+                goods,
+                args.per_goods,
+                out / cargo,
+                args.pipeline,
+                100 + k,
+                args.scanner,
+                traffic=not args.all_full,
             )
             auroc, singles, text = compare(out / cargo, args.realism, goods, args.top)
             results.append((goods, n, auroc, singles))

@@ -58,7 +58,14 @@ from scanlab.synth._hosts import (
     write_simulated_hosts,
 )
 from scanlab.synth._n4246 import RealismFigures, realism_figures
-from scanlab.synth._realism import REAL_GOODS, export_statistics, real_export_statistics
+from scanlab.synth._realism import (
+    LOAD_FILLS,
+    REAL_GOODS,
+    REAL_LOAD_SHARES,
+    export_statistics,
+    real_export_statistics,
+    real_goods_fill,
+)
 from scanlab.synth._reference import (
     REFERENCE_KINDS,
     Reference,
@@ -85,7 +92,9 @@ __all__ = [
     "CONCEALMENT_TYPES",
     "DECLARATION_MODES",
     "DIFFICULTY_LEVELS",
+    "LOAD_FILLS",
     "REAL_GOODS",
+    "REAL_LOAD_SHARES",
     "REFERENCE_KINDS",
     "THREAT_CLASSES",
     "THREAT_LIBRARY",
@@ -138,6 +147,7 @@ __all__ = [
     "random_pipeline",
     "read_declarations",
     "real_export_statistics",
+    "real_goods_fill",
     "realism_figures",
     "reference_image",
     "reference_names",

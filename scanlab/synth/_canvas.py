@@ -93,23 +93,28 @@ class Canvas:
     source_distance_mm: float = 4500.0
     basis: np.ndarray = field(init=False)
     planes_mm: tuple[float, ...] | None = field(default=None, init=False)
+    plane_thickness_mm: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
         self.basis = np.zeros((self.n_basis, self.rows, self.cols), dtype=np.float32)
 
     @contextmanager
-    def at_depths(self, *y_mm: float) -> Iterator[Canvas]:
+    def at_depths(self, *y_mm: float, thickness_mm: float = 0.0) -> Iterator[Canvas]:
         """Parts drawn inside this block lie in thin planes at these depths (mm across the
         vehicle from its centre plane, positive away from the source), their chord shared
         equally between the planes: ``at_depths(-1200, 1200)`` for what both side walls
-        carry. Elsewhere a part is taken to fill its chord about the centre plane. Only a
-        diverging beam (``source_z_mm``) tells the two apart."""
-        before = self.planes_mm
+        carry. With ``thickness_mm`` each plane is a slab that thick about its depth, which
+        a diverging beam crosses obliquely: ``at_depths(-950, 950, thickness_mm=640)`` for
+        twin tyres, whose treads, crossed along the axle, spread into the dark arch real
+        scans show over each wheel. Elsewhere a part is taken to fill its chord about the
+        centre plane. Only a diverging beam (``source_z_mm``) tells these apart."""
+        before = self.planes_mm, self.plane_thickness_mm
         self.planes_mm = tuple(float(y) for y in y_mm)
+        self.plane_thickness_mm = max(float(thickness_mm), 0.0)
         try:
             yield self
         finally:
-            self.planes_mm = before
+            self.planes_mm, self.plane_thickness_mm = before
 
     def project_z(self, z_mm: Any, y_mm: float = 0.0) -> Any:
         """Height (mm) in the image (at the centre plane) of a point at height ``z_mm`` and
@@ -390,7 +395,8 @@ class Canvas:
         r = np.arange(fp.rows.start, fp.rows.stop, dtype=np.float64)
         top, bottom = r - rs, r + 1.0 - rs
         if self.planes_mm:
-            spans = [(y, y, 1.0 / len(self.planes_mm)) for y in self.planes_mm]
+            half = 0.5 * self.plane_thickness_mm
+            spans = [(y - half, y + half, 1.0 / len(self.planes_mm)) for y in self.planes_mm]
         else:
             half = 5.0 * span_cm
             spans = [(-half, half, 1.0)]

@@ -21,7 +21,7 @@ import numpy as np
 from scanlab.synth._canvas import Canvas
 from scanlab.synth._vehicles import CargoSpace
 
-__all__ = ["CARGO_TYPES", "PACKINGS", "Load", "Packing", "Unit", "load_cargo"]
+__all__ = ["CARGO_TYPES", "PACKINGS", "Load", "Packing", "Unit", "load_cargo", "texture_goods"]
 
 
 @dataclass
@@ -817,3 +817,39 @@ def load_cargo(
     else:
         load = GENERATORS[_KIND_OF[cargo_type]](canvas, space, rng, fill, cargo_type)
     return load if load.packages else None
+
+
+def texture_goods(
+    canvas: Canvas,
+    before: np.ndarray,
+    goods: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    rel_std: float = 0.03,
+    grain_mm: float = 8.0,
+) -> None:
+    """Give a load the texture of real goods, in place.
+
+    Goods are not uniform at the scale of a few millimetres: beans, crystals, nuts, fruit,
+    meat, fibre and the voids between them. A ray through a metre or two of them crosses a
+    different mix than its neighbour, so the areal density fluctuates by a few per cent from
+    pixel to pixel, correlated over about a grain (``grain_mm``): the texture real exports
+    show inside dense loads. ``goods`` is what the load added to ``canvas.basis`` (``before``
+    is the basis without it); the goods still there (a concealment may have hollowed some
+    out since) are multiplied by ``1 + rel_std * field``, a zero-mean, unit-variance Gaussian
+    field, so the mass is kept on average.
+    """
+    import cv2
+
+    if rel_std <= 0 or not np.any(goods[0] > 0):
+        return
+    sigma = max(grain_mm / canvas.pitch_mm, 0.3)
+    noise = rng.standard_normal(goods.shape[1:]).astype(np.float32)
+    # A Gaussian-smoothed white field's variance falls as 1 / (4 pi sigma^2).
+    field = np.asarray(
+        cv2.GaussianBlur(noise, (0, 0), sigma, borderType=cv2.BORDER_REFLECT), np.float32
+    ) * np.float32(2.0 * np.sqrt(np.pi) * sigma)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        still = np.where(goods[0] > 0, (canvas.basis[0] - before[0]) / goods[0], 0.0)
+    share = np.clip(np.nan_to_num(still), 0.0, 1.0).astype(np.float32)
+    canvas.basis += goods * (np.float32(rel_std) * field * share)[None]

@@ -829,8 +829,11 @@ def _floor_underside(
             between = darker[int(run[-1]) + 1 : int(nxt[0])]
             line = float(between.mean(axis=1).max()) if between.size else 0.0
             later = share_of[nxt].max() > share_of[run].max() + 0.01 or fall(nxt) > 2 * fall(run)
-            # A line turning darker along (almost) the whole length is the floor's top.
-            if (line >= 0.3 and later) or line >= 0.95:
+            # A line turning darker along (almost) the whole length is the floor's top, when
+            # the image under the next run turns lighter by as much as under this one: a
+            # chassis rail's flange a few centimetres under the floor is a thin line with
+            # the chassis, hardly lighter, under it.
+            if (line >= 0.3 and later) or (line >= 0.95 and fall(nxt) >= 0.5 * fall(run)):
                 continue
         step = int(r[run[0]])
         break

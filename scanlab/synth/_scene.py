@@ -15,7 +15,7 @@ from scanlab.errors import SpecError
 from scanlab.io import Representation, Scan, ScanMetadata
 from scanlab.synth._answer_key import AnswerKey, Difficulty, KeyObject, mask_to_polygon
 from scanlab.synth._canvas import Canvas
-from scanlab.synth._cargo import CARGO_TYPES, Load, load_cargo
+from scanlab.synth._cargo import CARGO_TYPES, Load, load_cargo, texture_goods
 from scanlab.synth._concealments import (
     CONCEALMENT_TYPES,
     SPACE_CHANGING,
@@ -200,12 +200,19 @@ def generate_scene(
     cargo = spec.cargo
     if spec.declaration == "undeclared_goods" and cargo != "empty":
         cargo = "mixed"  # goods of several kinds, one of which the declaration leaves out
+    before = canvas.basis.copy()
     load = load_cargo(canvas, space, cargo, fill=spec.fill, rng=rng)
+    goods = canvas.basis - before if load is not None else None
+    # The goods' texture comes from its own stream, drawn before any concealment, so a
+    # clean scene and the same scene with something hidden differ only where it is.
+    texture_rng = np.random.default_rng(rng.integers(2**63)) if goods is not None else None
     for kind in spec.concealments:
         if kind not in SPACE_CHANGING:
             obj = conceal_in_load(kind, canvas, layout, space, load, rng)
             if obj is not None and obj.parts:
                 concealed.append(obj)
+    if goods is not None and texture_rng is not None:
+        texture_goods(canvas, before, goods, texture_rng)
 
     from scanlab.physics import acquire
 

@@ -118,12 +118,13 @@ def vehicle_extent_mm(vehicle_type: str) -> tuple[float, float]:
 def draw_vehicle(canvas: Canvas, vehicle_type: str, rng: np.random.Generator) -> VehicleLayout:
     """Draw a vehicle into ``canvas``; its front faces x = 0 (the scan's left edge).
 
-    The vehicle crosses the beam plane at a small yaw (0.1-1.2 degrees): ``canvas.skew`` is
+    The vehicle crosses the beam plane at a small yaw (0.05-0.6 degrees, as a lane keeps
+    it: the thin dark lines of real floor cross-members allow no more): ``canvas.skew`` is
     set for it and for everything drawn into it afterwards (its load, what is hidden).
     """
     if vehicle_type not in VEHICLE_TYPES:
         raise ValueError(vehicle_type)
-    yaw = float(rng.uniform(0.1, 1.2)) * float(rng.choice([-1.0, 1.0]))
+    yaw = float(rng.uniform(0.05, 0.6)) * float(rng.choice([-1.0, 1.0]))
     canvas.skew = math.tan(math.radians(yaw))
     if vehicle_type in CONTAINER_BOXES:
         layout = _container_on_chassis(canvas, vehicle_type, rng)
@@ -256,21 +257,32 @@ class _Parts:
 
 
 def _wheel(canvas: Canvas, xc: float, tyres: int, *, radius: float = 510.0) -> None:
-    """Tyres seen along the axle: sidewalls, a dark tread band, steel rims, hub and axle."""
+    """Tyres seen along the axle: sidewalls, a dark tread band, steel rims, hub and axle.
+
+    ``tyres`` across the axle, half on each side (:data:`WHEELS`), each 315 mm wide: the
+    wheels are slabs that wide (twins with a gap), so a diverging beam crosses each tread
+    obliquely and its top spreads into the dark arch of real scans."""
     zc = radius
     rim_r = 0.57 * radius
     width_cm = 31.5
-    # Sidewalls: two 15 mm rubber walls per tyre; tread and steel belts: the full width.
-    canvas.add("rubber", canvas.disc(xc, zc, radius - 30, 3.0 * tyres, inner_radius=rim_r))
-    canvas.add("tyre", canvas.disc(xc, zc, radius, width_cm * tyres, inner_radius=radius - 30))
-    canvas.add("tyre", canvas.disc(xc, zc, rim_r + 25, 4.0 * tyres, inner_radius=rim_r))  # beads
-    canvas.add(
-        "steel", canvas.disc(xc, zc, rim_r, 22.0 * tyres, inner_radius=rim_r - 8)
-    )  # rim barrel
-    canvas.add("steel", canvas.disc(xc, zc, rim_r - 8, 1.4 * tyres))  # wheel discs
-    canvas.add("cast_iron", canvas.disc(xc, zc, 0.42 * radius, 26.0, inner_radius=0.36 * radius))
-    canvas.add("steel", canvas.disc(xc, zc, 0.13 * radius, 10.0))  # hubs
-    canvas.add("steel", canvas.disc(xc, zc, 64.0, 230.0, inner_radius=52.0))  # axle tube
+    per_side = max(tyres // 2, 1)
+    with canvas.at_depths(*WHEELS, thickness_mm=(10.0 * width_cm + 40.0) * per_side - 40.0):
+        # Sidewalls: two 15 mm rubber walls per tyre; tread and steel belts: the full width.
+        canvas.add("rubber", canvas.disc(xc, zc, radius - 30, 3.0 * tyres, inner_radius=rim_r))
+        canvas.add("tyre", canvas.disc(xc, zc, radius, width_cm * tyres, inner_radius=radius - 30))
+        canvas.add(
+            "tyre", canvas.disc(xc, zc, rim_r + 25, 4.0 * tyres, inner_radius=rim_r)
+        )  # beads
+        canvas.add(
+            "steel", canvas.disc(xc, zc, rim_r, 22.0 * tyres, inner_radius=rim_r - 8)
+        )  # rim barrel
+        canvas.add("steel", canvas.disc(xc, zc, rim_r - 8, 1.4 * tyres))  # wheel discs
+        canvas.add(
+            "cast_iron", canvas.disc(xc, zc, 0.42 * radius, 26.0, inner_radius=0.36 * radius)
+        )  # brake drums
+        canvas.add("steel", canvas.disc(xc, zc, 0.13 * radius, 10.0))  # hubs
+    with canvas.at_depths():  # the axle tube spans the track
+        canvas.add("steel", canvas.disc(xc, zc, 64.0, 230.0, inner_radius=52.0))
 
 
 def _i_beam_rail(
@@ -774,7 +786,7 @@ def _container_chassis(
         p.box("cast_iron", x + 30, zu - 15, 120, 70, 2 * 10.0)
     # Perimeter rails (on flat-bed container trailers): C-channels along both sides whose
     # 75 mm flanges, seen across, are dark lines under the container.
-    perimeter = rng.random() < 0.5
+    perimeter = rng.random() < 0.25
     if perimeter:
         ph = rng.uniform(180.0, 280.0)
         p.box("steel", xf, top - ph, length, ph, 2 * 0.5)
@@ -787,7 +799,9 @@ def _container_chassis(
     while x < x1 - 500:
         zt_x, zb_x = z_top(x), z_bottom(x)
         h = (zt_x - zb_x) * rng.uniform(0.5, 0.9)
-        across = 243.0 if perimeter or rng.random() < 0.5 else 100.0
+        # Between the two main rails (about a metre apart) on a skeletal chassis; a few
+        # outriggers, and every member of a perimeter frame, reach the full width.
+        across = 243.0 if perimeter or rng.random() < 0.2 else 100.0
         if tubes and rng.random() < 0.8:
             r = min(h / 2, rng.uniform(45.0, 85.0))
             p.tube_y("steel", x, zt_x - rng.uniform(0.3, 0.6) * (zt_x - zb_x), r, across, 5.0)
@@ -812,8 +826,7 @@ def _container_chassis(
     centres = tuple(rear - 1310.0 * i for i in range(axles))
     air = rng.random() < 0.6
     for xc in centres:
-        with c.at_depths(*WHEELS):
-            _wheel(c, xc, tyres=2 if long else 4)
+        _wheel(c, xc, tyres=2 if long else 4)
         zb = z_bottom(xc)
         p.box("steel", xc - 560, zb - 250, 120, 250, 2 * 1.2)  # hanger brackets
         if air:

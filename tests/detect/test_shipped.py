@@ -143,18 +143,14 @@ def test_quiet_at_other_pitches(name, detector, pitch_mm):
     assert sum(flagged) <= 1
 
 
-#: Neither model finds this false wall in the rebuilt 20 ft box: v2's shortened training (1,200
-#: steps from v1, see its recipe) left it scoring 0.80-0.87 under its dual threshold of 0.886
-#: at every pitch; v1 gives no region on it either.
-MISSES_THE_WALL = pytest.mark.xfail(
-    reason="a false wall in the rebuilt 20 ft box: retrain v2 at full size", strict=True
-)
-
-
-@MISSES_THE_WALL
-@BOTH
+@pytest.mark.parametrize("name", [V2])
 @pytest.mark.parametrize("pitch_mm", [4.0, 7.5, 10.0])
 def test_finds_a_false_wall_at_other_pitches(name, detector, pitch_mm):
+    """v2 finds a false wall in a 20 ft box at other pitches with one region, on the wall.
+    (v1 is left out: it alarms on the rebuilt chassis too, so a region on the wall means
+    little; at 10 mm it misses it among 7 others.)"""
     spec = SceneSpec("container_20ft", "paper_goods", 0.6, ["false_wall"])
     scene = generate_scene(spec, SEED + 20, pitch_mm=pitch_mm)
-    assert hits(scene.key, detector(scene.scan)) == 1
+    found = detector(scene.scan)
+    assert hits(scene.key, found) == 1
+    assert len(found.regions) == 1 and found.in_domain

@@ -112,3 +112,28 @@ def test_no_divergence_at_the_source_height_nor_without_a_source():
     assert fp is not None and fp.rows.start >= 98 and fp.rows.stop <= 102
     assert fp.chord_cm.sum() == pytest.approx(240.0 * 60, rel=1e-5)
     assert parallel.project_z(1234.0, 900.0) == 1234.0
+
+
+def test_a_slab_at_a_depth_spreads_over_its_own_thickness():
+    # A 2 mm sheet lying flat at 1,500 mm (500 mm above the source, 4 m away) in a slab
+    # 600 mm thick about 1,000 mm beyond the centre plane: its near face's image is at
+    # 1,000 + 500 x 4,000 / 4,700 = 1,425.5 mm, its far face's at 1,000 + 500 x 4,000 /
+    # 5,300 = 1,377.4 mm, so the sheet spreads over the 48 mm between them; as a thin
+    # plane at 1,000 mm it would be 1.6 mm tall, at 1,400 mm.
+    slab, plane = diverging_canvas(), diverging_canvas()
+    with slab.at_depths(1000.0, thickness_mm=600.0):
+        slab.add("steel", slab.box(0.0, 1499.0, 300.0, 2.0, 60.0))
+    with plane.at_depths(1000.0):
+        plane.add("steel", plane.box(0.0, 1499.0, 300.0, 2.0, 60.0))
+    profile, thin = slab.basis[0, :, 30], plane.basis[0, :, 30]
+    lit = np.flatnonzero(profile > 1e-6)
+    top_mm, bottom_mm = 2000.0 - 5.0 * lit.min(), 2000.0 - 5.0 * (lit.max() + 1)
+    assert top_mm == pytest.approx(1000 + 500 * 4000 / 4700, abs=10.0)  # to the pixel
+    assert bottom_mm == pytest.approx(1000 + 500 * 4000 / 5300, abs=10.0)
+    assert np.count_nonzero(thin > 1e-6) <= 2
+    # Its chord summed over the image is the thin plane's (scaled by 4,000 / 5,000 about
+    # the source), and the slab's mass is the sheet's.
+    assert profile.sum() == pytest.approx(thin.sum(), rel=1e-4)
+    assert profile.sum() * 5.0 / (60.0 * 7.85) == pytest.approx(2.0 * 0.8, rel=1e-3)
+    # Outside the block, parts fill their chord about the centre plane again.
+    assert slab.planes_mm is None and slab.plane_thickness_mm == 0.0

@@ -9,7 +9,7 @@ import pytest
 from scanlab.physics import basis_lookup, get_material, get_scanner
 from scanlab.synth import CONCEALMENT_TYPES, THREAT_CLASSES, SceneSpec, generate_scene
 from scanlab.synth._canvas import Canvas
-from scanlab.synth._cargo import load_cargo
+from scanlab.synth._cargo import load_cargo, texture_goods
 from scanlab.synth._concealments import IN_LOAD
 from scanlab.synth._vehicles import CargoSpace
 
@@ -243,3 +243,26 @@ def test_big_bags_stop_at_the_payload_limit(height_mm):
         space = CargoSpace(100.0, 12132.0, 100.0, 100.0 + height_mm, 235.2)
         load = _big_bags(canvas, space, np.random.default_rng(seed), 1.0, "sugar")
         assert 0.6 * limit < load.mass_kg <= limit
+
+
+def test_goods_get_a_grain_texture_that_keeps_their_mass():
+    # 2.3 m of goods at 0.5 g/cm³ over a 1 m x 1 m block: 115 g/cm² everywhere in it.
+    canvas = Canvas(300, 300, 5.0, 1500.0, lambda m: (1.0,), lambda m: 0.5, 1)
+    before = canvas.basis.copy()
+    canvas.add("goods", canvas.box(250.0, 250.0, 1000.0, 1000.0, 230.0))
+    goods = canvas.basis - before
+    # A concealment has since hollowed out the left half of the block down to a fifth.
+    canvas.basis[:, :, :150] = np.where(goods[:, :, :150] > 0, 0.2 * 115.0, 0.0)
+    texture_goods(canvas, before, goods, np.random.default_rng(0), rel_std=0.03, grain_mm=8.0)
+    whole = canvas.basis[0, 60:240, 160:240] / 115.0
+    hollow = canvas.basis[0, 60:240, 60:140] / (0.2 * 115.0)
+    # A few per cent from pixel to pixel, about the mean, and as much where less is left.
+    assert whole.mean() == pytest.approx(1.0, abs=0.003)
+    assert whole.std() == pytest.approx(0.03, rel=0.15)
+    assert hollow.mean() == pytest.approx(1.0, abs=0.003)
+    assert hollow.std() == pytest.approx(0.03, rel=0.15)
+    # Correlated over about a grain (8 mm: a pixel and a half), not pixel to pixel.
+    neighbour = np.corrcoef(whole[:, :-1].ravel(), whole[:, 1:].ravel())[0, 1]
+    assert 0.6 < neighbour < 0.95
+    # Outside the goods nothing is added.
+    assert np.all(canvas.basis[0, :40] == 0) and np.all(canvas.basis[0, :, 260:] == 0)

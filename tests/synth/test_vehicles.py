@@ -212,3 +212,27 @@ def test_hollow_parts_never_leave_negative_material(vehicle):
     for seed in range(3):
         canvas, _ = per_material_canvas(vehicle, seed, pitch_mm=20.0)
         assert canvas.basis.min() > -1e-3 * canvas.basis.max()
+
+
+def test_twin_tyres_are_slabs_whose_tread_a_diverging_beam_spreads_into_an_arch():
+    from scanlab.synth._vehicles import WHEELS, _wheel
+
+    # Source 2,400 mm high, 3,600 mm from the centre plane; twin tyres (4 across the axle)
+    # 1,020 mm tall, each side a slab 2 x 315 + 40 = 670 mm thick about +-950 mm.
+    canvas = Canvas(700, 200, 5.0, 3000.0, lambda m: (1.0,), lambda m: 1.0, 1)
+    canvas.source_z_mm, canvas.source_distance_mm = 2400.0, 3600.0
+    _wheel(canvas, 500.0, tyres=4)
+    column = canvas.basis[0, :, 100]  # through the hub (x = 500 mm)
+
+    def image_mm(y_mm: float) -> float:  # where the top of the tread (z = 1,020) appears
+        return 2400.0 + (1020.0 - 2400.0) * 3600.0 / (3600.0 + y_mm)
+
+    # The far wheel's tread top is crossed along the 670 mm and spreads from its near
+    # face's image to its far face's (1,221-1,383 mm), not a 30 mm ring at one height.
+    far_near, far_far = image_mm(WHEELS[1] - 335.0), image_mm(WHEELS[1] + 335.0)
+    lit_mm = 3000.0 - 5.0 * np.flatnonzero(column > 1e-6)
+    assert lit_mm.max() == pytest.approx(far_far, abs=10.0)
+    band = column[int((3000.0 - far_far) / 5.0) + 1 : int((3000.0 - far_near) / 5.0)]
+    assert band.size >= 25 and np.all(band > 0)
+    # The axle tube spans the track about the centre plane: its mass is the tube's.
+    assert canvas.planes_mm is None
