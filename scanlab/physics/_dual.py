@@ -75,9 +75,15 @@ def ratio_curve(
         raise MissingChannelError(f"ratio_curve: scanner {scanner.name!r} has one channel")
     target = get_material(material) if isinstance(material, str) else material
     thickness = np.asarray(thickness_cm, dtype=np.float64)
+    # No material transmits all: a sum of weights one part in 1e16 over 1 is not a gain.
     high, low = (
-        -np.log(
-            polyenergetic_transmission({target: thickness}, spectrum=s, detector=scanner.detector)
+        np.maximum(
+            -np.log(
+                polyenergetic_transmission(
+                    {target: thickness}, spectrum=s, detector=scanner.detector
+                )
+            ),
+            0.0,
         )
         for s in scanner.spectra[:2]
     )

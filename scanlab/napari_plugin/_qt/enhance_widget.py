@@ -334,6 +334,8 @@ class EnhanceWidget(Container):
 
     def _on_finished(self) -> None:
         self._worker = None
+        if not self._alive():  # the viewer closed while the render ran: its timer is gone
+            return
         if self._pending is not None:
             self._start_pending()
         elif self._due is not None and not self._full_timer.isActive():
