@@ -106,6 +106,8 @@ def test_cohort_report_in_the_instructors_language(comparison, tmp_path, monkeyp
             assert text == english
             continue
         assert text == said.gettext(english) != english, f"{english!r} left in English"
+    for table in (translated[2:13], translated[14:22]):  # no two columns named alike
+        assert len({text for _, text in table}) == len(table), table
     # The explanations, the groups and the disagreement, threat class and level by name.
     for english in ("with Detector assist", "with − without", "as assigned"):
         assert f"<td>{said.gettext(english)}</td>" in page
@@ -129,6 +131,7 @@ def test_cohort_report_in_the_instructors_language(comparison, tmp_path, monkeyp
     # assist.csv: headers in the language, cells as keys; cohorts.csv as keys throughout.
     header, *rows = list(csv.reader((out / "assist.csv").read_text(encoding="utf-8").splitlines()))
     assert header[:3] == [said.gettext(m) for m in ("cohort", "basis", "group")]
+    assert len(set(header)) == len(header)
     assert [r[1:3] for r in rows[:3]] == [
         ["assigned", "with"], ["assigned", "without"], ["assigned", "difference"]
     ]  # fmt: skip

@@ -36,7 +36,7 @@ def test_report_in_russian_with_locale_numbers_and_dates(results, tmp_path):
     assert get_language() == "en"  # the report's language did not leak into the process
 
     header, *rows = _csv(tmp_path / "ru" / "scores.csv")
-    assert header[:5] == ["экзамен", "код экзамена", "курсант", "разбивка", "группа"]
+    assert header[:5] == ["экзамен", "код экзамена", "курсант", "разбивка", "подгруппа"]
     assert "доля попаданий" in header
     assert all(re.fullmatch(r"-?[\d.e+-]*", c) for row in rows for c in row[5:-1])
 
