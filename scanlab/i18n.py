@@ -34,6 +34,7 @@ __all__ = [
     "display_order",
     "format_datetime",
     "format_decimal",
+    "format_number",
     "get_language",
     "is_rtl",
     "ngettext",
@@ -408,6 +409,25 @@ def format_decimal(value: float | None, digits: int = 2, *, lang: str | None = N
     return str(
         babel_decimal(value, format=pattern, locale=babel_locale(lang), decimal_quantization=True)
     )
+
+
+def format_number(value: float, spec: str, *, lang: str | None = None) -> str:
+    """``format(value, spec)`` (signed, percentages, significant digits: ``+.3f``, ``.0%``,
+    ``.3g``) with the language's decimal sign; English as Python writes it. Digits are
+    not grouped, so the figure stays one a reader can copy.
+
+    Examples
+    --------
+    >>> format_number(-0.25, "+.3f", lang="ru"), format_number(0.015, ".1%", lang="en")
+    ('-0,250', '1.5%')
+    """
+    from babel.numbers import get_decimal_symbol
+
+    text = format(value, spec)
+    code = normalize_language(lang) if lang else get_language()
+    if code == "en":
+        return text
+    return text.replace(".", get_decimal_symbol(babel_locale(code)))
 
 
 def format_datetime(value: str | datetime | date, *, lang: str | None = None) -> str:

@@ -29,6 +29,7 @@ from scanlab.errors import ScanlabError, SpecError
 from scanlab.evaluate._marks import Mark
 from scanlab.evaluate._matching import match_marks
 from scanlab.evaluate._metrics import PixelHistogram
+from scanlab.i18n import _, format_number
 
 __all__ = [
     "DEFAULT_FPRS",
@@ -808,10 +809,12 @@ def summarise(
     n_clean = int((~y).sum())
     out["n_clean"] = n_clean
     out["n_objects"] = sum(len(r["objects"]) for r in ok)
-    out["warnings"] = [
-        f"only {n_clean} clean scans: a false-alarm rate of {fpr:g} needs at least "
-        f"{math.ceil(1 / fpr - 1e-9)} to mean anything (below that, no false alarm is allowed "
-        "and every such rate gives the same detection rate)"
+    out["warnings"] = [  # in the current language: the report and the command show them
+        _(
+            "only {n_clean} clean scans: a false-alarm rate of {rate} needs at least {needed} "
+            "to mean anything (below that, no false alarm is allowed and every such rate gives "
+            "the same detection rate)"
+        ).format(n_clean=n_clean, rate=format_number(fpr, "g"), needed=math.ceil(1 / fpr - 1e-9))
         for fpr in fprs
         if n_clean * fpr < 1
     ]

@@ -14,6 +14,7 @@ import numpy as np
 from scanlab.errors import SpecError
 from scanlab.evaluate._interval import ConfidenceInterval
 from scanlab.evaluate._metrics import _check_binary, auroc, bootstrap_ci
+from scanlab.i18n import N_
 
 __all__ = [
     "DelongResult",
@@ -237,7 +238,8 @@ def compare_detectors(
                 "n_clean": int((~y).sum()),
             }
             if min(entry["n_concealed"], entry["n_clean"]) < 2:
-                entry["note"] = "fewer than two concealed or two clean scans in common"
+                # English in the data; the report translates it
+                entry["note"] = N_("fewer than two concealed or two clean scans in common")
                 out.append(entry)
                 continue
             d = delong_test(y, sa, sb)

@@ -1,4 +1,5 @@
-"""Files a batch evaluation leaves behind: per-scan tables, metrics, ROC/FROC plots, HTML."""
+"""Files a batch evaluation leaves behind: per-scan tables, metrics, ROC/FROC plots, HTML
+(the page and the plots in the reader's language, the tables and metrics as keys)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scanlab.i18n import N_
+from scanlab.i18n import (
+    N_,
+    _,
+    chart_fonts,
+    format_number,
+    get_language,
+    is_rtl,
+    ngettext,
+    rtl_lines,
+    term,
+    use_language,
+)
 from scanlab.io._common import atomic_open
 
 if TYPE_CHECKING:
@@ -20,7 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["METRIC_LABELS", "metric_label", "write_batch_report", "write_overlays"]
 
 #: What the metrics of a batch evaluation are called in its report and table, as messages
-#: of the catalogue (the report is in English; ``scanlab evaluate``'s table translates them).
+#: of the catalogue (translated where shown).
 METRIC_LABELS = {
     "n_scans": N_("scans evaluated"),
     "n_clean": N_("clean scans"),
@@ -51,7 +63,9 @@ def metric_label(key: str, translate: Any = None) -> str:
     say = translate or str
     if key.startswith("detection_rate_at_fpr_"):
         rate = float(key.rsplit("_", 1)[1])
-        return say(_DETECTION_RATE).format(rate=f"{rate:.1%}")
+        return say(_DETECTION_RATE).format(
+            rate=format_number(rate, ".1%") if translate else f"{rate:.1%}"
+        )
     return say(METRIC_LABELS[key]) if key in METRIC_LABELS else key
 
 
@@ -73,10 +87,28 @@ _CSV_FIELDS = (
 )
 
 
-def write_batch_report(results: BatchResults, out: Path) -> dict[str, Path]:
+#: How the pictures of :func:`write_overlays` are called (their ``kind``, a key).
+_OVERLAY_KINDS = {"false-alarm": N_("false-alarm"), "miss": N_("miss")}
+
+
+def write_batch_report(
+    results: BatchResults, out: Path, *, lang: str | None = None
+) -> dict[str, Path]:
     """Write ``per_scan.csv``, ``per_scan.jsonl``, ``metrics.json``, ``roc.png``,
     ``roc.csv``, ``froc.png``, ``froc.csv`` and ``report.html`` into ``out``; return their
-    paths."""
+    paths.
+
+    ``lang``: the language of the page and the plots (default the current one, see
+    :func:`scanlab.i18n.get_language`); the tables, curve points and metrics keep their
+    keys and Python's numbers, for scripts.
+    """
+    with use_language(lang):
+        return _write(results, out)
+
+
+def _write(results: BatchResults, out: Path) -> dict[str, Path]:
+    import matplotlib
+
     out.mkdir(parents=True, exist_ok=True)
     paths = {
         "csv": out / "per_scan.csv",
@@ -121,8 +153,11 @@ def write_batch_report(results: BatchResults, out: Path) -> dict[str, Path]:
             fh,
             indent=1,
         )
-    _plot_roc(results, paths["roc"])
-    _plot_froc(results, paths["froc"])
+    # matplotlib (>= 3.11, libraqm) joins Arabic-script letters and orders right-to-left
+    # text itself, given a font with the letters.
+    with matplotlib.rc_context(chart_fonts()):  # type: ignore[arg-type]
+        _plot_roc(results, paths["roc"])
+        _plot_froc(results, paths["froc"])
     _curve_csvs(results, paths["roc_csv"], paths["froc_csv"])
     with atomic_open(paths["html"], "w") as fh:
         fh.write(_html(results))
@@ -143,13 +178,14 @@ def _plot_roc(results: BatchResults, path: Path) -> None:
         y = np.array([not r["clean"] for r in ok])
         if not ok or y.all() or not y.any():
             continue
-        fpr, tpr, _ = roc_curve(y, np.array([r["score"] for r in ok]))
+        fpr, tpr, _thresholds = roc_curve(y, np.array([r["score"] for r in ok]))
         auc = results.metrics.get(name, {}).get("image_auroc") or {}
-        ax.plot(fpr, tpr, label=f"{name} (AUROC {auc.get('value', float('nan')):.3f})")
+        auroc = format_number(auc.get("value", float("nan")), ".3f")
+        ax.plot(fpr, tpr, label=rtl_lines(f"{name} (AUROC {auroc})"))
     ax.plot([0, 1], [0, 1], color="0.7", lw=0.8, ls="--")
-    ax.set_xlabel("false-alarm rate (clean scans flagged)")
-    ax.set_ylabel("detection rate (scans with a concealment flagged)")
-    ax.set_title("image-level ROC")
+    ax.set_xlabel(rtl_lines(_("false-alarm rate (clean scans flagged)")))
+    ax.set_ylabel(rtl_lines(_("detection rate (scans with a concealment flagged)")))
+    ax.set_title(rtl_lines(_("image-level ROC")))
     if ax.get_legend_handles_labels()[0]:  # none when every scan failed
         ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
@@ -169,8 +205,8 @@ def _plot_froc(results: BatchResults, path: Path) -> None:
         curve = results.metrics.get(name, {}).get("froc")
         if curve:
             ax.plot(curve["mean_false_positives"], curve["sensitivity"], marker=".", label=name)
-    ax.set_xlabel("mean false regions per scan")
-    ax.set_ylabel("sensitivity (objects found)")
+    ax.set_xlabel(rtl_lines(_("mean false regions per scan")))
+    ax.set_ylabel(rtl_lines(_("sensitivity (objects found)")))
     ax.set_xscale("symlog", linthresh=0.1)
     ax.set_ylim(0, 1.02)
     ax.set_title("FROC")
@@ -229,8 +265,11 @@ def write_overlays(
     with a concealed object the detector did not find at its threshold, lowest score
     first. Each picture shows the scan, the anomaly map over it, the answer key's objects
     (green found, amber missed) and the detector's regions (red at or above its threshold,
-    grey below). The detector runs again on these few scans only.
+    grey below). The detector runs again on these few scans only. Their titles are in the
+    current language.
     """
+    import matplotlib
+
     from scanlab.evaluate._batch import _detector, _model, _read_as, _safe
     from scanlab.io import read_scan
     from scanlab.synth import AnswerKey
@@ -254,11 +293,18 @@ def write_overlays(
                 det = _detector(model.weights, model.key)(scan)
                 rel = Path("overlays") / _safe(name) / f"{kind}-{rank}-{_safe(r['scan_id'])}.png"
                 found = {o["object_id"] for o in r["objects"] if o["detected"]}
-                title = (
-                    f"{name}: {kind} {rank} - {r['scan_id']} "
-                    f"(score {r['score']:.3f}, threshold {r['threshold']:.3f})"
+                title = _(
+                    "{detector}: {kind} {rank} - {scan} (score {score}, threshold {threshold})"
+                ).format(
+                    detector=name,
+                    kind=_(_OVERLAY_KINDS[kind]),
+                    rank=rank,
+                    scan=r["scan_id"],
+                    score=format_number(r["score"], ".3f"),
+                    threshold=format_number(r["threshold"], ".3f"),
                 )
-                _draw_overlay(scan, det, key, found, title, out / rel)
+                with matplotlib.rc_context(chart_fonts()):  # type: ignore[arg-type]
+                    _draw_overlay(scan, det, key, found, title, out / rel)
                 drawn[name].append(
                     {"kind": kind, "scan_id": r["scan_id"], "score": r["score"], "path": str(rel)}
                 )
@@ -303,10 +349,14 @@ def _draw_overlay(scan: Any, det: Any, key: Any, found: set[str], title: str, pa
                 )
             )
         ax.set_axis_off()
-    axes[0].set_title(title, fontsize=9)
+    axes[0].set_title(rtl_lines(title), fontsize=9)
     axes[1].set_title(
-        "anomaly map; key objects green (found) / amber (missed); regions red (at or above "
-        "the threshold) / grey (below)",
+        rtl_lines(
+            _(
+                "anomaly map; key objects green (found) / amber (missed); regions red (at or "
+                "above the threshold) / grey (below)"
+            )
+        ),
         fontsize=8,
     )
     fig.tight_layout()
@@ -318,29 +368,45 @@ def _draw_overlay(scan: Any, det: Any, key: Any, found: set[str], title: str, pa
 
 def _fmt(entry: Any) -> str:
     if entry is None:
-        return "n/a"
+        return html.escape(_("n/a"))
     if isinstance(entry, dict) and "value" in entry:
-        return f"{entry['value']:.3f} <small>[{entry['low']:.3f}, {entry['high']:.3f}]</small>"
+        value, low, high = (format_number(entry[k], ".3f") for k in ("value", "low", "high"))
+        return f"{value} <small>[{low}, {high}]</small>"
     if isinstance(entry, float):
-        return f"{entry:.3f}"
+        return format_number(entry, ".3f")
     return html.escape(str(entry))
 
 
+def _esc(text: str) -> str:
+    """``text`` for an element's content (quotes left as written)."""
+    return html.escape(text, quote=False)
+
+
+def _tag(name: str, text: str) -> str:
+    """``text`` as the content of an element ``name``: ``<h2>...</h2>``."""
+    return f"<{name}>{_esc(text)}</{name}>"
+
+
+def _link(name: str) -> str:
+    return f'<a href="{name}">{name}</a>'
+
+
 def _html(results: BatchResults) -> str:
+    esc = _esc
     names = list(results.per_scan)
-    head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
+    head = "".join(f"<th>{esc(n)}</th>" for n in names)
     first = ["n_scans", "n_clean", "n_objects", "n_errors", "image_auroc", "average_precision"]
     keys = [*first, "f1_max"]
     keys += [k for k in next(iter(results.metrics.values()), {}) if k.startswith("detection_rate")]
     keys += [k for k in METRIC_LABELS if k not in keys]
     body = "".join(
-        f"<tr><td>{html.escape(metric_label(key))}</td>"
+        f"<tr><td>{esc(metric_label(key, _))}</td>"
         + "".join(f"<td>{_fmt(results.metrics.get(n, {}).get(key))}</td>" for n in names)
         + "</tr>"
         for key in keys
     )
     warnings = "".join(
-        f"<li>{html.escape(n)}: {html.escape(w)}</li>"
+        f"<li>{esc(n)}: {esc(w)}</li>"
         for n in names
         for w in results.metrics.get(n, {}).get("warnings", [])
     )
@@ -352,96 +418,135 @@ def _html(results: BatchResults) -> str:
             e = results.metrics.get(n, {}).get(field, {}).get(g)
             if e is None:
                 return "<td>-</td>"
-            return (
-                f"<td>{e['recall']:.0%} <small>[{e.get('low', float('nan')):.0%}, "
-                f"{e.get('high', float('nan')):.0%}] n={e['n']}</small></td>"
+            recall, low, high = (
+                format_number(e.get(k, float("nan")), ".0%") for k in ("recall", "low", "high")
             )
+            return f"<td>{recall} <small>[{low}, {high}] n={e['n']}</small></td>"
 
         rows = "".join(
-            f"<tr><td>{html.escape(g)}</td>" + "".join(cell(n, g) for n in names) + "</tr>"
+            f"<tr><td>{esc(term(g))}</td>" + "".join(cell(n, g) for n in names) + "</tr>"
             for g in groups
         )
-        return f"<h2>{title}</h2><table><tr><th></th>{head}</tr>{rows}</table>"
+        return f"<h2>{esc(title)}</h2><table><tr><th></th>{head}</tr>{rows}</table>"
 
-    comparisons = _comparison_table(results.comparisons)
-    at_threshold = "(at each detector's threshold)"
     overlays = "".join(
-        f"<h3>{html.escape(n)}</h3>"
+        f"<h3>{esc(n)}</h3>"
         + "".join(
             f'<figure><a href="{html.escape(o["path"])}"><img src="{html.escape(o["path"])}" '
-            f'alt="{html.escape(o["kind"])}"></a><figcaption>{html.escape(o["kind"])}: '
-            f"{html.escape(o['scan_id'])} (score {o['score']:.3f})</figcaption></figure>"
+            f'alt="{html.escape(_overlay_kind(o["kind"]))}"></a><figcaption>'
+            + esc(
+                _("{kind}: {scan} (score {score})").format(
+                    kind=_overlay_kind(o["kind"]),
+                    scan=o["scan_id"],
+                    score=format_number(o["score"], ".3f"),
+                )
+            )
+            + "</figcaption></figure>"
             for o in results.overlays.get(n, [])
         )
         for n in names
         if results.overlays.get(n)
     )
-    settings = html.escape(
-        ", ".join(f"{k} {v}" for k, v in results.settings.items() if v is not None)
-    )
+    settings = ", ".join(f"{k} {v}" for k, v in results.settings.items() if v is not None)
     errors = "".join(
-        f"<li>{html.escape(e['detector'])} / {html.escape(e['scan_id'])}: "
-        f"{html.escape(e['error'])}</li>"
+        f"<li>{esc(e['detector'])} / {esc(e['scan_id'])}: {esc(e['error'])}</li>"
         for e in results.errors
     )
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>scanlab evaluation</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:80em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}}td:first-child{{text-align:left}}
-img{{max-width:48%;margin-right:1%}}figure{{display:inline-block;width:48%;margin:0 1% 1em 0}}
-figure img{{max-width:100%}}.warn{{color:#a60}}</style></head><body>
-<h1>Detector evaluation</h1>
-<p>Settings: {settings}.</p>
-<p>Figures in brackets are 95 % bootstrap intervals over scans. Detection rates use the
-threshold set on the clean scans' scores so that at most that share of them is flagged.</p>
-<ul class="warn">{warnings}</ul>
-<table><tr><th>metric</th>{head}</tr>{body}</table>
-<h2>Paired comparison</h2>{comparisons}
-{recall_table("recall_by_concealment", "Recall per concealment method " + at_threshold)}
-{recall_table("recall_by_class", "Recall per threat class " + at_threshold)}
-{recall_table("recall_by_level", "Recall per difficulty level")}
-<p>Recall intervals are 95 % Wilson intervals over objects.</p>
-<h2>Curves</h2><img src="roc.png" alt="ROC"><img src="froc.png" alt="FROC">
-<p>Points: <a href="roc.csv">roc.csv</a>, <a href="froc.csv">froc.csv</a>.</p>
-<h2>Top false alarms and misses</h2>{overlays or "<p>none drawn</p>"}
-<h2>Items that could not be evaluated</h2><ul>{errors or "<li>none</li>"}</ul>
-<p>Per-scan results: <a href="per_scan.csv">per_scan.csv</a>,
-<a href="per_scan.jsonl">per_scan.jsonl</a>; metrics: <a href="metrics.json">metrics.json</a>.</p>
-</body></html>
-"""
+    files = _("Per-scan results: {csv}, {jsonl}; metrics: {metrics}.").format(
+        csv=_link("per_scan.csv"), jsonl=_link("per_scan.jsonl"), metrics=_link("metrics.json")
+    )
+    at_threshold = {
+        "recall_by_concealment": _("Recall per concealment method (at each detector's threshold)"),
+        "recall_by_class": _("Recall per threat class (at each detector's threshold)"),
+        "recall_by_level": _("Recall per difficulty level"),
+    }
+    intervals = _(
+        "Figures in brackets are 95 % bootstrap intervals over scans. Detection rates use the "
+        "threshold set on the clean scans' scores so that at most that share of them is flagged."
+    )
+    parts = [
+        f'<!doctype html><html lang="{get_language()}" dir="{"rtl" if is_rtl() else "ltr"}">',
+        '<head><meta charset="utf-8">' + _tag("title", _("scanlab evaluation")),
+        "<style>body{font-family:sans-serif;margin:2em;max-width:80em}"
+        "table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:4px 10px;text-align:end}"
+        "td:first-child{text-align:start}img{max-width:48%;margin-inline-end:1%}"
+        "figure{display:inline-block;width:48%;margin:0 0 1em 0;margin-inline-end:1%}"
+        "figure img{max-width:100%}.warn{color:#a60}</style></head><body>",
+        _tag("h1", _("Detector evaluation")),
+        _tag("p", _("Settings: {settings}.").format(settings=settings)),
+        f"<p>{esc(intervals)}</p>",
+        f'<ul class="warn">{warnings}</ul>',
+        "<table><tr>" + _tag("th", _("metric")) + f"{head}</tr>{body}</table>",
+        _tag("h2", _("Paired comparison")) + _comparison_table(results.comparisons),
+        *(recall_table(field, title) for field, title in at_threshold.items()),
+        _tag("p", _("Recall intervals are 95 % Wilson intervals over objects.")),
+        _tag("h2", _("Curves")) + '<img src="roc.png" alt="ROC"><img src="froc.png" alt="FROC">',
+        "<p>"
+        + _("Points: {roc}, {froc}.").format(roc=_link("roc.csv"), froc=_link("froc.csv"))
+        + "</p>",
+        _tag("h2", _("Top false alarms and misses")) + (overlays or _tag("p", _("none drawn"))),
+        _tag("h2", _("Items that could not be evaluated"))
+        + "<ul>"
+        + (errors or _tag("li", _("none")))
+        + "</ul>",
+        f"<p>{files}</p>",
+        "</body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def _overlay_kind(kind: str) -> str:
+    return _(_OVERLAY_KINDS[kind]) if kind in _OVERLAY_KINDS else kind
 
 
 def _comparison_table(comparisons: list[dict[str, Any]]) -> str:
+    esc = _esc
     if not comparisons:
-        return "<p>One detector only: nothing to compare.</p>"
+        return _tag("p", _("One detector only: nothing to compare."))
     fprs = sorted({f for c in comparisons for f in c.get("mcnemar", {})}, key=float)
     head = "".join(
-        f"<th>McNemar at {float(f):.1%} FA<br><small>a only / b only, p</small></th>" for f in fprs
+        "<th>"
+        + esc(_("McNemar at {rate} FA").format(rate=format_number(float(f), ".1%")))
+        + "<br>"
+        + _tag("small", _("a only / b only, p"))
+        + "</th>"
+        for f in fprs
     )
     rows = []
     for c in comparisons:
-        pair = f"{html.escape(c['a'])} &minus; {html.escape(c['b'])}"
+        pair = f"{esc(c['a'])} &minus; {esc(c['b'])}"
         if "delong" not in c:
             rows.append(
                 f"<tr><td>{pair}</td><td colspan='{3 + len(fprs)}'>"
-                f"{html.escape(c.get('note', ''))}</td></tr>"
+                + esc(_(c["note"]) if c.get("note") else "")
+                + "</td></tr>"
             )
             continue
         d, b = c["delong"], c["bootstrap"]
         mc = "".join(
             f"<td>{c['mcnemar'][f]['only_a']} / {c['mcnemar'][f]['only_b']}, "
-            f"p = {c['mcnemar'][f]['p_value']:.3g}</td>"
+            f"p = {format_number(c['mcnemar'][f]['p_value'], '.3g')}</td>"
             for f in fprs
         )
+        n_scans = ngettext("({count} scan)", "({count} scans)", c["n_scans"])
         rows.append(
-            f"<tr><td>{pair} <small>({c['n_scans']} scans)</small></td>"
-            f"<td>{c['auroc_difference']:+.3f}</td>"
-            f"<td>[{b['low']:+.3f}, {b['high']:+.3f}]</td>"
-            f"<td>[{d['low']:+.3f}, {d['high']:+.3f}], p = {d['p_value']:.3g}</td>{mc}</tr>"
+            f"<tr><td>{pair} <small>{esc(n_scans.format(count=c['n_scans']))}</small></td>"
+            f"<td>{format_number(c['auroc_difference'], '+.3f')}</td>"
+            f"<td>[{format_number(b['low'], '+.3f')}, {format_number(b['high'], '+.3f')}]</td>"
+            f"<td>[{format_number(d['low'], '+.3f')}, {format_number(d['high'], '+.3f')}], "
+            f"p = {format_number(d['p_value'], '.3g')}</td>{mc}</tr>"
         )
-    return (
-        "<p>Same scans for both detectors. AUROC difference with its paired bootstrap 95 % "
+    intro = _(
+        "Same scans for both detectors. AUROC difference with its paired bootstrap 95 % "
         "interval and DeLong's test; McNemar's exact test on the concealed scans each detector "
-        "flags at a false-alarm rate set on its own clean scores.</p>"
-        f"<table><tr><th>a &minus; b</th><th>AUROC difference</th><th>paired bootstrap</th>"
-        f"<th>DeLong interval, p</th>{head}</tr>{''.join(rows)}</table>"
+        "flags at a false-alarm rate set on its own clean scores."
+    )
+    return (
+        f"<p>{esc(intro)}</p>"
+        + "<table><tr><th>a &minus; b</th>"
+        + _tag("th", _("AUROC difference"))
+        + _tag("th", _("paired bootstrap"))
+        + _tag("th", _("DeLong interval, p"))
+        + f"{head}</tr>{''.join(rows)}</table>"
     )

@@ -20,7 +20,17 @@ from scanlab.exercises._grading import ClassResults, TraineeResult, _ratings_roc
 from scanlab.exercises._package import ExamKeys, ExamPackage
 from scanlab.exercises._report import _headers
 from scanlab.exercises._submission import Submission, submission_from_detections
-from scanlab.i18n import _, ngettext, use_language
+from scanlab.i18n import (
+    _,
+    chart_fonts,
+    format_number,
+    get_language,
+    is_rtl,
+    ngettext,
+    rtl_lines,
+    term,
+    use_language,
+)
 
 __all__ = [
     "CohortComparison",
@@ -521,10 +531,22 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def write_cohort_report(comparison: CohortComparison, out: str | Path) -> list[Path]:
+def write_cohort_report(
+    comparison: CohortComparison, out: str | Path, *, lang: str | None = None
+) -> list[Path]:
     """``cohorts.csv``, ``objects.csv``, ``humans_vs_detector.png``, ``trainees.png``,
     ``ratings.png``, ``cohorts.html`` and, with trainees with and without Detector assist,
-    ``assist.csv`` (a row per cohort, basis, as assigned or as used, and group)."""
+    ``assist.csv`` (a row per cohort, basis, as assigned or as used, and group).
+
+    ``lang``: the instructor's language (default the current one, see
+    :func:`scanlab.i18n.get_language`): the page, the charts and ``assist.csv``'s headers
+    are in it; the CSV cells and the other CSV files' headers stay machine-readable keys.
+    """
+    with use_language(lang):
+        return _write(comparison, Path(out))
+
+
+def _write(comparison: CohortComparison, out: Path) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -532,7 +554,6 @@ def write_cohort_report(comparison: CohortComparison, out: str | Path) -> list[P
 
     from scanlab.io._common import atomic_open
 
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     tables = [("cohorts.csv", comparison.cohorts), ("objects.csv", comparison.objects)]
@@ -554,34 +575,34 @@ def write_cohort_report(comparison: CohortComparison, out: str | Path) -> list[P
         with atomic_open(out / name, "w") as fh:
             fh.write(buffer.getvalue())
         paths.append(out / name)
-    classes = list(comparison.by_class)
-    fig, ax = plt.subplots(figsize=(max(5, 1.2 * len(classes) + 2), 4))
-    x = np.arange(len(classes))
-    human = [comparison.by_class[c]["human_recall"] for c in classes]
-    machine = [comparison.by_class[c]["detector_recall"] or 0.0 for c in classes]
-    ax.bar(x - 0.2, human, 0.4, label="trainees (mean)")
-    ax.bar(x + 0.2, machine, 0.4, label="detector")
-    ax.set_xticks(x, classes, rotation=20)
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel("share of objects found")
-    ax.set_title("humans and the detector on the same items")
-    ax.legend()
-    fig.tight_layout()
-    with atomic_open(out / "humans_vs_detector.png") as fh:
-        fig.savefig(fh, format="png", dpi=110)
-    plt.close(fig)
-    paths.append(out / "humans_vs_detector.png")
-    paths.append(_trainee_chart(comparison, out / "trainees.png"))
-    paths.append(_ratings_chart(comparison, out / "ratings.png"))
-
-    def rate(v: Any) -> str:
-        if isinstance(v, tuple | list) and len(v) == 3:
-            return f"{v[0]:.2f} [{v[1]:.2f}, {v[2]:.2f}]"
-        return "-" if v is None else f"{v:.2f}" if isinstance(v, float) else html.escape(str(v))
+    # matplotlib (>= 3.11, libraqm) joins Arabic-script letters and orders right-to-left
+    # text itself, given a font with the letters.
+    with matplotlib.rc_context(chart_fonts()):  # type: ignore[arg-type]
+        classes = list(comparison.by_class)
+        fig, ax = plt.subplots(figsize=(max(5, 1.2 * len(classes) + 2), 4))
+        x = np.arange(len(classes))
+        human = [comparison.by_class[c]["human_recall"] for c in classes]
+        machine = [comparison.by_class[c]["detector_recall"] or 0.0 for c in classes]
+        ax.bar(x - 0.2, human, 0.4, label=rtl_lines(_("trainees (mean)")))
+        ax.bar(x + 0.2, machine, 0.4, label=rtl_lines(_("detector")))
+        ax.set_xticks(x, [rtl_lines(term(c)) for c in classes], rotation=20)
+        ax.set_ylim(0, 1.05)
+        ax.set_ylabel(rtl_lines(_("share of objects found")))
+        ax.set_title(rtl_lines(_("humans and the detector on the same items")))
+        ax.legend()
+        fig.tight_layout()
+        with atomic_open(out / "humans_vs_detector.png") as fh:
+            fig.savefig(fh, format="png", dpi=110)
+        plt.close(fig)
+        paths.append(out / "humans_vs_detector.png")
+        paths.append(_trainee_chart(comparison, out / "trainees.png"))
+        paths.append(_ratings_chart(comparison, out / "ratings.png"))
+    esc = _esc
+    rate = _figure
 
     table = "".join(
-        f"<tr><td>{html.escape(c['cohort'])}</td>"
-        f"<td>{html.escape(c['exam'])}</td><td>{c['trainees']}</td>"
+        f"<tr><td>{esc(c['cohort'])}</td>"
+        f"<td>{esc(c['exam'])}</td><td>{c['trainees']}</td>"
         f"<td>{rate(c.get('hit_rate'))}</td><td>{rate(c.get('false_alarm_rate'))}</td>"
         f"<td>{rate(c.get('mean_d_prime'))} &plusmn; {rate(c.get('sd_d_prime'))}</td>"
         f"<td>{rate(c.get('rating_area'))}</td><td>{rate(c.get('rating_d_prime'))}</td>"
@@ -596,87 +617,172 @@ def write_cohort_report(comparison: CohortComparison, out: str | Path) -> list[P
         if o["detector_found"] is not None and (o["humans_found"] >= 0.5) != o["detector_found"]
     ]
     items = "".join(
-        f"<li>{html.escape(o['cohort'])} {html.escape(o['item_id'])}: "
-        f"{html.escape(o['threat_class'])} "
-        f"({o['level']}) - found by {o['humans_found']:.0%} of trainees, "
-        f"{'found' if o['detector_found'] else 'missed'} by the detector</li>"
+        "<li>"
+        + esc(
+            (
+                _(
+                    "{cohort} {item}: {threat_class} ({level}) - found by {share} of trainees, "
+                    "found by the detector"
+                )
+                if o["detector_found"]
+                else _(
+                    "{cohort} {item}: {threat_class} ({level}) - found by {share} of trainees, "
+                    "missed by the detector"
+                )
+            ).format(
+                cohort=o["cohort"],
+                item=o["item_id"],
+                threat_class=term(o["threat_class"]),
+                level=term(str(o["level"])),
+                share=format_number(o["humans_found"], ".0%"),
+            )
+        )
+        + "</li>"
         for o in disagree
     )
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>cohorts</title>
-<style>body{{font-family:sans-serif;margin:2em}}td,th{{border:1px solid #ccc;padding:4px 8px}}
-table{{border-collapse:collapse}}</style></head><body><h1>Cohorts and the detector</h1>
-<table><tr><th>cohort</th><th>exam</th><th>trainees</th><th>hit rate [95 %]</th>
-<th>false alarms [95 %]</th>
-<th>d' mean &plusmn; sd</th><th>ratings: ROC area [95 %], pooled</th>
-<th>ratings: d' [95 %], pooled</th><th>ratings: mean of each trainee's area</th>
-<th>detector hit rate</th><th>detector false alarms</th></tr>
-{table}</table>
-<p>Ratings: every trainee's clear/suspect call with its confidence (1-4) on each scan,
-pooled into one ROC per cohort (signal: scans with an object; noise: clean scans); its
-area with Newcombe's interval, and the d' that area implies. Trainees place their criteria
-differently, so the pooled area lies at or below the mean of their own areas.</p>
-<img src="humans_vs_detector.png" alt="humans vs detector">
-<img src="trainees.png" alt="each trainee's hit and false-alarm rate">
-<img src="ratings.png" alt="the ratings' ROC area of each cohort and trainee">
-{_assist_html(comparison.assist)}
-<h2>Where most trainees and the detector disagree</h2><ul>{items or "<li>nowhere</li>"}</ul>
-</body></html>"""
+    header = [
+        _("cohort"),
+        _("exam"),
+        _("trainees"),
+        _("hit rate [95 %]"),
+        _("false alarms [95 %]"),
+        _("d' mean ± sd"),
+        _("ratings: ROC area [95 %], pooled"),
+        _("ratings: d' [95 %], pooled"),
+        _("ratings: mean of each trainee's area"),
+        _("detector hit rate"),
+        _("detector false alarms"),
+    ]
+    ratings = _(
+        "Ratings: every trainee's clear/suspect call with its confidence (1-4) on each scan, "
+        "pooled into one ROC per cohort (signal: scans with an object; noise: clean scans); "
+        "its area with Newcombe's interval, and the d' that area implies. Trainees place "
+        "their criteria differently, so the pooled area lies at or below the mean of their "
+        "own areas."
+    )
+    alt = html.escape
+    humans_alt = _("humans vs detector")
+    trainees_alt = _("each trainee's hit and false-alarm rate")
+    ratings_alt = _("the ratings' ROC area of each cohort and trainee")
+    page = "\n".join(
+        [
+            f"<!doctype html><html lang='{get_language()}' dir='{'rtl' if is_rtl() else 'ltr'}'>"
+            "<head><meta charset='utf-8'>" + _tag("title", _("cohorts")),
+            "<style>body{font-family:sans-serif;margin:2em}"
+            "td,th{border:1px solid #ccc;padding:4px 8px;text-align:start}"
+            "table{border-collapse:collapse}</style></head><body>",
+            _tag("h1", _("Cohorts and the detector")),
+            "<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr>",
+            f"{table}</table>",
+            f"<p>{esc(ratings)}</p>",
+            f"<img src='humans_vs_detector.png' alt='{alt(humans_alt)}'>",
+            f"<img src='trainees.png' alt='{alt(trainees_alt)}'>",
+            f"<img src='ratings.png' alt='{alt(ratings_alt)}'>",
+            _assist_html(comparison.assist),
+            _tag("h2", _("Where most trainees and the detector disagree"))
+            + "<ul>"
+            + (items or _tag("li", _("nowhere")))
+            + "</ul>",
+            "</body></html>",
+        ]
+    )
     with atomic_open(out / "cohorts.html", "w") as fh:
         fh.write(page)
     paths.append(out / "cohorts.html")
     return paths
 
 
+def _esc(text: str) -> str:
+    """``text`` for an element's content (quotes left as written)."""
+    return html.escape(text, quote=False)
+
+
+def _tag(name: str, text: str) -> str:
+    """``text`` as the content of an element ``name``: ``<h2>...</h2>``."""
+    return f"<{name}>{_esc(text)}</{name}>"
+
+
+def _figure(v: Any) -> str:
+    """An (estimate, low, high) triple as ``0.50 [0.20, 0.80]``, a number with two decimals,
+    in the current language's decimal sign; ``-`` for none."""
+    if isinstance(v, tuple | list) and len(v) == 3:
+        return "{} [{}, {}]".format(*(format_number(x, ".2f") for x in v))
+    if v is None:
+        return "-"
+    return format_number(v, ".2f") if isinstance(v, float) else _esc(str(v))
+
+
 def _assist_html(assist: list[dict[str, Any]]) -> str:
     if not assist:
         return ""
-
-    def rate(v: Any) -> str:
-        return "-" if not v else f"{v[0]:.2f} [{v[1]:.2f}, {v[2]:.2f}]"
-
+    esc = _esc
     rows = []
     notes = []
+    bases = {"assigned": _("as assigned"), "used": _("as used, per item")}
+    labels = {
+        "with": _("with Detector assist"),
+        "without": _("without"),
+        "difference": _("with − without"),
+    }
     for a in assist:
-        cohort = html.escape(a["cohort"])
+        cohort = esc(a["cohort"])
         used = a.get("used")
-        for basis, entry in (("as assigned", a), ("as used, per item", used)):
+        for basis, entry in (("assigned", a), ("used", used)):
             if entry is None:
                 continue
-            for g, label in (
-                ("with", "with Detector assist"),
-                ("without", "without"),
-                ("difference", "with &minus; without"),
-            ):
+            for g, label in labels.items():
                 e = entry[g]
-                who = e.get("trainees", "")
+                who = str(e.get("trainees", ""))
                 if "trainee_items" in e:
-                    who = f"{who} ({e['trainee_items']} trainee-items)"
+                    n = e["trainee_items"]
+                    who = ngettext(
+                        "{trainees} ({count} trainee-item)", "{trainees} ({count} trainee-items)", n
+                    ).format(trainees=who, count=n)
                 rows.append(
-                    f"<tr><td>{cohort}</td><td>{basis}</td><td>{label}</td><td>{who}</td>"
-                    f"<td>{rate(e['hit_rate'])}</td><td>{rate(e['false_alarm_rate'])}</td>"
-                    f"<td>{rate(e['d_prime'])}</td><td>{rate(e.get('rating_area'))}</td></tr>"
+                    f"<tr><td>{cohort}</td><td>{esc(bases[basis])}</td><td>{esc(label)}</td>"
+                    f"<td>{esc(who)}</td><td>{_figure(e['hit_rate'])}</td>"
+                    f"<td>{_figure(e['false_alarm_rate'])}</td><td>{_figure(e['d_prime'])}</td>"
+                    f"<td>{_figure(e.get('rating_area'))}</td></tr>"
                 )
         if used is None:
-            notes.append(f"<li>{cohort}: the submissions do not record the use.</li>")
+            said = _("{cohort}: the submissions do not record Detector assist use").format(
+                cohort=a["cohort"]
+            )
+            notes.append(f"<li>{esc(said)}.</li>")
         else:
             ad = used["adherence"]
-            with use_language("en"):  # the cohort page is in English throughout
-                said = [
-                    _adherence_text(ad[k], assigned=k == "assigned")
-                    for k in ("assigned", "not_assigned")
-                ]
-            notes.append(f"<li>{cohort}: {html.escape('; '.join(said))}.</li>")
-    return f"""<h2>Humans with and without Detector assist, on the same items</h2>
-<p>Pooled over each group; rates with Wilson 95 % intervals, d' with the
-Gourevitch-Galanter interval, the ratings' ROC area (as assigned) with Newcombe's;
-differences with a 95 % bootstrap interval over items.
-"As assigned" compares the trainees the exam gave Detector assist with the others (the
-randomised comparison); "as used" compares, trainee by item, the items on which the
-detector's map or regions were on screen with those on which they were not (trainees choose
-when to look: read it beside the assigned comparison).</p>
-<table><tr><th>cohort</th><th>basis</th><th>group</th><th>trainees</th><th>hit rate</th>
-<th>false-alarm rate</th><th>d'</th><th>ratings: ROC area</th></tr>{"".join(rows)}</table>
-<p>Detector assist actually used:</p><ul>{"".join(notes)}</ul>"""
+            adherence = [
+                _adherence_text(ad[k], assigned=k == "assigned")
+                for k in ("assigned", "not_assigned")
+            ]
+            notes.append(f"<li>{cohort}: {esc('; '.join(adherence))}.</li>")
+    header = [
+        _("cohort"),
+        _("basis"),
+        _("group"),
+        _("trainees"),
+        _("hit rate"),
+        _("false-alarm rate"),
+        _("d'"),
+        _("ratings: ROC area"),
+    ]
+    about = _(
+        "Pooled over each group; rates with Wilson 95 % intervals, d' with the "
+        "Gourevitch-Galanter interval, the ratings' ROC area (as assigned) with Newcombe's; "
+        'differences with a 95 % bootstrap interval over items. "As assigned" compares the '
+        "trainees the exam gave Detector assist with the others (the randomised comparison); "
+        '"as used" compares, trainee by item, the items on which the detector\'s map or '
+        "regions were on screen with those on which they were not (trainees choose when to "
+        "look: read it beside the assigned comparison)."
+    )
+    return (
+        _tag("h2", _("Humans with and without Detector assist, on the same items"))
+        + f"\n<p>{esc(about)}</p>\n"
+        "<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr>"
+        f"{''.join(rows)}</table>\n"
+        + _tag("p", _("Detector assist actually used:"))
+        + f"<ul>{''.join(notes)}</ul>"
+    )
 
 
 #: The columns of ``assist.csv`` in the order it gives them (see :data:`_report._COLUMN_NAMES`
@@ -739,7 +845,7 @@ def _adherence_text(entry: dict[str, Any], *, assigned: bool) -> str:
     out = text.format(used=entry["used"], items=n)
     share = entry["share"]
     if share:
-        out += f" ({share[0]:.2f} [{share[1]:.2f}, {share[2]:.2f}])"
+        out += f" ({_figure(share)})"
     if entry["mean_visible_s"] is not None:
         out += _(", its output on screen {seconds:.1f} s per item used").format(
             seconds=entry["mean_visible_s"]
@@ -778,14 +884,14 @@ def _trainee_chart(comparison: CohortComparison, path: Path) -> Path:
                 marker=markers[k % len(markers)],
                 s=45,
                 alpha=0.85,
-                label=f"{label}: {trainee}",
+                label=rtl_lines(f"{label}: {trainee}"),
             )
     ax.set_xlim(-0.05, 1.05)
     ax.set_ylim(-0.05, 1.05)
     ax.plot([0, 1], [0, 1], color="0.7", lw=0.8, ls="--")
-    ax.set_xlabel("false-alarm rate (clean scans marked)")
-    ax.set_ylabel("hit rate (objects found)")
-    ax.set_title("trainees by cohort")
+    ax.set_xlabel(rtl_lines(_("false-alarm rate (clean scans marked)")))
+    ax.set_ylabel(rtl_lines(_("hit rate (objects found)")))
+    ax.set_title(rtl_lines(_("trainees by cohort")))
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     with atomic_open(path) as fh:
@@ -812,21 +918,21 @@ def _ratings_chart(comparison: CohortComparison, path: Path) -> Path:
             ax.errorbar(
                 [k], [area[0]], yerr=[[area[0] - area[1]], [area[2] - area[0]]],
                 color="black", marker="s", capsize=5, lw=2,
-                label="cohort, pooled [95 %]" if k == 0 else None,
+                label=rtl_lines(_("cohort, pooled [95 %]")) if k == 0 else None,
             )  # fmt: skip
         own = sorted(comparison.rating_areas.get(cohort["cohort"], {}).values())
         if own:
             spread = np.linspace(-0.15, 0.15, len(own)) if len(own) > 1 else [0.0]
             ax.scatter(
                 k + 0.25 + np.asarray(spread), own, s=18, alpha=0.8, color="C0",
-                label="each trainee" if k == 0 else None,
+                label=rtl_lines(_("each trainee")) if k == 0 else None,
             )  # fmt: skip
     ax.axhline(0.5, color="0.7", lw=0.8, ls="--")
-    ax.set_xticks(np.arange(len(labels)), labels, rotation=20)
+    ax.set_xticks(np.arange(len(labels)), [rtl_lines(x) for x in labels], rotation=20)
     ax.set_xlim(-0.6, len(labels) - 0.4)
     ax.set_ylim(-0.03, 1.05)
-    ax.set_ylabel("area under the ratings ROC")
-    ax.set_title("clear/suspect ratings by cohort")
+    ax.set_ylabel(rtl_lines(_("area under the ratings ROC")))
+    ax.set_title(rtl_lines(_("clear/suspect ratings by cohort")))
     if any(c.get("rating_area") is not None for c in comparison.cohorts):
         ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()

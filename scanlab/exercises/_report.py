@@ -81,8 +81,9 @@ _RATING_COLUMNS = (
     "slope",
     "criteria",
 )
-#: The row of ratings.csv for every trainee's ratings pooled.
-POOLED = "(class, pooled)"
+#: The row of ratings.csv for every trainee's ratings pooled (a key there; the page
+#: translates it).
+POOLED = N_("(class, pooled)")
 
 
 def write_report(
@@ -176,7 +177,7 @@ def _ratings_csv(exams: list[ClassResults], path: Path) -> Path:
 
     with atomic_open(path, "w") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["exam", "exam_id", "trainee", *_RATING_COLUMNS])
+        w.writerow(_headers(["exam", "exam_id", "trainee", *_RATING_COLUMNS]))
         for ex in exams:
             for who, (n_signal, n_noise), roc in _rocs(ex):
                 figures: list[Any] = [""] * (len(_RATING_COLUMNS) - 2)
@@ -277,6 +278,13 @@ _COLUMN_NAMES = {
     "time_limit_s": N_("time limit (s)"),
     "answered": N_("answered"),
     "rating": N_("rating"),
+    # ratings.csv
+    "area": N_("ROC area"),
+    "area_low": N_("ROC area, 95 % low"),
+    "area_high": N_("ROC area, 95 % high"),
+    "d_a": N_("d_a (binormal fit)"),
+    "slope": N_("binormal slope"),
+    "criteria": N_("rating criteria"),
     # assist.csv of the cohort report (scanlab evaluate --cohort)
     "cohort": N_("cohort"),
     "basis": N_("basis"),
@@ -632,17 +640,25 @@ def _rating_rows(ex: ClassResults) -> list[list[str]]:
     rows = []
     for who, (n_signal, n_noise), roc in _rocs(ex):
         s = marks.get(who)
+        shown = _(POOLED) if who == POOLED else who
         from_marks = (
             "" if s is None else f"{_f(s.d_prime)} [{_f(s.d_prime_low)}, {_f(s.d_prime_high)}]"
         )
         if roc is None:
             rows.append(
-                [who, f"{n_signal} / {n_noise}", "no ratings of both kinds", "", "", from_marks]
+                [
+                    shown,
+                    f"{n_signal} / {n_noise}",
+                    _("no ratings of both kinds"),
+                    "",
+                    "",
+                    from_marks,
+                ]
             )
             continue
         rows.append(
             [
-                who,
+                shown,
                 f"{n_signal} / {n_noise}",
                 f"{_f(roc.area)} [{_f(roc.area_low)}, {_f(roc.area_high)}]",
                 f"{_f(roc.d_prime)} [{_f(roc.d_prime_low)}, {_f(roc.d_prime_high)}]",
@@ -827,7 +843,7 @@ def _html(exams: list[ClassResults], path: Path) -> Path:
         "<p class='note'>"
         + esc(_("Area under the ROC of the clear/suspect ratings [95 %], each exam:"))
         + "</p>",
-        _table([_("exam"), _("created"), *everyone, POOLED], rating_progress_rows),
+        _table([_("exam"), _("created"), *everyone, _(POOLED)], rating_progress_rows),
         "<p class='note'>"
         + esc(
             _(

@@ -194,3 +194,114 @@ def test_html_report_of_one_detector_without_failures(tmp_path):
     page = write_batch_report(one, tmp_path / "ev")["html"].read_text()
     assert "<p>One detector only: nothing to compare.</p>" in page
     assert "<ul><li>none</li></ul>" in page and "<p>none drawn</p>" in page
+
+
+# --- in the reader's language --------------------------------------------------------------
+
+#: The headings of the English page (title, h1-h3, table headers) as the report wrote them
+#: before it was translated: the English page must keep them.
+ENGLISH_HEADINGS = [
+    ("title", "scanlab evaluation"),
+    ("h1", "Detector evaluation"),
+    ("th", "metric"), ("th", A), ("th", B),
+    ("h2", "Paired comparison"),
+    ("th", "a − b"), ("th", "AUROC difference"), ("th", "paired bootstrap"),
+    ("th", "DeLong interval, p"),
+    ("th", "McNemar at 1.0% FA a only / b only, p"),
+    ("th", "McNemar at 5.0% FA a only / b only, p"),
+    ("h2", "Recall per concealment method (at each detector's threshold)"),
+    ("th", ""), ("th", A), ("th", B),
+    ("h2", "Recall per threat class (at each detector's threshold)"),
+    ("th", ""), ("th", A), ("th", B),
+    ("h2", "Recall per difficulty level"),
+    ("th", ""), ("th", A), ("th", B),
+    ("h2", "Curves"),
+    ("h2", "Top false alarms and misses"),
+    ("h3", A),
+    ("h2", "Items that could not be evaluated"),
+]  # fmt: skip
+#: Headings that are names, not words: the same in every language.
+NAMES = {A, B, "a − b", ""}
+
+
+def headings(page: str) -> list[tuple[str, str]]:
+    """(tag, text) of the page's title, headings and table headers, tags taken out."""
+    import html
+    import re
+
+    found = re.findall(r"<(title|h1|h2|h3|th)>(.*?)</\1>", page, re.S)
+    return [(tag, " ".join(html.unescape(re.sub("<[^>]+>", " ", t)).split())) for tag, t in found]
+
+
+def drawn_texts(monkeypatch) -> list[str]:
+    """Every title, axis label and legend entry of the figures saved from now on."""
+    from matplotlib.figure import Figure
+
+    drawn: list[str] = []
+    original = Figure.savefig
+
+    def record(fig, *args, **kwargs):
+        for ax in fig.axes:
+            texts = [ax.title, ax.xaxis.label, ax.yaxis.label]
+            if ax.get_legend():
+                texts += ax.get_legend().get_texts()
+            drawn.extend(t.get_text() for t in texts if t.get_text())
+        return original(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", record)
+    return drawn
+
+
+def test_english_page_keeps_its_headings(results, tmp_path):
+    page = write_batch_report(results, tmp_path / "en", lang="en")["html"].read_text()
+    assert '<html lang="en" dir="ltr">' in page
+    assert headings(page) == ENGLISH_HEADINGS
+
+
+@pytest.mark.parametrize("lang", ["ru", "fa"])
+def test_page_and_plots_in_the_readers_language(results, tmp_path, monkeypatch, lang):
+    """Every heading the English page has is there in ``lang``: the catalogue's translation
+    where the heading is one message, and in any case no longer the English; names stay.
+    Dari reads right to left; the tables and metrics stay keys, as scripts read them."""
+    from scanlab.i18n import translation
+
+    said = translation(lang)
+    drawn = drawn_texts(monkeypatch)
+    paths = write_batch_report(results, tmp_path / lang, lang=lang)
+    page = paths["html"].read_text(encoding="utf-8")
+    direction = "rtl" if lang == "fa" else "ltr"
+    assert f'<html lang="{lang}" dir="{direction}">' in page
+    translated = headings(page)
+    assert len(translated) == len(ENGLISH_HEADINGS)
+    for (tag, english), (tag_here, text) in zip(ENGLISH_HEADINGS, translated, strict=True):
+        assert tag_here == tag
+        if english in NAMES:
+            assert text == english
+            continue
+        assert text != english, f"{english!r} left in English"
+        if said.gettext(english) != english:  # one message: its translation
+            assert text == said.gettext(english)
+    assert f"<h2>{said.gettext('Top false alarms and misses')}</h2>" in page
+    # The metrics' names, the overlay's caption and "none" of the recall tables' names.
+    for english in ("scans evaluated", "image AUROC", "pixel AUROC"):
+        assert f"<tr><td>{said.gettext(english)}</td>" in page and english not in page
+    assert (
+        said.gettext("{kind}: {scan} (score {score})").format(
+            kind=said.gettext("miss"), scan="s3", score="0" + ("," if lang == "ru" else ".") + "350"
+        )
+        in page
+    )
+    assert f"<td>{said.gettext('cash')}</td>" in page  # threat classes by name
+    if lang == "ru":  # a decimal comma in the figures of the page, none in the tables
+        assert "<td>0,750 <small>[0,500, 1,000]</small></td>" in page
+        assert "p = 0,0124" in page
+    assert "0.35" in paths["csv"].read_text() and "detector,scan_id" in paths["csv"].read_text()
+    assert json.loads(paths["metrics"].read_text())["metrics"] == results.metrics
+    assert paths["roc_csv"].read_text().startswith("detector,threshold,false_alarm_rate")
+
+    # The plots: axis labels and titles translated, each line right to left in Dari.
+    for english in ("false-alarm rate (clean scans flagged)", "image-level ROC",
+                    "mean false regions per scan", "sensitivity (objects found)"):  # fmt: skip
+        mark = "\u200f" if lang == "fa" else ""
+        assert mark + said.gettext(english) in drawn
+        assert english not in drawn

@@ -308,8 +308,8 @@ def test_assist_use_recorded_from_session_to_report(tmp_path, passphrase, monkey
     page = (out / "cohorts" / "cohorts.html").read_text()
     assert "as used, per item" in page and "used it on 9 of 12 items (0.75" in page
 
-    # In the instructor's language: the table's basis and groups, the adherence line and
-    # assist.csv's headers (its cells stay machine-readable), the page stays English.
+    # In the instructor's language: the table's basis and groups, the adherence line,
+    # assist.csv's headers (its cells stay machine-readable) and the page.
     from scanlab.i18n import translation
 
     ru = translation("ru")
@@ -329,7 +329,7 @@ def test_assist_use_recorded_from_session_to_report(tmp_path, passphrase, monkey
         "{seconds:.1f}",
         f"{sum(seconds) / 9:.1f}".replace(".", ","),  # a decimal comma
     )
-    assert f"spring 2026: {assigned} (0.75 [0.47, 0.91]){on_screen}; " in said
+    assert f"spring 2026: {assigned} (0,75 [0,47, 0,91]){on_screen}; " in said
     others = ru.ngettext(
         "the others used Detector assist on {used} of {items} item",
         "the others used Detector assist on {used} of {items} items",
@@ -345,4 +345,7 @@ def test_assist_use_recorded_from_session_to_report(tmp_path, passphrase, monkey
         ["spring 2026", "assigned", "with"],
         ["spring 2026", "assigned", "without"],
     ]
-    assert "as used, per item" in (out / "cohorts" / "cohorts.html").read_text()
+    page = (out / "cohorts" / "cohorts.html").read_text(encoding="utf-8")
+    assert "<html lang='ru' dir='ltr'>" in page
+    assert ru.gettext("as used, per item") in page and "as used, per item" not in page
+    assert f"{assigned} (0,75 [0,47, 0,91]){on_screen}" in page  # decimal commas

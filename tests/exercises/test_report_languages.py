@@ -36,7 +36,7 @@ def test_report_in_russian_with_locale_numbers_and_dates(results, tmp_path):
     assert get_language() == "en"  # the report's language did not leak into the process
 
     header, *rows = _csv(tmp_path / "ru" / "scores.csv")
-    assert header[:5] == ["экзамен", "код экзамена", "курсант", "разбивка", "группа"]
+    assert header[:5] == ["экзамен", "код экзамена", "курсант", "разбивка", "подгруппа"]
     assert "доля попаданий" in header
     assert all(re.fullmatch(r"-?[\d.e+-]*", c) for row in rows for c in row[5:-1])
 
@@ -49,6 +49,25 @@ def test_report_in_dari_is_right_to_left_and_english_keeps_its_columns(results, 
     write_report(results, tmp_path / "en", lang="en")
     header = _csv(tmp_path / "en" / "scores.csv")[0]
     assert header[:5] == ["exam", "exam_id", "trainee", "breakdown", "group"]
+    ratings = _csv(tmp_path / "en" / "ratings.csv")
+    assert ratings[0][:6] == ["exam", "exam_id", "trainee", "rated_signal", "rated_noise", "area"]
+
+
+def test_ratings_table_and_pooled_row_in_the_language(results, tmp_path):
+    """ratings.csv's headers are the instructor's words like the other tables', its pooled
+    row keeps its key (a cell), and the page names that row in the language."""
+    from scanlab.exercises._report import POOLED
+
+    write_report(results, tmp_path / "ru", lang="ru")
+    ru = translation("ru")
+    header, *rows = _csv(tmp_path / "ru" / "ratings.csv")
+    names = ("exam", "exam id", "trainee", "rated scans with an object", "rated clean scans")
+    assert header[:5] == [ru.gettext(m) for m in names]
+    assert ru.gettext("ROC area, 95 % low") in header and "area_low" not in header
+    assert rows[-1][2] == POOLED  # a key, as scripts read it
+    page = (tmp_path / "ru" / "report.html").read_text(encoding="utf-8")
+    assert f"<td>{ru.gettext(POOLED)}</td>" in page and ru.gettext(POOLED) != POOLED
+    assert POOLED not in page
 
 
 def _drawn_titles(monkeypatch) -> list[tuple[str, object]]:
