@@ -7,6 +7,7 @@ import csv
 import dataclasses
 import functools
 import math
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1229,7 +1230,11 @@ def make_host_item(
     air_grey = host.curve.air_grey if host.curve else None
     for k in range(n_threats):
         choice, threat_class = _pick_threat(spec, rng, cut)
-        threat = choice if isinstance(choice, Threat) else render_threat(choice, pitch_mm=pitch)
+        if isinstance(choice, Threat):
+            threat = choice
+        else:  # each item's own grain: one texture in every item would give it away
+            grain_seed = zlib.crc32(f"{item_id}/{k}".encode()) % 1024
+            threat = render_threat(choice, pitch_mm=pitch, seed=grain_seed)
         scale = float(rng.uniform(spec.scale[0], spec.scale[1]))
         rotation = float(rng.uniform(spec.rotation_deg[0], spec.rotation_deg[1]))
         if spec.quarter_turns:
