@@ -410,3 +410,34 @@ def test_overlay_of_a_flat_scan_and_an_empty_map(tmp_path, figures):
     assert image.get_clim() == (3.0, 4.0)
     shown = bottom.get_images()[1].get_array()
     assert shown.mask.all() and not np.isnan(shown.data).any()
+
+
+_DETECTOR_FILE = """
+from types import SimpleNamespace
+
+
+def make():
+    return lambda scan: SimpleNamespace(score={score})
+"""
+
+
+def test_overlays_use_a_detector_file_as_it_is_now(tmp_path, monkeypatch):
+    # Detectors are loaded once per process, keyed by their file's fingerprint: when the file
+    # has changed since, the overlays are drawn with the new detector, not the one loaded then.
+    import scanlab.evaluate._report as report
+    from scanlab.io import Scan, write_scan
+    from scanlab.synth import AnswerKey
+
+    scan_path = tmp_path / "s1.npz"
+    write_scan(Scan(np.full((1, 8, 8), 0.5, np.float32), "attenuation"), scan_path)
+    key_path = AnswerKey("s1", (8, 8)).save(tmp_path / "s1.json")
+    items = [{"scan_id": "s1", "scan_path": str(scan_path), "key_path": str(key_path)}]
+    detector = tmp_path / "mine.py"
+    name = f"{detector}:make"
+    results = BatchResults(per_scan={name: [_row(name, "s1", True, 0.1)]})
+    drawn_by = []
+    monkeypatch.setattr(report, "_draw_overlay", lambda scan, det, *_: drawn_by.append(det.score))
+    for score in (0.25, 0.5):  # files of different sizes: no stale bytecode
+        detector.write_text(_DETECTOR_FILE.format(score=score))
+        report.write_overlays(results, items, tmp_path / "ev", n=1)
+    assert drawn_by == [0.25, 0.5]
