@@ -421,17 +421,23 @@ def make():
 """
 
 
-def test_overlays_use_a_detector_file_as_it_is_now(tmp_path, monkeypatch):
-    # Detectors are loaded once per process, keyed by their file's fingerprint: when the file
-    # has changed since, the overlays are drawn with the new detector, not the one loaded then.
-    import scanlab.evaluate._report as report
+def _overlay_item(tmp_path):
+    """One clean scan on disk with its answer key, as a manifest lists them."""
     from scanlab.io import Scan, write_scan
     from scanlab.synth import AnswerKey
 
     scan_path = tmp_path / "s1.npz"
     write_scan(Scan(np.full((1, 8, 8), 0.5, np.float32), "attenuation"), scan_path)
     key_path = AnswerKey("s1", (8, 8)).save(tmp_path / "s1.json")
-    items = [{"scan_id": "s1", "scan_path": str(scan_path), "key_path": str(key_path)}]
+    return [{"scan_id": "s1", "scan_path": str(scan_path), "key_path": str(key_path)}]
+
+
+def test_overlays_use_a_detector_file_as_it_is_now(tmp_path, monkeypatch):
+    # Detectors are loaded once per process, keyed by their file's fingerprint: when the file
+    # has changed since, the overlays are drawn with the new detector, not the one loaded then.
+    import scanlab.evaluate._report as report
+
+    items = _overlay_item(tmp_path)
     detector = tmp_path / "mine.py"
     name = f"{detector}:make"
     results = BatchResults(per_scan={name: [_row(name, "s1", True, 0.1)]})
@@ -441,3 +447,20 @@ def test_overlays_use_a_detector_file_as_it_is_now(tmp_path, monkeypatch):
         detector.write_text(_DETECTOR_FILE.format(score=score))
         report.write_overlays(results, items, tmp_path / "ev", n=1)
     assert drawn_by == [0.25, 0.5]
+
+
+def test_overlays_read_the_scan_as_the_run_did(tmp_path, monkeypatch):
+    # A run with --input display --pitch 2.5 gave its detector display exports at that
+    # pitch; the overlay shows, and runs the detector on, the scan read the same way.
+    import scanlab.evaluate._report as report
+
+    detector = tmp_path / "mine.py"
+    detector.write_text(_DETECTOR_FILE.format(score=0.25))
+    name = f"{detector}:make"
+    settings = {"input": "display", "pitch_mm": 2.5}
+    results = BatchResults(per_scan={name: [_row(name, "s1", True, 0.1, settings=settings)]})
+    shown = []
+    monkeypatch.setattr(report, "_draw_overlay", lambda scan, *_: shown.append(scan))
+    report.write_overlays(results, _overlay_item(tmp_path), tmp_path / "ev", n=1)
+    (scan,) = shown
+    assert scan.representation.value == "display" and scan.metadata.pitch_mm == (2.5, 2.5)
