@@ -224,7 +224,10 @@ def main(argv: list[str] | None = None) -> int:
         "--sample", type=int, default=None, help="check N mutants drawn at random (seed 0)"
     )
     parser.add_argument(
-        "--mutants", nargs="+", default=None, help="only the mutants these names (with *) match"
+        "--mutants",
+        action="append",
+        default=None,
+        help="only the mutants whose names this pattern (with *) matches; may be repeated",
     )
     parser.add_argument("--nice", type=int, default=10, help="niceness of the mutation runs")
     parser.add_argument(

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import json
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from scanlab.evaluate._batch import BatchResults
@@ -64,6 +66,8 @@ def results():
             "pixel_auroc": 0.9125,
             "warnings": ["only 2 clean scans"],
             "recall_by_class": {"cash": {"recall": 0.5, "low": 0.09, "high": 0.91, "n": 2}},
+            # An entry without its interval (none is computed for it) shows NaN there.
+            "recall_by_level": {"3": {"recall": 1.0, "n": 1}},
             "froc": {
                 "thresholds": [0.8, 0.35],
                 "mean_false_positives": [0.25, 1.0],
@@ -92,7 +96,7 @@ def results():
         metrics=metrics,
         errors=[per_scan[A][-1]],
         comparisons=comparisons,
-        settings={"matching": "overlap", "pitch": None},
+        settings={"matching": "overlap", "pitch": None, "input": "display"},
         overlays={A: [{"kind": "miss", "scan_id": "s3", "score": 0.35, "path": "overlays/x.png"}]},
     )
 
@@ -150,12 +154,36 @@ def test_curve_points(results, tmp_path):
     ]
     for name in ("roc", "froc"):
         assert paths[name].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Written again over the same folder (a run resumed): the same files.
+    again = write_batch_report(results, tmp_path / "ev")
+    assert again == paths and again["froc_csv"].read_text() == paths["froc_csv"].read_text()
 
 
 def test_html_report(results, tmp_path):
+    import html
+
     page = write_batch_report(results, tmp_path / "ev")["html"].read_text()
     assert "<th>det a</th><th>det&lt;b&gt;</th>" in page
-    assert "<p>Settings: matching overlap.</p>" in page  # None settings left out
+    assert "<p>Settings: matching overlap, input display.</p>" in page  # None left out
+    # The metrics, one row each: counts, the image-level figures, then the rest.
+    table = page.split("<table><tr><th>metric</th>", 1)[1].split("</table>", 1)[0]
+    cells = [html.unescape(row.split("</td>", 1)[0]) for row in table.split("<tr><td>")[1:]]
+    assert cells == [
+        "scans evaluated",
+        "clean scans",
+        "concealed objects",
+        "scans that failed",
+        "image AUROC",
+        "average precision",
+        "image F1-max",
+        "detection rate at 1.0% false alarms",
+        "pixel AUROC",
+        "pixel average precision",
+        "pixel F1-max",
+        "AUPRO (false-positive rate up to 0.3)",
+        "false-alarm rate at the detector's threshold",
+        "seconds per scan (one worker)",
+    ]
     assert "<li>det a: only 2 clean scans</li>" in page
     assert (
         "<tr><td>image AUROC</td><td>0.750 <small>[0.500, 1.000]</small></td><td>n/a</td></tr>"
@@ -170,6 +198,16 @@ def test_html_report(results, tmp_path):
     assert "<tr><td>pixel AUROC</td><td>0.912</td><td>n/a</td></tr>" in page
     assert "<h2>Recall per threat class (at each detector's threshold)</h2>" in page
     assert "<tr><td>cash</td><td>50% <small>[9%, 91%] n=2</small></td><td>-</td></tr>" in page
+    assert (
+        "<h2>Recall per difficulty level</h2><table><tr><th></th><th>det a</th>"
+        "<th>det&lt;b&gt;</th></tr><tr><td>3</td><td>100% <small>[nan%, nan%] n=1</small>"
+        "</td><td>-</td></tr></table>" in page
+    )
+    assert (
+        "<p>Same scans for both detectors. AUROC difference with its paired bootstrap 95 % "
+        "interval and DeLong's test; McNemar's exact test on the concealed scans each detector "
+        "flags at a false-alarm rate set on its own clean scores.</p>" in page
+    )
     # The comparisons, rates in increasing order: 1 % then 5 %.
     assert (
         "<th>McNemar at 1.0% FA<br><small>a only / b only, p</small></th>"
@@ -305,3 +343,238 @@ def test_page_and_plots_in_the_readers_language(results, tmp_path, monkeypatch, 
         mark = "\u200f" if lang == "fa" else ""
         assert mark + said.gettext(english) in drawn
         assert english not in drawn
+
+
+@pytest.fixture
+def figures(monkeypatch):
+    """The figures the report draws, kept open when it closes them, so that what they show
+    is checked and not only that a PNG was written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    close, kept = plt.close, []
+
+    def keep(fig=None):  # plt.close(None) closes the current figure
+        kept.append(plt.gcf() if fig is None else fig)
+
+    monkeypatch.setattr(plt, "close", keep)
+    yield kept
+    for fig in kept:
+        close(fig)
+
+
+def _png_size(path):
+    """(width, height) in pixels, from the PNG's header."""
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def test_roc_and_froc_plots(results, tmp_path, figures):
+    from matplotlib.colors import to_rgba
+
+    paths = write_batch_report(results, tmp_path / "ev")
+    roc, froc = figures
+    # 5 x 4.5 inches at 110 dpi.
+    assert tuple(roc.get_size_inches()) == tuple(froc.get_size_inches()) == (5.0, 4.5)
+    assert _png_size(paths["roc"]) == _png_size(paths["froc"]) == (550, 495)
+    (ax,) = roc.axes
+    assert ax.get_xlabel() == "false-alarm rate (clean scans flagged)"
+    assert ax.get_ylabel() == "detection rate (scans with a concealment flagged)"
+    assert ax.get_title() == "image-level ROC"
+    # det a's curve (the points of test_curve_points), then the chance diagonal; det<b> has
+    # no concealed scan and no curve.
+    curve, chance = ax.get_lines()
+    assert curve.get_label() == "det a (AUROC 0.750)"
+    assert list(curve.get_xdata()) == [0, 0, 0.5, 0.5, 1]
+    assert list(curve.get_ydata()) == [0, 0.5, 0.5, 1, 1]
+    assert (list(chance.get_xdata()), list(chance.get_ydata())) == ([0, 1], [0, 1])
+    assert to_rgba(chance.get_color()) == to_rgba("0.7")
+    assert (chance.get_linewidth(), chance.get_linestyle()) == (0.8, "--")
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["det a (AUROC 0.750)"]
+    assert legend._loc == 4  # "lower right"
+    assert legend.get_texts()[0].get_fontsize() == 8
+    (ax,) = froc.axes
+    assert ax.get_xlabel() == "mean false regions per scan"
+    assert ax.get_ylabel() == "sensitivity (objects found)"
+    assert ax.get_title() == "FROC"
+    assert ax.get_xscale() == "symlog" and ax.xaxis.get_transform().linthresh == 0.1
+    assert ax.get_ylim() == (0, 1.02)
+    (curve,) = ax.get_lines()
+    assert curve.get_label() == "det a" and curve.get_marker() == "."
+    assert list(curve.get_xdata()) == [0.25, 1.0]
+    assert list(curve.get_ydata()) == [1 / 3, 2 / 3]
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["det a"]
+    assert legend._loc == 4 and legend.get_texts()[0].get_fontsize() == 8
+
+
+def test_plots_without_a_curve_have_no_legend(tmp_path, figures):
+    # Every scan of the one detector failed: empty axes, no legend (and no error).
+    failed = BatchResults(per_scan={A: [{"detector": A, "scan_id": "s1", "error": "damaged"}]})
+    write_batch_report(failed, tmp_path / "ev")
+    roc, froc = figures
+    (chance,) = roc.axes[0].get_lines()  # the diagonal alone
+    assert (list(chance.get_xdata()), list(chance.get_ydata())) == ([0, 1], [0, 1])
+    assert froc.axes[0].get_lines() == []
+    assert roc.axes[0].get_legend() is None and froc.axes[0].get_legend() is None
+
+
+class _Object:
+    """What the overlay reads of an answer key's object: its id and its mask."""
+
+    def __init__(self, object_id, bbox):
+        self.object_id, self.bbox = object_id, bbox
+
+    def full_mask(self, shape):
+        r0, c0, r1, c1 = self.bbox
+        mask = np.zeros(shape, dtype=bool)
+        mask[r0:r1, c0:c1] = True
+        return mask
+
+
+def _overlay(scan, amap, tmp_path, figures):
+    """Draw one overlay: objects o0 (found) and o1 (missed), one region at the threshold
+    and one below it; return the figure and the PNG's path."""
+    from scanlab.evaluate._report import _draw_overlay
+
+    key = SimpleNamespace(
+        shape=(40, 60), objects=[_Object("o0", (5, 8, 15, 20)), _Object("o1", (22, 30, 35, 50))]
+    )
+    regions = [
+        SimpleNamespace(bbox=(4, 7, 16, 22), score=0.5),
+        SimpleNamespace(bbox=(25, 2, 30, 9), score=0.49),
+    ]
+    det = SimpleNamespace(anomaly_map=amap, threshold=0.5, regions=regions)
+    path = tmp_path / "overlays" / "det" / "miss-1-s1.png"
+    _draw_overlay(scan, det, key, {"o0"}, "det: miss 1 - s1", path)
+    (fig,) = figures
+    return fig, path
+
+
+def test_overlay_picture(tmp_path, figures):
+    from matplotlib.colors import to_rgba
+
+    from scanlab.io import Scan
+
+    # A display export (dark = dense): the picture shows 1 - value / 255, its grey scale cut
+    # at the 1st and 99.5th percentiles.
+    pixels = np.arange(40 * 60, dtype=np.uint8).reshape(1, 40, 60)
+    amap = np.zeros((40, 60), dtype=np.float32)
+    amap[5:15, 8:20], amap[0, 0] = 2.0, 0.08  # 0.08 / 2 = 0.04 is under the 5 % shown
+    fig, path = _overlay(Scan(pixels, "display"), amap, tmp_path, figures)
+    grey = 1.0 - pixels[0] / 255.0
+    lo, hi = np.percentile(grey, [1, 99.5])
+    assert tuple(fig.get_size_inches()) == pytest.approx((12, 12 * 40 / 60 * 2 + 0.8))
+    assert _png_size(path) == (1080, 1512)  # at 90 dpi
+    top, bottom = fig.axes
+    assert not top.axison and not bottom.axison
+    assert (top.get_title(), top.title.get_fontsize()) == ("det: miss 1 - s1", 9)
+    assert bottom.get_title() == (
+        "anomaly map; key objects green (found) / amber (missed); regions red (at or above "
+        "the threshold) / grey (below)"
+    )
+    assert bottom.title.get_fontsize() == 8
+    (image,) = top.get_images()
+    scan_image, map_image = bottom.get_images()
+    for shown in (image, scan_image):
+        np.testing.assert_array_equal(shown.get_array(), grey)
+        assert shown.get_clim() == (lo, hi) and shown.get_cmap().name == "gray_r"
+    shown = map_image.get_array()
+    assert shown.mask.sum() == 40 * 60 - 10 * 12  # the object's block alone, at 2 / 2 = 1
+    assert shown[5:15, 8:20].tolist() == np.ones((10, 12)).tolist()
+    assert map_image.get_cmap().name == "inferno" and map_image.get_alpha() == 0.55
+    for ax in (top, bottom):
+        found, missed = ax.collections  # the objects' outlines: green found, amber missed
+        for outline, colour, (r0, c0, r1, c1) in (
+            (found, "limegreen", (5, 8, 15, 20)),
+            (missed, "orange", (22, 30, 35, 50)),
+        ):
+            assert list(outline.levels) == [0.5]
+            assert [tuple(c) for c in outline.get_edgecolor()] == [to_rgba(colour)]
+            assert list(outline.get_linewidth()) == [1.2]
+            points = np.concatenate(outline.allsegs[0])
+            assert (points[:, 0].min(), points[:, 0].max()) == (c0 - 0.5, c1 - 0.5)
+            assert (points[:, 1].min(), points[:, 1].max()) == (r0 - 0.5, r1 - 0.5)
+        # The regions: red solid at or above the threshold, grey dashed below; each box
+        # (row0, col0, row1, col1) drawn round its pixels.
+        at, below = ax.patches
+        for box, (x, y, w, h), colour, style in (
+            (at, (6.5, 3.5, 15, 12), "red", "-"),
+            (below, (1.5, 24.5, 7, 5), "0.6", "--"),
+        ):
+            assert (*box.get_xy(), box.get_width(), box.get_height()) == (x, y, w, h)
+            assert box.get_edgecolor() == to_rgba(colour) and box.get_linestyle() == style
+            assert box.get_linewidth() == 1.2 and not box.get_fill()
+
+
+def test_overlay_of_a_flat_scan_and_an_empty_map(tmp_path, figures):
+    from scanlab.io import Scan
+
+    # Attenuation shown as it is; a flat scan gets a grey scale one unit wide, and a map of
+    # zeros shows nothing (no division by its zero peak).
+    scan = Scan(np.full((1, 40, 60), 3.0, dtype=np.float32), "attenuation")
+    fig, _ = _overlay(scan, np.zeros((40, 60), dtype=np.float32), tmp_path, figures)
+    top, bottom = fig.axes
+    (image,) = top.get_images()
+    np.testing.assert_array_equal(image.get_array(), np.full((40, 60), 3.0))
+    assert image.get_clim() == (3.0, 4.0)
+    shown = bottom.get_images()[1].get_array()
+    assert shown.mask.all() and not np.isnan(shown.data).any()
+
+
+_DETECTOR_FILE = """
+from types import SimpleNamespace
+
+
+def make():
+    return lambda scan: SimpleNamespace(score={score})
+"""
+
+
+def _overlay_item(tmp_path):
+    """One clean scan on disk with its answer key, as a manifest lists them."""
+    from scanlab.io import Scan, write_scan
+    from scanlab.synth import AnswerKey
+
+    scan_path = tmp_path / "s1.npz"
+    write_scan(Scan(np.full((1, 8, 8), 0.5, np.float32), "attenuation"), scan_path)
+    key_path = AnswerKey("s1", (8, 8)).save(tmp_path / "s1.json")
+    return [{"scan_id": "s1", "scan_path": str(scan_path), "key_path": str(key_path)}]
+
+
+def test_overlays_use_a_detector_file_as_it_is_now(tmp_path, monkeypatch):
+    # Detectors are loaded once per process, keyed by their file's fingerprint: when the file
+    # has changed since, the overlays are drawn with the new detector, not the one loaded then.
+    import scanlab.evaluate._report as report
+
+    items = _overlay_item(tmp_path)
+    detector = tmp_path / "mine.py"
+    name = f"{detector}:make"
+    results = BatchResults(per_scan={name: [_row(name, "s1", True, 0.1)]})
+    drawn_by = []
+    monkeypatch.setattr(report, "_draw_overlay", lambda scan, det, *_: drawn_by.append(det.score))
+    for score in (0.25, 0.5):  # files of different sizes: no stale bytecode
+        detector.write_text(_DETECTOR_FILE.format(score=score))
+        report.write_overlays(results, items, tmp_path / "ev", n=1)
+    assert drawn_by == [0.25, 0.5]
+
+
+def test_overlays_read_the_scan_as_the_run_did(tmp_path, monkeypatch):
+    # A run with --input display --pitch 2.5 gave its detector display exports at that
+    # pitch; the overlay shows, and runs the detector on, the scan read the same way.
+    import scanlab.evaluate._report as report
+
+    detector = tmp_path / "mine.py"
+    detector.write_text(_DETECTOR_FILE.format(score=0.25))
+    name = f"{detector}:make"
+    settings = {"input": "display", "pitch_mm": 2.5}
+    results = BatchResults(per_scan={name: [_row(name, "s1", True, 0.1, settings=settings)]})
+    shown = []
+    monkeypatch.setattr(report, "_draw_overlay", lambda scan, *_: shown.append(scan))
+    report.write_overlays(results, _overlay_item(tmp_path), tmp_path / "ev", n=1)
+    (scan,) = shown
+    assert scan.representation.value == "display" and scan.metadata.pitch_mm == (2.5, 2.5)
