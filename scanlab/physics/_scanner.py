@@ -366,19 +366,22 @@ class _Preset(NamedTuple):
 #: stays in the cab (0.4 and 0.13 Gy/min at 1 m), and the lane is wider (8 m from source to
 #: detector). Each pulse then brings about a twentieth of the photons of a gantry scanner's,
 #: and its exports carry visible grain in the mid and dark greys, as real portal exports do.
-#: Its source stands 2.4 m high (about the middle of a container's side on a chassis), 3.6 m
-#: from the lane's middle, and its rays diverge. In a real portal export of an empty box the
-#: far side wall's top rail shows as a second line a third of the way down the box, with the
-#: roof sheet crossed obliquely above it, and the floor's cross-members as a band between the
-#: two bottom rails; measured on such an export these lines put the source about 1 m above
-#: the floor, 3.1 m from the box's middle.
+#: Its source stands 2.0 m high, 4.5 m from the lane's middle, and its rays diverge. In real
+#: portal exports the far side wall's top rail shows as a second line below the roof, with
+#: the roof sheet crossed obliquely above it, and the floor's cross-members as a band
+#: between the two bottom rails. Over a box 2.6 m high, a source a above the floor and L
+#: from the box's middle spread the roof over (2.6 - a) w / L and the floor over a w / L
+#: (w = 2.4 m across): measured on three real exports the roof spreads over 0.36-0.48 of the
+#: box and the floor over 0.15-0.5 m, which puts the source 0.5-1 m above the floor and
+#: 3.1-5 m away. A container's floor on a chassis is about 1.3 m above the road: 2.0 m and
+#: 4.5 m spread the roof over 1.0 m (0.39 of the box) and the floor over 0.37 m.
 _PORTAL = "scanlab-6MV-portal"
 
 
 _PRESETS = {
     "scanlab-6MV-dual": _Preset((6.0, 4.0), (4.0, 1.3), 200.0),
     "scanlab-9MV-dual": _Preset((9.0, 6.0), (12.0, 4.0), 200.0),
-    _PORTAL: _Preset((6.0, 4.0), (0.4, 0.13), 300.0, 8.0, 2400.0, 3600.0),
+    _PORTAL: _Preset((6.0, 4.0), (0.4, 0.13), 300.0, 8.0, 2000.0, 4500.0),
 }
 _PIXEL_AREA_MM2 = 25.0
 
