@@ -226,7 +226,7 @@ def test_body_box_is_where_the_body_is_drawn(vehicle):
 
 
 def test_a_portal_sees_the_two_side_walls_top_rails_through_its_diverging_beam():
-    # The portal's source stands 2.0 m high: the near wall's top rail is magnified above
+    # The portal's source stands 1.9 m high: the near wall's top rail is magnified above
     # the roof, the far wall's shrunk below it, with the roof sheet crossed obliquely
     # between them; the floor's cross-members spread the same way below the source.
     scene = generate_scene(
@@ -234,7 +234,7 @@ def test_a_portal_sees_the_two_side_walls_top_rails_through_its_diverging_beam()
     )
     beam = scene.scan.metadata.attributes["beam"]
     zs, dist, top = beam["source_height_mm"], beam["source_distance_mm"], beam["top_mm"]
-    assert (zs, 4200.0 <= dist <= 4800.0) == (2000.0, True)
+    assert (zs, 3400.0 <= dist <= 4000.0) == (1900.0, True)
     x0, x1, z_floor, z_roof = scene.layout.body_mm
     cols = slice(round(x0 / 5.0) + 40, round(x1 / 5.0) - 40)
     profile = np.median(scene.ideal_attenuation[0][:, cols], axis=1)  # per row
@@ -251,8 +251,9 @@ def test_a_portal_sees_the_two_side_walls_top_rails_through_its_diverging_beam()
     upper = profile[: int(row(zs, 0.0))]
     peaks = np.argsort(upper)[::-1]
     near_half, far_half = (30.0 * dist / (dist + y) / 5.0 + 1 for y in (-1200.0, 1200.0))
-    assert all(abs(p - near) <= near_half for p in peaks[:2])
-    assert any(abs(p - far) <= far_half for p in peaks[2:6])
+    darkest = peaks[:4]
+    assert sum(abs(p - near) <= near_half for p in darkest) >= 2  # the near tube's two walls
+    assert any(abs(p - far) <= far_half for p in darkest)
     # Between them the roof sheet, crossed obliquely, darkens every row; above the near
     # rail there is air.
     assert profile[int(near) + 15 : int(far) - 15].min() > 0.02
@@ -261,3 +262,9 @@ def test_a_portal_sees_the_two_side_walls_top_rails_through_its_diverging_beam()
     r_roof, _, r_floor, _ = scene.key.attributes["body_px"]
     assert r_roof == pytest.approx(row(z_roof, -1219.0), abs=0.1)
     assert r_floor == pytest.approx(row(z_floor, -1219.0), abs=0.1)
+    # As high as on the row profiles of real portal exports of near-empty boxes: the roof's
+    # band (between the rails found above) 0.37-0.38 of the box's image, the floor's band
+    # (between the far and the near bottom rail) 0.11-0.13.
+    box = r_floor - r_roof
+    assert 0.33 <= (far - near) / box <= 0.42
+    assert 0.09 <= (row(z_floor, -1219.0) - row(z_floor, 1219.0)) / box <= 0.16
