@@ -16,6 +16,7 @@ import yaml
 
 from scanlab._specfiles import file_sha256, read_spec_file, shipped_names
 from scanlab.errors import SpecError
+from scanlab.i18n import _
 from scanlab.synth._answer_key import DIFFICULTY_LEVELS
 from scanlab.synth._cargo import CARGO_TYPES
 from scanlab.synth._concealments import CONCEALMENT_TYPES
@@ -99,13 +100,17 @@ class DatasetSpec:
     def from_dict(cls, raw: Any, *, source: str | Path = "<dataset spec>") -> DatasetSpec:
         """Build and check a spec; :class:`SpecError` names the field that is wrong."""
         if not isinstance(raw, Mapping):
-            raise SpecError(f"{source}: a dataset spec must be a mapping")
+            raise SpecError(_("{source}: a dataset spec must be a mapping").format(source=source))
         known = set(cls.__dataclass_fields__)
         unknown = set(raw) - known
         if unknown:
-            raise SpecError(f"{source}: unknown field(s) {sorted(unknown)}; known: {sorted(known)}")
+            raise SpecError(
+                _("{source}: unknown field(s) {unknown}; known: {known}").format(
+                    source=source, unknown=sorted(unknown), known=sorted(known)
+                )
+            )
         if "name" not in raw:
-            raise SpecError(f"{source}: field 'name' is required")
+            raise SpecError(_("{source}: field 'name' is required").format(source=source))
         raw = dict(raw)
         if raw.get("hosts") is not None:
             # Relative host paths are the spec file's neighbours, not the working folder's.
@@ -439,11 +444,17 @@ def load_manifest(path: str | Path, *, verify: bool = False) -> list[dict[str, A
         doc = json.loads(path.read_text(encoding="utf-8"))
         items = doc["items"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise SpecError(f"{path}: not a readable scanlab manifest: {exc}") from None
+        raise SpecError(
+            _("{path}: not a readable scanlab manifest: {exc}").format(path=path, exc=exc)
+        ) from None
     root = path.parent
     out = []
     for item in items:
         if verify and not _intact(root, item):
-            raise SpecError(f"{path}: item {item.get('scan_id')} does not match its sha256")
+            raise SpecError(
+                _("{path}: item {value} does not match its sha256").format(
+                    path=path, value=item.get("scan_id")
+                )
+            )
         out.append({**item, "scan_path": root / item["scan"], "key_path": root / item["key"]})
     return out
