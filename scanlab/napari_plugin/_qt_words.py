@@ -120,6 +120,12 @@ QT_WORDS: dict[tuple[str, str], str] = {
     ("QAbstractFileIconProvider", "Drive"): N_("Drive"),
     ("QAbstractFileIconProvider", "File"): N_("File"),
     ("QAbstractFileIconProvider", "%1 File"): N_("%1 file"),
+    # Dock widgets' buttons (scanlab's widgets are docks; napari draws its own title bar,
+    # so these are mostly what screen readers say).
+    ("QDockWidget", "Float"): N_("Float"),
+    ("QDockWidget", "Close"): N_("Close"),
+    ("QDockWidget", "Closes the dock widget"): N_("Close the panel"),
+    ("QDockWidget", "Undocks and re-attaches the dock widget"): N_("Detach or re-attach the panel"),
     # Context menus of text boxes and number boxes.
     ("QLineEdit", "&Undo"): N_("Undo"),
     ("QLineEdit", "&Redo"): N_("Redo"),
