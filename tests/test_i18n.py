@@ -389,17 +389,19 @@ def test_a_file_that_is_no_scan_is_refused_in_the_trainees_language(tmp_path):
 
 
 def test_library_errors_of_each_package_in_the_language_scanlab_lang_names(tmp_path, monkeypatch):
-    """A representative error of each package (io, synth, detect, exercises, evaluate),
-    raised on a bad file, reads in Russian when SCANLAB_LANG says so: the file named, the
-    problem said (the Russian written out here, not looked up), field names kept."""
+    """A representative error of each package (io, synth, detect, exercises, evaluate,
+    enhance), raised on a bad file, reads in Russian when SCANLAB_LANG says so: the file
+    named, the problem said (the Russian written out here, not looked up), fields kept."""
     import numpy as np
 
     from scanlab.detect._card import WeightsError
     from scanlab.detect._weights import resolve_weights
+    from scanlab.enhance import Pipeline
     from scanlab.errors import CorruptFileError, SpecError
     from scanlab.evaluate import read_marks
     from scanlab.exercises._submission import ItemResponse
     from scanlab.io import read_scan
+    from scanlab.io._ase import read_ase
     from scanlab.synth import load_manifest
 
     monkeypatch.setattr(i18n, "_process_language", None)
@@ -432,6 +434,19 @@ def test_library_errors_of_each_package_in_the_language_scanlab_lang_names(tmp_p
     with pytest.raises(SpecError) as caught:
         read_marks(marks)
     assert str(caught.value) == f"{marks}: не файл отметок scanlab (нет поля 'scanlab_marks')"
+
+    truncated = tmp_path / "short.ase"  # a scanner format's own check
+    truncated.write_bytes(b"12345")
+    with pytest.raises(CorruptFileError) as caught:
+        read_ase(truncated)
+    assert (
+        str(caught.value)
+        == f"{truncated}: обрезанный файл ASE в 5 байт; один заголовок занимает 16"
+    )
+
+    with pytest.raises(SpecError) as caught:
+        Pipeline.from_yaml("steps: []", source="night.yaml")
+    assert str(caught.value) == "night.yaml: поле конвейера 'steps' должно быть непустым списком"
 
     monkeypatch.setenv("SCANLAB_LANG", "en")  # and in English as the code writes it
     with pytest.raises(SpecError) as caught:
