@@ -19,6 +19,7 @@ from scipy.special import erfinv
 
 from scanlab._specfiles import file_sha256
 from scanlab.errors import ScanlabError, SpecError
+from scanlab.i18n import _
 from scanlab.io import Representation, Scan, read_scan
 from scanlab.synth._answer_key import THREAT_CLASSES, AnswerKey, KeyObject
 from scanlab.synth._declaration import COMMODITIES, CargoDeclaration, DeclaredGoods
@@ -133,17 +134,22 @@ class HostSpec:
         if isinstance(raw, str | list):
             raw = {"paths": raw}
         if not isinstance(raw, Mapping):
-            raise SpecError(f"{source}: field 'hosts' must be a mapping with 'paths'")
+            raise SpecError(
+                _("{source}: field 'hosts' must be a mapping with 'paths'").format(source=source)
+            )
         known = set(cls.__dataclass_fields__)
         unknown = set(raw) - known
         if unknown:
             raise SpecError(
-                f"{source}: field 'hosts' has unknown key(s) {sorted(unknown)}; known: "
-                f"{sorted(known)}"
+                _("{source}: field 'hosts' has unknown key(s) {unknown}; known: {known}").format(
+                    source=source, unknown=sorted(unknown), known=sorted(known)
+                )
             )
         raw = dict(raw)
         if "paths" not in raw:
-            raise SpecError(f"{source}: field 'hosts' needs 'paths' (a folder or files)")
+            raise SpecError(
+                _("{source}: field 'hosts' needs 'paths' (a folder or files)").format(source=source)
+            )
         if isinstance(raw["paths"], str):
             raw["paths"] = [raw["paths"]]
         spec = cls(**raw)
@@ -268,9 +274,9 @@ def host_files(paths: Sequence[str | Path]) -> list[Path]:
         elif p.is_file():
             out.append(p)
         else:
-            raise SpecError(f"{p}: no such host file or folder")
+            raise SpecError(_("{path}: no such host file or folder").format(path=p))
     if not out:
-        raise SpecError(f"{', '.join(map(str, paths))}: no host scans found")
+        raise SpecError(_("{paths}: no host scans found").format(paths=", ".join(map(str, paths))))
     return out
 
 
@@ -496,7 +502,7 @@ def _noise_blur(att: np.ndarray, axis: int) -> float:
     if ratio <= 1.02:
         return 0.0
     lo, hi = 0.05, 20.0
-    for _ in range(50):
+    for _step in range(50):
         s = (lo + hi) / 2
         r1, r2 = math.exp(-1 / (4 * s * s)), math.exp(-4 / (4 * s * s))
         if (1 - r2) / max(1 - r1, 1e-12) < ratio:
@@ -651,7 +657,7 @@ def blur_before_sharpening(measured: float, amount: float, radius: float) -> flo
     if _usm_sharpness(0.05, amount, radius) <= target:
         return 0.05
     lo, hi = 0.05, 20.0
-    for _ in range(60):  # the sharpness falls as the blur grows
+    for _step in range(60):  # the sharpness falls as the blur grows
         mid = (lo + hi) / 2
         if _usm_sharpness(mid, amount, radius) > target:
             lo = mid
@@ -732,7 +738,11 @@ def find_cargo_region(attenuation: np.ndarray, *, source: str = "<host>") -> Car
         start = end + 1
     length, c0, c1 = best
     if length < 0.2 * cols:
-        raise SpecError(f"{source}: no container roof found (no flat top over a fifth of the scan)")
+        raise SpecError(
+            _("{source}: no container roof found (no flat top over a fifth of the scan)").format(
+                source=source
+            )
+        )
     roof = int(np.median(top[c0:c1]))
     coverage = obj[:, c0:c1].mean(axis=1)
     # The lowest row the whole length covers: under the floor, the chassis rails; below
@@ -778,7 +788,11 @@ def find_cargo_region(attenuation: np.ndarray, *, source: str = "<host>") -> Car
     pad = max(2, round(0.01 * (c1 - c0)))
     interior = (roof_in + pad, left + pad, max(floor - 1, roof_in + pad + 1), right - pad + 1)
     if interior[2] - interior[0] < 4 or interior[3] - interior[1] < 4:
-        raise SpecError(f"{source}: the cargo space found is too small to place a threat")
+        raise SpecError(
+            _("{source}: the cargo space found is too small to place a threat").format(
+                source=source
+            )
+        )
     return CargoRegion(roof, floor, c0, c1, interior, threshold)
 
 
@@ -1083,7 +1097,9 @@ def load_host(path: str | Path, spec: HostSpec) -> Host:
     except SpecError:
         raise
     except ScanlabError as exc:
-        raise SpecError(f"{path}: cannot use it as a host: {exc}") from None
+        raise SpecError(
+            _("{path}: cannot use it as a host: {exc}").format(path=path, exc=exc)
+        ) from None
 
 
 @dataclass
@@ -1108,16 +1124,20 @@ def read_declarations(path: str | Path) -> dict[str, tuple[CargoDeclaration, boo
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{path}: cannot read the declarations CSV: {exc}") from None
+        raise SpecError(
+            _("{path}: cannot read the declarations CSV: {exc}").format(path=path, exc=exc)
+        ) from None
     reader = csv.DictReader(text.splitlines())
     fields = set(reader.fieldnames or [])
     if "scan_id" not in fields:
-        raise SpecError(f"{path}: the declarations CSV needs a 'scan_id' column")
+        raise SpecError(
+            _("{path}: the declarations CSV needs a 'scan_id' column").format(path=path)
+        )
     out: dict[str, tuple[CargoDeclaration, bool]] = {}
     for line, row in enumerate(reader, start=2):
         sid = (row.get("scan_id") or "").strip()
         if not sid:
-            raise SpecError(f"{path}: line {line}: empty scan_id")
+            raise SpecError(_("{path}: line {line}: empty scan_id").format(path=path, line=line))
         decl, consistent = out.get(
             sid,
             (
@@ -1131,7 +1151,11 @@ def read_declarations(path: str | Path) -> dict[str, tuple[CargoDeclaration, boo
         )
         flag = (row.get("consistent") or "").strip().lower()
         if flag and flag not in ("true", "false", "yes", "no", "1", "0"):
-            raise SpecError(f"{path}: line {line}: 'consistent' must be true or false")
+            raise SpecError(
+                _("{path}: line {line}: 'consistent' must be true or false").format(
+                    path=path, line=line
+                )
+            )
         if flag in ("false", "no", "0"):
             consistent = False
         goods = (row.get("goods") or "").strip()
@@ -1141,10 +1165,16 @@ def read_declarations(path: str | Path) -> dict[str, tuple[CargoDeclaration, boo
                 weight = float(row.get("weight_kg") or 0)
             except ValueError:
                 raise SpecError(
-                    f"{path}: line {line}: 'packages' and 'weight_kg' must be numbers"
+                    _("{path}: line {line}: 'packages' and 'weight_kg' must be numbers").format(
+                        path=path, line=line
+                    )
                 ) from None
             if packages < 0 or weight < 0:
-                raise SpecError(f"{path}: line {line}: negative packages or weight")
+                raise SpecError(
+                    _("{path}: line {line}: negative packages or weight").format(
+                        path=path, line=line
+                    )
+                )
             hs, text_ = COMMODITIES.get(goods, ((row.get("hs_code") or "").strip(), goods))
             decl.goods.append(
                 DeclaredGoods(
@@ -1252,8 +1282,10 @@ def make_host_item(
         centres = _placements(host, footprint, threat_class, spec, taken)
         if centres.size == 0:
             raise SpecError(
-                f"host {host.sha256[:12]}: no place for {threat.name} in the cargo space "
-                f"{host.region.interior} (too small, empty of load or saturated)"
+                _(
+                    "host {sha256}: no place for {threat} in the cargo space {interior} (too "
+                    "small, empty of load or saturated)"
+                ).format(sha256=host.sha256[:12], threat=threat.name, interior=host.region.interior)
             )
         row, col = (int(v) for v in centres[int(rng.integers(len(centres)))])
         scan, obj = project_threat(
@@ -1517,9 +1549,14 @@ class HostPool:
         unknown = sorted(set(self.declarations) - stems)
         if unknown:
             raise SpecError(
-                f"{spec.declarations}: declarations for scan(s) that are not hosts: "
-                f"{unknown[:5]}{' ...' if len(unknown) > 5 else ''} (scan_id is the host "
-                "file's name without extension)"
+                _(
+                    "{declarations}: declarations for scan(s) that are not hosts: "
+                    "{unknown}{value} (scan_id is the host file's name without extension)"
+                ).format(
+                    declarations=spec.declarations,
+                    unknown=unknown[:5],
+                    value=" ..." if len(unknown) > 5 else "",
+                )
             )
         self.cut = [Threat.load(p) for p in spec.cut_threats]
 
