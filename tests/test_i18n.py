@@ -399,6 +399,7 @@ def test_library_errors_of_each_package_in_the_language_scanlab_lang_names(tmp_p
     from scanlab.enhance import Pipeline
     from scanlab.errors import CorruptFileError, SpecError
     from scanlab.evaluate import read_marks
+    from scanlab.exercises import load_exam_spec
     from scanlab.exercises._submission import ItemResponse
     from scanlab.io import read_scan
     from scanlab.io._ase import read_ase
@@ -447,6 +448,15 @@ def test_library_errors_of_each_package_in_the_language_scanlab_lang_names(tmp_p
     with pytest.raises(SpecError) as caught:
         Pipeline.from_yaml("steps: []", source="night.yaml")
     assert str(caught.value) == "night.yaml: поле конвейера 'steps' должно быть непустым списком"
+
+    spec = tmp_path / "drill.yaml"  # a field's own check, after the file and the spec
+    spec.write_text("name: drill\ntime_limit_s: -5\n", encoding="utf-8")
+    with pytest.raises(SpecError) as caught:
+        load_exam_spec(spec)
+    assert str(caught.value) == (
+        f"{spec}: спецификация экзамена 'drill': поле 'time_limit_s' должно быть числом секунд "
+        "> 0, получено -5"
+    )
 
     monkeypatch.setenv("SCANLAB_LANG", "en")  # and in English as the code writes it
     with pytest.raises(SpecError) as caught:

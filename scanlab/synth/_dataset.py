@@ -122,18 +122,25 @@ class DatasetSpec:
 
     def check(self, *, source: str | Path = "<dataset spec>") -> None:
         def fail(field_name: str, why: str) -> SpecError:
-            return SpecError(f"{source}: field {field_name!r} {why}")
+            return SpecError(
+                _("{source}: field {field!r} {problem}").format(
+                    source=source, field=field_name, problem=why
+                )
+            )
 
         if not isinstance(self.name, str) or not self.name:
-            raise fail("name", "must be a non-empty string")
+            raise fail("name", _("must be a non-empty string"))
         for key in ("seed", "count", "max_concealments", "max_tries"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise fail(key, f"must be an integer >= 0, got {value!r}")
+                raise fail(key, _("must be an integer >= 0, got {value!r}").format(value=value))
         if self.count == 0:
-            raise fail("count", "must be at least 1")
+            raise fail("count", _("must be at least 1"))
         if not isinstance(self.clean_share, int | float) or not 0 <= self.clean_share <= 1:
-            raise fail("clean_share", f"must be in [0, 1], got {self.clean_share!r}")
+            raise fail(
+                "clean_share",
+                _("must be in [0, 1], got {clean_share!r}").format(clean_share=self.clean_share),
+            )
         for key, valid in (
             ("vehicles", VEHICLE_TYPES),
             ("cargo", CARGO_TYPES),
@@ -142,32 +149,53 @@ class DatasetSpec:
         ):
             weights = getattr(self, key)
             if not isinstance(weights, Mapping) or not weights:
-                raise fail(key, "must be a non-empty mapping of choice to weight")
+                raise fail(key, _("must be a non-empty mapping of choice to weight"))
             for choice, weight in weights.items():
                 if choice not in valid:
-                    raise fail(key, f"has unknown choice {choice!r}; valid: {list(valid)}")
+                    raise fail(
+                        key,
+                        _("has unknown choice {choice!r}; valid: {valid}").format(
+                            choice=choice, valid=list(valid)
+                        ),
+                    )
                 if not isinstance(weight, int | float) or weight < 0:
-                    raise fail(key, f"weight of {choice!r} must be a number >= 0")
+                    raise fail(
+                        key, _("weight of {choice!r} must be a number >= 0").format(choice=choice)
+                    )
             if sum(weights.values()) <= 0:
-                raise fail(key, "weights must not all be 0")
+                raise fail(key, _("weights must not all be 0"))
         fill = tuple(self.fill) if isinstance(self.fill, list | tuple) else ()
         if (
             len(fill) != 2
             or not all(isinstance(v, int | float) for v in fill)
             or not 0 <= fill[0] <= fill[1] <= 1
         ):
-            raise fail("fill", f"must be [low, high] within [0, 1], got {self.fill!r}")
+            raise fail(
+                "fill", _("must be [low, high] within [0, 1], got {fill!r}").format(fill=self.fill)
+            )
         self.fill = (float(fill[0]), float(fill[1]))
         if not self.difficulty or any(d not in DIFFICULTY_LEVELS for d in self.difficulty):
-            raise fail("difficulty", f"must list levels from {DIFFICULTY_LEVELS}")
+            raise fail(
+                "difficulty",
+                _("must list levels from {DIFFICULTY_LEVELS}").format(
+                    DIFFICULTY_LEVELS=DIFFICULTY_LEVELS
+                ),
+            )
         if not isinstance(self.pitch_mm, int | float) or not 1.0 <= self.pitch_mm <= 50.0:
-            raise fail("pitch_mm", f"must be between 1 and 50 mm, got {self.pitch_mm!r}")
+            raise fail(
+                "pitch_mm",
+                _("must be between 1 and 50 mm, got {pitch_mm!r}").format(pitch_mm=self.pitch_mm),
+            )
         if self.format not in _FORMAT_EXT:
-            raise fail("format", f"must be one of {sorted(_FORMAT_EXT)}")
+            raise fail(
+                "format", _("must be one of {FORMAT_EXT}").format(FORMAT_EXT=sorted(_FORMAT_EXT))
+            )
         from scanlab.physics import scanner_names
 
         if self.scanner not in scanner_names():
-            raise fail("scanner", f"must be one of {scanner_names()}")
+            raise fail(
+                "scanner", _("must be one of {scanner_names}").format(scanner_names=scanner_names())
+            )
         if self.hosts is not None:
             self.hosts = HostSpec.from_dict(self.hosts, source=source).to_dict()
 

@@ -171,44 +171,61 @@ class HostSpec:
 
     def check(self, *, source: str | Path = "<spec>") -> None:
         def fail(key: str, why: str) -> SpecError:
-            return SpecError(f"{source}: field 'hosts.{key}' {why}")
+            return SpecError(
+                _("{source}: field {field!r} {problem}").format(
+                    source=source, field=f"hosts.{key}", problem=why
+                )
+            )
 
         if not isinstance(self.paths, list) or not all(isinstance(p, str) for p in self.paths):
-            raise fail("paths", "must be a folder or a list of files")
+            raise fail("paths", _("must be a folder or a list of files"))
         if not self.paths:
-            raise fail("paths", "must name at least one folder or file")
+            raise fail("paths", _("must name at least one folder or file"))
         if not isinstance(self.share, int | float) or not 0 <= self.share <= 1:
-            raise fail("share", f"must be in [0, 1], got {self.share!r}")
+            raise fail("share", _("must be in [0, 1], got {share!r}").format(share=self.share))
         if not isinstance(self.threats, Mapping):
-            raise fail("threats", "must map threat names to weights")
+            raise fail("threats", _("must map threat names to weights"))
         for name, weight in self.threats.items():
             if name not in THREAT_LIBRARY:
                 raise fail(
-                    "threats", f"has unknown threat {name!r}; valid: {sorted(THREAT_LIBRARY)}"
+                    "threats",
+                    _("has unknown threat {name!r}; valid: {THREAT_LIBRARY}").format(
+                        name=name, THREAT_LIBRARY=sorted(THREAT_LIBRARY)
+                    ),
                 )
             if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
-                raise fail("threats", f"weight of {name!r} must be a number >= 0")
+                raise fail(
+                    "threats", _("weight of {name!r} must be a number >= 0").format(name=name)
+                )
         if sum(self.threats.values()) <= 0 and not self.cut_threats:
-            raise fail("threats", "weights must not all be 0 unless cut_threats are given")
+            raise fail("threats", _("weights must not all be 0 unless cut_threats are given"))
         if isinstance(self.max_threats, bool) or not isinstance(self.max_threats, int):
-            raise fail("max_threats", "must be an integer >= 1")
+            raise fail("max_threats", _("must be an integer >= 1"))
         if self.max_threats < 1:
-            raise fail("max_threats", "must be an integer >= 1")
+            raise fail("max_threats", _("must be an integer >= 1"))
         if self.pitch_mm is not None:
             pitch = self.pitch_mm if isinstance(self.pitch_mm, list) else [self.pitch_mm]
             if len(pitch) not in (1, 2) or not all(
                 isinstance(p, int | float) and 0.1 <= p <= 100 for p in pitch
             ):
-                raise fail("pitch_mm", f"must be mm in [0.1, 100] or [row, col], got {pitch!r}")
+                raise fail(
+                    "pitch_mm",
+                    _("must be mm in [0.1, 100] or [row, col], got {pitch!r}").format(pitch=pitch),
+                )
         if self.display != "estimate" and (
             not isinstance(self.display, Mapping) or set(self.display) - _CURVE_KEYS
         ):
-            raise fail("display", f"must be 'estimate' or a mapping of {sorted(_CURVE_KEYS)}")
+            raise fail(
+                "display",
+                _("must be 'estimate' or a mapping of {CURVE_KEYS}").format(
+                    CURVE_KEYS=sorted(_CURVE_KEYS)
+                ),
+            )
         if isinstance(self.display, Mapping):
             try:
                 DisplayCurve.from_record(dict(self.display))
             except (SpecError, TypeError, ValueError) as exc:
-                raise fail("display", f"is not a display curve: {exc}") from None
+                raise fail("display", _("is not a display curve: {exc}").format(exc=exc)) from None
         if isinstance(self.sharpen, Mapping):
             values = dict(self.sharpen)
             if (
@@ -221,11 +238,18 @@ class HostSpec:
             ):
                 raise fail(
                     "sharpen",
-                    "must be 'estimate', 'none' or {amount: 0-5, sigma_px: 0.2-10}, got "
-                    f"{self.sharpen!r}",
+                    _(
+                        "must be 'estimate', 'none' or {{amount: 0-5, sigma_px: 0.2-10}}, got "
+                        "{sharpen!r}"
+                    ).format(sharpen=self.sharpen),
                 )
         elif self.sharpen not in ("estimate", "none"):
-            raise fail("sharpen", f"must be 'estimate', 'none' or a mapping, got {self.sharpen!r}")
+            raise fail(
+                "sharpen",
+                _("must be 'estimate', 'none' or a mapping, got {sharpen!r}").format(
+                    sharpen=self.sharpen
+                ),
+            )
         for key in ("rotation_deg", "scale"):
             pair = getattr(self, key)
             if (
@@ -234,11 +258,14 @@ class HostSpec:
                 or not all(isinstance(v, int | float) for v in pair)
                 or pair[0] > pair[1]
             ):
-                raise fail(key, f"must be [low, high], got {pair!r}")
+                raise fail(key, _("must be [low, high], got {pair!r}").format(pair=pair))
         if not (self.scale[0] >= 0.2 and self.scale[1] <= 5):
-            raise fail("scale", "must lie within [0.2, 5]")
+            raise fail("scale", _("must lie within [0.2, 5]"))
         if any(c not in THREAT_CLASSES for c in self.opaque_classes):
-            raise fail("opaque_classes", f"must list classes of {THREAT_CLASSES}")
+            raise fail(
+                "opaque_classes",
+                _("must list classes of {THREAT_CLASSES}").format(THREAT_CLASSES=THREAT_CLASSES),
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
