@@ -136,13 +136,19 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, raw: Any, *, source: str | Path = "<recipe>") -> TrainConfig:
         if not isinstance(raw, dict):
-            raise SpecError(f"{source}: a training recipe must be a mapping")
+            raise SpecError(
+                _("{source}: a training recipe must be a mapping").format(source=source)
+            )
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(raw) - known
         if unknown:
-            raise SpecError(f"{source}: unknown field(s) {sorted(unknown)}; known: {sorted(known)}")
+            raise SpecError(
+                _("{source}: unknown field(s) {unknown}; known: {known}").format(
+                    source=source, unknown=sorted(unknown), known=sorted(known)
+                )
+            )
         if "name" not in raw:
-            raise SpecError(f"{source}: field 'name' is required")
+            raise SpecError(_("{source}: field 'name' is required").format(source=source))
         values = dict(raw)
         for key in ("concealed", "normal", "calibration"):
             if key in values:
@@ -290,21 +296,41 @@ class TrainConfig:
 
 def _data_ref(raw: Any, key: str, source: str | Path) -> DataRef:
     if not isinstance(raw, dict):
-        raise SpecError(f"{source}: field {key!r} must be a mapping (spec, count, start, pitch_mm)")
+        raise SpecError(
+            _("{source}: field {key!r} must be a mapping (spec, count, start, pitch_mm)").format(
+                source=source, key=key
+            )
+        )
     unknown = set(raw) - {"spec", "count", "start", "pitch_mm"}
     if unknown:
-        raise SpecError(f"{source}: field {key!r} has unknown key(s) {sorted(unknown)}")
+        raise SpecError(
+            _("{source}: field {key!r} has unknown key(s) {unknown}").format(
+                source=source, key=key, unknown=sorted(unknown)
+            )
+        )
     spec, count, start = raw.get("spec"), raw.get("count"), raw.get("start", 0)
     count = count if isinstance(count, int) else -1
     if not isinstance(spec, str) or not spec:
-        raise SpecError(f"{source}: field {key!r} needs 'spec', a dataset spec name or path")
+        raise SpecError(
+            _("{source}: field {key!r} needs 'spec', a dataset spec name or path").format(
+                source=source, key=key
+            )
+        )
     for name, value in (("count", count), ("start", start)):
         low = 1 if name == "count" else 0
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise SpecError(f"{source}: field '{key}.{name}' must be an integer >= {low}")
+            raise SpecError(
+                _("{source}: field '{key}.{name}' must be an integer >= {low}").format(
+                    source=source, key=key, name=name, low=low
+                )
+            )
     pitch = raw.get("pitch_mm")
     if pitch is not None and (not isinstance(pitch, int | float) or not 1 <= pitch <= 50):
-        raise SpecError(f"{source}: field '{key}.pitch_mm' must be between 1 and 50 mm")
+        raise SpecError(
+            _("{source}: field '{key}.pitch_mm' must be between 1 and 50 mm").format(
+                source=source, key=key
+            )
+        )
     return DataRef(spec, int(count), int(start), None if pitch is None else float(pitch))
 
 
