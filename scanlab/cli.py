@@ -144,10 +144,12 @@ def _pitch_mm(text: str | None) -> float | tuple[float, float] | None:
         values = [float(v) for v in text.split(",")]
     except ValueError:
         raise typer.BadParameter(
-            f"--pitch must be mm as 'ROW' or 'ROW,COL', got {text!r}"
+            _("--pitch must be mm as 'ROW' or 'ROW,COL', got {text!r}").format(text=text)
         ) from None
     if len(values) not in (1, 2) or not all(0 < v < 1000 for v in values):
-        raise typer.BadParameter(f"--pitch must be one or two sizes in (0, 1000) mm, got {text!r}")
+        raise typer.BadParameter(
+            _("--pitch must be one or two sizes in (0, 1000) mm, got {text!r}").format(text=text)
+        )
     return values[0] if len(values) == 1 else (values[0], values[1])
 
 
@@ -402,9 +404,13 @@ def _fa_list(text: str) -> list[float]:
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise typer.BadParameter(f"--fa takes rates separated by commas, got {text!r}") from None
+        raise typer.BadParameter(
+            _("--fa takes rates separated by commas, got {text!r}").format(text=text)
+        ) from None
     if not values or not all(0.0 < v < 1.0 for v in values):
-        raise typer.BadParameter(f"--fa rates must lie strictly between 0 and 1, got {text!r}")
+        raise typer.BadParameter(
+            _("--fa rates must lie strictly between 0 and 1, got {text!r}").format(text=text)
+        )
     return values
 
 

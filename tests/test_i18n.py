@@ -386,3 +386,79 @@ def test_a_file_that_is_no_scan_is_refused_in_the_trainees_language(tmp_path):
     said = str(caught.value)
     assert said.startswith(f"{notes}: scanlab окуган эч бир форматтагы сүрөт файлы эмес (")
     assert "tiff" in said  # the formats it reads, as they are named
+
+
+def test_library_errors_of_each_package_in_the_language_scanlab_lang_names(tmp_path, monkeypatch):
+    """A representative error of each package (io, synth, detect, exercises, evaluate,
+    enhance), raised on a bad file, reads in Russian when SCANLAB_LANG says so: the file
+    named, the problem said (the Russian written out here, not looked up), fields kept."""
+    import numpy as np
+
+    from scanlab.detect._card import WeightsError
+    from scanlab.detect._weights import resolve_weights
+    from scanlab.enhance import Pipeline
+    from scanlab.errors import CorruptFileError, SpecError
+    from scanlab.evaluate import read_marks
+    from scanlab.exercises import load_exam_spec
+    from scanlab.exercises._submission import ItemResponse
+    from scanlab.io import read_scan
+    from scanlab.io._ase import read_ase
+    from scanlab.synth import load_manifest
+
+    monkeypatch.setattr(i18n, "_process_language", None)
+    monkeypatch.setenv("SCANLAB_LANG", "ru")
+
+    pickled = tmp_path / "objects.npy"
+    np.save(pickled, np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
+    with pytest.raises(CorruptFileError) as caught:
+        read_scan(pickled)
+    assert f"{pickled}: содержит объекты Python, которые scanlab никогда не распаковывает" in str(
+        caught.value
+    )
+
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text("[1, 2", encoding="utf-8")
+    with pytest.raises(SpecError) as caught:
+        load_manifest(manifest)
+    assert str(caught.value).startswith(f"{manifest}: не читаемый манифест scanlab: ")
+
+    with pytest.raises(WeightsError) as caught:
+        resolve_weights(tmp_path)
+    assert str(caught.value) == f"{tmp_path}: не папка модели (нет card.json)"
+
+    with pytest.raises(SpecError) as caught:
+        ItemResponse.from_dict({"marks": [], "colour": "red"})
+    assert str(caught.value) == "неизвестные поля ['colour']"
+
+    marks = tmp_path / "marks.json"
+    marks.write_text('{"marks": []}', encoding="utf-8")
+    with pytest.raises(SpecError) as caught:
+        read_marks(marks)
+    assert str(caught.value) == f"{marks}: не файл отметок scanlab (нет поля 'scanlab_marks')"
+
+    truncated = tmp_path / "short.ase"  # a scanner format's own check
+    truncated.write_bytes(b"12345")
+    with pytest.raises(CorruptFileError) as caught:
+        read_ase(truncated)
+    assert (
+        str(caught.value)
+        == f"{truncated}: обрезанный файл ASE в 5 байт; один заголовок занимает 16"
+    )
+
+    with pytest.raises(SpecError) as caught:
+        Pipeline.from_yaml("steps: []", source="night.yaml")
+    assert str(caught.value) == "night.yaml: поле конвейера 'steps' должно быть непустым списком"
+
+    spec = tmp_path / "drill.yaml"  # a field's own check, after the file and the spec
+    spec.write_text("name: drill\ntime_limit_s: -5\n", encoding="utf-8")
+    with pytest.raises(SpecError) as caught:
+        load_exam_spec(spec)
+    assert str(caught.value) == (
+        f"{spec}: спецификация экзамена 'drill': поле 'time_limit_s' должно быть числом секунд "
+        "> 0, получено -5"
+    )
+
+    monkeypatch.setenv("SCANLAB_LANG", "en")  # and in English as the code writes it
+    with pytest.raises(SpecError) as caught:
+        read_marks(marks)
+    assert str(caught.value) == f"{marks}: not a scanlab marks file (no 'scanlab_marks' field)"

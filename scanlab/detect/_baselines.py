@@ -19,6 +19,7 @@ from scanlab.detect._postprocess import make_detection
 from scanlab.detect._preprocess import resize_planes, scan_to_input
 from scanlab.detect._result import Detection
 from scanlab.errors import SpecError
+from scanlab.i18n import _
 from scanlab.io import Scan
 
 if TYPE_CHECKING:
@@ -124,7 +125,9 @@ class PadimDetector:
         self.pitch_mm = float(pitch_mm)
         n_all = model.widths[1] + model.widths[2]
         if not 1 <= n_features <= n_all:
-            raise SpecError(f"PadimDetector: n_features must be in [1, {n_all}]")
+            raise SpecError(
+                _("PadimDetector: n_features must be in [1, {n_all}]").format(n_all=n_all)
+            )
         self.keep = np.sort(np.random.default_rng(seed).choice(n_all, n_features, replace=False))
         self.threshold = float(threshold)
         self.mean: np.ndarray | None = None  # (rows, d)
@@ -162,7 +165,7 @@ class PadimDetector:
                 s2[r] += row.T @ row
                 count[r] += len(row)
         if s1 is None or s2 is None or count is None:
-            raise SpecError("PadimDetector.fit: no scans")
+            raise SpecError(_("PadimDetector.fit: no scans"))
         n = np.maximum(count, 2.0)[:, None]
         mean = s1 / n
         cov = s2 / n[:, :, None] - np.einsum("rd,re->rde", mean, mean)
@@ -173,7 +176,7 @@ class PadimDetector:
 
     def anomaly_map(self, scan: Scan) -> tuple[np.ndarray, str]:
         if self.mean is None or self.precision is None:
-            raise SpecError("PadimDetector: call fit() on clean scans first")
+            raise SpecError(_("PadimDetector: call fit() on clean scans first"))
         f, shape, mode = self._features(scan)
         rows = min(f.shape[0], self.mean.shape[0])
         index = np.minimum(np.arange(f.shape[0]), rows - 1)
@@ -228,7 +231,11 @@ def fitted_baseline(
     from scanlab.detect._weights import _load as load_weights
 
     if name not in BASELINE_NAMES:
-        raise SpecError(f"unknown baseline {name!r}; choose one of {sorted(BASELINE_NAMES)}")
+        raise SpecError(
+            _("unknown baseline {name!r}; choose one of {BASELINE_NAMES}").format(
+                name=name, BASELINE_NAMES=sorted(BASELINE_NAMES)
+            )
+        )
     model, card = load_weights(resolve_weights(weights or DetectorWeights.DEFAULT))
     rate = card.false_alarm_rate if false_alarm_rate is None else false_alarm_rate
 
@@ -263,7 +270,7 @@ def save_baseline(method: LocalBackgroundDetector | PadimDetector, path: Any) ->
     arrays["pitch_mm"] = np.float64(method.pitch_mm)
     if isinstance(method, PadimDetector):
         if method.mean is None or method.precision is None:
-            raise SpecError("save_baseline: fit the PadimDetector first")
+            raise SpecError(_("save_baseline: fit the PadimDetector first"))
         arrays.update(keep=method.keep, mean=method.mean, precision=method.precision)
     with atomic_open(path) as fh:
         np.savez(fh, **arrays)

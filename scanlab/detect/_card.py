@@ -13,6 +13,7 @@ import yaml
 
 from scanlab.detect._preprocess import INPUT_MODES
 from scanlab.errors import ScanlabError
+from scanlab.i18n import _
 
 __all__ = ["ModelCard", "WeightsError"]
 
@@ -65,13 +66,15 @@ class ModelCard:
     @classmethod
     def from_dict(cls, raw: Any, *, source: str | Path = "<model card>") -> ModelCard:
         if not isinstance(raw, dict) or raw.get("scanlab_model_card") != 1:
-            raise WeightsError(f"{source}: not a scanlab model card")
+            raise WeightsError(_("{source}: not a scanlab model card").format(source=source))
         known = {f.name for f in dataclasses.fields(cls)}
         fields = {k: v for k, v in raw.items() if k in known}
         try:
             card = cls(**fields)
         except TypeError as exc:
-            raise WeightsError(f"{source}: model card misses a field: {exc}") from None
+            raise WeightsError(
+                _("{source}: model card misses a field: {exc}").format(source=source, exc=exc)
+            ) from None
         arch = card.architecture
         if not (
             isinstance(arch, dict)
@@ -80,18 +83,26 @@ class ModelCard:
             and all(isinstance(w, int) and w > 0 for w in arch["widths"])
         ):
             raise WeightsError(
-                f"{source}: field 'architecture' needs int 'in_channels' and a list of "
-                f"positive int 'widths', got {arch!r}"
+                _(
+                    "{source}: field 'architecture' needs int 'in_channels' and a list of "
+                    "positive int 'widths', got {arch!r}"
+                ).format(source=source, arch=arch)
             )
         if not isinstance(card.pitch_mm, int | float) or not 0 < card.pitch_mm < 1000:
-            raise WeightsError(f"{source}: field 'pitch_mm' must be positive, got {card.pitch_mm}")
+            raise WeightsError(
+                _("{source}: field 'pitch_mm' must be positive, got {pitch_mm}").format(
+                    source=source, pitch_mm=card.pitch_mm
+                )
+            )
         bad = {m: t for m, t in card.thresholds.items() if m not in INPUT_MODES} or {
             m: t for m, t in card.thresholds.items() if not isinstance(t, int | float)
         }
         if not card.thresholds or bad:
             raise WeightsError(
-                f"{source}: field 'thresholds' must map input modes {INPUT_MODES} to numbers, "
-                f"got {card.thresholds!r}"
+                _(
+                    "{source}: field 'thresholds' must map input modes {INPUT_MODES} to numbers, "
+                    "got {thresholds!r}"
+                ).format(source=source, INPUT_MODES=INPUT_MODES, thresholds=card.thresholds)
             )
         return card
 
@@ -106,9 +117,11 @@ class ModelCard:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise WeightsError(f"{path}: no model card here") from None
+            raise WeightsError(_("{path}: no model card here").format(path=path)) from None
         except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise WeightsError(f"{path}: model card is not readable JSON: {exc}") from None
+            raise WeightsError(
+                _("{path}: model card is not readable JSON: {exc}").format(path=path, exc=exc)
+            ) from None
         return cls.from_dict(raw, source=path)
 
     def to_markdown(self) -> str:

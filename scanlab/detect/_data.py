@@ -16,6 +16,7 @@ import numpy as np
 from scanlab.detect._preprocess import network_input
 from scanlab.detect._recipe import DataRef
 from scanlab.errors import SpecError
+from scanlab.i18n import _
 from scanlab.io import Representation, Scan, ScanMetadata
 
 __all__ = [
@@ -45,8 +46,12 @@ def effective_spec(ref: DataRef, pitch_mm: float) -> tuple[Any, str]:
     base = spec.fingerprint()
     if ref.start + ref.count > spec.count:
         raise SpecError(
-            f"data {ref.spec!r}: items {ref.start}..{ref.start + ref.count - 1} go beyond the "
-            f"spec's {spec.count} items, into seeds other datasets may use"
+            _(
+                "data {spec!r}: items {start}..{value} go beyond the spec's {count} items, into "
+                "seeds other datasets may use"
+            ).format(
+                spec=ref.spec, start=ref.start, value=ref.start + ref.count - 1, count=spec.count
+            )
         )
     spec = dataclasses.replace(
         spec,
@@ -72,7 +77,11 @@ def check_disjoint(refs: dict[str, tuple[Any, str]], *, heldout: str = "heldout"
         for b in names[i + 1 :]:
             ra, rb = ranges[a], ranges[b]
             if ra.start < rb.stop and rb.start < ra.stop:
-                raise SpecError(f"data {a!r} and {b!r} share seeds ({ra} and {rb})")
+                raise SpecError(
+                    _("data {a!r} and {b!r} share seeds ({ra} and {rb})").format(
+                        a=a, b=b, ra=ra, rb=rb
+                    )
+                )
 
 
 def build_cached(
@@ -160,7 +169,7 @@ class PatchPool:
             self.scenes.append(_Scene(att, label, vehicle))
             assert label is None or label.shape == shape
         if not self.scenes:
-            raise SpecError("training data: no scenes")
+            raise SpecError(_("training data: no scenes"))
 
     def batch(
         self,
@@ -187,7 +196,7 @@ class PatchPool:
         ``readout_share`` of the patches get another detector read-out (gain, offset and
         extra noise per channel)."""
         xs, ys = [], []
-        for _ in range(size):
+        for _sample in range(size):
             kind = rng.random()
             if kind < positive_share:
                 att, label = self._crop(rng, patch_px, "positive")

@@ -10,6 +10,7 @@ from typing import Any
 
 from scanlab._specfiles import read_spec_file, shipped_names
 from scanlab.errors import SpecError
+from scanlab.i18n import _
 
 __all__ = ["DataRef", "TrainConfig", "load_recipe", "recipe_names"]
 
@@ -135,13 +136,19 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, raw: Any, *, source: str | Path = "<recipe>") -> TrainConfig:
         if not isinstance(raw, dict):
-            raise SpecError(f"{source}: a training recipe must be a mapping")
+            raise SpecError(
+                _("{source}: a training recipe must be a mapping").format(source=source)
+            )
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(raw) - known
         if unknown:
-            raise SpecError(f"{source}: unknown field(s) {sorted(unknown)}; known: {sorted(known)}")
+            raise SpecError(
+                _("{source}: unknown field(s) {unknown}; known: {known}").format(
+                    source=source, unknown=sorted(unknown), known=sorted(known)
+                )
+            )
         if "name" not in raw:
-            raise SpecError(f"{source}: field 'name' is required")
+            raise SpecError(_("{source}: field 'name' is required").format(source=source))
         values = dict(raw)
         for key in ("concealed", "normal", "calibration"):
             if key in values:
@@ -152,35 +159,56 @@ class TrainConfig:
 
     def check(self, *, source: str | Path = "<recipe>") -> None:
         def fail(name: str, why: str) -> SpecError:
-            return SpecError(f"{source}: field {name!r} {why}")
+            return SpecError(
+                _("{source}: field {field!r} {problem}").format(
+                    source=source, field=name, problem=why
+                )
+            )
 
         if not isinstance(self.name, str) or not self.name or "/" in self.name:
-            raise fail("name", "must be a non-empty name without '/'")
+            raise fail("name", _("must be a non-empty name without '/'"))
         ints = ("seed", "epochs", "steps_per_epoch", "batch_size", "patch_px", "tile_px")
         for key in (*ints, "overlap_px", "smoothing_px", "threads", "mining_scenes"):
             value = getattr(self, key)
             low = 0 if key in ("seed", "overlap_px") else 1
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise fail(key, f"must be an integer >= {low}, got {value!r}")
+                raise fail(
+                    key,
+                    _("must be an integer >= {low}, got {value!r}").format(low=low, value=value),
+                )
         stride = 2 ** (len(self.widths) - 1) if isinstance(self.widths, list) else 1
         if (
             not isinstance(self.widths, list)
             or len(self.widths) < 2
             or not all(type(w) is int and w > 0 for w in self.widths)
         ):
-            raise fail("widths", f"must list at least 2 positive integers, got {self.widths!r}")
+            raise fail(
+                "widths",
+                _("must list at least 2 positive integers, got {widths!r}").format(
+                    widths=self.widths
+                ),
+            )
         if self.patch_px % stride:
-            raise fail("patch_px", f"must be a multiple of {stride} (2 ** (levels - 1))")
+            raise fail(
+                "patch_px",
+                _("must be a multiple of {stride} (2 ** (levels - 1))").format(stride=stride),
+            )
         if self.precision not in ("fp32", "bf16"):
-            raise fail("precision", f"must be 'fp32' or 'bf16', got {self.precision!r}")
+            raise fail(
+                "precision",
+                _("must be 'fp32' or 'bf16', got {precision!r}").format(precision=self.precision),
+            )
         if self.tile_px < 2 * self.overlap_px:
-            raise fail("tile_px", "must be at least twice overlap_px")
+            raise fail("tile_px", _("must be at least twice overlap_px"))
         if not isinstance(self.pitch_mm, int | float) or not 1.0 <= self.pitch_mm <= 50.0:
-            raise fail("pitch_mm", f"must be between 1 and 50 mm, got {self.pitch_mm!r}")
+            raise fail(
+                "pitch_mm",
+                _("must be between 1 and 50 mm, got {pitch_mm!r}").format(pitch_mm=self.pitch_mm),
+            )
         for key in ("learning_rate", "weight_decay"):
             value = getattr(self, key)
             if not isinstance(value, int | float) or value < 0:
-                raise fail(key, f"must be a number >= 0, got {value!r}")
+                raise fail(key, _("must be a number >= 0, got {value!r}").format(value=value))
         shares = (
             "positive_share",
             "matched_negative_share",
@@ -194,16 +222,23 @@ class TrainConfig:
         for key in shares:
             value = getattr(self, key)
             if not isinstance(value, int | float) or not 0 <= value <= 1:
-                raise fail(key, f"must be in [0, 1], got {value!r}")
+                raise fail(key, _("must be in [0, 1], got {value!r}").format(value=value))
         if self.positive_share + self.matched_negative_share + self.hard_negative_share > 1:
-            raise fail("positive_share", "plus matched_ and hard_negative_share must not exceed 1")
+            raise fail(
+                "positive_share", _("plus matched_ and hard_negative_share must not exceed 1")
+            )
         if self.display_share + self.single_energy_share > 1:
-            raise fail("display_share", "plus single_energy_share must not exceed 1")
+            raise fail("display_share", _("plus single_energy_share must not exceed 1"))
         from scanlab.synth import VENDOR_PIPELINES
 
         family = self.display_family
         if not isinstance(family, list) or not all(name in VENDOR_PIPELINES for name in family):
-            raise fail("display_family", f"must list pipelines of {sorted(VENDOR_PIPELINES)}")
+            raise fail(
+                "display_family",
+                _("must list pipelines of {VENDOR_PIPELINES}").format(
+                    VENDOR_PIPELINES=sorted(VENDOR_PIPELINES)
+                ),
+            )
         band = self.pitch_range_mm
         if band and not (
             isinstance(band, list)
@@ -211,11 +246,24 @@ class TrainConfig:
             and all(isinstance(v, int | float) for v in band)
             and 1 <= band[0] <= band[1] <= 50
         ):
-            raise fail("pitch_range_mm", f"must be [low, high] mm within 1-50, got {band!r}")
+            raise fail(
+                "pitch_range_mm",
+                _("must be [low, high] mm within 1-50, got {band!r}").format(band=band),
+            )
         if not isinstance(self.init_from, str):
-            raise fail("init_from", f"must be a model name or folder, got {self.init_from!r}")
+            raise fail(
+                "init_from",
+                _("must be a model name or folder, got {init_from!r}").format(
+                    init_from=self.init_from
+                ),
+            )
         if not isinstance(self.false_alarm_rate, int | float) or not 0 < self.false_alarm_rate < 1:
-            raise fail("false_alarm_rate", f"must be in (0, 1), got {self.false_alarm_rate!r}")
+            raise fail(
+                "false_alarm_rate",
+                _("must be in (0, 1), got {false_alarm_rate!r}").format(
+                    false_alarm_rate=self.false_alarm_rate
+                ),
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -248,21 +296,41 @@ class TrainConfig:
 
 def _data_ref(raw: Any, key: str, source: str | Path) -> DataRef:
     if not isinstance(raw, dict):
-        raise SpecError(f"{source}: field {key!r} must be a mapping (spec, count, start, pitch_mm)")
+        raise SpecError(
+            _("{source}: field {key!r} must be a mapping (spec, count, start, pitch_mm)").format(
+                source=source, key=key
+            )
+        )
     unknown = set(raw) - {"spec", "count", "start", "pitch_mm"}
     if unknown:
-        raise SpecError(f"{source}: field {key!r} has unknown key(s) {sorted(unknown)}")
+        raise SpecError(
+            _("{source}: field {key!r} has unknown key(s) {unknown}").format(
+                source=source, key=key, unknown=sorted(unknown)
+            )
+        )
     spec, count, start = raw.get("spec"), raw.get("count"), raw.get("start", 0)
     count = count if isinstance(count, int) else -1
     if not isinstance(spec, str) or not spec:
-        raise SpecError(f"{source}: field {key!r} needs 'spec', a dataset spec name or path")
+        raise SpecError(
+            _("{source}: field {key!r} needs 'spec', a dataset spec name or path").format(
+                source=source, key=key
+            )
+        )
     for name, value in (("count", count), ("start", start)):
         low = 1 if name == "count" else 0
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise SpecError(f"{source}: field '{key}.{name}' must be an integer >= {low}")
+            raise SpecError(
+                _("{source}: field '{key}.{name}' must be an integer >= {low}").format(
+                    source=source, key=key, name=name, low=low
+                )
+            )
     pitch = raw.get("pitch_mm")
     if pitch is not None and (not isinstance(pitch, int | float) or not 1 <= pitch <= 50):
-        raise SpecError(f"{source}: field '{key}.pitch_mm' must be between 1 and 50 mm")
+        raise SpecError(
+            _("{source}: field '{key}.pitch_mm' must be between 1 and 50 mm").format(
+                source=source, key=key
+            )
+        )
     return DataRef(spec, int(count), int(start), None if pitch is None else float(pitch))
 
 

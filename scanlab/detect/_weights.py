@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from scanlab._specfiles import file_sha256
 from scanlab.detect._card import ModelCard, WeightsError
 from scanlab.errors import MissingDependencyError
+from scanlab.i18n import _
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -40,8 +41,10 @@ def require_torch() -> None:
         import torch  # noqa: F401
     except ImportError:
         raise MissingDependencyError(
-            "scanlab.detect needs torch, which is not installed: "
-            "pip install 'scanlab[torch]' (or torch==2.14.1 and torchvision==0.29.1)"
+            _(
+                "scanlab.detect needs torch, which is not installed: pip install "
+                "'scanlab[torch]' (or torch==2.14.1 and torchvision==0.29.1)"
+            )
         ) from None
 
 
@@ -83,13 +86,14 @@ def resolve_weights(weights: DetectorWeights | str | Path) -> Path:
     if not path.exists():
         found = sorted(p.parent.name for p in models_dir().glob("*/card.json"))
         raise WeightsError(
-            f"no model named {str(weights)!r} in {models_dir()} and no such folder; "
-            f"available: {found or 'none'}"
+            _(
+                "no model named {weights!r} in {models_dir} and no such folder; available: {value}"
+            ).format(weights=str(weights), models_dir=models_dir(), value=found or "none")
         )
     if path.is_file():
         path = path.parent
     if not (path / "card.json").is_file():
-        raise WeightsError(f"{path}: not a model folder (no card.json)")
+        raise WeightsError(_("{path}: not a model folder (no card.json)").format(path=path))
     return path
 
 
@@ -149,13 +153,19 @@ def _load(folder: Path) -> tuple[CargoUNet, ModelCard]:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many kinds (OSError, RuntimeError, UnpicklingError...)
         raise WeightsError(
-            f"{path}: not a plain torch state dict of tensors ({_torch_reason(e)}); scanlab "
-            "loads weights in torch's safe mode only and never runs code from a weights file. "
-            "Get the weights from their source again, or save them with "
-            "scanlab.detect.save_weights."
+            _(
+                "{path}: not a plain torch state dict of tensors ({torch_reason}); scanlab loads "
+                "weights in torch's safe mode only and never runs code from a weights file. Get "
+                "the weights from their source again, or save them with "
+                "scanlab.detect.save_weights."
+            ).format(path=path, torch_reason=_torch_reason(e))
         ) from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise WeightsError(f"{path}: expected a state dict of tensors, got {type(state).__name__}")
+        raise WeightsError(
+            _("{path}: expected a state dict of tensors, got {type}").format(
+                path=path, type=type(state).__name__
+            )
+        )
     arch = card.architecture
     model = CargoUNet(arch["in_channels"], arch["widths"])
     expected = model.state_dict()
@@ -164,9 +174,19 @@ def _load(folder: Path) -> tuple[CargoUNet, ModelCard]:
     wrong = sorted(k for k in set(expected) & set(state) if expected[k].shape != state[k].shape)
     if missing or unexpected or wrong:
         raise WeightsError(
-            f"{path}: weights do not fit {arch}: missing {missing[:3]}, unexpected "
-            f"{unexpected[:3]}, wrong shape {wrong[:3]} ({len(missing)}, {len(unexpected)}, "
-            f"{len(wrong)} in all)"
+            _(
+                "{path}: weights do not fit {arch}: missing {missing}, unexpected {unexpected}, "
+                "wrong shape {wrong} ({count}, {count2}, {count3} in all)"
+            ).format(
+                path=path,
+                arch=arch,
+                missing=missing[:3],
+                unexpected=unexpected[:3],
+                wrong=wrong[:3],
+                count=len(missing),
+                count2=len(unexpected),
+                count3=len(wrong),
+            )
         )
     model.load_state_dict(state)
     return model.eval(), card
@@ -185,22 +205,32 @@ def weights_path(folder: Path, card: ModelCard) -> Path:
     card_file = folder / "card.json"
     if not _SHA256.fullmatch(card.weights_sha256 or ""):
         raise WeightsError(
-            f"{card_file}: field 'weights_sha256' must be the 64-hex-digit sha256 of the weights "
-            f"file, got {card.weights_sha256!r}; scanlab loads no weights it cannot verify"
+            _(
+                "{card_file}: field 'weights_sha256' must be the 64-hex-digit sha256 of the "
+                "weights file, got {weights_sha256!r}; scanlab loads no weights it cannot verify"
+            ).format(card_file=card_file, weights_sha256=card.weights_sha256)
         )
     root = folder.resolve()
     path = (folder / card.weights_file).resolve()
     if Path(card.weights_file).is_absolute() or not path.is_relative_to(root):
         raise WeightsError(
-            f"{card_file}: weights_file {card.weights_file!r} lies outside the model folder "
-            f"{folder}; weights must come from inside it"
+            _(
+                "{card_file}: weights_file {weights_file!r} lies outside the model folder "
+                "{folder}; weights must come from inside it"
+            ).format(card_file=card_file, weights_file=card.weights_file, folder=folder)
         )
     if not path.is_file():
-        raise WeightsError(f"{path}: weights file missing (named in {card_file})")
+        raise WeightsError(
+            _("{path}: weights file missing (named in {card_file})").format(
+                path=path, card_file=card_file
+            )
+        )
     if file_sha256(path) != card.weights_sha256:
         raise WeightsError(
-            f"{path}: weights file is corrupt, truncated or changed (its sha256 differs from "
-            "the card's)"
+            _(
+                "{path}: weights file is corrupt, truncated or changed (its sha256 differs from "
+                "the card's)"
+            ).format(path=path)
         )
     return path
 

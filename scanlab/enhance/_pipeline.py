@@ -19,6 +19,7 @@ from scanlab.enhance import _colour, _correct, _filters, _intensity, _material
 from scanlab.enhance._tiled import apply_tiled, footprint_halo
 from scanlab.enhance._util import check_image
 from scanlab.errors import MissingChannelError, SpecError
+from scanlab.i18n import _
 from scanlab.io._scan import Representation, Scan
 
 __all__ = ["STEPS", "Pipeline", "Step", "list_presets", "load_preset"]
@@ -135,7 +136,11 @@ class Pipeline:
         steps = tuple(self.steps)
         for i, step in enumerate(steps):
             if not isinstance(step, Step):
-                raise SpecError(f"pipeline {self.name!r}: step {i} is not a Step: {step!r}")
+                raise SpecError(
+                    _("pipeline {pipeline!r}: step {i} is not a Step: {step!r}").format(
+                        pipeline=self.name, i=i, step=step
+                    )
+                )
         _check_order(steps, f"pipeline {self.name!r}")
         object.__setattr__(self, "steps", steps)
 
@@ -170,8 +175,10 @@ class Pipeline:
             if steps and steps[0].kind == "dual":
                 if not scan.is_dual_energy:
                     raise MissingChannelError(
-                        f"{scan.source}: step {steps[0].name!r} needs a dual-energy scan "
-                        "(high and low channels); this scan has one channel"
+                        _(
+                            "{source}: step {name!r} needs a dual-energy scan (high and low "
+                            "channels); this scan has one channel"
+                        ).format(source=scan.source, name=steps[0].name)
                     )
                 att = scan.to_attenuation()
                 current = steps.pop(0)(att.high, att.low, **_scanner_of(scan))
@@ -190,8 +197,11 @@ class Pipeline:
                 current = steps.pop(0)(current)
             if steps and steps[0].kind == "dual":
                 raise MissingChannelError(
-                    f"pipeline {self.name!r}: step {steps[0].name!r} needs a dual-energy Scan "
-                    "with high and low channels, not a single 2-D image"
+                    _(
+                        "pipeline {pipeline!r}: step {name!r} needs a dual-energy Scan with high "
+                        "and "
+                        "low channels, not a single 2-D image"
+                    ).format(pipeline=self.name, name=steps[0].name)
                 )
         for step in steps:
             current = step(current)
@@ -202,8 +212,11 @@ class Pipeline:
     ) -> np.ndarray:
         if isinstance(image, Scan):
             raise SpecError(
-                f"pipeline {self.name!r}: tiled runs take a 2-D array (for example a memory "
-                "map of one channel), not a Scan"
+                _(
+                    "pipeline {pipeline!r}: tiled runs take a 2-D array (for example a memory "
+                    "map of "
+                    "one channel), not a Scan"
+                ).format(pipeline=self.name)
             )
         halo = 0
         for step in self.steps:
@@ -212,9 +225,12 @@ class Pipeline:
                 step_halo = footprint_halo(_STEP_TYPES[step.name].func, **step.params)
             if step_halo is None:
                 raise SpecError(
-                    f"pipeline {self.name!r}: step {step.name!r} depends on the whole image "
-                    "with these parameters, so it cannot run tile by tile; give it fixed "
-                    "limits (for example level and width instead of percentiles)"
+                    _(
+                        "pipeline {pipeline!r}: step {step!r} depends on the whole image with "
+                        "these "
+                        "parameters, so it cannot run tile by tile; give it fixed limits (for "
+                        "example level and width instead of percentiles)"
+                    ).format(pipeline=self.name, step=step.name)
                 )
             halo += step_halo
 
@@ -241,32 +257,56 @@ class Pipeline:
     def from_dict(cls, raw: Any, *, source: str | Path = "<pipeline>") -> Pipeline:
         """Build a pipeline from a dict, checking every field; :class:`SpecError` if invalid."""
         if not isinstance(raw, Mapping):
-            raise SpecError(f"{source}: a pipeline must be a mapping, got {type(raw).__name__}")
+            raise SpecError(
+                _("{source}: a pipeline must be a mapping, got {type}").format(
+                    source=source, type=type(raw).__name__
+                )
+            )
         unknown = sorted(set(raw) - set(_TOP_KEYS))
         if unknown:
             raise SpecError(
-                f"{source}: unknown pipeline field(s) {unknown}; expected {list(_TOP_KEYS)}"
+                _("{source}: unknown pipeline field(s) {unknown}; expected {TOP_KEYS}").format(
+                    source=source, unknown=unknown, TOP_KEYS=list(_TOP_KEYS)
+                )
             )
         for key in ("name", "description"):
             if not isinstance(raw.get(key, ""), str):
-                raise SpecError(f"{source}: pipeline field {key!r} must be a string")
+                raise SpecError(
+                    _("{source}: pipeline field {key!r} must be a string").format(
+                        source=source, key=key
+                    )
+                )
         raw_steps = raw.get("steps")
         if not isinstance(raw_steps, list) or not raw_steps:
-            raise SpecError(f"{source}: pipeline field 'steps' must be a non-empty list")
+            raise SpecError(
+                _("{source}: pipeline field 'steps' must be a non-empty list").format(source=source)
+            )
         steps = []
         for i, entry in enumerate(raw_steps):
             where = f"{source}: steps[{i}]"
             if isinstance(entry, str):
                 entry = {"step": entry}
             if not isinstance(entry, Mapping) or "step" not in entry:
-                raise SpecError(f"{where} must be a mapping with a 'step' field, got {entry!r}")
+                raise SpecError(
+                    _("{where} must be a mapping with a 'step' field, got {entry!r}").format(
+                        where=where, entry=entry
+                    )
+                )
             extra = sorted(set(entry) - {"step", "params"})
             if extra:
-                raise SpecError(f"{where}: unknown field(s) {extra}; expected 'step', 'params'")
+                raise SpecError(
+                    _("{where}: unknown field(s) {extra}; expected 'step', 'params'").format(
+                        where=where, extra=extra
+                    )
+                )
             name = entry["step"]
             params = entry.get("params") or {}
             if not isinstance(params, Mapping):
-                raise SpecError(f"{where}: 'params' must be a mapping, got {params!r}")
+                raise SpecError(
+                    _("{where}: 'params' must be a mapping, got {params!r}").format(
+                        where=where, params=params
+                    )
+                )
             steps.append(Step(str(name), _check_params(str(name), params, where)))
         _check_order(steps, str(source))
         return cls(tuple(steps), name=raw.get("name", ""), description=raw.get("description", ""))
@@ -279,7 +319,9 @@ class Pipeline:
         try:
             raw = json.loads(text)
         except ValueError as exc:
-            raise SpecError(f"{source}: not valid JSON: {exc}") from None
+            raise SpecError(
+                _("{source}: not valid JSON: {exc}").format(source=source, exc=exc)
+            ) from None
         return cls.from_dict(raw, source=source)
 
     def to_yaml(self) -> str:
@@ -290,7 +332,9 @@ class Pipeline:
         try:
             raw = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise SpecError(f"{source}: not valid YAML: {exc}") from None
+            raise SpecError(
+                _("{source}: not valid YAML: {exc}").format(source=source, exc=exc)
+            ) from None
         return cls.from_dict(raw, source=source)
 
     def save(self, path: str | Path) -> Path:
@@ -331,7 +375,11 @@ def load_preset(name: str) -> Pipeline:
     ['window_level', 'negative']
     """
     if name not in list_presets():
-        raise SpecError(f"unknown preset {name!r}; choose one of {list(list_presets())}")
+        raise SpecError(
+            _("unknown preset {name!r}; choose one of {list_presets}").format(
+                name=name, list_presets=list(list_presets())
+            )
+        )
     text = resources.files(_PRESET_PACKAGE).joinpath(f"{name}.yaml").read_text("utf-8")
     return Pipeline.from_yaml(text, source=f"preset {name}")
 
@@ -341,21 +389,31 @@ def load_preset(name: str) -> Pipeline:
 
 def _check_order(steps: Sequence[Step], where: str) -> None:
     if not steps:
-        raise SpecError(f"{where}: a pipeline needs at least one step")
+        raise SpecError(_("{where}: a pipeline needs at least one step").format(where=where))
     seen_image = False
     for i, step in enumerate(steps):
         kind = step.kind
         if kind == "scan" and seen_image:
-            raise SpecError(f"{where}: steps[{i}] {step.name!r} must come before image steps")
+            raise SpecError(
+                _("{where}: steps[{i}] {step!r} must come before image steps").format(
+                    where=where, i=i, step=step.name
+                )
+            )
         if kind == "dual" and seen_image:
             raise SpecError(
-                f"{where}: steps[{i}] {step.name!r} works on the high and low channels, so it "
-                "must be the first step after flat_field"
+                _(
+                    "{where}: steps[{i}] {step!r} works on the high and low channels, so it must "
+                    "be the first step after flat_field"
+                ).format(where=where, i=i, step=step.name)
             )
         if kind != "scan":
             seen_image = True
         if step is not steps[-1] and _gives_colour(step):
-            raise SpecError(f"{where}: steps[{i}] {step.name!r} gives RGB and must be last")
+            raise SpecError(
+                _("{where}: steps[{i}] {step!r} gives RGB and must be last").format(
+                    where=where, i=i, step=step.name
+                )
+            )
 
 
 def _gives_colour(step: Step) -> bool:
@@ -372,9 +430,17 @@ def _scanner_of(scan: Scan) -> dict[str, str]:
 
 def _check_params(name: str, params: Mapping[str, Any], where: str) -> dict[str, Any]:
     if name not in _STEP_TYPES:
-        raise SpecError(f"{where}: unknown step {name!r}; expected one of {sorted(STEPS)}")
+        raise SpecError(
+            _("{where}: unknown step {name!r}; expected one of {STEPS}").format(
+                where=where, name=name, STEPS=sorted(STEPS)
+            )
+        )
     if not isinstance(params, Mapping):
-        raise SpecError(f"{where} ({name}): params must be a mapping, got {params!r}")
+        raise SpecError(
+            _("{where} ({name}): params must be a mapping, got {params!r}").format(
+                where=where, name=name, params=params
+            )
+        )
     func = _STEP_TYPES[name].func
     hints = _hints(func)
     allowed = [p for p in hints if p not in ("return", "image", "high", "low")]
@@ -382,12 +448,18 @@ def _check_params(name: str, params: Mapping[str, Any], where: str) -> dict[str,
     for key, value in params.items():
         if key not in allowed:
             raise SpecError(
-                f"{where} ({name}): unknown parameter {key!r}; expected one of {allowed}"
+                _("{where} ({name}): unknown parameter {key!r}; expected one of {allowed}").format(
+                    where=where, name=name, key=key, allowed=allowed
+                )
             )
         try:
             out[key] = _coerce(value, hints[key])
         except (TypeError, ValueError) as exc:
-            raise SpecError(f"{where} ({name}): parameter {key!r}: {exc}") from None
+            raise SpecError(
+                _("{where} ({name}): parameter {key!r}: {exc}").format(
+                    where=where, name=name, key=key, exc=exc
+                )
+            ) from None
     return out
 
 
@@ -410,38 +482,44 @@ def _coerce(value: Any, hint: Any) -> Any:
     if hint is type(None):
         if value is None:
             return None
-        raise TypeError(f"expected null, got {value!r}")
+        raise TypeError(_("expected null, got {value!r}").format(value=value))
     if origin is Literal:
         if value in args:
             return value
-        raise ValueError(f"expected one of {list(args)}, got {value!r}")
+        raise ValueError(
+            _("expected one of {args}, got {value!r}").format(args=list(args), value=value)
+        )
     if origin is tuple:
         if not isinstance(value, list | tuple) or len(value) != len(args):
-            raise TypeError(f"expected a list of {len(args)} values, got {value!r}")
+            raise TypeError(
+                _("expected a list of {count} values, got {value!r}").format(
+                    count=len(args), value=value
+                )
+            )
         return tuple(_coerce(v, a) for v, a in zip(value, args, strict=True))
     if hint is bool:
         if isinstance(value, bool):
             return value
-        raise TypeError(f"expected true or false, got {value!r}")
+        raise TypeError(_("expected true or false, got {value!r}").format(value=value))
     if hint is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        raise TypeError(f"expected an integer, got {value!r}")
+        raise TypeError(_("expected an integer, got {value!r}").format(value=value))
     if hint is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
-        raise TypeError(f"expected a number, got {value!r}")
+        raise TypeError(_("expected a number, got {value!r}").format(value=value))
     if hint is str:
         if isinstance(value, str):
             return value
-        raise TypeError(f"expected a string, got {value!r}")
+        raise TypeError(_("expected a string, got {value!r}").format(value=value))
     if hint is slice:
         if isinstance(value, slice):
             return value
         if isinstance(value, list | tuple) and len(value) == 2:
             return slice(*(_coerce(v, int | None) for v in value))
-        raise TypeError(f"expected [start, stop], got {value!r}")
-    raise TypeError(f"parameters of type {hint} cannot be given in a pipeline")
+        raise TypeError(_("expected [start, stop], got {value!r}").format(value=value))
+    raise TypeError(_("parameters of type {hint} cannot be given in a pipeline").format(hint=hint))
 
 
 def _plain(value: Any) -> Any:
@@ -458,4 +536,8 @@ def _format(path: Path) -> str:
         return "json"
     if suffix in (".yaml", ".yml"):
         return "yaml"
-    raise SpecError(f"{path}: pipelines are saved as .json, .yaml or .yml, not {suffix!r}")
+    raise SpecError(
+        _("{path}: pipelines are saved as .json, .yaml or .yml, not {suffix!r}").format(
+            path=path, suffix=suffix
+        )
+    )

@@ -117,7 +117,7 @@ def _model(name: str, out: Path) -> _Model:
         if target.endswith(".py"):
             file = Path(target).resolve()
             if not file.is_file():
-                raise SpecError(f"detector {name!r}: no file {file}")
+                raise SpecError(_("detector {name!r}: no file {file}").format(name=name, file=file))
             target, digest = str(file), file_sha256(file)
         else:
             digest = hashlib.sha256(target.encode()).hexdigest()
@@ -158,25 +158,39 @@ def _import_detector(target: str, attr: str, name: str) -> DetectorProtocol:
         if target.endswith(".py"):
             path = Path(target).resolve()
             if not path.is_file():
-                raise SpecError(f"detector {name!r}: no file {path}")
+                raise SpecError(_("detector {name!r}: no file {path}").format(name=name, path=path))
             module_name = f"_scanlab_detector_{hashlib.sha256(str(path).encode()).hexdigest()[:12]}"
             spec = importlib.util.spec_from_file_location(module_name, path)
             if spec is None or spec.loader is None:
-                raise SpecError(f"detector {name!r}: {path} is not a Python module")
+                raise SpecError(
+                    _("detector {name!r}: {path} is not a Python module").format(
+                        name=name, path=path
+                    )
+                )
             module = importlib.util.module_from_spec(spec)
             sys.modules[module_name] = module  # dataclasses and pickling look modules up
             spec.loader.exec_module(module)
         else:
             module = importlib.import_module(target)
     except ImportError as exc:
-        raise SpecError(f"detector {name!r}: cannot import {target}: {exc}") from None
+        raise SpecError(
+            _("detector {name!r}: cannot import {target}: {exc}").format(
+                name=name, target=target, exc=exc
+            )
+        ) from None
     factory = getattr(module, attr, None)
     if not callable(factory):
-        raise SpecError(f"detector {name!r}: {target} has no callable {attr!r}")
+        raise SpecError(
+            _("detector {name!r}: {target} has no callable {attr!r}").format(
+                name=name, target=target, attr=attr
+            )
+        )
     detector = factory()
     if not callable(detector):
         raise SpecError(
-            f"detector {name!r}: {attr}() returned {type(detector).__name__}, not a detector"
+            _("detector {name!r}: {attr}() returned {type}, not a detector").format(
+                name=name, attr=attr, type=type(detector).__name__
+            )
         )
     return detector
 
@@ -197,11 +211,17 @@ def _check_scan_ids(items: list[dict[str, Any]], manifest: str | Path) -> None:
             or Path(scan_id).is_absolute()
         ):
             raise SpecError(
-                f"{manifest}: scan_id {scan_id!r} is not a plain file name (no '/', '\\', "
-                "'..'); results are written under it"
+                _(
+                    "{manifest}: scan_id {scan_id!r} is not a plain file name (no '/', '\\', "
+                    "'..'); results are written under it"
+                ).format(manifest=manifest, scan_id=scan_id)
             )
         if scan_id in seen:
-            raise SpecError(f"{manifest}: scan_id {scan_id!r} occurs twice")
+            raise SpecError(
+                _("{manifest}: scan_id {scan_id!r} occurs twice").format(
+                    manifest=manifest, scan_id=scan_id
+                )
+            )
         seen.add(scan_id)
 
 
@@ -228,7 +248,11 @@ def prepare_baselines(
 
             items = [i for i in load_manifest(fit_data) if AnswerKey.load(i["key_path"]).is_clean]
             if len(items) < 2:
-                raise SpecError(f"{fit_data}: fitting a baseline needs at least 2 clean scans")
+                raise SpecError(
+                    _("{fit_data}: fitting a baseline needs at least 2 clean scans").format(
+                        fit_data=fit_data
+                    )
+                )
             half = len(items) // 2
             normal = [read_scan(i["scan_path"]) for i in items[:half]]
             calibration = [read_scan(i["scan_path"]) for i in items[half:]]
@@ -268,7 +292,9 @@ def _pitch_setting(value: Any) -> float | list[float]:
     if len(values) not in (1, 2) or not all(
         isinstance(v, int | float) and 0 < v < 1000 for v in values
     ):
-        raise SpecError(f"pitch must be one or two positive numbers of mm, got {value!r}")
+        raise SpecError(
+            _("pitch must be one or two positive numbers of mm, got {value!r}").format(value=value)
+        )
     return float(values[0]) if len(values) == 1 else [float(v) for v in values]
 
 
@@ -345,7 +371,11 @@ def _evaluate_one(
         scan = read_scan(item["scan_path"])
         key = AnswerKey.load(item["key_path"])
         if key.shape != scan.shape:
-            raise SpecError(f"{item['key_path']}: key shape {key.shape} != scan shape {scan.shape}")
+            raise SpecError(
+                _("{item}: key shape {shape} != scan shape {scan_shape}").format(
+                    item=item["key_path"], shape=key.shape, scan_shape=scan.shape
+                )
+            )
         detector = _detector(model.weights, model.key)
         det = detector(_read_as(scan, settings))
         regions: list[dict[str, Any]] = [
@@ -580,13 +610,29 @@ def evaluate_dataset(
     # Absolute paths: Dask workers resolve relative ones against their own folders.
     out = Path(out).resolve()
     if matching_rule not in MATCH_RULES:
-        raise SpecError(f"matching rule must be one of {MATCH_RULES}, got {matching_rule!r}")
+        raise SpecError(
+            _("matching rule must be one of {MATCH_RULES}, got {matching_rule!r}").format(
+                MATCH_RULES=MATCH_RULES, matching_rule=matching_rule
+            )
+        )
     if input_mode not in INPUT_MODES:
-        raise SpecError(f"input mode must be one of {INPUT_MODES}, got {input_mode!r}")
+        raise SpecError(
+            _("input mode must be one of {INPUT_MODES}, got {input_mode!r}").format(
+                INPUT_MODES=INPUT_MODES, input_mode=input_mode
+            )
+        )
     if not fprs or not all(0.0 < f < 1.0 for f in fprs):
-        raise SpecError(f"false-alarm rates must lie strictly between 0 and 1, got {list(fprs)}")
+        raise SpecError(
+            _("false-alarm rates must lie strictly between 0 and 1, got {fprs}").format(
+                fprs=list(fprs)
+            )
+        )
     if n_bootstrap < 2:
-        raise SpecError(f"bootstrap count must be at least 2, got {n_bootstrap}")
+        raise SpecError(
+            _("bootstrap count must be at least 2, got {n_bootstrap}").format(
+                n_bootstrap=n_bootstrap
+            )
+        )
     # A limit of 0 or below would slice the manifest (all scans, or all but the last few),
     # and a negative worker count starts a Dask cluster without workers that never ends.
     for what, value, least in (
@@ -597,15 +643,25 @@ def evaluate_dataset(
         ("overlays", n_overlays, 0),
     ):
         if value is not None and value < least:
-            raise SpecError(f"{what} must be at least {least}, got {value}")
+            raise SpecError(
+                _("{what} must be at least {least}, got {value}").format(
+                    what=what, least=least, value=value
+                )
+            )
     if scheduler is not None and scheduler.endswith(".json") and not Path(scheduler).is_file():
-        raise SpecError(f"{scheduler}: no such Dask scheduler file")
+        raise SpecError(_("{scheduler}: no such Dask scheduler file").format(scheduler=scheduler))
     pitch_setting = _pitch_setting(pitch_mm) if pitch_mm is not None else None
     if len(set(detectors)) != len(detectors):
-        raise SpecError(f"a detector is named twice: {list(detectors)}")
+        raise SpecError(
+            _("a detector is named twice: {detectors}").format(detectors=list(detectors))
+        )
     items = load_manifest(Path(manifest).resolve())[:limit]
     if not items or not detectors:
-        raise SpecError(f"{manifest}: nothing to evaluate (no scans or no detectors)")
+        raise SpecError(
+            _("{manifest}: nothing to evaluate (no scans or no detectors)").format(
+                manifest=manifest
+            )
+        )
     _check_scan_ids(items, manifest)
     settings = {"matching_rule": matching_rule, "input": input_mode, "pitch_mm": pitch_setting}
     from scanlab.detect._baselines import BASELINE_NAMES

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from scanlab.errors import SpecError
+from scanlab.i18n import _
 from scanlab.synth._answer_key import THREAT_CLASSES
 
 __all__ = ["MARK_SHAPES", "Mark", "read_marks", "write_marks"]
@@ -77,20 +78,36 @@ class Mark:
     def __post_init__(self) -> None:
         who = f"mark {self.mark_id!r}"
         if not isinstance(self.mark_id, str) or not self.mark_id:
-            raise SpecError(f"mark_id must be a non-empty string, got {self.mark_id!r}")
+            raise SpecError(
+                _("mark_id must be a non-empty string, got {mark_id!r}").format(
+                    mark_id=self.mark_id
+                )
+            )
         if self.shape not in MARK_SHAPES:
-            raise SpecError(f"{who}: shape must be one of {MARK_SHAPES}, got {self.shape!r}")
+            raise SpecError(
+                _("{who}: shape must be one of {shapes}, got {shape!r}").format(
+                    who=who, shapes=MARK_SHAPES, shape=self.shape
+                )
+            )
         if self.threat_class not in THREAT_CLASSES:
             raise SpecError(
-                f"{who}: threat_class must be one of {THREAT_CLASSES}, got {self.threat_class!r}"
+                _("{who}: threat_class must be one of {classes}, got {threat_class!r}").format(
+                    who=who, classes=THREAT_CLASSES, threat_class=self.threat_class
+                )
             )
         self.vertices = _check_vertices(self.vertices, self.shape, who)
         try:
             confidence = float(self.confidence)
         except (TypeError, ValueError):
-            raise SpecError(f"{who}: confidence must be a number in [0, 1]") from None
+            raise SpecError(
+                _("{who}: confidence must be a number in [0, 1]").format(who=who)
+            ) from None
         if not 0.0 <= confidence <= 1.0:
-            raise SpecError(f"{who}: confidence must be in [0, 1], got {self.confidence!r}")
+            raise SpecError(
+                _("{who}: confidence must be in [0, 1], got {confidence!r}").format(
+                    who=who, confidence=self.confidence
+                )
+            )
         self.confidence = confidence
         self.created = _check_time(self.created, "created", who)
         self.modified = _check_time(self.modified, "modified", who)
@@ -172,13 +189,23 @@ class Mark:
     def from_dict(cls, d: dict[str, Any]) -> Mark:
         """Inverse of :meth:`to_dict`, validated (a missing field raises SpecError naming it)."""
         if not isinstance(d, dict):
-            raise SpecError(f"a mark must be a JSON object, got {type(d).__name__}")
+            raise SpecError(
+                _("a mark must be a JSON object, got {type}").format(type=type(d).__name__)
+            )
         missing = [k for k in ("mark_id", "shape", "vertices", "threat_class") if k not in d]
         if missing:
-            raise SpecError(f"mark {d.get('mark_id', '?')!r}: missing field(s) {missing}")
+            raise SpecError(
+                _("mark {mark_id!r}: missing field(s) {missing}").format(
+                    mark_id=d.get("mark_id", "?"), missing=missing
+                )
+            )
         unknown = sorted(set(d) - {f for f in cls.__dataclass_fields__})
         if unknown:
-            raise SpecError(f"mark {d['mark_id']!r}: unknown field(s) {unknown}")
+            raise SpecError(
+                _("mark {mark_id!r}: unknown field(s) {unknown}").format(
+                    mark_id=d["mark_id"], unknown=unknown
+                )
+            )
         return cls(
             mark_id=d["mark_id"],
             shape=d["shape"],
@@ -219,20 +246,32 @@ def read_marks(path: str | Path) -> list[Mark]:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise SpecError(f"{path}: cannot read marks: {exc.strerror}") from None
+        raise SpecError(
+            _("{path}: cannot read marks: {strerror}").format(path=path, strerror=exc.strerror)
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{path}: marks file is not valid JSON: {exc}") from None
+        raise SpecError(
+            _("{path}: marks file is not valid JSON: {exc}").format(path=path, exc=exc)
+        ) from None
     if not isinstance(doc, dict) or _FORMAT_KEY not in doc:
-        raise SpecError(f"{path}: not a scanlab marks file (no {_FORMAT_KEY!r} field)")
+        raise SpecError(
+            _("{path}: not a scanlab marks file (no {key!r} field)").format(
+                path=path, key=_FORMAT_KEY
+            )
+        )
     if doc[_FORMAT_KEY] != _FORMAT_VERSION:
-        raise SpecError(f"{path}: {_FORMAT_KEY} version {doc[_FORMAT_KEY]!r} is not supported")
+        raise SpecError(
+            _("{path}: {key} version {version!r} is not supported").format(
+                path=path, key=_FORMAT_KEY, version=doc[_FORMAT_KEY]
+            )
+        )
     items = doc.get("marks")
     if not isinstance(items, list):
-        raise SpecError(f"{path}: field 'marks' must be a list")
+        raise SpecError(_("{path}: field 'marks' must be a list").format(path=path))
     try:
         marks = [Mark.from_dict(d) for d in items]
     except SpecError as exc:
-        raise SpecError(f"{path}: {exc}") from None
+        raise SpecError(_("{path}: {exc}").format(path=path, exc=exc)) from None
     _check_unique_ids(marks, source=str(path))
     return marks
 
@@ -241,7 +280,11 @@ def _check_unique_ids(marks: Sequence[Mark], *, source: str) -> None:
     seen: set[str] = set()
     for m in marks:
         if m.mark_id in seen:
-            raise SpecError(f"{source}: mark_id {m.mark_id!r} occurs more than once")
+            raise SpecError(
+                _("{source}: mark_id {mark_id!r} occurs more than once").format(
+                    source=source, mark_id=m.mark_id
+                )
+            )
         seen.add(m.mark_id)
 
 
@@ -249,13 +292,23 @@ def _check_vertices(vertices: Any, shape: str, who: str) -> list[tuple[float, fl
     try:
         out = [(float(r), float(c)) for r, c in vertices]
     except (TypeError, ValueError):
-        raise SpecError(f"{who}: vertices must be a list of (row, col) number pairs") from None
+        raise SpecError(
+            _("{who}: vertices must be a list of (row, col) number pairs").format(who=who)
+        ) from None
     if not all(math.isfinite(r) and math.isfinite(c) for r, c in out):
-        raise SpecError(f"{who}: vertices must be finite, got {out}")
+        raise SpecError(_("{who}: vertices must be finite, got {out}").format(who=who, out=out))
     if shape == "polygon" and len(out) < 3:
-        raise SpecError(f"{who}: a polygon needs at least 3 vertices, got {len(out)}")
+        raise SpecError(
+            _("{who}: a polygon needs at least 3 vertices, got {count}").format(
+                who=who, count=len(out)
+            )
+        )
     if shape == "rectangle" and len(out) not in (2, 4):
-        raise SpecError(f"{who}: a rectangle needs 2 (corners) or 4 vertices, got {len(out)}")
+        raise SpecError(
+            _("{who}: a rectangle needs 2 (corners) or 4 vertices, got {count}").format(
+                who=who, count=len(out)
+            )
+        )
     return out
 
 
@@ -267,7 +320,11 @@ def _check_time(value: Any, field: str, who: str) -> datetime | None:
             return datetime.fromisoformat(value)
         except ValueError:
             pass
-    raise SpecError(f"{who}: {field} must be an ISO 8601 string or datetime, got {value!r}")
+    raise SpecError(
+        _("{who}: {field} must be an ISO 8601 string or datetime, got {value!r}").format(
+            who=who, field=field, value=value
+        )
+    )
 
 
 def _iso(value: datetime | str | None) -> str | None:

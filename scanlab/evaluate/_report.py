@@ -15,6 +15,7 @@ import numpy as np
 from scanlab.i18n import (
     N_,
     _,
+    babel_locale,
     chart_fonts,
     format_number,
     get_language,
@@ -85,6 +86,55 @@ _CSV_FIELDS = (
     "seconds",
     "error",
 )
+
+
+#: How a run read its scans (its ``input`` setting), as the report's settings line says it.
+_INPUT_MODES = {
+    "as-recorded": N_("scans read as recorded"),
+    "single": N_("scans read as single energy"),
+    "display": N_("scans read as display exports"),
+}
+
+
+def settings_line(settings: dict[str, Any]) -> str:
+    """The run's settings (``metrics.json``'s ``settings``: matching rule, input mode, pitch,
+    false-alarm rates, bootstrap resamples) as the report's reader reads them: named in the
+    current language, figures in its locale, listed as its language lists. A key the report
+    does not know is shown as it is kept.
+
+    Examples
+    --------
+    >>> settings_line({"matching_rule": "overlap", "pitch_mm": [0.5, 0.75], "fprs": [0.01]})
+    'matching by overlap, pitch 0.5 × 0.75 mm and detection rates at 1.0% false alarms'
+    """
+    from babel.lists import format_list
+
+    parts = []
+    for key, value in settings.items():
+        if key == "matching_rule":
+            parts.append(_("matching by {rule}").format(rule=term(str(value))))
+        elif key == "input" and value in _INPUT_MODES:
+            parts.append(_(_INPUT_MODES[value]))
+        elif key == "pitch_mm" and value is None:
+            parts.append(_("pitch as each scan records it, else as measured"))
+        elif key == "pitch_mm":
+            values = value if isinstance(value, list | tuple) else [value]
+            pitch = " × ".join(format_number(float(v), "g") for v in values)
+            parts.append(_("pitch {pitch} mm").format(pitch=pitch))
+        elif key == "fprs":
+            rates = " / ".join(format_number(float(f), ".1%") for f in value)
+            parts.append(_("detection rates at {rates} false alarms").format(rates=rates))
+        elif key == "n_bootstrap":
+            parts.append(
+                ngettext(
+                    "{count} bootstrap resample per interval",
+                    "{count} bootstrap resamples per interval",
+                    int(value),
+                ).format(count=value)
+            )
+        elif value is not None:
+            parts.append(f"{key} {value}")
+    return str(format_list(parts, locale=babel_locale())) if parts else ""
 
 
 #: How the pictures of :func:`write_overlays` are called (their ``kind``, a key).
@@ -447,7 +497,7 @@ def _html(results: BatchResults) -> str:
         for n in names
         if results.overlays.get(n)
     )
-    settings = ", ".join(f"{k} {v}" for k, v in results.settings.items() if v is not None)
+    settings = settings_line(results.settings)
     errors = "".join(
         f"<li>{esc(e['detector'])} / {esc(e['scan_id'])}: {esc(e['error'])}</li>"
         for e in results.errors

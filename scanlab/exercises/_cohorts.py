@@ -180,15 +180,17 @@ def compare_assist(
     }
     if not groups["with"] or not groups["without"]:
         raise SpecError(
-            "compare_assist: needs trainees both with and without Detector assist "
-            f"(assisted: {sorted(assisted)})"
+            _(
+                "compare_assist: needs trainees both with and without Detector assist (assisted: "
+                "{assisted})"
+            ).format(assisted=sorted(assisted))
         )
     per_trainee = {t.trainee_id: _item_counts(t) for t in trainees}
     items = sorted(
         set.intersection(*(set(per_trainee[t.trainee_id]) for ts in groups.values() for t in ts))
     )
     if not items:
-        raise SpecError("compare_assist: the two groups answered no item in common")
+        raise SpecError(_("compare_assist: the two groups answered no item in common"))
     column = {item: i for i, item in enumerate(items)}
 
     def counts(cells: list[tuple[TraineeResult, str]]) -> np.ndarray:
@@ -418,9 +420,13 @@ def compare_cohorts(
     """
     loaded = [r if isinstance(r, ClassResults) else ClassResults.load(r) for r in results]
     if not loaded:
-        raise SpecError("compare_cohorts: no graded exams given")
+        raise SpecError(_("compare_cohorts: no graded exams given"))
     if names is not None and len(names) != len(loaded):
-        raise SpecError(f"compare_cohorts: {len(names)} names for {len(loaded)} cohorts")
+        raise SpecError(
+            _("compare_cohorts: {count} names for {count2} cohorts").format(
+                count=len(names), count2=len(loaded)
+            )
+        )
     labels = (
         list(names)
         if names is not None
@@ -440,8 +446,10 @@ def compare_cohorts(
         if detector is not None and machine is None:
             if not packages or cohort.exam_id not in packages or passphrase is None:
                 raise SpecError(
-                    f"exam {cohort.exam_name}: to grade the detector, pass its package "
-                    "(packages={exam_id: path}) and the passphrase"
+                    _(
+                        "exam {exam_name}: to grade the detector, pass its package "
+                        "(packages={{exam_id: path}}) and the passphrase"
+                    ).format(exam_name=cohort.exam_name)
                 )
             pkg = packages[cohort.exam_id]
             package = pkg if isinstance(pkg, ExamPackage) else ExamPackage.open(pkg)

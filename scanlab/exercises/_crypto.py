@@ -67,7 +67,7 @@ def unb64(text: Any, what: str) -> bytes:
     try:
         return base64.b64decode(str(text), validate=True)
     except ValueError:
-        raise TamperError(f"{what} is not valid base64") from None
+        raise TamperError(_("{what} is not valid base64").format(what=what)) from None
 
 
 def canonical_json(doc: Any) -> bytes:
@@ -90,21 +90,33 @@ def load_signed_json(data: bytes | str, what: str) -> Any:
         seen: set[str] = set()
         for key, _value in pairs:
             if key in seen:
-                raise TamperError(f"{what}: the key {key!r} occurs twice in one object")
+                raise TamperError(
+                    _("{what}: the key {key!r} occurs twice in one object").format(
+                        what=what, key=key
+                    )
+                )
             seen.add(key)
         return dict(pairs)
 
     try:
         doc = json.loads(data, object_pairs_hook=unique)
     except RecursionError:
-        raise TamperError(f"{what}: nested more than {MAX_JSON_DEPTH} levels deep") from None
+        raise TamperError(
+            _("{what}: nested more than {MAX_JSON_DEPTH} levels deep").format(
+                what=what, MAX_JSON_DEPTH=MAX_JSON_DEPTH
+            )
+        ) from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise TamperError(f"{what}: not valid JSON: {exc}") from None
+        raise TamperError(_("{what}: not valid JSON: {exc}").format(what=what, exc=exc)) from None
     stack = [(doc, 1)] if isinstance(doc, dict | list) else []
     while stack:
         node, depth = stack.pop()
         if depth > MAX_JSON_DEPTH:
-            raise TamperError(f"{what}: nested more than {MAX_JSON_DEPTH} levels deep")
+            raise TamperError(
+                _("{what}: nested more than {MAX_JSON_DEPTH} levels deep").format(
+                    what=what, MAX_JSON_DEPTH=MAX_JSON_DEPTH
+                )
+            )
         children = node.values() if isinstance(node, dict) else node
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return doc
@@ -268,7 +280,7 @@ def unseal(code: str, blob: bytes, *, context: bytes, what: str) -> bytes:
             _("{what}: wrong scan code for this exam's confidential scans").format(what=what)
         ) from None
     except SpecError as exc:
-        raise PassphraseError(f"{what}: {exc}") from None
+        raise PassphraseError(_("{what}: {exc}").format(what=what, exc=exc)) from None
 
 
 def _token_check(exam_id: str, trainee_id: str, body: str) -> str:
@@ -306,10 +318,18 @@ def open_secrets(passphrase: str, crypto: dict[str, Any], *, what: str) -> ExamS
         check = unb64(crypto["passphrase_check"], f"{what}: crypto field 'passphrase_check'")
         public_key = unb64(crypto["public_key"], f"{what}: crypto field 'public_key'")
     except (KeyError, TypeError, ValueError) as exc:
-        raise TamperError(f"{what}: the manifest's crypto record is incomplete: {exc!r}") from None
+        raise TamperError(
+            _("{what}: the manifest's crypto record is incomplete: {exc!r}").format(
+                what=what, exc=exc
+            )
+        ) from None
     if params != KDF_PARAMS:
         # Refuse weaker parameters than scanlab writes: an edited manifest could ask for n = 2.
-        raise TamperError(f"{what}: unexpected key-derivation parameters {params}")
+        raise TamperError(
+            _("{what}: unexpected key-derivation parameters {params}").format(
+                what=what, params=params
+            )
+        )
     secrets = ExamSecrets.derive(passphrase, salt, params)
     if not hmac.compare_digest(secrets.check, check):
         raise PassphraseError(
@@ -341,7 +361,9 @@ def verify_signature(public_key: bytes, signature: bytes, message: bytes, *, wha
 
 def normalise_token(token: str) -> bytes:
     if not isinstance(token, str):
-        raise SpecError(f"a submission token must be a string, got {type(token).__name__}")
+        raise SpecError(
+            _("a submission token must be a string, got {type}").format(type=type(token).__name__)
+        )
     text = "".join(token.split()).replace("-", "").upper()
     if len(text) != 24:
         raise SpecError(_("a submission token has 24 letters and digits (dashes optional)"))

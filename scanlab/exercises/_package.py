@@ -114,7 +114,9 @@ class ExamItem:
                 sealed=bool(d.get("sealed", False)),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise SpecError(f"{source}: invalid item in the manifest: {exc!r}") from None
+            raise SpecError(
+                _("{source}: invalid item in the manifest: {exc!r}").format(source=source, exc=exc)
+            ) from None
 
 
 @dataclass(repr=False)
@@ -251,7 +253,11 @@ class ExamPackage:
         try:
             package = cls(path, manifest, manifest_bytes)
         except (KeyError, TypeError) as exc:
-            raise SpecError(f"{path}: {MANIFEST} misses a field: {exc!r}") from None
+            raise SpecError(
+                _("{path}: {MANIFEST} misses a field: {exc!r}").format(
+                    path=path, MANIFEST=MANIFEST, exc=exc
+                )
+            ) from None
         if fingerprint is not None and _norm_fp(fingerprint) != _norm_fp(package.fingerprint):
             raise TamperError(
                 _("{path}: signed with key {fingerprint}, not the instructor's {expected}").format(
@@ -580,7 +586,11 @@ def add_tip_item(
     )
     limit = float(time_limit_s) if time_limit_s is not None else pkg.items[0].time_limit_s
     if not math.isfinite(limit) or limit <= 0:
-        raise SpecError(f"add_tip_item: time_limit_s must be > 0, got {time_limit_s!r}")
+        raise SpecError(
+            _("add_tip_item: time_limit_s must be > 0, got {time_limit_s!r}").format(
+                time_limit_s=time_limit_s
+            )
+        )
     member = f"scans/{item_id}.npz"
     item = ExamItem(
         item_id,
@@ -651,8 +661,10 @@ def _draw_scene(spec: ExamSpec, index: int, target: str | None, item_id: str) ->
             best, best_gap = scene, gap
     if best is None:
         raise SpecError(
-            f"exam spec {spec.name!r}: item {item_id}: no concealment could be placed in "
-            f"{spec.max_tries} scenes; allow more vehicles, cargo or concealment kinds"
+            _(
+                "exam spec {spec!r}: item {item_id}: no concealment could be placed in "
+                "{max_tries} scenes; allow more vehicles, cargo or concealment kinds"
+            ).format(spec=spec.name, item_id=item_id, max_tries=spec.max_tries)
         )
     return best
 
@@ -693,8 +705,10 @@ def _draw_host_item(
             best, best_gap = item, gap
     if best is None:
         raise SpecError(
-            f"exam spec {spec.name!r}: item {item_id}: no threat could be placed on its real "
-            f"host in {spec.max_tries} tries: {failure}"
+            _(
+                "exam spec {spec!r}: item {item_id}: no threat could be placed on its real host "
+                "in {max_tries} tries: {failure}"
+            ).format(spec=spec.name, item_id=item_id, max_tries=spec.max_tries, failure=failure)
         )
     return best
 
@@ -834,7 +848,7 @@ def _check_digest(zf: zipfile.ZipFile, name: str, digest: Any, path: Path) -> No
 def _json(data: bytes, what: str) -> dict[str, Any]:
     doc = load_signed_json(data, what)
     if not isinstance(doc, dict):
-        raise TamperError(f"{what}: must be a JSON object")
+        raise TamperError(_("{what}: must be a JSON object").format(what=what))
     return doc
 
 
@@ -844,7 +858,11 @@ def _norm_fp(text: str) -> str:
 
 def _assisted(value: Any, path: Path) -> frozenset[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise SpecError(f"{path}: {MANIFEST}: 'assisted' must be a list of trainee ids")
+        raise SpecError(
+            _("{path}: {MANIFEST}: 'assisted' must be a list of trainee ids").format(
+                path=path, MANIFEST=MANIFEST
+            )
+        )
     return frozenset(value)
 
 

@@ -105,8 +105,10 @@ class ExamSpec:
             code = normalize_language(str(self.language))
             if code is None:
                 raise SpecError(
-                    f"exam spec {self.name!r}: field 'language' {self.language!r} has no "
-                    f"catalogue; valid: {sorted(LANGUAGES)}"
+                    _(
+                        "exam spec {name!r}: field 'language' {language!r} has no catalogue; "
+                        "valid: {valid}"
+                    ).format(name=self.name, language=self.language, valid=sorted(LANGUAGES))
                 )
             self.language = code
         self.check()
@@ -147,18 +149,33 @@ class ExamSpec:
 
     def check(self) -> None:
         def fail(field_name: str, why: str) -> SpecError:
-            return SpecError(f"exam spec {self.name!r}: field {field_name!r} {why}")
+            return SpecError(
+                _("exam spec {name!r}: field {field!r} {problem}").format(
+                    name=self.name, field=field_name, problem=why
+                )
+            )
 
         weights = self.difficulty
         if not isinstance(weights, Mapping) or not weights:
-            raise fail("difficulty", f"must map levels of {DIFFICULTY_LEVELS} to weights")
+            raise fail(
+                "difficulty",
+                _("must map levels of {levels} to weights").format(levels=DIFFICULTY_LEVELS),
+            )
         for level, weight in weights.items():
             if level not in DIFFICULTY_LEVELS:
-                raise fail("difficulty", f"has unknown level {level!r}; valid: {DIFFICULTY_LEVELS}")
+                raise fail(
+                    "difficulty",
+                    _("has unknown level {level!r}; valid: {levels}").format(
+                        level=level, levels=DIFFICULTY_LEVELS
+                    ),
+                )
             if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
-                raise fail("difficulty", f"weight of {level!r} must be a number >= 0")
+                raise fail(
+                    "difficulty",
+                    _("weight of {level!r} must be a number >= 0").format(level=level),
+                )
         if sum(weights.values()) <= 0:
-            raise fail("difficulty", "weights must not all be 0")
+            raise fail("difficulty", _("weights must not all be 0"))
         limit = self.time_limit_s
         if (
             isinstance(limit, bool)
@@ -166,12 +183,20 @@ class ExamSpec:
             or not math.isfinite(limit)
             or limit <= 0
         ):
-            raise fail("time_limit_s", f"must be a number of seconds > 0, got {limit!r}")
+            raise fail(
+                "time_limit_s",
+                _("must be a number of seconds > 0, got {limit!r}").format(limit=limit),
+            )
         if isinstance(self.assisted, str) or not isinstance(self.assisted, list | tuple):
-            raise fail("assisted", f"must be a list of trainee ids, got {self.assisted!r}")
+            raise fail(
+                "assisted",
+                _("must be a list of trainee ids, got {value!r}").format(value=self.assisted),
+            )
         for trainee_id in self.assisted:
             if not isinstance(trainee_id, str) or not trainee_id.strip():
-                raise fail("assisted", f"holds {trainee_id!r}, not a trainee id")
+                raise fail(
+                    "assisted", _("holds {value!r}, not a trainee id").format(value=trainee_id)
+                )
             # As the sign-in takes ids: stripped, printable, at most 100 characters.
             if (
                 not trainee_id.isprintable()
@@ -180,11 +205,13 @@ class ExamSpec:
             ):
                 raise fail(
                     "assisted",
-                    f"holds {trainee_id!r}: a trainee id is printable, at most 100 characters, "
-                    "without surrounding spaces",
+                    _(
+                        "holds {value!r}: a trainee id is printable, at most 100 characters, "
+                        "without surrounding spaces"
+                    ).format(value=trainee_id),
                 )
         if len(set(self.assisted)) != len(self.assisted):
-            raise fail("assisted", "names a trainee twice")
+            raise fail("assisted", _("names a trainee twice"))
         self.assisted = list(self.assisted)
         self.fill = self.dataset_spec().fill  # checks every field the two specs share
 
@@ -207,7 +234,7 @@ class ExamSpec:
             scanner=self.scanner,
             hosts=self.hosts,
         )
-        ds.check(source=f"exam spec {self.name!r}")
+        ds.check(source=_("exam spec {name!r}").format(name=self.name))
         return ds
 
     def to_dict(self) -> dict[str, Any]:

@@ -80,12 +80,16 @@ class ItemResponse:
             self.declaration_consistent, bool
         ):
             raise SpecError(
-                f"declaration_consistent must be True, False or None, "
-                f"got {self.declaration_consistent!r}"
+                _(
+                    "declaration_consistent must be True, False or None, got "
+                    "{declaration_consistent!r}"
+                ).format(declaration_consistent=self.declaration_consistent)
             )
         t = self.time_spent_s
         if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) or t < 0:
-            raise SpecError(f"time_spent_s must be a number of seconds >= 0, got {t!r}")
+            raise SpecError(
+                _("time_spent_s must be a number of seconds >= 0, got {t!r}").format(t=t)
+            )
         self.time_spent_s = float(t)
         self.started = _time(self.started, "started")
         self.finished = _time(self.finished, "finished")
@@ -94,21 +98,27 @@ class ItemResponse:
             isinstance(r, bool) or not isinstance(r, int) or not 1 <= abs(r) <= CONFIDENCE_LEVELS
         ):
             raise SpecError(
-                f"rating must be 1 to {CONFIDENCE_LEVELS} (suspect), -1 to "
-                f"-{CONFIDENCE_LEVELS} (clear) or None, got {r!r}"
+                _(
+                    "rating must be 1 to {CONFIDENCE_LEVELS} (suspect), -1 to "
+                    "-{CONFIDENCE_LEVELS} (clear) or None, got {r!r}"
+                ).format(CONFIDENCE_LEVELS=CONFIDENCE_LEVELS, r=r)
             )
         n = self.assist_runs
         if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
-            raise SpecError(f"assist_runs must be a count >= 0 or None, got {n!r}")
+            raise SpecError(_("assist_runs must be a count >= 0 or None, got {n!r}").format(n=n))
         v = self.assist_visible_s
         if v is not None:
             if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise SpecError(f"assist_visible_s must be seconds >= 0 or None, got {v!r}")
+                raise SpecError(
+                    _("assist_visible_s must be seconds >= 0 or None, got {v!r}").format(v=v)
+                )
             if v < 0:
-                raise SpecError(f"assist_visible_s must be seconds >= 0 or None, got {v!r}")
+                raise SpecError(
+                    _("assist_visible_s must be seconds >= 0 or None, got {v!r}").format(v=v)
+                )
             self.assist_visible_s = float(v)
         if (n is None) != (v is None):
-            raise SpecError("assist_runs and assist_visible_s are recorded together, or neither")
+            raise SpecError(_("assist_runs and assist_visible_s are recorded together, or neither"))
 
     @property
     def assist_used(self) -> bool | None:
@@ -133,13 +143,13 @@ class ItemResponse:
     @classmethod
     def from_dict(cls, d: Any) -> ItemResponse:
         if not isinstance(d, dict):
-            raise SpecError("an item response must be a JSON object")
+            raise SpecError(_("an item response must be a JSON object"))
         unknown = set(d) - set(cls.__dataclass_fields__)
         if unknown:
-            raise SpecError(f"unknown field(s) {sorted(unknown)}")
+            raise SpecError(_("unknown field(s) {unknown}").format(unknown=sorted(unknown)))
         marks = d.get("marks", [])
         if not isinstance(marks, list):
-            raise SpecError("field 'marks' must be a list")
+            raise SpecError(_("field 'marks' must be a list"))
         return cls(
             marks=[Mark.from_dict(m) for m in marks],
             declaration_consistent=d.get("declaration_consistent"),
@@ -211,7 +221,9 @@ class Submission:
                 )
             )
         if not isinstance(item_id, str) or not item_id:
-            raise SpecError(f"item_id must be a non-empty string, got {item_id!r}")
+            raise SpecError(
+                _("item_id must be a non-empty string, got {item_id!r}").format(item_id=item_id)
+            )
         try:
             response = ItemResponse(
                 list(marks),
@@ -224,7 +236,7 @@ class Submission:
                 assist_visible_s,
             )
         except SpecError as exc:
-            raise SpecError(f"item {item_id}: {exc}") from None
+            raise SpecError(_("item {item_id}: {exc}").format(item_id=item_id, exc=exc)) from None
         self.responses[item_id] = response
         self.signature = ""
         return response
@@ -325,7 +337,7 @@ class Submission:
         try:
             items = doc["items"]
             if not isinstance(items, dict):
-                raise SpecError("field 'items' must be an object")
+                raise SpecError(_("field 'items' must be an object"))
             sub = cls(
                 exam_id=str(doc["exam_id"]),
                 manifest_sha256=str(doc["manifest_sha256"]),
@@ -339,7 +351,7 @@ class Submission:
                 _("{path}: field {field!r} is missing").format(path=path, field=exc.args[0])
             ) from None
         except SpecError as exc:
-            raise SpecError(f"{path}: {exc}") from None
+            raise SpecError(_("{path}: {exc}").format(path=path, exc=exc)) from None
         if package is not None:
             sub.check_package(package, what=str(path))
         return sub
@@ -395,7 +407,9 @@ def submission_from_detections(
     submission is signed with ``token``, so it is graded exactly like a trainee's.
     """
     if not 0.0 <= float(threshold) <= 1.0:
-        raise SpecError(f"threshold must be in [0, 1], got {threshold!r}")
+        raise SpecError(
+            _("threshold must be in [0, 1], got {threshold!r}").format(threshold=threshold)
+        )
     sub = Submission.start(package, detector_id)
     times = dict(time_spent_s or {})
     for item_id, regions in detections.items():
@@ -407,13 +421,19 @@ def submission_from_detections(
                 r0, c0, r1, c1, score = (float(v) for v in (r0, c0, r1, c1, score))
             except (TypeError, ValueError):
                 raise SpecError(
-                    f"detections[{item_id!r}][{k}]: expected ((row0, col0, row1, col1), score, "
-                    f"class), got {region!r}"
+                    _(
+                        "detections[{item_id!r}][{k}]: expected ((row0, col0, row1, col1), "
+                        "score, class), got {region!r}"
+                    ).format(item_id=item_id, k=k, region=region)
                 ) from None
             if score < threshold:
                 continue
             if not (r1 > r0 and c1 > c0):
-                raise SpecError(f"detections[{item_id!r}][{k}]: empty bbox {(r0, c0, r1, c1)}")
+                raise SpecError(
+                    _("detections[{item_id!r}][{k}]: empty bbox {value}").format(
+                        item_id=item_id, k=k, value=(r0, c0, r1, c1)
+                    )
+                )
             # Half-open bbox -> the rectangle through the centres of its outer pixels.
             marks.append(
                 Mark(
@@ -440,4 +460,6 @@ def _time(value: Any, name: str) -> datetime | None:
             return datetime.fromisoformat(value)
         except ValueError:
             pass
-    raise SpecError(f"{name} must be an ISO 8601 time, got {value!r}")
+    raise SpecError(
+        _("{name} must be an ISO 8601 time, got {value!r}").format(name=name, value=value)
+    )

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from scanlab.errors import CorruptFileError, MissingChannelError, ScanValidationError
+from scanlab.i18n import _
 from scanlab.io._common import atomic_open, header_to_json
 from scanlab.io._fs6000 import _apply_header, _parse_header_json, _uint16_pixels
 from scanlab.io._registry import Format, register
@@ -88,33 +89,52 @@ def read_ase(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> 
             size = os.fstat(fh.fileno()).st_size
             if len(head) < _HEADER.size:
                 raise CorruptFileError(
-                    f"{path}: truncated ASE file of {len(head)} bytes; the header alone is 16"
+                    _("{path}: truncated ASE file of {count} bytes; the header alone is 16").format(
+                        path=path, count=len(head)
+                    )
                 )
             magic, cols, rows, kind = _HEADER.unpack(head)
             if magic != _MAGIC:
-                raise CorruptFileError(f"{path}: not an ASE file (magic {magic!r})")
+                raise CorruptFileError(
+                    _("{path}: not an ASE file (magic {magic!r})").format(path=path, magic=magic)
+                )
             if kind not in (_DUAL_VIEW, _PANELS):
                 raise CorruptFileError(
-                    f"{path}: line-data type {kind} is not one scanlab reads "
-                    "(2: dual-energy view, 3: low | high | material panels)"
+                    _(
+                        "{path}: line-data type {kind} is not one scanlab reads (2: dual-energy "
+                        "view, 3: low | high | material panels)"
+                    ).format(path=path, kind=kind)
                 )
             check_dimensions(rows, cols, channels=2, source=path, max_pixels=max_pixels)
             pixel_bytes = rows * cols * 2 * kind
             trailer_bytes = size - _HEADER.size - pixel_bytes
             if trailer_bytes < 0:
                 raise CorruptFileError(
-                    f"{path}: header says {cols} x {rows} pixels of line-data type {kind} "
-                    f"({pixel_bytes:,} bytes) but only {size - _HEADER.size:,} bytes follow it"
+                    _(
+                        "{path}: header says {cols} x {rows} pixels of line-data type {kind} "
+                        "({pixel_bytes:,} bytes) but only {value:,} bytes follow it"
+                    ).format(
+                        path=path,
+                        cols=cols,
+                        rows=rows,
+                        kind=kind,
+                        pixel_bytes=pixel_bytes,
+                        value=size - _HEADER.size,
+                    )
                 )
             if trailer_bytes > _MAX_TRAILER_BYTES:
                 raise CorruptFileError(
-                    f"{path}: {trailer_bytes:,} bytes after the pixels; an XML trailer is "
-                    "at most 16 MiB (do the header's width and height match the file?)"
+                    _(
+                        "{path}: {trailer_bytes:,} bytes after the pixels; an XML trailer is at "
+                        "most 16 MiB (do the header's width and height match the file?)"
+                    ).format(path=path, trailer_bytes=trailer_bytes)
                 )
             fh.seek(_HEADER.size + pixel_bytes)
             trailer = fh.read()
     except OSError as exc:
-        raise CorruptFileError(f"{path}: cannot be read: {exc.strerror}") from None
+        raise CorruptFileError(
+            _("{path}: cannot be read: {strerror}").format(path=path, strerror=exc.strerror)
+        ) from None
 
     material = None
     if kind == _DUAL_VIEW:
@@ -133,8 +153,10 @@ def read_ase(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> 
         panel = np.asarray(image[:, 2 * cols :])
         if int(panel.max()) > 255:
             raise CorruptFileError(
-                f"{path}: material panel holds values up to {int(panel.max())}; "
-                "material classes are 0-255"
+                _(
+                    "{path}: material panel holds values up to {largest}; material classes are "
+                    "0-255"
+                ).format(path=path, largest=int(panel.max()))
             )
         material = panel.astype(np.uint8)
     data = detach_small(data)
@@ -146,20 +168,32 @@ def _parse_trailer(raw: bytes, path: Path) -> tuple[dict[str, Any] | None, ScanM
     """(scanlab header or None, metadata from the other elements) of the XML trailer."""
     default = ScanMetadata(scanner_model="ASE")
     if len(raw) % 2:
-        raise CorruptFileError(f"{path}: XML trailer of odd length {len(raw)}; UTF-16 expected")
+        raise CorruptFileError(
+            _("{path}: XML trailer of odd length {count}; UTF-16 expected").format(
+                path=path, count=len(raw)
+            )
+        )
     try:
         text = raw.decode("utf-16-le")
     except UnicodeDecodeError as exc:
-        raise CorruptFileError(f"{path}: XML trailer is not UTF-16LE text: {exc.reason}") from None
+        raise CorruptFileError(
+            _("{path}: XML trailer is not UTF-16LE text: {reason}").format(
+                path=path, reason=exc.reason
+            )
+        ) from None
     text = text.lstrip("\ufeff").strip("\0 \t\r\n")
     if not text:
         return None, default
     if "<!DOCTYPE" in text.upper() or "<!ENTITY" in text.upper():
-        raise CorruptFileError(f"{path}: XML trailer declares a DOCTYPE or entity; refused")
+        raise CorruptFileError(
+            _("{path}: XML trailer declares a DOCTYPE or entity; refused").format(path=path)
+        )
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
-        raise CorruptFileError(f"{path}: XML trailer is not well-formed: {exc}") from None
+        raise CorruptFileError(
+            _("{path}: XML trailer is not well-formed: {exc}").format(path=path, exc=exc)
+        ) from None
     if root.tag != "ScanInfo":
         return None, default
     header = root.findtext("ScanlabHeader")
@@ -230,13 +264,17 @@ def write_ase(scan: Scan, path: str | os.PathLike[str]) -> list[Path]:
     path = Path(path)
     if not scan.is_dual_energy:
         raise MissingChannelError(
-            f"{path}: ASE files hold dual-energy scans; this scan has one channel"
+            _("{path}: ASE files hold dual-energy scans; this scan has one channel").format(
+                path=path
+            )
         )
     stored, pixels, dtype = _uint16_pixels(scan, path, "ASE")
     rows, cols = stored.shape
     if rows > 0xFFFF or cols > 0xFFFF:
         raise ScanValidationError(
-            f"{path}: the ASE header holds at most 65535 rows and columns, got {rows} x {cols}"
+            _(
+                "{path}: the ASE header holds at most 65535 rows and columns, got {rows} x {cols}"
+            ).format(path=path, rows=rows, cols=cols)
         )
     if stored.material is None:
         kind = _DUAL_VIEW

@@ -54,6 +54,7 @@ from scanlab.errors import (
     ScanValidationError,
     UnsupportedFormatError,
 )
+from scanlab.i18n import _
 from scanlab.io._common import atomic_open, header_to_json
 from scanlab.io._fs6000 import _apply_header, _parse_header_json, _uint16_pixels
 from scanlab.io._registry import Format, register
@@ -105,7 +106,9 @@ def _parsing(path: Path, what: str) -> Iterator[None]:
     except ScanlabError:
         raise
     except Exception as exc:  # pydicom raises many kinds of error on damaged input
-        raise CorruptFileError(f"{path}: damaged or invalid {what}: {exc}") from exc
+        raise CorruptFileError(
+            _("{path}: damaged or invalid {what}: {exc}").format(path=path, what=what, exc=exc)
+        ) from exc
 
 
 def _dcmread(path: Path, **kwargs: Any) -> Dataset:
@@ -139,12 +142,22 @@ def _inflate_if_deflated(path: Path, max_pixels: int | None) -> _Inflated | None
         inflater = zlib.decompressobj(-zlib.MAX_WBITS)
         body = inflater.decompress(zipped, limit + 1)
     except zlib.error as exc:
-        raise CorruptFileError(f"{path}: damaged deflated DICOS data: {exc}") from None
+        raise CorruptFileError(
+            _("{path}: damaged deflated DICOS data: {exc}").format(path=path, exc=exc)
+        ) from None
     if len(body) > limit:
         raise CorruptFileError(
-            f"{path}: deflated data of {len(zipped):,} bytes inflates to more than "
-            f"{limit:,} bytes (at most {MAX_INFLATE_RATIO} times its size, and what "
-            f"{limit_pixels:,} pixels need): refused as a decompression bomb"
+            _(
+                "{path}: deflated data of {count:,} bytes inflates to more than {limit:,} bytes "
+                "(at most {MAX_INFLATE_RATIO} times its size, and what {limit_pixels:,} pixels "
+                "need): refused as a decompression bomb"
+            ).format(
+                path=path,
+                count=len(zipped),
+                limit=limit,
+                MAX_INFLATE_RATIO=MAX_INFLATE_RATIO,
+                limit_pixels=limit_pixels,
+            )
         )
     with _parsing(path, "DICOS file"):
         dataset = read_dataset(io.BytesIO(body), False, True)
@@ -292,16 +305,24 @@ def read_dicos(path: str | os.PathLike[str], *, max_pixels: int | None = None) -
     with _parsing(path, "DICOS image header"):
         if str(head.get("SOPClassUID", "")) == THREAT_DETECTION_REPORT:
             raise UnsupportedFormatError(
-                f"{path}: a DICOS threat detection report, not an image; "
-                "read it with read_threat_report"
+                _(
+                    "{path}: a DICOS threat detection report, not an image; read it with "
+                    "read_threat_report"
+                ).format(path=path)
             )
         if "Rows" not in head or "Columns" not in head:
-            raise CorruptFileError(f"{path}: no Rows and Columns; not a DICOS image")
+            raise CorruptFileError(
+                _("{path}: no Rows and Columns; not a DICOS image").format(path=path)
+            )
         rows, cols = int(head.Rows), int(head.Columns)
         frames = int(head.get("NumberOfFrames") or 1)
         check_dimensions(rows, cols, channels=frames, source=path, max_pixels=max_pixels)
         if frames > 2:
-            raise ScanValidationError(f"{path}: {frames} frames; a scan has 1 or 2 energy channels")
+            raise ScanValidationError(
+                _("{path}: {frames} frames; a scan has 1 or 2 energy channels").format(
+                    path=path, frames=frames
+                )
+            )
         layout = (
             head.get("SamplesPerPixel", 1),
             head.get("PixelRepresentation", 0),
@@ -309,25 +330,46 @@ def read_dicos(path: str | os.PathLike[str], *, max_pixels: int | None = None) -
         )
         if layout[:2] != (1, 0) or layout[2] not in (8, 16):
             raise UnsupportedFormatError(
-                f"{path}: scanlab reads unsigned 8- or 16-bit grayscale DICOS images; this one "
-                f"has SamplesPerPixel, PixelRepresentation, BitsAllocated = {layout}"
+                _(
+                    "{path}: scanlab reads unsigned 8- or 16-bit grayscale DICOS images; this "
+                    "one has SamplesPerPixel, PixelRepresentation, BitsAllocated = {layout}"
+                ).format(path=path, layout=layout)
             )
         # Pixels, a material plane and bounded metadata: nothing else may take room, in
         # whatever element (private, nested) it hides.
         allowed = rows * cols * (frames * layout[2] // 8 + 1) + MAX_METADATA_BYTES
         if body_bytes > allowed:
             raise CorruptFileError(
-                f"{path}: holds {body_bytes:,} bytes, more than {frames} frame(s) of {rows} x "
-                f"{cols} pixels and {MAX_METADATA_BYTES // 2**20} MiB of metadata can fill "
-                f"({allowed:,}): an oversize element"
+                _(
+                    "{path}: holds {body_bytes:,} bytes, more than {frames} frame(s) of {rows} x "
+                    "{cols} pixels and {value} MiB of metadata can fill ({allowed:,}): an "
+                    "oversize element"
+                ).format(
+                    path=path,
+                    body_bytes=body_bytes,
+                    frames=frames,
+                    rows=rows,
+                    cols=cols,
+                    value=MAX_METADATA_BYTES // 2**20,
+                    allowed=allowed,
+                )
             )
     ds = _dcmread(path) if inflated is None else inflated
     with _parsing(path, "DICOS pixel data"):
         pixels = ds.pixel_array
     if pixels.dtype.kind != "u" or pixels.size != frames * rows * cols:
         raise CorruptFileError(
-            f"{path}: decoded pixels are {pixels.dtype} {pixels.shape}; "
-            f"the header says {frames} frame(s) of {rows} x {cols}"
+            _(
+                "{path}: decoded pixels are {dtype} {shape}; the header says {frames} frame(s) "
+                "of {rows} x {cols}"
+            ).format(
+                path=path,
+                dtype=pixels.dtype,
+                shape=pixels.shape,
+                frames=frames,
+                rows=rows,
+                cols=cols,
+            )
         )
     data = pixels.reshape(frames, rows, cols)
     with _parsing(path, "DICOS metadata"):
@@ -357,7 +399,9 @@ def _private_block(
         raw = block[_MATERIAL_ELEMENT].value
         if not isinstance(raw, bytes) or len(raw) != shape[0] * shape[1]:
             raise CorruptFileError(
-                f"{path}: the scanlab material plane does not match the {shape} image"
+                _("{path}: the scanlab material plane does not match the {shape} image").format(
+                    path=path, shape=shape
+                )
             )
         material = np.frombuffer(raw, dtype=np.uint8).reshape(shape).copy()
     return doc, material
@@ -385,7 +429,9 @@ def _standard_metadata(ds: Dataset, path: Path, frames: int) -> ScanMetadata:
             when = DT(str(ds.AcquisitionDateTime))
         except ValueError:
             raise CorruptFileError(
-                f"{path}: AcquisitionDateTime {ds.AcquisitionDateTime!r} is not a DICOM DT"
+                _("{path}: AcquisitionDateTime {AcquisitionDateTime!r} is not a DICOM DT").format(
+                    path=path, AcquisitionDateTime=ds.AcquisitionDateTime
+                )
             ) from None
         raw["acquired"] = when.isoformat()
     return ScanMetadata.from_dict(raw, source=path)
@@ -438,11 +484,17 @@ def write_threat_report(
     """
     path = Path(path)
     if tdr_type not in TDR_TYPES:
-        raise ScanValidationError(f"{path}: tdr_type must be one of {TDR_TYPES}, got {tdr_type!r}")
+        raise ScanValidationError(
+            _("{path}: tdr_type must be one of {TDR_TYPES}, got {tdr_type!r}").format(
+                path=path, TDR_TYPES=TDR_TYPES, tdr_type=tdr_type
+            )
+        )
     ref_path = Path(referenced_scan)
     ref = _dcmread(ref_path, stop_before_pixels=True)
     if "SOPInstanceUID" not in ref or "SOPClassUID" not in ref:
-        raise CorruptFileError(f"{ref_path}: no SOPClassUID / SOPInstanceUID to reference")
+        raise CorruptFileError(
+            _("{ref_path}: no SOPClassUID / SOPInstanceUID to reference").format(ref_path=ref_path)
+        )
 
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
@@ -467,25 +519,35 @@ def write_threat_report(
 def _threat_item(index: int, region: Mapping[str, Any], ref: Dataset, path: Path) -> Dataset:
     where = f"{path}: regions[{index}]"
     if not isinstance(region, Mapping) or "bbox" not in region:
-        raise ScanValidationError(f"{where} must be a mapping with a 'bbox'")
+        raise ScanValidationError(_("{where} must be a mapping with a 'bbox'").format(where=where))
     try:
         r0, c0, r1, c1 = (float(v) for v in region["bbox"])
     except (TypeError, ValueError):
         raise ScanValidationError(
-            f"{where}.bbox must be four numbers (row_min, col_min, row_max, col_max), "
-            f"got {region['bbox']!r}"
+            _(
+                "{where}.bbox must be four numbers (row_min, col_min, row_max, col_max), got "
+                "{region!r}"
+            ).format(where=where, region=region["bbox"])
         ) from None
     if not (np.isfinite([r0, c0, r1, c1]).all() and 0 <= r0 < r1 and 0 <= c0 < c1):
         raise ScanValidationError(
-            f"{where}.bbox must have 0 <= row_min < row_max and 0 <= col_min < col_max, "
-            f"got {region['bbox']!r}"
+            _(
+                "{where}.bbox must have 0 <= row_min < row_max and 0 <= col_min < col_max, got "
+                "{region!r}"
+            ).format(where=where, region=region["bbox"])
         )
     category = region.get("category", "ANOMALY")
     if category not in THREAT_CATEGORIES:
-        raise ScanValidationError(f"{where}.category must be one of {THREAT_CATEGORIES}")
+        raise ScanValidationError(
+            _("{where}.category must be one of {THREAT_CATEGORIES}").format(
+                where=where, THREAT_CATEGORIES=THREAT_CATEGORIES
+            )
+        )
     probability = region.get("probability")
     if probability is not None and not 0 <= float(probability) <= 1:
-        raise ScanValidationError(f"{where}.probability must lie in [0, 1] or be None")
+        raise ScanValidationError(
+            _("{where}.probability must lie in [0, 1] or be None").format(where=where)
+        )
 
     assessment = Dataset()
     assessment.ThreatCategory = category
@@ -536,8 +598,9 @@ def read_threat_report(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     with _parsing(path, "DICOS threat detection report"):
         if str(ds.get("SOPClassUID", "")) != THREAT_DETECTION_REPORT:
             raise UnsupportedFormatError(
-                f"{path}: not a DICOS threat detection report "
-                f"(SOP class {ds.get('SOPClassUID', 'missing')})"
+                _("{path}: not a DICOS threat detection report (SOP class {value})").format(
+                    path=path, value=ds.get("SOPClassUID", "missing")
+                )
             )
         return [_region(i, item, path) for i, item in enumerate(ds.get("ThreatSequence") or [])]
 
@@ -561,7 +624,9 @@ def _region(index: int, item: Dataset, path: Path) -> dict[str, Any]:
         )
     else:
         raise CorruptFileError(
-            f"{path}: threat {pto} has neither ThreatROIBase/Extents nor a BoundingPolygon"
+            _(
+                "{path}: threat {pto} has neither ThreatROIBase/Extents nor a BoundingPolygon"
+            ).format(path=path, pto=pto)
         )
     assessment = _first(item, "ATDAssessmentSequence")
     category = label = ""

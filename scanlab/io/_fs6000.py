@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from scanlab.errors import CorruptFileError, MissingChannelError, ScanValidationError
+from scanlab.i18n import _
 from scanlab.io._common import atomic_open, header_from_json, header_to_json
 from scanlab.io._registry import Format, register
 from scanlab.io._scan import Representation, Scan, ScanMetadata
@@ -64,8 +65,12 @@ def _uint16_pixels(scan: Scan, path: Path, layout: str) -> tuple[Scan, np.ndarra
     dtype = scan.data.dtype
     if dtype.kind != "u":
         raise ScanValidationError(
-            f"{path}: {layout} stores 16-bit integers; {scan.representation.value} pixels of "
-            f"type {dtype} must be rounded to uint16 first"
+            _(
+                "{path}: {layout} stores 16-bit integers; {representation} pixels of type "
+                "{dtype} must be rounded to uint16 first"
+            ).format(
+                path=path, layout=layout, representation=scan.representation.value, dtype=dtype
+            )
         )
     return scan, np.asarray(scan.data, dtype=np.uint16), dtype.name
 
@@ -77,13 +82,21 @@ def _parse_header_json(text: str | bytes, *, source: Path) -> dict[str, Any]:
     except RecursionError:  # absurdly nested JSON
         doc = None
     if doc is None:
-        raise CorruptFileError(f"{source}: the scanlab header is not valid scanlab JSON")
+        raise CorruptFileError(
+            _("{source}: the scanlab header is not valid scanlab JSON").format(source=source)
+        )
     if doc.get("dtype", "uint16") not in ("uint8", "uint16"):
-        raise CorruptFileError(f"{source}: scanlab header field 'dtype' must be uint8 or uint16")
+        raise CorruptFileError(
+            _("{source}: scanlab header field 'dtype' must be uint8 or uint16").format(
+                source=source
+            )
+        )
     if doc["representation"] not in (Representation.COUNTS, Representation.DISPLAY):
         raise CorruptFileError(
-            f"{source}: a 16-bit layout holds counts or display values, but the scanlab header "
-            f"says {doc['representation'].value}"
+            _(
+                "{source}: a 16-bit layout holds counts or display values, but the scanlab "
+                "header says {value}"
+            ).format(source=source, value=doc["representation"].value)
         )
     return doc
 
@@ -101,12 +114,17 @@ def _apply_header(
         return Scan(data, Representation.COUNTS, default, material=material, source=str(source))
     if doc.get("channels") != data.shape[0]:
         raise CorruptFileError(
-            f"{source}: the scanlab header says {doc.get('channels')!r} channel(s), "
-            f"the pixels have {data.shape[0]}"
+            _(
+                "{source}: the scanlab header says {value!r} channel(s), the pixels have {shape}"
+            ).format(source=source, value=doc.get("channels"), shape=data.shape[0])
         )
     if doc.get("dtype") == "uint8":
         if int(data.max()) > 255:
-            raise CorruptFileError(f"{source}: the scanlab header says uint8, pixels exceed 255")
+            raise CorruptFileError(
+                _("{source}: the scanlab header says uint8, pixels exceed 255").format(
+                    source=source
+                )
+            )
         data = data.astype(np.uint8)
     return Scan(data, doc["representation"], doc["metadata"], material=material, source=str(source))
 
@@ -140,23 +158,31 @@ def _read_header(path: Path, *, bits: int, channels: int, max_pixels: int | None
             raw = fh.read(_HEADER.size)
             size = os.fstat(fh.fileno()).st_size
     except OSError as exc:
-        raise CorruptFileError(f"{path}: cannot be read: {exc.strerror}") from None
+        raise CorruptFileError(
+            _("{path}: cannot be read: {strerror}").format(path=path, strerror=exc.strerror)
+        ) from None
     if len(raw) < _HEADER.size:
         raise CorruptFileError(
-            f"{path}: truncated FS6000 file of {len(raw)} bytes; the header alone is 36"
+            _("{path}: truncated FS6000 file of {count} bytes; the header alone is 36").format(
+                path=path, count=len(raw)
+            )
         )
     fields = _HEADER.unpack(raw)
     cols, rows, depth = fields[1], fields[2], fields[7]
     if depth != bits:
         raise CorruptFileError(
-            f"{path}: header says {depth} bits per pixel; this FS6000 file must have {bits}"
+            _(
+                "{path}: header says {depth} bits per pixel; this FS6000 file must have {bits}"
+            ).format(path=path, depth=depth, bits=bits)
         )
     check_dimensions(rows, cols, channels=channels, source=path, max_pixels=max_pixels)
     expected = _HEADER.size + rows * cols * bits // 8
     if size != expected:
         raise CorruptFileError(
-            f"{path}: header says {cols} x {rows} pixels of {bits} bits ({expected:,} bytes with "
-            f"the header) but the file holds {size:,} bytes"
+            _(
+                "{path}: header says {cols} x {rows} pixels of {bits} bits ({expected:,} bytes "
+                "with the header) but the file holds {size:,} bytes"
+            ).format(path=path, cols=cols, rows=rows, bits=bits, expected=expected, size=size)
         )
     return _Header(rows, cols, _acquired(fields[12:18], path))
 
@@ -169,8 +195,10 @@ def _acquired(fields: tuple[int, ...], path: Path) -> datetime | None:
         return datetime(year, month, day, hour, minute, second)
     except ValueError:
         raise CorruptFileError(
-            f"{path}: header acquisition time {fields} (year, month, day, hour, minute, second) "
-            "is not a valid date"
+            _(
+                "{path}: header acquisition time {fields} (year, month, day, hour, minute, "
+                "second) is not a valid date"
+            ).format(path=path, fields=fields)
         ) from None
 
 
@@ -183,10 +211,12 @@ def _read_sidecar(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     if path.stat().st_size > _MAX_SIDECAR_BYTES:
-        raise CorruptFileError(f"{path}: scanlab sidecar larger than 16 MiB")
+        raise CorruptFileError(_("{path}: scanlab sidecar larger than 16 MiB").format(path=path))
     doc = _parse_header_json(path.read_bytes(), source=path)
     if not isinstance(doc.get("material", True), bool):
-        raise CorruptFileError(f"{path}: scanlab sidecar field 'material' must be true or false")
+        raise CorruptFileError(
+            _("{path}: scanlab sidecar field 'material' must be true or false").format(path=path)
+        )
     return doc
 
 
@@ -221,16 +251,23 @@ def read_fs6000(path: str | os.PathLike[str], *, max_pixels: int | None = None) 
     for part in ("high", "low"):
         if not files[part].is_file():
             raise CorruptFileError(
-                f"{files[part]}: missing; the FS6000 scan {path} needs both "
-                f"{files['high'].name} and {files['low'].name}"
+                _("{files}: missing; the FS6000 scan {path} needs both {name} and {name2}").format(
+                    files=files[part], path=path, name=files["high"].name, name2=files["low"].name
+                )
             )
     high = _read_header(files["high"], bits=16, channels=2, max_pixels=max_pixels)
     shape = (high.rows, high.cols)
     low = _read_header(files["low"], bits=16, channels=2, max_pixels=max_pixels)
     if (low.rows, low.cols) != shape:
         raise CorruptFileError(
-            f"{files['low']}: {low.cols} x {low.rows} pixels, but {files['high'].name} has "
-            f"{high.cols} x {high.rows}"
+            _("{files}: {cols} x {rows} pixels, but {name} has {cols2} x {rows2}").format(
+                files=files["low"],
+                cols=low.cols,
+                rows=low.rows,
+                name=files["high"].name,
+                cols2=high.cols,
+                rows2=high.rows,
+            )
         )
     data = np.empty((2, *shape), dtype=np.uint16)
     data[0] = _map(files["high"], ">u2", shape)
@@ -242,8 +279,14 @@ def read_fs6000(path: str | os.PathLike[str], *, max_pixels: int | None = None) 
         mat = _read_header(files["material"], bits=8, channels=1, max_pixels=max_pixels)
         if (mat.rows, mat.cols) != shape:
             raise CorruptFileError(
-                f"{files['material']}: {mat.cols} x {mat.rows} pixels, but "
-                f"{files['high'].name} has {high.cols} x {high.rows}"
+                _("{files}: {cols} x {rows} pixels, but {name} has {cols2} x {rows2}").format(
+                    files=files["material"],
+                    cols=mat.cols,
+                    rows=mat.rows,
+                    name=files["high"].name,
+                    cols2=high.cols,
+                    rows2=high.rows,
+                )
             )
         material = np.array(_map(files["material"], "u1", shape))
     default = ScanMetadata(scanner_model="FS6000", acquired=high.acquired)
@@ -281,14 +324,19 @@ def write_fs6000(scan: Scan, path: str | os.PathLike[str]) -> list[Path]:
     path = Path(path)
     if not scan.is_dual_energy:
         raise MissingChannelError(
-            f"{path}: FS6000 stores dual-energy scans (a high and a low file); this scan has "
-            "one channel"
+            _(
+                "{path}: FS6000 stores dual-energy scans (a high and a low file); this scan has "
+                "one channel"
+            ).format(path=path)
         )
     stored, pixels, dtype = _uint16_pixels(scan, path, "FS6000")
     rows, cols = stored.shape
     if rows > 0xFFFF or cols > 0xFFFF:
         raise ScanValidationError(
-            f"{path}: the FS6000 header holds at most 65535 rows and columns, got {rows} x {cols}"
+            _(
+                "{path}: the FS6000 header holds at most 65535 rows and columns, got {rows} x "
+                "{cols}"
+            ).format(path=path, rows=rows, cols=cols)
         )
     when = stored.metadata.acquired
     stamp = (when.year, when.month, when.day, when.hour, when.minute, when.second) if when else ()

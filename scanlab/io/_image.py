@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 
 from scanlab.errors import CorruptFileError, UnsupportedFormatError
+from scanlab.i18n import _
 from scanlab.io._common import atomic_open, header_from_json, header_to_json
 from scanlab.io._registry import Format, register
 from scanlab.io._scan import Representation, Scan, ScanMetadata
@@ -35,7 +36,9 @@ def _to_grey(pixels: np.ndarray, path: Path) -> np.ndarray:
     if pixels.ndim == 2:
         return pixels
     if pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
-        raise CorruptFileError(f"{path}: unexpected image layout {pixels.shape}")
+        raise CorruptFileError(
+            _("{path}: unexpected image layout {shape}").format(path=path, shape=pixels.shape)
+        )
     rgb = pixels[..., :3]
     if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2]):
         return np.ascontiguousarray(rgb[..., 0])
@@ -57,16 +60,22 @@ def _read(path: Path, *, max_pixels: int | None = None) -> Scan:
                     pixels = np.asarray(img)
                     if pixels.dtype != np.uint16:
                         if pixels.min() < 0 or pixels.max() > 65535:
-                            raise CorruptFileError(f"{path}: pixel values outside 16 bits")
+                            raise CorruptFileError(
+                                _("{path}: pixel values outside 16 bits").format(path=path)
+                            )
                         pixels = pixels.astype(np.uint16)
                 elif mode in ("L", "RGB", "RGBA"):
                     pixels = np.asarray(img)
                 elif mode in ("P", "LA", "1", "CMYK", "YCbCr", "PA"):
                     pixels = np.asarray(img.convert("RGB"))
                 else:
-                    raise UnsupportedFormatError(f"{path}: unsupported image mode {mode}")
+                    raise UnsupportedFormatError(
+                        _("{path}: unsupported image mode {mode}").format(path=path, mode=mode)
+                    )
         except (OSError, SyntaxError, ValueError) as exc:
-            raise CorruptFileError(f"{path}: damaged or unreadable image: {exc}") from None
+            raise CorruptFileError(
+                _("{path}: damaged or unreadable image: {exc}").format(path=path, exc=exc)
+            ) from None
     grey = _to_grey(np.asarray(pixels), path)
     data = check_image(grey, source=path, max_pixels=max_pixels)
     header = header_from_json(info_text, source=path) if isinstance(info_text, str) else None
@@ -80,12 +89,20 @@ def _read(path: Path, *, max_pixels: int | None = None) -> Scan:
 def _write_png(scan: Scan, path: Path) -> list[Path]:
     if scan.representation is not Representation.DISPLAY or scan.n_channels != 1:
         raise UnsupportedFormatError(
-            f"{path}: PNG holds a rendered single-channel display image; render the scan "
-            f"first (it is {scan.n_channels}-channel {scan.representation.value})"
+            _(
+                "{path}: PNG holds a rendered single-channel display image; render the scan "
+                "first (it is {n_channels}-channel {representation})"
+            ).format(
+                path=path, n_channels=scan.n_channels, representation=scan.representation.value
+            )
         )
     pixels = np.ascontiguousarray(scan.high)
     if pixels.dtype not in (np.uint8, np.uint16):
-        raise UnsupportedFormatError(f"{path}: PNG needs uint8 or uint16, got {pixels.dtype}")
+        raise UnsupportedFormatError(
+            _("{path}: PNG needs uint8 or uint16, got {dtype}").format(
+                path=path, dtype=pixels.dtype
+            )
+        )
     info = PngImagePlugin.PngInfo()
     info.add_text(_TEXT_KEY, header_to_json(scan))
     img = Image.fromarray(pixels.astype(pixels.dtype.newbyteorder("=")))

@@ -9,6 +9,7 @@ from typing import IO
 import numpy as np
 
 from scanlab.errors import CorruptFileError
+from scanlab.i18n import _
 from scanlab.io._common import atomic_open, header_from_json, header_to_json
 from scanlab.io._registry import Format, register
 from scanlab.io._scan import Scan, ScanMetadata
@@ -42,13 +43,25 @@ def _check_npy_header(
         else:
             shape, _fortran, dtype = np.lib.format.read_array_header_2_0(fh)
     except ValueError as exc:
-        raise CorruptFileError(f"{source}: invalid .npy header: {exc}") from None
+        raise CorruptFileError(
+            _("{source}: invalid .npy header: {exc}").format(source=source, exc=exc)
+        ) from None
     if dtype.hasobject:
-        raise CorruptFileError(f"{source}: holds Python objects, which scanlab never unpickles")
+        raise CorruptFileError(
+            _("{source}: holds Python objects, which scanlab never unpickles").format(source=source)
+        )
     if len(shape) not in ((2, 3) if pixels else (2,)):
-        raise CorruptFileError(f"{source}: array of shape {shape}; expected 2-D or 3-D")
+        raise CorruptFileError(
+            _("{source}: array of shape {shape}; expected 2-D or 3-D").format(
+                source=source, shape=shape
+            )
+        )
     if not pixels and dtype.itemsize != 1:
-        raise CorruptFileError(f"{source}: material plane of type {dtype}; expected uint8")
+        raise CorruptFileError(
+            _("{source}: material plane of type {dtype}; expected uint8").format(
+                source=source, dtype=dtype
+            )
+        )
     channels = shape[0] if len(shape) == 3 else 1
     check_dimensions(shape[-2], shape[-1], channels=channels, source=source, max_pixels=max_pixels)
     return tuple(shape), fh.tell() + int(np.prod(shape)) * dtype.itemsize
@@ -60,16 +73,18 @@ def _read_npy(path: Path, *, max_pixels: int | None = None) -> Scan:
     try:
         data = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as exc:
-        raise CorruptFileError(f"{path}: {exc}") from None
+        raise CorruptFileError(_("{path}: {exc}").format(path=path, exc=exc)) from None
     data = check_image(detach_small(data), source=path, max_pixels=max_pixels)
     side = _sidecar(path)
     if side.exists():
         check_regular_file(side, what="sidecar")
         if side.stat().st_size > _MAX_HEADER_BYTES:
-            raise CorruptFileError(f"{side}: metadata sidecar larger than 1 MiB")
+            raise CorruptFileError(
+                _("{side}: metadata sidecar larger than 1 MiB").format(side=side)
+            )
         header = header_from_json(side.read_bytes(), source=side)
         if header is None:
-            raise CorruptFileError(f"{side}: not a scanlab metadata sidecar")
+            raise CorruptFileError(_("{side}: not a scanlab metadata sidecar").format(side=side))
         return Scan(data, header["representation"], header["metadata"], None, str(path))
     return Scan(data, guess_representation(data), ScanMetadata(), None, str(path))
 
@@ -94,7 +109,9 @@ def _read_npz(path: Path, *, max_pixels: int | None = None) -> Scan:
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
-        raise CorruptFileError(f"{path}: damaged .npz archive: {exc}") from None
+        raise CorruptFileError(
+            _("{path}: damaged .npz archive: {exc}").format(path=path, exc=exc)
+        ) from None
     with zf:
         names = [n.removesuffix(".npy") for n in zf.namelist() if n.endswith(".npy")]
         if "data" in names:
@@ -103,7 +120,9 @@ def _read_npz(path: Path, *, max_pixels: int | None = None) -> Scan:
             key = next(n for n in names if n not in ("material", "header"))
         else:
             raise CorruptFileError(
-                f"{path}: .npz holds {names}; expected an array named 'data' (or a single array)"
+                _(
+                    "{path}: .npz holds {names}; expected an array named 'data' (or a single array)"
+                ).format(path=path, names=names)
             )
         # Every member's declared size is checked against what its header implies before it
         # is decompressed (zipfile never inflates past the declared size): a few hundred KB
@@ -117,20 +136,28 @@ def _read_npz(path: Path, *, max_pixels: int | None = None) -> Scan:
                     plane, expected = _check_npy_header(member, path, max_pixels, pixels=False)
                 if plane != shape[-2:]:
                     raise CorruptFileError(
-                        f"{path}: material plane of shape {plane}; the image is {shape[-2:]}"
+                        _("{path}: material plane of shape {plane}; the image is {shape}").format(
+                            path=path, plane=plane, shape=shape[-2:]
+                        )
                     )
                 _check_member_size(zf, "material", expected, path)
             if "header" in names and zf.getinfo("header.npy").file_size > _MAX_HEADER_BYTES:
-                raise CorruptFileError(f"{path}: .npz member 'header' is larger than 1 MiB")
+                raise CorruptFileError(
+                    _("{path}: .npz member 'header' is larger than 1 MiB").format(path=path)
+                )
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
-            raise CorruptFileError(f"{path}: damaged .npz member {key!r}: {exc}") from None
+            raise CorruptFileError(
+                _("{path}: damaged .npz member {key!r}: {exc}").format(path=path, key=key, exc=exc)
+            ) from None
     try:
         with np.load(path, allow_pickle=False) as npz:
             data = npz[key]
             material = npz["material"] if "material" in names else None
             header_text = str(npz["header"]) if "header" in names else None
     except (ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise CorruptFileError(f"{path}: damaged .npz archive: {exc}") from None
+        raise CorruptFileError(
+            _("{path}: damaged .npz archive: {exc}").format(path=path, exc=exc)
+        ) from None
     data = check_image(data, source=path, max_pixels=max_pixels)
     header = header_from_json(header_text, source=path) if header_text else None
     if header:
@@ -142,8 +169,10 @@ def _check_member_size(zf: zipfile.ZipFile, name: str, expected: int, path: Path
     declared = zf.getinfo(name + ".npy").file_size
     if declared != expected:
         raise CorruptFileError(
-            f"{path}: .npz member {name!r} declares {declared:,} bytes uncompressed; its header "
-            f"implies {expected:,}"
+            _(
+                "{path}: .npz member {name!r} declares {declared:,} bytes uncompressed; its "
+                "header implies {expected:,}"
+            ).format(path=path, name=name, declared=declared, expected=expected)
         )
 
 

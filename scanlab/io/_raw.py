@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from scanlab.errors import CorruptFileError, ScanlabError, ScanValidationError
+from scanlab.i18n import _
 from scanlab.io._common import atomic_open
 from scanlab.io._registry import Format, register
 from scanlab.io._scan import Representation, Scan, ScanMetadata
@@ -75,81 +76,132 @@ def _sniff(path: Path, head: bytes) -> bool:
 
 def _field(doc: dict[str, Any], key: str, kind: type, side: Path) -> Any:
     if key not in doc:
-        raise CorruptFileError(f"{side}: sidecar has no field {key!r}")
+        raise CorruptFileError(_("{side}: sidecar has no field {key!r}").format(side=side, key=key))
     value = doc[key]
     if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise CorruptFileError(f"{side}: sidecar field {key!r} must be an integer, got {value!r}")
+        raise CorruptFileError(
+            _("{side}: sidecar field {key!r} must be an integer, got {value!r}").format(
+                side=side, key=key, value=value
+            )
+        )
     if kind is not int and not isinstance(value, kind):
-        raise CorruptFileError(f"{side}: sidecar field {key!r} must be a {kind.__name__}")
+        raise CorruptFileError(
+            _("{side}: sidecar field {key!r} must be a {type}").format(
+                side=side, key=key, type=kind.__name__
+            )
+        )
     return value
 
 
 def _parse_blocks(raw: Any, side: Path) -> list[_Block]:
     if not isinstance(raw, list) or not raw:
-        raise CorruptFileError(f"{side}: sidecar field 'blocks' must be a non-empty list")
+        raise CorruptFileError(
+            _("{side}: sidecar field 'blocks' must be a non-empty list").format(side=side)
+        )
     blocks = []
     for i, b in enumerate(raw):
         where = f"{side}: blocks[{i}]"
         if not isinstance(b, dict):
-            raise CorruptFileError(f"{where} must be an object")
+            raise CorruptFileError(_("{where} must be an object").format(where=where))
         chans = b.get("channels")
         if not isinstance(chans, list) or not chans or not all(c in _CHANNELS for c in chans):
-            raise CorruptFileError(f"{where}.channels must list names from {_CHANNELS}")
+            raise CorruptFileError(
+                _("{where}.channels must list names from {CHANNELS}").format(
+                    where=where, CHANNELS=_CHANNELS
+                )
+            )
         dtype_name = b.get("dtype")
         if dtype_name not in _DTYPES:
-            raise CorruptFileError(f"{where}.dtype must be one of {_DTYPES}, got {dtype_name!r}")
+            raise CorruptFileError(
+                _("{where}.dtype must be one of {DTYPES}, got {dtype_name!r}").format(
+                    where=where, DTYPES=_DTYPES, dtype_name=dtype_name
+                )
+            )
         order = b.get("byte_order", "little")
         if order not in ("little", "big"):
-            raise CorruptFileError(f"{where}.byte_order must be 'little' or 'big'")
+            raise CorruptFileError(
+                _("{where}.byte_order must be 'little' or 'big'").format(where=where)
+            )
         interleave = b.get("interleave", "plane")
         if interleave not in _INTERLEAVES:
-            raise CorruptFileError(f"{where}.interleave must be one of {_INTERLEAVES}")
+            raise CorruptFileError(
+                _("{where}.interleave must be one of {INTERLEAVES}").format(
+                    where=where, INTERLEAVES=_INTERLEAVES
+                )
+            )
         dtype = np.dtype(dtype_name).newbyteorder("<" if order == "little" else ">")
         blocks.append(_Block(tuple(chans), dtype, interleave))
     names = [c for b in blocks for c in b.channels]
     if len(set(names)) != len(names):
-        raise CorruptFileError(f"{side}: a channel is named twice in 'blocks': {names}")
+        raise CorruptFileError(
+            _("{side}: a channel is named twice in 'blocks': {names}").format(
+                side=side, names=names
+            )
+        )
     return blocks
 
 
 def _read(path: Path, *, max_pixels: int | None = None) -> Scan:
     side = _sidecar_for(path)
     if side is None:
-        raise CorruptFileError(f"{path}: raw data file without a JSON sidecar")
+        raise CorruptFileError(_("{path}: raw data file without a JSON sidecar").format(path=path))
     if side.stat().st_size > _MAX_SIDECAR_BYTES:
-        raise CorruptFileError(f"{side}: sidecar larger than 1 MB; not a scanlab raw sidecar")
+        raise CorruptFileError(
+            _("{side}: sidecar larger than 1 MB; not a scanlab raw sidecar").format(side=side)
+        )
     try:
         doc = json.loads(side.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise CorruptFileError(f"{side}: sidecar is not valid JSON: {exc}") from None
+        raise CorruptFileError(
+            _("{side}: sidecar is not valid JSON: {exc}").format(side=side, exc=exc)
+        ) from None
     if not isinstance(doc, dict) or _KEY not in doc:
-        raise CorruptFileError(f"{side}: not a scanlab raw sidecar (no {_KEY!r} field)")
+        raise CorruptFileError(
+            _("{side}: not a scanlab raw sidecar (no {KEY!r} field)").format(side=side, KEY=_KEY)
+        )
     data_name = _field(doc, "data_file", str, side)
     data_path = side.parent / data_name
     if Path(data_name).name != data_name:
-        raise CorruptFileError(f"{side}: data_file must be a file name beside the sidecar")
+        raise CorruptFileError(
+            _("{side}: data_file must be a file name beside the sidecar").format(side=side)
+        )
     rows = _field(doc, "rows", int, side)
     cols = _field(doc, "cols", int, side)
     header = doc.get("header_bytes", 0)
     trailer = doc.get("trailer_bytes", 0)
     if not all(isinstance(v, int) and v >= 0 for v in (header, trailer)):
-        raise CorruptFileError(f"{side}: header_bytes and trailer_bytes must be integers >= 0")
+        raise CorruptFileError(
+            _("{side}: header_bytes and trailer_bytes must be integers >= 0").format(side=side)
+        )
     blocks = _parse_blocks(doc.get("blocks"), side)
     pixel_channels = [c for b in blocks for c in b.channels if c != "material"]
     if pixel_channels not in (["high", "low"], ["high"], ["single"], ["low", "high"]):
         raise CorruptFileError(
-            f"{side}: channels {pixel_channels}; expected high and low, or a single channel"
+            _(
+                "{side}: channels {pixel_channels}; expected high and low, or a single channel"
+            ).format(side=side, pixel_channels=pixel_channels)
         )
     check_dimensions(rows, cols, channels=len(pixel_channels), source=side, max_pixels=max_pixels)
     expected = header + sum(b.nbytes(rows, cols) for b in blocks) + trailer
     if not data_path.exists():
-        raise CorruptFileError(f"{side}: data file {data_path} does not exist")
+        raise CorruptFileError(
+            _("{side}: data file {data_path} does not exist").format(side=side, data_path=data_path)
+        )
     check_regular_file(data_path)
     actual = data_path.stat().st_size
     if actual != expected:
         raise CorruptFileError(
-            f"{data_path}: size disagrees with the sidecar {side.name}: expected {expected:,} "
-            f"bytes for {rows} x {cols} pixels, the file has {actual:,}"
+            _(
+                "{data_path}: size disagrees with the sidecar {side}: expected {expected:,} "
+                "bytes for {rows} x {cols} pixels, the file has {actual:,}"
+            ).format(
+                data_path=data_path,
+                side=side.name,
+                expected=expected,
+                rows=rows,
+                cols=cols,
+                actual=actual,
+            )
         )
     planes: dict[str, np.ndarray] = {}
     views: dict[str, tuple[np.ndarray, int]] = {}
@@ -166,20 +218,24 @@ def _read(path: Path, *, max_pixels: int | None = None) -> Scan:
     order = ["high", "low"] if "low" in planes else [pixel_channels[0]]
     dtypes = {planes[c].dtype for c in order}
     if len(dtypes) != 1:
-        raise CorruptFileError(f"{side}: high and low channels have different types {dtypes}")
+        raise CorruptFileError(
+            _("{side}: high and low channels have different types {dtypes}").format(
+                side=side, dtypes=dtypes
+            )
+        )
     data = detach_small(_channel_view([views[c] for c in order]))
     data = check_image(data, source=data_path, max_pixels=max_pixels)
     material = planes.get("material")
     if material is not None:
         if material.dtype.itemsize != 1:
-            raise CorruptFileError(f"{side}: the material plane must be uint8")
+            raise CorruptFileError(_("{side}: the material plane must be uint8").format(side=side))
         material = np.array(material)
     try:
         rep = Representation(doc.get("representation", "counts"))
         meta = ScanMetadata.from_dict(doc.get("metadata", {}), source=side)
         return Scan(data, rep, meta, material, str(data_path))
     except ValueError:
-        raise CorruptFileError(f"{side}: invalid 'representation'") from None
+        raise CorruptFileError(_("{side}: invalid 'representation'").format(side=side)) from None
     except ScanlabError:
         raise
 
@@ -215,7 +271,9 @@ def write_raw(
     path = Path(path)
     if byte_order not in ("little", "big") or interleave not in _INTERLEAVES:
         raise ScanValidationError(
-            f"{path}: byte_order must be little/big and interleave one of {_INTERLEAVES}"
+            _("{path}: byte_order must be little/big and interleave one of {INTERLEAVES}").format(
+                path=path, INTERLEAVES=_INTERLEAVES
+            )
         )
     data = scan.data
     dtype_name = data.dtype.newbyteorder("=").name

@@ -134,7 +134,11 @@ def read_scan(
     check_regular_file(path)
     name = format or detect_format(path)
     if name not in FORMATS:
-        raise UnsupportedFormatError(f"{path}: unknown format {name!r}; known: {sorted(FORMATS)}")
+        raise UnsupportedFormatError(
+            _("{path}: unknown format {name!r}; known: {FORMATS}").format(
+                path=path, name=name, FORMATS=sorted(FORMATS)
+            )
+        )
     try:
         return FORMATS[name].read(path, max_pixels=max_pixels)
     except ScanlabError:
@@ -169,15 +173,23 @@ def write_scan(
         candidates = [f for f in FORMATS.values() if suffix in f.extensions and f.write]
         if not candidates:
             raise UnsupportedFormatError(
-                f"{path}: cannot tell the format from the extension {suffix!r}; "
-                f"pass format= one of {sorted(n for n, f in FORMATS.items() if f.write)}"
+                _(
+                    "{path}: cannot tell the format from the extension {suffix!r}; pass format= "
+                    "one of {value}"
+                ).format(
+                    path=path, suffix=suffix, value=sorted(n for n, f in FORMATS.items() if f.write)
+                )
             )
         fmt = candidates[0]
     else:
         if format not in FORMATS:
-            raise UnsupportedFormatError(f"{path}: unknown format {format!r}")
+            raise UnsupportedFormatError(
+                _("{path}: unknown format {format!r}").format(path=path, format=format)
+            )
         fmt = FORMATS[format]
     if fmt.write is None:
-        raise UnsupportedFormatError(f"{path}: scanlab reads {fmt.name} but does not write it")
+        raise UnsupportedFormatError(
+            _("{path}: scanlab reads {fmt} but does not write it").format(path=path, fmt=fmt.name)
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     return fmt.write(scan, path)

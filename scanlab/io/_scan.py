@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from scanlab.errors import CalibrationError, MissingChannelError, ScanValidationError
+from scanlab.i18n import _
 from scanlab.io._validate import check_image
 
 __all__ = ["CHANNEL_NAMES", "Representation", "Scan", "ScanMetadata"]
@@ -71,16 +72,28 @@ class ScanMetadata:
     ) -> ScanMetadata:
         """Build metadata from a dict (for example parsed JSON), checking every field."""
         if not isinstance(raw, Mapping):
-            raise ScanValidationError(f"{source}: metadata must be a mapping, got {type(raw)}")
+            raise ScanValidationError(
+                _("{source}: metadata must be a mapping, got {type}").format(
+                    source=source, type=type(raw)
+                )
+            )
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(raw) - known
         if unknown:
-            raise ScanValidationError(f"{source}: unknown metadata field(s) {sorted(unknown)}")
+            raise ScanValidationError(
+                _("{source}: unknown metadata field(s) {unknown}").format(
+                    source=source, unknown=sorted(unknown)
+                )
+            )
         kwargs: dict[str, Any] = {}
         for key in ("scan_id", "scanner_model", "scan_direction", "vehicle_type"):
             if key in raw:
                 if not isinstance(raw[key], str):
-                    raise ScanValidationError(f"{source}: metadata field {key!r} must be a string")
+                    raise ScanValidationError(
+                        _("{source}: metadata field {key!r} must be a string").format(
+                            source=source, key=key
+                        )
+                    )
                 kwargs[key] = raw[key]
         if "energies_mev" in raw:
             kwargs["energies_mev"] = _floats(raw["energies_mev"], "energies_mev", source)
@@ -94,11 +107,15 @@ class ScanMetadata:
                 kwargs["acquired"] = datetime.fromisoformat(str(raw["acquired"]))
             except ValueError as exc:
                 raise ScanValidationError(
-                    f"{source}: metadata field 'acquired' is not an ISO 8601 time: {exc}"
+                    _("{source}: metadata field 'acquired' is not an ISO 8601 time: {exc}").format(
+                        source=source, exc=exc
+                    )
                 ) from None
         if "attributes" in raw:
             if not isinstance(raw["attributes"], Mapping):
-                raise ScanValidationError(f"{source}: metadata field 'attributes' must be a map")
+                raise ScanValidationError(
+                    _("{source}: metadata field 'attributes' must be a map").format(source=source)
+                )
             kwargs["attributes"] = dict(raw["attributes"])
         meta = cls(**kwargs)
         meta.check(source=source)
@@ -108,25 +125,36 @@ class ScanMetadata:
         """Raise :class:`ScanValidationError` naming the first field that is out of range."""
         if len(self.pitch_mm) != 2 or not all(0 < p < 1000 for p in self.pitch_mm):
             raise ScanValidationError(
-                f"{source}: pitch_mm must be two positive (row, col) sizes below 1 m, "
-                f"got {self.pitch_mm}"
+                _(
+                    "{source}: pitch_mm must be two positive (row, col) sizes below 1 m, got "
+                    "{pitch_mm}"
+                ).format(source=source, pitch_mm=self.pitch_mm)
             )
         if not all(0 < e <= 100 for e in self.energies_mev):
             raise ScanValidationError(
-                f"{source}: energies_mev must lie in (0, 100] MeV, got {self.energies_mev}"
+                _("{source}: energies_mev must lie in (0, 100] MeV, got {energies_mev}").format(
+                    source=source, energies_mev=self.energies_mev
+                )
             )
         if self.scan_direction not in SCAN_DIRECTIONS:
             raise ScanValidationError(
-                f"{source}: scan_direction must be one of {SCAN_DIRECTIONS}, "
-                f"got {self.scan_direction!r}"
+                _(
+                    "{source}: scan_direction must be one of {directions}, got {scan_direction!r}"
+                ).format(
+                    source=source,
+                    directions=SCAN_DIRECTIONS,
+                    scan_direction=self.scan_direction,
+                )
             )
         if channels is not None:
             for key in ("energies_mev", "air_level", "dark_level"):
                 value = getattr(self, key)
                 if value and len(value) != channels:
                     raise ScanValidationError(
-                        f"{source}: metadata field {key!r} has {len(value)} value(s) "
-                        f"for {channels} channel(s)"
+                        _(
+                            "{source}: metadata field {key!r} has {count} value(s) for "
+                            "{channels} channel(s)"
+                        ).format(source=source, key=key, count=len(value), channels=channels)
                     )
 
 
@@ -137,10 +165,16 @@ def _floats(value: Any, key: str, source: str | Path) -> tuple[float, ...]:
         out = tuple(float(v) for v in value)
     except (TypeError, ValueError):
         raise ScanValidationError(
-            f"{source}: metadata field {key!r} must be a list of numbers, got {value!r}"
+            _("{source}: metadata field {key!r} must be a list of numbers, got {value!r}").format(
+                source=source, key=key, value=value
+            )
         ) from None
     if not all(math.isfinite(v) for v in out):
-        raise ScanValidationError(f"{source}: metadata field {key!r} has a non-finite value")
+        raise ScanValidationError(
+            _("{source}: metadata field {key!r} has a non-finite value").format(
+                source=source, key=key
+            )
+        )
     return out
 
 
@@ -191,8 +225,15 @@ class Scan:
             self.material.shape != self.shape or self.material.dtype != np.uint8
         ):
             raise ScanValidationError(
-                f"{self.source}: the material plane must be uint8 of shape {self.shape}, "
-                f"got {self.material.dtype} {self.material.shape}"
+                _(
+                    "{source}: the material plane must be uint8 of shape {shape}, got {dtype} "
+                    "{material_shape}"
+                ).format(
+                    source=self.source,
+                    shape=self.shape,
+                    dtype=self.material.dtype,
+                    material_shape=self.material.shape,
+                )
             )
 
     # --- shape and channels -------------------------------------------------------------
@@ -220,7 +261,9 @@ class Scan:
         """The low-energy channel; :class:`MissingChannelError` for a single-energy scan."""
         if not self.is_dual_energy:
             raise MissingChannelError(
-                f"{self.source}: this is a single-energy scan; it has no low-energy channel"
+                _("{source}: this is a single-energy scan; it has no low-energy channel").format(
+                    source=self.source
+                )
             )
         return self.data[1]
 
@@ -275,8 +318,10 @@ class Scan:
                 out[c] = (np.asarray(self.data[c], dtype=np.float32) - dark[c]) / (air[c] - dark[c])
             return self.replace(data=out, representation=Representation.TRANSMISSION)
         raise CalibrationError(
-            f"{self.source}: a display image has no physical calibration; it cannot be "
-            "converted to transmission or attenuation"
+            _(
+                "{source}: a display image has no physical calibration; it cannot be converted "
+                "to transmission or attenuation"
+            ).format(source=self.source)
         )
 
     def to_attenuation(self) -> Scan:
@@ -330,8 +375,9 @@ class Scan:
         for c in range(self.n_channels):
             if air[c] <= dark[c]:
                 raise CalibrationError(
-                    f"{self.source}: air level {air[c]} is not above dark level {dark[c]} "
-                    f"in channel {c}"
+                    _(
+                        "{source}: air level {air} is not above dark level {dark} in channel {c}"
+                    ).format(source=self.source, air=air[c], dark=dark[c], c=c)
                 )
         return tuple(air), tuple(dark)
 
@@ -368,8 +414,10 @@ def flat_field(
     """
     if scan.representation not in (Representation.COUNTS, Representation.TRANSMISSION):
         raise CalibrationError(
-            f"{scan.source}: flat-field normalisation needs counts or transmission, "
-            f"not {scan.representation.value}"
+            _(
+                "{source}: flat-field normalisation needs counts or transmission, not "
+                "{representation}"
+            ).format(source=scan.source, representation=scan.representation.value)
         )
     air_cols = slice(0, 16) if air_cols is None else air_cols
     out = np.empty(scan.data.shape, dtype=np.float32)
@@ -383,7 +431,11 @@ def flat_field(
             dark = np.float32(0.0)
         air = chan[:, air_cols].mean(axis=1, keepdims=True)
         if air.size == 0:
-            raise CalibrationError(f"{scan.source}: air_cols {air_cols} selects no columns")
+            raise CalibrationError(
+                _("{source}: air_cols {air_cols} selects no columns").format(
+                    source=scan.source, air_cols=air_cols
+                )
+            )
         gain = np.maximum(air - dark, np.float32(1e-6))
         out[c] = (chan - dark) / gain
     return scan.replace(data=out, representation=Representation.TRANSMISSION)

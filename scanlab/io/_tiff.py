@@ -8,6 +8,7 @@ import numpy as np
 import tifffile
 
 from scanlab.errors import CorruptFileError
+from scanlab.i18n import _
 from scanlab.io._common import atomic_open, header_from_json, header_to_json
 from scanlab.io._registry import Format, register
 from scanlab.io._scan import Representation, Scan, ScanMetadata
@@ -41,13 +42,13 @@ def guess_representation(data: np.ndarray) -> Representation:
 def _read(path: Path, *, max_pixels: int | None = None) -> Scan:
     with tifffile.TiffFile(path) as tif:
         if not tif.pages:
-            raise CorruptFileError(f"{path}: TIFF file has no pages")
+            raise CorruptFileError(_("{path}: TIFF file has no pages").format(path=path))
         first = tif.pages[0]
         description = getattr(first, "description", "") or ""
         header = header_from_json(description, source=path)
         series = tif.series
         if not series:
-            raise CorruptFileError(f"{path}: TIFF file has no image series")
+            raise CorruptFileError(_("{path}: TIFF file has no image series").format(path=path))
         pixels = series[0]
         shape = tuple(pixels.shape)
         if len(shape) == 2:
@@ -55,13 +56,17 @@ def _read(path: Path, *, max_pixels: int | None = None) -> Scan:
         if len(shape) != 3:
             # Some writers store two channels as two series of one page each.
             raise CorruptFileError(
-                f"{path}: image of shape {pixels.shape}; expected a 2-D grey image per channel"
+                _("{path}: image of shape {shape}; expected a 2-D grey image per channel").format(
+                    path=path, shape=pixels.shape
+                )
             )
         check_dimensions(shape[1], shape[2], channels=shape[0], source=path, max_pixels=max_pixels)
         if shape[0] == 1 and len(series) == 2 and not header:
             other = series[1]
             if tuple(other.shape) != shape[1:] or other.dtype != pixels.dtype:
-                raise CorruptFileError(f"{path}: the two pages differ in shape or pixel type")
+                raise CorruptFileError(
+                    _("{path}: the two pages differ in shape or pixel type").format(path=path)
+                )
             data = np.stack([pixels.asarray(), other.asarray()])
         elif pixels.dataoffset is not None:
             data = detach_small(tifffile.memmap(path, series=0, mode="r").reshape(shape))
@@ -71,7 +76,11 @@ def _read(path: Path, *, max_pixels: int | None = None) -> Scan:
         if header and header.get("material") and len(series) > 1:
             material = series[1].asarray()
             if material.shape != shape[1:]:
-                raise CorruptFileError(f"{path}: material plane of shape {material.shape}")
+                raise CorruptFileError(
+                    _("{path}: material plane of shape {shape}").format(
+                        path=path, shape=material.shape
+                    )
+                )
     data = check_image(data, source=path, max_pixels=max_pixels)
     if header:
         return Scan(data, header["representation"], header["metadata"], material, str(path))

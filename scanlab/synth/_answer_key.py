@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from scanlab.errors import SpecError
-from scanlab.i18n import N_
+from scanlab.i18n import N_, _
 from scanlab.synth._declaration import CargoDeclaration
 
 __all__ = [
@@ -92,7 +92,9 @@ class Difficulty:
     def __post_init__(self) -> None:
         if self.level not in DIFFICULTY_LEVELS:
             raise SpecError(
-                f"difficulty level must be one of {DIFFICULTY_LEVELS}, got {self.level!r}"
+                _("difficulty level must be one of {DIFFICULTY_LEVELS}, got {level!r}").format(
+                    DIFFICULTY_LEVELS=DIFFICULTY_LEVELS, level=self.level
+                )
             )
 
 
@@ -118,17 +120,29 @@ class KeyObject:
     def __post_init__(self) -> None:
         if self.threat_class not in THREAT_CLASSES:
             raise SpecError(
-                f"object {self.object_id}: threat_class must be one of {THREAT_CLASSES}, "
-                f"got {self.threat_class!r}"
+                _(
+                    "object {object_id}: threat_class must be one of {THREAT_CLASSES}, got "
+                    "{threat_class!r}"
+                ).format(
+                    object_id=self.object_id,
+                    THREAT_CLASSES=THREAT_CLASSES,
+                    threat_class=self.threat_class,
+                )
             )
         if self.concealment not in CONCEALMENT_METHODS:
             raise SpecError(
-                f"object {self.object_id}: concealment must be one of {CONCEALMENT_METHODS}"
+                _("object {object_id}: concealment must be one of {CONCEALMENT_METHODS}").format(
+                    object_id=self.object_id, CONCEALMENT_METHODS=CONCEALMENT_METHODS
+                )
             )
         r0, c0, r1, c1 = self.bbox
         self.mask = np.asarray(self.mask, dtype=bool)
         if self.mask.shape != (r1 - r0, c1 - c0):
-            raise SpecError(f"object {self.object_id}: mask shape does not match its bbox")
+            raise SpecError(
+                _("object {object_id}: mask shape does not match its bbox").format(
+                    object_id=self.object_id
+                )
+            )
 
     def full_mask(self, shape: tuple[int, int]) -> np.ndarray:
         """The object's mask over a whole image of ``shape``."""
@@ -186,14 +200,22 @@ class AnswerKey:
     def __post_init__(self) -> None:
         ids = [o.object_id for o in self.objects]
         if len(set(ids)) != len(ids):
-            raise SpecError(f"answer key {self.scan_id}: object ids are not unique: {ids}")
+            raise SpecError(
+                _("answer key {scan_id}: object ids are not unique: {ids}").format(
+                    scan_id=self.scan_id, ids=ids
+                )
+            )
         rows, cols = self.shape
         for o in self.objects:
             r0, c0, r1, c1 = o.bbox
             if not (0 <= r0 < r1 <= rows and 0 <= c0 < c1 <= cols):
                 raise SpecError(
-                    f"answer key {self.scan_id}: object {o.object_id} bbox {o.bbox} lies "
-                    f"outside the {self.shape} image"
+                    _(
+                        "answer key {scan_id}: object {object_id} bbox {bbox} lies outside the "
+                        "{shape} image"
+                    ).format(
+                        scan_id=self.scan_id, object_id=o.object_id, bbox=o.bbox, shape=self.shape
+                    )
                 )
 
     @property
@@ -228,7 +250,7 @@ class AnswerKey:
     @classmethod
     def from_dict(cls, d: dict[str, Any], *, source: str | Path = "<answer key>") -> AnswerKey:
         if not isinstance(d, dict) or "scanlab_answer_key" not in d:
-            raise SpecError(f"{source}: not a scanlab answer key")
+            raise SpecError(_("{source}: not a scanlab answer key").format(source=source))
         try:
             rows, cols = (int(v) for v in d["shape"])
             return cls(
@@ -244,14 +266,18 @@ class AnswerKey:
                 attributes=dict(d.get("attributes", {})),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise SpecError(f"{source}: invalid answer key: {exc!r}") from None
+            raise SpecError(
+                _("{source}: invalid answer key: {exc!r}").format(source=source, exc=exc)
+            ) from None
 
     @classmethod
     def from_json(cls, text: str, *, source: str | Path = "<answer key>") -> AnswerKey:
         try:
             return cls.from_dict(json.loads(text), source=source)
         except json.JSONDecodeError as exc:
-            raise SpecError(f"{source}: answer key is not valid JSON: {exc}") from None
+            raise SpecError(
+                _("{source}: answer key is not valid JSON: {exc}").format(source=source, exc=exc)
+            ) from None
 
     def save(self, path: str | Path) -> Path:
         from scanlab.io._common import atomic_open
@@ -267,7 +293,11 @@ class AnswerKey:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise SpecError(f"{path}: cannot read answer key: {exc.strerror}") from None
+            raise SpecError(
+                _("{path}: cannot read answer key: {strerror}").format(
+                    path=path, strerror=exc.strerror
+                )
+            ) from None
         return cls.from_json(text, source=path)
 
 
@@ -305,5 +335,9 @@ def _rle_decode(runs: list[int], shape: tuple[int, int]) -> np.ndarray:
     flat = np.repeat(values, np.asarray(runs, dtype=np.int64))
     size = shape[0] * shape[1]
     if flat.size != size:
-        raise SpecError(f"mask run lengths cover {flat.size} pixels, expected {size}")
+        raise SpecError(
+            _("mask run lengths cover {size} pixels, expected {expected}").format(
+                size=flat.size, expected=size
+            )
+        )
     return flat.reshape(shape)

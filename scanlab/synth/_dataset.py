@@ -16,6 +16,7 @@ import yaml
 
 from scanlab._specfiles import file_sha256, read_spec_file, shipped_names
 from scanlab.errors import SpecError
+from scanlab.i18n import _
 from scanlab.synth._answer_key import DIFFICULTY_LEVELS
 from scanlab.synth._cargo import CARGO_TYPES
 from scanlab.synth._concealments import CONCEALMENT_TYPES
@@ -99,13 +100,17 @@ class DatasetSpec:
     def from_dict(cls, raw: Any, *, source: str | Path = "<dataset spec>") -> DatasetSpec:
         """Build and check a spec; :class:`SpecError` names the field that is wrong."""
         if not isinstance(raw, Mapping):
-            raise SpecError(f"{source}: a dataset spec must be a mapping")
+            raise SpecError(_("{source}: a dataset spec must be a mapping").format(source=source))
         known = set(cls.__dataclass_fields__)
         unknown = set(raw) - known
         if unknown:
-            raise SpecError(f"{source}: unknown field(s) {sorted(unknown)}; known: {sorted(known)}")
+            raise SpecError(
+                _("{source}: unknown field(s) {unknown}; known: {known}").format(
+                    source=source, unknown=sorted(unknown), known=sorted(known)
+                )
+            )
         if "name" not in raw:
-            raise SpecError(f"{source}: field 'name' is required")
+            raise SpecError(_("{source}: field 'name' is required").format(source=source))
         raw = dict(raw)
         if raw.get("hosts") is not None:
             # Relative host paths are the spec file's neighbours, not the working folder's.
@@ -117,18 +122,25 @@ class DatasetSpec:
 
     def check(self, *, source: str | Path = "<dataset spec>") -> None:
         def fail(field_name: str, why: str) -> SpecError:
-            return SpecError(f"{source}: field {field_name!r} {why}")
+            return SpecError(
+                _("{source}: field {field!r} {problem}").format(
+                    source=source, field=field_name, problem=why
+                )
+            )
 
         if not isinstance(self.name, str) or not self.name:
-            raise fail("name", "must be a non-empty string")
+            raise fail("name", _("must be a non-empty string"))
         for key in ("seed", "count", "max_concealments", "max_tries"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise fail(key, f"must be an integer >= 0, got {value!r}")
+                raise fail(key, _("must be an integer >= 0, got {value!r}").format(value=value))
         if self.count == 0:
-            raise fail("count", "must be at least 1")
+            raise fail("count", _("must be at least 1"))
         if not isinstance(self.clean_share, int | float) or not 0 <= self.clean_share <= 1:
-            raise fail("clean_share", f"must be in [0, 1], got {self.clean_share!r}")
+            raise fail(
+                "clean_share",
+                _("must be in [0, 1], got {clean_share!r}").format(clean_share=self.clean_share),
+            )
         for key, valid in (
             ("vehicles", VEHICLE_TYPES),
             ("cargo", CARGO_TYPES),
@@ -137,32 +149,53 @@ class DatasetSpec:
         ):
             weights = getattr(self, key)
             if not isinstance(weights, Mapping) or not weights:
-                raise fail(key, "must be a non-empty mapping of choice to weight")
+                raise fail(key, _("must be a non-empty mapping of choice to weight"))
             for choice, weight in weights.items():
                 if choice not in valid:
-                    raise fail(key, f"has unknown choice {choice!r}; valid: {list(valid)}")
+                    raise fail(
+                        key,
+                        _("has unknown choice {choice!r}; valid: {valid}").format(
+                            choice=choice, valid=list(valid)
+                        ),
+                    )
                 if not isinstance(weight, int | float) or weight < 0:
-                    raise fail(key, f"weight of {choice!r} must be a number >= 0")
+                    raise fail(
+                        key, _("weight of {choice!r} must be a number >= 0").format(choice=choice)
+                    )
             if sum(weights.values()) <= 0:
-                raise fail(key, "weights must not all be 0")
+                raise fail(key, _("weights must not all be 0"))
         fill = tuple(self.fill) if isinstance(self.fill, list | tuple) else ()
         if (
             len(fill) != 2
             or not all(isinstance(v, int | float) for v in fill)
             or not 0 <= fill[0] <= fill[1] <= 1
         ):
-            raise fail("fill", f"must be [low, high] within [0, 1], got {self.fill!r}")
+            raise fail(
+                "fill", _("must be [low, high] within [0, 1], got {fill!r}").format(fill=self.fill)
+            )
         self.fill = (float(fill[0]), float(fill[1]))
         if not self.difficulty or any(d not in DIFFICULTY_LEVELS for d in self.difficulty):
-            raise fail("difficulty", f"must list levels from {DIFFICULTY_LEVELS}")
+            raise fail(
+                "difficulty",
+                _("must list levels from {DIFFICULTY_LEVELS}").format(
+                    DIFFICULTY_LEVELS=DIFFICULTY_LEVELS
+                ),
+            )
         if not isinstance(self.pitch_mm, int | float) or not 1.0 <= self.pitch_mm <= 50.0:
-            raise fail("pitch_mm", f"must be between 1 and 50 mm, got {self.pitch_mm!r}")
+            raise fail(
+                "pitch_mm",
+                _("must be between 1 and 50 mm, got {pitch_mm!r}").format(pitch_mm=self.pitch_mm),
+            )
         if self.format not in _FORMAT_EXT:
-            raise fail("format", f"must be one of {sorted(_FORMAT_EXT)}")
+            raise fail(
+                "format", _("must be one of {FORMAT_EXT}").format(FORMAT_EXT=sorted(_FORMAT_EXT))
+            )
         from scanlab.physics import scanner_names
 
         if self.scanner not in scanner_names():
-            raise fail("scanner", f"must be one of {scanner_names()}")
+            raise fail(
+                "scanner", _("must be one of {scanner_names}").format(scanner_names=scanner_names())
+            )
         if self.hosts is not None:
             self.hosts = HostSpec.from_dict(self.hosts, source=source).to_dict()
 
@@ -439,11 +472,17 @@ def load_manifest(path: str | Path, *, verify: bool = False) -> list[dict[str, A
         doc = json.loads(path.read_text(encoding="utf-8"))
         items = doc["items"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise SpecError(f"{path}: not a readable scanlab manifest: {exc}") from None
+        raise SpecError(
+            _("{path}: not a readable scanlab manifest: {exc}").format(path=path, exc=exc)
+        ) from None
     root = path.parent
     out = []
     for item in items:
         if verify and not _intact(root, item):
-            raise SpecError(f"{path}: item {item.get('scan_id')} does not match its sha256")
+            raise SpecError(
+                _("{path}: item {value} does not match its sha256").format(
+                    path=path, value=item.get("scan_id")
+                )
+            )
         out.append({**item, "scan_path": root / item["scan"], "key_path": root / item["key"]})
     return out

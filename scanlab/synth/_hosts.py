@@ -19,6 +19,7 @@ from scipy.special import erfinv
 
 from scanlab._specfiles import file_sha256
 from scanlab.errors import ScanlabError, SpecError
+from scanlab.i18n import _
 from scanlab.io import Representation, Scan, read_scan
 from scanlab.synth._answer_key import THREAT_CLASSES, AnswerKey, KeyObject
 from scanlab.synth._declaration import COMMODITIES, CargoDeclaration, DeclaredGoods
@@ -133,17 +134,22 @@ class HostSpec:
         if isinstance(raw, str | list):
             raw = {"paths": raw}
         if not isinstance(raw, Mapping):
-            raise SpecError(f"{source}: field 'hosts' must be a mapping with 'paths'")
+            raise SpecError(
+                _("{source}: field 'hosts' must be a mapping with 'paths'").format(source=source)
+            )
         known = set(cls.__dataclass_fields__)
         unknown = set(raw) - known
         if unknown:
             raise SpecError(
-                f"{source}: field 'hosts' has unknown key(s) {sorted(unknown)}; known: "
-                f"{sorted(known)}"
+                _("{source}: field 'hosts' has unknown key(s) {unknown}; known: {known}").format(
+                    source=source, unknown=sorted(unknown), known=sorted(known)
+                )
             )
         raw = dict(raw)
         if "paths" not in raw:
-            raise SpecError(f"{source}: field 'hosts' needs 'paths' (a folder or files)")
+            raise SpecError(
+                _("{source}: field 'hosts' needs 'paths' (a folder or files)").format(source=source)
+            )
         if isinstance(raw["paths"], str):
             raw["paths"] = [raw["paths"]]
         spec = cls(**raw)
@@ -165,44 +171,61 @@ class HostSpec:
 
     def check(self, *, source: str | Path = "<spec>") -> None:
         def fail(key: str, why: str) -> SpecError:
-            return SpecError(f"{source}: field 'hosts.{key}' {why}")
+            return SpecError(
+                _("{source}: field {field!r} {problem}").format(
+                    source=source, field=f"hosts.{key}", problem=why
+                )
+            )
 
         if not isinstance(self.paths, list) or not all(isinstance(p, str) for p in self.paths):
-            raise fail("paths", "must be a folder or a list of files")
+            raise fail("paths", _("must be a folder or a list of files"))
         if not self.paths:
-            raise fail("paths", "must name at least one folder or file")
+            raise fail("paths", _("must name at least one folder or file"))
         if not isinstance(self.share, int | float) or not 0 <= self.share <= 1:
-            raise fail("share", f"must be in [0, 1], got {self.share!r}")
+            raise fail("share", _("must be in [0, 1], got {share!r}").format(share=self.share))
         if not isinstance(self.threats, Mapping):
-            raise fail("threats", "must map threat names to weights")
+            raise fail("threats", _("must map threat names to weights"))
         for name, weight in self.threats.items():
             if name not in THREAT_LIBRARY:
                 raise fail(
-                    "threats", f"has unknown threat {name!r}; valid: {sorted(THREAT_LIBRARY)}"
+                    "threats",
+                    _("has unknown threat {name!r}; valid: {THREAT_LIBRARY}").format(
+                        name=name, THREAT_LIBRARY=sorted(THREAT_LIBRARY)
+                    ),
                 )
             if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
-                raise fail("threats", f"weight of {name!r} must be a number >= 0")
+                raise fail(
+                    "threats", _("weight of {name!r} must be a number >= 0").format(name=name)
+                )
         if sum(self.threats.values()) <= 0 and not self.cut_threats:
-            raise fail("threats", "weights must not all be 0 unless cut_threats are given")
+            raise fail("threats", _("weights must not all be 0 unless cut_threats are given"))
         if isinstance(self.max_threats, bool) or not isinstance(self.max_threats, int):
-            raise fail("max_threats", "must be an integer >= 1")
+            raise fail("max_threats", _("must be an integer >= 1"))
         if self.max_threats < 1:
-            raise fail("max_threats", "must be an integer >= 1")
+            raise fail("max_threats", _("must be an integer >= 1"))
         if self.pitch_mm is not None:
             pitch = self.pitch_mm if isinstance(self.pitch_mm, list) else [self.pitch_mm]
             if len(pitch) not in (1, 2) or not all(
                 isinstance(p, int | float) and 0.1 <= p <= 100 for p in pitch
             ):
-                raise fail("pitch_mm", f"must be mm in [0.1, 100] or [row, col], got {pitch!r}")
+                raise fail(
+                    "pitch_mm",
+                    _("must be mm in [0.1, 100] or [row, col], got {pitch!r}").format(pitch=pitch),
+                )
         if self.display != "estimate" and (
             not isinstance(self.display, Mapping) or set(self.display) - _CURVE_KEYS
         ):
-            raise fail("display", f"must be 'estimate' or a mapping of {sorted(_CURVE_KEYS)}")
+            raise fail(
+                "display",
+                _("must be 'estimate' or a mapping of {CURVE_KEYS}").format(
+                    CURVE_KEYS=sorted(_CURVE_KEYS)
+                ),
+            )
         if isinstance(self.display, Mapping):
             try:
                 DisplayCurve.from_record(dict(self.display))
             except (SpecError, TypeError, ValueError) as exc:
-                raise fail("display", f"is not a display curve: {exc}") from None
+                raise fail("display", _("is not a display curve: {exc}").format(exc=exc)) from None
         if isinstance(self.sharpen, Mapping):
             values = dict(self.sharpen)
             if (
@@ -215,11 +238,18 @@ class HostSpec:
             ):
                 raise fail(
                     "sharpen",
-                    "must be 'estimate', 'none' or {amount: 0-5, sigma_px: 0.2-10}, got "
-                    f"{self.sharpen!r}",
+                    _(
+                        "must be 'estimate', 'none' or {{amount: 0-5, sigma_px: 0.2-10}}, got "
+                        "{sharpen!r}"
+                    ).format(sharpen=self.sharpen),
                 )
         elif self.sharpen not in ("estimate", "none"):
-            raise fail("sharpen", f"must be 'estimate', 'none' or a mapping, got {self.sharpen!r}")
+            raise fail(
+                "sharpen",
+                _("must be 'estimate', 'none' or a mapping, got {sharpen!r}").format(
+                    sharpen=self.sharpen
+                ),
+            )
         for key in ("rotation_deg", "scale"):
             pair = getattr(self, key)
             if (
@@ -228,11 +258,14 @@ class HostSpec:
                 or not all(isinstance(v, int | float) for v in pair)
                 or pair[0] > pair[1]
             ):
-                raise fail(key, f"must be [low, high], got {pair!r}")
+                raise fail(key, _("must be [low, high], got {pair!r}").format(pair=pair))
         if not (self.scale[0] >= 0.2 and self.scale[1] <= 5):
-            raise fail("scale", "must lie within [0.2, 5]")
+            raise fail("scale", _("must lie within [0.2, 5]"))
         if any(c not in THREAT_CLASSES for c in self.opaque_classes):
-            raise fail("opaque_classes", f"must list classes of {THREAT_CLASSES}")
+            raise fail(
+                "opaque_classes",
+                _("must list classes of {THREAT_CLASSES}").format(THREAT_CLASSES=THREAT_CLASSES),
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -268,9 +301,9 @@ def host_files(paths: Sequence[str | Path]) -> list[Path]:
         elif p.is_file():
             out.append(p)
         else:
-            raise SpecError(f"{p}: no such host file or folder")
+            raise SpecError(_("{path}: no such host file or folder").format(path=p))
     if not out:
-        raise SpecError(f"{', '.join(map(str, paths))}: no host scans found")
+        raise SpecError(_("{paths}: no host scans found").format(paths=", ".join(map(str, paths))))
     return out
 
 
@@ -496,7 +529,7 @@ def _noise_blur(att: np.ndarray, axis: int) -> float:
     if ratio <= 1.02:
         return 0.0
     lo, hi = 0.05, 20.0
-    for _ in range(50):
+    for _step in range(50):
         s = (lo + hi) / 2
         r1, r2 = math.exp(-1 / (4 * s * s)), math.exp(-4 / (4 * s * s))
         if (1 - r2) / max(1 - r1, 1e-12) < ratio:
@@ -651,7 +684,7 @@ def blur_before_sharpening(measured: float, amount: float, radius: float) -> flo
     if _usm_sharpness(0.05, amount, radius) <= target:
         return 0.05
     lo, hi = 0.05, 20.0
-    for _ in range(60):  # the sharpness falls as the blur grows
+    for _step in range(60):  # the sharpness falls as the blur grows
         mid = (lo + hi) / 2
         if _usm_sharpness(mid, amount, radius) > target:
             lo = mid
@@ -732,7 +765,11 @@ def find_cargo_region(attenuation: np.ndarray, *, source: str = "<host>") -> Car
         start = end + 1
     length, c0, c1 = best
     if length < 0.2 * cols:
-        raise SpecError(f"{source}: no container roof found (no flat top over a fifth of the scan)")
+        raise SpecError(
+            _("{source}: no container roof found (no flat top over a fifth of the scan)").format(
+                source=source
+            )
+        )
     roof = int(np.median(top[c0:c1]))
     coverage = obj[:, c0:c1].mean(axis=1)
     # The lowest row the whole length covers: under the floor, the chassis rails; below
@@ -778,7 +815,11 @@ def find_cargo_region(attenuation: np.ndarray, *, source: str = "<host>") -> Car
     pad = max(2, round(0.01 * (c1 - c0)))
     interior = (roof_in + pad, left + pad, max(floor - 1, roof_in + pad + 1), right - pad + 1)
     if interior[2] - interior[0] < 4 or interior[3] - interior[1] < 4:
-        raise SpecError(f"{source}: the cargo space found is too small to place a threat")
+        raise SpecError(
+            _("{source}: the cargo space found is too small to place a threat").format(
+                source=source
+            )
+        )
     return CargoRegion(roof, floor, c0, c1, interior, threshold)
 
 
@@ -1083,7 +1124,9 @@ def load_host(path: str | Path, spec: HostSpec) -> Host:
     except SpecError:
         raise
     except ScanlabError as exc:
-        raise SpecError(f"{path}: cannot use it as a host: {exc}") from None
+        raise SpecError(
+            _("{path}: cannot use it as a host: {exc}").format(path=path, exc=exc)
+        ) from None
 
 
 @dataclass
@@ -1108,16 +1151,20 @@ def read_declarations(path: str | Path) -> dict[str, tuple[CargoDeclaration, boo
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{path}: cannot read the declarations CSV: {exc}") from None
+        raise SpecError(
+            _("{path}: cannot read the declarations CSV: {exc}").format(path=path, exc=exc)
+        ) from None
     reader = csv.DictReader(text.splitlines())
     fields = set(reader.fieldnames or [])
     if "scan_id" not in fields:
-        raise SpecError(f"{path}: the declarations CSV needs a 'scan_id' column")
+        raise SpecError(
+            _("{path}: the declarations CSV needs a 'scan_id' column").format(path=path)
+        )
     out: dict[str, tuple[CargoDeclaration, bool]] = {}
     for line, row in enumerate(reader, start=2):
         sid = (row.get("scan_id") or "").strip()
         if not sid:
-            raise SpecError(f"{path}: line {line}: empty scan_id")
+            raise SpecError(_("{path}: line {line}: empty scan_id").format(path=path, line=line))
         decl, consistent = out.get(
             sid,
             (
@@ -1131,7 +1178,11 @@ def read_declarations(path: str | Path) -> dict[str, tuple[CargoDeclaration, boo
         )
         flag = (row.get("consistent") or "").strip().lower()
         if flag and flag not in ("true", "false", "yes", "no", "1", "0"):
-            raise SpecError(f"{path}: line {line}: 'consistent' must be true or false")
+            raise SpecError(
+                _("{path}: line {line}: 'consistent' must be true or false").format(
+                    path=path, line=line
+                )
+            )
         if flag in ("false", "no", "0"):
             consistent = False
         goods = (row.get("goods") or "").strip()
@@ -1141,10 +1192,16 @@ def read_declarations(path: str | Path) -> dict[str, tuple[CargoDeclaration, boo
                 weight = float(row.get("weight_kg") or 0)
             except ValueError:
                 raise SpecError(
-                    f"{path}: line {line}: 'packages' and 'weight_kg' must be numbers"
+                    _("{path}: line {line}: 'packages' and 'weight_kg' must be numbers").format(
+                        path=path, line=line
+                    )
                 ) from None
             if packages < 0 or weight < 0:
-                raise SpecError(f"{path}: line {line}: negative packages or weight")
+                raise SpecError(
+                    _("{path}: line {line}: negative packages or weight").format(
+                        path=path, line=line
+                    )
+                )
             hs, text_ = COMMODITIES.get(goods, ((row.get("hs_code") or "").strip(), goods))
             decl.goods.append(
                 DeclaredGoods(
@@ -1252,8 +1309,10 @@ def make_host_item(
         centres = _placements(host, footprint, threat_class, spec, taken)
         if centres.size == 0:
             raise SpecError(
-                f"host {host.sha256[:12]}: no place for {threat.name} in the cargo space "
-                f"{host.region.interior} (too small, empty of load or saturated)"
+                _(
+                    "host {sha256}: no place for {threat} in the cargo space {interior} (too "
+                    "small, empty of load or saturated)"
+                ).format(sha256=host.sha256[:12], threat=threat.name, interior=host.region.interior)
             )
         row, col = (int(v) for v in centres[int(rng.integers(len(centres)))])
         scan, obj = project_threat(
@@ -1517,9 +1576,14 @@ class HostPool:
         unknown = sorted(set(self.declarations) - stems)
         if unknown:
             raise SpecError(
-                f"{spec.declarations}: declarations for scan(s) that are not hosts: "
-                f"{unknown[:5]}{' ...' if len(unknown) > 5 else ''} (scan_id is the host "
-                "file's name without extension)"
+                _(
+                    "{declarations}: declarations for scan(s) that are not hosts: "
+                    "{unknown}{value} (scan_id is the host file's name without extension)"
+                ).format(
+                    declarations=spec.declarations,
+                    unknown=unknown[:5],
+                    value=" ..." if len(unknown) > 5 else "",
+                )
             )
         self.cut = [Threat.load(p) for p in spec.cut_threats]
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scanlab.errors import SpecError
+from scanlab.i18n import _
 from scanlab.io import Scan
 from scanlab.synth._answer_key import KeyObject
 from scanlab.synth._cargo import CARGO_TYPES
@@ -78,7 +79,11 @@ def reference_names(kind: str) -> tuple[str, ...]:
         return tuple(CONCEALMENT_TYPES)
     if kind == "commodity":  # those the cargo generator can load
         return tuple(c for c in COMMODITIES if c in CARGO_TYPES)
-    raise SpecError(f"reference kind must be one of {REFERENCE_KINDS}, got {kind!r}")
+    raise SpecError(
+        _("reference kind must be one of {REFERENCE_KINDS}, got {kind!r}").format(
+            REFERENCE_KINDS=REFERENCE_KINDS, kind=kind
+        )
+    )
 
 
 def reference_image(kind: str, name: str, *, pitch_mm: float = 10.0, seed: int = 0) -> Reference:
@@ -101,10 +106,16 @@ def reference_image(kind: str, name: str, *, pitch_mm: float = 10.0, seed: int =
     """
     if name not in reference_names(kind):
         raise SpecError(
-            f"no {kind} {name!r} in the reference library; it has {list(reference_names(kind))}"
+            _("no {kind} {name!r} in the reference library; it has {reference_names}").format(
+                kind=kind, name=name, reference_names=list(reference_names(kind))
+            )
         )
     if not isinstance(pitch_mm, int | float) or not 2.0 <= float(pitch_mm) <= 50.0:
-        raise SpecError(f"pitch_mm must be a number of millimetres in [2, 50], got {pitch_mm!r}")
+        raise SpecError(
+            _("pitch_mm must be a number of millimetres in [2, 50], got {pitch_mm!r}").format(
+                pitch_mm=pitch_mm
+            )
+        )
     return _render(kind, name, float(pitch_mm), int(seed))
 
 
@@ -177,8 +188,9 @@ def commodity_of(goods: DeclaredGoods | str) -> str:
         if len(heading) == 4 and hs == heading:
             return commodity
     raise SpecError(
-        f"HS code or commodity {text!r} is not in the reference library (headings "
-        f"{sorted(hs for hs, _ in COMMODITIES.values())})"
+        _(
+            "HS code or commodity {text!r} is not in the reference library (headings {value})"
+        ).format(text=text, value=sorted(hs for hs, _ in COMMODITIES.values()))
     )
 
 

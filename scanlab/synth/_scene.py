@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from scanlab.errors import SpecError
+from scanlab.i18n import _
 from scanlab.io import Representation, Scan, ScanMetadata
 from scanlab.synth._answer_key import AnswerKey, Difficulty, KeyObject, mask_to_polygon
 from scanlab.synth._canvas import Canvas
@@ -84,24 +85,38 @@ class SceneSpec:
     def check(self, *, source: str = "scene spec") -> None:
         if self.vehicle not in VEHICLE_TYPES:
             raise SpecError(
-                f"{source}: field 'vehicle' must be one of {VEHICLE_TYPES}, got {self.vehicle!r}"
+                _(
+                    "{source}: field 'vehicle' must be one of {VEHICLE_TYPES}, got {vehicle!r}"
+                ).format(source=source, VEHICLE_TYPES=VEHICLE_TYPES, vehicle=self.vehicle)
             )
         if self.cargo not in CARGO_TYPES:
             raise SpecError(
-                f"{source}: field 'cargo' must be one of {CARGO_TYPES}, got {self.cargo!r}"
+                _("{source}: field 'cargo' must be one of {CARGO_TYPES}, got {cargo!r}").format(
+                    source=source, CARGO_TYPES=CARGO_TYPES, cargo=self.cargo
+                )
             )
         if not isinstance(self.fill, int | float) or not 0.0 <= self.fill <= 1.0:
-            raise SpecError(f"{source}: field 'fill' must be a number in [0, 1], got {self.fill!r}")
+            raise SpecError(
+                _("{source}: field 'fill' must be a number in [0, 1], got {fill!r}").format(
+                    source=source, fill=self.fill
+                )
+            )
         for kind in self.concealments:
             if kind not in CONCEALMENT_TYPES:
                 raise SpecError(
-                    f"{source}: field 'concealments' has unknown kind {kind!r}; "
-                    f"valid: {CONCEALMENT_TYPES}"
+                    _(
+                        "{source}: field 'concealments' has unknown kind {kind!r}; valid: "
+                        "{CONCEALMENT_TYPES}"
+                    ).format(source=source, kind=kind, CONCEALMENT_TYPES=CONCEALMENT_TYPES)
                 )
         if self.declaration not in DECLARATION_MODES:
             raise SpecError(
-                f"{source}: field 'declaration' must be one of {DECLARATION_MODES}, "
-                f"got {self.declaration!r}"
+                _(
+                    "{source}: field 'declaration' must be one of {DECLARATION_MODES}, got "
+                    "{declaration!r}"
+                ).format(
+                    source=source, DECLARATION_MODES=DECLARATION_MODES, declaration=self.declaration
+                )
             )
 
     def to_dict(self) -> dict[str, Any]:
@@ -110,14 +125,18 @@ class SceneSpec:
     @classmethod
     def from_dict(cls, d: dict[str, Any], *, source: str = "scene spec") -> SceneSpec:
         if not isinstance(d, dict):
-            raise SpecError(f"{source}: must be a mapping")
+            raise SpecError(_("{source}: must be a mapping").format(source=source))
         unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
-            raise SpecError(f"{source}: unknown field(s) {sorted(unknown)}")
+            raise SpecError(
+                _("{source}: unknown field(s) {unknown}").format(
+                    source=source, unknown=sorted(unknown)
+                )
+            )
         try:
             return cls(**d)
         except SpecError as exc:
-            raise SpecError(f"{source}: {exc}") from None
+            raise SpecError(_("{source}: {exc}").format(source=source, exc=exc)) from None
 
 
 @dataclass

@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from scanlab.errors import CalibrationError, MissingChannelError, SpecError
+from scanlab.i18n import _
 from scanlab.io import Representation, Scan
 from scanlab.synth._answer_key import THREAT_CLASSES, KeyObject, mask_to_polygon
 from scanlab.synth._canvas import Canvas
@@ -82,9 +83,17 @@ class Threat:
 
     def __post_init__(self) -> None:
         if self.attenuation.ndim != 3 or self.attenuation.shape[1:] != self.mask.shape:
-            raise SpecError(f"threat {self.name}: attenuation (C, h, w) and mask (h, w) disagree")
+            raise SpecError(
+                _("threat {name}: attenuation (C, h, w) and mask (h, w) disagree").format(
+                    name=self.name
+                )
+            )
         if self.threat_class not in THREAT_CLASSES:
-            raise SpecError(f"threat {self.name}: class must be one of {THREAT_CLASSES}")
+            raise SpecError(
+                _("threat {name}: class must be one of {THREAT_CLASSES}").format(
+                    name=self.name, THREAT_CLASSES=THREAT_CLASSES
+                )
+            )
 
     def save(self, path: str | Path) -> Path:
         """Write the threat as an ``.npz`` (a cut threat an instructor reuses in exams)."""
@@ -124,7 +133,9 @@ class Threat:
                     str(facts.get("name", path.stem)),
                 )
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise SpecError(f"{path}: not a saved scanlab threat: {exc}") from None
+            raise SpecError(
+                _("{path}: not a saved scanlab threat: {exc}").format(path=path, exc=exc)
+            ) from None
 
 
 @functools.lru_cache(maxsize=256)
@@ -143,7 +154,11 @@ def render_threat(
     ('weapon', 2, True)
     """
     if name not in THREAT_LIBRARY:
-        raise SpecError(f"unknown threat {name!r}; the library has {sorted(THREAT_LIBRARY)}")
+        raise SpecError(
+            _("unknown threat {name!r}; the library has {THREAT_LIBRARY}").format(
+                name=name, THREAT_LIBRARY=sorted(THREAT_LIBRARY)
+            )
+        )
     from scanlab.synth._scene import _decomposition, _density, _physics
 
     threat_class, material = THREAT_LIBRARY[name]
@@ -201,11 +216,15 @@ def cut_threat(
     """
     if scan.representation is Representation.DISPLAY:
         raise CalibrationError(
-            f"{scan.source}: cut threats from calibrated scans, not display images"
+            _("{source}: cut threats from calibrated scans, not display images").format(
+                source=scan.source
+            )
         )
     if mask.shape != scan.shape or not mask.any():
         raise SpecError(
-            f"{scan.source}: the mask must be a non-empty bool image of the scan's shape"
+            _("{source}: the mask must be a non-empty bool image of the scan's shape").format(
+                source=scan.source
+            )
         )
     rows, cols = np.nonzero(mask)
     r0, r1 = max(rows.min() - ring_px, 0), min(rows.max() + 1 + ring_px, scan.shape[0])
@@ -310,7 +329,9 @@ def project_threat(
     rr1, cc1 = min(r0 + h, host.shape[0]), min(c0 + w, host.shape[1])
     if rr1 <= rr0 or cc1 <= cc0:
         raise SpecError(
-            f"{host.source}: threat at ({row}, {col}) lies outside the {host.shape} scan"
+            _("{source}: threat at ({row}, {col}) lies outside the {shape} scan").format(
+                source=host.source, row=row, col=col, shape=host.shape
+            )
         )
     patch = patch[:, rr0 - r0 : rr1 - r0, cc0 - c0 : cc1 - c0]
     mask = mask[rr0 - r0 : rr1 - r0, cc0 - c0 : cc1 - c0]
@@ -323,7 +344,9 @@ def project_threat(
         channels = host.n_channels
     if channels > patch.shape[0]:
         raise MissingChannelError(
-            f"threat {threat.name} has {patch.shape[0]} channel(s), host {channels}"
+            _("threat {threat} has {shape} channel(s), host {channels}").format(
+                threat=threat.name, shape=patch.shape[0], channels=channels
+            )
         )
     before = att[0, rr0:rr1, cc0:cc1].copy()
     margin = 16
@@ -390,7 +413,11 @@ def project_threat(
         else new.to_attenuation().high
     )
     if not mask.any():
-        raise SpecError(f"{host.source}: threat at ({row}, {col}) lies outside the scan")
+        raise SpecError(
+            _("{source}: threat at ({row}, {col}) lies outside the scan").format(
+                source=host.source, row=row, col=col
+            )
+        )
     rows_in, cols_in = np.nonzero(mask)
     t0, t1 = int(rows_in.min()), int(rows_in.max()) + 1
     l0, l1 = int(cols_in.min()), int(cols_in.max()) + 1
@@ -662,7 +689,11 @@ def _warp(
     """
     pitch_row, pitch_col = _sigmas(host_pitch)
     if not (0.05 < scale < 20) or min(pitch_row, pitch_col) <= 0:
-        raise SpecError(f"threat {threat.name}: scale must lie in (0.05, 20), got {scale}")
+        raise SpecError(
+            _("threat {threat}: scale must lie in (0.05, 20), got {scale}").format(
+                threat=threat.name, scale=scale
+            )
+        )
     zoom_row = threat.pitch_mm / pitch_row * scale
     zoom_col = threat.pitch_mm / pitch_col * scale
     h, w = threat.mask.shape
@@ -685,7 +716,11 @@ def _warp(
     mask = cv2.resize(coverage, new_size, interpolation=interp) >= 0.5
     rows, cols = np.nonzero(mask)
     if rows.size == 0:
-        raise SpecError(f"threat {threat.name}: nothing left after scaling by {scale}")
+        raise SpecError(
+            _("threat {threat}: nothing left after scaling by {scale}").format(
+                threat=threat.name, scale=scale
+            )
+        )
     r0, r1, c0, c1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
     patch = np.stack(channels)[:, r0:r1, c0:c1].astype(np.float32)
     return patch, mask[r0:r1, c0:c1]

@@ -12,6 +12,7 @@ import pytest
 
 from scanlab.evaluate._batch import BatchResults
 from scanlab.evaluate._report import write_batch_report
+from scanlab.i18n import use_language
 
 A, B = "det a", "det<b>"
 
@@ -96,7 +97,13 @@ def results():
         metrics=metrics,
         errors=[per_scan[A][-1]],
         comparisons=comparisons,
-        settings={"matching": "overlap", "pitch": None, "input": "display"},
+        settings={
+            "matching_rule": "overlap",
+            "input": "display",
+            "pitch_mm": [0.5, 0.75],
+            "fprs": [0.01, 0.05],
+            "n_bootstrap": 200,
+        },
         overlays={A: [{"kind": "miss", "scan_id": "s3", "score": 0.35, "path": "overlays/x.png"}]},
     )
 
@@ -164,7 +171,11 @@ def test_html_report(results, tmp_path):
 
     page = write_batch_report(results, tmp_path / "ev")["html"].read_text()
     assert "<th>det a</th><th>det&lt;b&gt;</th>" in page
-    assert "<p>Settings: matching overlap, input display.</p>" in page  # None left out
+    assert (
+        "<p>Settings: matching by overlap, scans read as display exports, pitch 0.5 × 0.75 mm, "
+        "detection rates at 1.0% / 5.0% false alarms and 200 bootstrap resamples per "
+        "interval.</p>" in page
+    )
     # The metrics, one row each: counts, the image-level figures, then the rest.
     table = page.split("<table><tr><th>metric</th>", 1)[1].split("</table>", 1)[0]
     cells = [html.unescape(row.split("</td>", 1)[0]) for row in table.split("<tr><td>")[1:]]
@@ -225,6 +236,20 @@ def test_html_report(results, tmp_path):
     assert "<figcaption>miss: s3 (score 0.350)</figcaption>" in page
     assert '<img src="overlays/x.png" alt="miss">' in page
     assert "<li>det a / s5: s5.npz: damaged</li>" in page
+
+
+def test_settings_line_says_where_the_pitch_came_from_and_keeps_unknown_keys():
+    from scanlab.evaluate._report import settings_line
+
+    with use_language("en"):
+        line = settings_line({"matching_rule": "centroid", "pitch_mm": None, "workers": 4})
+        assert line == (
+            "matching by centroid, pitch as each scan records it, else as measured and workers 4"
+        )
+        assert settings_line({"pitch_mm": 0.8, "n_bootstrap": 1}) == (
+            "pitch 0.8 mm and 1 bootstrap resample per interval"
+        )
+        assert settings_line({}) == ""
 
 
 def test_html_report_of_one_detector_without_failures(tmp_path):
@@ -330,6 +355,17 @@ def test_page_and_plots_in_the_readers_language(results, tmp_path, monkeypatch, 
         in page
     )
     assert f"<td>{said.gettext('cash')}</td>" in page  # threat classes by name
+    # The run's settings named in the language, figures in its locale (Dari as written in
+    # Afghanistan keeps the decimal point), listed as the language lists (and, و).
+    settings = {
+        "ru": "Настройки: сопоставление: перекрытие, снимки прочитаны как экспорт для экрана, "
+        "шаг пикселя 0,5 × 0,75 мм, доля обнаружения при 1,0% / 5,0% ложных тревог и 200 "
+        "бутстреп-выборок на интервал.",
+        "fa": "تنظیمات: تطبیق بر اساس همپوشانی،\u200f اسکن‌ها به‌صورت خروجی نمایشی خوانده "
+        "شد،\u200f گام پیکسل 0.5 × 0.75 میلی‌متر،\u200f نرخ کشف در 1.0% / 5.0% هشدار کاذب، و "
+        "200 نمونه‌گیری بوت‌استرپ برای هر بازه.",
+    }
+    assert f"<p>{settings[lang]}</p>" in page
     if lang == "ru":  # a decimal comma in the figures of the page, none in the tables
         assert "<td>0,750 <small>[0,500, 1,000]</small></td>" in page
         assert "p = 0,0124" in page

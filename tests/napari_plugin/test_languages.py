@@ -324,3 +324,103 @@ def test_file_dialog_speaks_kyrgyz_and_pashto(make_napari_viewer, exercise_dir, 
     assert seen["title"] == catalogue.gettext("Open an exercise")
     assert seen["rtl"] is (lang == "ps")
     assert widget.session is opened  # cancelled: the exercise open stays
+
+
+#: What Qt asks its translators for that scanlab leaves as Qt says it: keys' names in
+#: shortcuts (Ctrl+C) and the file dialog's shortcuts, as Qt's own translations keep them.
+#: Qt also asks which way the language is written: scanlab sets the direction itself.
+def _key_name(context: str, source: str) -> bool:
+    return (
+        context == "QShortcut"
+        or source in {"Alt+Left", "Alt+Right", "Alt+Up"}
+        or (context, source) == ("QGuiApplication", "QT_LAYOUT_DIRECTION")
+    )
+
+
+@pytest.mark.parametrize("lang", ["ky", "ps"])
+def test_every_word_of_qts_dialogs_comes_from_the_catalogue(make_napari_viewer, exercise_dir, lang):
+    """Qt ships no Kyrgyz or Pashto: every word Qt asks for while scanlab's windows show its
+    file dialog (list headers, context menus, the name box's menu) and a message box's
+    standard buttons is one of scanlab's catalogue (recorded as Qt asks), and what the
+    dialog shows is that message in ``lang``, with no shortcut mark left over."""
+    from qtpy.QtCore import QCoreApplication, Qt, QTimer, QTranslator
+    from qtpy.QtWidgets import QAction, QLineEdit, QMessageBox, QTreeView
+
+    from scanlab.napari_plugin._qt_words import QT_WORDS
+
+    widget = create_viewer(exercise_dir, viewer=make_napari_viewer(), lang=lang)[1]["Exercise"]
+    asked: set[tuple[str, str]] = set()
+
+    class Recorder(QTranslator):  # asked first (installed last); answers nothing
+        def translate(self, context, source, disambiguation=None, n=-1):
+            asked.add((context, source))
+            return None
+
+        def isEmpty(self):
+            return False
+
+    recorder = Recorder()
+    app = QCoreApplication.instance()
+    app.installTranslator(recorder)
+    catalogue = translation(lang)
+    say = {key: catalogue.gettext(message) for key, message in QT_WORDS.items()}
+    seen: dict[str, list[str]] = {}
+
+    def answer() -> None:
+        dialog = widget._dialog
+        if dialog is None:
+            QTimer.singleShot(20, answer)
+            return
+        dialog.setDirectory(str(exercise_dir))
+        tree = dialog.findChild(QTreeView, "treeView")
+        header = Qt.Orientation.Horizontal
+        seen["headers"] = [tree.model().headerData(i, header) for i in range(4)]
+        seen["actions"] = sorted(a.text() for a in dialog.findChildren(QAction) if a.text())
+        menu = dialog.findChild(QLineEdit, "fileNameEdit").createStandardContextMenu()
+        seen["name_menu"] = [a.text().split("\t")[0] for a in menu.actions() if a.text()]
+        box = QMessageBox(QMessageBox.Icon.Warning, "", "", parent=dialog)
+        buttons = QMessageBox.StandardButton
+        box.setStandardButtons(buttons.Ok | buttons.Cancel | buttons.Save | buttons.Close)
+        seen["box"] = sorted(b.text() for b in box.buttons())
+        dialog.reject()
+
+    try:
+        QTimer.singleShot(0, answer)
+        widget._choose_file()
+        # The whole window says its words again in the other language: Qt asks for each.
+        widget._language.value = "ps" if lang == "ky" else "ky"
+        QCoreApplication.processEvents()
+    finally:
+        app.removeTranslator(recorder)
+    assert seen["headers"] == [
+        say["QFileSystemModel", w] for w in ("Name", "Size", "Type", "Date Modified")
+    ]
+    menu_words = [("QFileDialog", w) for w in ("&Rename", "&Delete", "Show &hidden files")]
+    assert set(seen["actions"]) >= {say[key] for key in menu_words}
+    assert seen["name_menu"] == [
+        say["QLineEdit", w]
+        for w in ("&Undo", "&Redo", "Cu&t", "&Copy", "&Paste", "Delete", "Select All")
+    ]
+    assert seen["box"] == sorted(
+        say["QPlatformTheme", w] for w in ("OK", "Cancel", "Save", "Close")
+    )
+    shown = seen["headers"] + seen["actions"] + seen["name_menu"] + seen["box"]
+    assert not any("&" in text for text in shown)
+    # What the words are in the language, checked by hand for a few: not Qt's English.
+    if lang == "ky":
+        assert seen["headers"][0] == "Аты" and "Көчүрүү" in seen["name_menu"]
+    else:
+        assert seen["headers"][0] == "نوم" and "کاپي" in seen["name_menu"]
+    # Every word Qt asked for is the catalogue's (key names aside).
+    untranslated = {key for key in asked if key not in QT_WORDS and not _key_name(*key)}
+    assert asked and not untranslated, sorted(untranslated)
+
+
+def test_qt_words_keep_qts_placeholders_in_every_language():
+    """Qt puts a name where its text says %1: each translation keeps it."""
+    from scanlab.napari_plugin._qt_words import QT_WORDS
+
+    for lang in LANGUAGES:
+        catalogue = translation(lang)
+        for (_context, source), message in QT_WORDS.items():
+            assert catalogue.gettext(message).count("%1") == source.count("%1"), (lang, message)

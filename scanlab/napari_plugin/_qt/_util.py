@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from magicgui.widgets import Container, Label
 
-from scanlab.i18n import N_, _, retranslated, set_canvas_forms
+from scanlab.i18n import N_, _, retranslated, set_canvas_forms, translation
 from scanlab.napari_plugin._inspect import box_view, readout, world_to_pixel
 from scanlab.napari_plugin._layers import (
     META_KEY,
@@ -29,6 +29,7 @@ __all__ = [
     "alive",
     "awaits_scan",
     "camera_of",
+    "catalogue_translator",
     "file_dialog",
     "find_layer",
     "grid_of",
@@ -80,23 +81,15 @@ def wrapping(label: Label) -> Label:
     return label
 
 
-#: The words of Qt's own file dialog that it lets a program set (labels and buttons), and
-#: the tool buttons' tips (found by the object names Qt gives them), as messages of
-#: scanlab's catalogue: Qt ships no Kyrgyz or Pashto, so Qt alone would say them in English.
+#: The words of Qt's own file dialog that it lets a program set, as scanlab's messages in
+#: every language (its other words, in Kyrgyz and Pashto, come from
+#: :func:`catalogue_translator`).
 _DIALOG_LABELS = {
     "LookIn": N_("Look in:"),
     "FileName": N_("File name:"),
     "FileType": N_("Files of type:"),
     "Accept": N_("Open"),
     "Reject": N_("Cancel"),
-}
-_DIALOG_TIPS = {
-    "backButton": N_("Back"),
-    "forwardButton": N_("Forward"),
-    "toParentButton": N_("Parent folder"),
-    "newFolderButton": N_("Create a new folder"),
-    "listModeButton": N_("List view"),
-    "detailModeButton": N_("Detail view"),
 }
 
 
@@ -106,7 +99,7 @@ def file_dialog(parent: Any, title: str, filters: str) -> Any:
     Qt's own dialog, not the desktop's: its words are then scanlab's (a desktop's dialog
     speaks the desktop's language, and none has Pashto where Qt has none), and it looks the
     same in every classroom. Shown with ``exec()``; ``selectedFiles()`` gives the choice."""
-    from qtpy.QtWidgets import QFileDialog, QToolButton
+    from qtpy.QtWidgets import QFileDialog
 
     dialog = QFileDialog(parent, title, "", filters)
     dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
@@ -114,12 +107,32 @@ def file_dialog(parent: Any, title: str, filters: str) -> Any:
     dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
     for label, text in _DIALOG_LABELS.items():
         dialog.setLabelText(getattr(QFileDialog.DialogLabel, label), _(text))
-    for button in dialog.findChildren(QToolButton):
-        if (tip := _DIALOG_TIPS.get(button.objectName())) is not None:
-            button.setToolTip(_(tip))
     if parent is not None:
         dialog.setLayoutDirection(parent.layoutDirection())
     return dialog
+
+
+def catalogue_translator(lang: str) -> Any:
+    """A translator Qt asks for its own words (:data:`.._qt_words.QT_WORDS`: the file
+    dialog's, standard buttons', context menus') that answers from scanlab's ``lang``
+    catalogue, and leaves whatever else Qt asks to Qt's English."""
+    from qtpy.QtCore import QTranslator
+
+    from scanlab.napari_plugin._qt_words import QT_WORDS
+
+    catalogue = translation(lang)
+
+    class CatalogueTranslator(QTranslator):
+        # (context, source text, disambiguation, count); typed loosely, since the stubs
+        # say str and Qt needs None for "no translation": "" would blank the button.
+        def translate(self, *asked: Any) -> Any:
+            message = QT_WORDS.get((asked[0], asked[1]))
+            return None if message is None else catalogue.gettext(message)
+
+        def isEmpty(self) -> bool:
+            return False  # Qt sends no LanguageChange for an empty translator
+
+    return CatalogueTranslator()
 
 
 # The canvas font's forms once registered with Qt (once per process), or None where it

@@ -61,6 +61,7 @@ from scanlab.napari_plugin._marking import marks_from_shapes, result_shapes, sha
 from scanlab.napari_plugin._progress import steps_of
 from scanlab.napari_plugin._qt._util import (
     alive,
+    catalogue_translator,
     file_dialog,
     install_canvas_font,
     retranslate,
@@ -893,15 +894,8 @@ class ExerciseWidget(Container):
         buttons: Any = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
         box.setStandardButtons(buttons)
         box.setDefaultButton(QMessageBox.StandardButton.No)
-        # Qt ships no Kyrgyz or Pashto: the buttons' words come from scanlab's catalogue,
-        # set after any pending change of Qt's language has renamed them.
-        from qtpy.QtCore import QCoreApplication, QEvent
-
-        QCoreApplication.sendPostedEvents(None, QEvent.Type.LanguageChange)
-        words = {QMessageBox.StandardButton.Yes: _("Yes"), QMessageBox.StandardButton.No: _("No")}
-        for which, text in words.items():
-            if (button := box.button(which)) is not None:
-                button.setText(text)
+        # Yes and No are Qt's words: in Kyrgyz and Pashto, which Qt lacks, they come from
+        # scanlab's catalogue (_use_qt_translation).
         box.setLayoutDirection(self.native.layoutDirection())
         self._question = box  # for tests, to answer it
         try:
@@ -1164,8 +1158,9 @@ _qt_translator: Any = None
 
 
 def _use_qt_translation(lang: str) -> None:
-    """Qt's own words (file dialog, standard buttons) in ``lang`` where Qt ships them
-    (``qtbase_ru``, ``qtbase_fa``; none for Kyrgyz or Pashto), else Qt's English."""
+    """Qt's own words (file dialog, standard buttons, context menus) in ``lang``: Qt's
+    translation where Qt ships one (``qtbase_ru``, ``qtbase_fa``), else, for Kyrgyz and
+    Pashto, scanlab's catalogue (:func:`._util.catalogue_translator`)."""
     global _qt_translator
     from qtpy.QtCore import QCoreApplication, QLibraryInfo, QTranslator
 
@@ -1181,9 +1176,12 @@ def _use_qt_translation(lang: str) -> None:
         qt5_location = getattr(QLibraryInfo, "location")  # noqa: B009
         folder = qt5_location(getattr(QLibraryInfo, "TranslationsPath"))  # noqa: B009
     translator = QTranslator()
-    if lang != "en" and translator.load(f"qtbase_{lang}", folder):
-        app.installTranslator(translator)
-        _qt_translator = translator
+    if lang == "en":
+        return
+    if not translator.load(f"qtbase_{lang}", folder):
+        translator = catalogue_translator(lang)
+    app.installTranslator(translator)
+    _qt_translator = translator
 
 
 def _labelled(values: Any) -> Any:
