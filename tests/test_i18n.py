@@ -462,3 +462,47 @@ def test_library_errors_of_each_package_in_the_language_scanlab_lang_names(tmp_p
     with pytest.raises(SpecError) as caught:
         read_marks(marks)
     assert str(caught.value) == f"{marks}: not a scanlab marks file (no 'scanlab_marks' field)"
+
+
+def test_spec_file_and_adapt_errors_in_the_language_scanlab_lang_names(tmp_path, monkeypatch):
+    """A recipe or dataset spec that is neither a file nor a shipped name, one that does not
+    parse, and an adaptation given too few clean scans read in Russian (the Russian written
+    out here), the noun of the spec-file sentences translated with it."""
+    from scanlab.detect import adapt, load_recipe, recipe_names
+    from scanlab.errors import SpecError
+    from scanlab.synth import dataset_names, load_dataset_spec
+
+    monkeypatch.setattr(i18n, "_process_language", None)
+    monkeypatch.setenv("SCANLAB_LANG", "ru")
+
+    with pytest.raises(SpecError) as caught:
+        load_recipe("no-such-recipe")
+    assert str(caught.value) == (
+        "no-such-recipe: нет такого файла (рецепт), и это не рецепт из поставки "
+        f"({', '.join(recipe_names())})"
+    )
+    with pytest.raises(SpecError) as caught:
+        load_dataset_spec("no-such-spec")
+    assert str(caught.value) == (
+        "no-such-spec: нет такого файла (спецификация), и это не спецификация из поставки "
+        f"({', '.join(dataset_names())})"
+    )
+    broken = tmp_path / "broken.json"
+    broken.write_text("{1", encoding="utf-8")
+    with pytest.raises(SpecError) as caught:
+        load_dataset_spec(broken)
+    assert str(caught.value).startswith(f"{broken}: не удаётся разобрать файл (спецификация): ")
+
+    pytest.importorskip("torch")
+    with pytest.raises(SpecError) as caught:
+        adapt(["a.png", "b.png"], tmp_path / "site")
+    assert str(caught.value) == (
+        "adapt: нужно не меньше 3 чистых снимков (2 откладываются), получено 2"
+    )
+
+    monkeypatch.setenv("SCANLAB_LANG", "en")  # and in English as the code writes it
+    with pytest.raises(SpecError) as caught:
+        load_recipe("no-such-recipe")
+    assert str(caught.value).startswith(
+        "no-such-recipe: no such recipe file, and not a shipped recipe ("
+    )

@@ -29,6 +29,7 @@ from scanlab.detect._domain import domain_ranges
 from scanlab.detect._postprocess import calibrate_threshold
 from scanlab.detect._preprocess import network_input, scan_to_input
 from scanlab.errors import SpecError
+from scanlab.i18n import _
 from scanlab.io import Representation, Scan
 
 if TYPE_CHECKING:
@@ -84,14 +85,30 @@ class AdaptConfig:
         for key in ("steps", "batch_size", "patch_px", "mine_every", "mining_scans"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise SpecError(f"adapt: {key} must be an integer >= 1, got {value!r}")
+                raise SpecError(
+                    _("adapt: {key} must be an integer >= 1, got {value!r}").format(
+                        key=key, value=value
+                    )
+                )
         for key in ("tip_share", "hard_negative_share", "heldout_share"):
             if not 0 <= getattr(self, key) <= 1:
-                raise SpecError(f"adapt: {key} must be in [0, 1], got {getattr(self, key)!r}")
+                raise SpecError(
+                    _("adapt: {key} must be in [0, 1], got {value!r}").format(
+                        key=key, value=getattr(self, key)
+                    )
+                )
         if not 0 < self.false_alarm_rate < 1:
-            raise SpecError(f"adapt: false_alarm_rate must be in (0, 1): {self.false_alarm_rate}")
+            raise SpecError(
+                _("adapt: false_alarm_rate must be in (0, 1): {rate}").format(
+                    rate=self.false_alarm_rate
+                )
+            )
         if self.precision not in ("bf16", "fp32"):
-            raise SpecError(f"adapt: precision must be 'bf16' or 'fp32', got {self.precision!r}")
+            raise SpecError(
+                _("adapt: precision must be 'bf16' or 'fp32', got {precision!r}").format(
+                    precision=self.precision
+                )
+            )
 
 
 @dataclass
@@ -117,8 +134,10 @@ def _check_out_dir(out: Path, base_folder: Path) -> None:
     target = out.resolve()
     if target in shipped or target == base_folder.resolve():
         raise WeightsError(
-            f"{out}: refusing to write over a shipped model or the model being adapted; "
-            f"give another --out (for example models/<site>)"
+            _(
+                "{out}: refusing to write over a shipped model or the model being adapted; "
+                "give another --out (for example models/<site>)"
+            ).format(out=out)
         )
 
 
@@ -172,7 +191,9 @@ def adapt(
     _check_out_dir(out, base_folder)
     paths = [Path(p) for p in clean]
     if len(paths) < 3:
-        raise SpecError(f"adapt: needs at least 3 clean scans (2 held out), got {len(paths)}")
+        raise SpecError(
+            _("adapt: needs at least 3 clean scans (2 held out), got {n}").format(n=len(paths))
+        )
     base_card = ModelCard.load(base_folder / "card.json")
     model = cargo_unet(weights=base_folder)
     threads = torch.get_num_threads()
@@ -189,8 +210,10 @@ def adapt(
         modes = set(data["modes"])
         if len(modes) != 1:
             raise SpecError(
-                f"adapt: the scans are read in several ways {dict(data['modes'])}; adapt on "
-                "scans of one kind (all exports, or all dual energy)"
+                _(
+                    "adapt: the scans are read in several ways {modes}; adapt on scans of one "
+                    "kind (all exports, or all dual energy)"
+                ).format(modes=dict(data["modes"]))
             )
         mode = modes.pop()
         site = [_site_scan(read, reader) for read in _read_all(train_paths)]

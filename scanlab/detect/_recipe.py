@@ -341,5 +341,5 @@ def recipe_names() -> tuple[str, ...]:
 
 def load_recipe(name_or_path: str | Path) -> TrainConfig:
     """A shipped recipe by name, or a YAML/JSON recipe file by path."""
-    raw, path = read_spec_file(name_or_path, RECIPE_DIR, "recipe")
+    raw, path = read_spec_file(name_or_path, RECIPE_DIR, _("recipe"))
     return TrainConfig.from_dict(raw, source=path)

@@ -31,6 +31,7 @@ from scanlab.detect._postprocess import calibrate_threshold
 from scanlab.detect._preprocess import N_INPUT_CHANNELS
 from scanlab.detect._recipe import TrainConfig, load_recipe
 from scanlab.errors import SpecError
+from scanlab.i18n import _
 
 if TYPE_CHECKING:
     from scanlab.detect._detector import Detector
@@ -96,9 +97,11 @@ def train(
     if out_dir is None and (out / "card.json").exists():
         # Retraining by name must never replace a model in place (the shipped one above all).
         raise SpecError(
-            f"{out} already holds the model {config.name!r}; training without an output "
-            "folder never overwrites it: pass out_dir (scanlab train --out FOLDER), naming "
-            "that folder only to replace the model on purpose"
+            _(
+                "{out} already holds the model {name!r}; training without an output folder "
+                "never overwrites it: pass out_dir (scanlab train --out FOLDER), naming that "
+                "folder only to replace the model on purpose"
+            ).format(out=out, name=config.name)
         )
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     threads = torch.get_num_threads()
@@ -183,9 +186,17 @@ def _warm_start(model: Any, config: TrainConfig) -> dict[str, Any]:
     arch = card.architecture
     if arch["in_channels"] != N_INPUT_CHANNELS or list(arch["widths"]) != list(config.widths):
         raise SpecError(
-            f"recipe {config.name!r}: init_from {config.init_from!r} is a network of "
-            f"{arch['in_channels']} inputs and widths {arch['widths']}, not the recipe's "
-            f"{N_INPUT_CHANNELS} and {config.widths}"
+            _(
+                "recipe {name!r}: init_from {init_from!r} is a network of {inputs} inputs and "
+                "widths {widths}, not the recipe's {recipe_inputs} and {recipe_widths}"
+            ).format(
+                name=config.name,
+                init_from=config.init_from,
+                inputs=arch["in_channels"],
+                widths=arch["widths"],
+                recipe_inputs=N_INPUT_CHANNELS,
+                recipe_widths=config.widths,
+            )
         )
     model.load_state_dict(start.state_dict())
     log.info("starting from the weights of %s (%s)", card.name, folder)

@@ -8,6 +8,7 @@ import numpy as np
 
 from scanlab.enhance._pipeline import Pipeline, load_preset
 from scanlab.errors import UnsupportedFormatError
+from scanlab.i18n import _
 
 __all__ = ["enhance_file", "to_uint8"]
 
@@ -52,5 +53,7 @@ def enhance_file(source: str | Path, target: str | Path, pipeline: Pipeline | st
         with atomic_open(target) as fh:
             tifffile.imwrite(fh, result, photometric="rgb" if result.ndim == 3 else "minisblack")
     else:
-        raise UnsupportedFormatError(f"{target}: write enhanced images as .png, .jpg or .tif")
+        raise UnsupportedFormatError(
+            _("{target}: write enhanced images as .png, .jpg or .tif").format(target=target)
+        )
     return target

@@ -278,7 +278,11 @@ class TraineeResult:
         result = _trainee_result(str(d["trainee_id"]), str(d["exam_id"]), items, objects)
         assisted = d.get("assisted", False)  # absent from results graded before it
         if not isinstance(assisted, bool):
-            raise TypeError(f"trainee {d['trainee_id']!r}: 'assisted' must be true or false")
+            raise TypeError(
+                _("trainee {trainee!r}: 'assisted' must be true or false").format(
+                    trainee=d["trainee_id"]
+                )
+            )
         result.assisted = assisted
         return result
 

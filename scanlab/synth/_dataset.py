@@ -223,7 +223,7 @@ def dataset_names() -> tuple[str, ...]:
 
 def load_dataset_spec(name_or_path: str | Path) -> DatasetSpec:
     """A shipped spec by name, or a YAML/JSON file by path."""
-    raw, path = read_spec_file(name_or_path, SPEC_DIR, "spec")
+    raw, path = read_spec_file(name_or_path, SPEC_DIR, _("spec"))
     return DatasetSpec.from_dict(raw, source=path)
 
 

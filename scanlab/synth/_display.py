@@ -12,6 +12,7 @@ from typing import Any, Literal
 import numpy as np
 
 from scanlab.errors import SpecError
+from scanlab.i18n import _
 from scanlab.io import Representation, Scan
 
 __all__ = [
@@ -443,7 +444,11 @@ def render_export(
         c1 += round(p.end_margin_mm / pitch_c)
     r0, c0, r1, c1 = max(r0, 0), max(c0, 0), min(r1, rows), min(c1, cols)
     if r1 - r0 < 2 or c1 - c0 < 2:
-        raise SpecError(f"{scan.source}: export crop {body_px} leaves no image")
+        raise SpecError(
+            _("{source}: export crop {crop} leaves no image").format(
+                source=scan.source, crop=body_px
+            )
+        )
     # Source (col, row) -> export (col, row): rotate about the crop's centre, shift to the
     # crop, scale to the export pitch, shift by the padding.
     angle = float(rng.uniform(-1, 1) * p.max_rotation_deg) if rng is not None else 0.0
