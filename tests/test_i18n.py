@@ -506,3 +506,27 @@ def test_spec_file_and_adapt_errors_in_the_language_scanlab_lang_names(tmp_path,
     assert str(caught.value).startswith(
         "no-such-recipe: no such recipe file, and not a shipped recipe ("
     )
+
+
+def test_a_broken_scanlab_header_and_an_unknown_export_pipeline_in_russian(tmp_path):
+    """A scanlab header without its representation, and an export through a vendor pipeline
+    that does not exist, are refused in Russian (written out here), naming the file and the
+    pipelines there are."""
+    from scanlab.errors import CorruptFileError, SpecError
+    from scanlab.io import example_scan
+    from scanlab.io._common import header_from_json
+    from scanlab.synth import VENDOR_PIPELINES, render_export
+
+    broken = tmp_path / "scan.json"
+    header = '{"scanlab_scan": 1, "representation": "brightness"}'
+    with use_language("ru"), pytest.raises(CorruptFileError) as caught:
+        header_from_json(header, source=broken)
+    assert str(caught.value) == (
+        f"{broken}: в заголовке scanlab нет допустимого поля 'representation'"
+    )
+    with use_language("ru"), pytest.raises(SpecError) as caught:
+        render_export(example_scan(rows=16, cols=32), "vendor-x")
+    assert str(caught.value) == (
+        "неизвестный конвейер экспорта производителя 'vendor-x'; допустимые: "
+        + ", ".join(VENDOR_PIPELINES)
+    )

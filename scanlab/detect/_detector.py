@@ -17,6 +17,7 @@ from scanlab.detect._preprocess import scan_to_input
 from scanlab.detect._result import Detection
 from scanlab.detect._tiling import predict_tiled
 from scanlab.errors import ScanValidationError, SpecError
+from scanlab.i18n import _
 from scanlab.io import Scan
 
 if TYPE_CHECKING:
@@ -84,8 +85,10 @@ class Detector:
             return float(self.card.thresholds[input_mode])
         except KeyError:
             raise SpecError(
-                f"model {self.name} has no threshold for {input_mode!r} input; "
-                f"it was calibrated for {sorted(self.card.thresholds)}"
+                _(
+                    "model {name} has no threshold for {mode!r} input; it was calibrated for "
+                    "{modes}"
+                ).format(name=self.name, mode=input_mode, modes=sorted(self.card.thresholds))
             ) from None
 
     def anomaly_map(

@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from scanlab.errors import ScanValidationError
+from scanlab.i18n import _
 from scanlab.io import Representation, Scan, ScanMetadata
 
 __all__ = ["PITCH_SOURCES", "PitchEstimate", "ResolvedPitch", "estimate_pitch", "resolve_pitch"]
@@ -104,7 +105,11 @@ def _as_pitch(value: float | tuple[float, float], source: str) -> tuple[float, f
     else:
         pitch = (float(value[0]), float(value[1]))
     if not all(0 < p < 1000 for p in pitch):
-        raise ScanValidationError(f"{source}: pitch_mm must be positive (mm), got {value!r}")
+        raise ScanValidationError(
+            _("{source}: pitch_mm must be positive (mm), got {value!r}").format(
+                source=source, value=value
+            )
+        )
     return pitch
 
 
@@ -166,7 +171,7 @@ def estimate_pitch(scan: Scan) -> PitchEstimate | None:
     col = np.arange(cols, dtype=np.float64)
     near = any_solid & (np.abs(top - roof0) <= max(4, rows // 30))
     slope, offset = 0.0, float(roof0)
-    for _ in range(3):
+    for _step in range(3):
         if near.sum() < 0.2 * cols:
             return None
         slope, offset = np.polyfit(col[near], top[near], 1)

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from scanlab.errors import ScanValidationError
+from scanlab.i18n import _
 from scanlab.io import Representation, Scan
 
 __all__ = ["INPUT_MODES", "N_INPUT_CHANNELS", "input_mode", "network_input", "scan_to_input"]
@@ -89,7 +90,11 @@ def scan_to_input(
     else:
         pitch = (float(pitch_mm[0]), float(pitch_mm[1]))
     if not all(0 < p < 1000 for p in pitch):
-        raise ScanValidationError(f"{scan.source}: pitch_mm must be positive, got {pitch}")
+        raise ScanValidationError(
+            _("{source}: pitch_mm must be positive (mm), got {value!r}").format(
+                source=scan.source, value=pitch
+            )
+        )
     return resample(planes, zoom=(pitch[0] / model_pitch_mm, pitch[1] / model_pitch_mm)), mode
 
 

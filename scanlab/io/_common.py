@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from scanlab.errors import CorruptFileError
+from scanlab.i18n import _
 from scanlab.io._scan import Representation, Scan, ScanMetadata
 
 __all__ = ["HEADER_KEY", "atomic_open", "header_from_json", "header_to_json"]
@@ -76,6 +77,8 @@ def header_from_json(text: str | bytes, *, source: str | Path) -> dict[str, Any]
     try:
         doc["representation"] = Representation(doc["representation"])
     except (KeyError, ValueError):
-        raise CorruptFileError(f"{source}: scanlab header has no valid 'representation'") from None
+        raise CorruptFileError(
+            _("{source}: scanlab header has no valid 'representation'").format(source=source)
+        ) from None
     doc["metadata"] = ScanMetadata.from_dict(doc.get("metadata", {}), source=source)
     return doc

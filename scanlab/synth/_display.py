@@ -429,7 +429,9 @@ def render_export(
     if isinstance(pipeline, str):
         if pipeline not in VENDOR_PIPELINES:
             raise SpecError(
-                f"unknown vendor pipeline {pipeline!r}; valid: {', '.join(VENDOR_PIPELINES)}"
+                _("unknown vendor pipeline {name!r}; valid: {valid}").format(
+                    name=pipeline, valid=", ".join(VENDOR_PIPELINES)
+                )
             )
         pipeline = VENDOR_PIPELINES[pipeline]
     p = pipeline
