@@ -237,3 +237,230 @@ def test_overlays_leave_out_a_scan_that_failed(dataset, tmp_path):
     ]
     for o in drawn[CONSTANT]:
         assert (tmp_path / "ev" / o["path"]).read_bytes()[:4] == b"\x89PNG"
+
+
+# --- a serial run's bookkeeping, on the known-answer detectors (seconds, not minutes) ---------
+
+REPORTING, FAILS_ON_CLEAN = (f"{DETECTORS}:{name}" for name in ("reporting", "fails_on_clean"))
+
+
+def _without_seconds(rows):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+
+
+def test_results_lie_where_documented_and_read_back(dataset, tmp_path):
+    import time
+
+    from scanlab.evaluate import load_results
+
+    out = tmp_path / "ev"
+    started = time.perf_counter()
+    results = evaluate_dataset(dataset, [PERFECT], out, n_bootstrap=20, n_overlays=0, limit=4)
+    elapsed = time.perf_counter() - started
+    ids = [item["scan_id"] for item in load_manifest(dataset)[:4]]
+    # OUT/results/<folder>-<fingerprint>/<scan_id>.json, one file per scan and detector.
+    (folder,) = (out / "results").iterdir()
+    assert folder.name.startswith("known_detectors-perfect-")
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{i}.json" for i in ids)
+    for scan_id in ids:
+        saved = json.loads((folder / f"{scan_id}.json").read_text())
+        assert saved["scan_id"] == scan_id and saved["detector"] == PERFECT
+    rows = results.per_scan[PERFECT]
+    assert [r["scan_id"] for r in rows] == sorted(ids)
+    assert all(0.0 <= r["seconds"] <= elapsed for r in rows)
+    assert load_results(out, [PERFECT]).per_scan[PERFECT] == rows
+
+
+def test_a_second_run_reuses_what_is_done_and_recomputes_the_rest(dataset, tmp_path):
+    out = tmp_path / "ev"
+    first = evaluate_dataset(dataset, [PERFECT], out, n_bootstrap=20, n_overlays=0, limit=4)
+    files = sorted(next((out / "results").iterdir()).glob("*.json"))
+    files[1].unlink()  # as if the run had been interrupted before this item
+    kept = {f: f.stat().st_mtime_ns for f in files if f != files[1]}
+    calls: list[tuple[int, int]] = []
+    second = evaluate_dataset(
+        dataset, [PERFECT], out, n_bootstrap=20, n_overlays=0, limit=4,
+        progress=lambda done, total: calls.append((done, total)),
+    )  # fmt: skip
+    assert calls == [(3, 4), (4, 4)]  # three were there; the fourth ran
+    assert all(f.stat().st_mtime_ns == t for f, t in kept.items())
+    assert files[1].is_file()
+    assert _without_seconds(second.per_scan[PERFECT]) == _without_seconds(first.per_scan[PERFECT])
+    # Other settings: nothing is reused, and every result records the new ones.
+    calls.clear()
+    centroid = evaluate_dataset(
+        dataset, [PERFECT], out, n_bootstrap=20, n_overlays=0, limit=4, matching_rule="centroid",
+        progress=lambda done, total: calls.append((done, total)),
+    )  # fmt: skip
+    assert calls == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
+    assert all(r["settings"]["matching_rule"] == "centroid" for r in centroid.per_scan[PERFECT])
+    assert centroid.settings["matching_rule"] == "centroid"
+
+
+def test_failed_items_are_reported_and_retried_on_the_next_run(dataset, truth, tmp_path):
+    import shutil
+
+    copy = tmp_path / "data"
+    shutil.copytree(dataset, copy)
+    items = load_manifest(copy)
+    keys = [AnswerKey.load(i["key_path"]) for i in items]
+    concealed = [i for i, k in zip(items, keys, strict=True) if not k.is_clean]
+    clean = [i for i, k in zip(items, keys, strict=True) if k.is_clean]
+    key_path = Path(concealed[0]["key_path"])
+    saved = key_path.read_bytes()
+    key_path.unlink()
+    out = tmp_path / "ev"
+    first = evaluate_dataset(copy, [PERFECT, FAILS_ON_CLEAN], out, n_bootstrap=20, n_overlays=0)
+    errors = {(e["detector"], e["scan_id"]): e["error"] for e in first.errors}
+    missing = concealed[0]["scan_id"]
+    # A ScanlabError says what is wrong; any other exception is named with its type.
+    assert str(key_path) in errors[PERFECT, missing]
+    assert errors[FAILS_ON_CLEAN, clean[0]["scan_id"]] == (
+        f"RuntimeError: cannot read {Path(clean[0]['scan_path']).name}"
+    )
+    assert set(errors) == {(PERFECT, missing), (FAILS_ON_CLEAN, missing)} | {
+        (FAILS_ON_CLEAN, i["scan_id"]) for i in clean
+    }
+    assert first.metrics[PERFECT]["n_scans"] == truth["n"] - 1
+    assert first.metrics[PERFECT]["n_errors"] == 1
+    assert first.metrics[FAILS_ON_CLEAN]["n_errors"] == truth["clean"] + 1
+    assert all(r["detector"] == PERFECT for r in first.per_scan[PERFECT])
+    key_path.write_bytes(saved)  # the key is restored: its items run again, and only they
+    calls: list[int] = []
+    second = evaluate_dataset(
+        copy, [PERFECT], out, n_bootstrap=20, n_overlays=0, progress=lambda d, n: calls.append(d)
+    )
+    assert calls == [truth["n"] - 1, truth["n"]]
+    assert not second.errors
+    assert _value(second.metrics[PERFECT], "image_auroc") == 1.0
+
+
+def test_input_mode_and_pitch_reach_the_detector_and_are_recorded(dataset, tmp_path):
+    out = tmp_path / "ev"
+    recorded = evaluate_dataset(dataset, [REPORTING], out, n_bootstrap=20, n_overlays=0, limit=3)
+    pitches = {tuple(r["pitch_mm"]) for r in recorded.per_scan[REPORTING]}
+    assert pitches == {(25.0, 25.0)}  # the dataset's own
+    assert {r["pitch_source"] for r in recorded.per_scan[REPORTING]} == {"metadata"}
+    assert all(r["in_domain"] for r in recorded.per_scan[REPORTING])  # dual energy as recorded
+    single = evaluate_dataset(
+        dataset, [REPORTING], out, n_bootstrap=20, n_overlays=0, limit=3,
+        input_mode="single", pitch_mm=(20, 22.5),
+    )  # fmt: skip
+    for row in single.per_scan[REPORTING]:
+        assert row["settings"] == {
+            "matching_rule": "overlap",
+            "input": "single",
+            "pitch_mm": [20.0, 22.5],
+        }
+        assert row["pitch_mm"] == [20.0, 22.5] and row["pitch_source"] == "option"
+        assert row["in_domain"] is False  # the high-energy channel alone reached it
+    assert single.settings["input"] == "single"
+    square = evaluate_dataset(
+        dataset, [REPORTING], out, n_bootstrap=20, n_overlays=0, limit=3, pitch_mm=7.5
+    )
+    assert {tuple(r["pitch_mm"]) for r in square.per_scan[REPORTING]} == {(7.5, 7.5)}
+    assert square.settings["pitch_mm"] == 7.5
+
+
+def test_warnings_name_the_clean_scans_a_false_alarm_rate_needs(dataset, truth, tmp_path):
+    metrics = evaluate_dataset(
+        dataset, [PERFECT], tmp_path / "ev", n_bootstrap=20, n_overlays=0, fprs=[0.01, 0.25, 0.5]
+    ).metrics[PERFECT]
+    assert truth["clean"] == 3  # 3 x 0.25 < 1 <= 3 x 0.5
+    assert metrics["n_clean"] == 3 and metrics["n_objects"] == sum(truth["classes"].values())
+    assert metrics["warnings"] == [
+        f"only 3 clean scans: a false-alarm rate of {rate} needs at least {needed} to mean "
+        "anything (below that, no false alarm is allowed and every such rate gives the same "
+        "detection rate)"
+        for rate, needed in (("0.01", 100), ("0.25", 4))
+    ]
+    assert set(metrics) >= {"detection_rate_at_fpr_0.01", "detection_rate_at_fpr_0.5"}
+
+
+@pytest.mark.parametrize(
+    ("problem", "said"),
+    [("twice", "scan_id '{id}' occurs twice"), ("empty", "scan_id '' is not a plain file name")],
+)
+def test_a_bad_scan_id_is_refused_naming_the_manifest(dataset, tmp_path, problem, said):
+    import shutil
+
+    copy = tmp_path / "data"
+    shutil.copytree(dataset, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    first = manifest["items"][0]["scan_id"]
+    manifest["items"][1]["scan_id"] = first if problem == "twice" else ""
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SpecError) as info:
+        evaluate_dataset(copy, [PERFECT], tmp_path / "ev")
+    assert str(info.value).startswith(f"{copy}: {said.format(id=first)}")
+    assert not (tmp_path / "ev" / "results").exists()
+
+
+def test_a_missing_scheduler_file_is_refused_before_any_work(dataset, tmp_path):
+    with pytest.raises(SpecError, match=r"no-such\.json: no such Dask scheduler file"):
+        evaluate_dataset(
+            dataset, [PERFECT], tmp_path / "ev", scheduler=str(tmp_path / "no-such.json")
+        )
+    assert not (tmp_path / "ev").exists()
+
+
+def test_a_detector_module_that_cannot_be_imported_is_named(dataset, tmp_path):
+    with pytest.raises(
+        SpecError, match="'no_such_module_h18:factory': cannot import no_such_module_h18"
+    ):
+        evaluate_dataset(dataset, ["no_such_module_h18:factory"], tmp_path / "ev")
+
+
+def test_local_worker_processes_give_the_serial_results(dataset, tmp_path, monkeypatch):
+    """``workers=2`` asks for a local cluster of two worker processes, one task at a time each,
+    their numeric libraries sharing this machine's cores, and gives the serial results. The
+    cluster here runs its workers in this process (the slow Dask tests start real ones), so
+    what it asked for is checked here, and the tasks, chunks and results through it."""
+    dd = pytest.importorskip("dask.distributed")
+    import cv2
+
+    from scanlab.evaluate._batch import available_cores
+
+    asked: list[dict] = []
+    real = dd.LocalCluster
+
+    def in_this_process(**kwargs):
+        asked.append(kwargs)
+        return real(n_workers=kwargs["n_workers"], threads_per_worker=1, processes=False,
+                    dashboard_address=":0")  # fmt: skip
+
+    monkeypatch.setattr(dd, "LocalCluster", in_this_process)
+    cv2_threads = cv2.getNumThreads()
+    torch = pytest.importorskip("torch")
+    torch_threads = torch.get_num_threads()
+    calls: list[tuple[int, int]] = []
+    try:
+        parallel = evaluate_dataset(
+            dataset, [PERFECT], tmp_path / "dask", workers=2, n_bootstrap=20, n_overlays=0,
+            limit=4, progress=lambda done, total: calls.append((done, total)),
+        )  # fmt: skip
+    finally:  # the tasks ran in this process and pinned its libraries' threads
+        cv2.setNumThreads(cv2_threads)
+        torch.set_num_threads(torch_threads)
+    n = str(max(1, available_cores() // 2))
+    assert asked == [
+        {
+            "n_workers": 2,
+            "threads_per_worker": 1,
+            "processes": True,
+            "dashboard_address": ":0",
+            "env": {"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n},
+        }
+    ]
+    # 4 scans on 2 workers: chunks of ceil(4 / 8) = 1 scan, so one call a scan.
+    assert calls == [(k, 4) for k in range(5)]
+    serial = evaluate_dataset(
+        dataset, [PERFECT], tmp_path / "serial", n_bootstrap=20, n_overlays=0, limit=4
+    )
+    assert not parallel.errors
+    assert _without_seconds(parallel.per_scan[PERFECT]) == _without_seconds(
+        serial.per_scan[PERFECT]
+    )
+    assert parallel.metrics[PERFECT] == serial.metrics[PERFECT] | {
+        "seconds_per_scan": parallel.metrics[PERFECT]["seconds_per_scan"]
+    }
