@@ -15,6 +15,7 @@ from scanlab.evaluate._batch import (
     FROC_THRESHOLDS,
     PIXEL_LOGIT,
     _chunks,
+    _evaluate_chunk,
     _froc_counts,
     _host_share,
     _pitch_setting,
@@ -90,7 +91,7 @@ def test_region_marks_cover_the_region_box_with_their_own_ids():
 def test_chunks_group_each_detectors_tasks():
     a, b = object(), object()
     tasks = [({"scan_id": s}, "a", a) for s in "pqrst"] + [({"scan_id": "u"}, "b", b)]
-    chunks = _chunks(tasks, 2)  # type: ignore[arg-type]
+    chunks = _chunks(tasks, 2)
     assert [([i["scan_id"] for i in items], name) for items, name, _ in chunks] == [
         (["p", "q"], "a"),
         (["r", "s"], "a"),
@@ -141,3 +142,30 @@ def test_pitch_options_kept_as_numbers(value, setting):
 def test_pitch_options_out_of_range_are_refused(value):
     with pytest.raises(SpecError, match="pitch must be one or two positive numbers of mm"):
         _pitch_setting(value)
+
+
+def test_a_task_on_a_cluster_started_elsewhere_pins_its_libraries_to_its_share(
+    eight_cores, monkeypatch
+):
+    """Without threads of its own (a scheduler this process did not start), a task pins
+    OpenCV and torch to its machine's cores shared among the task slots there: 8 // 4."""
+    pytest.importorskip("dask.distributed")
+    import cv2
+    import dask.distributed
+
+    class Worker:
+        address = "tls://10.1.2.3:39001"
+
+    monkeypatch.setattr(dask.distributed, "get_worker", lambda: Worker())
+    torch = pytest.importorskip("torch")
+    before = cv2.getNumThreads(), torch.get_num_threads()
+    try:
+        cv2.setNumThreads(7)
+        torch.set_num_threads(7)
+        assert _evaluate_chunk([], "any", None, "out", {}, None, {"10.1.2.3": 4}) == []
+        assert (cv2.getNumThreads(), torch.get_num_threads()) == (2, 2)
+        _evaluate_chunk([], "any", None, "out", {}, 3, {"10.1.2.3": 4})
+        assert (cv2.getNumThreads(), torch.get_num_threads()) == (3, 3)  # its own threads
+    finally:
+        cv2.setNumThreads(before[0])
+        torch.set_num_threads(before[1])
