@@ -411,48 +411,97 @@ def test_a_detector_module_that_cannot_be_imported_is_named(dataset, tmp_path):
         evaluate_dataset(dataset, ["no_such_module_h18:factory"], tmp_path / "ev")
 
 
-def test_local_worker_processes_give_the_serial_results(dataset, tmp_path, monkeypatch):
-    """``workers=2`` asks for a local cluster of two worker processes, one task at a time each,
-    their numeric libraries sharing this machine's cores, and gives the serial results. The
-    cluster here runs its workers in this process (the slow Dask tests start real ones), so
-    what it asked for is checked here, and the tasks, chunks and results through it."""
+class _Future:
+    def __init__(self, run):
+        self._run = run
+
+    def result(self):
+        return self._run()
+
+
+class _Client:
+    """Dask's client as batch evaluation uses it, running each task in this process when its
+    result is asked for. Dask itself is run by the slow tests: a cluster started in a process
+    forked from one that ran a cluster before (as mutmut runs each mutant) never starts."""
+
+    def __init__(self, address=None, *, scheduler_file=None, log):
+        self.log = log
+        log.append(("client", address, scheduler_file))
+
+    def scheduler_info(self):
+        # Two workers of 2 threads on one machine; the second does not say its host.
+        return {
+            "workers": {
+                "tcp://10.1.2.3:4001": {"host": "10.1.2.3", "nthreads": 2},
+                "tcp://10.1.2.3:4002": {"nthreads": 2},
+            }
+        }
+
+    def submit(self, fn, *args, pure=True):
+        assert pure is False  # every task writes its own result files
+        self.log.append(("task", [item["scan_id"] for item in args[0]], args[5]))
+        return _Future(lambda: fn(*args))
+
+    def close(self):
+        self.log.append(("client closed",))
+
+
+@pytest.fixture
+def dask_in_this_process(monkeypatch):
+    """Dask's client and local cluster replaced by stand-ins that log what they are asked
+    for; tasks run on worker 10.1.2.3 of a machine of 8 cores. Returns the log."""
     dd = pytest.importorskip("dask.distributed")
+    import os
+
+    log: list[tuple] = []
+
+    class Cluster:
+        def __init__(self, **kwargs):
+            log.append(("cluster", kwargs))
+
+        def close(self):
+            log.append(("cluster closed",))
+
+    class Worker:
+        address = "tcp://10.1.2.3:4001"
+
+    monkeypatch.setattr(dd, "Client", lambda *a, **kw: _Client(*a, **kw, log=log))
+    monkeypatch.setattr(dd, "LocalCluster", Cluster)
+    # Completed last first: the results are collected whatever the order.
+    monkeypatch.setattr(dd, "as_completed", lambda futures: list(reversed(futures)))
+    monkeypatch.setattr(dd, "get_worker", lambda: Worker())
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
     import cv2
 
-    from scanlab.evaluate._batch import available_cores
-
-    asked: list[dict] = []
-    real = dd.LocalCluster
-
-    def in_this_process(**kwargs):
-        asked.append(kwargs)
-        return real(n_workers=kwargs["n_workers"], threads_per_worker=1, processes=False,
-                    dashboard_address=":0")  # fmt: skip
-
-    monkeypatch.setattr(dd, "LocalCluster", in_this_process)
-    cv2_threads = cv2.getNumThreads()
     torch = pytest.importorskip("torch")
-    torch_threads = torch.get_num_threads()
+    threads = cv2.getNumThreads(), torch.get_num_threads()
+    yield log
+    cv2.setNumThreads(threads[0])  # the tasks ran in this process and pinned its libraries
+    torch.set_num_threads(threads[1])
+
+
+def test_local_worker_processes_give_the_serial_results(dataset, tmp_path, dask_in_this_process):
+    """``workers=2`` asks for a local cluster of two worker processes, one task at a time each,
+    their numeric libraries sharing this machine's cores (8 // 2), and gives the serial
+    results, whatever order the tasks finish in."""
+    import cv2
+
+    log = dask_in_this_process
     calls: list[tuple[int, int]] = []
-    try:
-        parallel = evaluate_dataset(
-            dataset, [PERFECT], tmp_path / "dask", workers=2, n_bootstrap=20, n_overlays=0,
-            limit=4, progress=lambda done, total: calls.append((done, total)),
-        )  # fmt: skip
-    finally:  # the tasks ran in this process and pinned its libraries' threads
-        cv2.setNumThreads(cv2_threads)
-        torch.set_num_threads(torch_threads)
-    n = str(max(1, available_cores() // 2))
-    assert asked == [
-        {
-            "n_workers": 2,
-            "threads_per_worker": 1,
-            "processes": True,
-            "dashboard_address": ":0",
-            "env": {"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n},
-        }
-    ]
-    # 4 scans on 2 workers: chunks of ceil(4 / 8) = 1 scan, so one call a scan.
+    parallel = evaluate_dataset(
+        dataset, [PERFECT], tmp_path / "dask", workers=2, n_bootstrap=20, n_overlays=0,
+        limit=4, progress=lambda done, total: calls.append((done, total)),
+    )  # fmt: skip
+    env = {"OMP_NUM_THREADS": "4", "MKL_NUM_THREADS": "4", "OPENBLAS_NUM_THREADS": "4"}
+    cluster_args = dict(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+    ids = [item["scan_id"] for item in load_manifest(dataset)[:4]]
+    # 4 scans on 2 workers: chunks of ceil(4 / (4 x 2)) = 1 scan, each task given 4 threads.
+    assert log[0] == ("cluster", {**cluster_args, "env": env})
+    assert log[1][0] == "client" and type(log[1][1]).__name__ == "Cluster" and log[1][2] is None
+    assert log[2:6] == [("task", [i], 4) for i in ids]
+    assert log[6:] == [("client closed",), ("cluster closed",)]
+    assert cv2.getNumThreads() == 4
     assert calls == [(k, 4) for k in range(5)]
     serial = evaluate_dataset(
         dataset, [PERFECT], tmp_path / "serial", n_bootstrap=20, n_overlays=0, limit=4
@@ -464,3 +513,36 @@ def test_local_worker_processes_give_the_serial_results(dataset, tmp_path, monke
     assert parallel.metrics[PERFECT] == serial.metrics[PERFECT] | {
         "seconds_per_scan": parallel.metrics[PERFECT]["seconds_per_scan"]
     }
+
+
+def test_a_running_scheduler_gets_tasks_pinned_to_each_machines_share(
+    dataset, tmp_path, dask_in_this_process
+):
+    """On a scheduler started elsewhere (by its address, or its scheduler file) nothing is
+    started or closed but the client, and each task pins its libraries to its machine's cores
+    shared among the Dask threads of the workers there: 8 // 4. 5 scans of 2 detectors on 2
+    workers: chunks of ceil(10 / 16) = 1 scan."""
+    import cv2
+
+    log = dask_in_this_process
+    results = evaluate_dataset(
+        dataset, [PERFECT, CONSTANT], tmp_path / "ev", scheduler="tcp://10.1.2.3:8786",
+        n_bootstrap=20, n_overlays=0, limit=5,
+    )  # fmt: skip
+    ids = sorted(item["scan_id"] for item in load_manifest(dataset)[:5])
+    assert log[0] == ("client", "tcp://10.1.2.3:8786", None)
+    tasks = [entry for entry in log if entry[0] == "task"]
+    assert [t[1] for t in tasks] == [[i] for i in ids] * 2
+    assert {t[2] for t in tasks} == {None}  # no threads of its own: its machine's share
+    assert log[-1] == ("client closed",) and len(log) == 12
+    assert cv2.getNumThreads() == 2
+    assert [r["scan_id"] for r in results.per_scan[CONSTANT]] == ids
+    assert not results.errors
+    file = tmp_path / "scheduler.json"
+    file.write_text(json.dumps({"address": "tcp://10.1.2.3:8786"}))
+    log.clear()
+    evaluate_dataset(
+        dataset, [PERFECT], tmp_path / "ev2", scheduler=str(file), n_bootstrap=20, n_overlays=0,
+        limit=1,
+    )  # fmt: skip
+    assert log[0] == ("client", None, str(file))
