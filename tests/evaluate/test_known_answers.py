@@ -6,6 +6,7 @@ rates 1 and 0 and per-class recall counted from the keys, in this process, throu
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from pathlib import Path
 
@@ -546,3 +547,27 @@ def test_a_running_scheduler_gets_tasks_pinned_to_each_machines_share(
         limit=1,
     )  # fmt: skip
     assert log[0] == ("client", None, str(file))
+
+
+def test_intervals_of_the_known_answers_and_none_from_one_scan_of_each_kind(dataset, tmp_path):
+    """Every resample of the perfect detector's scans that holds both kinds gives 1, of the
+    constant one's 0.5, so their bootstrap intervals are those points. With one clean and
+    one concealed scan, most resamples hold one kind only (8 of 10 with seed 0): the figure
+    is given, without an interval."""
+    from scanlab.evaluate._batch import summarise
+
+    results = evaluate_dataset(
+        dataset, [PERFECT, CONSTANT], tmp_path / "ev", n_bootstrap=50, n_overlays=0
+    )
+    perfect, constant = results.metrics[PERFECT], results.metrics[CONSTANT]
+    for key in ("image_auroc", "average_precision", "f1_max", "detection_rate_at_fpr_0.05"):
+        assert perfect[key] == {"value": 1.0, "low": 1.0, "high": 1.0}, key
+    assert perfect["pixel_auroc"] == {"value": 1.0, "low": 1.0, "high": 1.0}
+    assert constant["image_auroc"] == {"value": 0.5, "low": 0.5, "high": 0.5}
+    assert constant["pixel_auroc"] == {"value": 0.5, "low": 0.5, "high": 0.5}
+    one_of_each = list({r["clean"]: r for r in results.per_scan[PERFECT]}.values())
+    assert sorted(r["clean"] for r in one_of_each) == [False, True]
+    auroc = summarise(one_of_each, n_bootstrap=10)["image_auroc"]
+    assert auroc["value"] == 1.0
+    assert set(auroc) == {"value", "low", "high"}
+    assert math.isnan(auroc["low"]) and math.isnan(auroc["high"])
