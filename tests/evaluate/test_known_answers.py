@@ -549,7 +549,9 @@ def test_a_running_scheduler_gets_tasks_pinned_to_each_machines_share(
     assert log[0] == ("client", None, str(file))
 
 
-def test_intervals_of_the_known_answers_and_none_from_one_scan_of_each_kind(dataset, tmp_path):
+def test_intervals_of_the_known_answers_and_none_from_one_scan_of_each_kind(
+    dataset, truth, tmp_path
+):
     """Every resample of the perfect detector's scans that holds both kinds gives 1, of the
     constant one's 0.5, so their bootstrap intervals are those points. With one clean and
     one concealed scan, most resamples hold one kind only (8 of 10 with seed 0): the figure
@@ -565,6 +567,18 @@ def test_intervals_of_the_known_answers_and_none_from_one_scan_of_each_kind(data
     assert perfect["pixel_auroc"] == {"value": 1.0, "low": 1.0, "high": 1.0}
     assert constant["image_auroc"] == {"value": 0.5, "low": 0.5, "high": 0.5}
     assert constant["pixel_auroc"] == {"value": 0.5, "low": 0.5, "high": 0.5}
+    # Recall per class with its Wilson interval, by hand: all n found gives [n / (n + z^2), 1],
+    # none found [0, z^2 / (n + z^2)].
+    z2 = 1.959963984540054**2
+    n = truth["classes"]
+    assert perfect["recall_by_class"] == {
+        c: {"recall": 1.0, "low": pytest.approx(k / (k + z2)), "high": 1.0, "n": k}
+        for c, k in sorted(n.items())
+    }
+    assert constant["recall_by_class"] == {
+        c: {"recall": 0.0, "low": 0.0, "high": pytest.approx(z2 / (k + z2)), "n": k}
+        for c, k in sorted(n.items())
+    }
     one_of_each = list({r["clean"]: r for r in results.per_scan[PERFECT]}.values())
     assert sorted(r["clean"] for r in one_of_each) == [False, True]
     auroc = summarise(one_of_each, n_bootstrap=10)["image_auroc"]
