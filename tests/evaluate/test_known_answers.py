@@ -585,3 +585,17 @@ def test_intervals_of_the_known_answers_and_none_from_one_scan_of_each_kind(
     assert auroc["value"] == 1.0
     assert set(auroc) == {"value", "low", "high"}
     assert math.isnan(auroc["low"]) and math.isnan(auroc["high"])
+
+
+def test_a_run_draws_as_many_overlays_as_asked(dataset, tmp_path):
+    # The constant detector ties every scan: its top false alarm is the first clean scan and
+    # its top miss the first concealed one, in the dataset's order.
+    keys = [(i["scan_id"], AnswerKey.load(i["key_path"])) for i in load_manifest(dataset)]
+    first_clean = next(s for s, k in keys if k.is_clean)
+    first_concealed = next(s for s, k in keys if not k.is_clean)
+    results = evaluate_dataset(dataset, [CONSTANT], tmp_path / "ev", n_bootstrap=20, n_overlays=1)
+    assert [(o["kind"], o["scan_id"]) for o in results.overlays[CONSTANT]] == [
+        ("false-alarm", first_clean),
+        ("miss", first_concealed),
+    ]
+    assert len(list((tmp_path / "ev" / "overlays").rglob("*.png"))) == 2
