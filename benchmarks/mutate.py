@@ -2,15 +2,16 @@
 
 ``make mutate`` runs this. ``[tool.scanlab.mutate]`` in pyproject.toml names, for each module,
 the tests that cover it; ``[tool.mutmut]`` holds the settings every module shares. For each
-module this makes a working folder ``mutants/<module>/`` holding links to ``scanlab/`` and
-``tests/`` and a pyproject.toml whose ``[tool.mutmut]`` mutates that module alone and selects
-those tests alone, then runs ``mutmut run`` there under ``nice``, so a module's run pays for its
-own tests only (mutmut's stats run, its clean run, and every mutant's run). mutmut itself runs,
-for each mutant, only the tests that called the mutated function in its stats run, stops them at
-the first failure (``-x``) and gives them a time limit from their own duration in that run. An
-exam or scan set the tests build from code outside the module is built once for the whole run
-(``SCANLAB_TEST_BUILD_CACHE``, see tests/conftest.py). The wall time of each run is kept in
-``mutants/<module>/run.json``; ``benchmarks/mutation_report.py`` prints both.
+module this makes a working folder ``mutants/<module>/`` holding links to ``scanlab/``,
+``tests/`` and ``models/`` and a pyproject.toml whose ``[tool.mutmut]`` mutates that module
+alone and selects those tests alone, then runs ``mutmut run`` there under ``nice``, so a
+module's run pays for its own tests only (mutmut's stats run, its clean run, and every mutant's
+run). mutmut itself runs, for each mutant, only the tests that called the mutated function in
+its stats run, stops them at the first failure (``-x``) and gives them a time limit from their
+own duration in that run. An exam or scan set the tests build from code outside the module is
+built once for the whole run (``SCANLAB_TEST_BUILD_CACHE``, see tests/conftest.py). The wall
+time of each run is kept in ``mutants/<module>/run.json``; ``benchmarks/mutation_report.py``
+prints both.
 
     python benchmarks/mutate.py                              # every module, every mutant
     python benchmarks/mutate.py scanlab/evaluate/_sdt.py     # one module
@@ -85,6 +86,9 @@ def module_pyproject(
     # Whatever table follows [tool.mutmut] is kept.
     rest = tail[tail.find("\n[") :] if "\n[" in tail else ""
     table = {**shared, "only_mutate": [module], "pytest_add_cli_args_test_selection": tests}
+    # The shipped weights: the baselines are fitted on their recipe's scans, and mutmut runs
+    # the tests in its own copy of the project, where models/ is not otherwise.
+    table["also_copy"] = [*shared.get("also_copy", []), "models"]
     if timeout_constant is not None:
         table["timeout_constant"] = float(timeout_constant)
     if module in BUILDERS_CALL:
@@ -100,7 +104,7 @@ def module_pyproject(
 def prepare(module: str, tests: list[str], *, timeout_constant: float | None = None) -> Path:
     work = workdir(module)
     work.mkdir(parents=True, exist_ok=True)
-    for name in ("scanlab", "tests"):
+    for name in ("scanlab", "tests", "models"):
         link = work / name
         if not link.is_symlink():
             link.symlink_to(Path(os.path.relpath(ROOT / name, work)))

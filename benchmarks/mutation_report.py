@@ -5,7 +5,9 @@ module's run took.
 Killed: a test failed (or timed out, or crashed the test process, or the type check refused
 the mutant). Survived: every
 test passed. "no tests": no selected test runs that code (a survivor too). Mutants not yet
-checked (a run limited with MUTATE_ONLY, or interrupted) are left out of the rate.
+checked (a run limited with MUTATE_ONLY, or interrupted) are left out of the rate. For a run
+of a random sample (``--sample``) the rate's 95 % Wilson interval follows it: the sample's
+figure is an estimate of the whole module's.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import subprocess
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
+
+from scanlab.evaluate._sdt import rate_ci
 
 KILLED = {"killed", "timeout", "segfault", "caught by type check"}
 SURVIVED = {"survived", "no tests"}
@@ -29,6 +33,7 @@ def main() -> int:
     mutmut = Path(sys.executable).with_name("mutmut")
     lines: list[str] = []
     minutes: dict[str, str] = {}
+    sampled: set[str] = set()
     for work in sorted(p.parent for p in WORK.glob("*/run.json")):
         lines += subprocess.run(
             [str(mutmut), "results", "--all", "true"],
@@ -39,6 +44,8 @@ def main() -> int:
         ).stdout.splitlines()
         run = json.loads((work / "run.json").read_text("utf-8"))
         sample = f", a random {run['sample']}" if run["sample"] else ""
+        if run["sample"]:
+            sampled.add(f"scanlab.{work.name}")
         minutes[f"scanlab.{work.name}"] = (
             f"{run['seconds'] / 60:.1f} min ({run['jobs']} jobs{sample})"
         )
@@ -66,6 +73,9 @@ def main() -> int:
             f"{module:<36}{killed:>8}{survived:>10}{unchecked:>11}{rate:>11}",
             f"  {minutes.get(module, '')}",
         )
+        if module in sampled and killed + survived:
+            ci = rate_ci(killed, killed + survived)
+            print(f"{'':<36}{'':>29}  ({ci.low:.1%}-{ci.high:.1%}, Wilson 95 %)")
     print("\nsurvivors (see one with `mutmut show NAME`):")
     for module in sorted(survivors):
         for line in survivors[module]:

@@ -107,3 +107,48 @@ class FaintDetector(KnownDetector):
 
 def faint() -> FaintDetector:
     return FaintDetector("perfect")
+
+
+@dataclass(frozen=True)
+class ReadResult(Result):
+    """What a detector reports of how it read the scan, as scanlab's own does."""
+
+    pitch_mm: tuple[float, float] | None = None
+    pitch_source: str = ""
+    in_domain: bool = True
+
+
+class ReportingDetector(KnownDetector):
+    """The perfect detector, reporting the scan's pitch as it was given (``pitch_source``
+    "metadata") and whether the scan came with both energies (``in_domain``), so that tests
+    see how batch evaluation read each scan."""
+
+    def __call__(self, scan) -> ReadResult:
+        r = super().__call__(scan)
+        return ReadResult(
+            r.score,
+            r.anomaly_map,
+            r.threshold,
+            r.regions,
+            pitch_mm=scan.metadata.pitch_mm,
+            pitch_source="metadata",
+            in_domain=scan.is_dual_energy,
+        )
+
+
+def reporting() -> ReportingDetector:
+    return ReportingDetector("perfect")
+
+
+class FailsOnCleanDetector(KnownDetector):
+    """The perfect detector, except that it raises an error of its own (not a ScanlabError)
+    on every clean scan, as a researcher's detector with a bug might."""
+
+    def __call__(self, scan) -> Result:
+        if key_of(scan).is_clean:
+            raise RuntimeError(f"cannot read {Path(scan.source).name}")
+        return super().__call__(scan)
+
+
+def fails_on_clean() -> FailsOnCleanDetector:
+    return FailsOnCleanDetector("perfect")

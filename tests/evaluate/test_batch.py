@@ -23,7 +23,7 @@ from scanlab.synth import DatasetSpec, build_dataset  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
+def dataset(built_once):
     spec = DatasetSpec.from_dict(
         {
             "name": "batch",
@@ -37,9 +37,7 @@ def dataset(tmp_path_factory):
             "format": "npz",
         }
     )
-    out = tmp_path_factory.mktemp("data")
-    build_dataset(spec, out)
-    return out
+    return built_once("batch", lambda out: build_dataset(spec, out))
 
 
 @pytest.fixture(scope="module")
