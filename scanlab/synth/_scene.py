@@ -22,6 +22,7 @@ from scanlab.synth._concealments import (
     Concealed,
     conceal_in_load,
     plan_space,
+    texture_concealed,
 )
 from scanlab.synth._declaration import (
     COMMODITIES,
@@ -213,6 +214,11 @@ def generate_scene(
                 concealed.append(obj)
     if goods is not None and texture_rng is not None:
         texture_goods(canvas, before, goods, texture_rng)
+    # Concealments have the grain of their material as a projected threat of the library
+    # does, from a stream of their own (the rest of the scene does not change with it).
+    grain_rng = np.random.default_rng([seed, 0x5CA9, 0x6A1])
+    for obj in concealed:
+        texture_concealed(canvas, obj, grain_rng)
 
     from scanlab.physics import acquire
 
