@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python benchmarks/bench_hosts.py [--seeds 3 --hosts 10 --items 6] [--native]
 [--pipelines scanlab,linear,gamma-lifted,log] [--curve stated|estimate]
-[--sharpen estimate|stated|none] [--naive]``.
+[--sharpen estimate|stated|none] [--naive] [--twin]``.
 
 Hosts are clean simulated scans written as bare 8-bit JPEG exports (blurred like a vendor's
 smoothing, no metadata: the display curve, pitch and blur are estimated as for a real
@@ -22,7 +22,12 @@ new items; ``max(AUROC, 1 - AUROC)``, the separability, is what the goal (at mos
 checked against. With ``--native`` the same classifier also scores threats drawn into the
 scenes themselves (drugs in the cargo, cash, pistol, rifle, stowaway) and exported as the
 hosts are: not projected at all, so what it finds there is the threats' physics and where
-they lie against the host's edges of similar step, a floor no projection can go below."""
+they lie against the host's edges of similar step, a floor no projection can go below.
+With ``--twin`` each of those native threats is also projected, as exams project, at its own
+spot into the scene's clean twin (same seed, nothing hidden): the projection alone, scored on
+the same threats as the native figure beside it. Each statistic's median on the threat edges
+is printed in the classifier's units (the host edges of similar step: median 0, interquartile
+range 1)."""
 
 from __future__ import annotations
 
