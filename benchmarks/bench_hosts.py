@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python benchmarks/bench_hosts.py [--seeds 3 --hosts 10 --items 6] [--native]
 [--pipelines scanlab,linear,gamma-lifted,log] [--curve stated|estimate]
-[--sharpen estimate|stated|none] [--naive]``.
+[--sharpen estimate|stated|none] [--naive] [--twin]``.
 
 Hosts are clean simulated scans written as bare 8-bit JPEG exports (blurred like a vendor's
 smoothing, no metadata: the display curve, pitch and blur are estimated as for a real
@@ -22,7 +22,12 @@ new items; ``max(AUROC, 1 - AUROC)``, the separability, is what the goal (at mos
 checked against. With ``--native`` the same classifier also scores threats drawn into the
 scenes themselves (drugs in the cargo, cash, pistol, rifle, stowaway) and exported as the
 hosts are: not projected at all, so what it finds there is the threats' physics and where
-they lie against the host's edges of similar step, a floor no projection can go below."""
+they lie against the host's edges of similar step, a floor no projection can go below.
+With ``--twin`` each of those native threats is also projected, as exams project, at its own
+spot into the scene's clean twin (same seed, nothing hidden): the projection alone, scored on
+the same threats as the native figure beside it. Each statistic's median on the threat edges
+is printed in the classifier's units (the host edges of similar step: median 0, interquartile
+range 1)."""
 
 from __future__ import annotations
 
@@ -30,12 +35,14 @@ import argparse
 import dataclasses
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from scanlab.errors import SpecError
+from scanlab.io import Scan
 from scanlab.synth import (
     VENDOR_PIPELINES,
     HostSpec,
@@ -44,6 +51,7 @@ from scanlab.synth import (
     write_simulated_hosts,
 )
 from scanlab.synth._hosts import boundary_edges, item_view
+from scanlab.synth._scene import SceneSpec
 
 
 def edge_table(
@@ -97,14 +105,11 @@ def object_rows(
 NATIVE_KINDS = ("drugs_in_cargo", "cash", "pistol", "rifle", "stowaway")
 
 
-def native_table(
-    pipeline: str, count: int, *, seed: int, blur_px: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """As :func:`edge_table`, for threats drawn natively into ``count`` simulated scenes
-    exported as the hosts are (not projected): what a perfect projection would score."""
-    from scanlab.synth import render_display, render_export
+def _native_scenes(
+    seed: int, count: int
+) -> Iterator[tuple[int, SceneSpec, int, np.random.Generator]]:
+    """(index, scene spec, scene seed) of ``count`` scenes each with one threat drawn in."""
     from scanlab.synth._dataset import DatasetSpec, sample_scene_spec
-    from scanlab.synth._scene import generate_scene
 
     draw = DatasetSpec(
         name="native",
@@ -114,36 +119,161 @@ def native_table(
         concealments=dict.fromkeys(NATIVE_KINDS, 1.0),
         max_concealments=1,
     )
-    feats, labels, groups = [], [], []
     for i in range(count):
         rng = np.random.default_rng([seed, i, 0x4057])
-        scene = generate_scene(sample_scene_spec(draw, rng), seed * 1000 + i, pitch_mm=10.0)
-        if pipeline == "scanlab":  # as write_simulated_hosts: blurred, scanlab's curve, JPEG
-            att = scene.scan.to_attenuation()
-            t = np.exp(-np.clip(att.data.astype(np.float32), 0, 30))
-            blurred = [cv2.GaussianBlur(c, (0, 0), blur_px) for c in t]
-            att = att.replace(data=-np.log(np.stack(blurred)).astype(np.float32))
-            shown = render_display(att, rng=rng).data[0]
-            _ok, buf = cv2.imencode(".jpg", shown, [cv2.IMWRITE_JPEG_QUALITY, 92])
-            view = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE).astype(np.float32)
-            matrix = np.array([[1.0, 0, 0], [0, 1.0, 0]])
-        else:
-            body = tuple(scene.key.attributes["body_px"])
-            export = render_export(scene.scan, pipeline, body_px=body, rng=rng)
-            view, matrix = item_view(export.scan), export.matrix
+        yield i, sample_scene_spec(draw, rng), seed * 1000 + i, rng
+
+
+def export_scene(
+    scan: Scan,
+    body: tuple[float, float, float, float],
+    pipeline: str,
+    *,
+    blur_px: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, bytes]:
+    """(grey image, source-to-export matrix, JPEG bytes) of a simulated scan exported as the
+    hosts are: ``scanlab`` as :func:`write_simulated_hosts` does (blurred in transmission,
+    scanlab's curve, JPEG 92), else through the vendor pipeline."""
+    from scanlab.synth import render_display, render_export
+
+    if pipeline == "scanlab":
+        att = scan.to_attenuation()
+        t = np.exp(-np.clip(att.data.astype(np.float32), 0, 30))
+        blurred = [cv2.GaussianBlur(c, (0, 0), blur_px) for c in t]
+        att = att.replace(data=-np.log(np.stack(blurred)).astype(np.float32))
+        shown = render_display(att, rng=rng).data[0]
+        _ok, buf = cv2.imencode(".jpg", shown, [cv2.IMWRITE_JPEG_QUALITY, 92])
+        view = np.asarray(cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE))
+        return view.astype(np.float32), np.array([[1.0, 0, 0], [0, 1.0, 0]]), buf.tobytes()
+    export = render_export(scan, pipeline, body_px=body, rng=rng)
+    return item_view(export.scan), export.matrix, export.encoded or b""
+
+
+def _warped_mask(mask: np.ndarray, matrix: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    return (
+        cv2.warpAffine(mask.astype(np.uint8), matrix, (shape[1], shape[0]), flags=cv2.INTER_NEAREST)
+        > 0
+    )
+
+
+def native_table(
+    pipeline: str, count: int, *, seed: int, blur_px: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """As :func:`edge_table`, for threats drawn natively into ``count`` simulated scenes
+    exported as the hosts are (not projected): what a perfect projection would score."""
+    from scanlab.synth._scene import generate_scene
+
+    feats, labels, groups = [], [], []
+    for i, scene_spec, scene_seed, rng in _native_scenes(seed, count):
+        scene = generate_scene(scene_spec, scene_seed, pitch_mm=10.0)
+        top, front, bottom, rear = scene.key.attributes["body_px"]
+        body = (top, front, bottom, rear)
+        view, matrix, _jpeg = export_scene(scene.scan, body, pipeline, blur_px=blur_px, rng=rng)
         for obj in scene.key.objects:
-            mask = cv2.warpAffine(
-                obj.full_mask(scene.scan.shape).astype(np.uint8),
-                matrix,
-                (view.shape[1], view.shape[0]),
-                flags=cv2.INTER_NEAREST,
-            )
-            rows = object_rows(view, mask > 0, rng) if mask.any() else None
+            mask = _warped_mask(obj.full_mask(scene.scan.shape), matrix, view.shape)
+            rows = object_rows(view, mask, rng) if mask.any() else None
             if rows is not None:
                 feats += rows
                 labels += [np.ones(len(rows[0])), np.zeros(len(rows[1]))]
                 groups += [np.full(len(rows[0]) + len(rows[1]), i)]
     return np.concatenate(feats), np.concatenate(labels), np.concatenate(groups)
+
+
+def twin_tables(
+    pipeline: str, count: int, *, seed: int, blur_px: float, spec: HostSpec
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The projection alone: each native threat (as in :func:`native_table`) and the same
+    threat projected, as exams project (:func:`scanlab.synth._hosts.project_on_host`), at
+    the same spot of the scene's clean twin (same seed, nothing hidden: the same vehicle,
+    load and grain, its own quantum noise), exported alike and analysed as a host file
+    (``spec``; the pitch stated). The threat is the scene's noise-free attenuation less its
+    twin's, where it adds some (drugs lighter than the goods they displace add none).
+    Returns {"native": table, "projected": table} over the same threats."""
+    from scanlab.synth._hosts import _as_compressed, project_on_host
+    from scanlab.synth._scene import generate_scene
+    from scanlab.synth._tip import Threat
+
+    tables: dict[str, list[list[np.ndarray]]] = {"native": [[], [], []], "projected": [[], [], []]}
+    with tempfile.TemporaryDirectory(prefix="scanlab-bench-twins-") as tmp:
+        for i, scene_spec, scene_seed, _rng in _native_scenes(seed, count):
+            scene = generate_scene(scene_spec, scene_seed, pitch_mm=10.0)
+            clean = generate_scene(
+                dataclasses.replace(scene_spec, concealments=[]), scene_seed, pitch_mm=10.0
+            )
+            top, front, bottom, rear = scene.key.attributes["body_px"]
+            body = (top, front, bottom, rear)
+            # One export geometry (crop, tilt) for both: the rotation is drawn first.
+            native, matrix, _ = export_scene(
+                scene.scan, body, pipeline, blur_px=blur_px, rng=np.random.default_rng([i, 1])
+            )
+            _clean_view, _m, jpeg = export_scene(
+                clean.scan, body, pipeline, blur_px=blur_px, rng=np.random.default_rng([i, 1])
+            )
+            path = Path(tmp) / f"twin-{seed}-{i}.jpg"
+            path.write_bytes(jpeg)
+            host = load_host(path, spec)
+            angle = float(np.degrees(np.arctan2(matrix[1, 0], matrix[0, 0])))
+            for obj in scene.key.objects:
+                r0, c0, r1, c1 = obj.bbox
+                extra = (
+                    scene.ideal_attenuation[:, r0:r1, c0:c1]
+                    - clean.ideal_attenuation[:, r0:r1, c0:c1]
+                )
+                if float(extra[0][obj.mask].mean()) <= 0.05:
+                    continue
+                threat = Threat(
+                    np.maximum(extra, 0).astype(np.float32),
+                    obj.mask.copy(),
+                    obj.threat_class,
+                    obj.material,
+                    obj.mass_kg,
+                    10.0,
+                    obj.object_id,
+                )
+                rows_in, cols_in = np.nonzero(obj.mask)
+                centre = np.array(
+                    [
+                        c0 + (cols_in.min() + cols_in.max()) / 2,
+                        r0 + (rows_in.min() + rows_in.max()) / 2,
+                        1.0,
+                    ]
+                )
+                col, row = matrix @ centre
+                rng = np.random.default_rng([seed, i, 2])
+                item, key = project_on_host(
+                    host,
+                    host.scan,
+                    threat,
+                    row=round(float(row)),
+                    col=round(float(col)),
+                    rotation_deg=-angle,
+                    scale=1.0,
+                    rng=rng,
+                    object_id=obj.object_id,
+                )
+                pixels = item.data[0]
+                if host.jpeg_table is not None:
+                    pixels = _as_compressed(host.scan.data[0], pixels, host.jpeg_table)
+                projected = pixels.astype(np.float32)
+                for name, view, mask in (
+                    (
+                        "native",
+                        native,
+                        _warped_mask(obj.full_mask(scene.scan.shape), matrix, native.shape),
+                    ),
+                    ("projected", projected, key.full_mask(projected.shape)),
+                ):
+                    rows = object_rows(view, mask, np.random.default_rng([seed, i, 3]))
+                    if rows is not None:
+                        t = tables[name]
+                        t[0] += rows
+                        t[1] += [np.ones(len(rows[0])), np.zeros(len(rows[1]))]
+                        t[2] += [np.full(len(rows[0]) + len(rows[1]), i)]
+    return {
+        k: (np.concatenate(a), np.concatenate(b), np.concatenate(c))
+        for k, (a, b, c) in tables.items()
+    }
 
 
 def logistic_fit(x: np.ndarray, y: np.ndarray, *, steps: int = 50) -> np.ndarray:
@@ -178,8 +308,30 @@ def held_out_auroc(x: np.ndarray, y: np.ndarray, groups: np.ndarray, *, folds: i
     return float(np.mean(results))
 
 
-def main() -> None:
+def report(name: str, table: tuple[np.ndarray, np.ndarray, np.ndarray], start: float) -> float:
+    """Print one set's held-out AUROC and what each statistic does alone; return the AUROC.
+
+    Alone: the AUROC of the statistic itself (above 0.5: larger on threat edges), and the
+    threat edges' median in the classifier's units (host edges of similar step in the same
+    image: median 0, interquartile range 1)."""
     from scanlab.evaluate import auroc
+
+    x, y, groups = table
+    score = held_out_auroc(x, y, groups)
+    ok = np.isfinite(x).all(axis=1)
+    alone = [auroc(y[ok], x[ok, j]) for j in range(x.shape[1])]
+    shift = np.median(x[ok & (y == 1)], axis=0)
+    print(
+        f"{name:36s} AUROC {score:.3f}  ({len(np.unique(groups))} items, {int(y.sum())} "
+        f"threat edges, {int((1 - y).sum())} host edges; alone: sharpness {alone[0]:.3f} "
+        f"(median {shift[0]:+.2f}), noise {alone[1]:.3f} (median {shift[1]:+.2f}); "
+        f"{time.perf_counter() - start:.1f} s)",
+        flush=True,
+    )
+    return score
+
+
+def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hosts", type=int, default=10, help="simulated host exports per seed")
@@ -202,6 +354,13 @@ def main() -> None:
         "(hosts x items scenes per seed): the figure a perfect projection would reach",
     )
     parser.add_argument(
+        "--twin",
+        action="store_true",
+        help="also project each native threat at its own spot into the scene's clean twin "
+        "(hosts x items scenes per seed): the projection alone, against the native figure "
+        "on the same threats",
+    )
+    parser.add_argument(
         "--curve",
         choices=("stated", "estimate"),
         default="stated",
@@ -215,7 +374,7 @@ def main() -> None:
         "halos at the image's edges, or not reproduced",
     )
     args = parser.parse_args()
-    results: dict[tuple[str, bool | None], list[float]] = {}
+    results: dict[tuple[str, str], list[float]] = {}
     for pipeline in args.pipelines.split(","):
         vendor = None if pipeline == "scanlab" else VENDOR_PIPELINES[pipeline]
         display: str | dict[str, float] = "estimate"
@@ -241,41 +400,30 @@ def main() -> None:
                 for matched in (True, False) if args.naive else (True,):
                     start = time.perf_counter()
                     x, y, groups = edge_table(paths, spec, args.items, matched=matched)
-                    score = held_out_auroc(x, y, groups)
-                    results.setdefault((pipeline, matched), []).append(score)
-                    name = f"{pipeline} " + ("matched" if matched else "naive")
-                    # Each statistic alone (above 0.5: larger on threat edges): which one
-                    # separates.
-                    ok = np.isfinite(x).all(axis=1)
-                    alone = [auroc(y[ok], x[ok, j]) for j in range(x.shape[1])]
-                    print(
-                        f"seed {seed} {name:24s} AUROC {score:.3f}  ({len(np.unique(groups))} "
-                        f"items, {int(y.sum())} threat edges, {int((1 - y).sum())} host edges; "
-                        f"alone: sharpness {alone[0]:.3f}, noise {alone[1]:.3f}; "
-                        f"{time.perf_counter() - start:.1f} s)",
-                        flush=True,
-                    )
+                    name = "matched" if matched else "naive"
+                    score = report(f"seed {seed} {pipeline} {name}", (x, y, groups), start)
+                    results.setdefault((pipeline, name), []).append(score)
             if args.native:
                 start = time.perf_counter()
-                x, y, groups = native_table(
+                table = native_table(
                     pipeline, args.hosts * args.items, seed=seed, blur_px=args.blur
                 )
-                score = held_out_auroc(x, y, groups)
-                results.setdefault((pipeline, None), []).append(score)
-                ok = np.isfinite(x).all(axis=1)
-                alone = [auroc(y[ok], x[ok, j]) for j in range(x.shape[1])]
-                print(
-                    f"seed {seed} {pipeline + ' native':24s} AUROC {score:.3f}  "
-                    f"({len(np.unique(groups))} scenes, {int(y.sum())} threat edges, "
-                    f"{int((1 - y).sum())} host edges; alone: sharpness {alone[0]:.3f}, "
-                    f"noise {alone[1]:.3f}; {time.perf_counter() - start:.1f} s)",
-                    flush=True,
+                score = report(f"seed {seed} {pipeline} native", table, start)
+                results.setdefault((pipeline, "native"), []).append(score)
+            if args.twin:
+                start = time.perf_counter()
+                twin_spec = HostSpec(paths=["."], display=display, sharpen=sharpen, pitch_mm=10.0)
+                tables = twin_tables(
+                    pipeline, args.hosts * args.items, seed=seed, blur_px=args.blur, spec=twin_spec
                 )
-    for (pipeline, matched), scores in results.items():
+                for name, table in tables.items():
+                    score = report(f"seed {seed} {pipeline} twin {name}", table, start)
+                    results.setdefault((pipeline, f"twin {name}"), []).append(score)
+    kind = {"matched": "matched (scanlab)", "naive": "naive (no matching)"}
+    for (pipeline, which), scores in results.items():
         v = np.array(scores)
         sep = np.maximum(v, 1 - v)
-        kind = {True: "matched (scanlab)", False: "naive (no matching)", None: "native"}
-        name = f"{pipeline} " + kind[matched]
+        name = f"{pipeline} " + kind.get(which, which)
         print(
             f"{name:32s} AUROC {v.mean():.3f} (min {v.min():.3f}, max {v.max():.3f}, "
             f"sd {v.std(ddof=1) if len(v) > 1 else 0.0:.3f} over {len(v)} seeds), "

@@ -21,7 +21,16 @@ import numpy as np
 from scanlab.synth._canvas import Canvas
 from scanlab.synth._vehicles import CargoSpace
 
-__all__ = ["CARGO_TYPES", "PACKINGS", "Load", "Packing", "Unit", "load_cargo", "texture_goods"]
+__all__ = [
+    "CARGO_TYPES",
+    "PACKINGS",
+    "Load",
+    "Packing",
+    "Unit",
+    "grain_field",
+    "load_cargo",
+    "texture_goods",
+]
 
 
 @dataclass
@@ -839,17 +848,23 @@ def texture_goods(
     out since) are multiplied by ``1 + rel_std * field``, a zero-mean, unit-variance Gaussian
     field, so the mass is kept on average.
     """
-    import cv2
-
     if rel_std <= 0 or not np.any(goods[0] > 0):
         return
-    sigma = max(grain_mm / canvas.pitch_mm, 0.3)
-    noise = rng.standard_normal(goods.shape[1:]).astype(np.float32)
-    # A Gaussian-smoothed white field's variance falls as 1 / (4 pi sigma^2).
-    field = np.asarray(
-        cv2.GaussianBlur(noise, (0, 0), sigma, borderType=cv2.BORDER_REFLECT), np.float32
-    ) * np.float32(2.0 * np.sqrt(np.pi) * sigma)
+    field = grain_field(goods.shape[1:], grain_mm / canvas.pitch_mm, rng)
     with np.errstate(divide="ignore", invalid="ignore"):
         still = np.where(goods[0] > 0, (canvas.basis[0] - before[0]) / goods[0], 0.0)
     share = np.clip(np.nan_to_num(still), 0.0, 1.0).astype(np.float32)
     canvas.basis += goods * (np.float32(rel_std) * field * share)[None]
+
+
+def grain_field(shape: tuple[int, ...], grain_px: float, rng: np.random.Generator) -> np.ndarray:
+    """A zero-mean, unit-variance Gaussian field (row, col), float32, correlated over
+    ``grain_px`` pixels (at least 0.3): the relative fluctuation of goods' areal density."""
+    import cv2
+
+    sigma = max(grain_px, 0.3)
+    noise = rng.standard_normal(shape).astype(np.float32)
+    # A Gaussian-smoothed white field's variance falls as 1 / (4 pi sigma^2).
+    return np.asarray(
+        cv2.GaussianBlur(noise, (0, 0), sigma, borderType=cv2.BORDER_REFLECT), np.float32
+    ) * np.float32(2.0 * np.sqrt(np.pi) * sigma)

@@ -1283,8 +1283,6 @@ def make_host_item(
     objects: list[KeyObject] = []
     taken = np.zeros(host.attenuation.shape, np.uint8)
     pitch = min(host.pitch_mm)
-    curve = host.curve.curve if host.curve else None
-    air_grey = host.curve.air_grey if host.curve else None
     for k in range(n_threats):
         choice, threat_class = _pick_threat(spec, rng, cut)
         if isinstance(choice, Threat):
@@ -1296,15 +1294,8 @@ def make_host_item(
         rotation = float(rng.uniform(spec.rotation_deg[0], spec.rotation_deg[1]))
         if spec.quarter_turns:
             rotation += 90.0 * int(rng.integers(4))
-        patch, footprint = _warp(
+        _patch, footprint = _warp(
             threat, host_pitch=host.pitch_mm, scale=scale, rotation_deg=rotation
-        )
-        # Only the blur the host has beyond the resampled threat's own softness.
-        pad = np.pad(patch[0], 16)
-        points, axes = threat_edges(np.pad(footprint, 16))
-        own = tuple(v or 0.0 for v in edge_blur(pad, points, axes, min_edges=4))
-        blur = tuple(
-            math.sqrt(max(h * h - o * o, 0.0)) for h, o in zip(host.image_blur_px, own, strict=True)
         )
         centres = _placements(host, footprint, threat_class, spec, taken)
         if centres.size == 0:
@@ -1315,7 +1306,8 @@ def make_host_item(
                 ).format(sha256=host.sha256[:12], threat=threat.name, interior=host.region.interior)
             )
         row, col = (int(v) for v in centres[int(rng.integers(len(centres)))])
-        scan, obj = project_threat(
+        scan, obj = project_on_host(
+            host,
             scan,
             threat,
             row=row,
@@ -1324,12 +1316,6 @@ def make_host_item(
             scale=scale,
             rng=rng,
             object_id=f"{item_id}-tip-{k + 1}",
-            blur_px=(blur[0], blur[1]),
-            noise_blur_px=host.noise_blur_px,
-            display=curve,
-            air_grey=air_grey,
-            sharpen=host.sharpen,
-            grain=host.grain,
         )
         objects.append(obj)
         taken |= obj.full_mask(host.attenuation.shape).astype(np.uint8)
@@ -1359,6 +1345,50 @@ def make_host_item(
     public = {k: v for k, v in scan.metadata.attributes.items() if k == "display"}
     scan = scan.replace(metadata=dataclasses.replace(scan.metadata, attributes=public))
     return HostItem(scan, key, host)
+
+
+def project_on_host(
+    host: Host,
+    scan: Scan,
+    threat: Threat,
+    *,
+    row: int,
+    col: int,
+    rotation_deg: float,
+    scale: float,
+    rng: np.random.Generator,
+    object_id: str,
+) -> tuple[Scan, KeyObject]:
+    """Project ``threat`` into ``scan`` (an item on ``host``) centred at (row, col), matched to
+    the host as exams do: blurred by the host's blur beyond the resampled threat's own
+    softness, with the host's noise, curve, sharpening and grain
+    (:func:`scanlab.synth.project_threat`)."""
+    patch, footprint = _warp(
+        threat, host_pitch=host.pitch_mm, scale=scale, rotation_deg=rotation_deg
+    )
+    # Only the blur the host has beyond the resampled threat's own softness.
+    pad = np.pad(patch[0], 16)
+    points, axes = threat_edges(np.pad(footprint, 16))
+    own = tuple(v or 0.0 for v in edge_blur(pad, points, axes, min_edges=4))
+    blur = tuple(
+        math.sqrt(max(h * h - o * o, 0.0)) for h, o in zip(host.image_blur_px, own, strict=True)
+    )
+    return project_threat(
+        scan,
+        threat,
+        row=row,
+        col=col,
+        rotation_deg=rotation_deg,
+        scale=scale,
+        rng=rng,
+        object_id=object_id,
+        blur_px=(blur[0], blur[1]),
+        noise_blur_px=host.noise_blur_px,
+        display=host.curve.curve if host.curve else None,
+        air_grey=host.curve.air_grey if host.curve else None,
+        sharpen=host.sharpen,
+        grain=host.grain,
+    )
 
 
 @dataclass(frozen=True)

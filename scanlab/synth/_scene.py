@@ -19,10 +19,12 @@ from scanlab.synth._canvas import Canvas
 from scanlab.synth._cargo import CARGO_TYPES, Load, load_cargo, texture_goods
 from scanlab.synth._concealments import (
     CONCEALMENT_TYPES,
+    IN_LOAD,
     SPACE_CHANGING,
     Concealed,
     conceal_in_load,
     plan_space,
+    texture_concealed,
 )
 from scanlab.synth._declaration import (
     COMMODITIES,
@@ -232,6 +234,14 @@ def generate_scene(
                 concealed.append(obj)
     if goods is not None and texture_rng is not None:
         texture_goods(canvas, before, goods, texture_rng)
+    # What is hidden in the load has the grain of its material as the library's threats that
+    # exams project do, from a stream of its own (the rest of the scene does not change with
+    # it). The compartments behind false walls, floors and roofs keep a uniform fill: the
+    # shipped detector learnt them so.
+    grain_rng = np.random.default_rng([seed, 0x5CA9, 0x6A1])
+    for obj in concealed:
+        if obj.kind in IN_LOAD:
+            texture_concealed(canvas, obj, grain_rng)
 
     from scanlab.physics import acquire
 

@@ -26,8 +26,14 @@ from scanlab.i18n import _
 from scanlab.io import Representation, Scan
 from scanlab.synth._answer_key import THREAT_CLASSES, KeyObject, mask_to_polygon
 from scanlab.synth._canvas import Canvas
-from scanlab.synth._cargo import texture_goods
-from scanlab.synth._concealments import Concealed, _brick_block, _human, _pistol, _rifle
+from scanlab.synth._concealments import (
+    Concealed,
+    _brick_block,
+    _human,
+    _pistol,
+    _rifle,
+    texture_concealed,
+)
 
 if TYPE_CHECKING:
     from scanlab.synth._display import DisplayCurve
@@ -51,21 +57,6 @@ THREAT_LIBRARY = {
     "cash_bricks": ("cash", "banknote_paper"),
     "cigarette_cases": ("cigarettes", "tobacco"),
     "stowaway": ("stowaway", "soft_tissue"),
-}
-
-#: The grain of each library threat's contents, as goods have it (:func:`texture_goods`):
-#: (spread of the areal density from pixel to pixel, grain size in mm). Pressed powder and
-#: leaf, banknotes, tobacco and a clothed body are not uniform at a few millimetres, so a
-#: ray through them crosses a different mix than its neighbour; machined steel is uniform.
-_GRAIN = {
-    "pistol": (0.0, 0.0),
-    "rifle": (0.0, 0.0),
-    "cocaine_bricks": (0.03, 8.0),
-    "heroin_bricks": (0.03, 8.0),
-    "cannabis_bricks": (0.03, 8.0),
-    "cash_bricks": (0.03, 8.0),
-    "cigarette_cases": (0.03, 8.0),
-    "stowaway": (0.03, 8.0),
 }
 
 
@@ -144,8 +135,9 @@ def render_threat(
 ) -> Threat:
     """Render a threat of :data:`THREAT_LIBRARY` alone, as its noise-free attenuation patch.
 
-    Drugs, cash, tobacco and a body carry the grain of goods (a few per cent of their areal
-    density over millimetres, as the scene's goods have it); ``seed`` draws it and the pose.
+    Drugs, cash, tobacco and a body carry the grain of their material (a few per cent of
+    their areal density over millimetres, as the scene's goods and concealments have it:
+    :data:`scanlab.synth._concealments.MATERIAL_GRAIN`); ``seed`` draws it and the pose.
 
     Examples
     --------
@@ -188,8 +180,7 @@ def render_threat(
             )
     else:
         _brick_block(obj, canvas, mid - 300, mid - 150, 600, 300, 40.0, material)
-    rel_std, grain_mm = _GRAIN[name]
-    texture_goods(canvas, before, canvas.basis - before, rng, rel_std=rel_std, grain_mm=grain_mm)
+    texture_concealed(canvas, obj, rng)  # the grain of its material, as drawn in a scene
     (r0, c0, r1, c1), _part, chord = obj.contribution()
     part = canvas.basis[:, r0:r1, c0:c1] - before[:, r0:r1, c0:c1]
     _scanner, lookup = _physics(scanner)

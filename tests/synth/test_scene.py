@@ -268,3 +268,62 @@ def test_a_portal_sees_the_two_side_walls_top_rails_through_its_diverging_beam()
     box = r_floor - r_roof
     assert 0.33 <= (far - near) / box <= 0.42
     assert 0.09 <= (row(z_floor, -1219.0) - row(z_floor, 1219.0)) / box <= 0.16
+
+
+@pytest.mark.parametrize(
+    ("kind", "cargo", "fill"), [("cash", "empty", 0.0), ("drugs_in_cargo", "paper_goods", 0.7)]
+)
+def test_concealed_drugs_and_cash_have_the_grain_a_projected_threat_has(kind, cargo, fill):
+    # A threat drawn into the scene is as grainy as the library's threats that exams project
+    # (3 % of the areal density over 8 mm; tests/synth/test_tip.py): without it the native
+    # threats are the smoothest thing in the cargo and no honest reference for projection.
+    # The threat alone is the scene less its clean twin (same seed, nothing hidden), noise-free;
+    # a block of uniform depth holds no other variation (the cash in the empty container's
+    # floor and wall stays under 1.3 %, the displaced paper goods' grain is what drugs hidden
+    # in them add beside their own). Hand values: spread 2.2-3.3 %, as the library's bricks;
+    # neighbours 8 mm apart correlate as exp(-1/4) = 0.78.
+    import cv2
+
+    with_threat = generate_scene(SceneSpec("container_20ft", cargo, fill, [kind]), 3, pitch_mm=8.0)
+    clean = generate_scene(SceneSpec("container_20ft", cargo, fill, []), 3, pitch_mm=8.0)
+    threat = with_threat.ideal_attenuation[0] - clean.ideal_attenuation[0]
+    mask = with_threat.key.objects[0].full_mask(with_threat.scan.shape).astype(np.uint8)
+    core = cv2.erode(mask, np.ones((5, 5), np.uint8)) > 0
+    assert not threat[~cv2.dilate(mask, np.ones((5, 5), np.uint8)).astype(bool)].any()
+    a = threat[core]
+    assert 0.022 < a.std() / a.mean() < 0.04
+    pairs = core[:, :-1] & core[:, 1:]
+    r = np.corrcoef(threat[:, :-1][pairs], threat[:, 1:][pairs])[0, 1]
+    assert r == pytest.approx(0.78, abs=0.07)
+
+
+def test_a_concealments_grain_is_in_its_key_and_keeps_its_mass():
+    # texture_concealed changes the object and the record of what it added alike (the key's
+    # difficulty is measured against the scene less that record), about its mass; steel is
+    # machined, uniform.
+    import functools
+
+    from scanlab.synth._canvas import Canvas
+    from scanlab.synth._concealments import Concealed, _brick_block, _pistol, texture_concealed
+    from scanlab.synth._scene import _decomposition, _density
+
+    basis = functools.partial(_decomposition, "scanlab-6MV-dual")
+    canvas = Canvas(200, 200, 5.0, 1000.0, basis, _density, len(basis("water")))
+    empty = canvas.basis.copy()
+    cash = Concealed("cash", "cash", "loose", "banknote_paper", "cash")
+    _brick_block(cash, canvas, 200, 300, 600, 300, 35.0, "banknote_paper")
+    pistol = Concealed("pistol", "weapon", "loose", "steel", "a pistol")
+    _pistol(pistol, canvas, 500, 800, 0.3, 1.0)
+    plain = [p.copy() for _fp, p in pistol.parts]
+    plain_cash = cash.parts[0][1].copy()
+    drawn = sum(float(p.sum()) for _fp, p in cash.parts)
+    rng = np.random.default_rng(4)
+    texture_concealed(canvas, cash, rng)
+    texture_concealed(canvas, pistol, rng)
+    recorded = np.zeros_like(canvas.basis)
+    for fp, part in cash.parts + pistol.parts:
+        recorded[:, fp.rows, fp.cols] += part
+    np.testing.assert_allclose(canvas.basis - empty, recorded, atol=1e-4)
+    assert not np.allclose(cash.parts[0][1], plain_cash)
+    assert sum(float(p.sum()) for _fp, p in cash.parts) == pytest.approx(drawn, rel=0.01)
+    assert all(np.array_equal(p, q) for (_fp, p), q in zip(pistol.parts, plain, strict=True))
