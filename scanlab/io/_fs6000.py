@@ -206,6 +206,20 @@ def _map(path: Path, dtype: str, shape: tuple[int, int]) -> np.memmap:
     return np.memmap(path, dtype=dtype, mode="r", offset=_HEADER.size, shape=shape)
 
 
+def _size_mismatch(path: Path, header: _Header, high_path: Path, high: _Header) -> CorruptFileError:
+    """The error for a part file whose size is not the high-energy file's."""
+    return CorruptFileError(
+        _("{files}: {cols} x {rows} pixels, but {name} has {cols2} x {rows2}").format(
+            files=path,
+            cols=header.cols,
+            rows=header.rows,
+            name=high_path.name,
+            cols2=high.cols,
+            rows2=high.rows,
+        )
+    )
+
+
 def _read_sidecar(path: Path) -> dict[str, Any] | None:
     check_regular_file(path, what="sidecar")
     if not path.is_file():
@@ -259,16 +273,7 @@ def read_fs6000(path: str | os.PathLike[str], *, max_pixels: int | None = None) 
     shape = (high.rows, high.cols)
     low = _read_header(files["low"], bits=16, channels=2, max_pixels=max_pixels)
     if (low.rows, low.cols) != shape:
-        raise CorruptFileError(
-            _("{files}: {cols} x {rows} pixels, but {name} has {cols2} x {rows2}").format(
-                files=files["low"],
-                cols=low.cols,
-                rows=low.rows,
-                name=files["high"].name,
-                cols2=high.cols,
-                rows2=high.rows,
-            )
-        )
+        raise _size_mismatch(files["low"], low, files["high"], high)
     data = np.empty((2, *shape), dtype=np.uint16)
     data[0] = _map(files["high"], ">u2", shape)
     data[1] = _map(files["low"], ">u2", shape)
@@ -278,16 +283,7 @@ def read_fs6000(path: str | os.PathLike[str], *, max_pixels: int | None = None) 
     if files["material"].is_file() and (doc is None or doc.get("material", True)):
         mat = _read_header(files["material"], bits=8, channels=1, max_pixels=max_pixels)
         if (mat.rows, mat.cols) != shape:
-            raise CorruptFileError(
-                _("{files}: {cols} x {rows} pixels, but {name} has {cols2} x {rows2}").format(
-                    files=files["material"],
-                    cols=mat.cols,
-                    rows=mat.rows,
-                    name=files["high"].name,
-                    cols2=high.cols,
-                    rows2=high.rows,
-                )
-            )
+            raise _size_mismatch(files["material"], mat, files["high"], high)
         material = np.array(_map(files["material"], "u1", shape))
     default = ScanMetadata(scanner_model="FS6000", acquired=high.acquired)
     return _apply_header(data, doc, default, material=material, source=path)
