@@ -41,7 +41,9 @@ class Unit:
     material's density (packing fraction). For packages with rounded or tilted outlines the
     box is their core and ``depth_cm`` the least depth of goods they hold over it, so what is
     hidden there stays inside the goods. ``tilt`` and ``lean`` are a tyre's tilt from flat
-    and its turn in the image.
+    and its turn in the image. ``y_mm`` is where the unit's goods lie across the vehicle (mm
+    from its centre plane, positive away from the source; :meth:`Canvas.at_depths`), which a
+    diverging beam images at their own magnification; 0 for goods drawn about the centre.
     """
 
     x0: float
@@ -53,6 +55,7 @@ class Unit:
     scale: float
     tilt: float = 0.0
     lean: float = 0.0
+    y_mm: float = 0.0
 
 
 @dataclass
@@ -304,36 +307,41 @@ def _tyres(
     x, end = space.x0 + radius, space.x0 + fill * space.length
     lace = rng.uniform(0.6, 0.85)  # laced tyres sit inside each other's sidewalls
     while x + radius <= end:
-        for _ in range(across):
-            xc = x + rng.uniform(-0.2, 0.2) * radius
-            tilt = rng.uniform(0.25, 0.65) * rng.choice([-1, 1])
-            lean = rng.normal(0.0, 0.1)  # the stack leans (radians from upright)
-            step = width * np.cos(tilt) * lace
-            top = space.z1 - rng.uniform(60, 500)
-            z = space.z0 + radius * abs(np.sin(tilt)) + width / 2
-            while z + radius * abs(np.sin(tilt)) + width / 2 <= top:
-                t = tilt + rng.normal(0.0, 0.05)
-                ring_lean = lean + rng.normal(0.0, 0.04)
-                canvas.add(
-                    "tyre", canvas.tyre_ring(xc, z, radius, rim, width, t, 1.6, lean=ring_lean)
-                )
-                load.units.append(
-                    Unit(
-                        xc - radius,
-                        z - step / 2,
-                        2 * radius,
-                        step,
-                        width / 10,
-                        "tyre",
-                        1.0,
-                        t,
-                        ring_lean,
+        for stack in range(across):
+            # Each stack stands at its own depth across the width, where the diverging beam
+            # images it (the near stack magnified most).
+            y_stack = ((stack + 0.5) / across - 0.5) * space.depth_cm * 10.0
+            with canvas.at_depths(y_stack, thickness_mm=2.0 * radius):
+                xc = x + rng.uniform(-0.2, 0.2) * radius
+                tilt = rng.uniform(0.25, 0.65) * rng.choice([-1, 1])
+                lean = rng.normal(0.0, 0.1)  # the stack leans (radians from upright)
+                step = width * np.cos(tilt) * lace
+                top = space.z1 - rng.uniform(60, 500)
+                z = space.z0 + radius * abs(np.sin(tilt)) + width / 2
+                while z + radius * abs(np.sin(tilt)) + width / 2 <= top:
+                    t = tilt + rng.normal(0.0, 0.05)
+                    ring_lean = lean + rng.normal(0.0, 0.04)
+                    canvas.add(
+                        "tyre", canvas.tyre_ring(xc, z, radius, rim, width, t, 1.6, lean=ring_lean)
                     )
-                )
-                load.packages += 1
-                load.mass_kg += mass_each
-                z += step
-                xc -= step * np.tan(lean) + rng.normal(0.0, 6.0)
+                    load.units.append(
+                        Unit(
+                            xc - radius,
+                            z - step / 2,
+                            2 * radius,
+                            step,
+                            width / 10,
+                            "tyre",
+                            1.0,
+                            t,
+                            ring_lean,
+                            y_stack,
+                        )
+                    )
+                    load.packages += 1
+                    load.mass_kg += mass_each
+                    z += step
+                    xc -= step * np.tan(lean) + rng.normal(0.0, 6.0)
         x += 2 * radius * rng.uniform(0.92, 1.04)
     load.end_x = x
     return load
@@ -646,62 +654,73 @@ def _stowed(
     # to one height each.
     short = rng.integers(0, 2, size=len(pallets) or len(columns)) * (layers > 2)
     for row in range(rows):
-        for i, cx in enumerate(columns):
-            lean = rng.normal(0.0, p.lean_sd)
-            n = layers - int(short[i // per_pallet if palletised else i])
-            # Each stack of each row settles its own way (packages squashed or bulging by a
-            # few %, the stack set off from its neighbours across the width), so the seams of
-            # the rows the beam crosses one after another do not line up.
-            squash = rng.uniform(0.97, 1.02)
-            shift = rng.normal(0.0, p.shift_mm)
-            if base + (n - 1) * pitch * squash + height > top + 0.5 * height:
-                n -= 1
-            for k in range(n):
-                xc = cx + shift + 0.5 * length + rng.normal(0.0, p.jitter_mm)
-                size = (length, height)
-                if brick and k % 2:
-                    xc += 0.5 * length
-                    if xc + 0.5 * length > end:
-                        continue
-                    if i == 0 and len(columns) > 1:
-                        # The course starts at the wall with bags turned across, filling
-                        # the space up to the next bag.
-                        span = columns[1] - cx + 0.5 * length
-                        xc += 0.5 * span - length
-                        size = (span, height)
-                zc = base + k * pitch * squash + 0.5 * height + rng.normal(0.0, 0.2 * p.jitter_mm)
-                xc += (zc - base) * np.tan(lean)
-                topmost = k == n - 1
-                tilt = 0.5 * lean + rng.normal(0.0, p.tilt_sd * (3.0 if topmost else 1.0))
-                unit = _package(
-                    canvas,
-                    load,
-                    p.material,
-                    (xc, zc),
-                    size,
-                    row_cm * rng.uniform(0.9, 1.0),
-                    fill_mean * rng.lognormal(0.0, 0.06),
-                    radius=radius,
-                    tilt=tilt,
-                    sag=height * rng.uniform(*p.sag),
-                )
-                for j in range(p.voids):
-                    # Air between whole birds: flattened pockets inside the carton, one in
-                    # each part of it so that they never overlap.
-                    canvas.add(
-                        p.material,
-                        canvas.ellipsoid(
-                            unit.x0 + (j + rng.uniform(0.4, 0.6)) / p.voids * unit.length,
-                            unit.z0 + rng.uniform(0.3, 0.7) * unit.height,
-                            rng.uniform(0.2, 0.4) / p.voids * unit.length,
-                            rng.uniform(0.15, 0.3) * height,
-                            0.125 * unit.depth_cm,
-                        ),
-                        scale=-unit.scale,
+        # Each row lies at its own depth across the width, where a diverging beam magnifies
+        # it: near rows more than far ones, so a load's top fades over the roof band as in
+        # real portal exports instead of ending in one line at the centre plane's height.
+        y_row = ((row + 0.5) / rows - 0.5) * space.depth_cm * 10.0
+        with canvas.at_depths(y_row, thickness_mm=row_cm * 10.0):
+            for i, cx in enumerate(columns):
+                lean = rng.normal(0.0, p.lean_sd)
+                n = layers - int(short[i // per_pallet if palletised else i])
+                # Each stack of each row settles its own way (packages squashed or bulging by a
+                # few %, the stack set off from its neighbours across the width), so the seams of
+                # the rows the beam crosses one after another do not line up.
+                squash = rng.uniform(0.97, 1.02)
+                shift = rng.normal(0.0, p.shift_mm)
+                if base + (n - 1) * pitch * squash + height > top + 0.5 * height:
+                    n -= 1
+                for k in range(n):
+                    xc = cx + shift + 0.5 * length + rng.normal(0.0, p.jitter_mm)
+                    size = (length, height)
+                    if brick and k % 2:
+                        xc += 0.5 * length
+                        if xc + 0.5 * length > end:
+                            continue
+                        if i == 0 and len(columns) > 1:
+                            # The course starts at the wall with bags turned across, filling
+                            # the space up to the next bag.
+                            span = columns[1] - cx + 0.5 * length
+                            xc += 0.5 * span - length
+                            size = (span, height)
+                    zc = (
+                        base
+                        + k * pitch * squash
+                        + 0.5 * height
+                        + rng.normal(0.0, 0.2 * p.jitter_mm)
                     )
-                if p.voids:
-                    unit.depth_cm *= 0.75  # what the pockets leave of its goods everywhere
-                load.packages += per_row // rows + (row < per_row % rows)
+                    xc += (zc - base) * np.tan(lean)
+                    topmost = k == n - 1
+                    tilt = 0.5 * lean + rng.normal(0.0, p.tilt_sd * (3.0 if topmost else 1.0))
+                    unit = _package(
+                        canvas,
+                        load,
+                        p.material,
+                        (xc, zc),
+                        size,
+                        row_cm * rng.uniform(0.9, 1.0),
+                        fill_mean * rng.lognormal(0.0, 0.06),
+                        radius=radius,
+                        tilt=tilt,
+                        sag=height * rng.uniform(*p.sag),
+                    )
+                    unit.y_mm = y_row
+                    for j in range(p.voids):
+                        # Air between whole birds: flattened pockets inside the carton, one in
+                        # each part of it so that they never overlap.
+                        canvas.add(
+                            p.material,
+                            canvas.ellipsoid(
+                                unit.x0 + (j + rng.uniform(0.4, 0.6)) / p.voids * unit.length,
+                                unit.z0 + rng.uniform(0.3, 0.7) * unit.height,
+                                rng.uniform(0.2, 0.4) / p.voids * unit.length,
+                                rng.uniform(0.15, 0.3) * height,
+                                0.125 * unit.depth_cm,
+                            ),
+                            scale=-unit.scale,
+                        )
+                    if p.voids:
+                        unit.depth_cm *= 0.75  # what the pockets leave of its goods everywhere
+                    load.packages += per_row // rows + (row < per_row % rows)
     load.mass_kg += load.packages * p.tare_kg
     load.end_x = max(columns) + length * (1.5 if brick else 1.0)
     return load
@@ -730,23 +749,27 @@ def _bales(
             tiers.append((wide_mm, 2, min(0.5 * (long_mm + thick_mm), space.depth_cm * 4.8)))
         z = space.z0
         for height, across, width in tiers:
-            for _ in range(min(across, 2)):
-                # Two rows across the width placed apart; each stands for half the bales.
+            for half in range(min(across, 2)):
+                # Two rows across the width placed apart; each stands for half the bales, at
+                # its own depth in the diverging beam.
                 depth_cm = across * width / min(across, 2) / 10 * rng.uniform(0.93, 1.0)
+                y_half = ((half + 0.5) / min(across, 2) - 0.5) * space.depth_cm * 10.0
                 xc = x + 0.5 * thick_mm + rng.normal(0.0, 10.0) + (z - space.z0) * np.tan(lean)
                 zc = z + 0.5 * height + rng.normal(0.0, 8.0)
-                _package(
-                    canvas,
-                    load,
-                    "cotton",
-                    (xc, zc),
-                    (thick_mm, height),
-                    depth_cm,
-                    press * rng.lognormal(0.0, 0.04),
-                    radius=rng.uniform(0.14, 0.2) * thick_mm,
-                    tilt=0.5 * lean + rng.normal(0.0, 0.01),
-                    sag=rng.uniform(-0.03, 0.02) * height,
-                )
+                with canvas.at_depths(y_half, thickness_mm=depth_cm * 10.0):
+                    bale = _package(
+                        canvas,
+                        load,
+                        "cotton",
+                        (xc, zc),
+                        (thick_mm, height),
+                        depth_cm,
+                        press * rng.lognormal(0.0, 0.04),
+                        radius=rng.uniform(0.14, 0.2) * thick_mm,
+                        tilt=0.5 * lean + rng.normal(0.0, 0.01),
+                        sag=rng.uniform(-0.03, 0.02) * height,
+                    )
+                bale.y_mm = y_half
             # Steel ties around each bale, seen where they cross the beam over the top.
             for tx in np.linspace(x + 80, x + thick_mm - 100, 6 if height > thick_mm else 3):
                 canvas.add("steel", canvas.box(float(tx), z + height - 12, 20, 2, space.depth_cm))

@@ -9,12 +9,14 @@ vehicle: drugs in tyres or the spare wheel, drugs or cash inside packages, weapo
 from __future__ import annotations
 
 import math
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from scanlab.synth._canvas import Canvas, Footprint
-from scanlab.synth._cargo import Load, grain_field
+from scanlab.synth._cargo import Load, Unit, grain_field
 from scanlab.synth._vehicles import CargoSpace, VehicleLayout
 
 __all__ = [
@@ -384,6 +386,15 @@ def plan_space(
 # --- in-load concealments ------------------------------------------------------------------
 
 
+def _at_unit(canvas: Canvas, unit: Unit | None, depth_cm: float) -> AbstractContextManager[Any]:
+    """Draw at the depth across the vehicle where ``unit`` lies (a slab ``depth_cm`` thick),
+    so that a diverging beam images what is hidden in it where it images the unit; goods
+    drawn about the centre plane need nothing."""
+    if unit is None or unit.y_mm == 0.0:
+        return nullcontext()
+    return canvas.at_depths(unit.y_mm, thickness_mm=10.0 * depth_cm)
+
+
 def conceal_in_load(
     kind: str,
     canvas: Canvas,
@@ -407,17 +418,18 @@ def conceal_in_load(
             # Bricks fill the tyre's inner cavity, between the bead and the tread.
             r = unit.length / 2
             xc, zc = unit.x0 + r, unit.z0 + unit.height / 2
-            cavity = canvas.tyre_ring(
-                xc,
-                zc,
-                r * 0.92,
-                r * 0.7,
-                unit.depth_cm * 10 * 0.8,
-                unit.tilt,
-                unit.depth_cm * 0.4,
-                lean=unit.lean,
-            )
-            obj.add(canvas, drug, cavity, scale=0.8)
+            with _at_unit(canvas, unit, 0.2 * r):
+                cavity = canvas.tyre_ring(
+                    xc,
+                    zc,
+                    r * 0.92,
+                    r * 0.7,
+                    unit.depth_cm * 10 * 0.8,
+                    unit.tilt,
+                    unit.depth_cm * 0.4,
+                    lean=unit.lean,
+                )
+                obj.add(canvas, drug, cavity, scale=0.8)
         return obj
     if kind == "drugs_in_spare_wheel":
         if layout.spare_wheel_xz is None:
@@ -455,9 +467,11 @@ def conceal_in_load(
         depth = unit.depth_cm * rng.uniform(0.15, 0.5)
         x0 = unit.x0 + rng.uniform(0, unit.length - length)
         z0 = unit.z0 + rng.uniform(0, unit.height - height)
-        # Displace the host's goods where the bricks go (at the host's packing density).
-        canvas.add(unit.material, canvas.box(x0, z0, length, height, depth), scale=-unit.scale)
-        _brick_block(obj, canvas, x0, z0, length, height, depth, material)
+        # Displace the host's goods where the bricks go (at the host's packing density), at
+        # the depth across the vehicle where the host package lies.
+        with _at_unit(canvas, unit, depth):
+            canvas.add(unit.material, canvas.box(x0, z0, length, height, depth), scale=-unit.scale)
+            _brick_block(obj, canvas, x0, z0, length, height, depth, material)
         return obj
     if kind in ("pistol", "rifle"):
         obj = Concealed(kind, "weapon", "in_cargo" if units else "loose", "steel", f"a {kind}")
@@ -469,10 +483,11 @@ def conceal_in_load(
             xc = space.x0 + rng.uniform(0.1, 0.9) * space.length
             zc = space.z0 + 150
         angle = rng.uniform(-math.pi, math.pi)
-        if kind == "pistol":
-            _pistol(obj, canvas, xc, zc, angle, rng.uniform(0.9, 1.15))
-        else:
-            _rifle(obj, canvas, xc, zc, angle)
+        with _at_unit(canvas, unit if units else None, 0.0):
+            if kind == "pistol":
+                _pistol(obj, canvas, xc, zc, angle, rng.uniform(0.9, 1.15))
+            else:
+                _rifle(obj, canvas, xc, zc, angle)
         return obj
     if kind == "stowaway":
         pose = str(rng.choice(["sitting", "crouching", "lying"]))

@@ -266,3 +266,71 @@ def test_goods_get_a_grain_texture_that_keeps_their_mass():
     assert 0.6 < neighbour < 0.95
     # Outside the goods nothing is added.
     assert np.all(canvas.basis[0, :40] == 0) and np.all(canvas.basis[0, :, 260:] == 0)
+
+
+@pytest.mark.parametrize(
+    "commodity", ["frozen_poultry", "citrus", "coffee", "soybean_meal", "cotton", "tyres"]
+)
+def test_rows_across_the_width_are_imaged_at_their_depths(commodity):
+    # A portal's beam diverges from a source 1.9 m high, 3.7 m from the vehicle's middle. The
+    # rows of packages across the width (stacks of tyres, halves of the bales) lie at their
+    # own depths: the near ones are magnified more, so a full load's top fades over about
+    # (z_top - z_s) W / L, as in real portal exports, where parallel rays end it in a line.
+    space = CargoSpace(1000.0, 7000.0, 1250.0, 3640.0, 235.2)
+    density = lambda m: get_material(m).density_g_cm3  # noqa: E731
+
+    def draw(source: bool):
+        canvas = Canvas(480, 800, 10.0, 4800.0, lambda m: (1.0,), density, 1)
+        if source:
+            canvas.source_z_mm, canvas.source_distance_mm = 1900.0, 3700.0
+        load = load_cargo(canvas, space, commodity, fill=1.0, rng=np.random.default_rng(5))
+        return canvas, load
+
+    def top_fade_mm(canvas: Canvas) -> float:
+        # Above the load's core, the rows at 10-90 % of its full areal density.
+        profile = np.median(canvas.basis[0][:, 150:650], axis=1)
+        full = np.median(profile[profile > 0.5 * profile.max()])
+        core_top = np.nonzero(profile >= 0.9 * full)[0].min()
+        fading = (profile > 0.1 * full) & (profile < 0.9 * full)
+        return float(fading[:core_top].sum() * 10.0)
+
+    (parallel, flat), (diverging, load) = draw(False), draw(True)
+    depths = sorted({u.y_mm for u in load.units})
+    assert len(depths) >= 2 and depths[0] < 0 < depths[-1]
+    assert depths[0] == pytest.approx(-depths[-1]) and depths[-1] < 10.0 * space.depth_cm / 2
+    assert {u.y_mm for u in flat.units} == set(depths)  # where goods lie is the scene's own
+    assert load.mass_kg == pytest.approx(flat.mass_kg)
+    z_top = max(u.z0 + u.height for u in load.units)
+    spread = (z_top - 1900.0) * space.depth_cm * 10.0 / 3700.0
+    assert top_fade_mm(diverging) > 0.5 * spread
+    if commodity != "tyres":  # tilted rings fade at the top even in parallel rays
+        assert top_fade_mm(parallel) < 0.2 * spread
+
+
+@pytest.mark.parametrize(
+    ("commodity", "kind"),
+    [
+        ("frozen_beef", "drugs_in_cargo"),
+        ("sugar", "cash"),
+        ("cotton", "pistol"),
+        ("tyres", "drugs_in_tyre"),
+    ],
+)
+def test_what_is_hidden_in_a_package_lies_at_its_depth_in_a_portal_scan(commodity, kind):
+    # Bricks displace the goods of a package in its own row across the width: in a diverging
+    # beam they are imaged where the package is, so no negative matter appears, and the
+    # scene changes only inside the answer key's box.
+    spec = SceneSpec("container_40ft", commodity, 0.7, [kind], scanner="scanlab-6MV-portal")
+    scene = generate_scene(spec, 4, pitch_mm=20.0)
+    clean = generate_scene(
+        SceneSpec("container_40ft", commodity, 0.7, scanner="scanlab-6MV-portal"), 4, pitch_mm=20.0
+    )
+    (obj,) = scene.key.objects
+    att, before = scene.ideal_attenuation[0], clean.ideal_attenuation[0]
+    assert att.min() > -1e-4
+    r0, c0, r1, c1 = obj.bbox
+    changed = np.abs(att - before) > 1e-4
+    inside = np.zeros_like(changed)
+    inside[r0:r1, c0:c1] = True
+    assert changed.any() and not (changed & ~inside).any()
+    assert obj.concealment in ("in_cargo", "tyre")
