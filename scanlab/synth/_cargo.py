@@ -184,41 +184,45 @@ def _big_bags(
         before = load.mass_kg
         for tier in range(tiers):
             z0 = space.z0 + tier * tier_h
-            for _ in range(2):
-                height = tier_h * rng.uniform(0.86, 0.97)
-                level = height * rng.uniform(0.82, 0.9)  # goods, below the bag's slack top
-                xc = x + 0.5 * side + rng.normal(0.0, 25.0)
-                scale = rng.uniform(*density)
-                depth_cm = side / 10 * rng.uniform(0.93, 1.0)
-                _package(
-                    canvas,
-                    load,
-                    material,
-                    (xc, z0 + 0.5 * level),
-                    (side, level),
-                    depth_cm,
-                    scale,
-                    radius=rng.uniform(0.15, 0.25) * side,
-                    tilt=rng.normal(0.0, 0.02),
-                    sag=rng.uniform(-0.04, 0.0) * level,
-                )
-                dome = canvas.ellipsoid(
-                    xc, z0 + level * 0.9, 0.42 * side, 0.16 * level, 0.42 * depth_cm
-                )
-                canvas.add(material, dome, scale=scale)
-                load.mass_kg += canvas.mass_kg(material, dome, scale=scale)
-                # The slack woven top and the four loops, polypropylene seen edge-on.
-                top = canvas.block(
-                    xc,
-                    z0 + 0.5 * (level + height),
-                    side * 0.9,
-                    height - level,
-                    2 * 0.08,
-                    radius=0.1 * side,
-                )
-                canvas.add("polypropylene", top)
-                for lx in (xc - 0.4 * side, xc + 0.4 * side - 50):
-                    canvas.add("polypropylene", canvas.box(lx, z0 + height - 30, 50, 200, 1.2))
+            for across in range(2):
+                # Two bags across the width, each at its own depth in a diverging beam.
+                y_bag = (across - 0.5) * 0.5 * space.depth_cm * 10.0
+                with canvas.at_depths(y_bag, thickness_mm=side):
+                    height = tier_h * rng.uniform(0.86, 0.97)
+                    level = height * rng.uniform(0.82, 0.9)  # goods, below the bag's slack top
+                    xc = x + 0.5 * side + rng.normal(0.0, 25.0)
+                    scale = rng.uniform(*density)
+                    depth_cm = side / 10 * rng.uniform(0.93, 1.0)
+                    bag = _package(
+                        canvas,
+                        load,
+                        material,
+                        (xc, z0 + 0.5 * level),
+                        (side, level),
+                        depth_cm,
+                        scale,
+                        radius=rng.uniform(0.15, 0.25) * side,
+                        tilt=rng.normal(0.0, 0.02),
+                        sag=rng.uniform(-0.04, 0.0) * level,
+                    )
+                    bag.y_mm = y_bag
+                    dome = canvas.ellipsoid(
+                        xc, z0 + level * 0.9, 0.42 * side, 0.16 * level, 0.42 * depth_cm
+                    )
+                    canvas.add(material, dome, scale=scale)
+                    load.mass_kg += canvas.mass_kg(material, dome, scale=scale)
+                    # The slack woven top and the four loops, polypropylene seen edge-on.
+                    top = canvas.block(
+                        xc,
+                        z0 + 0.5 * (level + height),
+                        side * 0.9,
+                        height - level,
+                        2 * 0.08,
+                        radius=0.1 * side,
+                    )
+                    canvas.add("polypropylene", top)
+                    for lx in (xc - 0.4 * side, xc + 0.4 * side - 50):
+                        canvas.add("polypropylene", canvas.box(lx, z0 + height - 30, 50, 200, 1.2))
                 load.mass_kg += 2.5
                 load.packages += 1
         last_kg = load.mass_kg - before

@@ -9,7 +9,7 @@ import pytest
 from scanlab.physics import basis_lookup, get_material, get_scanner
 from scanlab.synth import CONCEALMENT_TYPES, THREAT_CLASSES, SceneSpec, generate_scene
 from scanlab.synth._canvas import Canvas
-from scanlab.synth._cargo import load_cargo, texture_goods
+from scanlab.synth._cargo import _big_bags, load_cargo, texture_goods
 from scanlab.synth._concealments import IN_LOAD
 from scanlab.synth._vehicles import CargoSpace
 
@@ -269,7 +269,8 @@ def test_goods_get_a_grain_texture_that_keeps_their_mass():
 
 
 @pytest.mark.parametrize(
-    "commodity", ["frozen_poultry", "citrus", "coffee", "soybean_meal", "cotton", "tyres"]
+    "commodity",
+    ["frozen_poultry", "citrus", "coffee", "soybean_meal", "cotton", "tyres", "sugar_big_bags"],
 )
 def test_rows_across_the_width_are_imaged_at_their_depths(commodity):
     # A portal's beam diverges from a source 1.9 m high, 3.7 m from the vehicle's middle. The
@@ -283,7 +284,11 @@ def test_rows_across_the_width_are_imaged_at_their_depths(commodity):
         canvas = Canvas(480, 800, 10.0, 4800.0, lambda m: (1.0,), density, 1)
         if source:
             canvas.source_z_mm, canvas.source_distance_mm = 1900.0, 3700.0
-        load = load_cargo(canvas, space, commodity, fill=1.0, rng=np.random.default_rng(5))
+        rng = np.random.default_rng(5)
+        if commodity == "sugar_big_bags":
+            load = _big_bags(canvas, space, rng, 1.0, "sugar")
+        else:
+            load = load_cargo(canvas, space, commodity, fill=1.0, rng=rng)
         return canvas, load
 
     def top_fade_mm(canvas: Canvas) -> float:
