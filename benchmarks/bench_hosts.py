@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python benchmarks/bench_hosts.py [--seeds 3 --hosts 10 --items 6] [--native]
 [--pipelines scanlab,linear,gamma-lifted,log] [--curve stated|estimate]
-[--sharpen estimate|stated|none] [--naive] [--twin]``.
+[--sharpen estimate|stated|none] [--naive] [--twin] [--by-threat]``.
 
 Hosts are clean simulated scans written as bare 8-bit JPEG exports (blurred like a vendor's
 smoothing, no metadata: the display curve, pitch and blur are estimated as for a real
@@ -329,14 +329,16 @@ def held_out_auroc(
     return float(np.mean(results)), all_scores, which
 
 
-def report(name: str, table: Table, start: float, *, by_threat: bool = False) -> float:
+def report(
+    name: str, table: Table, start: float, *, by_threat: dict[str, list[float]] | None = None
+) -> float:
     """Print one set's held-out AUROC and what each statistic does alone; return the AUROC.
 
     Alone: the AUROC of the statistic itself (above 0.5: larger on threat edges), and the
     threat edges' median in the classifier's units (host edges of similar step in the same
-    image: median 0, interquartile range 1). With ``by_threat``, the same held-out scores
-    split by threat: each kind's edges against the host edges of its own items (per fold,
-    averaged over the folds that hold both)."""
+    image: median 0, interquartile range 1). With ``by_threat`` (kind -> AUROCs, extended
+    in place), the same held-out scores split by threat: each kind's edges against the host
+    edges of its own items, per fold (the folds that hold both), printed averaged."""
     from scanlab.evaluate import auroc
 
     x, y, groups, kinds = table
@@ -351,7 +353,7 @@ def report(name: str, table: Table, start: float, *, by_threat: bool = False) ->
         f"{time.perf_counter() - start:.1f} s)",
         flush=True,
     )
-    if by_threat:
+    if by_threat is not None:
         for kind in sorted(set(kinds.tolist())):
             per_fold = [
                 auroc(y[k], scores[k])
@@ -359,6 +361,7 @@ def report(name: str, table: Table, start: float, *, by_threat: bool = False) ->
                 if len(np.unique(y[k := (kinds == kind) & (folds == f)])) == 2
             ]
             if per_fold:
+                by_threat.setdefault(kind, []).extend(per_fold)
                 mine = kinds == kind
                 print(
                     f"    {kind:26s} AUROC {np.mean(per_fold):.3f}  ({len(np.unique(groups[mine]))}"
@@ -417,6 +420,11 @@ def main() -> None:
     )
     args = parser.parse_args()
     results: dict[tuple[str, str], list[float]] = {}
+    by_threat: dict[tuple[str, str], dict[str, list[float]]] = {}
+
+    def kinds_of(pipeline: str, which: str) -> dict[str, list[float]] | None:
+        return by_threat.setdefault((pipeline, which), {}) if args.by_threat else None
+
     for pipeline in args.pipelines.split(","):
         vendor = None if pipeline == "scanlab" else VENDOR_PIPELINES[pipeline]
         display: str | dict[str, float] = "estimate"
@@ -443,18 +451,16 @@ def main() -> None:
                     start = time.perf_counter()
                     table = edge_table(paths, spec, args.items, matched=matched)
                     name = "matched" if matched else "naive"
-                    score = report(
-                        f"seed {seed} {pipeline} {name}", table, start, by_threat=args.by_threat
-                    )
+                    label = f"seed {seed} {pipeline} {name}"
+                    score = report(label, table, start, by_threat=kinds_of(pipeline, name))
                     results.setdefault((pipeline, name), []).append(score)
             if args.native:
                 start = time.perf_counter()
                 table = native_table(
                     pipeline, args.hosts * args.items, seed=seed, blur_px=args.blur
                 )
-                score = report(
-                    f"seed {seed} {pipeline} native", table, start, by_threat=args.by_threat
-                )
+                label = f"seed {seed} {pipeline} native"
+                score = report(label, table, start, by_threat=kinds_of(pipeline, "native"))
                 results.setdefault((pipeline, "native"), []).append(score)
             if args.twin:
                 start = time.perf_counter()
@@ -464,7 +470,8 @@ def main() -> None:
                 )
                 for name, table in tables.items():
                     label = f"seed {seed} {pipeline} twin {name}"
-                    score = report(label, table, start, by_threat=args.by_threat)
+                    which = f"twin {name}"
+                    score = report(label, table, start, by_threat=kinds_of(pipeline, which))
                     results.setdefault((pipeline, f"twin {name}"), []).append(score)
     kind = {"matched": "matched (scanlab)", "naive": "naive (no matching)"}
     for (pipeline, which), scores in results.items():
@@ -476,6 +483,8 @@ def main() -> None:
             f"sd {v.std(ddof=1) if len(v) > 1 else 0.0:.3f} over {len(v)} seeds), "
             f"separability {sep.mean():.3f}"
         )
+        for threat, aurocs in sorted(by_threat.get((pipeline, which), {}).items()):
+            print(f"    {threat:28s} AUROC {np.mean(aurocs):.3f} (mean of {len(aurocs)} folds)")
     print("goal: separability <= 0.65 for the matched projection")
 
 
