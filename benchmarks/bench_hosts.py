@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python benchmarks/bench_hosts.py [--seeds 3 --hosts 10 --items 6] [--native]
 [--pipelines scanlab,linear,gamma-lifted,log] [--curve stated|estimate]
-[--sharpen estimate|stated|none] [--naive] [--twin] [--by-threat]``.
+[--pitch estimate|stated] [--sharpen estimate|stated|none] [--naive] [--twin] [--by-threat]``.
 
 Hosts are clean simulated scans written as bare 8-bit JPEG exports (blurred like a vendor's
 smoothing, no metadata: the display curve, pitch and blur are estimated as for a real
@@ -412,6 +412,13 @@ def main() -> None:
         help="vendor hosts' display curve: stated (the pipeline's) or estimated from the image",
     )
     parser.add_argument(
+        "--pitch",
+        choices=("stated", "estimate"),
+        default="estimate",
+        help="hosts' pixel pitch: stated (the simulated scans' 10 mm, which exports keep) or "
+        "estimated from the container",
+    )
+    parser.add_argument(
         "--sharpen",
         choices=("stated", "estimate", "none"),
         default="estimate",
@@ -446,7 +453,8 @@ def main() -> None:
                     blur_px=args.blur,
                     pipeline=None if vendor is None else pipeline,
                 )
-                spec = HostSpec(paths=[tmp], display=display, sharpen=sharpen)
+                pitch = 10.0 if args.pitch == "stated" else None
+                spec = HostSpec(paths=[tmp], display=display, sharpen=sharpen, pitch_mm=pitch)
                 for matched in (True, False) if args.naive else (True,):
                     start = time.perf_counter()
                     table = edge_table(paths, spec, args.items, matched=matched)
