@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python benchmarks/bench_hosts.py [--seeds 3 --hosts 10 --items 6] [--native]
 [--pipelines scanlab,linear,gamma-lifted,log] [--curve stated|estimate]
-[--sharpen estimate|stated|none] [--naive] [--twin]``.
+[--pitch estimate|stated] [--sharpen estimate|stated|none] [--naive] [--twin] [--by-threat]``.
 
 Hosts are clean simulated scans written as bare 8-bit JPEG exports (blurred like a vendor's
 smoothing, no metadata: the display curve, pitch and blur are estimated as for a real
@@ -50,17 +50,19 @@ from scanlab.synth import (
     make_host_item,
     write_simulated_hosts,
 )
+from scanlab.synth._answer_key import KeyObject
 from scanlab.synth._hosts import boundary_edges, item_view
 from scanlab.synth._scene import SceneSpec
 
+Table = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
-def edge_table(
-    host_paths: list[Path], spec: HostSpec, items: int, *, matched: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(features, label, item) of threat-boundary and host edges of similar step: sharpness
-    and log noise/step, relative to the median and spread of the image's own edges (the
-    step is what the host edges were matched on, so it is left out)."""
-    feats, labels, groups = [], [], []
+
+def edge_table(host_paths: list[Path], spec: HostSpec, items: int, *, matched: bool) -> Table:
+    """(features, label, item, threat) of threat-boundary and host edges of similar step:
+    sharpness and log noise/step, relative to the median and spread of the image's own edges
+    (the step is what the host edges were matched on, so it is left out); ``threat`` names
+    the threat whose edges (or whose host's edges) each row is."""
+    feats, labels, groups, kinds = [], [], [], []
     for h, path in enumerate(host_paths):
         host = load_host(path, spec)
         if not matched:
@@ -78,7 +80,13 @@ def edge_table(
                     feats += rows
                     labels += [np.ones(len(rows[0])), np.zeros(len(rows[1]))]
                     groups += [np.full(len(rows[0]) + len(rows[1]), h * items + i)]
-    return np.concatenate(feats), np.concatenate(labels), np.concatenate(groups)
+                    kinds += [np.full(len(rows[0]) + len(rows[1]), obj.description.split()[0])]
+    return _stacked(feats, labels, groups, kinds)
+
+
+def _stacked(*columns: list[np.ndarray]) -> Table:
+    f, y, g, k = (np.concatenate(c) for c in columns)
+    return f, y, g, k
 
 
 def object_rows(
@@ -157,14 +165,19 @@ def _warped_mask(mask: np.ndarray, matrix: np.ndarray, shape: tuple[int, int]) -
     )
 
 
-def native_table(
-    pipeline: str, count: int, *, seed: int, blur_px: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def native_kind(obj: KeyObject) -> str:
+    """What a native concealment is, as the threat library names its kind."""
+    if obj.threat_class in ("narcotics", "cash"):
+        return f"{obj.threat_class} (native)"
+    return f"{obj.description.split()[-1] if obj.threat_class == 'weapon' else 'stowaway'} (native)"
+
+
+def native_table(pipeline: str, count: int, *, seed: int, blur_px: float) -> Table:
     """As :func:`edge_table`, for threats drawn natively into ``count`` simulated scenes
     exported as the hosts are (not projected): what a perfect projection would score."""
     from scanlab.synth._scene import generate_scene
 
-    feats, labels, groups = [], [], []
+    feats, labels, groups, kinds = [], [], [], []
     for i, scene_spec, scene_seed, rng in _native_scenes(seed, count):
         scene = generate_scene(scene_spec, scene_seed, pitch_mm=10.0)
         top, front, bottom, rear = scene.key.attributes["body_px"]
@@ -177,7 +190,8 @@ def native_table(
                 feats += rows
                 labels += [np.ones(len(rows[0])), np.zeros(len(rows[1]))]
                 groups += [np.full(len(rows[0]) + len(rows[1]), i)]
-    return np.concatenate(feats), np.concatenate(labels), np.concatenate(groups)
+                kinds += [np.full(len(rows[0]) + len(rows[1]), native_kind(obj))]
+    return _stacked(feats, labels, groups, kinds)
 
 
 def twin_tables(
@@ -194,7 +208,10 @@ def twin_tables(
     from scanlab.synth._scene import generate_scene
     from scanlab.synth._tip import Threat
 
-    tables: dict[str, list[list[np.ndarray]]] = {"native": [[], [], []], "projected": [[], [], []]}
+    tables: dict[str, list[list[np.ndarray]]] = {
+        "native": [[], [], [], []],
+        "projected": [[], [], [], []],
+    }
     with tempfile.TemporaryDirectory(prefix="scanlab-bench-twins-") as tmp:
         for i, scene_spec, scene_seed, _rng in _native_scenes(seed, count):
             scene = generate_scene(scene_spec, scene_seed, pitch_mm=10.0)
@@ -270,10 +287,8 @@ def twin_tables(
                         t[0] += rows
                         t[1] += [np.ones(len(rows[0])), np.zeros(len(rows[1]))]
                         t[2] += [np.full(len(rows[0]) + len(rows[1]), i)]
-    return {
-        k: (np.concatenate(a), np.concatenate(b), np.concatenate(c))
-        for k, (a, b, c) in tables.items()
-    }
+                        t[3] += [np.full(len(rows[0]) + len(rows[1]), native_kind(obj))]
+    return {k: _stacked(*columns) for k, columns in tables.items()}
 
 
 def logistic_fit(x: np.ndarray, y: np.ndarray, *, steps: int = 50) -> np.ndarray:
@@ -288,36 +303,46 @@ def logistic_fit(x: np.ndarray, y: np.ndarray, *, steps: int = 50) -> np.ndarray
     return w
 
 
-def held_out_auroc(x: np.ndarray, y: np.ndarray, groups: np.ndarray, *, folds: int = 5) -> float:
-    """AUROC of scores each from a model that never saw the edges' item (grouped k-fold)."""
+def held_out_auroc(
+    x: np.ndarray, y: np.ndarray, groups: np.ndarray, *, folds: int = 5
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """AUROC of scores each from a model that never saw the edges' item (grouped k-fold),
+    with each edge's score and fold (NaN and -1 where its fold had one label only)."""
     from scanlab.evaluate import auroc
 
     fold = np.random.default_rng(0).permutation(np.unique(groups)) % folds
     fold_of = dict(zip(np.unique(groups), fold, strict=True))
     which = np.array([fold_of[g] for g in groups])
     results = []
+    all_scores = np.full(len(y), np.nan)
     for k in range(folds):
         train, test = which != k, which == k
         if len(np.unique(y[test])) < 2:
+            which[test] = -1
             continue
         mean, sd = x[train].mean(axis=0), x[train].std(axis=0) + 1e-9
         w = logistic_fit((x[train] - mean) / sd, y[train])
         scores = np.c_[np.ones(test.sum()), (x[test] - mean) / sd] @ w
+        all_scores[test] = scores
         results.append(auroc(y[test], scores))
     # Per fold, then averaged: scores of models fitted on different folds are not on one scale.
-    return float(np.mean(results))
+    return float(np.mean(results)), all_scores, which
 
 
-def report(name: str, table: tuple[np.ndarray, np.ndarray, np.ndarray], start: float) -> float:
+def report(
+    name: str, table: Table, start: float, *, by_threat: dict[str, list[float]] | None = None
+) -> float:
     """Print one set's held-out AUROC and what each statistic does alone; return the AUROC.
 
     Alone: the AUROC of the statistic itself (above 0.5: larger on threat edges), and the
     threat edges' median in the classifier's units (host edges of similar step in the same
-    image: median 0, interquartile range 1)."""
+    image: median 0, interquartile range 1). With ``by_threat`` (kind -> AUROCs, extended
+    in place), the same held-out scores split by threat: each kind's edges against the host
+    edges of its own items, per fold (the folds that hold both), printed averaged."""
     from scanlab.evaluate import auroc
 
-    x, y, groups = table
-    score = held_out_auroc(x, y, groups)
+    x, y, groups, kinds = table
+    score, scores, folds = held_out_auroc(x, y, groups)
     ok = np.isfinite(x).all(axis=1)
     alone = [auroc(y[ok], x[ok, j]) for j in range(x.shape[1])]
     shift = np.median(x[ok & (y == 1)], axis=0)
@@ -328,6 +353,21 @@ def report(name: str, table: tuple[np.ndarray, np.ndarray, np.ndarray], start: f
         f"{time.perf_counter() - start:.1f} s)",
         flush=True,
     )
+    if by_threat is not None:
+        for kind in sorted(set(kinds.tolist())):
+            per_fold = [
+                auroc(y[k], scores[k])
+                for f in np.unique(folds[folds >= 0])
+                if len(np.unique(y[k := (kinds == kind) & (folds == f)])) == 2
+            ]
+            if per_fold:
+                by_threat.setdefault(kind, []).extend(per_fold)
+                mine = kinds == kind
+                print(
+                    f"    {kind:26s} AUROC {np.mean(per_fold):.3f}  ({len(np.unique(groups[mine]))}"
+                    f" items, {int(y[mine].sum())} threat edges)",
+                    flush=True,
+                )
     return score
 
 
@@ -361,10 +401,22 @@ def main() -> None:
         "on the same threats",
     )
     parser.add_argument(
+        "--by-threat",
+        action="store_true",
+        help="also print each threat kind's AUROC from the same held-out scores",
+    )
+    parser.add_argument(
         "--curve",
         choices=("stated", "estimate"),
         default="stated",
         help="vendor hosts' display curve: stated (the pipeline's) or estimated from the image",
+    )
+    parser.add_argument(
+        "--pitch",
+        choices=("stated", "estimate"),
+        default="estimate",
+        help="hosts' pixel pitch: stated (the simulated scans' 10 mm, which exports keep) or "
+        "estimated from the container",
     )
     parser.add_argument(
         "--sharpen",
@@ -375,6 +427,11 @@ def main() -> None:
     )
     args = parser.parse_args()
     results: dict[tuple[str, str], list[float]] = {}
+    by_threat: dict[tuple[str, str], dict[str, list[float]]] = {}
+
+    def kinds_of(pipeline: str, which: str) -> dict[str, list[float]] | None:
+        return by_threat.setdefault((pipeline, which), {}) if args.by_threat else None
+
     for pipeline in args.pipelines.split(","):
         vendor = None if pipeline == "scanlab" else VENDOR_PIPELINES[pipeline]
         display: str | dict[str, float] = "estimate"
@@ -396,19 +453,22 @@ def main() -> None:
                     blur_px=args.blur,
                     pipeline=None if vendor is None else pipeline,
                 )
-                spec = HostSpec(paths=[tmp], display=display, sharpen=sharpen)
+                pitch = 10.0 if args.pitch == "stated" else None
+                spec = HostSpec(paths=[tmp], display=display, sharpen=sharpen, pitch_mm=pitch)
                 for matched in (True, False) if args.naive else (True,):
                     start = time.perf_counter()
-                    x, y, groups = edge_table(paths, spec, args.items, matched=matched)
+                    table = edge_table(paths, spec, args.items, matched=matched)
                     name = "matched" if matched else "naive"
-                    score = report(f"seed {seed} {pipeline} {name}", (x, y, groups), start)
+                    label = f"seed {seed} {pipeline} {name}"
+                    score = report(label, table, start, by_threat=kinds_of(pipeline, name))
                     results.setdefault((pipeline, name), []).append(score)
             if args.native:
                 start = time.perf_counter()
                 table = native_table(
                     pipeline, args.hosts * args.items, seed=seed, blur_px=args.blur
                 )
-                score = report(f"seed {seed} {pipeline} native", table, start)
+                label = f"seed {seed} {pipeline} native"
+                score = report(label, table, start, by_threat=kinds_of(pipeline, "native"))
                 results.setdefault((pipeline, "native"), []).append(score)
             if args.twin:
                 start = time.perf_counter()
@@ -417,7 +477,9 @@ def main() -> None:
                     pipeline, args.hosts * args.items, seed=seed, blur_px=args.blur, spec=twin_spec
                 )
                 for name, table in tables.items():
-                    score = report(f"seed {seed} {pipeline} twin {name}", table, start)
+                    label = f"seed {seed} {pipeline} twin {name}"
+                    which = f"twin {name}"
+                    score = report(label, table, start, by_threat=kinds_of(pipeline, which))
                     results.setdefault((pipeline, f"twin {name}"), []).append(score)
     kind = {"matched": "matched (scanlab)", "naive": "naive (no matching)"}
     for (pipeline, which), scores in results.items():
@@ -429,6 +491,8 @@ def main() -> None:
             f"sd {v.std(ddof=1) if len(v) > 1 else 0.0:.3f} over {len(v)} seeds), "
             f"separability {sep.mean():.3f}"
         )
+        for threat, aurocs in sorted(by_threat.get((pipeline, which), {}).items()):
+            print(f"    {threat:28s} AUROC {np.mean(aurocs):.3f} (mean of {len(aurocs)} folds)")
     print("goal: separability <= 0.65 for the matched projection")
 
 

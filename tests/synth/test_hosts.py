@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import io
 import json
 
 import cv2
@@ -39,7 +40,12 @@ from scanlab.synth import (
     write_simulated_hosts,
 )
 from scanlab.synth._canvas import Canvas
-from scanlab.synth._hosts import blur_before_sharpening, estimate_sharpening, item_view
+from scanlab.synth._hosts import (
+    _as_compressed,
+    blur_before_sharpening,
+    estimate_sharpening,
+    item_view,
+)
 from scanlab.synth._scene import _decomposition, _density
 from scanlab.synth._vehicles import draw_vehicle, vehicle_extent_mm
 
@@ -584,9 +590,8 @@ def test_a_threat_projected_at_its_own_spot_looks_as_drawn_natively():
     # against the same threat (the scene less its clean twin, noise-free) projected as exams
     # project into the clean twin's export, analysed as a host, at the same spot, with the
     # export's sharpening stated (0.3 over 2 px: its halos reach into a small dark block and
-    # clip at black). Inside, the same grey; at the outline, the same step and sharpness.
-    # (The grain inside is not matched yet: at grey 4-30 the projected pixels vary by 0.7 of
-    # the native ones.)
+    # clip at black). Inside, the same grey and, compressed as exams compress it, the same
+    # grain; at the outline, the same step and sharpness.
     from scanlab.synth import SceneSpec, Threat, generate_scene, render_export
     from scanlab.synth._hosts import analyse_host, boundary_edges, project_on_host
 
@@ -631,3 +636,12 @@ def test_a_threat_projected_at_its_own_spot_looks_as_drawn_natively():
     (on_a, _), (on_b, _) = boundary_edges(a, drawn), boundary_edges(b, projected)
     assert np.median(on_b[:, 2]) == pytest.approx(np.median(on_a[:, 2]), rel=0.1)  # step
     assert np.median(on_b[:, 0]) == pytest.approx(np.median(on_a[:, 0]), rel=0.15)  # sharpness
+    # The grain inside (grey 0-15): the 8 x 8 blocks the threat touched JPEG-compressed with
+    # the export's own table, as make_host_item does, vary as the native block's pixels do
+    # (both carry the JPEG's ringing from the outline; uncompressed, the projected pixels vary
+    # by 0.7 of the native ones).
+    with Image.open(io.BytesIO(twin.encoded or b"")) as im:
+        table = list(im.quantization[0])
+    c = _as_compressed(host.scan.data[0], item.data[0], table).astype(np.float32)
+    assert c[core].std() == pytest.approx(a[core].std(), rel=0.2)
+    assert b[core].std() < 0.8 * a[core].std()
