@@ -10,7 +10,9 @@ a library threat projected into each export (in the display domain, as into a re
 export): image AUROC and the share found at the threshold, for each shipped model of
 ``--models``. Then it adapts ``--base`` (the default model) on N other clean exports of the
 same scanner (``scanlab adapt``) and prints the same figures and the time adaptation took,
-with its extrapolation to 300 scans.
+with its extrapolation to 300 scans. ``--detail`` prints each test export for each model of
+``--models`` (a shipped name or a model folder, such as an adapted one): its clean score and
+where its map peaks, the threat projected into it, the rows it covers and its score there.
 
 Run: .venv/bin/python benchmarks/bench_adapt.py [--adapt 50 200] [--test 40] [--steps 600]
 """
@@ -86,8 +88,11 @@ def foreign_exports(folder: Path, count: int, first_seed: int) -> list[Path]:
     return paths
 
 
-def figures(detector: Any, paths: list[Path], seed: int = 0) -> dict[str, float]:
-    """Clean false alarms and projected-threat detection on the foreign exports."""
+def figures(
+    detector: Any, paths: list[Path], seed: int = 0, detail: list[dict[str, Any]] | None = None
+) -> dict[str, float]:
+    """Clean false alarms and projected-threat detection on the foreign exports; ``detail``
+    gets one row per export (where the clean map peaks, where the threat went, its score)."""
     from scanlab.synth import display_to_attenuation
 
     rng = np.random.default_rng(seed)
@@ -104,7 +109,8 @@ def figures(detector: Any, paths: list[Path], seed: int = 0) -> dict[str, float]
         att = display_to_attenuation(scan)
         rows, cols = np.nonzero((att > 0.3) & (att < 6.0))
         i = int(rng.integers(len(rows)))
-        threat = render_threat(names[int(rng.integers(len(names)))])
+        name = names[int(rng.integers(len(names)))]
+        threat = render_threat(name)
         new, obj = project_threat(
             host,
             threat,
@@ -117,6 +123,25 @@ def figures(detector: Any, paths: list[Path], seed: int = 0) -> dict[str, float]
         tipped.append(tdet.score)
         mask = obj.full_mask(scan.shape)
         found.append(bool((tdet.anomaly_map[mask] >= tdet.threshold).any()))
+        if detail is not None:
+            peak = np.unravel_index(np.argmax(det.anomaly_map), scan.shape)[0]
+            threat_rows = np.nonzero(mask.any(axis=1))[0]
+            detail.append(
+                {
+                    "export": path.stem,
+                    "clean": det.score,
+                    "clean_peak_row": peak / scan.shape[0],
+                    "bottom_edge": bool(peak >= scan.shape[0] - 3),
+                    "threat": name,
+                    "threat_rows": (
+                        threat_rows[0] / scan.shape[0],
+                        threat_rows[-1] / scan.shape[0],
+                    ),
+                    "on_threat": float(tdet.anomaly_map[mask].max()),
+                    "found": found[-1],
+                    "flagged": flagged[-1],
+                }
+            )
     y = np.r_[np.zeros(len(clean)), np.ones(len(tipped))]
     return {
         "n": len(paths),
@@ -142,6 +167,11 @@ def main() -> None:
     parser.add_argument(
         "--record", action="store_true", help="store the table in the --base model's card"
     )
+    parser.add_argument(
+        "--detail",
+        action="store_true",
+        help="print each test export of each --models row (a name or a model folder)",
+    )
     args = parser.parse_args()
     import torch
 
@@ -154,7 +184,10 @@ def main() -> None:
     print(f"foreign scanner: {FOREIGN.name}")
     rows = []
     for name in args.models:
-        rows.append((name, figures(load_detector(name), test)))
+        detail: list[dict[str, Any]] = []
+        rows.append((name, figures(load_detector(name), test, detail=detail)))
+        if args.detail:
+            print_detail(detail)
         print_row(*rows[-1])
     short = args.base.removeprefix("cargo-anomaly-")
     for n in args.adapt:
@@ -203,6 +236,29 @@ def main() -> None:
             "rows": measured,
         }
         print("recorded in", record_metrics(folder, metrics))
+
+
+def print_detail(detail: list[dict[str, Any]]) -> None:
+    """Each export, then where the misses and the clean maxima lie."""
+    print(f"{'export':<16}{'clean':>7}{'peak row':>9}  {'threat':<16}{'rows':>10}{'on it':>7}")
+    for d in detail:
+        lo, hi = d["threat_rows"]
+        mark = ("F" if d["flagged"] else " ") + (" " if d["found"] else "M")
+        print(
+            f"{d['export']:<16}{d['clean']:>7.3f}{d['clean_peak_row']:>9.2f}  "
+            f"{d['threat']:<16}{lo:>5.2f}-{hi:.2f}{d['on_threat']:>7.3f} {mark}"
+        )
+    missed = [d for d in detail if not d["found"]]
+    low = sum(d["threat_rows"][0] >= 0.75 for d in missed)
+    lowest = sum(d["threat_rows"][0] >= 0.75 for d in detail)
+    edge = [d["clean"] for d in detail if d["bottom_edge"]]
+    print(
+        f"flagged clean (F): {sum(d['flagged'] for d in detail)}; missed threats (M): "
+        f"{len(missed)}, {low} of them wholly in the bottom quarter (chassis, wheels; "
+        f"{lowest} of {len(detail)} threats lie there); "
+        f"clean maxima on the bottom edge: {len(edge)}"
+        + (f" (scores {min(edge):.2f}-{max(edge):.2f})" if edge else "")
+    )
 
 
 HEADER = f"{'model':<34}{'n':>4}{'FA@thr':>8}{'uncal.':>8}{'AUROC':>7}{'found':>7}{'s/scan':>8}"
