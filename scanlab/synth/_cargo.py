@@ -166,6 +166,12 @@ def _palletised(
     return load
 
 
+def _row_depth_mm(space: CargoSpace, k: int, n: int) -> float:
+    """Depth across the vehicle (mm from its centre plane) of the middle of the ``k``-th of
+    ``n`` equal rows side by side across the load space's width (:meth:`Canvas.at_depths`)."""
+    return ((k + 0.5) / n - 0.5) * space.depth_cm * 10.0
+
+
 def _big_bags(
     canvas: Canvas, space: CargoSpace, rng: np.random.Generator, fill: float, commodity: str
 ) -> Load:
@@ -186,7 +192,7 @@ def _big_bags(
             z0 = space.z0 + tier * tier_h
             for across in range(2):
                 # Two bags across the width, each at its own depth in a diverging beam.
-                y_bag = (across - 0.5) * 0.5 * space.depth_cm * 10.0
+                y_bag = _row_depth_mm(space, across, 2)
                 with canvas.at_depths(y_bag, thickness_mm=side):
                     height = tier_h * rng.uniform(0.86, 0.97)
                     level = height * rng.uniform(0.82, 0.9)  # goods, below the bag's slack top
@@ -314,7 +320,7 @@ def _tyres(
         for stack in range(across):
             # Each stack stands at its own depth across the width, where the diverging beam
             # images it (the near stack magnified most).
-            y_stack = ((stack + 0.5) / across - 0.5) * space.depth_cm * 10.0
+            y_stack = _row_depth_mm(space, stack, across)
             with canvas.at_depths(y_stack, thickness_mm=2.0 * radius):
                 xc = x + rng.uniform(-0.2, 0.2) * radius
                 tilt = rng.uniform(0.25, 0.65) * rng.choice([-1, 1])
@@ -661,7 +667,7 @@ def _stowed(
         # Each row lies at its own depth across the width, where a diverging beam magnifies
         # it: near rows more than far ones, so a load's top fades over the roof band as in
         # real portal exports instead of ending in one line at the centre plane's height.
-        y_row = ((row + 0.5) / rows - 0.5) * space.depth_cm * 10.0
+        y_row = _row_depth_mm(space, row, rows)
         with canvas.at_depths(y_row, thickness_mm=row_cm * 10.0):
             for i, cx in enumerate(columns):
                 lean = rng.normal(0.0, p.lean_sd)
@@ -757,7 +763,7 @@ def _bales(
                 # Two rows across the width placed apart; each stands for half the bales, at
                 # its own depth in the diverging beam.
                 depth_cm = across * width / min(across, 2) / 10 * rng.uniform(0.93, 1.0)
-                y_half = ((half + 0.5) / min(across, 2) - 0.5) * space.depth_cm * 10.0
+                y_half = _row_depth_mm(space, half, min(across, 2))
                 xc = x + 0.5 * thick_mm + rng.normal(0.0, 10.0) + (z - space.z0) * np.tan(lean)
                 zc = z + 0.5 * height + rng.normal(0.0, 8.0)
                 with canvas.at_depths(y_half, thickness_mm=depth_cm * 10.0):
