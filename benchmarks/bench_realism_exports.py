@@ -34,12 +34,12 @@ from scanlab.physics import scanner_names
 from scanlab.synth import (
     CARGO_TYPES,
     REAL_GOODS,
-    VEHICLE_TYPES,
     VENDOR_PIPELINES,
     SceneSpec,
     generate_scene,
     random_pipeline,
     real_goods_fill,
+    real_goods_vehicle,
     render_export,
 )
 
@@ -54,14 +54,13 @@ def render_goods(
     """Render ``n`` exports of one commodity into ``out``; (count, seconds). With ``traffic``
     each container is near-empty, part-loaded or full in the real set's shares for the
     commodity (:func:`scanlab.synth.real_goods_fill`), else full (fill 0.75-1)."""
-    cargo, vehicles = GOODS[goods]
-    vehicles = tuple(v for v in vehicles if v in VEHICLE_TYPES) or ("container_40ft",)
+    cargo = GOODS[goods][0]
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     for i in range(n):
         rng = np.random.default_rng([seed0, i])
-        vehicle = vehicles[i % len(vehicles)]
         fill = real_goods_fill(goods, rng) if traffic else float(rng.uniform(0.75, 1.0))
+        vehicle = real_goods_vehicle(goods, rng)
         scene = generate_scene(
             SceneSpec(vehicle, cargo, fill, scanner=scanner), seed=seed0 * 1000 + i
         )

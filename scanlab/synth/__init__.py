@@ -60,11 +60,13 @@ from scanlab.synth._hosts import (
 from scanlab.synth._n4246 import RealismFigures, realism_figures
 from scanlab.synth._realism import (
     LOAD_FILLS,
+    REAL_20FT_SHARES,
     REAL_GOODS,
     REAL_LOAD_SHARES,
     export_statistics,
     real_export_statistics,
     real_goods_fill,
+    real_goods_vehicle,
 )
 from scanlab.synth._reference import (
     REFERENCE_KINDS,
@@ -93,6 +95,7 @@ __all__ = [
     "DECLARATION_MODES",
     "DIFFICULTY_LEVELS",
     "LOAD_FILLS",
+    "REAL_20FT_SHARES",
     "REAL_GOODS",
     "REAL_LOAD_SHARES",
     "REFERENCE_KINDS",
@@ -148,6 +151,7 @@ __all__ = [
     "read_declarations",
     "real_export_statistics",
     "real_goods_fill",
+    "real_goods_vehicle",
     "realism_figures",
     "reference_image",
     "reference_names",

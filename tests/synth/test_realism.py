@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scanlab.synth import REAL_GOODS, export_statistics, real_export_statistics
+from scanlab.synth import (
+    REAL_20FT_SHARES,
+    REAL_GOODS,
+    VEHICLE_TYPES,
+    export_statistics,
+    real_export_statistics,
+    real_goods_vehicle,
+)
 
 
 def test_statistics_of_a_known_image_by_hand():
@@ -41,3 +48,21 @@ def test_real_table_holds_every_commodity():
 def test_bad_input():
     with pytest.raises(ValueError, match="row, col"):
         export_statistics(np.zeros((2, 3, 4)))
+
+
+def test_containers_are_drawn_in_the_real_sets_shares():
+    rng = np.random.default_rng(5)
+    for goods, (_, boxes) in REAL_GOODS.items():
+        assert set(boxes) <= set(VEHICLE_TYPES), goods
+        drawn = [real_goods_vehicle(goods, rng) for _ in range(3000)]
+        assert set(drawn) <= set(boxes)
+        short = np.mean(["20ft" in box for box in drawn])
+        # Binomial spread of 3,000 draws is at most 0.009.
+        assert short == pytest.approx(REAL_20FT_SHARES[goods], abs=0.03), goods
+    # The 40 ft boxes of a commodity take turns evenly.
+    drawn = [real_goods_vehicle("tyres", rng) for _ in range(2000)]
+    assert 0.45 < drawn.count("container_40ft_hc") / len(drawn) < 0.55
+    assert "reefer_20ft" in REAL_GOODS["frozen beef"][1]
+    assert set(drawn) == {"container_40ft", "container_40ft_hc"}
+    with pytest.raises(KeyError, match="rice"):
+        real_goods_vehicle("rice", rng)
