@@ -36,6 +36,7 @@ from scanlab.synth._vehicles import (
     VEHICLE_TYPES,
     VehicleLayout,
     draw_vehicle,
+    texture_vehicle,
     vehicle_extent_mm,
 )
 
@@ -216,6 +217,7 @@ def generate_scene(
         source_distance_mm=distance,
     )
     layout = draw_vehicle(canvas, spec.vehicle, rng)
+    vehicle = canvas.basis.copy()
     space_kinds = [k for k in spec.concealments if k in SPACE_CHANGING]
     space, concealed = plan_space(space_kinds, canvas, layout, rng)
     cargo = spec.cargo
@@ -242,11 +244,17 @@ def generate_scene(
     for obj in concealed:
         if obj.kind in IN_LOAD:
             texture_concealed(canvas, obj, grain_rng)
+    # The vehicle's own unevenness, from a stream of its own too.
+    texture_vehicle(canvas, vehicle, np.random.default_rng([seed, 0x5CA9, 0x7E4]))
 
     from scanlab.physics import acquire
 
     ideal_t = lookup.transmission(canvas.basis)  # (channel, row, col), noise-free
     acq = acquire(canvas.basis, scanner, rng=rng)
+    # The paperwork (acquisition time, declaration) comes from a stream of its own: the
+    # number of draws the detector's noise takes depends on the scene, so drawn from ``rng``
+    # it would change with every change to the physics.
+    papers = np.random.default_rng([seed, 0x5CA9, 0xDEC])
     trans = acq.transmission()
     counts = np.clip(np.rint(trans * EXPORT_AIR_COUNTS), 0, 65535).astype(np.uint16)
     sid = scan_id or f"sim-{spec.vehicle}-{seed}"
@@ -257,7 +265,7 @@ def generate_scene(
         pitch_mm=(pitch_mm, pitch_mm),
         scan_direction="left_to_right",
         vehicle_type=spec.vehicle,
-        acquired=datetime(2026, 1, 1) + timedelta(minutes=int(rng.integers(0, 525600))),
+        acquired=datetime(2026, 1, 1) + timedelta(minutes=int(papers.integers(0, 525600))),
         air_level=(EXPORT_AIR_COUNTS,) * scanner.n_channels,
         dark_level=(0.0,) * scanner.n_channels,
         attributes={
@@ -296,7 +304,7 @@ def generate_scene(
         }
         for o in objects
     ]
-    declaration = _declaration(spec, load, rng, sid)
+    declaration = _declaration(spec, load, papers, sid)
     consistent, reasons = check_declaration(declaration, true_load)
     key = AnswerKey(
         scan_id=sid,

@@ -30,6 +30,7 @@ __all__ = [
     "ContainerBox",
     "VehicleLayout",
     "draw_vehicle",
+    "texture_vehicle",
     "vehicle_extent_mm",
 ]
 
@@ -113,6 +114,36 @@ def vehicle_extent_mm(vehicle_type: str) -> tuple[float, float]:
             (9400.0, 4600.0) if CONTAINER_BOXES[vehicle_type].length < 7000 else (15300.0, 4600.0)
         )
     return {"curtain_side": (16000.0, 4600.0), "box_truck": (10500.0, 4600.0)}[vehicle_type]
+
+
+def texture_vehicle(
+    canvas: Canvas,
+    vehicle: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    rel_std: float = 0.03,
+    grain_mm: float = 8.0,
+) -> None:
+    """Give the vehicle's own matter the unevenness of real steel, wood and rubber, in place.
+
+    A container and its chassis are not the even plates of a drawing: sheet steel within
+    its rolling tolerance (a tenth of a millimetre or two in 2 mm), dents, rust, paint and
+    dirt, the grain of the plywood floor, welds. A ray along a wall, a rail or the floor
+    crosses a slightly different amount of them than its neighbour, so, as in goods
+    (:func:`~scanlab.synth._cargo.texture_goods`), the areal density fluctuates by a few per
+    cent, correlated over about ``grain_mm``. Real exports show it as a mottled grain in the
+    floor's band, the chassis and the roof band that survives their JPEG, where even plates
+    come out as flat patches. ``vehicle`` is what :func:`draw_vehicle` put into
+    ``canvas.basis``; it is multiplied by ``1 + rel_std * field`` (a zero-mean, unit-variance
+    Gaussian field), so the mass is kept on average. Nothing drawn later removes vehicle
+    matter, so the basis stays non-negative.
+    """
+    from scanlab.synth._cargo import grain_field
+
+    if rel_std <= 0 or not np.any(vehicle[0] > 0):
+        return
+    field = grain_field(vehicle.shape[1:], grain_mm / canvas.pitch_mm, rng)
+    canvas.basis += vehicle * (np.float32(rel_std) * field)[None]
 
 
 def draw_vehicle(canvas: Canvas, vehicle_type: str, rng: np.random.Generator) -> VehicleLayout:
