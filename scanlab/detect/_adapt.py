@@ -28,6 +28,7 @@ from scanlab.detect._card import ModelCard, WeightsError
 from scanlab.detect._domain import domain_ranges
 from scanlab.detect._postprocess import calibrate_threshold
 from scanlab.detect._preprocess import network_input, scan_to_input
+from scanlab.detect._tiling import predict_tiled
 from scanlab.errors import SpecError
 from scanlab.i18n import _
 from scanlab.io import Representation, Scan
@@ -384,16 +385,18 @@ def _mine(model: Any, site: list[_SiteScan], rng: np.random.Generator, dev: Any,
     import torch
 
     picked = rng.choice(len(site), size=min(n, len(site)), replace=False)
-    stride = model.stride
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        logits = model(torch.from_numpy(x).to(dev))[:, 0]
+        return torch.sigmoid(logits.float()).cpu().numpy()
+
     found: list[tuple[float, int, int, int]] = []
     model.eval()
     with torch.inference_mode():
         for index in picked:
+            # as inference sees a scan: tiles inside it, never padding (one tile if it fits)
             planes = _site_planes(site[int(index)])
-            rows, cols = planes.shape[1:]
-            planes = np.pad(planes, ((0, 0), (0, -rows % stride), (0, -cols % stride)), "edge")
-            logits = model(torch.from_numpy(planes[None]).to(dev))[0, 0, :rows, :cols]
-            prob = torch.sigmoid(logits.float()).cpu().numpy()
+            prob = predict_tiled(predict, planes, tile_px=2048, align=model.stride, batch_size=1)
             peaks = (prob == cv2.dilate(prob, np.ones((31, 31), np.uint8))) & (prob > 0.05)
             r, c = np.nonzero(peaks)
             for i in np.argsort(prob[r, c])[::-1][:4]:
