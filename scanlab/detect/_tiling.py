@@ -127,15 +127,15 @@ def _axis_tiles(
     border it sees what training patches taken at a scan's border hold. Sizes are multiples
     of ``align``; the last tile ends flush with the image (its start need not be aligned).
     An axis shorter than a tile but not a multiple of ``align`` gets the longest aligned
-    tile from the start and a strip of ``2 * overlap`` flush with the end, whose weight
-    begins where the first tile's ramp does, so the map away from the end is that of the
-    first tile alone.
+    tile from the start and a strip of ``overlap + align`` flush with the end, whose weight
+    begins where the first tile's ramp does (``overlap // 4`` inside it, the dead margin of
+    any seam), so the map away from the end is that of the first tile alone.
     """
     size = min(tile, length // align * align)
     starts = tile_starts(length, size, overlap, align)
     sizes = [size] * len(starts)
     if size < tile and len(starts) > 1:
-        sizes[-1] = min(size, 2 * overlap) or size
+        sizes[-1] = min(size, overlap + align)
         starts[-1] = length - sizes[-1]
     weights = [np.ones(n, dtype=np.float64) for n in sizes]
     for i in range(len(starts) - 1):

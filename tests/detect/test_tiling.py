@@ -171,10 +171,10 @@ def test_sizes_off_the_alignment_are_tiled_flush_without_padding():
     col_starts = [0, 48, 96, 144, 192, 240, 269]
     assert tiles == {(r, c, 64, 64) for r in (0, 37) for c in col_starts}
     # 70 rows, shorter than a tile: the longest aligned tile (64 rows) from the top and a
-    # strip of 2 * 16 = 32 rows flush with the bottom (rows 38..69).
+    # strip of 16 + 8 = 24 rows flush with the bottom (rows 46..69).
     tiles.clear()
     predict_tiled(start, np.stack([rows, cols])[:, :70], tile_px=128, overlap_px=16, align=8)
-    assert {(r, h) for r, _, h, _ in tiles} == {(0, 64), (38, 32)}
+    assert {(r, h) for r, _, h, _ in tiles} == {(0, 64), (46, 24)}
 
     def mean3(x: np.ndarray) -> np.ndarray:
         p = np.pad(x[:, 0], ((0, 0), (1, 1), (1, 1)), mode="edge")
@@ -192,7 +192,7 @@ def test_sizes_off_the_alignment_are_tiled_flush_without_padding():
 
 def test_the_bottom_edge_of_an_unaligned_scan_is_what_the_network_sees_without_padding():
     """A 4-level network (stride 8) on a scan of 101 rows, fewer than a tile: its map's last
-    rows are exactly what the network gives on the scan's last 32 rows (no padding needed,
+    rows are exactly what the network gives on the scan's last 24 rows (no padding needed,
     the scan's end at the window's end, as in a training patch taken at a scan's border) and
     its first rows what it gives on the first 96. Padding the scan to 104 rows, by repeating
     the last row or by mirroring, changes those bottom rows: the network reads the padding
@@ -208,8 +208,8 @@ def test_the_bottom_edge_of_an_unaligned_scan_is_what_the_network_sees_without_p
             return net(torch.from_numpy(x))[:, 0].numpy()
 
     out = predict_tiled(predict, planes, tile_px=512, overlap_px=16, align=8)
-    # strip rows 69..100; the first tile's dead margin is its last 4 rows (92..95)
-    np.testing.assert_allclose(out[92:], predict(planes[None, :, 69:])[0, -9:], atol=1e-6)
+    # strip rows 77..100 (16 + 8); the first tile's dead margin is its last 4 rows (92..95)
+    np.testing.assert_allclose(out[92:], predict(planes[None, :, 77:])[0, -9:], atol=1e-6)
     np.testing.assert_allclose(out[:84], predict(planes[None, :, :96])[0, :84], atol=1e-6)
     for mode in ("edge", "reflect"):
         padded = np.pad(planes, ((0, 0), (0, 3), (0, 0)), mode=mode)
