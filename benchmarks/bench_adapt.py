@@ -13,6 +13,8 @@ same scanner (``scanlab adapt``) and prints the same figures and the time adapta
 with its extrapolation to 300 scans. ``--detail`` prints each test export for each model of
 ``--models`` (a shipped name or a model folder, such as an adapted one): its clean score and
 where its map peaks, the threat projected into it, the rows it covers and its score there.
+Threats found are also split by where the threat's centre lies: in the cargo space that
+``find_cargo_region`` finds (as host projection uses it) or below its floor (chassis, wheels).
 
 Run: .venv/bin/python benchmarks/bench_adapt.py [--adapt 50 200] [--test 40] [--steps 600]
 """
@@ -97,7 +99,7 @@ def figures(
 
     rng = np.random.default_rng(seed)
     names = sorted(THREAT_LIBRARY)
-    clean, tipped, flagged, uncalibrated, found = [], [], [], [], []
+    clean, tipped, flagged, uncalibrated, found, places = [], [], [], [], [], []
     t0 = time.perf_counter()
     for path in paths:
         scan = read_scan(path)
@@ -109,6 +111,7 @@ def figures(
         att = display_to_attenuation(scan)
         rows, cols = np.nonzero((att > 0.3) & (att < 6.0))
         i = int(rng.integers(len(rows)))
+        places.append(placement(att, int(rows[i]), int(cols[i]), path.stem))
         name = names[int(rng.integers(len(names)))]
         threat = render_threat(name)
         new, obj = project_threat(
@@ -140,10 +143,11 @@ def figures(
                     "on_threat": float(tdet.anomaly_map[mask].max()),
                     "found": found[-1],
                     "flagged": flagged[-1],
+                    "place": places[-1],
                 }
             )
     y = np.r_[np.zeros(len(clean)), np.ones(len(tipped))]
-    return {
+    out = {
         "n": len(paths),
         "flagged_clean": float(np.mean(flagged)),
         "not_calibrated": float(np.mean(uncalibrated)),
@@ -151,6 +155,29 @@ def figures(
         "threats_found": float(np.mean(found)),
         "seconds_per_scan": (time.perf_counter() - t0) / (2 * len(paths)),
     }
+    for place in ("cargo_space", "chassis"):
+        hits = [f for f, p in zip(found, places, strict=True) if p == place]
+        out[f"n_{place}"] = len(hits)
+        out[f"found_{place}"] = float(np.mean(hits)) if hits else float("nan")
+    return out
+
+
+def placement(att: np.ndarray, row: int, col: int, source: str) -> str:
+    """Where a projected threat's centre lies: "cargo_space" (inside the load space that
+    :func:`scanlab.synth.find_cargo_region` finds, as host projection uses it),
+    "chassis" (below the load space's floor: the trailer's chassis and wheels) or "other"
+    (walls, roof, or a scan whose cargo space is not found)."""
+    from scanlab.errors import SpecError
+    from scanlab.synth import find_cargo_region
+
+    try:
+        region = find_cargo_region(att, source=source)
+    except SpecError:
+        return "other"
+    r0, c0, r1, c1 = region.interior
+    if r0 <= row < r1 and c0 <= col < c1:
+        return "cargo_space"
+    return "chassis" if row >= region.floor_row else "other"
 
 
 def main() -> None:
@@ -221,7 +248,10 @@ def main() -> None:
 
         folder = resolve_weights(args.base)
         metrics = ModelCard.load(folder / "card.json").metrics
-        measured = {name: {k: round(float(v), 4) for k, v in f.items()} for name, f in rows}
+        measured = {
+            name: {k: round(float(v), 4) for k, v in f.items() if np.isfinite(v)}
+            for name, f in rows
+        }
         earlier = metrics.get("foreign_scanner", {})
         same = (earlier.get("scanner"), earlier.get("test_scans")) == (FOREIGN.name, args.test)
         if same and earlier.get("simulator_version", simulator_version()) == simulator_version():
@@ -246,22 +276,30 @@ def print_detail(detail: list[dict[str, Any]]) -> None:
         mark = ("F" if d["flagged"] else " ") + (" " if d["found"] else "M")
         print(
             f"{d['export']:<16}{d['clean']:>7.3f}{d['clean_peak_row']:>9.2f}  "
-            f"{d['threat']:<16}{lo:>5.2f}-{hi:.2f}{d['on_threat']:>7.3f} {mark}"
+            f"{d['threat']:<16}{lo:>5.2f}-{hi:.2f}{d['on_threat']:>7.3f} {mark} {d['place']}"
         )
     missed = [d for d in detail if not d["found"]]
     low = sum(d["threat_rows"][0] >= 0.75 for d in missed)
     lowest = sum(d["threat_rows"][0] >= 0.75 for d in detail)
+    places = {p: sum(d["place"] == p for d in detail) for p in ("cargo_space", "chassis", "other")}
+    missed_at = {p: sum(d["place"] == p for d in missed) for p in places}
     edge = [d["clean"] for d in detail if d["bottom_edge"]]
     print(
         f"flagged clean (F): {sum(d['flagged'] for d in detail)}; missed threats (M): "
         f"{len(missed)}, {low} of them wholly in the bottom quarter (chassis, wheels; "
-        f"{lowest} of {len(detail)} threats lie there); "
+        f"{lowest} of {len(detail)} threats lie there); threats placed (missed) in the cargo "
+        f"space {places['cargo_space']} ({missed_at['cargo_space']}), below its floor (chassis) "
+        f"{places['chassis']} ({missed_at['chassis']}), elsewhere {places['other']} "
+        f"({missed_at['other']}); "
         f"clean maxima on the bottom edge: {len(edge)}"
         + (f" (scores {min(edge):.2f}-{max(edge):.2f})" if edge else "")
     )
 
 
-HEADER = f"{'model':<34}{'n':>4}{'FA@thr':>8}{'uncal.':>8}{'AUROC':>7}{'found':>7}{'s/scan':>8}"
+HEADER = (
+    f"{'model':<34}{'n':>4}{'FA@thr':>8}{'uncal.':>8}{'AUROC':>7}{'found':>7}"
+    f"{'cargo':>11}{'chassis':>11}{'s/scan':>8}"
+)
 
 
 def print_row(name: str, f: dict[str, float], header: bool = True) -> None:
@@ -269,7 +307,9 @@ def print_row(name: str, f: dict[str, float], header: bool = True) -> None:
         print(HEADER)
     print(
         f"{name:<34}{f['n']:>4}{f['flagged_clean']:>8.3f}{f['not_calibrated']:>8.3f}"
-        f"{f['image_auroc']:>7.3f}{f['threats_found']:>7.3f}{f['seconds_per_scan']:>8.2f}",
+        f"{f['image_auroc']:>7.3f}{f['threats_found']:>7.3f}"
+        f"{f['found_cargo_space']:>7.3f}/{f['n_cargo_space']:<3}"
+        f"{f['found_chassis']:>7.3f}/{f['n_chassis']:<3}{f['seconds_per_scan']:>8.2f}",
         flush=True,
     )
 

@@ -14,7 +14,7 @@ from scanlab.detect._detector import Detector
 from scanlab.detect._domain import ADAPT_HINT, check_domain
 from scanlab.detect._files import DetectedFile, detect_files
 from scanlab.detect._pitch import PitchEstimate, ResolvedPitch, estimate_pitch, resolve_pitch
-from scanlab.detect._postprocess import calibrate_threshold, find_regions
+from scanlab.detect._postprocess import calibrate_threshold, find_regions, fit_threshold
 from scanlab.detect._preprocess import INPUT_MODES, input_mode
 from scanlab.detect._recipe import DataRef, TrainConfig, load_recipe, recipe_names
 from scanlab.detect._result import Detection, Region
@@ -45,6 +45,7 @@ __all__ = [
     "detect_files",
     "estimate_pitch",
     "find_regions",
+    "fit_threshold",
     "input_mode",
     "load_detector",
     "load_recipe",

@@ -30,6 +30,7 @@ from scanlab.detect._domain import domain_ranges
 from scanlab.detect._postprocess import calibrate_threshold
 from scanlab.detect._preprocess import N_INPUT_CHANNELS
 from scanlab.detect._recipe import TrainConfig, load_recipe
+from scanlab.detect._tiling import predict_tiled
 from scanlab.errors import SpecError
 from scanlab.i18n import _
 
@@ -318,18 +319,20 @@ def _mine_hard_negatives(
         return []
     picked = rng.choice(clean, size=min(n_scenes, len(clean)), replace=False)
     stride = model.stride
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=fast):
+            logits = model(_to_device(x, dev, fast))[:, 0]
+        return torch.sigmoid(logits.float()).cpu().numpy()
+
     found: list[tuple[float, int, int, int]] = []
     model.eval()
     with torch.inference_mode():
         for index in picked:
             att = pool.scenes[int(index)].attenuation.astype(np.float32)
             planes = network_input(att[0], att[1])
-            rows, cols = planes.shape[1:]
-            pr, pc = -rows % stride, -cols % stride
-            planes = np.pad(planes, ((0, 0), (0, pr), (0, pc)), mode="edge")
-            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=fast):
-                logits = model(_to_device(planes[None], dev, fast))[0, 0, :rows, :cols]
-            prob = torch.sigmoid(logits.float()).cpu().numpy()
+            # as inference sees a scan: tiles inside it, never padding (one tile if it fits)
+            prob = predict_tiled(predict, planes, tile_px=2048, align=stride, batch_size=1)
             peaks = (prob == cv2.dilate(prob, np.ones((31, 31), np.uint8))) & (prob > 0.05)
             r, c = np.nonzero(peaks)
             best = np.argsort(prob[r, c])[::-1][:per_scene]

@@ -70,7 +70,9 @@ def test_adapt_writes_a_calibrated_model_with_its_card(tiny_model_dir, site_expo
     assert [h["step"] for h in card["training"]["history"]] == [2, 4]
     figures = card["metrics"]["site held-out clean scans"]
     assert figures["n_scans"] == 2
-    # The threshold lies just above the highest held-out clean score (2 scans, 1 %).
+    # The threshold lies just above the highest held-out clean score (2 scans, 1 %: too few
+    # to fit a tail, so fit_threshold keeps the empirical one), and the card says how.
+    assert card["calibration"]["threshold_method"].startswith("fit_threshold")
     highest = card["calibration"]["clean_score_quantiles"]["display"][-1]
     assert highest - 1e-5 <= card["thresholds"]["display"] <= highest + 1e-4
     assert 0 <= figures["tip_image_auroc"] <= 1 and "before_adaptation" in figures
@@ -129,3 +131,15 @@ def test_cli_adapt(tiny_model_dir, site_exports, tmp_path):
     card = json.loads((out / "card.json").read_text())
     assert card["training"]["data"][0]["pitch_mm"]["sources"] == {"option": 6}
     assert card["training"]["recipe"]["steps"] == 2
+
+
+def test_cross_fitted_false_alarms_match_the_order_statistics():
+    """40 distinct clean scores, halved 200 times: a threshold just above the highest of 20
+    is reached by each of the other 20 with probability 1 / 21 (exchangeable scores); one
+    just above the second highest (5 % of 20 is one scan) with probability 2 / 21."""
+    from scanlab.detect._adapt import _cross_fitted
+    from scanlab.detect._postprocess import calibrate_threshold
+
+    scores = np.random.default_rng(4).permutation(np.linspace(0.01, 0.99, 40))
+    assert _cross_fitted(scores, 0.01, calibrate_threshold, 0) == pytest.approx(1 / 21, abs=0.006)
+    assert _cross_fitted(scores, 0.05, calibrate_threshold, 0) == pytest.approx(2 / 21, abs=0.008)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
 import numpy as np
 import pytest
 
 from scanlab.detect import Region, calibrate_threshold, find_regions
-from scanlab.detect._postprocess import make_detection
+from scanlab.detect._postprocess import _t_quantile, fit_threshold, make_detection
 from scanlab.errors import SpecError
 
 
@@ -141,3 +142,47 @@ def test_calibration_edge_cases_and_messages():
         calibrate_threshold([], 0.01)
     with pytest.raises(SpecError, match=r"false_alarm_rate must be in \[0, 1\), got 1.0"):
         calibrate_threshold(scores, 1.0)
+
+
+def test_t_quantiles_match_the_printed_table():
+    """Student's t at 0.99 from a printed table (two-sided 0.02 column)."""
+    table = {10: 2.764, 20: 2.528, 39: 2.426, 120: 2.358}
+    for dof, value in table.items():
+        assert _t_quantile(0.99, dof) == pytest.approx(value, abs=0.002)
+
+
+def test_fitted_threshold_aims_at_the_stated_rate_with_few_clean_scans():
+    """40 clean scores drawn 2,000 times (seeded) from a known distribution, logits Gumbel
+    (location -1, scale 1); each threshold's true exceedance is 1 - exp(-exp(-(logit(t) +
+    1))). The empirical threshold (the maximum of 40) is exceeded one time in 41 on average
+    (the order statistic: 2.44 %); the fitted one about 1 %, as asked. Logits normal
+    instead (a lighter tail than the fit assumes): the fit errs on the safe side."""
+    rng = np.random.default_rng(13)
+    normal = NormalDist(-1.0, 1.5)
+    fitted, empirical, light = [], [], []
+
+    def logit(t: float) -> float:
+        return math.log(t / (1 - t))
+
+    for _ in range(2000):
+        scores = 1 / (1 + np.exp(-rng.gumbel(-1.0, 1.0, 40)))
+        for out, t in (
+            (fitted, fit_threshold(scores, 0.01)),
+            (empirical, calibrate_threshold(scores, 0.01)),
+        ):
+            out.append(1 - math.exp(-math.exp(-(logit(t) + 1.0))))
+        scores = 1 / (1 + np.exp(-rng.normal(normal.mean, normal.stdev, 40)))
+        light.append(1 - normal.cdf(logit(fit_threshold(scores, 0.01))))
+    assert np.mean(empirical) == pytest.approx(1 / 41, rel=0.1)
+    assert 0.009 < np.mean(fitted) < 0.0125
+    assert np.mean(light) < 0.003
+    assert all(f <= e for f, e in zip(fitted, empirical, strict=True))
+
+
+def test_fitted_threshold_falls_back_to_the_empirical_one():
+    """Identical scores (no spread) and two scans give the empirical threshold; a single
+    outlier far above a tight cluster is never cut below."""
+    assert fit_threshold([0.3] * 10, 0.01) == calibrate_threshold([0.3] * 10, 0.01)
+    assert fit_threshold([0.2, 0.4], 0.01) == calibrate_threshold([0.2, 0.4], 0.01)
+    scores = [0.1] * 30 + [0.11] * 9 + [0.999]
+    assert fit_threshold(scores, 0.01) == calibrate_threshold(scores, 0.01) > 0.999

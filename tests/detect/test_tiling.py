@@ -139,10 +139,12 @@ def test_neighbouring_tiles_blend_with_complementary_raised_cosine_ramps():
     np.testing.assert_allclose(out_rows, np.broadcast_to(expected[:, None], (96, 8)), atol=1e-6)
 
 
-def test_sizes_off_the_alignment_are_padded_and_cropped_back():
-    """101 x 333 pixels with tiles aligned to 8: the input is edge-padded to 104 x 336 for the
-    network and the output cropped back; a pointwise function is reproduced exactly and a
-    3 x 3 mean (which sees the padding) matches edge-padded filtering."""
+def test_sizes_off_the_alignment_are_tiled_flush_without_padding():
+    """101 x 333 pixels with tiles aligned to 8: every tile lies inside the image, a multiple
+    of 8 on each side, the last of each row and column flush with the end; nothing is padded.
+    A pointwise function is reproduced exactly, and a 3 x 3 mean (which pads each tile it
+    sees by repeating its border) matches filtering the whole image once, because no pixel
+    takes weight from a tile whose border it lies on."""
     planes = np.random.default_rng(2).random((1, 101, 333)).astype(np.float32)
     seen = []
 
@@ -154,18 +156,25 @@ def test_sizes_off_the_alignment_are_padded_and_cropped_back():
     assert out.shape == (101, 333)
     np.testing.assert_allclose(out, planes[0] * 3.0, rtol=1e-6)
     assert all(c == 1 and h % 8 == 0 and w % 8 == 0 for c, h, w in seen)
-    # Every tile starts on a multiple of 8 (read back from planes of row and column indices):
-    # steps of 64 - 16 = 48 up to the last start, 104 - 64 = 40 for the 104 padded rows (so
-    # 0 and 40) and 336 - 64 = 272 for the 336 columns (0, 48, ..., 240 and 272).
+    # Starts read back from planes of row and column indices. Columns: steps of
+    # 64 - 16 = 48, then 333 - 64 = 269 flush with the end. Rows (101 >= 64): 0 and
+    # 101 - 64 = 37.
     rows, cols = np.indices((101, 333), dtype=np.float32)
-    starts = set()
+    tiles = set()
 
     def start(x: np.ndarray) -> np.ndarray:
-        starts.update(zip(x[:, 0, 0, 0].tolist(), x[:, 1, 0, 0].tolist(), strict=True))
+        for t in x:
+            tiles.add((int(t[0, 0, 0]), int(t[1, 0, 0]), t.shape[1], t.shape[2]))
         return x[:, 0]
 
     predict_tiled(start, np.stack([rows, cols]), tile_px=64, overlap_px=16, align=8)
-    assert starts == set(itertools.product([0, 40], [0, 48, 96, 144, 192, 240, 272]))
+    col_starts = [0, 48, 96, 144, 192, 240, 269]
+    assert tiles == {(r, c, 64, 64) for r in (0, 37) for c in col_starts}
+    # 70 rows, shorter than a tile: the longest aligned tile (64 rows) from the top and a
+    # strip of 16 + 8 = 24 rows flush with the bottom (rows 46..69).
+    tiles.clear()
+    predict_tiled(start, np.stack([rows, cols])[:, :70], tile_px=128, overlap_px=16, align=8)
+    assert {(r, h) for r, _, h, _ in tiles} == {(0, 64), (46, 24)}
 
     def mean3(x: np.ndarray) -> np.ndarray:
         p = np.pad(x[:, 0], ((0, 0), (1, 1), (1, 1)), mode="edge")
@@ -174,7 +183,34 @@ def test_sizes_off_the_alignment_are_padded_and_cropped_back():
             / 9
         )
 
-    whole = predict_tiled(mean3, planes, tile_px=512, overlap_px=0, align=8)
-    padded = np.pad(planes[0], ((1, 4), (1, 4)), mode="edge")  # edge-padded to 104 x 336
+    padded = np.pad(planes[0], 1, mode="edge")
     expected = sum(padded[i : i + 101, j : j + 333] for i in range(3) for j in range(3)) / 9
-    np.testing.assert_allclose(whole, expected, rtol=1e-5)
+    for tile_px in (64, 512):
+        whole = predict_tiled(mean3, planes, tile_px=tile_px, overlap_px=16, align=8)
+        np.testing.assert_allclose(whole, expected, rtol=1e-5)
+
+
+def test_the_bottom_edge_of_an_unaligned_scan_is_what_the_network_sees_without_padding():
+    """A 4-level network (stride 8) on a scan of 101 rows, fewer than a tile: its map's last
+    rows are exactly what the network gives on the scan's last 24 rows (no padding needed,
+    the scan's end at the window's end, as in a training patch taken at a scan's border) and
+    its first rows what it gives on the first 96. Padding the scan to 104 rows, by repeating
+    the last row or by mirroring, changes those bottom rows: the network reads the padding
+    as content, which is where clean exports' maps used to peak."""
+    torch.manual_seed(0)
+    net = CargoUNet(2, (4, 4, 4, 4)).eval()
+    assert net.stride == 8
+    rng = np.random.default_rng(5)
+    planes = np.cumsum(rng.standard_normal((2, 101, 64)), axis=1).astype(np.float32) / 10
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return net(torch.from_numpy(x))[:, 0].numpy()
+
+    out = predict_tiled(predict, planes, tile_px=512, overlap_px=16, align=8)
+    # strip rows 77..100 (16 + 8); the first tile's dead margin is its last 4 rows (92..95)
+    np.testing.assert_allclose(out[92:], predict(planes[None, :, 77:])[0, -9:], atol=1e-6)
+    np.testing.assert_allclose(out[:84], predict(planes[None, :, :96])[0, :84], atol=1e-6)
+    for mode in ("edge", "reflect"):
+        padded = np.pad(planes, ((0, 0), (0, 3), (0, 0)), mode=mode)
+        assert np.abs(out - predict(padded[None])[0, :101])[-4:].max() > 1e-3
