@@ -27,8 +27,9 @@ ASSISTED = ("perfect", "misses:narcotics")
 
 
 def small_spec(**changes) -> ExamSpec:
-    """8 items, 2 clean; 2 easy, 2 medium, 2 hard. Seed 1 holds narcotics (in 4 items), a
-    weapon and a car. Two of the four simulated trainees sit it with Detector assist."""
+    """8 items, 2 clean; 2 easy, 2 medium, 2 hard. Seed 1 holds narcotics (in 3 items),
+    cigarettes, a weapon and a car. Two of the four simulated trainees sit it with Detector
+    assist."""
     fields = dict(
         name="test-exam",
         seed=1,

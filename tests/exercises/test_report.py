@@ -47,7 +47,7 @@ def test_report_states_the_ratings_roc(results, tmp_path):
     # perfect: 6 scans with an object rated 4, 2 clean rated -4 (see simulate_trainee).
     assert (by["perfect"]["rated_signal"], by["perfect"]["rated_noise"]) == ("6", "2")
     assert (by["perfect"]["area"], by["perfect"]["area_high"]) == ("1", "1")
-    assert by["misses:narcotics"]["area"] == "0.6667"  # 8 of 12 pairs (test_grading)
+    assert by["misses:narcotics"]["area"] == "0.75"  # 9 of 12 pairs (test_grading)
     assert by["clicks_everywhere"]["criteria"] == ""  # all rated 4: one level, no criterion
     assert by[POOLED]["rated_signal"] == str(4 * 6)
     pooled = results.pooled_ratings()
@@ -55,7 +55,7 @@ def test_report_states_the_ratings_roc(results, tmp_path):
     page = (tmp_path / "report" / "report.html").read_text()
     assert "Confidence ratings" in page and "rating_roc.png" in page
     d = results.trainee("misses:narcotics").ratings
-    assert f"0.67 [{d.area_low:.2f}, {d.area_high:.2f}]" in page
+    assert f"0.75 [{d.area_low:.2f}, {d.area_high:.2f}]" in page
     items = list(csv.DictReader((tmp_path / "report" / "items.csv").read_text().splitlines()))
     assert {r["rating"] for r in items if r["trainee"] == "perfect"} == {"4", "-4"}
 
