@@ -26,8 +26,9 @@ __all__ = [
 ]
 
 #: Commodity of the real set (as the real statistics name it) -> the scanlab cargo type that
-#: simulates it and the containers it travels in: 20 ft ones in the shares of
-#: :data:`REAL_20FT_SHARES`, the others (40 ft) in turn.
+#: simulates it and the containers it travels in: a 20 ft one in the share of
+#: :data:`REAL_20FT_SHARES`, else one of the others (40 ft), each as likely
+#: (:func:`real_goods_vehicle`).
 REAL_GOODS: dict[str, tuple[str, tuple[str, ...]]] = {
     "citrus fruit": ("citrus", ("reefer_40ft", "reefer_20ft")),
     "coffee": ("coffee", ("container_20ft", "container_40ft")),
