@@ -740,9 +740,9 @@ def _bales(
     canvas: Canvas, space: CargoSpace, rng: np.random.Generator, fill: float, commodity: str
 ) -> Load:
     """Cotton in pressed bales (universal density bale, 1.40 x 0.53 x 0.84 m, about 225 kg:
-    0.37-0.44 g/cm³ in the rounded shape): a tier standing on end, four across, and where the
-    roof allows a tier lying flat on top. Bales bulge between their steel ties; columns stand
-    a hand apart."""
+    0.37-0.44 g/cm³ in the rounded shape): a tier standing on end, four across, and on top
+    the tiers on edge or lying flat that fill the roof space best. Bales bulge between their
+    steel ties; columns stand a hand apart."""
     load = Load(commodity)
     long_mm, wide_mm, thick_mm = (d * rng.uniform(0.97, 1.03) for d in (1400.0, 530.0, 840.0))
     per_row = max(int(space.depth_cm * 10 // wide_mm), 1)
@@ -751,20 +751,25 @@ def _bales(
     press = rng.uniform(0.82, 0.98)  # this gin's bales (they swell once out of the press)
     while x + thick_mm <= end:
         lean = rng.normal(0.0, 0.012)
-        # (height, bales across, width each takes across the beam). On top, bales lie flat,
-        # one lengthwise and one crosswise across the width (the crosswise one reaching
-        # into the next column).
+        # (height, bales across, width each takes across the beam). Cotton fills a box
+        # before it reaches the payload limit, so the tiers on top take as much of the roof
+        # space as they can: bales on edge (0.84 m high) or lying flat (0.53 m), one or two
+        # tiers, each one lengthwise and one crosswise across the width (the crosswise one
+        # reaching into the next column, the bales' bulges filling the rest).
         tiers = [(long_mm, per_row, wide_mm)]
-        if top - space.z0 - long_mm > wide_mm * 0.95:
-            tiers.append((wide_mm, 2, min(0.5 * (long_mm + thick_mm), space.depth_cm * 4.8)))
+        room = (top - space.z0 - long_mm) / 0.95  # bales squeeze a little
+        options = [(), (wide_mm,), (thick_mm,), (wide_mm, wide_mm), (thick_mm, wide_mm)]
+        for height in max((o for o in options if sum(o) <= room), key=sum):
+            tiers.append((height, 2, min(0.5 * (long_mm + thick_mm), space.depth_cm * 4.8)))
         z = space.z0
         for height, across, width in tiers:
-            for half in range(min(across, 2)):
-                # Two rows across the width placed apart; each stands for half the bales, at
-                # its own depth in the diverging beam.
-                depth_cm = across * width / min(across, 2) / 10 * rng.uniform(0.93, 1.0)
-                y_half = _row_depth_mm(space, half, min(across, 2))
-                xc = x + 0.5 * thick_mm + rng.normal(0.0, 10.0) + (z - space.z0) * np.tan(lean)
+            for half in range(across):
+                # Each bale across the width is set down on its own, at its own depth in the
+                # diverging beam and a few cm off its neighbours along the box, so the gaps
+                # between columns rarely line up all the way across.
+                depth_cm = width / 10 * rng.uniform(0.93, 1.0)
+                y_half = _row_depth_mm(space, half, across)
+                xc = x + 0.5 * thick_mm + rng.normal(0.0, 25.0) + (z - space.z0) * np.tan(lean)
                 zc = z + 0.5 * height + rng.normal(0.0, 8.0)
                 with canvas.at_depths(y_half, thickness_mm=depth_cm * 10.0):
                     bale = _package(
