@@ -97,7 +97,9 @@ def main() -> None:
         default="log",
         help="a VENDOR_PIPELINES name (each export drawn around it), or 'family' (any member)",
     )
-    parser.add_argument("--goods", nargs="*", default=list(GOODS), help="commodities to render")
+    parser.add_argument(
+        "--goods", nargs="*", default=list(GOODS), choices=list(GOODS), help="commodities to render"
+    )
     parser.add_argument("--realism", type=Path, default=REPO.parent / "shared" / "realism")
     parser.add_argument("--top", type=int, default=8, help="separating statistics to show")
     parser.add_argument("--seed", type=int, default=7)
@@ -118,7 +120,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp)
         results = []
-        for k, goods in enumerate(args.goods):
+        for goods in args.goods:
             cargo, _ = GOODS[goods]
             if cargo not in CARGO_TYPES:
                 print(f"{goods}: cargo type {cargo!r} is not simulated; skipped")
@@ -128,7 +130,9 @@ def main() -> None:
                 args.per_goods,
                 out / cargo,
                 args.pipeline,
-                100 + k,
+                # by the commodity's place in REAL_GOODS, so that ``--goods`` alone renders
+                # the same exports as the whole run
+                100 + list(GOODS).index(goods),
                 args.scanner,
                 traffic=not args.all_full,
             )
