@@ -57,16 +57,20 @@ from scanlab.synth._scene import SceneSpec
 Table = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
-def edge_table(host_paths: list[Path], spec: HostSpec, items: int, *, matched: bool) -> Table:
+def edge_table(
+    host_paths: list[Path], spec: HostSpec, items: int, *, matched: bool, cargo_only: bool = False
+) -> Table:
     """(features, label, item, threat) of threat-boundary and host edges of similar step:
     sharpness and log noise/step, relative to the median and spread of the image's own edges
     (the step is what the host edges were matched on, so it is left out); ``threat`` names
-    the threat whose edges (or whose host's edges) each row is."""
+    the threat whose edges (or whose host's edges) each row is. With ``cargo_only`` the host
+    edges are those inside the cargo space found from the host, where the threats lie."""
     feats, labels, groups, kinds = [], [], [], []
     for h, path in enumerate(host_paths):
         host = load_host(path, spec)
         if not matched:
             host = dataclasses.replace(host, image_blur_px=(0.0, 0.0), noise_blur_px=(0.0, 0.0))
+        r0, c0, r1, c1 = host.region.interior
         for i in range(items):
             rng = np.random.default_rng([h, i])
             try:
@@ -74,8 +78,12 @@ def edge_table(host_paths: list[Path], spec: HostSpec, items: int, *, matched: b
             except SpecError:  # a host without room for the threat is skipped, as exams do
                 continue
             att = item_view(item.scan)
+            region = None
+            if cargo_only:
+                region = np.zeros(att.shape, dtype=bool)
+                region[r0:r1, c0:c1] = True
             for obj in item.key.objects:
-                rows = object_rows(att, obj.full_mask(att.shape), rng)
+                rows = object_rows(att, obj.full_mask(att.shape), rng, region=region)
                 if rows is not None:
                     feats += rows
                     labels += [np.ones(len(rows[0])), np.zeros(len(rows[1]))]
@@ -90,11 +98,16 @@ def _stacked(*columns: list[np.ndarray]) -> Table:
 
 
 def object_rows(
-    att: np.ndarray, mask: np.ndarray, rng: np.random.Generator
+    att: np.ndarray,
+    mask: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    region: np.ndarray | None = None,
 ) -> list[np.ndarray] | None:
     """[threat edges, host edges of similar step] of one object, their features relative
-    to the median and spread of the image's own edges; None when there are too few."""
-    on, off = boundary_edges(att, mask)
+    to the median and spread of the image's own edges (inside ``region`` if given); None
+    when there are too few."""
+    on, off = boundary_edges(att, mask, host_region=region)
     if len(on) == 0:
         return None
     lo, hi = np.percentile(on[:, 2], [10, 90])
@@ -401,6 +414,13 @@ def main() -> None:
         "on the same threats",
     )
     parser.add_argument(
+        "--host-edges",
+        choices=("all", "cargo"),
+        default="all",
+        help="the host edges projected threats are set against: all of the host's, or only "
+        "those inside the cargo space found from the host, where the threats lie",
+    )
+    parser.add_argument(
         "--by-threat",
         action="store_true",
         help="also print each threat kind's AUROC from the same held-out scores",
@@ -457,7 +477,13 @@ def main() -> None:
                 spec = HostSpec(paths=[tmp], display=display, sharpen=sharpen, pitch_mm=pitch)
                 for matched in (True, False) if args.naive else (True,):
                     start = time.perf_counter()
-                    table = edge_table(paths, spec, args.items, matched=matched)
+                    table = edge_table(
+                        paths,
+                        spec,
+                        args.items,
+                        matched=matched,
+                        cargo_only=args.host_edges == "cargo",
+                    )
                     name = "matched" if matched else "naive"
                     label = f"seed {seed} {pipeline} {name}"
                     score = report(label, table, start, by_threat=kinds_of(pipeline, name))

@@ -1534,11 +1534,17 @@ def threat_edges(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def boundary_edges(
-    attenuation: np.ndarray, mask: np.ndarray, *, limit: int = 3000
+    attenuation: np.ndarray,
+    mask: np.ndarray,
+    *,
+    limit: int = 3000,
+    host_region: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Edge features (:func:`edge_features`) of one image, split into the edges on the
     boundary of ``mask`` (a projected threat) and the image's other edges (its host's own),
-    both found by the same detector so that neither set is picked more kindly."""
+    both found by the same detector so that neither set is picked more kindly.
+    ``host_region`` (a boolean mask) keeps only the host's edges inside it, for example the
+    cargo space, where the threats lie."""
     att = np.asarray(attenuation, dtype=np.float32)
     points, axes = host_edges(att, limit=None)
     m = mask.astype(np.uint8)
@@ -1546,6 +1552,8 @@ def boundary_edges(
         cv2.erode(m, np.ones((5, 5), np.uint8)) > 0
     )
     far = ~(cv2.dilate(m, np.ones((25, 25), np.uint8)) > 0)
+    if host_region is not None:
+        far &= np.asarray(host_region, dtype=bool)
     on = band[points[:, 0], points[:, 1]]
     off = np.nonzero(far[points[:, 0], points[:, 1]])[0]
     if len(off) > limit:

@@ -645,3 +645,29 @@ def test_a_threat_projected_at_its_own_spot_looks_as_drawn_natively():
     c = _as_compressed(host.scan.data[0], item.data[0], table).astype(np.float32)
     assert c[core].std() == pytest.approx(a[core].std(), rel=0.2)
     assert b[core].std() < 0.8 * a[core].std()
+
+
+def test_boundary_edges_keep_host_edges_inside_a_region_when_given_one():
+    # A threat block in the middle of a load; two host blocks of the same step, one inside
+    # the region (the cargo space), one outside it (below, where the chassis would be).
+    from scanlab.synth._hosts import boundary_edges
+
+    rng = np.random.default_rng(3)
+    img = np.full((200, 300), 200.0, np.float32) + rng.normal(0, 1.0, (200, 300)).astype(np.float32)
+    threat = np.zeros(img.shape, bool)
+    threat[60:100, 120:170] = True
+    img[threat] -= 60
+    img[40:90, 20:80] -= 60  # the load's own package, inside the cargo space
+    img[150:190, 200:280] -= 60  # a chassis part, outside it
+    region = np.zeros(img.shape, bool)
+    region[20:130, 10:290] = True
+    on, off_all = boundary_edges(img, threat)
+    on_inside, off_inside = boundary_edges(img, threat, host_region=region)
+    _, off_outside = boundary_edges(img, threat, host_region=~region)
+    assert len(on) > 20 and np.array_equal(on_inside, on)  # the threat's edges as before
+    # The host's edges split between the region and the rest, none lost or counted twice:
+    # the package's outline inside, the chassis part's outside.
+    assert len(off_inside) > 20 and len(off_outside) > 20
+    assert len(off_inside) + len(off_outside) == len(off_all)
+    for off in (off_inside, off_outside):
+        assert np.median(off[:, 2]) == pytest.approx(60, rel=0.1)  # the same step
