@@ -28,7 +28,7 @@ from scanlab.detect._card import ModelCard, WeightsError
 from scanlab.detect._domain import domain_ranges
 from scanlab.detect._postprocess import calibrate_threshold, fit_threshold
 from scanlab.detect._preprocess import network_input, scan_to_input
-from scanlab.detect._tiling import predict_tiled
+from scanlab.detect._tiling import hottest_peaks, predict_tiled
 from scanlab.errors import SpecError
 from scanlab.i18n import _
 from scanlab.io import Representation, Scan
@@ -383,7 +383,6 @@ def _site_planes(item: _SiteScan) -> np.ndarray:
 
 def _mine(model: Any, site: list[_SiteScan], rng: np.random.Generator, dev: Any, n: int) -> list:
     """The hottest local maxima of the network's map on some training scans."""
-    import cv2
     import torch
 
     picked = rng.choice(len(site), size=min(n, len(site)), replace=False)
@@ -399,10 +398,7 @@ def _mine(model: Any, site: list[_SiteScan], rng: np.random.Generator, dev: Any,
             # as inference sees a scan: tiles inside it, never padding (one tile if it fits)
             planes = _site_planes(site[int(index)])
             prob = predict_tiled(predict, planes, tile_px=2048, align=model.stride, batch_size=1)
-            peaks = (prob == cv2.dilate(prob, np.ones((31, 31), np.uint8))) & (prob > 0.05)
-            r, c = np.nonzero(peaks)
-            for i in np.argsort(prob[r, c])[::-1][:4]:
-                found.append((float(prob[r[i], c[i]]), int(index), int(r[i]), int(c[i])))
+            found += [(v, int(index), r, c) for v, r, c in hottest_peaks(prob, 4)]
     model.train()
     return [(i, r, c) for _, i, r, c in found]
 

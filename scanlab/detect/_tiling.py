@@ -161,3 +161,19 @@ def _axis_tiles(
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def hottest_peaks(
+    prob: np.ndarray, n: int, *, radius_px: int = 15, floor: float = 0.05
+) -> list[tuple[float, int, int]]:
+    """The ``n`` highest local maxima of a (row, col) map, best first, as (value, row, col):
+    pixels that are the largest in their (2 ``radius_px`` + 1)² neighbourhood and above
+    ``floor`` (where a detector is most sure of a clean scan's anomaly: hard negatives)."""
+    import cv2
+
+    prob = np.asarray(prob, dtype=np.float32)
+    size = 2 * radius_px + 1
+    peaks = (prob == cv2.dilate(prob, np.ones((size, size), np.uint8))) & (prob > floor)
+    r, c = np.nonzero(peaks)
+    best = np.argsort(prob[r, c])[::-1][:n]
+    return [(float(prob[r[i], c[i]]), int(r[i]), int(c[i])) for i in best]

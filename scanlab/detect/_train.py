@@ -30,7 +30,7 @@ from scanlab.detect._domain import domain_ranges
 from scanlab.detect._postprocess import calibrate_threshold
 from scanlab.detect._preprocess import N_INPUT_CHANNELS
 from scanlab.detect._recipe import TrainConfig, load_recipe
-from scanlab.detect._tiling import predict_tiled
+from scanlab.detect._tiling import hottest_peaks, predict_tiled
 from scanlab.errors import SpecError
 from scanlab.i18n import _
 
@@ -309,7 +309,6 @@ def _mine_hard_negatives(
     fast: bool = False,
 ) -> list[tuple[int, int, int]]:
     """The hottest local maxima of the network's map on some clean training scenes."""
-    import cv2
     import torch
 
     from scanlab.detect._preprocess import network_input
@@ -333,10 +332,7 @@ def _mine_hard_negatives(
             planes = network_input(att[0], att[1])
             # as inference sees a scan: tiles inside it, never padding (one tile if it fits)
             prob = predict_tiled(predict, planes, tile_px=2048, align=stride, batch_size=1)
-            peaks = (prob == cv2.dilate(prob, np.ones((31, 31), np.uint8))) & (prob > 0.05)
-            r, c = np.nonzero(peaks)
-            best = np.argsort(prob[r, c])[::-1][:per_scene]
-            found += [(float(prob[r[i], c[i]]), int(index), int(r[i]), int(c[i])) for i in best]
+            found += [(v, int(index), r, c) for v, r, c in hottest_peaks(prob, per_scene)]
     model.train()
     log.info(
         "hard negatives: %d spots, top scores %s",

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from scanlab.detect._tiling import predict_tiled, tile_starts
+from scanlab.detect._tiling import hottest_peaks, predict_tiled, tile_starts
 from scanlab.detect.torch_model import CargoUNet
 from scanlab.errors import SpecError
 
@@ -214,3 +214,19 @@ def test_the_bottom_edge_of_an_unaligned_scan_is_what_the_network_sees_without_p
     for mode in ("edge", "reflect"):
         padded = np.pad(planes, ((0, 0), (0, 3), (0, 0)), mode=mode)
         assert np.abs(out - predict(padded[None])[0, :101])[-4:].max() > 1e-3
+
+
+def test_hottest_peaks_are_the_highest_local_maxima_apart_from_each_other():
+    # Three bumps and a plateau of noise under the floor: the peaks are the bumps' tops, best
+    # first, one per bump (a shoulder within the radius is not a second peak).
+    rng = np.random.default_rng(0)
+    prob = rng.uniform(0.0, 0.04, (120, 200)).astype(np.float32)
+    rows, cols = np.mgrid[0:120, 0:200]
+    for (r, c), height in (((30, 40), 0.9), ((80, 150), 0.6), ((90, 60), 0.3)):
+        prob = np.maximum(prob, height * np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / 50.0))
+    prob[30, 48] = 0.5  # a shoulder of the first bump, within 15 px of its top
+    peaks = hottest_peaks(prob, 5)
+    assert [(r, c) for _, r, c in peaks] == [(30, 40), (80, 150), (90, 60)]
+    assert [round(v, 2) for v, _, _ in peaks] == [0.9, 0.6, 0.3]
+    assert hottest_peaks(prob, 2) == peaks[:2]
+    assert hottest_peaks(prob, 5, floor=0.95) == []
