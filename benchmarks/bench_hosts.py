@@ -185,9 +185,13 @@ def native_kind(obj: KeyObject) -> str:
     return f"{obj.description.split()[-1] if obj.threat_class == 'weapon' else 'stowaway'} (native)"
 
 
-def native_table(pipeline: str, count: int, *, seed: int, blur_px: float) -> Table:
+def native_table(
+    pipeline: str, count: int, *, seed: int, blur_px: float, cargo_spec: HostSpec | None = None
+) -> Table:
     """As :func:`edge_table`, for threats drawn natively into ``count`` simulated scenes
-    exported as the hosts are (not projected): what a perfect projection would score."""
+    exported as the hosts are (not projected): what a perfect projection would score. With
+    ``cargo_spec`` the host edges are those inside the cargo space found from each export,
+    analysed as a host of that spec would be."""
     from scanlab.synth._scene import generate_scene
 
     feats, labels, groups, kinds = [], [], [], []
@@ -195,10 +199,22 @@ def native_table(pipeline: str, count: int, *, seed: int, blur_px: float) -> Tab
         scene = generate_scene(scene_spec, scene_seed, pitch_mm=10.0)
         top, front, bottom, rear = scene.key.attributes["body_px"]
         body = (top, front, bottom, rear)
-        view, matrix, _jpeg = export_scene(scene.scan, body, pipeline, blur_px=blur_px, rng=rng)
+        view, matrix, jpeg = export_scene(scene.scan, body, pipeline, blur_px=blur_px, rng=rng)
+        region = None
+        if cargo_spec is not None:
+            with tempfile.TemporaryDirectory(prefix="scanlab-bench-native-") as tmp:
+                path = Path(tmp) / f"native-{i}.jpg"
+                path.write_bytes(jpeg)
+                try:
+                    host = load_host(path, cargo_spec)
+                except SpecError:  # no cargo space found: skipped, as exams skip such hosts
+                    continue
+            r0, c0, r1, c1 = host.region.interior
+            region = np.zeros(view.shape, dtype=bool)
+            region[r0:r1, c0:c1] = True
         for obj in scene.key.objects:
             mask = _warped_mask(obj.full_mask(scene.scan.shape), matrix, view.shape)
-            rows = object_rows(view, mask, rng) if mask.any() else None
+            rows = object_rows(view, mask, rng, region=region) if mask.any() else None
             if rows is not None:
                 feats += rows
                 labels += [np.ones(len(rows[0])), np.zeros(len(rows[1]))]
@@ -417,8 +433,9 @@ def main() -> None:
         "--host-edges",
         choices=("all", "cargo"),
         default="all",
-        help="the host edges projected threats are set against: all of the host's, or only "
-        "those inside the cargo space found from the host, where the threats lie",
+        help="the host edges threats are set against: all of the host's, or only those "
+        "inside the cargo space found from the host (or, with --native, from the export), "
+        "where the threats lie",
     )
     parser.add_argument(
         "--by-threat",
@@ -491,7 +508,15 @@ def main() -> None:
             if args.native:
                 start = time.perf_counter()
                 table = native_table(
-                    pipeline, args.hosts * args.items, seed=seed, blur_px=args.blur
+                    pipeline,
+                    args.hosts * args.items,
+                    seed=seed,
+                    blur_px=args.blur,
+                    cargo_spec=(
+                        HostSpec(paths=["."], display=display, sharpen=sharpen, pitch_mm=10.0)
+                        if args.host_edges == "cargo"
+                        else None
+                    ),
                 )
                 label = f"seed {seed} {pipeline} native"
                 score = report(label, table, start, by_threat=kinds_of(pipeline, "native"))
