@@ -154,6 +154,7 @@ def train(
         )
         card.calibration["data"] = _data_record("calibration", refs["calibration"])
         card.thresholds = dict(card.calibration.pop("thresholds"))
+        card.calibration.pop("clean_scores")
         wall = time.perf_counter() - started
         card.training = {
             "recipe": config.to_dict(),
@@ -382,7 +383,12 @@ def calibrate(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Thresholds per input mode from the scores of clean scans (dual, single-energy and
-    display renderings of each), each letting ``false_alarm_rate`` of them through."""
+    display renderings of each), each letting ``false_alarm_rate`` of them through.
+
+    Returns the thresholds, the scores' quantiles (0.5, 0.9, 0.99, 1), the domain check's
+    ranges and the scores themselves (``clean_scores``: per mode, the clean items' in their
+    order, to count what another threshold would flag; a card keeps only the quantiles).
+    """
     from scanlab.io import read_scan
 
     scores: dict[str, list[float]] = {"dual": [], "single": [], "display": []}
@@ -405,6 +411,7 @@ def calibrate(
             for m, s in scores.items()
         },
         "domain": {m: domain_ranges(r) for m, r in stats.items()},
+        "clean_scores": scores,
     }
 
 

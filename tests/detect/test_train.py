@@ -63,6 +63,7 @@ def test_tiny_training_run_writes_weights_and_card(tmp_path, cache_dir):
 
     assert roles["concealed"]["simulator_version"] == simulator_version()
     assert card["calibration"]["data"]["seeds"] == [398, 399]
+    assert "clean_scores" not in card["calibration"]  # the card keeps their quantiles only
     assert yaml.safe_load((out / "recipe.yaml").read_text())["name"] == "tiny-test"
     assert "tiny-test" in (out / "README.md").read_text()
     # Reloaded from disk, the detector gives the same map as the one training returned.
@@ -274,3 +275,37 @@ def test_the_data_cache_is_not_reused_by_another_simulator(tmp_path, monkeypatch
     manifest = json.loads((other[0]["scan_path"].parents[1] / "manifest.json").read_text())
     assert manifest["simulator_version"] == "f" * 64
     assert len(list((tmp_path / "datasets").iterdir())) == 2
+
+
+def test_calibrated_thresholds_flag_the_stated_share_of_clean_scans_as_detect_scores_them(
+    tmp_path,
+):
+    """The scores calibration draws its thresholds from are the scores detection compares
+    with them (same pre-processing, tiling and smoothing), so each threshold flags, by
+    ``Detector.detect``, floor(rate * n) of the clean scans: 1 of 10 at 10 %. (The shipped
+    model: an untrained one scores every scan alike.)"""
+    from scanlab.detect._data import as_display_export, as_single_energy
+    from scanlab.detect._train import calibrate
+    from scanlab.io import read_scan
+    from scanlab.synth import DatasetSpec, build_dataset, load_manifest
+
+    vehicles = {"container_20ft": 1, "box_truck": 1}
+    raw = {"name": "cal", "seed": 7_000_100, "count": 10, "clean_share": 1.0, "pitch_mm": 20.0}
+    spec = DatasetSpec.from_dict({**raw, "vehicles": vehicles, "format": "npz"})
+    items = load_manifest(build_dataset(spec, tmp_path / "cal"))
+    detector = load_detector("cargo-anomaly-v2")
+    found = calibrate(detector, items, 0.1)
+    detector.card.thresholds = found["thresholds"]
+    scans = [read_scan(item["scan_path"]) for item in items]
+    for mode, variant in (
+        ("dual", lambda s: s),
+        ("single", as_single_energy),
+        ("display", as_display_export),
+    ):
+        detections = [detector.detect(variant(scan)) for scan in scans]
+        scores = [d.score for d in detections]
+        assert found["clean_scores"][mode] == pytest.approx(scores, abs=1e-7)
+        assert len(set(scores)) == len(scores)  # no ties: exactly one scan lies above
+        assert sum(d.is_anomalous for d in detections) == 1
+        assert sorted(scores)[-2] < found["thresholds"][mode] <= max(scores)
+        assert found["clean_score_quantiles"][mode][-1] == pytest.approx(max(scores), abs=1e-5)
