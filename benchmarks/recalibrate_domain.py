@@ -38,14 +38,13 @@ import numpy as np  # noqa: E402
 from bench_adapt import FOREIGN, foreign_exports  # noqa: E402
 
 from scanlab.detect import DataRef, Detector, ModelCard  # noqa: E402
-from scanlab.detect._data import (  # noqa: E402
-    as_display_export,
-    as_single_energy,
-    build_cached,
-    default_cache_dir,
-    effective_spec,
+from scanlab.detect._data import build_cached, default_cache_dir, effective_spec  # noqa: E402
+from scanlab.detect._train import (  # noqa: E402
+    _calibration_variants,
+    _data_record,
+    calibrate,
+    recalibrate_domain,
 )
-from scanlab.detect._train import _data_record, calibrate, recalibrate_domain  # noqa: E402
 from scanlab.detect._weights import _load, resolve_weights  # noqa: E402
 from scanlab.io import read_scan  # noqa: E402
 from scanlab.synth import load_dataset_spec, simulator_version  # noqa: E402
@@ -154,13 +153,9 @@ def main() -> None:
             + (", flagged at the old -> new threshold:" if args.thresholds else ":")
         )
         for pitch, clean in heldout.items():
-            scans = [read_scan(i["scan_path"]) for i in clean]
-            for mode, variant in (
-                ("dual", lambda s: s),
-                ("single", as_single_energy),
-                ("display", as_display_export),
-            ):
-                found = [detector.detect(variant(s)) for s in scans]
+            variants = [_calibration_variants(read_scan(i["scan_path"])) for i in clean]
+            for mode in variants[0] if variants else ():
+                found = [detector.detect(v[mode]) for v in variants]
                 out = sum(not d.in_domain for d in found)
                 line = f"    held-out clean at {pitch:g} mm, {mode:8s} {out:3d} of {len(found)}"
                 if args.thresholds:

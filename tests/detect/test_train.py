@@ -284,8 +284,7 @@ def test_calibrated_thresholds_flag_the_stated_share_of_clean_scans_as_detect_sc
     with them (same pre-processing, tiling and smoothing), so each threshold flags, by
     ``Detector.detect``, floor(rate * n) of the clean scans: 1 of 10 at 10 %. (The shipped
     model: an untrained one scores every scan alike.)"""
-    from scanlab.detect._data import as_display_export, as_single_energy
-    from scanlab.detect._train import calibrate
+    from scanlab.detect._train import _calibration_variants, calibrate
     from scanlab.io import read_scan
     from scanlab.synth import DatasetSpec, build_dataset, load_manifest
 
@@ -296,13 +295,9 @@ def test_calibrated_thresholds_flag_the_stated_share_of_clean_scans_as_detect_sc
     detector = load_detector("cargo-anomaly-v2")
     found = calibrate(detector, items, 0.1)
     detector.card.thresholds = found["thresholds"]
-    scans = [read_scan(item["scan_path"]) for item in items]
-    for mode, variant in (
-        ("dual", lambda s: s),
-        ("single", as_single_energy),
-        ("display", as_display_export),
-    ):
-        detections = [detector.detect(variant(scan)) for scan in scans]
+    variants = [_calibration_variants(read_scan(item["scan_path"])) for item in items]
+    for mode in ("dual", "single", "display"):
+        detections = [detector.detect(v[mode]) for v in variants]
         scores = [d.score for d in detections]
         assert found["clean_scores"][mode] == pytest.approx(scores, abs=1e-7)
         assert len(set(scores)) == len(scores)  # no ties: exactly one scan lies above
