@@ -11,6 +11,7 @@ from scanlab.errors import ScanValidationError, SpecError
 from scanlab.physics import (
     ScannerModel,
     acquire,
+    aperture_mean,
     basis_lookup,
     get_material,
     get_scanner,
@@ -206,6 +207,38 @@ def test_blur_spreads_a_point_by_its_sigma_even_below_a_pixel(sigma):
     for profile in (absorbed.sum(axis=1), absorbed.sum(axis=0)):
         variance = float(np.sum(profile * offsets**2) / profile.sum())
         assert variance == pytest.approx(sigma**2, rel=0.03)
+
+
+def test_a_pixel_reads_the_mean_transmission_over_its_aperture():
+    # A steel web 4.5 mm thick seen along 2.35 m (black on its own) over half of each 5 mm
+    # pixel of a column: the detector counts the photons through the other half.
+    web = 0.45 * 235.0 * IRON
+    fine = np.zeros((2, 40, 80), dtype=np.float32)
+    fine[1, :, 40] = web  # one sample of two: half of pixel column 20
+    seen = acquire(fine, QUIET, rng=np.random.default_rng(3), subpixels=2).transmission()
+    assert seen.shape == (2, 20, 40)
+    assert seen[:, :, 20].mean() == pytest.approx(0.5, abs=0.01)
+    assert seen[:, :, 19].mean() == pytest.approx(1.0, abs=0.01)
+    # Averaging the areal density over the pixel first leaves it black (the old way).
+    averaged = acquire(aperture_mean(fine, 2), QUIET, rng=np.random.default_rng(3))
+    assert averaged.transmission()[:, :, 20].mean() < 0.01
+
+
+def test_sampling_finer_keeps_the_photon_budget_of_a_pixel():
+    coarse = acquire(iron_maps(5.0, (100, 400)), QUIET, rng=np.random.default_rng(4))
+    fine = acquire(iron_maps(5.0, (200, 800)), QUIET, rng=np.random.default_rng(4), subpixels=2)
+    a, b = coarse.transmission(), fine.transmission()
+    assert a.shape == b.shape
+    assert b.mean() == pytest.approx(a.mean(), rel=1e-3)
+    assert b.std() == pytest.approx(a.std(), rel=0.05)
+
+
+def test_aperture_mean_needs_whole_blocks():
+    assert aperture_mean(np.ones((2, 4, 6), np.float32), 2).shape == (2, 2, 3)
+    with pytest.raises(ScanValidationError, match="3 x 3 blocks"):
+        aperture_mean(np.ones((4, 6), np.float32), 3)
+    with pytest.raises(ScanValidationError):
+        acquire(np.zeros((2, 5, 4), np.float32), SCANNER, rng=np.random.default_rng(0), subpixels=2)
 
 
 def test_bad_inputs_raise():

@@ -327,3 +327,32 @@ def test_a_concealments_grain_is_in_its_key_and_keeps_its_mass():
     assert not np.allclose(cash.parts[0][1], plain_cash)
     assert sum(float(p.sum()) for _fp, p in cash.parts) == pytest.approx(drawn, rel=0.01)
     assert all(np.array_equal(p, q) for (_fp, p), q in zip(pistol.parts, plain, strict=True))
+
+
+def test_fine_pitches_read_transmission_over_each_pixels_aperture():
+    from scanlab.synth._scene import default_subpixels
+
+    assert default_subpixels(5.0) == 2 and default_subpixels(10.0) == 1
+    spec = SceneSpec("container_20ft", "cotton", 0.6, ["drugs_in_cargo"])
+    one = generate_scene(spec, 2, pitch_mm=7.5, subpixels=1)
+    two = generate_scene(spec, 2, pitch_mm=7.5)  # the default there: 2 x 2 per pixel
+    assert one.scan.shape == two.scan.shape
+    assert np.allclose(one.key.attributes["body_px"], two.key.attributes["body_px"], atol=0.1)
+    # The same layout: the hidden drugs' mask and difficulty agree.
+    (a,), (b,) = one.key.objects, two.key.objects
+    assert a.bbox == b.bbox
+    full_a, full_b = np.zeros(one.scan.shape, bool), np.zeros(one.scan.shape, bool)
+    full_a[a.bbox[0] : a.bbox[2], a.bbox[1] : a.bbox[3]] = a.mask
+    full_b[b.bbox[0] : b.bbox[2], b.bbox[1] : b.bbox[3]] = b.mask
+    assert (full_a & full_b).sum() / (full_a | full_b).sum() > 0.9
+    assert b.difficulty.contrast == pytest.approx(a.difficulty.contrast, rel=0.15)
+    # A pixel that a dense part covers in part passes the photons of the rest: by Jensen's
+    # inequality the mean transmission over the aperture is at least the transmission of
+    # the mean areal density, so the edges of posts, rails and stacks come out lighter.
+    r0, c0, r1, c1 = (int(v) for v in one.key.attributes["body_px"])
+    t1, t2 = (np.exp(-s.ideal_attenuation[0][r0:r1, c0:c1]) for s in (one, two))
+    lighter, darker = np.mean(t2 - t1 > 0.05), np.mean(t1 - t2 > 0.05)
+    assert t2.mean() > t1.mean()
+    assert lighter > 0.01 and lighter > 4 * darker
+    with pytest.raises(SpecError, match="subpixels"):
+        generate_scene(spec, 2, pitch_mm=20.0, subpixels=0)
