@@ -1,7 +1,8 @@
 """How far scanlab's vendor exports are from real ones: ../shared/realism/compare.py, per commodity.
 
 Run: ``.venv/bin/python benchmarks/bench_realism_exports.py [--per-goods 30] [--out DIR]
-[--pipeline family|linear|log|...] [--scanner scanlab-6MV-portal|...] [--goods coffee ...]``.
+[--pipeline family|linear|log|...] [--scanner scanlab-6MV-portal|...] [--goods coffee ...]
+[--subpixels 2]``.
 
 For each commodity of the real set (242 real 8-bit exports of container scans from one
 customs administration, described by statistics only in ``../shared/realism``), simulates
@@ -12,10 +13,12 @@ compressive ``log`` member of the vendor family by default, whose grey levels of
 loads come closest to the real set's; ``--pipeline linear`` for the transmission-linear one;
 scenes scanned by the drive-through portal preset by default; each container near-empty,
 part-loaded or full in the real set's shares for its commodity, ``--all-full`` for full
-boxes only), and runs ``compare.py`` on each
-commodity's exports and on all of them. Prints the cross-validated logistic AUROC (0.5: the
-statistics cannot tell the sets apart; 1.0: always), the number of single statistics above
-0.9, and the statistics that separate most. The real images are never read: only their statistics.
+boxes only; ``--subpixels 2`` draws each scene twice as finely per axis and reads each
+pixel's mean transmission over its aperture, :func:`scanlab.synth.generate_scene`), and
+runs ``compare.py`` on each commodity's exports and on all of them. Prints the
+cross-validated logistic AUROC (0.5: the statistics cannot tell the sets apart; 1.0:
+always), the number of single statistics above 0.9, and the statistics that separate most.
+The real images are never read: only their statistics.
 """
 
 from __future__ import annotations
@@ -49,7 +52,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def render_goods(
-    goods: str, n: int, out: Path, pipeline: str, seed0: int, scanner: str, traffic: bool = True
+    goods: str,
+    n: int,
+    out: Path,
+    pipeline: str,
+    seed0: int,
+    scanner: str,
+    traffic: bool = True,
+    subpixels: int = 1,
 ) -> tuple[int, float]:
     """Render ``n`` exports of one commodity into ``out``; (count, seconds). With ``traffic``
     each container is near-empty, part-loaded or full in the real set's shares for the
@@ -62,7 +72,9 @@ def render_goods(
         fill = real_goods_fill(goods, rng) if traffic else float(rng.uniform(0.75, 1.0))
         vehicle = real_goods_vehicle(goods, rng)
         scene = generate_scene(
-            SceneSpec(vehicle, cargo, fill, scanner=scanner), seed=seed0 * 1000 + i
+            SceneSpec(vehicle, cargo, fill, scanner=scanner),
+            seed=seed0 * 1000 + i,
+            subpixels=subpixels,
         )
         family = tuple(p for p in VENDOR_PIPELINES if p != "scanlab-classic")
         chosen = random_pipeline(rng, family=family if pipeline == "family" else (pipeline,))
@@ -114,6 +126,13 @@ def main() -> None:
         choices=scanner_names(),
         help="scanner preset (default: the drive-through portal, as at container ports)",
     )
+    parser.add_argument(
+        "--subpixels",
+        type=int,
+        default=1,
+        help="scene samples per pixel and axis (2: each pixel reads the mean transmission "
+        "over its aperture)",
+    )
     args = parser.parse_args()
     if not (args.realism / "compare.py").exists():
         sys.exit(f"no compare.py in {args.realism}: pass --realism")
@@ -135,6 +154,7 @@ def main() -> None:
                 100 + list(GOODS).index(goods),
                 args.scanner,
                 traffic=not args.all_full,
+                subpixels=args.subpixels,
             )
             auroc, singles, text = compare(out / cargo, args.realism, goods, args.top)
             results.append((goods, n, auroc, singles))

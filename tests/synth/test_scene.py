@@ -329,13 +329,10 @@ def test_a_concealments_grain_is_in_its_key_and_keeps_its_mass():
     assert all(np.array_equal(p, q) for (_fp, p), q in zip(pistol.parts, plain, strict=True))
 
 
-def test_fine_pitches_read_transmission_over_each_pixels_aperture():
-    from scanlab.synth._scene import default_subpixels
-
-    assert default_subpixels(5.0) == 2 and default_subpixels(10.0) == 1
+def test_a_scene_drawn_finer_reads_transmission_over_each_pixels_aperture():
     spec = SceneSpec("container_20ft", "cotton", 0.6, ["drugs_in_cargo"])
     one = generate_scene(spec, 2, pitch_mm=7.5, subpixels=1)
-    two = generate_scene(spec, 2, pitch_mm=7.5)  # the default there: 2 x 2 per pixel
+    two = generate_scene(spec, 2, pitch_mm=7.5, subpixels=2)
     assert one.scan.shape == two.scan.shape
     assert np.allclose(one.key.attributes["body_px"], two.key.attributes["body_px"], atol=0.1)
     # The same layout: the hidden drugs' mask and difficulty agree.
