@@ -62,6 +62,10 @@ class DatasetSpec:
         Keep only scenes whose every object has one of these levels (rejection sampling,
         up to ``max_tries`` draws per item).
     pitch_mm : float
+    subpixels : int
+        Scene samples per pixel and axis (:func:`~scanlab.synth.generate_scene`): 2 reads
+        each pixel's mean transmission over its aperture, as a detector does, in about
+        three times the time; 1 (the default) averages areal density over the pixel.
     scanner : str
     format : str
         File format of the scans (tiff, npz, dicos, npy).
@@ -90,6 +94,7 @@ class DatasetSpec:
     difficulty: list[str] = field(default_factory=lambda: list(DIFFICULTY_LEVELS))
     max_tries: int = 12
     pitch_mm: float = 5.0
+    subpixels: int = 1
     scanner: str = "scanlab-6MV-dual"
     format: str = "tiff"
     display_png: bool = False
@@ -186,6 +191,13 @@ class DatasetSpec:
                 "pitch_mm",
                 _("must be between 1 and 50 mm, got {pitch_mm!r}").format(pitch_mm=self.pitch_mm),
             )
+        if not isinstance(self.subpixels, int) or not 1 <= self.subpixels <= 4:
+            raise fail(
+                "subpixels",
+                _("must be a whole number from 1 to 4, got {subpixels!r}").format(
+                    subpixels=self.subpixels
+                ),
+            )
         if self.format not in _FORMAT_EXT:
             raise fail(
                 "format", _("must be one of {FORMAT_EXT}").format(FORMAT_EXT=sorted(_FORMAT_EXT))
@@ -204,7 +216,12 @@ class DatasetSpec:
         return HostSpec.from_dict(self.hosts) if self.hosts is not None else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+        out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+        if out["subpixels"] == 1:
+            # Added after specs were fingerprinted: at its default it is left out, so that
+            # their fingerprints (in manifests and detector cards) still hold.
+            del out["subpixels"]
+        return out
 
     def fingerprint(self) -> str:
         """sha256 of the spec's canonical JSON: training records it as the data spec hash."""
@@ -305,6 +322,7 @@ def _item(spec: DatasetSpec, index: int) -> Scene:
             seed * 1000 + attempt,
             pitch_mm=spec.pitch_mm,
             scan_id=f"{spec.name}-{index:05d}",
+            subpixels=spec.subpixels,
         )
         if all(o.difficulty.level in spec.difficulty for o in scene.key.objects):
             return scene

@@ -4,6 +4,7 @@ import hashlib
 import itertools
 import json
 
+import numpy as np
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -111,6 +112,8 @@ def test_difficulty_filter_keeps_only_that_level(tmp_path):
         ({"fill": [0.9, 0.1]}, "fill"),
         ({"difficulty": ["impossible"]}, "difficulty"),
         ({"format": "bmp"}, "format"),
+        ({"subpixels": 0}, "subpixels"),
+        ({"subpixels": 1.5}, "subpixels"),
         ({"colour": "red"}, "unknown field"),
     ],
 )
@@ -231,6 +234,30 @@ def test_a_changed_spec_rebuilds_instead_of_keeping_old_items(tmp_path):
     items = load_manifest(tmp_path, verify=True)
     assert {i["cargo"] for i in items} == {"cotton"}
     assert {i["cargo"] for i in first} != {"cotton"}
+
+
+def test_a_spec_can_draw_its_scenes_finer_than_its_pixels(tmp_path):
+    plain = DatasetSpec.from_dict({**SMALL, "count": 1, "concealments": {"pistol": 1}})
+    # At its default the field is left out of the fingerprint that manifests and detector
+    # cards recorded before it existed.
+    assert "subpixels" not in plain.to_dict()
+    assert (
+        plain.fingerprint()
+        == DatasetSpec.from_dict(
+            {**SMALL, "count": 1, "concealments": {"pistol": 1}, "subpixels": 1}
+        ).fingerprint()
+    )
+    fine = DatasetSpec.from_dict(
+        {**SMALL, "count": 1, "concealments": {"pistol": 1}, "subpixels": 2}
+    )
+    assert fine.fingerprint() != plain.fingerprint()
+    a = load_manifest(build_dataset(plain, tmp_path / "plain"))[0]
+    b = load_manifest(build_dataset(fine, tmp_path / "fine"))[0]
+    assert load_dataset_spec(tmp_path / "fine" / "spec.yaml").subpixels == 2
+    one, two = read_scan(a["scan_path"]), read_scan(b["scan_path"])
+    assert one.shape == two.shape and not np.array_equal(one.data, two.data)
+    # The same scene, read over each pixel's aperture: on average no darker.
+    assert two.data[0].mean() >= one.data[0].mean()
 
 
 def test_a_changed_simulator_rebuilds_instead_of_keeping_old_items(tmp_path, monkeypatch):
