@@ -292,6 +292,9 @@ def generate_scene(
             "simulator": "scanlab.synth",
             "seed": seed,
             "spec": spec.to_dict(),
+            # Drawn finer than the pixels and read over each pixel's aperture (said only
+            # then: scenes drawn at one sample per pixel keep their metadata as before).
+            **({"subpixels": k} if k != 1 else {}),
             # Where the diverging beam came from (mm): its height above the road, its
             # distance to the vehicle's centre plane, and the height of row 0's top edge.
             **(

@@ -334,6 +334,8 @@ def test_a_scene_drawn_finer_reads_transmission_over_each_pixels_aperture():
     one = generate_scene(spec, 2, pitch_mm=7.5, subpixels=1)
     two = generate_scene(spec, 2, pitch_mm=7.5, subpixels=2)
     assert one.scan.shape == two.scan.shape
+    assert two.scan.metadata.attributes["subpixels"] == 2
+    assert "subpixels" not in one.scan.metadata.attributes
     assert np.allclose(one.key.attributes["body_px"], two.key.attributes["body_px"], atol=0.1)
     # The same layout: the hidden drugs' mask and difficulty agree.
     (a,), (b,) = one.key.objects, two.key.objects
