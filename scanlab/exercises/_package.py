@@ -646,6 +646,7 @@ def _draw_scene(spec: ExamSpec, index: int, target: str | None, item_id: str) ->
             int(rng.integers(2**31)),
             pitch_mm=spec.pitch_mm,
             scan_id=item_id,
+            subpixels=spec.subpixels,
         )
         if target is None:
             return scene

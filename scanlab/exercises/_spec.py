@@ -47,6 +47,9 @@ class ExamSpec:
         Time a trainee has for each item.
     pitch_mm : float
         Pixel size of the scans: 5 mm is a real scanner's, 20 mm makes small, fast exams.
+    subpixels : int
+        Scene samples per pixel and axis, as in :class:`scanlab.synth.DatasetSpec` (2: each
+        pixel reads the mean transmission over its aperture, as a detector does).
     vehicles, cargo, declarations, fill, max_concealments, max_tries, scanner
         As in :class:`scanlab.synth.DatasetSpec`.
     language : str, optional
@@ -76,6 +79,7 @@ class ExamSpec:
     )
     time_limit_s: float = 60.0
     pitch_mm: float = 5.0
+    subpixels: int = 1
     vehicles: dict[str, float] = field(default_factory=lambda: dict(_DATASET_DEFAULTS.vehicles))
     cargo: dict[str, float] = field(default_factory=lambda: dict(_DATASET_DEFAULTS.cargo))
     declarations: dict[str, float] = field(
@@ -231,6 +235,7 @@ class ExamSpec:
             difficulty=[lv for lv, w in self.difficulty.items() if w > 0],
             max_tries=self.max_tries,
             pitch_mm=self.pitch_mm,
+            subpixels=self.subpixels,
             scanner=self.scanner,
             hosts=self.hosts,
         )
@@ -240,6 +245,8 @@ class ExamSpec:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["fill"] = list(self.fill)
+        if d["subpixels"] == 1:
+            del d["subpixels"]  # at its default, as packages recorded specs before it
         return d
 
     def public_dict(self) -> dict[str, Any]:

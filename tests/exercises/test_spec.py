@@ -36,6 +36,7 @@ def test_spec_file_with_exam_fields(tmp_path):
         ({"concealments": {"drones": 1}}, "concealments"),
         ({"clean_share": 1.5}, "clean_share"),
         ({"pitch_mm": 200.0}, "pitch_mm"),
+        ({"subpixels": 0}, "subpixels"),
         ({"assisted": "ana"}, "assisted"),
         ({"assisted": ["ana", "ana"]}, "assisted"),
         ({"assisted": [" ana"]}, "assisted"),
@@ -59,3 +60,22 @@ def test_items_are_allotted_exactly():
     targets = _targets(spec, np.random.default_rng(0))
     assert targets.count(None) == 3
     assert (targets.count("easy"), targets.count("hard")) == (2, 5)  # 7 * 1/3 = 2.33, 7 * 2/3
+
+
+def test_an_exam_can_draw_its_scenes_finer_than_its_pixels(tmp_path):
+    from scanlab.exercises import ExamPackage, build_exam
+
+    plain = ExamSpec(name="x", count=1, clean_share=1.0, pitch_mm=25.0)
+    fine = ExamSpec(name="x", count=1, clean_share=1.0, pitch_mm=25.0, subpixels=2)
+    assert "subpixels" not in plain.to_dict()  # as packages recorded specs before it
+    assert fine.to_dict()["subpixels"] == 2 and fine.dataset_spec().subpixels == 2
+    word = "correct horse battery staple"
+    one, two = (
+        ExamPackage.open(build_exam(spec, tmp_path / f"{i}.zip", word))
+        for i, spec in enumerate((plain, fine))
+    )
+    (item,) = one.item_ids
+    a, b = one.scan(item), two.scan(item)
+    # The same scene (packages drop the simulator's attributes), read over each aperture.
+    assert a.shape == b.shape and not np.array_equal(a.data, b.data)
+    assert b.data[0].mean() >= a.data[0].mean()
