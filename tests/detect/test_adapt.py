@@ -143,3 +143,42 @@ def test_cross_fitted_false_alarms_match_the_order_statistics():
     scores = np.random.default_rng(4).permutation(np.linspace(0.01, 0.99, 40))
     assert _cross_fitted(scores, 0.01, calibrate_threshold, 0) == pytest.approx(1 / 21, abs=0.006)
     assert _cross_fitted(scores, 0.05, calibrate_threshold, 0) == pytest.approx(2 / 21, abs=0.008)
+
+
+def test_adaptation_patches_and_threats_lie_on_the_vehicle(monkeypatch):
+    """A scan that is air (attenuation 0.05) but for a load in its last quarter of columns
+    (2.0): every training patch is centred on the load, and every threat is projected on it,
+    as the held-out figures place threats (drawn anywhere, three patches in four would be
+    air, and threats would fall on air beside the load)."""
+    import scanlab.detect._data as data
+    from scanlab.detect._adapt import _on_vehicle, _patch, _SiteScan
+
+    rng = np.random.default_rng(0)
+    att = np.full((48, 256), 0.05, dtype=np.float32)
+    att[:, 192:] = 2.0
+    att += rng.normal(0.0, 0.01, att.shape).astype(np.float32)
+    # Drawn uniformly among the load's pixels of a window, none where there is only air.
+    drawn = [_on_vehicle(att, rng, (0, 160, 48, 256)) for _ in range(400)]
+    assert all(p is not None and 192 <= p[1] < 256 and 0 <= p[0] < 48 for p in drawn)
+    cols = np.array([p[1] for p in drawn if p is not None])
+    assert abs(np.mean(cols) - 223.5) < 3  # the middle of columns 192-255 (sd 0.9 here)
+    assert _on_vehicle(att, rng, (0, 0, 48, 192)) is None
+
+    centres = []
+    real = data.project_random_threat
+
+    def spy(host, rng, *, at=None):
+        centres.append(float(host.data[0][at]) if at is not None else np.nan)
+        return real(host, rng, at=at)
+
+    monkeypatch.setattr(data, "project_random_threat", spy)
+    site = [_SiteScan(att[None].astype(np.float16), "single")]
+    config = AdaptConfig(tip_share=0.5)
+    for seed in range(40):
+        planes, label = _patch(site, np.random.default_rng(seed), 32, [], config, 20.0)
+        seen = (planes[0] + np.float32(0.5)) * np.float32(3.0)
+        # centred on the load: at least half the patch's columns are load (its first column
+        # as centre gives exactly half), counted where no threat was added
+        assert np.mean(seen[~label] > 1.5) >= 0.45
+    assert 10 <= len(centres) <= 30
+    assert all(1.5 < c < 2.5 for c in centres)
