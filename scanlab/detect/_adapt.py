@@ -4,10 +4,8 @@ Threats of :data:`scanlab.synth.THREAT_LIBRARY` projected into patches of those 
 in attenuation channel by channel for calibrated scans, through the display curve and back
 to 8 bits for exports) give self-supervised training pairs; the rest of each batch is clean
 site cargo, half of it the spots the network itself scores highest (hard negatives, mined
-again as training goes). Patches are centred, and threats projected, on the vehicle
-(:data:`VEHICLE_ATTENUATION`), where the held-out figures place threats too. A held-out
-part of the scans, never trained on, calibrates the threshold at the chosen false-alarm
-rate and gives the new card its figures.
+again as training goes). A held-out part of the scans, never trained on, calibrates the
+threshold at the chosen false-alarm rate and gives the new card its figures.
 """
 
 from __future__ import annotations
@@ -43,12 +41,6 @@ __all__ = ["AdaptConfig", "AdaptResult", "adapt"]
 log = logging.getLogger("scanlab.detect")
 Progress = Callable[[str, int, int], None]
 THRESHOLD_METHOD = "fit_threshold: Gumbel fitted to the logits, never below the empirical"
-# Where a projected threat still shows: on the vehicle (not air, nor behind its thickest
-# steel), in high-energy attenuation. Training patches and their threats are drawn here, as
-# the held-out threats are: drawn anywhere, half of them fell on empty space, where any
-# threat stands out, and few on dense cargo, where the foreign scanner's misses lay.
-VEHICLE_ATTENUATION = (0.3, 6.0)
-PLACEMENT = "patches centred and threats projected on attenuation 0.3 to 6 (the vehicle)"
 
 
 @dataclass
@@ -261,12 +253,7 @@ def adapt(
         wall = time.perf_counter() - started
         card.training = {
             "adapted_from": {"name": base_card.name, "weights_sha256": base_card.weights_sha256},
-            "recipe": {
-                "kind": "site adaptation",
-                **config.__dict__,
-                "placement": PLACEMENT,
-                "scan_pitch_mm": pitch_mm,
-            },
+            "recipe": {"kind": "site adaptation", **config.__dict__, "scan_pitch_mm": pitch_mm},
             "data": [{"role": "site clean scans", **data, "n_train": len(train_paths)}],
             "seed": config.seed,
             "steps": config.steps,
@@ -361,10 +348,7 @@ def _patch(
     else:
         index = int(rng.integers(len(site)))
         rows, cols = site[index].planes.shape[1:]
-        r, c = _on_vehicle(site[index].planes[0], rng, (0, 0, rows, cols)) or (
-            int(rng.integers(0, rows)),
-            int(rng.integers(0, cols)),
-        )
+        r, c = int(rng.integers(0, rows)), int(rng.integers(0, cols))
     item = site[index]
     rows, cols = item.planes.shape[1:]
     r0 = min(max(r - p // 2, 0), max(rows - p, 0))
@@ -379,8 +363,7 @@ def _patch(
     if item.mode == "display":  # the export's 8 bits, through scanlab's display curve
         host = render_display(host, rng=rng)
     if rng.random() < config.tip_share:
-        inner = (p // 8, p // 8, p - p // 8, p - p // 8)
-        host, label = project_random_threat(host, rng, at=_on_vehicle(att[0], rng, inner))
+        host, label = project_random_threat(host, rng)
     if item.mode == "display":
         planes = network_input(display_to_attenuation(host), display=True)
     else:
@@ -389,23 +372,6 @@ def _patch(
     if rng.random() < 0.5:
         planes, label = planes[:, :, ::-1], label[:, ::-1]
     return np.ascontiguousarray(planes), np.ascontiguousarray(label)
-
-
-def _on_vehicle(
-    att: np.ndarray, rng: np.random.Generator, window: tuple[int, int, int, int], tries: int = 64
-) -> tuple[int, int] | None:
-    """A random pixel (row, col) of ``att`` inside ``window`` (row0, col0, row1, col1) whose
-    attenuation lies in :data:`VEHICLE_ATTENUATION`, drawn uniformly among them (by
-    rejection); None when ``tries`` draws find none (a patch of air or of solid steel)."""
-    r0, c0, r1, c1 = window
-    rows = rng.integers(r0, r1, size=tries)
-    cols = rng.integers(c0, c1, size=tries)
-    lo, hi = VEHICLE_ATTENUATION
-    values = att[rows, cols]
-    hits = np.flatnonzero((values > lo) & (values < hi))
-    if hits.size == 0:
-        return None
-    return int(rows[hits[0]]), int(cols[hits[0]])
 
 
 def _site_planes(item: _SiteScan) -> np.ndarray:
@@ -617,8 +583,7 @@ def _inside(scan: Scan, rng: np.random.Generator) -> tuple[int, int]:
         att = display_to_attenuation(scan)
     else:
         att = scan.to_attenuation().high
-    lo, hi = VEHICLE_ATTENUATION
-    rows, cols = np.nonzero((att > lo) & (att < hi))
+    rows, cols = np.nonzero((att > 0.3) & (att < 6.0))
     if rows.size == 0:
         return scan.shape[0] // 2, scan.shape[1] // 2
     i = int(rng.integers(rows.size))

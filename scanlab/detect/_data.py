@@ -275,24 +275,20 @@ class PatchPool:
         return new.data, label | mask
 
 
-def project_random_threat(
-    host: Scan, rng: np.random.Generator, *, at: tuple[int, int] | None = None
-) -> tuple[Scan, np.ndarray]:
-    """A threat of the library projected into a square training patch at a random place (or
-    centred ``at`` (row, col)), turn and scale (the self-supervised positive of training and
-    of site adaptation): the new patch and the threat's mask over it."""
+def project_random_threat(host: Scan, rng: np.random.Generator) -> tuple[Scan, np.ndarray]:
+    """A threat of the library projected into a square training patch at a random place, turn
+    and scale (the self-supervised positive of training and of site adaptation): the new
+    patch and the threat's mask over it."""
     from scanlab.synth import THREAT_LIBRARY, project_threat, render_threat
 
     name = sorted(THREAT_LIBRARY)[int(rng.integers(len(THREAT_LIBRARY)))]
     threat = render_threat(name, pitch_mm=float(host.metadata.pitch_mm[0]))
     p = host.shape[0]
-    if at is None:
-        at = int(rng.integers(p // 8, p - p // 8)), int(rng.integers(p // 8, p - p // 8))
     new, obj = project_threat(
         host,
         threat,
-        row=at[0],
-        col=at[1],
+        row=int(rng.integers(p // 8, p - p // 8)),
+        col=int(rng.integers(p // 8, p - p // 8)),
         rotation_deg=float(rng.uniform(-180, 180)),
         scale=float(rng.uniform(0.7, 1.3)),
         rng=rng,
