@@ -64,8 +64,8 @@ class DatasetSpec:
     pitch_mm : float
     subpixels : int
         Scene samples per pixel and axis (:func:`~scanlab.synth.generate_scene`): 2 reads
-        each pixel's mean transmission over its aperture, as a detector does, in about
-        three times the time; 1 (the default) averages areal density over the pixel.
+        each pixel's mean transmission over its aperture, as a detector does, drawing four
+        times the samples; 1 (the default) averages areal density over the pixel.
     scanner : str
     format : str
         File format of the scans (tiff, npz, dicos, npy).

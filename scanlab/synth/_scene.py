@@ -194,11 +194,11 @@ def generate_scene(
     post, the gap between two stacks) that covers part of a pixel darkens or lightens it by
     the share it covers, as a detector's photon count does. With 1 (the default) the
     areal density is averaged over the pixel instead, which overstates the contrast of
-    whatever is thinner than a pixel, in a third of the time (a 40 ft portal scan at 5 mm:
-    about 3 s against 8 s on one shared core). The shipped detectors learnt
-    scenes drawn at 1: on a clean 20 ft box of textile cartons at 5 mm drawn at 2,
-    cargo-anomaly-v2 scores 0.994 (0.103 at 1; its threshold 0.969), on the seams between
-    cartons, which come out finer. So 1 stays the default until they learn the finer draw.
+    whatever is thinner than a pixel, with a quarter of the samples to draw. The shipped
+    detectors learnt scenes drawn at 1: on a clean 20 ft box of textile cartons at 5 mm
+    drawn at 2, cargo-anomaly-v2 scores 0.994 (0.103 at 1; its threshold 0.969), on the
+    seams between cartons, which come out finer. So 1 stays the default until they learn
+    the finer draw.
 
     Examples
     --------
